@@ -1,0 +1,1 @@
+"""effects stage of metareview."""

@@ -1,0 +1,1 @@
+"""screening stage of metareview."""
