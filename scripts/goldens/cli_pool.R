@@ -1,0 +1,35 @@
+# Goldens for tests/cli/test_pool.py: metafor 3.8 on dat.bcg (metadat), written as the CSV the
+# CLI reads and the JSON it must print. Run from the repo root: Rscript scripts/goldens/cli_pool.R
+suppressPackageStartupMessages({library(metafor); library(jsonlite)})
+ctrl <- list(threshold = 1e-12, tol = 1e-12, maxiter = 5000)
+bcg <- dat.bcg
+csv <- data.frame(study = paste(bcg$author, bcg$year), alloc = bcg$alloc,
+                  ai = bcg$tpos, bi = bcg$tneg, ci = bcg$cpos, di = bcg$cneg)
+write.csv(csv, "tests/data/cli/bcg.csv", row.names = FALSE)
+dat <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = bcg)
+one <- function(fit, measure, method, test) {
+  ci <- if (method %in% c("EE", "FE")) list(random = matrix(NA, 3, 3)) else confint(fit, control = ctrl)
+  pr <- predict(fit)
+  list(k = fit$k, measure = measure, method = method, test = test,
+       estimate = fit$beta[1], se = fit$se, ci_lower = fit$ci.lb, ci_upper = fit$ci.ub,
+       pvalue = fit$pval, tau2 = fit$tau2,
+       tau2_ci_lower = ci$random[1, 2], tau2_ci_upper = ci$random[1, 3],
+       I2 = fit$I2, H2 = fit$H2, Q = fit$QE, Q_pvalue = fit$QEp,
+       pi_lower = if (is.null(pr$pi.lb)) NA else pr$pi.lb,
+       pi_upper = if (is.null(pr$pi.ub)) NA else pr$pi.ub)
+}
+out <- list()
+out$reml_z <- one(rma(yi, vi, data = dat, method = "REML", control = ctrl), "RR", "REML", "z")
+out$dl_knha <- one(rma(yi, vi, data = dat, method = "DL", test = "knha", control = ctrl), "RR", "DL", "knha")
+out$by_alloc <- lapply(split(dat, dat$alloc), function(d) {
+  r <- one(rma(yi, vi, data = d, method = "REML", control = ctrl), "RR", "REML", "z")
+  r$by <- as.character(d$alloc[1]); r })
+names(out$by_alloc) <- NULL
+mh <- rma.mh(ai = tpos, bi = tneg, ci = cpos, di = cneg, data = bcg, measure = "OR")
+out$mh_or <- list(k = mh$k, estimate = mh$beta[1], se = mh$se, ci_lower = mh$ci.lb,
+                  ci_upper = mh$ci.ub, pvalue = mh$pval, Q = mh$QE, Q_pvalue = mh$QEp, I2 = mh$I2)
+pt <- rma.peto(ai = tpos, bi = tneg, ci = cpos, di = cneg, data = bcg)
+out$peto <- list(k = pt$k, estimate = pt$beta[1], se = pt$se, ci_lower = pt$ci.lb,
+                 ci_upper = pt$ci.ub, pvalue = pt$pval, Q = pt$QE, Q_pvalue = pt$QEp, I2 = pt$I2)
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
+           "tests/data/cli/bcg_pool_goldens.json")

@@ -1,0 +1,332 @@
+"""``metareview pool``: effect sizes from a CSV file and a meta-analysis of them.
+
+The CSV's columns carry metafor's argument names (``ai bi ci di n1i n2i m1i m2i sd1i sd2i xi ni
+ri mi x1i x2i t1i t2i yi vi sei``); ``--measure`` says which effect size to compute from them, as
+``escalc(measure=...)`` does. Rows whose effect cannot be computed are left out with a warning
+that names them, as metafor does; a file that cannot be pooled at all is an error naming the file,
+row and column (exit code 2).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+
+from metareview.cli.app import app
+from metareview.errors import InputError
+
+__all__ = ["JSON_KEYS", "PoolOutcome", "fit_file", "pool", "pool_file", "read_study_csv"]
+
+#: metafor's argument names that ``escalc`` reads from columns of the same name.
+ESCALC_COLUMNS: tuple[str, ...] = (
+    "ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i", "xi", "ni", "ri",
+    "mi", "x1i", "x2i", "t1i", "t2i", "yi", "vi", "sei",
+)  # fmt: skip
+
+#: The keys of one pooled analysis in ``--json`` output (model scale, as metafor's ``rma``).
+JSON_KEYS: tuple[str, ...] = (
+    "k", "measure", "method", "test", "estimate", "se", "ci_lower", "ci_upper", "pvalue",
+    "tau2", "tau2_ci_lower", "tau2_ci_upper", "I2", "H2", "Q", "Q_pvalue", "pi_lower", "pi_upper",
+)  # fmt: skip
+
+_METHODS = ("EE", "FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB", "MH", "PETO")
+
+
+def read_study_csv(path: Path) -> pd.DataFrame:
+    """Read a study-level CSV; numeric metafor columns must hold numbers or be empty.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, has no data rows, or a numeric column holds text
+        (the error names the first offending row, 1-based over data rows, and the column).
+    """
+    if not path.is_file():
+        raise InputError("no such file", file=str(path))
+    try:
+        df = pd.read_csv(path, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a readable CSV file ({exc})", file=str(path)) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputError("the file is empty", file=str(path)) from exc
+    if df.empty:
+        raise InputError("the file has a header but no data rows", file=str(path))
+    df.columns = [str(c).strip() for c in df.columns]
+    for col in ESCALC_COLUMNS:
+        if col in df.columns and df[col].dtype == object:
+            converted = pd.to_numeric(df[col], errors="coerce")
+            bad = converted.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(
+                    f"expected a number, found {df[col].iloc[row]!r}",
+                    file=str(path),
+                    row=row + 1,
+                    field=col,
+                )
+            df[col] = converted
+    return df
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalar: NaN and infinities become None, NumPy scalars plain Python."""
+    if value is None:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return None if math.isnan(f) or math.isinf(f) else f
+    return value
+
+
+def _row_to_json(row: dict[str, Any], measure: str, method: str, test: str) -> dict[str, Any]:
+    """Map a model's fields (metafor names) onto the ``--json`` keys."""
+    out = {
+        "k": _clean(row.get("k")),
+        "measure": measure,
+        "method": method,
+        "test": test,
+        "estimate": row.get("estimate", row.get("beta")),
+        "se": row.get("se"),
+        "ci_lower": row.get("ci_lb"),
+        "ci_upper": row.get("ci_ub"),
+        "pvalue": row.get("pval"),
+        "tau2": row.get("tau2"),
+        "tau2_ci_lower": row.get("tau2_ci_lb"),
+        "tau2_ci_upper": row.get("tau2_ci_ub"),
+        "I2": row.get("I2"),
+        "H2": row.get("H2"),
+        "Q": row.get("QE"),
+        "Q_pvalue": row.get("QEp"),
+        "pi_lower": row.get("pi_lb"),
+        "pi_upper": row.get("pi_ub"),
+    }
+    return {key: _clean(out[key]) for key in JSON_KEYS}
+
+
+def _effect_sizes(df: pd.DataFrame, measure: str, path: Path) -> pd.DataFrame:
+    """``escalc`` on the file's metafor-named columns; errors are located in the file."""
+    from metareview.effects import escalc
+
+    columns: dict[str, Any] = {c: c for c in ESCALC_COLUMNS if c in df.columns}
+    if measure != "GEN":
+        columns.pop("yi", None)
+        columns.pop("vi", None)
+        columns.pop("sei", None)
+    try:
+        return escalc(measure, data=df, **columns)
+    except InputError as exc:
+        raise InputError(exc.message, file=str(path), row=exc.row, field=exc.field) from exc
+
+
+def _drop_uncomputable(es: pd.DataFrame, path: Path, label: str = "") -> pd.DataFrame:
+    """Leave out rows without a finite ``yi``/``vi`` and warn naming them (metafor's way)."""
+    bad = ~(np.isfinite(es["yi"].to_numpy(float)) & np.isfinite(es["vi"].to_numpy(float)))
+    if bad.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad))
+        warnings.warn(
+            f"{path}{label}: left out {int(bad.sum())} row(s) whose effect size cannot be "
+            f"computed (data rows {rows})",
+            stacklevel=2,
+        )
+    return es.loc[~bad]
+
+
+def pool_file(
+    path: Path,
+    *,
+    measure: str,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95.0,
+    by: str | None = None,
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Pool a study-level CSV; return the ``--json`` object (or list of them with ``by``)."""
+    return fit_file(path, measure=measure, method=method, test=test, level=level, by=by).json
+
+
+@dataclass(frozen=True)
+class PoolOutcome:
+    """What ``pool`` computed: the JSON form, and the fitted model when there is one analysis."""
+
+    json: dict[str, Any] | list[dict[str, Any]]
+    model: Any = None
+
+
+def fit_file(
+    path: Path,
+    *,
+    measure: str,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95.0,
+    by: str | None = None,
+) -> PoolOutcome:
+    """Read, compute effect sizes and pool a study-level CSV.
+
+    Effect sizes come from :func:`metareview.effects.escalc`, models from
+    :func:`metareview.models.rma` (one analysis), :func:`metareview.models.rma_batch` (``by``:
+    one array computation over all groups) or :func:`metareview.models.mh.rma_mh` /
+    :func:`~metareview.models.mh.rma_peto` (``method`` MH or PETO).
+    """
+    measure = measure.upper()
+    method = method.upper()
+    test = test.lower()
+    if method not in _METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(_METHODS)}")
+    if test not in ("z", "t", "knha"):
+        raise InputError(f"unknown test {test!r}; choose z, t or knha")
+    df = read_study_csv(path)
+    if by is not None and by not in df.columns:
+        raise InputError(f"no column {by!r} to group by", file=str(path), field=by)
+
+    if method in ("MH", "PETO"):
+        return _pool_mh(df, path, measure=measure, method=method, level=level, by=by)
+
+    es = _effect_sizes(df, measure, path)
+    es = _drop_uncomputable(es, path)
+    if es.empty:
+        raise InputError("no row has a computable effect size; nothing to pool", file=str(path))
+
+    if by is None:
+        from metareview.models import rma
+
+        res = rma(
+            es["yi"].to_numpy(float),
+            es["vi"].to_numpy(float),
+            method=method,
+            test=test,
+            level=level,
+            measure=measure,
+        )
+        return PoolOutcome(_row_to_json(_result_fields(res), measure, method, test), res)
+
+    from metareview.models import rma_batch
+
+    table = rma_batch(es, by=by, method=method, test=test, level=level)
+    out = []
+    for record in table.to_dict(orient="records"):
+        fields = {str(key): value for key, value in record.items()}
+        item = _row_to_json(fields, measure, method, test)
+        item["by"] = _clean(_scalar(fields[by]))
+        out.append(item)
+    return PoolOutcome(out)
+
+
+def _scalar(value: Any) -> Any:
+    """A group key as a plain Python value (NumPy scalars unwrapped)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _result_fields(res: Any) -> dict[str, Any]:
+    """A fitted model's reporting fields under metafor's names."""
+    names = ("k", "beta", "se", "pval", "ci_lb", "ci_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub",
+             "I2", "H2", "QE", "QEp", "pi_lb", "pi_ub")  # fmt: skip
+    return {name: getattr(res, name, None) for name in names}
+
+
+def _pool_mh(
+    df: pd.DataFrame, path: Path, *, measure: str, method: str, level: float, by: str | None
+) -> PoolOutcome:
+    """Mantel-Haenszel or Peto pooling of 2x2 tables (columns ai, bi, ci, di)."""
+    from metareview.models.mh import rma_mh, rma_peto
+
+    missing = [c for c in ("ai", "bi", "ci", "di") if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{method} needs 2x2 table columns ai, bi, ci, di; missing {', '.join(missing)}",
+            file=str(path),
+        )
+    if method == "PETO":
+        measure = "PETO"
+
+    def fit(part: pd.DataFrame) -> tuple[dict[str, Any], Any]:
+        ai, bi, ci, di = (part[c].to_numpy(float) for c in ("ai", "bi", "ci", "di"))
+        res: Any
+        try:
+            if method == "MH":
+                res = rma_mh(ai, bi, ci, di, measure=measure, level=level)
+            else:
+                res = rma_peto(ai, bi, ci, di, level=level)
+        except InputError as exc:
+            raise InputError(exc.message, file=str(path), row=exc.row, field=exc.field) from exc
+        return _row_to_json(_result_fields(res), measure, method, "z"), res
+
+    if by is None:
+        item, res = fit(df)
+        return PoolOutcome(item, res)
+    out = []
+    for group, part in df.groupby(by, sort=True):
+        item, _ = fit(part)
+        item["by"] = _clean(_scalar(group))
+        out.append(item)
+    return PoolOutcome(out)
+
+
+def _print_table(items: list[dict[str, Any]]) -> None:
+    """One rich table row per analysis (``--by``), on the model scale."""
+    from rich.console import Console
+    from rich.table import Table
+
+    first = items[0]
+    table = Table(
+        title=f"measure {first['measure']}, method {first['method']}, test {first['test']}",
+        title_justify="left",
+    )
+    cols = ["k", "estimate", "se", "ci_lower", "ci_upper", "pvalue", "tau2", "I2", "Q"]
+    if "by" in first:
+        table.add_column("by")
+    for col in cols:
+        table.add_column(col, justify="right")
+    for item in items:
+        cells = [] if "by" not in item else [str(item["by"])]
+        for col in cols:
+            value = item[col]
+            if value is None:
+                cells.append("-")
+            elif col == "k":
+                cells.append(str(value))
+            elif col == "pvalue":
+                cells.append("<.0001" if value < 1e-4 else f"{value:.4f}")
+            else:
+                cells.append(f"{value:.4f}")
+        table.add_row(*cells)
+    Console(width=max(100, Console().width)).print(table)
+
+
+@app.command()
+def pool(
+    file: Annotated[Path, typer.Argument(help="CSV with metafor-named columns, one study a row.")],
+    measure: Annotated[str, typer.Option(help="Effect size measure (escalc): MD, SMD, OR, ...")],
+    method: Annotated[
+        str, typer.Option(help="tau² estimator (EE FE DL REML ML PM HS SJ HE EB) or MH, PETO.")
+    ] = "REML",
+    test: Annotated[str, typer.Option(help="z, t, or knha (Hartung-Knapp).")] = "z",
+    level: Annotated[float, typer.Option(help="Confidence level in percent.")] = 95.0,
+    by: Annotated[str | None, typer.Option(help="Pool each value of this column apart.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Compute effect sizes from FILE and pool them (fixed or random effects)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = fit_file(file, measure=measure, method=method, test=test, level=level, by=by)
+    for w in caught:
+        print(f"metareview: warning: {w.message}", file=sys.stderr)
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.json, allow_nan=False))
+        sys.stdout.write("\n")
+    elif outcome.model is not None:
+        typer.echo(outcome.model.summary())
+    else:
+        assert isinstance(outcome.json, list)
+        _print_table(outcome.json)

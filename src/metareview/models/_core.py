@@ -1,0 +1,909 @@
+"""Batch-first core of the random- and fixed-effects models (metafor's ``rma.uni``, intercept only).
+
+Every function here works on *padded* two-dimensional arrays: ``y`` and ``v`` of shape
+``(n, m)`` hold ``n`` meta-analyses of at most ``m`` studies each, and the boolean ``mask`` says
+which cells are studies. Padding cells may hold anything; they are neutralised here (``y = 0``,
+``v = 1``, weight 0). One call fits all ``n`` analyses with NumPy array operations and no Python
+loop over analyses; :func:`metareview.models.rma` is the ``n = 1`` case of the same code, so each
+formula lives in one place.
+
+Notation (metafor's): ``w_i = 1/(v_i + tau^2)``, ``W = diag(w)``, ``s = sum(w)``,
+``P = W - w w' / s`` (the projection of the intercept-only model), ``Q(tau^2) = y' P y =
+sum w_i (y_i - mu_hat)^2`` with ``mu_hat = sum(w_i y_i)/s`` (the generalised Q statistic).
+For diagonal ``D = diag(d)`` and ``E = diag(e)`` we use the closed form
+
+    tr(P D P E) = sum(w^2 d e) - 2 sum(w^3 d e)/s + sum(w^2 d) sum(w^2 e)/s^2,
+
+which gives ``tr(P P)``, ``tr(P V P V)`` and ``tr(P V P)`` without forming ``k x k`` matrices.
+
+References
+----------
+Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. Journal of
+    Statistical Software, 36(3), 1-48. (``rma.uni`` source, metafor 3.8-1.)
+Viechtbauer, W. (2005). Bias and efficiency of meta-analytic variance estimators in the
+    random-effects model. Journal of Educational and Behavioral Statistics, 30(3), 261-293.
+DerSimonian, R., & Laird, N. (1986). Meta-analysis in clinical trials. Controlled Clinical
+    Trials, 7(3), 177-188.
+Paule, R. C., & Mandel, J. (1982). Consensus values and weighting factors. Journal of Research
+    of the National Bureau of Standards, 87(5), 377-385.
+Sidik, K., & Jonkman, J. N. (2005). Simple heterogeneity variance estimation for meta-analysis.
+    Journal of the Royal Statistical Society C, 54(2), 367-384.
+Hartung, J., & Knapp, G. (2001). On tests of the overall treatment effect in meta-analysis with
+    normally distributed responses. Statistics in Medicine, 20(12), 1771-1782.
+Hedges, L. V., & Olkin, I. (1985). Statistical Methods for Meta-Analysis. Academic Press.
+Hunter, J. E., & Schmidt, F. L. (2004). Methods of Meta-Analysis (2nd ed.). Sage.
+Morris, C. N. (1983). Parametric empirical Bayes inference: theory and applications. Journal of
+    the American Statistical Association, 78(381), 47-55.
+Viechtbauer, W. (2007). Confidence intervals for the amount of heterogeneity in meta-analysis.
+    Statistics in Medicine, 26(1), 37-52.
+Higgins, J. P. T., & Thompson, S. G. (2002). Quantifying heterogeneity in a meta-analysis.
+    Statistics in Medicine, 21(11), 1539-1558.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from metareview.errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    InputError,
+    MetareviewWarning,
+)
+
+__all__ = [
+    "METHODS",
+    "RE_METHODS",
+    "TESTS",
+    "BatchFit",
+    "Control",
+    "alpha_from_level",
+    "fit_padded",
+    "make_control",
+    "normalise_method",
+    "normalise_test",
+]
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+#: Every ``method`` accepted by :func:`fit_padded` (``FE`` is metafor's alias of ``EE``).
+METHODS: tuple[str, ...] = ("EE", "FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
+#: The random-effects estimators of tau^2.
+RE_METHODS: tuple[str, ...] = ("DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
+#: The tests (and CIs) of the pooled estimate.
+TESTS: tuple[str, ...] = ("z", "t", "knha")
+
+_EPS = float(np.finfo(float).eps)
+#: Fisher scoring iterations before the remaining rows are solved by bisection.
+_SCORING_BUDGET = 100
+
+
+@dataclass(frozen=True)
+class Control:
+    """Convergence settings of the iterative estimators.
+
+    Attributes
+    ----------
+    threshold : float
+        Fisher scoring (REML, ML, EB) stops when ``|tau2_new - tau2_old| <= threshold *
+        max(tau2, mean(v))``. metafor's ``threshold`` is absolute (default ``1e-5``); the relative
+        form reaches the same point on the usual scales and stays attainable when tau^2 is huge.
+    tol : float
+        Root finding (PM and the Q-profile CI) stops when the Newton step is at most
+        ``tol * (tau2 + mean(v))``; also the tolerance of metafor's check that the ML/REML
+        solution beats tau^2 = 0 (``ll0check``).
+    maxiter : int
+        Maximum iterations of Fisher scoring; root finding is limited to ``max(maxiter, 200)``.
+    """
+
+    threshold: float = 1e-12
+    tol: float = 1e-12
+    maxiter: int = 1000
+
+
+def make_control(control: Mapping[str, Any] | Control | None) -> Control:
+    """A :class:`Control` from a mapping with metafor's names (``threshold, tol, maxiter``)."""
+    if control is None:
+        return Control()
+    if isinstance(control, Control):
+        return control
+    if not isinstance(control, Mapping):
+        raise InputError("control must be a mapping such as {'threshold': 1e-10}", field="control")
+    unknown = set(control) - {"threshold", "tol", "maxiter"}
+    if unknown:
+        raise InputError(
+            f"unknown control setting(s) {sorted(unknown)}; use threshold, tol, maxiter",
+            field="control",
+        )
+    base = Control()
+    try:
+        threshold = float(control.get("threshold", base.threshold))
+        tol = float(control.get("tol", base.tol))
+        maxiter = int(control.get("maxiter", base.maxiter))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"control settings must be numbers ({exc})", field="control") from None
+    if not (threshold > 0 and tol > 0 and maxiter >= 1):
+        raise InputError("control: threshold and tol must be > 0, maxiter >= 1", field="control")
+    return Control(threshold=threshold, tol=tol, maxiter=maxiter)
+
+
+def normalise_method(method: str) -> str:
+    """Upper-case ``method`` and check it is one of :data:`METHODS`."""
+    m = str(method).upper()
+    if m not in METHODS:
+        raise InputError(
+            f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method"
+        )
+    return m
+
+
+def normalise_test(test: str) -> str:
+    """Lower-case ``test`` and check it is one of :data:`TESTS` (``"hksj"`` means ``"knha"``)."""
+    t = str(test).lower()
+    if t == "hksj":
+        t = "knha"
+    if t not in TESTS:
+        raise InputError(f"unknown test {test!r}; choose one of z, t, knha", field="test")
+    return t
+
+
+def alpha_from_level(level: float) -> float:
+    """Two-sided alpha from a confidence level given as a percentage (95) or a fraction (0.95).
+
+    As metafor's ``.level()``: ``level >= 1`` is a percentage, ``0.5 < level < 1`` a fraction.
+    """
+    lv = float(level)
+    if not np.isfinite(lv) or lv <= 0.5 or lv >= 100:
+        raise InputError(f"level must be a percentage such as 95 (got {level!r})", field="level")
+    return (100.0 - lv) / 100.0 if lv >= 1 else 1.0 - lv
+
+
+@dataclass(frozen=True)
+class BatchFit:
+    """Results of :func:`fit_padded`: one entry per analysis (row) in every array.
+
+    Attributes are metafor's quantities: ``beta``, ``se``, ``zval`` (a t statistic for tests "t"
+    and "knha"), ``pval``, ``ci_lb``/``ci_ub``, ``ddf`` (NaN for z), ``tau2``, ``se_tau2`` (NaN
+    when not defined), Q-profile ``tau2_ci_lb``/``tau2_ci_ub`` with the matching ``I2``/``H2``
+    bounds, ``QE``/``QEp``, ``I2``, ``H2``, ``vt`` (the typical within-study variance),
+    ``pi_lb``/``pi_ub`` (prediction interval; NaN for EE), ``weights`` (percent, ``(n, m)`` with NaN
+    padding), ``test`` (the test applied per row: k = 1 forces "z") and ``converged``.
+    """
+
+    k: NDArray[np.int64]
+    beta: FloatArray
+    se: FloatArray
+    zval: FloatArray
+    pval: FloatArray
+    ci_lb: FloatArray
+    ci_ub: FloatArray
+    ddf: FloatArray
+    tau2: FloatArray
+    se_tau2: FloatArray
+    tau2_ci_lb: FloatArray
+    tau2_ci_ub: FloatArray
+    I2_ci_lb: FloatArray
+    I2_ci_ub: FloatArray
+    H2_ci_lb: FloatArray
+    H2_ci_ub: FloatArray
+    QE: FloatArray
+    QEp: FloatArray
+    I2: FloatArray
+    H2: FloatArray
+    vt: FloatArray
+    pi_lb: FloatArray
+    pi_ub: FloatArray
+    weights: FloatArray
+    test: NDArray[np.str_]
+    converged: BoolArray
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def _weights(v: FloatArray, maskf: FloatArray, tau2: FloatArray) -> FloatArray:
+    """``w_ij = 1/(v_ij + tau2_i)`` on study cells, 0 on padding."""
+    return maskf / (v + tau2[:, None])
+
+
+def _q_stat(y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Generalised Q: returns ``(Q, sum w, mu_hat)`` for weights ``w`` (0 on padding)."""
+    sw = w.sum(axis=1)
+    mu = (w * y).sum(axis=1) / sw
+    r = y - mu[:, None]
+    return (w * r * r).sum(axis=1), sw, mu
+
+
+def _q_and_slope(y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``Q(tau2)`` and ``dQ/dtau2 = -sum w^2 (y - mu_hat)^2`` (mu_hat is stationary in Q)."""
+    sw = w.sum(axis=1)
+    mu = (w * y).sum(axis=1) / sw
+    r = y - mu[:, None]
+    wr2 = w * r * r
+    return wr2.sum(axis=1), -(w * wr2).sum(axis=1)
+
+
+def _tr_pdpe(
+    w: FloatArray, sw: FloatArray, d: FloatArray | float, e: FloatArray | float
+) -> FloatArray:
+    """``tr(P D P E)`` for ``P = W - w w'/s`` and diagonal ``D``, ``E`` (see module docstring)."""
+    w2 = w * w
+    return (
+        (w2 * d * e).sum(axis=1)
+        - 2.0 * (w2 * w * d * e).sum(axis=1) / sw
+        + (w2 * d).sum(axis=1) * (w2 * e).sum(axis=1) / sw**2
+    )
+
+
+def _row_mean(x: FloatArray, maskf: FloatArray, k: FloatArray) -> FloatArray:
+    return (x * maskf).sum(axis=1) / k
+
+
+# --------------------------------------------------------------------------- root finding
+
+
+def _solve_q(
+    y: FloatArray,
+    v: FloatArray,
+    maskf: FloatArray,
+    target: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    vscale: FloatArray,
+    control: Control,
+) -> tuple[FloatArray, BoolArray]:
+    """Solve ``Q(tau2) = target`` for every row, given ``Q(lo) >= target >= Q(hi)``.
+
+    Q is decreasing and convex in tau^2 (Cauchy-Schwarz on its second derivative), so Newton's
+    method started at the left end of the bracket increases monotonically to the root; each step
+    is safeguarded by bisection of the current bracket. Stops when the step is at most
+    ``tol * (tau2 + mean(v))``. This replaces metafor's ``uniroot()`` (Brent) with the same root.
+    """
+    n = y.shape[0]
+    t = lo.astype(float).copy()
+    lo = lo.astype(float).copy()
+    hi = hi.astype(float).copy()
+    conv = np.zeros(n, dtype=bool)
+    active = np.arange(n)
+    for _ in range(max(control.maxiter, 200)):
+        if active.size == 0:
+            break
+        ya, va, ma = y[active], v[active], maskf[active]
+        ta = t[active]
+        q, dq = _q_and_slope(ya, _weights(va, ma, ta))
+        f = q - target[active]
+        la, ha = lo[active], hi[active]
+        la = np.where(f > 0, ta, la)
+        ha = np.where(f < 0, ta, ha)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = ta - f / dq
+        ok = np.isfinite(newton) & (newton > la) & (newton < ha)
+        new = np.where(ok, newton, 0.5 * (la + ha))
+        new = np.where(f == 0, ta, new)
+        step = np.abs(new - ta)
+        scale = control.tol * (np.abs(new) + vscale[active])
+        done = (step <= scale) | (f == 0) | ((ha - la) <= scale)
+        t[active] = new
+        lo[active] = la
+        hi[active] = ha
+        conv[active[done]] = True
+        active = active[~done]
+    return t, conv
+
+
+# --------------------------------------------------------------------------- tau^2 estimators
+
+
+@dataclass(frozen=True)
+class _Data:
+    y: FloatArray
+    v: FloatArray
+    maskf: FloatArray
+    k: FloatArray  # float copy of k
+    km1: FloatArray  # max(k - 1, 1), the residual df used in divisions
+    vbar: FloatArray  # mean sampling variance per row (a scale for tolerances)
+
+
+def _tau2_dl(d: _Data) -> FloatArray:
+    """DerSimonian-Laird (1986): ``(Q - (k-1)) / (s - sum w^2/s)`` with ``w = 1/v``."""
+    w = d.maskf / d.v
+    q, sw, _ = _q_stat(d.y, w)
+    trp = sw - (w * w).sum(axis=1) / sw
+    return (q - d.km1) / trp
+
+
+def _tau2_hs(d: _Data) -> FloatArray:
+    """Hunter-Schmidt (2004), as metafor: ``(Q - k) / sum(w)`` with ``w = 1/v``."""
+    w = d.maskf / d.v
+    q, sw, _ = _q_stat(d.y, w)
+    return (q - d.k) / sw
+
+
+def _tau2_he(d: _Data) -> FloatArray:
+    """Hedges-Olkin (1985) moment estimator: ``sum (y - ybar)^2/(k-1) - mean(v)``."""
+    ybar = _row_mean(d.y, d.maskf, d.k)
+    rss = (d.maskf * (d.y - ybar[:, None]) ** 2).sum(axis=1)
+    trpv = (d.v * d.maskf).sum(axis=1) * (d.k - 1.0) / d.k
+    return (rss - trpv) / d.km1
+
+
+def _sj_start(d: _Data) -> FloatArray:
+    """Sidik-Jonkman's initial value ``tau0^2 = sum (y - ybar)^2 / k`` (metafor's default)."""
+    ybar = _row_mean(d.y, d.maskf, d.k)
+    return (d.maskf * (d.y - ybar[:, None]) ** 2).sum(axis=1) / d.k
+
+
+def _tau2_sj(d: _Data) -> FloatArray:
+    """Sidik-Jonkman (2005): ``tau0^2 Q(tau0^2) / (k-1)``, Q weighted by ``1/(v + tau0^2)``."""
+    t0 = _sj_start(d)
+    q, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, t0))
+    return t0 * q / d.km1
+
+
+def _bracket_q(d: _Data, target: FloatArray, control: Control) -> tuple[FloatArray, BoolArray]:
+    """An upper end ``hi`` with ``Q(hi) <= target``, grown from ``max(100, 10 var(y))``."""
+    ybar = _row_mean(d.y, d.maskf, d.k)
+    var = (d.maskf * (d.y - ybar[:, None]) ** 2).sum(axis=1) / d.km1
+    hi = np.maximum(100.0, 10.0 * var)
+    ok = np.zeros(hi.shape, dtype=bool)
+    for _ in range(64):
+        q, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, hi))
+        ok = q <= target
+        if ok.all():
+            break
+        hi = np.where(ok, hi, hi * 10.0)
+    return hi, ok
+
+
+def _tau2_pm(d: _Data, control: Control) -> tuple[FloatArray, BoolArray]:
+    """Paule-Mandel (1982): the root of ``Q(tau2) = k - 1``; 0 when ``Q(0) < k - 1``.
+
+    metafor searches ``[0, max(100, 10 mad(y)^2)]`` with ``uniroot()`` and stops with an error if
+    the root lies beyond; here the bracket grows until it holds the root.
+    """
+    n = d.y.shape[0]
+    target = d.k - 1.0
+    q0, _, _ = _q_stat(d.y, d.maskf / d.v)
+    tau2 = np.zeros(n)
+    conv = np.ones(n, dtype=bool)
+    need = np.flatnonzero(q0 >= target)
+    if need.size:
+        sub = _subset(d, need)
+        hi, ok = _bracket_q(sub, target[need], control)
+        root, rconv = _solve_q(
+            sub.y, sub.v, sub.maskf, target[need], np.zeros(need.size), hi, sub.vbar, control
+        )
+        tau2[need] = root
+        conv[need] = rconv & ok
+    return tau2, conv
+
+
+def _subset(d: _Data, idx: NDArray[np.intp]) -> _Data:
+    return _Data(d.y[idx], d.v[idx], d.maskf[idx], d.k[idx], d.km1[idx], d.vbar[idx])
+
+
+def _tau2_scoring(
+    d: _Data, method: str, start: FloatArray, control: Control
+) -> tuple[FloatArray, BoolArray]:
+    """Fisher scoring for REML and ML, and Morris's (1983) empirical Bayes iteration (EB).
+
+    As metafor (started at ``max(0, HE)``), with ``P`` and ``w`` at the current tau^2:
+
+    - REML: ``tau2 += (y'PPy - tr P) / tr(PP)``
+    - ML:   ``tau2 += (y'PPy - sum w) / sum w^2``
+    - EB:   ``tau2 += (Q k/(k-1) - k) / sum w``
+
+    where ``y'PPy = sum w^2 (y - mu_hat)^2``. A step that would make tau^2 negative is halved
+    until it does not (step halving); when moreover the estimating equation is negative at 0
+    the iteration's limit, 0, is taken directly. Iterates until the change is at most
+    ``threshold * max(tau2, mean(v))``, at most ``min(maxiter, 100)`` times; rows still moving
+    then (Fisher scoring can oscillate near tau^2 = 0) are not converged and are finished by
+    :func:`_solve_score`.
+    """
+    n = d.y.shape[0]
+    tau2 = np.maximum(start, 0.0).astype(float)
+    conv = np.zeros(n, dtype=bool)
+    active = np.arange(n)
+    u0 = _score(d, method, np.zeros(n))
+    for _ in range(min(control.maxiter, _SCORING_BUDGET) + 1):
+        if active.size == 0:
+            break
+        y, v, m = d.y[active], d.v[active], d.maskf[active]
+        t = tau2[active]
+        w = _weights(v, m, t)
+        sw = w.sum(axis=1)
+        mu = (w * y).sum(axis=1) / sw
+        r = y - mu[:, None]
+        wr2 = w * r * r
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if method == "REML":
+                w2sum = (w * w).sum(axis=1)
+                trp = sw - w2sum / sw
+                trpp = _tr_pdpe(w, sw, 1.0, 1.0)
+                adj = ((w * wr2).sum(axis=1) - trp) / trpp
+            elif method == "ML":
+                adj = ((w * wr2).sum(axis=1) - sw) / (w * w).sum(axis=1)
+            else:  # EB
+                ka = d.k[active]
+                adj = (wr2.sum(axis=1) * ka / d.km1[active] - ka) / sw
+        adj = np.where(np.isnan(adj), 0.0, adj)
+        # Heading below 0 with U(0) <= 0: the halved steps converge to 0 (geometrically, which
+        # takes ~40 iterations at threshold 1e-12); take the limit at once.
+        to_zero = (t + adj < 0) & (u0[active] <= 0)
+        adj = _halve_steps(t, adj)
+        new = np.where(to_zero, 0.0, t + adj)
+        change = np.abs(adj)
+        done = to_zero | (change <= control.threshold * np.maximum(new, d.vbar[active]))
+        tau2[active] = new
+        conv[active[done]] = True
+        active = active[~done]
+    return tau2, conv
+
+
+def _score(d: _Data, method: str, t: FloatArray) -> FloatArray:
+    """The estimating equation ``U(tau2) = 0`` behind each scoring iteration (its numerator).
+
+    REML: ``y'PPy - tr P``; ML: ``y'PPy - sum w``; EB: ``Q k/(k-1) - k``.
+    """
+    w = _weights(d.v, d.maskf, t)
+    sw = w.sum(axis=1)
+    mu = (w * d.y).sum(axis=1) / sw
+    r = d.y - mu[:, None]
+    wr2 = w * r * r
+    if method == "REML":
+        return (w * wr2).sum(axis=1) - (sw - (w * w).sum(axis=1) / sw)
+    if method == "ML":
+        return (w * wr2).sum(axis=1) - sw
+    return wr2.sum(axis=1) * d.k / d.km1 - d.k
+
+
+def _solve_score(d: _Data, method: str, control: Control) -> tuple[FloatArray, BoolArray]:
+    """Bisection on the estimating equation, for rows where Fisher scoring did not converge.
+
+    ``U(0) <= 0`` gives 0; otherwise the bracket ``[0, hi]`` is grown until ``U(hi) < 0`` and
+    halved until its width is at most ``tol * (tau2 + mean(v))``. The root is the stationary
+    point Fisher scoring was oscillating around (metafor reaches it with ``stepadj < 1``).
+    """
+    n = d.y.shape[0]
+    lo = np.zeros(n)
+    u0 = _score(d, method, lo)
+    ybar = _row_mean(d.y, d.maskf, d.k)
+    hi = np.maximum(10.0 * (d.maskf * (d.y - ybar[:, None]) ** 2).sum(axis=1) / d.km1, d.vbar)
+    for _ in range(200):
+        grow = _score(d, method, hi) >= 0
+        if not grow.any():
+            break
+        hi = np.where(grow, hi * 4.0, hi)
+    ok = _score(d, method, hi) < 0
+    active = np.flatnonzero(u0 > 0)
+    conv = u0 <= 0
+    for _ in range(2000):
+        if active.size == 0:
+            break
+        mid = 0.5 * (lo[active] + hi[active])
+        pos = _score(_subset(d, active), method, mid) > 0
+        lo[active] = np.where(pos, mid, lo[active])
+        hi[active] = np.where(pos, hi[active], mid)
+        done = (hi[active] - lo[active]) <= control.tol * (mid + d.vbar[active])
+        conv[active[done]] = True
+        active = active[~done]
+    return np.where(u0 > 0, 0.5 * (lo + hi), 0.0), conv & ok
+
+
+def _halve_steps(t: FloatArray, adj: FloatArray) -> FloatArray:
+    """metafor's ``while (tau2 + adj < 0) adj <- adj/2``, in closed form for all rows at once."""
+    bad = (t + adj) < 0
+    if not bad.any():
+        return adj
+    adj = adj.copy()
+    tb, ab = t[bad], adj[bad]
+    pos = tb > 0
+    out = np.zeros_like(ab)  # at tau2 = 0 the halving runs until the step underflows to 0
+    n = np.ceil(np.log2(-ab[pos] / tb[pos]))
+    out[pos] = np.ldexp(ab[pos], -n.astype(int))
+    for _ in range(4):  # guard against rounding in log2
+        still = (tb + out) < 0
+        if not still.any():
+            break
+        out[still] /= 2.0
+    adj[bad] = out
+    return adj
+
+
+def _ll0_check(d: _Data, method: str, tau2: FloatArray, control: Control) -> FloatArray:
+    """metafor's ``ll0check``: set tau^2 = 0 when the (RE)ML log-likelihood is higher there.
+
+    ``ll_ML(t) = -1/2 sum log(v + t) - 1/2 Q(t)``; REML adds ``-1/2 log(sum w)``; constants
+    cancel. Applied when ``ll(0) - ll(tau2) > tol`` and ``tau2 > threshold`` (as metafor).
+    """
+
+    def ll(t: FloatArray) -> FloatArray:
+        w = _weights(d.v, d.maskf, t)
+        q, sw, _ = _q_stat(d.y, w)
+        out = -0.5 * (np.log(d.v + t[:, None]) * d.maskf).sum(axis=1) - 0.5 * q
+        if method == "REML":
+            out = out - 0.5 * np.log(sw)
+        return out
+
+    worse = (ll(np.zeros_like(tau2)) - ll(tau2) > control.tol) & (tau2 > control.threshold)
+    if worse.any():
+        warnings.warn(
+            "Fisher scoring may have stopped at a local maximum; tau^2 set to 0 "
+            f"for {int(worse.sum())} analysis(es) (as metafor's ll0check)",
+            MetareviewWarning,
+            stacklevel=4,
+        )
+    return np.where(worse, 0.0, tau2)
+
+
+def _estimate_tau2(d: _Data, method: str, control: Control) -> tuple[FloatArray, BoolArray]:
+    """The tau^2 estimate of ``method`` for every row, truncated at 0, and a convergence flag."""
+    n = d.y.shape[0]
+    conv = np.ones(n, dtype=bool)
+    if method == "DL":
+        tau2 = _tau2_dl(d)
+    elif method == "HS":
+        tau2 = _tau2_hs(d)
+    elif method == "HE":
+        tau2 = _tau2_he(d)
+    elif method == "SJ":
+        tau2 = _tau2_sj(d)
+    elif method == "PM":
+        tau2, conv = _tau2_pm(d, control)
+    elif method in ("REML", "ML", "EB"):
+        tau2, conv = _tau2_scoring(d, method, _tau2_he(d), control)
+        if not conv.all():
+            stuck = np.flatnonzero(~conv)
+            root, rconv = _solve_score(_subset(d, stuck), method, control)
+            tau2[stuck] = root
+            conv[stuck] = rconv
+            warnings.warn(
+                f"{method}: Fisher scoring did not converge within "
+                f"{min(control.maxiter, _SCORING_BUDGET)} iterations for {stuck.size} "
+                "analysis(es) (it can oscillate when tau^2 is near 0, where metafor may stop "
+                "with an error); their estimating equation was solved by bisection instead",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        if method != "EB":
+            tau2 = _ll0_check(d, method, tau2, control)
+    else:  # pragma: no cover - guarded by normalise_method
+        raise InputError(f"unknown method {method!r}", field="method")
+    return np.maximum(tau2, 0.0), conv
+
+
+def _se_tau2(d: _Data, method: str, tau2: FloatArray) -> FloatArray:
+    """Standard error of tau^2 as metafor computes it for each estimator (at the final tau^2).
+
+    With ``t = tau2``, ``df = k - 1``:
+
+    - DL: ``sqrt(2 df + 4 t trP + 2 t^2 tr(PP)) / trP``, ``P`` with ``w = 1/v``
+    - HS: the same numerator over ``sum(1/v)``
+    - HE: ``sqrt(2 tr(PVPV) + 4 t tr(PV) + 2 t^2 df) / df``, ``P = I - J/k``
+    - SJ: ``tau0^2/df * sqrt(2 tr(PVPV) + 4 t tr(PVP) + 2 t^2 tr(PP))``, ``P`` at ``tau0^2``
+    - ML: ``sqrt(2 / sum w^2)``; REML: ``sqrt(2 / tr(PP))``, ``w`` and ``P`` at ``t``
+    - PM, EB: ``sqrt(2 k^2 / df) / sum w``, ``w`` at ``t``
+    """
+    t = tau2
+    df = d.km1
+    if method in ("DL", "HS"):
+        w = d.maskf / d.v
+        sw = w.sum(axis=1)
+        trp = sw - (w * w).sum(axis=1) / sw
+        num = 2.0 * df + 4.0 * t * trp + 2.0 * t * t * _tr_pdpe(w, sw, 1.0, 1.0)
+        return np.sqrt(num) / (trp if method == "DL" else sw)
+    if method == "HE":
+        one = d.maskf
+        sw = d.k
+        trpvpv = _tr_pdpe(one, sw, d.v, d.v)
+        trpv = (d.v * d.maskf).sum(axis=1) * (d.k - 1.0) / d.k
+        return np.sqrt(2.0 * trpvpv + 4.0 * t * trpv + 2.0 * t * t * df) / df
+    if method == "SJ":
+        t0 = _sj_start(d)
+        w = _weights(d.v, d.maskf, t0)
+        sw = w.sum(axis=1)
+        num = (
+            2.0 * _tr_pdpe(w, sw, d.v, d.v)
+            + 4.0 * t * _tr_pdpe(w, sw, d.v, 1.0)
+            + 2.0 * t * t * _tr_pdpe(w, sw, 1.0, 1.0)
+        )
+        return t0 / df * np.sqrt(num)
+    w = _weights(d.v, d.maskf, t)
+    sw = w.sum(axis=1)
+    if method == "ML":
+        return np.sqrt(2.0 / (w * w).sum(axis=1))
+    if method == "REML":
+        return np.sqrt(2.0 / _tr_pdpe(w, sw, 1.0, 1.0))
+    return np.sqrt(2.0 * d.k**2 / df) / sw  # PM, EB
+
+
+# --------------------------------------------------------------------------- Q-profile CI
+
+
+def _qprofile(
+    d: _Data, tau2: FloatArray, alpha: float, control: Control
+) -> tuple[FloatArray, FloatArray]:
+    """Q-profile confidence interval of tau^2 (Viechtbauer 2007), as metafor's ``confint()``.
+
+    The bounds solve ``Q(tau2_lb) = chi2_{k-1; 1-alpha/2}`` and ``Q(tau2_ub) = chi2_{k-1; alpha/2}``
+    on ``[0, max(100, 10 tau2)]`` (metafor's default search interval): a bound is 0 when
+    ``Q(0)`` is already below its target and is the interval's upper end when ``Q`` there is
+    still above it (metafor prints such a bound with ">").
+    """
+    n = d.y.shape[0]
+    crit_u = stats.chi2.isf(alpha / 2.0, d.km1)
+    crit_l = stats.chi2.ppf(alpha / 2.0, d.km1)
+    tmax = np.maximum(100.0, 10.0 * tau2)
+    q0, _, _ = _q_stat(d.y, d.maskf / d.v)
+    qmax, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, tmax))
+    qhat, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, tau2))
+
+    # Newton needs a start left of the root (Q(start) >= target): the estimate when it is, else 0.
+    lb_root = np.full(n, np.nan)
+    need = np.flatnonzero((qmax <= crit_u) & (q0 >= crit_u))
+    if need.size:
+        start = np.where(qhat[need] >= crit_u[need], tau2[need], 0.0)
+        sub = _subset(d, need)
+        lb_root[need], _ = _solve_q(
+            sub.y, sub.v, sub.maskf, crit_u[need], start, tmax[need], sub.vbar, control
+        )
+    ub_root = np.full(n, np.nan)
+    need = np.flatnonzero((q0 >= crit_l) & (qmax <= crit_l))
+    if need.size:
+        # Q(lb) = crit_u >= crit_l, so the lower bound (when found) is left of the upper root
+        start = np.where(qhat[need] >= crit_l[need], tau2[need], 0.0)
+        start = np.fmax(start, lb_root[need])
+        sub = _subset(d, need)
+        ub_root[need], _ = _solve_q(
+            sub.y, sub.v, sub.maskf, crit_l[need], start, tmax[need], sub.vbar, control
+        )
+
+    # metafor's cases, in its order: the upper bound first, then the lower bound, which
+    # overwrites both when even tau2max leaves Q above the upper quantile.
+    ub = np.where(q0 < crit_l, 0.0, np.where(qmax > crit_l, tmax, ub_root))
+    lb = np.where(q0 < crit_l, 0.0, np.nan)
+    lb = np.where(qmax > crit_u, tmax, np.where(q0 < crit_u, 0.0, lb_root))
+    ub = np.where(qmax > crit_u, tmax, ub)
+    return lb, ub
+
+
+# --------------------------------------------------------------------------- the fit
+
+
+def fit_padded(
+    y: FloatArray,
+    v: FloatArray,
+    mask: BoolArray,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95.0,
+    tau2: FloatArray | float | None = None,
+    control: Mapping[str, Any] | Control | None = None,
+    on_fail: Literal["raise", "nan"] = "raise",
+    labels: Sequence[object] | None = None,
+) -> BatchFit:
+    """Fit the intercept-only fixed- or random-effects model to each row of padded arrays.
+
+    Parameters
+    ----------
+    y, v : ndarray, shape (n, m)
+        Effect sizes and sampling variances; only cells where ``mask`` is true are used. Study
+        cells must hold finite ``y`` and ``v > 0`` (validated by the public callers).
+    mask : ndarray of bool, shape (n, m)
+        Which cells are studies; every row needs at least one.
+    method : str
+        ``EE`` (alias ``FE``) or a tau^2 estimator: ``DL, REML, ML, PM, HS, SJ, HE, EB``.
+    test : {"z", "t", "knha"}
+        ``z``: normal; ``t``: t with ``k-1`` df; ``knha``: Hartung-Knapp(-Sidik-Jonkman), i.e.
+        t with ``k-1`` df and the variance of the estimate multiplied by
+        ``s2w = sum w (y - mu_hat)^2 / (k-1)`` (no truncation of ``s2w`` at 1, as metafor's
+        ``test="knha"``; metafor's ``"adhoc"`` variant is not offered). A row with ``k = 1`` uses z.
+    level : float
+        Confidence level in percent.
+    tau2 : float or ndarray, optional
+        A fixed tau^2 (per row or for all); then no estimation and no tau^2 CI.
+    control : mapping, optional
+        ``threshold``, ``tol``, ``maxiter`` (see :class:`Control`).
+    on_fail : {"raise", "nan"}
+        On non-convergence raise :class:`~metareview.errors.ConvergenceError` naming the
+        analysis (``labels[i]`` or its index), or return NaN results for that row (as metafor's
+        ``leave1out()`` does for fits that fail).
+    labels : sequence, optional
+        Names of the rows used in error messages.
+
+    Returns
+    -------
+    BatchFit
+
+    Notes
+    -----
+    Pooled estimate ``mu_hat = sum(w y)/sum(w)``, ``Var = 1/sum(w)`` with ``w = 1/(v + tau2)``.
+    Heterogeneity (metafor's definitions): ``QE = sum (y - mu_FE)^2 / v`` with ``k-1`` df;
+    for EE ``I2 = max(0, 100 (QE - (k-1))/QE)`` and ``H2 = QE/(k-1)``; otherwise
+    ``I2 = 100 tau2/(vt + tau2)`` and ``H2 = tau2/vt + 1`` with the typical within-study variance
+    ``vt = (k-1) sum w / ((sum w)^2 - sum w^2)``, ``w = 1/v`` (Higgins & Thompson 2002).
+    Prediction interval (metafor's ``predict()``): ``mu_hat +/- crit sqrt(SE^2 + tau2)`` where
+    ``crit`` is the same critical value as for the CI (normal for z, t with k-1 df for t/knha)
+    and ``SE`` is the (Knapp-Hartung-scaled, for knha) standard error. For ``k = 1`` metafor sets
+    tau^2 = 0, Q = 0, I^2 = 0, H^2 = 1 and uses z; so does this function.
+    """
+    method = normalise_method(method)
+    test = normalise_test(test)
+    alpha = alpha_from_level(level)
+    ctl = make_control(control)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise InputError("mask must be two-dimensional (analyses x studies)")
+    maskf = mask.astype(float)
+    yy = np.where(mask, np.asarray(y, dtype=float), 0.0)
+    vv = np.where(mask, np.asarray(v, dtype=float), 1.0)
+    k_int = mask.sum(axis=1).astype(np.int64)
+    if np.any(k_int < 1):
+        raise InputError(f"analysis {_label(labels, int(np.argmin(k_int)))} has no studies")
+    n = yy.shape[0]
+    kf = k_int.astype(float)
+    km1 = np.maximum(kf - 1.0, 1.0)
+    vbar = (vv * maskf).sum(axis=1) / kf
+    data = _Data(yy, vv, maskf, kf, km1, vbar)
+    k1 = k_int == 1
+    is_ee = method in ("EE", "FE")
+
+    # ---- tau^2
+    converged = np.ones(n, dtype=bool)
+    if is_ee:
+        tau2_hat = np.zeros(n)
+        se_tau2 = np.full(n, np.nan)
+    else:
+        if tau2 is not None:
+            tau2_hat = np.broadcast_to(np.asarray(tau2, dtype=float), (n,)).copy()
+            if np.any(~np.isfinite(tau2_hat) | (tau2_hat < 0)):
+                raise InputError("a fixed tau2 must be finite and >= 0", field="tau2")
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tau2_hat, converged = _estimate_tau2(data, method, ctl)
+        tau2_hat = np.where(k1, 0.0 if tau2 is None else tau2_hat, tau2_hat)
+        converged = converged | k1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se_tau2 = _se_tau2(data, method, tau2_hat)
+        se_tau2 = np.where(k1, np.nan, se_tau2)
+
+    if not converged.all():
+        bad = np.flatnonzero(~converged)
+        if on_fail == "raise":
+            names = ", ".join(_label(labels, int(i)) for i in bad[:5])
+            more = f" and {bad.size - 5} more" if bad.size > 5 else ""
+            raise ConvergenceError(
+                f"the {method} estimator of tau^2 did not converge for analysis {names}{more} "
+                f"(maxiter={ctl.maxiter}); try another method or a larger control['maxiter']"
+            )
+
+    # ---- pooled estimate and its test
+    w = _weights(vv, maskf, tau2_hat)
+    sw = w.sum(axis=1)
+    beta = (w * yy).sum(axis=1) / sw
+    vb = 1.0 / sw
+    tests = np.where(k1, "z", test)
+    use_t = tests != "z"
+    if test == "knha":
+        r = yy - beta[:, None]
+        rss = (w * r * r).sum(axis=1)
+        s2w = np.where(rss <= _EPS, 0.0, rss / km1)
+        vb = np.where(use_t, s2w * vb, vb)
+    se = np.sqrt(vb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = beta / se
+    ddf = np.where(use_t, kf - 1.0, np.nan)
+    crit = np.where(
+        use_t,
+        stats.t.isf(alpha / 2.0, np.where(use_t, kf - 1.0, 1.0)),
+        stats.norm.isf(alpha / 2.0),
+    )
+    pval = np.where(
+        use_t,
+        2.0 * stats.t.sf(np.abs(zval), np.where(use_t, kf - 1.0, 1.0)),
+        2.0 * stats.norm.sf(np.abs(zval)),
+    )
+    ci_lb = beta - crit * se
+    ci_ub = beta + crit * se
+
+    # ---- heterogeneity (fixed-effect weights)
+    w0 = maskf / vv
+    q_e, sw0, _ = _q_stat(yy, w0)
+    q_e = np.maximum(q_e, 0.0)
+    trp0 = sw0 - (w0 * w0).sum(axis=1) / sw0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vt = np.where(k1, 0.0, km1 / trp0)
+        q_p = np.where(k1, 1.0, stats.chi2.sf(q_e, km1))
+        if is_ee:
+            i2 = np.maximum(0.0, 100.0 * (q_e - km1) / q_e)
+            i2 = np.where(q_e == 0, 0.0, i2)  # R: max(0, -Inf) = 0
+            h2 = q_e / km1
+        else:
+            i2 = 100.0 * tau2_hat / (vt + tau2_hat)
+            h2 = tau2_hat / vt + 1.0
+    q_e = np.where(k1, 0.0, q_e)
+    i2 = np.where(k1, 0.0, i2)
+    h2 = np.where(k1, 1.0, h2)
+
+    # ---- tau^2 CI (Q-profile), prediction interval
+    nan = np.full(n, np.nan)
+    tau2_lb, tau2_ub = nan.copy(), nan.copy()
+    if not is_ee and tau2 is None:
+        rows = np.flatnonzero(~k1 & converged)
+        if rows.size:
+            lb, ub = _qprofile(_subset(data, rows), tau2_hat[rows], alpha, ctl)
+            tau2_lb[rows] = lb
+            tau2_ub[rows] = ub
+    with np.errstate(divide="ignore", invalid="ignore"):
+        i2_lb = 100.0 * tau2_lb / (vt + tau2_lb)
+        i2_ub = 100.0 * tau2_ub / (vt + tau2_ub)
+        h2_lb = tau2_lb / vt + 1.0
+        h2_ub = tau2_ub / vt + 1.0
+    if is_ee:
+        pi_lb, pi_ub = nan.copy(), nan.copy()
+    else:
+        half = crit * np.sqrt(vb + tau2_hat)
+        pi_lb, pi_ub = beta - half, beta + half
+
+    weights = np.where(mask, 100.0 * w / sw[:, None], np.nan)
+
+    fit = BatchFit(
+        k=k_int,
+        beta=beta,
+        se=se,
+        zval=zval,
+        pval=pval,
+        ci_lb=ci_lb,
+        ci_ub=ci_ub,
+        ddf=ddf,
+        tau2=tau2_hat,
+        se_tau2=se_tau2,
+        tau2_ci_lb=tau2_lb,
+        tau2_ci_ub=tau2_ub,
+        I2_ci_lb=i2_lb,
+        I2_ci_ub=i2_ub,
+        H2_ci_lb=h2_lb,
+        H2_ci_ub=h2_ub,
+        QE=q_e,
+        QEp=q_p,
+        I2=i2,
+        H2=h2,
+        vt=vt,
+        pi_lb=pi_lb,
+        pi_ub=pi_ub,
+        weights=weights,
+        test=tests.astype(str),
+        converged=converged,
+    )
+    if not converged.all():
+        fit = _blank_rows(fit, ~converged)
+    return fit
+
+
+def _blank_rows(fit: BatchFit, bad: BoolArray) -> BatchFit:
+    """Set every estimate of the rows ``bad`` to NaN (failed fits, as metafor's leave1out)."""
+    out: dict[str, Any] = {}
+    for name in fit.__dataclass_fields__:
+        val = getattr(fit, name)
+        if name in ("k", "test", "converged"):
+            out[name] = val
+        elif name == "weights":
+            out[name] = np.where(bad[:, None], np.nan, val)
+        else:
+            out[name] = np.where(bad, np.nan, val)
+    return BatchFit(**out)
+
+
+def _label(labels: Sequence[object] | None, i: int) -> str:
+    if labels is None:
+        return f"#{i}"
+    return str(labels[i])

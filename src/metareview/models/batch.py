@@ -1,0 +1,193 @@
+"""Many meta-analyses at once: ``rma_batch`` (one row per group) and ``pad_groups``.
+
+The long table is turned into padded ``(groups x kmax)`` arrays with NumPy indexing (no Python
+loop over groups) and fitted by one call of the batch core
+(:func:`metareview.models._core.fit_padded`), the same code :func:`metareview.models.rma` uses.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from metareview.errors import InputError, MetareviewWarning
+from metareview.models._core import (
+    Control,
+    alpha_from_level,
+    fit_padded,
+    make_control,
+    normalise_method,
+    normalise_test,
+)
+from metareview.models._input import NaAction, as_float, clean_yi_vi
+
+__all__ = ["BATCH_COLUMNS", "pad_groups", "rma_batch"]
+
+#: Result columns of :func:`rma_batch` after the grouping column(s).
+BATCH_COLUMNS: tuple[str, ...] = (
+    "k", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "ddf", "tau2", "se_tau2",
+    "tau2_ci_lb", "tau2_ci_ub", "I2", "H2", "QE", "QEp", "pi_lb", "pi_ub",
+)
+
+
+def pad_groups(
+    codes: NDArray[np.integer[Any]], n_groups: int, *columns: NDArray[np.float64]
+) -> tuple[NDArray[np.bool_], list[NDArray[np.float64]]]:
+    """Scatter long columns into left-aligned padded arrays, one row per group code.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (N,)
+        Group of each row, in ``0 .. n_groups-1``.
+    n_groups : int
+        Number of groups (rows of the output).
+    *columns : ndarray, shape (N,)
+        Values to scatter (e.g. ``yi`` and ``vi``); the order of rows within a group is kept.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n_groups, kmax)
+    padded : list of ndarray, shape (n_groups, kmax)
+        NaN where ``mask`` is false.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    counts = np.bincount(codes, minlength=n_groups)
+    kmax = int(counts.max()) if counts.size else 0
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    pos = np.arange(codes.size) - starts[sorted_codes]
+    mask = np.zeros((n_groups, kmax), dtype=bool)
+    mask[sorted_codes, pos] = True
+    padded = []
+    for col in columns:
+        out = np.full((n_groups, kmax), np.nan)
+        out[sorted_codes, pos] = np.asarray(col, dtype=float)[order]
+        padded.append(out)
+    return mask, padded
+
+
+def rma_batch(
+    df: pd.DataFrame,
+    *,
+    by: str | Sequence[str],
+    yi: str = "yi",
+    vi: str = "vi",
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95.0,
+    control: Mapping[str, Any] | Control | None = None,
+    na_action: NaAction = "fail",
+    on_fail: Literal["raise", "nan"] = "raise",
+) -> pd.DataFrame:
+    """Fit one model per group of ``df`` in a single array computation.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Long table, one row per study, with effect sizes ``yi`` and sampling variances ``vi``.
+    by : str or sequence of str
+        Grouping column(s); each distinct value (combination) is one meta-analysis. Missing
+        values form their own group.
+    yi, vi : str
+        Column names of the effect sizes and sampling variances.
+    method, test, level, control, na_action
+        As for :func:`metareview.models.rma`.
+    on_fail : {"raise", "nan"}
+        A group whose estimator does not converge raises
+        :class:`~metareview.errors.ConvergenceError` naming the group, or gets NaN results.
+
+    Returns
+    -------
+    DataFrame
+        One row per group (sorted by the group values): the ``by`` column(s), then
+        :data:`BATCH_COLUMNS` (``zval`` is a t value and ``ddf`` its df for tests "t"/"knha";
+        ``se_tau2``, the tau^2 CI and the prediction interval are NaN where they do not apply).
+        Each row equals ``rma(group.yi, group.vi, method=..., test=..., level=...)``.
+
+    Raises
+    ------
+    InputError
+        Missing columns, text where numbers are expected, missing values (unless
+        ``na_action="omit"``), or sampling variances <= 0: the message names the data row
+        (1-based position in ``df``) and the column.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputError("rma_batch needs a DataFrame")
+    by_cols = [by] if isinstance(by, str) else list(by)
+    if not by_cols:
+        raise InputError("give at least one grouping column", field="by")
+    for col in [*by_cols, yi, vi]:
+        if col not in df.columns:
+            raise InputError(f"no column {col!r} in the data", field=col)
+    method = normalise_method(method)
+    test = normalise_test(test)
+    alpha_from_level(level)
+    ctl = make_control(control)
+
+    y = as_float(df[yi], yi)
+    v = as_float(df[vi], vi)
+    keep = clean_yi_vi(y, v, yi_field=yi, vi_field=vi, na_action=na_action)
+    frame = df.loc[keep, by_cols].reset_index(drop=True)
+    y, v = y[keep], v[keep]
+    if y.size == 0:
+        raise InputError("no studies to pool", field=yi)
+
+    grouped = frame.groupby(by_cols, sort=True, dropna=False)
+    codes = grouped.ngroup().to_numpy()
+    keys = grouped.size().index
+    n_groups = len(keys)
+    mask, (yy, vv) = pad_groups(codes, n_groups, y, v)
+    labels = [_group_label(by_cols, key) for key in keys]
+
+    k = mask.sum(axis=1)
+    if np.any(k == 1):
+        warnings.warn(
+            f"{int((k == 1).sum())} group(s) with k = 1 fitted with tau^2 = 0 and a z test "
+            "(as metafor)",
+            MetareviewWarning,
+            stacklevel=2,
+        )
+    fit = fit_padded(
+        yy, vv, mask, method=method, test=test, level=level, control=ctl, on_fail=on_fail,
+        labels=labels,
+    )
+    out = keys.to_frame(index=False) if isinstance(keys, pd.MultiIndex) else pd.DataFrame(
+        {by_cols[0]: np.asarray(keys)}
+    )
+    values = {
+        "k": fit.k,
+        "estimate": fit.beta,
+        "se": fit.se,
+        "zval": fit.zval,
+        "pval": fit.pval,
+        "ci_lb": fit.ci_lb,
+        "ci_ub": fit.ci_ub,
+        "ddf": fit.ddf,
+        "tau2": fit.tau2,
+        "se_tau2": fit.se_tau2,
+        "tau2_ci_lb": fit.tau2_ci_lb,
+        "tau2_ci_ub": fit.tau2_ci_ub,
+        "I2": fit.I2,
+        "H2": fit.H2,
+        "QE": fit.QE,
+        "QEp": fit.QEp,
+        "pi_lb": fit.pi_lb,
+        "pi_ub": fit.pi_ub,
+    }
+    for name in BATCH_COLUMNS:
+        out[name] = values[name]
+    out.attrs["method"] = method
+    out.attrs["test"] = test
+    out.attrs["level"] = float(level)
+    return out
+
+
+def _group_label(by_cols: Sequence[str], key: object) -> str:
+    parts = key if isinstance(key, tuple) else (key,)
+    return ", ".join(f"{c}={p!r}" for c, p in zip(by_cols, parts, strict=True))

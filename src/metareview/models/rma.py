@@ -1,0 +1,453 @@
+"""``rma()``: the fixed- and random-effects model of one meta-analysis, as metafor's ``rma.uni``.
+
+>>> from metareview.models import rma
+>>> res = rma([-0.89, -1.59, -1.35], [0.33, 0.19, 0.42], method="REML")  # doctest: +SKIP
+>>> print(res)                                                             # doctest: +SKIP
+
+The computation is the ``n = 1`` case of the batch core :func:`metareview.models._core.fit_padded`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from metareview.errors import InputError, MetareviewWarning
+from metareview.models._core import (
+    BatchFit,
+    Control,
+    alpha_from_level,
+    fit_padded,
+    make_control,
+    normalise_method,
+    normalise_test,
+)
+from metareview.models._input import NaAction, as_float, clean_yi_vi
+from metareview.models._printer import render_html, render_text
+
+__all__ = ["RMAResult", "rma"]
+
+#: A column: its name in ``data``, or the values (array, Series, list; validated on use).
+Column = str | ArrayLike | Sequence[Any] | pd.Series
+
+
+def _opt(x: float) -> float | None:
+    """A float, or None when it is NaN (a quantity that does not apply)."""
+    return None if math.isnan(x) else float(x)
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class RMAResult:
+    """A fitted intercept-only fixed- or random-effects model (metafor's ``rma.uni`` object).
+
+    Attributes use metafor's names: ``beta`` (the pooled estimate; also ``.estimate``), ``se``,
+    ``zval`` (a t statistic when ``test`` is "t" or "knha"), ``pval``, ``ci_lb``/``ci_ub``,
+    ``ddf`` (degrees of freedom of the t test, else None), ``tau2`` and ``se_tau2``,
+    ``tau2_ci_lb``/``tau2_ci_ub`` (Q-profile CI, metafor's ``confint()``; None for EE models,
+    k = 1 or a fixed tau^2) with the matching ``I2_ci_*``/``H2_ci_*``, ``QE``/``QEp`` (Cochran's Q
+    and its p-value), ``I2`` (percent) and ``H2``, ``vt`` (typical within-study variance),
+    ``pi_lb``/``pi_ub`` (prediction interval as metafor's ``predict()``; None for EE models),
+    ``yi``, ``vi`` (the data used), ``weights`` (percent), ``slab`` (study labels), ``k``,
+    ``measure``, ``method``, ``test`` (as applied: "z" when k = 1) and ``level`` (percent).
+    """
+
+    k: int
+    measure: str
+    method: str
+    test: str
+    level: float
+    beta: float
+    se: float
+    zval: float
+    pval: float
+    ci_lb: float
+    ci_ub: float
+    tau2: float
+    se_tau2: float | None
+    tau2_ci_lb: float | None
+    tau2_ci_ub: float | None
+    I2: float
+    H2: float
+    QE: float
+    QEp: float
+    pi_lb: float | None
+    pi_ub: float | None
+    ddf: int | None
+    yi: NDArray[np.float64] = field(repr=False)
+    vi: NDArray[np.float64] = field(repr=False)
+    weights: NDArray[np.float64] = field(repr=False)
+    slab: tuple[str, ...] = field(repr=False)
+    I2_ci_lb: float | None = None
+    I2_ci_ub: float | None = None
+    H2_ci_lb: float | None = None
+    H2_ci_ub: float | None = None
+    vt: float = float("nan")
+    tau2_fixed: bool = False
+    control: Control = field(default_factory=Control, repr=False)
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def estimate(self) -> float:
+        """The pooled estimate (``beta``) on the model scale."""
+        return self.beta
+
+    @property
+    def tau(self) -> float:
+        """Square root of ``tau2``."""
+        return math.sqrt(self.tau2)
+
+    # ------------------------------------------------------------------ output
+    def summary(self, digits: int = 4, signif_stars: bool = True) -> str:
+        """The model as metafor prints it (settings, heterogeneity, test, model results), plus the
+        Q-profile CIs of tau^2, I^2 and H^2 and the prediction interval."""
+        return render_text(self, digits=digits, signif_stars=signif_stars)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return render_html(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain JSON-safe Python values (NaN becomes None, arrays become lists)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            val = getattr(self, name)
+            if isinstance(val, np.ndarray):
+                out[name] = [_opt(float(x)) for x in val]
+            elif isinstance(val, tuple):
+                out[name] = list(val)
+            elif isinstance(val, Control):
+                out[name] = {
+                    "threshold": val.threshold, "tol": val.tol, "maxiter": val.maxiter,
+                }
+            elif isinstance(val, float):
+                out[name] = None if math.isnan(val) or math.isinf(val) else val
+            else:
+                out[name] = val
+        out["estimate"] = out["beta"]
+        out["tau"] = _opt(self.tau)
+        return out
+
+    def predict(self, transf: Callable[[Any], Any] | None = None) -> dict[str, float | None]:
+        """Pooled estimate with its CI and the prediction interval, optionally back-transformed.
+
+        Parameters
+        ----------
+        transf : callable, optional
+            Applied to each value for display (e.g. ``numpy.exp`` for log ratios, or a function
+            from :mod:`metareview.effects.transforms`); bounds are re-sorted afterwards, as
+            metafor's ``predict(res, transf=...)`` does.
+
+        Returns
+        -------
+        dict
+            ``pred``, ``ci_lb``, ``ci_ub``, ``pi_lb``, ``pi_ub`` (the last two None for EE models).
+            The PI is ``beta +/- crit sqrt(se^2 + tau2)`` with the critical value of the CI.
+        """
+
+        def tr(x: float | None) -> float | None:
+            if x is None:
+                return None
+            return float(transf(x)) if transf is not None else float(x)
+
+        ci = sorted([tr(self.ci_lb), tr(self.ci_ub)], key=_nan_last)
+        if self.pi_lb is None or self.pi_ub is None:
+            pi: list[float | None] = [None, None]
+        else:
+            pi = sorted([tr(self.pi_lb), tr(self.pi_ub)], key=_nan_last)
+        return {
+            "pred": tr(self.beta), "ci_lb": ci[0], "ci_ub": ci[1], "pi_lb": pi[0], "pi_ub": pi[1],
+        }
+
+
+def _nan_last(x: float | None) -> float:
+    return math.inf if x is None or math.isnan(x) else x
+
+
+def _column(
+    x: Column | None, data: pd.DataFrame | None, field_name: str
+) -> NDArray[np.float64] | None:
+    if x is None:
+        return None
+    if isinstance(x, str):
+        if data is None:
+            raise InputError(f"column name {x!r} given but no data", field=field_name)
+        if x not in data.columns:
+            raise InputError(f"no column {x!r} in the data", field=x)
+        return as_float(data[x], x)
+    return as_float(x, field_name)
+
+
+def _labels(slab: Column | None, data: pd.DataFrame | None, k: int) -> list[str]:
+    if slab is None:
+        return [str(i + 1) for i in range(k)]
+    if isinstance(slab, str):
+        if data is None or slab not in data.columns:
+            raise InputError(f"no column {slab!r} for the study labels", field="slab")
+        values = data[slab]
+    else:
+        values = pd.Series(list(np.asarray(slab, dtype=object)))
+    if len(values) != k:
+        raise InputError(f"slab has {len(values)} labels for {k} studies", field="slab")
+    if pd.isna(values).any():
+        i = int(np.flatnonzero(pd.isna(values).to_numpy())[0])
+        raise InputError("missing study label", row=i + 1, field="slab")
+    return _make_unique([str(s) for s in values])
+
+
+def _make_unique(labels: Sequence[str]) -> list[str]:
+    """Suffix repeated labels ".1", ".2", ... (as R's ``make.unique``, which metafor applies)."""
+    seen: dict[str, int] = {}
+    taken = set(labels)
+    out = []
+    for s in labels:
+        if s in seen:
+            n = seen[s]
+            while f"{s}.{n}" in taken:
+                n += 1
+            seen[s] = n + 1
+            new = f"{s}.{n}"
+            taken.add(new)
+            out.append(new)
+        else:
+            seen[s] = 1
+            out.append(s)
+    return out
+
+
+def rma(
+    yi: Column | pd.DataFrame,
+    vi: Column | None = None,
+    *,
+    sei: Column | None = None,
+    data: pd.DataFrame | None = None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95.0,
+    measure: str | None = None,
+    slab: Column | None = None,
+    tau2: float | None = None,
+    control: Mapping[str, Any] | Control | None = None,
+    na_action: NaAction = "fail",
+) -> RMAResult:
+    """Fit the fixed- or random-effects model ``y_i = mu + u_i + e_i`` (metafor's ``rma.uni``).
+
+    ``e_i ~ N(0, v_i)`` with known sampling variances and ``u_i ~ N(0, tau^2)`` (``tau^2 = 0`` for
+    the equal-effects model). The pooled estimate is ``mu_hat = sum w_i y_i / sum w_i`` with
+    ``w_i = 1/(v_i + tau^2)`` and ``SE = 1/sqrt(sum w_i)``.
+
+    Parameters
+    ----------
+    yi : str, array-like or DataFrame
+        Effect sizes, or the name of a column of ``data``. A DataFrame (e.g. the output of
+        ``metareview.effects.escalc``) stands for its ``yi`` and ``vi`` columns.
+    vi, sei : str or array-like, optional
+        Sampling variances, or standard errors (``vi = sei^2``); give one of them.
+    data : DataFrame, optional
+        Where column names are looked up; its ``attrs["measure"]`` is used when ``measure`` is
+        not given.
+    method : str
+        ``"EE"`` (alias ``"FE"``): equal-effects (common-effect) model; or a tau^2 estimator:
+        ``"DL"`` DerSimonian-Laird (1986), ``"REML"`` restricted maximum likelihood and ``"ML"``
+        maximum likelihood (Fisher scoring; Viechtbauer 2005), ``"PM"`` Paule-Mandel (1982),
+        ``"HS"`` Hunter-Schmidt, ``"SJ"`` Sidik-Jonkman (2005), ``"HE"`` Hedges-Olkin (1985),
+        ``"EB"`` empirical Bayes (Morris 1983). Formulas in :mod:`metareview.models._core`.
+    test : {"z", "t", "knha"}
+        Test and CI of the pooled estimate: normal; t with k-1 df; or Hartung-Knapp-Sidik-
+        Jonkman (Hartung & Knapp 2001; Sidik & Jonkman 2002), t with k-1 df and variance scaled by
+        ``sum w_i (y_i - mu_hat)^2 / (k-1)`` (not truncated at 1, as metafor's "knha").
+    level : float
+        Confidence level in percent (0.95 is read as 95).
+    measure : str, optional
+        Effect measure of ``yi`` (metafor's names, e.g. "RR"); "GEN" if unknown.
+    slab : str or array-like, optional
+        Study labels (default "1", "2", ...).
+    tau2 : float, optional
+        Fix tau^2 at this value instead of estimating it.
+    control : mapping, optional
+        ``threshold`` (1e-12), ``tol`` (1e-12), ``maxiter`` (1000); see
+        :class:`metareview.models._core.Control`.
+    na_action : {"fail", "omit"}
+        A missing ``yi``/``vi`` raises InputError ("fail", default) or the row is left out with a
+        warning naming it ("omit", metafor's behaviour).
+
+    Returns
+    -------
+    RMAResult
+
+    Raises
+    ------
+    InputError
+        Text where numbers are expected, lengths that differ, missing values (unless omitted),
+        infinite values, or sampling variances <= 0 (the message names the row and column);
+        no studies; unknown method/test; a level outside (50, 100).
+    ConvergenceError
+        When REML/ML/EB Fisher scoring does not converge within ``maxiter`` iterations.
+
+    Notes
+    -----
+    With ``k = 1`` the model is fitted as metafor does: tau^2 = 0, Q = 0, I^2 = 0, H^2 = 1 and a
+    z test (a :class:`~metareview.errors.MetareviewWarning` says so); there is no tau^2 CI.
+
+    Where metareview deliberately differs from metafor 3.8 (values agree to 1e-6 wherever
+    metafor returns a result; see tests/models/test_goldens.py):
+
+    - Fisher scoring (REML, ML, EB) stops on a change ``<= threshold * max(tau2, mean(v))``
+      rather than an absolute change, so it converges on large outcome scales too.
+    - When Fisher scoring oscillates (it can near tau^2 = 0, where metafor stops with "Fisher
+      scoring algorithm did not converge"), the same estimating equation is solved by bisection,
+      with a :class:`~metareview.errors.ConvergenceWarning`; metafor reaches the same value with
+      ``control=list(stepadj=0.5)``.
+    - PM searches a bracket that grows until it holds the root (metafor stops if the root lies
+      above ``max(100, 10 mad(yi)^2)``). The Q-profile CI keeps metafor's interval
+      ``[0, max(100, 10 tau2)]``.
+    - Zero sampling variances and missing values are errors (metafor accepts the former for some
+      estimators and drops the latter with a warning: ``na_action="omit"`` does that).
+    - metafor's ``test="adhoc"`` is not offered.
+
+    References
+    ----------
+    Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. Journal of
+    Statistical Software, 36(3), 1-48.
+    """
+    if isinstance(yi, pd.DataFrame):
+        if data is not None:
+            raise InputError("give the data once: as yi or as data=", field="data")
+        data = yi
+        yi = "yi"
+        if vi is None and sei is None:
+            vi = "vi" if "vi" in data.columns else None
+            sei = "sei" if vi is None and "sei" in data.columns else None
+    if data is not None and not isinstance(data, pd.DataFrame):
+        data = pd.DataFrame(data)
+    method = normalise_method(method)
+    test = normalise_test(test)
+    alpha_from_level(level)
+    ctl = make_control(control)
+    if measure is None:
+        measure = str(data.attrs.get("measure", "GEN")) if data is not None else "GEN"
+
+    y = _column(yi, data, "yi")
+    if y is None:  # pragma: no cover - yi is required by the signature
+        raise InputError("yi is required", field="yi")
+    if vi is not None and sei is not None:
+        raise InputError("give vi or sei, not both", field="sei")
+    if vi is not None:
+        v = _column(vi, data, "vi")
+        v_field = vi if isinstance(vi, str) else "vi"
+    elif sei is not None:
+        s = _column(sei, data, "sei")
+        assert s is not None
+        s_field = sei if isinstance(sei, str) else "sei"
+        nonpos = ~np.isnan(s) & (s <= 0)
+        if nonpos.any():
+            i = int(np.flatnonzero(nonpos)[0])
+            raise InputError(f"standard error must be > 0 (got {s[i]:g})", row=i + 1, field=s_field)
+        v = s * s
+        v_field = s_field
+    else:
+        raise InputError("sampling variances are missing: give vi or sei", field="vi")
+    assert v is not None
+    y_field = yi if isinstance(yi, str) else "yi"
+    keep = clean_yi_vi(y, v, yi_field=y_field, vi_field=v_field, na_action=na_action)
+    labels = _labels(slab, data, y.size)
+    y, v = y[keep], v[keep]
+    labels = [lab for lab, kp in zip(labels, keep, strict=True) if kp]
+    k = y.size
+    if k == 0:
+        raise InputError("no studies to pool (k = 0)", field=y_field)
+    if k == 1:
+        warnings.warn(
+            "k = 1: the estimate is that study's (tau^2 = 0, Q = 0, z test), as metafor",
+            MetareviewWarning,
+            stacklevel=2,
+        )
+    if method in ("EE", "FE") and test == "knha":
+        warnings.warn(
+            f"the Knapp-Hartung method is not meant to be used with {method} models",
+            MetareviewWarning,
+            stacklevel=2,
+        )
+    fit = fit_padded(
+        y[None, :],
+        v[None, :],
+        np.ones((1, k), dtype=bool),
+        method=method,
+        test=test,
+        level=level,
+        tau2=tau2,
+        control=ctl,
+        labels=[f"{measure} (k = {k})"],
+    )
+    return result_from_batch(
+        fit, 0, y=y, v=v, slab=labels, measure=measure, method=method, level=level,
+        tau2_fixed=tau2 is not None and method not in ("EE", "FE"), control=ctl,
+    )
+
+
+def result_from_batch(
+    fit: BatchFit,
+    i: int,
+    *,
+    y: NDArray[np.float64],
+    v: NDArray[np.float64],
+    slab: Sequence[str],
+    measure: str,
+    method: str,
+    level: float,
+    tau2_fixed: bool,
+    control: Control,
+) -> RMAResult:
+    """Row ``i`` of a :class:`BatchFit` as an :class:`RMAResult`."""
+    k = int(fit.k[i])
+    lv = float(level) * 100.0 if float(level) < 1 else float(level)
+    ddf = fit.ddf[i]
+    return RMAResult(
+        k=k,
+        measure=measure,
+        method=method,
+        test=str(fit.test[i]),
+        level=lv,
+        beta=float(fit.beta[i]),
+        se=float(fit.se[i]),
+        zval=float(fit.zval[i]),
+        pval=float(fit.pval[i]),
+        ci_lb=float(fit.ci_lb[i]),
+        ci_ub=float(fit.ci_ub[i]),
+        tau2=float(fit.tau2[i]),
+        se_tau2=_opt(fit.se_tau2[i]),
+        tau2_ci_lb=_opt(fit.tau2_ci_lb[i]),
+        tau2_ci_ub=_opt(fit.tau2_ci_ub[i]),
+        I2=float(fit.I2[i]),
+        H2=float(fit.H2[i]),
+        QE=float(fit.QE[i]),
+        QEp=float(fit.QEp[i]),
+        pi_lb=_opt(fit.pi_lb[i]),
+        pi_ub=_opt(fit.pi_ub[i]),
+        ddf=None if math.isnan(ddf) else int(ddf),
+        yi=_readonly(y),
+        vi=_readonly(v),
+        weights=_readonly(fit.weights[i, :k]),
+        slab=tuple(slab),
+        I2_ci_lb=_opt(fit.I2_ci_lb[i]),
+        I2_ci_ub=_opt(fit.I2_ci_ub[i]),
+        H2_ci_lb=_opt(fit.H2_ci_lb[i]),
+        H2_ci_ub=_opt(fit.H2_ci_ub[i]),
+        vt=float(fit.vt[i]),
+        tau2_fixed=tau2_fixed,
+        control=control,
+    )

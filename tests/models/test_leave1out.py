@@ -1,0 +1,57 @@
+"""leave1out(): the batch computation equals refitting without each study.
+
+metafor's values are compared in test_goldens.py (test_leave1out_matches_metafor); here the
+batch result is checked against explicit refits with rma().
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metareview.errors import InputError
+from metareview.models import leave1out, rma
+
+BCG = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "goldens_rma.json").read_text("utf-8")
+)["datasets"]["bcg_RR"]
+
+
+@pytest.mark.parametrize(("method", "test"), [("REML", "z"), ("DL", "knha"), ("EE", "t")])
+def test_leave1out_equals_refits(method: str, test: str) -> None:
+    y, v = np.array(BCG["yi"]), np.array(BCG["vi"])
+    res = rma(y, v, method=method, test=test, slab=BCG["slab"])
+    out = leave1out(res)
+    assert list(out.columns) == ["slab", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub",
+                                 "Q", "Qp", "tau2", "I2", "H2"]
+    assert out["slab"].tolist() == BCG["slab"]
+    for i in range(res.k):
+        keep = np.arange(res.k) != i
+        ref = rma(y[keep], v[keep], method=method, test=test)
+        assert out.loc[i, "estimate"] == pytest.approx(ref.beta, rel=1e-12)
+        assert out.loc[i, "ci_ub"] == pytest.approx(ref.ci_ub, rel=1e-12)
+        assert out.loc[i, "tau2"] == pytest.approx(ref.tau2, rel=1e-9, abs=1e-14)
+        assert out.loc[i, "Q"] == pytest.approx(ref.QE, rel=1e-12)
+
+
+def test_leave1out_keeps_fixed_tau2_and_k2() -> None:
+    res = rma(BCG["yi"], BCG["vi"], tau2=0.2)
+    assert (leave1out(res)["tau2"] == 0.2).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        two = leave1out(rma([0.1, 0.5], [0.01, 0.02], test="knha"))
+    # each refit has k = 1: the study itself, z interval (as metafor)
+    assert two["estimate"].tolist() == [0.5, 0.1]
+    assert two.loc[0, "ci_ub"] == pytest.approx(0.5 + 1.959963984540054 * np.sqrt(0.02))
+
+
+def test_leave1out_needs_two_studies() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma([0.1], [0.01])
+    with pytest.raises(InputError, match="at least 2"):
+        leave1out(res)
