@@ -139,3 +139,22 @@ def test_missing_file_and_nothing_to_pool(
 def test_unknown_method_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--method", "XYZ")
     assert code == 2 and "unknown method" in err
+
+
+def test_peto_refuses_a_measure_other_than_odds_ratios(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--method", "PETO")
+    assert code == 2 and "odds ratios" in err
+
+
+def test_mh_takes_group_sizes_instead_of_non_event_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ai, n1i = ai + bi, ci, n2i = ci + di describe the same tables: the same MH estimate.
+    lines = BCG.read_text().splitlines()[1:]
+    rows = [line.rsplit(",", 4) for line in lines]
+    path = tmp_path / "sizes.csv"
+    body = [f"{a},{int(a) + int(b)},{c},{int(c) + int(d)}" for _, a, b, c, d in rows]
+    path.write_text("ai,n1i,ci,n2i\n" + "\n".join(body) + "\n")
+    code, out, err = _run(capsys, "pool", str(path), "--measure", "OR", "--method", "MH", "--json")
+    assert code == 0, err
+    assert _close(json.loads(out)["estimate"], GOLDENS["mh_or"]["estimate"])

@@ -129,14 +129,18 @@ def _effect_sizes(df: pd.DataFrame, measure: str, path: Path) -> pd.DataFrame:
         raise InputError(exc.message, file=str(path), row=exc.row, field=exc.field) from exc
 
 
-def _drop_uncomputable(es: pd.DataFrame, path: Path, label: str = "") -> pd.DataFrame:
-    """Leave out rows without a finite ``yi``/``vi`` and warn naming them (metafor's way)."""
+def _drop_uncomputable(es: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Leave out rows without a finite ``yi``/``vi``; warn naming them and why (as metafor)."""
+    from metareview.effects.escalc import not_computable
+
     bad = ~(np.isfinite(es["yi"].to_numpy(float)) & np.isfinite(es["vi"].to_numpy(float)))
     if bad.any():
-        rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad))
+        why = {item.row: item.reason for item in not_computable(es)}
+        rows = [int(i) + 1 for i in np.flatnonzero(bad)]
+        detail = "; ".join(f"row {r}: {why.get(r, 'no sampling variance')}" for r in rows)
         warnings.warn(
-            f"{path}{label}: left out {int(bad.sum())} row(s) whose effect size cannot be "
-            f"computed (data rows {rows})",
+            f"{path}: left out {len(rows)} row(s) whose effect size cannot be computed "
+            f"(data rows {', '.join(map(str, rows))}) - {detail}",
             stacklevel=2,
         )
     return es.loc[~bad]
@@ -241,23 +245,33 @@ def _pool_mh(
     """Mantel-Haenszel or Peto pooling of 2x2 tables (columns ai, bi, ci, di)."""
     from metareview.models.mh import rma_mh, rma_peto
 
-    missing = [c for c in ("ai", "bi", "ci", "di") if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{method} needs 2x2 table columns ai, bi, ci, di; missing {', '.join(missing)}",
-            file=str(path),
-        )
     if method == "PETO":
+        if measure not in ("OR", "PETO"):
+            raise InputError(f"Peto's method pools odds ratios (measure PETO or OR), not {measure}")
         measure = "PETO"
+    layouts = {
+        "OR": (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")),
+        "RR": (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")),
+        "RD": (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")),
+        "PETO": (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")),
+        "IRR": (("x1i", "t1i", "x2i", "t2i"),),
+        "IRD": (("x1i", "t1i", "x2i", "t2i"),),
+    }
+    if measure not in layouts:
+        raise InputError(f"{method} pools OR, RR, RD (MH), IRR, IRD (MH) or PETO, not {measure}")
+    columns = next((cols for cols in layouts[measure] if set(cols) <= set(df.columns)), None)
+    if columns is None:
+        wanted = " or ".join(", ".join(cols) for cols in layouts[measure])
+        raise InputError(f"{method} with {measure} needs columns {wanted}", file=str(path))
 
     def fit(part: pd.DataFrame) -> tuple[dict[str, Any], Any]:
-        ai, bi, ci, di = (part[c].to_numpy(float) for c in ("ai", "bi", "ci", "di"))
+        cells = {c: part[c].to_numpy(float) for c in columns}
         res: Any
         try:
             if method == "MH":
-                res = rma_mh(ai, bi, ci, di, measure=measure, level=level)
+                res = rma_mh(**cells, measure=measure, level=level)  # type: ignore[arg-type]
             else:
-                res = rma_peto(ai, bi, ci, di, level=level)
+                res = rma_peto(**cells, level=level)  # type: ignore[arg-type]
         except InputError as exc:
             raise InputError(exc.message, file=str(path), row=exc.row, field=exc.field) from exc
         return _row_to_json(_result_fields(res), measure, method, "z"), res
