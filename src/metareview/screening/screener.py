@@ -1,0 +1,410 @@
+"""The interactive screener: one record at a time, in the ranker's order, one key per decision.
+
+:class:`ScreeningSession` holds the logic (queue, ranking, decisions, undo, skip, progress) and is
+usable without a terminal; :func:`run_screener` draws it with rich and reads single keys.
+
+Keys: ``i`` include, ``e`` exclude (then the number of the eligibility criterion it fails), ``m``
+maybe, ``n`` add a note to the next decision, ``u`` undo your last decision, ``s`` skip (the
+record goes to the end of this session's queue), ``q`` quit. After every decision the ranker
+(:class:`metareview.screening.ranking.Ranker`) retrains on all decisions so far and the next
+record is the one it rates most likely relevant; the progress line shows the model's estimate of
+relevant records still unscreened.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import select
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from metareview.errors import InputError
+from metareview.screening.decisions import Decision, Screening, normalise_stage
+from metareview.screening.hints import Hint, publication_hints
+from metareview.screening.ranking import DEFAULT_MODEL, Ranker
+from metareview.sources.record import Record
+
+__all__ = ["Candidate", "ScreeningProgress", "ScreeningSession", "read_key", "run_screener"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """The record to show next: its id, the record, its rank and the model's probability."""
+
+    record_id: int
+    record: Record
+    rank: int
+    probability: float
+    hints: tuple[Hint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningProgress:
+    """Counts for the progress line (this reviewer, this stage)."""
+
+    total: int
+    done: int
+    included: int
+    excluded: int
+    maybe: int
+    remaining_relevant: float
+    trained: bool
+
+    @property
+    def left(self) -> int:
+        return self.total - self.done
+
+
+class ScreeningSession:
+    """One reviewer screening one stage, records ordered by the active-learning ranker.
+
+    Parameters
+    ----------
+    screening
+        The project's :class:`~metareview.screening.decisions.Screening`.
+    reviewer
+        The reviewer (registered if new; a name clashing with another reviewer's is refused).
+    stage
+        ``title_abstract`` (default) or ``full_text``.
+    model, seed
+        The ranker's classifier and seed (:class:`~metareview.screening.ranking.Ranker`).
+    """
+
+    def __init__(
+        self,
+        screening: Screening,
+        *,
+        reviewer: str,
+        stage: str = "title_abstract",
+        model: str = DEFAULT_MODEL,
+        seed: int = 0,
+    ) -> None:
+        self.screening = screening
+        self.stage = normalise_stage(stage)
+        self.reviewer = screening.add_reviewer(reviewer)
+        self.rule_exclusions: list[Decision] = []
+        if self.stage == "title_abstract":
+            self.rule_exclusions = screening.apply_publication_type_rule()
+        # The ranker's corpus: every report of the stage, decided or not.
+        self.ids: list[int] = screening.candidates(self.stage)
+        self.index = {rid: i for i, rid in enumerate(self.ids)}
+        self.records = [screening.reports.records[rid].record for rid in self.ids]
+        self.labels = np.full(len(self.ids), -1, dtype=np.int8)
+        for rid, label in screening.labels(self.stage).items():
+            if rid in self.index:
+                self.labels[self.index[rid]] = label
+        self.queue: set[int] = set(screening.queue(self.stage, self.reviewer))
+        self.skipped: list[int] = []
+        self.front: list[int] = []
+        self.note: str | None = None
+        self.ranker = Ranker(model=model, seed=seed)
+        self._mine = self._my_counts()
+        self._ranking_dirty = True
+        self._order: list[int] = []
+        self._probability: dict[int, float] = {}
+        self._estimate = math.nan
+        self._trained = False
+
+    def _my_counts(self) -> dict[int, str]:
+        mine: dict[int, str] = {}
+        for d in self.screening.decisions(stage=self.stage, reviewer=self.reviewer):
+            if d.basis == "reviewer":
+                mine[d.record_id] = d.decision
+        return mine
+
+    # -- ranking -------------------------------------------------------------------------------
+
+    def _rerank(self) -> None:
+        if not self._ranking_dirty:
+            return
+        if not self.ids:
+            self._order, self._probability, self._estimate = [], {}, 0.0
+            self._ranking_dirty = False
+            return
+        self.ranker.fit(self.records, self.labels)
+        pending = [self.index[r] for r in self.queue if r in self.index]
+        ranking = self.ranker.rank(np.asarray(sorted(pending), dtype=np.intp))
+        self._order = [self.ids[int(i)] for i in ranking.order]
+        self._probability = {
+            self.ids[int(i)]: float(p)
+            for i, p in zip(ranking.order, ranking.probabilities, strict=True)
+        }
+        self._trained = ranking.trained
+        self._estimate = self.ranker.estimate_remaining_relevant(
+            np.asarray(sorted(pending), dtype=np.intp)
+        )
+        self._ranking_dirty = False
+
+    def next(self) -> Candidate | None:
+        """The record to screen next (None when the queue is empty).
+
+        Order: a record just undone first, then the ranker's order, then skipped records in the
+        order they were skipped.
+        """
+        self._rerank()
+        order = [r for r in self.front if r in self.queue]
+        order += [r for r in self._order if r not in self.skipped and r not in order]
+        order += [r for r in self.skipped if r in self.queue and r not in order]
+        if not order:
+            return None
+        rid = order[0]
+        record = self.screening.reports.records[rid].record
+        rank = self._order.index(rid) + 1 if rid in self._order else len(self._order)
+        return Candidate(
+            record_id=rid,
+            record=record,
+            rank=rank,
+            probability=self._probability.get(rid, math.nan),
+            hints=tuple(publication_hints(record, self.screening.protocol)),
+        )
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def decide(self, record_id: int, decision: str, *, reason: str | None = None) -> Decision:
+        """Record this reviewer's decision (with the pending note, if any) and update the model."""
+        d = self.screening.decide(
+            record_id, self.stage, decision, reviewer=self.reviewer, reason=reason, note=self.note
+        )
+        self.note = None
+        self.queue.discard(record_id)
+        self.front = [r for r in self.front if r != record_id]
+        self.skipped = [r for r in self.skipped if r != record_id]
+        self._mine[record_id] = d.decision
+        if record_id in self.index:
+            self.labels[self.index[record_id]] = 0 if d.decision == "exclude" else 1
+        self._ranking_dirty = True
+        return d
+
+    def undo(self) -> Decision:
+        """Undo this reviewer's latest decision at this stage; its record is shown next."""
+        d = self.screening.undo(reviewer=self.reviewer, stage=self.stage)
+        self._mine = self._my_counts()
+        labels = self.screening.labels(self.stage)
+        if d.record_id in self.index:
+            self.labels[self.index[d.record_id]] = labels.get(d.record_id, -1)
+            self.queue.add(d.record_id)
+            self.front.insert(0, d.record_id)
+        self._ranking_dirty = True
+        return d
+
+    def skip(self, record_id: int) -> None:
+        """Put a record at the end of this session's queue."""
+        self.front = [r for r in self.front if r != record_id]
+        self.skipped = [r for r in self.skipped if r != record_id] + [record_id]
+
+    def progress(self) -> ScreeningProgress:
+        self._rerank()
+        counts = {"include": 0, "exclude": 0, "maybe": 0}
+        for decision in self._mine.values():
+            counts[decision] += 1
+        total = len(self.ids)
+        return ScreeningProgress(
+            total=total,
+            done=total - len(self.queue),
+            included=counts["include"],
+            excluded=counts["exclude"],
+            maybe=counts["maybe"],
+            remaining_relevant=self._estimate,
+            trained=self._trained,
+        )
+
+
+# -- terminal ------------------------------------------------------------------------------------
+
+
+def read_key() -> str:
+    """Read one key press from stdin ('' at end of input); escape sequences become ``"\\x1b"``."""
+    fd = sys.stdin.fileno()
+    if not os.isatty(fd):
+        return sys.stdin.read(1)
+    import termios
+    import tty
+
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        data = os.read(fd, 1)
+        if data == b"\x1b":
+            # Swallow the rest of an escape sequence (arrow keys), if it follows at once.
+            while select.select([fd], [], [], 0.02)[0]:
+                os.read(fd, 8)
+        return data.decode("utf-8", errors="replace")
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+
+_STAGE_LABEL = {"title_abstract": "title/abstract", "full_text": "full text"}
+
+
+def _render(session: ScreeningSession, cand: Candidate, message: str | None) -> Group:
+    protocol = session.screening.protocol
+    prog = session.progress()
+    bar = ProgressBar(total=max(prog.total, 1), completed=prog.done, width=30)
+    estimate = (
+        f"≈ {prog.remaining_relevant:.1f}"
+        if prog.trained and not math.isnan(prog.remaining_relevant)
+        else "n/a (needs an include and an exclude)"
+    )
+    head = Table.grid(padding=(0, 1))
+    head.add_row(
+        bar,
+        Text(
+            f"{prog.done}/{prog.total} screened · {prog.included} included · "
+            f"{prog.excluded} excluded · {prog.maybe} maybe · relevant left {estimate}"
+        ),
+    )
+    rec = cand.record
+    title = Text(rec.title or "(no title)", style="bold")
+    meta = [
+        rec.journal or "",
+        str(rec.year) if rec.year else "",
+        ", ".join(rec.publication_types) or rec.kind,
+    ]
+    ids = []
+    if rec.nct_ids:
+        ids.append("registry " + ", ".join(rec.nct_ids))
+    elif rec.kind == "registry" and rec.source_id:
+        ids.append(f"registry {rec.source_id}")
+    if rec.pmid:
+        ids.append(f"PMID {rec.pmid}")
+    line = Text(" · ".join(m for m in meta + ids if m), style="dim")
+    abstract = Text(rec.abstract or "(no abstract)")
+    terms = protocol.key_terms() if protocol is not None else []
+    if terms:
+        abstract.highlight_words(terms, style="bold black on yellow", case_sensitive=False)
+        title.highlight_words(terms, style="bold black on yellow", case_sensitive=False)
+    parts: list[Text | Table] = [title, line, Text(""), abstract]
+    for hint in cand.hints:
+        suggestion = f" → suggests exclusion reason {hint.reason!r}" if hint.reason else ""
+        parts.append(Text(f"Hint: {hint.label} ({hint.evidence}){suggestion}", style="magenta"))
+    p = "" if math.isnan(cand.probability) else f" · p(relevant) = {cand.probability:.2f}"
+    panel = Panel(
+        Group(*parts),
+        title=f"record {cand.record_id} · rank {cand.rank}{p}",
+        subtitle=f"{_STAGE_LABEL[session.stage]} · reviewer {session.reviewer}",
+    )
+    keys = Text(
+        "Keys: [i] include  [e] exclude  [m] maybe  [n] note  [u] undo  [s] skip  [q] quit",
+        style="bold",
+    )
+    items: list[Table | Panel | Text] = [head, panel]
+    if session.note:
+        items.append(Text(f"Note for the next decision: {session.note}", style="cyan"))
+    if message:
+        items.append(Text(message, style="green"))
+    items.append(keys)
+    return Group(*items)
+
+
+def _choose_reason(
+    session: ScreeningSession, console: Console, key: Callable[[], str]
+) -> tuple[bool, str | None]:
+    """Ask for the eligibility code of an exclusion: (chosen, code); (False, None) if cancelled."""
+    protocol = session.screening.protocol
+    codes = protocol.eligibility if protocol is not None else []
+    symbols = "123456789abcdfghjklmnoprstvwxyz"
+    table = Table(title="Exclude: which criterion does the record fail?", show_header=False)
+    for sym, criterion in zip(symbols, codes, strict=False):
+        table.add_row(Text(f"[{sym}]"), Text(criterion.code), Text(criterion.text))
+    optional = session.stage == "title_abstract"
+    console.print(table)
+    console.print(
+        Text(
+            "[Enter] no reason  [Esc] cancel" if optional else "[Esc] cancel (a reason is required)"
+        )
+    )
+    while True:
+        k = key()
+        if k in ("", "\x1b"):
+            return False, None
+        if k in ("\r", "\n") and optional:
+            return True, None
+        if k in symbols and symbols.index(k) < len(codes):
+            return True, codes[symbols.index(k)].code
+
+
+def run_screener(
+    session: ScreeningSession,
+    *,
+    console: Console | None = None,
+    key: Callable[[], str] = read_key,
+) -> int:
+    """Run the interactive screener until the queue is empty or the reviewer quits.
+
+    Returns the number of decisions recorded in this session (undos not subtracted).
+    """
+    console = console or Console()
+    message: str | None = None
+    if session.rule_exclusions:
+        message = (
+            f"{len(session.rule_exclusions)} record(s) excluded by the protocol's "
+            "publication-type rule (logged as rule-based)"
+        )
+    made = undone = 0
+    while True:
+        cand = session.next()
+        if cand is None:
+            prog = session.progress()
+            console.print(
+                Text(
+                    f"Nothing left to screen at {_STAGE_LABEL[session.stage]} for "
+                    f"{session.reviewer}: {prog.done}/{prog.total} done."
+                )
+            )
+            break
+        console.clear()
+        console.print(_render(session, cand, message))
+        message = None
+        k = key()
+        if k in ("", "q", "Q", "\x04"):
+            break
+        try:
+            if k in ("i", "I"):
+                session.decide(cand.record_id, "include")
+                made += 1
+                message = f"record {cand.record_id}: included"
+            elif k in ("m", "M"):
+                session.decide(cand.record_id, "maybe")
+                made += 1
+                message = f"record {cand.record_id}: maybe"
+            elif k in ("e", "E"):
+                chosen, reason = _choose_reason(session, console, key)
+                if chosen:
+                    session.decide(cand.record_id, "exclude", reason=reason)
+                    made += 1
+                    message = f"record {cand.record_id}: excluded" + (
+                        f" ({reason})" if reason else ""
+                    )
+                else:
+                    message = "exclusion cancelled"
+            elif k in ("u", "U"):
+                d = session.undo()
+                undone += 1
+                message = f"undone: record {d.record_id} {d.decision}"
+            elif k in ("s", "S"):
+                session.skip(cand.record_id)
+                message = f"record {cand.record_id}: skipped"
+            elif k in ("n", "N"):
+                session.note = console.input("Note: ").strip() or None
+            else:
+                message = f"unknown key {k!r}"
+        except InputError as exc:
+            message = f"error: {exc}"
+    prog = session.progress()
+    console.print(
+        Text(
+            f"Session ended: {made} decision(s) recorded, {undone} undone; "
+            f"{prog.done}/{prog.total} screened by "
+            f"{session.reviewer} at {_STAGE_LABEL[session.stage]}."
+        )
+    )
+    return made
