@@ -1,0 +1,135 @@
+"""``metareview demo`` and ``metareview run DIR``: run a review project and report on it.
+
+``demo`` runs the bundled review (imatinib in systemic sclerosis, rebuilding Liakouli et al.
+2020 from its primary studies); ``run`` runs any folder laid out the same way (see
+:mod:`metareview.analysis`). Both print our pooled results beside the published ones with the
+difference, and write the HTML report; ``--json`` prints only the JSON document instead.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from metareview.analysis import (
+    PROPORTION_MEASURES,
+    OutcomeAnalysis,
+    ReviewResult,
+    bundled_example,
+    run_review,
+)
+from metareview.cli.app import app
+from metareview.errors import InputError
+
+__all__ = ["demo", "run"]
+
+
+def _fmt(x: float | None, proportion: bool) -> str:
+    if x is None or not math.isfinite(x):
+        return "–"
+    return f"{100 * x:.1f}%" if proportion else f"{x:.3f}"
+
+
+def _interval(est: float | None, lo: float | None, hi: float | None, proportion: bool) -> str:
+    if est is None:
+        return "not estimable"
+    text = _fmt(est, proportion)
+    if lo is not None and hi is not None:
+        text += f" [{_fmt(lo, proportion)}, {_fmt(hi, proportion)}]"
+    return text
+
+
+def _row(a: OutcomeAnalysis) -> list[str]:
+    proportion = a.measure in PROPORTION_MEASURES
+    pub = a.published
+    published = _interval(pub.estimate, pub.ci_lower, pub.ci_upper, proportion) if pub else "–"
+    diff = a.difference
+    if diff is None:
+        diff_text = "–"
+    elif proportion:
+        diff_text = f"{100 * diff:+.1f} points"
+    else:
+        diff_text = f"{diff:+.3f}"
+    return [
+        a.outcome,
+        str(a.k),
+        f"{a.measure} {a.method}/{a.test}",
+        _interval(a.estimate, a.ci_lower, a.ci_upper, proportion),
+        published,
+        diff_text,
+    ]
+
+
+def _print_summary(result: ReviewResult, console: Console) -> None:
+    table = Table(title=result.protocol.title, show_lines=False)
+    for col in ("Outcome", "k", "Model", "Ours (95% CI)", "Published (95% CI)", "Difference"):
+        table.add_column(col, overflow="fold")
+    for a in result.analyses:
+        table.add_row(*_row(a))
+    console.print(table)
+    for a in result.analyses:
+        console.print(f"[bold]{a.outcome}[/bold]: {a.comparison}")
+        for label, reason in a.excluded:
+            console.print(f"  - {label} not pooled: {' '.join(reason.split())}", highlight=False)
+        for note in a.notes:
+            console.print(f"  note: {' '.join(note.split())}", highlight=False)
+    assumed = sum(
+        1 for a in result.analyses for s in a.studies for i in s.inputs if i.status == "assumed"
+    )
+    if assumed:
+        console.print(
+            f"{assumed} input(s) are assumed, not reported; the report's sensitivity tables show "
+            "how the results move with them."
+        )
+
+
+def _write_report(result: ReviewResult, out: Path, console: Console) -> None:
+    from metareview.report.html import write_report
+
+    path = write_report(result, out)
+    console.print(f"Report written to {path}")
+
+
+def _run(project: Path, out: Path | None, as_json: bool) -> None:
+    result = run_review(project)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, allow_nan=False))
+        return
+    console = Console()
+    _print_summary(result, console)
+    if out is not None:
+        _write_report(result, out, console)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(
+        Path("metareview-demo"), "--out", help="Folder for the HTML report.", show_default=True
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the results as JSON on stdout (no report is written)."
+    ),
+) -> None:
+    """Run the bundled review (imatinib in systemic sclerosis) and compare with the paper."""
+    _run(bundled_example(), out, as_json)
+
+
+@app.command()
+def run(
+    project: Path = typer.Argument(..., help="Project folder (protocol.yaml, studies.yaml, ...)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for the HTML report (default: DIR/report)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the results as JSON on stdout (no report is written)."
+    ),
+) -> None:
+    """Run the review project in DIR: pool every outcome and write the report."""
+    if not project.is_dir():
+        raise InputError("not a project folder", file=str(project))
+    _run(project, out if out is not None else project / "report", as_json)
