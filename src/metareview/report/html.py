@@ -1,0 +1,1014 @@
+"""The review report: one self-contained HTML file (plus report.json and the figures).
+
+:func:`write_report` takes the result of a review run (the object returned by the analysis
+runner, anything with ``to_dict()``, or that dict itself) and writes into ``out_dir``:
+
+* ``report.html`` — one file a clinician can open offline: the question, the methods written out
+  from the protocol and the model settings, the study characteristics, per outcome the forest
+  plot, the funnel plot when k ≥ 3, the pooled result next to the published one with the check
+  of the published figures, the sensitivity and leave-one-out tables, and the provenance of every
+  number (hover or focus a number to see its source and status; assumed numbers are marked).
+  CSS and the figures (SVG) are inline, there is no script and nothing is fetched;
+* ``report.json`` — the same content as data;
+* ``figures/<outcome>-forest.{svg,png,pdf}`` and ``…-funnel.*`` for papers.
+
+The input is a mapping (or an object whose ``to_dict()`` gives one) with these keys; only
+``analyses`` is required::
+
+    title, question (PICO mapping or text), protocol (Protocol.model_dump(mode="json")),
+    sources: [{key, citation, url, doi, note}],
+    studies: [StudyData.model_dump(mode="json") or {label, design, ...}],
+    analyses: [{
+        outcome, label, measure, method, test, level, k,
+        estimate, ci_lower, ci_upper, pvalue, se, tau2, I2, QE, QEp, pi_lower, pi_upper,
+        published: {estimate, ci_lower, ci_upper, pvalue, k, where, quote, as_printed,
+                    correction, explanation},
+        studies: [{study, yi, vi, weight, inputs: [{name, value, status, source, ...}]}],
+        sensitivity: [{name, description, estimate, ci_lower, ci_upper, ...}] or
+                     [{title, rows: [{...}]}],
+        leave1out: [{slab, estimate, ci_lb, ci_ub, ...}],
+        note, explanation,
+    }]
+
+Estimates in ``analyses`` are on the display scale (proportions on 0–1). The plots are drawn
+from a fitted model: ``analysis["fit"]`` when the runner passes its RMAResult, otherwise the
+model is refitted from the studies' ``yi``/``vi`` with the analysis' method, test and level.
+
+All user text is escaped (Jinja2 autoescape); links are kept only for http(s) URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+import metareview
+from metareview.errors import InputError
+from metareview.models.published import check_published
+from metareview.report.plots import (
+    SINGLE_GROUP_MEASURES,
+    FitLike,
+    figure_svg,
+    forest_plot,
+    funnel_plot,
+    is_ratio_measure,
+    measure_label,
+    save_figure,
+)
+
+__all__ = ["build_report_data", "render_report", "write_report"]
+
+#: k needed before a funnel plot says anything (Sterne et al. 2011, BMJ 343:d4002, advise ≥ 10
+#: for asymmetry tests; the plot itself is shown from 3 so the reader sees the spread).
+FUNNEL_MIN_K = 3
+_METHOD_NAMES = {
+    "DL": "DerSimonian–Laird",
+    "REML": "restricted maximum likelihood (REML)",
+    "ML": "maximum likelihood",
+    "PM": "Paule–Mandel",
+    "HS": "Hunter–Schmidt",
+    "SJ": "Sidik–Jonkman",
+    "HE": "Hedges",
+    "EB": "empirical Bayes",
+    "EE": "common (equal) effect",
+    "FE": "common (fixed) effect",
+    "MH": "Mantel–Haenszel common effect",
+    "PETO": "Peto common effect",
+}
+_MEASURE_NAMES = {
+    "MC": "raw mean change (follow-up minus baseline)",
+    "GEN": "reported effect with its standard error",
+    "MD": "mean difference",
+    "SMD": "standardised mean difference (Hedges' g)",
+    "PLO": "logit-transformed proportion",
+    "PFT": "Freeman–Tukey double-arcsine proportion",
+    "PR": "raw proportion",
+    "PAS": "arcsine-transformed proportion",
+    "OR": "log odds ratio",
+    "RR": "log risk ratio",
+    "RD": "risk difference",
+    "HR": "log hazard ratio",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Input normalisation
+# --------------------------------------------------------------------------------------------
+
+
+def _as_mapping(result: Any) -> dict[str, Any]:
+    if isinstance(result, Mapping):
+        return dict(result)
+    to_dict = getattr(result, "to_dict", None)
+    if callable(to_dict):
+        data = to_dict()
+        if isinstance(data, Mapping):
+            return dict(data)
+    if is_dataclass(result) and not isinstance(result, type):
+        return asdict(result)
+    raise InputError(
+        f"write_report() needs a review result (a mapping or an object with to_dict()), "
+        f"got {type(result).__name__}"
+    )
+
+
+def _num(value: Any) -> float | None:
+    """A finite float or None (accepts numpy scalars and numeric strings)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _jsonable(value: Any) -> Any:
+    """Recursively turn numpy/pydantic/dataclass values into JSON-safe ones (NaN → None)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items() if k not in ("fit", "transf")}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        return x if math.isfinite(x) else None
+    if isinstance(value, str) or value is None:
+        return value
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return _jsonable(dump(mode="json"))
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return _jsonable(to_dict())
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    return str(value)
+
+
+def _records(value: Any) -> list[dict[str, Any]]:
+    """Rows of a table given as a DataFrame, a list of mappings or None."""
+    if value is None:
+        return []
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict) and hasattr(value, "columns"):
+        return [dict(r) for r in to_dict(orient="records")]
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [dict(_as_mapping(r)) for r in value]
+    raise InputError(f"expected a table (rows of mappings), got {type(value).__name__}")
+
+
+_SAFE_URL = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
+
+
+def _safe_url(url: Any) -> str | None:
+    return url if isinstance(url, str) and _SAFE_URL.match(url) else None
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower()
+    return slug or "outcome"
+
+
+# --------------------------------------------------------------------------------------------
+# View model
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prov:
+    """A displayed number with its provenance (what the hover/focus card shows)."""
+
+    text: str
+    status: str = ""
+    source: str = ""
+    where: str = ""
+    quote: str = ""
+    why: str = ""
+    how: str = ""
+    url: str | None = None
+
+
+@dataclass
+class Table:
+    title: str
+    description: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class OutcomeView:
+    slug: str
+    name: str
+    label: str
+    measure: str
+    measure_text: str
+    model_text: str
+    k: int
+    result: dict[str, str]
+    published: dict[str, Any] | None
+    check: dict[str, Any] | None
+    comparison: list[str]
+    forest_svg: Markup | None
+    funnel_svg: Markup | None
+    funnel_note: str
+    figure_files: list[str]
+    study_rows: list[dict[str, Any]]
+    input_names: list[str]
+    sensitivity: list[Table]
+    note: str
+    warnings: list[str] = field(default_factory=list)
+    excluded: list[tuple[str, str]] = field(default_factory=list)
+    pooled: bool = True
+    has_pi: bool = False
+    provenance: dict[str, int] = field(default_factory=dict)
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    v = _num(x)
+    if v is None:
+        return "–"
+    text = f"{v:.{digits}f}"
+    if text.startswith("-") and float(text) == 0.0:
+        text = text[1:]
+    return text.replace("-", "\u2212")
+
+
+_PROPORTIONS = frozenset({"PR", "PLN", "PLO", "PAS", "PFT"})
+
+
+def _estimate_formatter(measure: str) -> Callable[[Any], str]:
+    """Display format of estimates: percentages for proportions, 3 decimals otherwise."""
+    if measure.upper() in _PROPORTIONS:
+
+        def percent(x: Any) -> str:
+            v = _num(x)
+            return "–" if v is None else f"{100 * v:.1f}%"
+
+        return percent
+    return _fmt
+
+
+def _fmt_p(x: Any) -> str:
+    v = _num(x)
+    if v is None:
+        return "–"
+    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    v = _num(value)
+    if v is not None:
+        if float(v).is_integer() and abs(v) < 1e6:
+            return str(int(v))
+        return f"{v:.4g}".replace("-", "\u2212")
+    return "–" if value is None else str(value)
+
+
+class _Sources:
+    """Resolves source keys to citations."""
+
+    def __init__(self, sources: Sequence[Mapping[str, Any]]) -> None:
+        self.by_key = {str(s.get("key")): dict(s) for s in sources if s.get("key")}
+
+    def describe(self, source: Any) -> tuple[str, str, str, str | None]:
+        """(citation, where, quote, url) of a source given as a key, text or SourceRef dict."""
+        if isinstance(source, Mapping):
+            ref = str(source.get("ref") or source.get("key") or "")
+            where = str(source.get("where") or "")
+            quote = str(source.get("quote") or "")
+            spec = self.by_key.get(ref)
+            citation = str(spec.get("citation")) if spec else ref
+            url = _safe_url(spec.get("url")) if spec else None
+            return citation, where, quote, url
+        text = "" if source is None else str(source)
+        spec = self.by_key.get(text)
+        if spec:
+            return str(spec.get("citation")), "", "", _safe_url(spec.get("url"))
+        return text, "", "", None
+
+
+def _prov(quantity: Any, sources: _Sources, *, text: str | None = None) -> Prov:
+    """A Prov from a Quantity dump, an analysis input ({name, value, status, source}) or a value."""
+    if not isinstance(quantity, Mapping):
+        return Prov(text=text if text is not None else _fmt_value(quantity))
+    citation, where, quote, url = sources.describe(quantity.get("source"))
+    where = str(quantity.get("where") or where)
+    derive = quantity.get("derive") or quantity.get("derivation")
+    how = ""
+    if isinstance(derive, Mapping):
+        inputs = derive.get("inputs") or {}
+        args = (
+            ", ".join(f"{k}={v}" for k, v in inputs.items()) if isinstance(inputs, Mapping) else ""
+        )
+        how = f"{derive.get('method', '')}({args})"
+    elif derive:
+        how = str(derive)
+    value = quantity.get("value")
+    return Prov(
+        text=text if text is not None else _fmt_value(value),
+        status=str(quantity.get("status") or ""),
+        source=citation,
+        where=where,
+        quote=quote,
+        why=str(quantity.get("why") or ""),
+        how=how or str(quantity.get("how") or ""),
+        url=url,
+    )
+
+
+def _fit_for(analysis: Mapping[str, Any]) -> FitLike | None:
+    """The fitted model behind an analysis: the runner's RMAResult, or a refit from yi/vi."""
+    fit = analysis.get("fit")
+    if fit is not None and hasattr(fit, "yi") and hasattr(fit, "weights"):
+        return cast(FitLike, fit)
+    studies = analysis.get("studies") or []
+    pairs = [(_num(s.get("yi")), _num(s.get("vi"))) for s in studies]
+    keep = [i for i, (y, v) in enumerate(pairs) if y is not None and v is not None and v > 0]
+    if not keep:
+        return None
+    from metareview.models import rma  # the models stage; imported late to keep this light
+
+    method = str(analysis.get("method") or "REML")
+    test = str(analysis.get("test") or "z")
+    level = _num(analysis.get("level")) or 95.0
+    fitted = rma(
+        np.array([pairs[i][0] for i in keep], dtype=float),
+        np.array([pairs[i][1] for i in keep], dtype=float),
+        method=method,
+        test=test,
+        level=level,
+        measure=str(analysis.get("measure") or "GEN"),
+        slab=[str(studies[i].get("study") or f"Study {i + 1}") for i in keep],
+    )
+    return cast(FitLike, fitted)
+
+
+def _model_text(method: str, test: str, level: float) -> str:
+    name = _METHOD_NAMES.get(method.upper(), method)
+    if method.upper() in ("EE", "FE", "MH", "PETO"):
+        text = f"{name} model"
+    else:
+        text = f"random-effects model, τ² by {name}"
+    if test == "knha":
+        text += ", Knapp–Hartung (HKSJ) t-based test and interval"
+    elif test == "t":
+        text += ", t-based test and interval"
+    else:
+        text += ", Wald-type z test and interval"
+    return f"{text}, {level:g}% level"
+
+
+def _published_check(published: Mapping[str, Any], measure: str) -> dict[str, Any] | None:
+    """check_published on the numbers as printed (``as_printed`` when a correction was made)."""
+    printed = dict(published)
+    as_printed = published.get("as_printed")
+    if isinstance(as_printed, Mapping):
+        printed.update(as_printed)
+    if isinstance(published.get("check"), Mapping):
+        return dict(published["check"])
+    est, lo, hi = (printed.get(k) for k in ("estimate", "ci_lower", "ci_upper"))
+    if est is None or lo is None or hi is None:
+        return None
+    scale = "log" if is_ratio_measure(measure) else "identity"
+    pvalue = printed.get("pvalue")
+    k = published.get("k")
+    check = check_published(
+        est if isinstance(est, str) else float(est),
+        lo if isinstance(lo, str) else float(lo),
+        hi if isinstance(hi, str) else float(hi),
+        pvalue=pvalue if isinstance(pvalue, str) or pvalue is None else float(pvalue),
+        k=int(k) if k is not None else None,
+        scale=scale,
+    )
+    return check.to_dict()
+
+
+def _comparison(analysis: Mapping[str, Any], published: Mapping[str, Any]) -> list[str]:
+    """Sentences comparing our pooled estimate with the published one."""
+    ours = _num(analysis.get("estimate"))
+    theirs = _num(published.get("estimate"))
+    if ours is None or theirs is None:
+        return []
+    digits = 3
+    lines = [f"Difference (ours − published): {_fmt(ours - theirs, digits)}."]
+    if ours != 0 and theirs != 0 and _measure_is_difference(str(analysis.get("measure", ""))):
+        lines.append("Same direction." if (ours > 0) == (theirs > 0) else "Opposite direction.")
+    lo1, hi1 = _num(analysis.get("ci_lower")), _num(analysis.get("ci_upper"))
+    lo2, hi2 = _num(published.get("ci_lower")), _num(published.get("ci_upper"))
+    if lo1 is not None and hi1 is not None and lo2 is not None and hi2 is not None:
+        overlap = max(lo1, lo2) <= min(hi1, hi2)
+        lines.append(
+            "The confidence intervals overlap."
+            if overlap
+            else "The confidence intervals do not overlap."
+        )
+        if lo2 <= ours <= hi2:
+            lines.append("Our estimate lies inside the published interval.")
+    return lines
+
+
+def _measure_is_difference(measure: str) -> bool:
+    """Whether 0 is the null of the measure's display scale (differences and changes)."""
+    return measure.upper() not in SINGLE_GROUP_MEASURES and not is_ratio_measure(measure)
+
+
+def _sensitivity_tables(
+    analysis: Mapping[str, Any], level: float, fmt: Callable[[Any], str] = _fmt
+) -> list[Table]:
+    tables: list[Table] = []
+    raw = analysis.get("sensitivity") or []
+    flat: list[dict[str, Any]] = []
+    for item in raw if isinstance(raw, list) else _records(raw):
+        item = _as_mapping(item)
+        if "rows" in item:
+            rows = _records(item["rows"])
+            tables.append(
+                _generic_table(
+                    str(item.get("title") or item.get("name") or ""),
+                    str(item.get("description") or ""),
+                    rows,
+                )
+            )
+        else:
+            flat.append(item)
+    if flat:
+        tables.insert(
+            0,
+            _estimate_table(
+                "Sensitivity analyses",
+                "The pooled estimate under other estimators, tests and assumed inputs.",
+                flat,
+                level,
+                fmt,
+            ),
+        )
+    loo = _records(analysis.get("leave1out"))
+    k = analysis.get("k")
+    for row in loo:
+        if row.get("k") is None and isinstance(k, int):
+            row["k"] = k - 1
+    if loo:
+        tables.append(
+            _estimate_table(
+                "Leave-one-out",
+                "The model refitted with each study left out in turn.",
+                loo,
+                level,
+                fmt,
+                label_key="slab",
+            )
+        )
+    return tables
+
+
+_KEY_ALIASES = {
+    "ci_lower": ("ci_lower", "ci_lb"),
+    "ci_upper": ("ci_upper", "ci_ub"),
+    "pvalue": ("pvalue", "pval"),
+    "pi_lower": ("pi_lower", "pi_lb"),
+    "pi_upper": ("pi_upper", "pi_ub"),
+}
+
+
+def _get(row: Mapping[str, Any], key: str) -> Any:
+    for alias in _KEY_ALIASES.get(key, (key,)):
+        if alias in row:
+            return row[alias]
+    return None
+
+
+def _estimate_table(
+    title: str,
+    description: str,
+    rows: list[dict[str, Any]],
+    level: float,
+    fmt: Callable[[Any], str] = _fmt,
+    label_key: str = "",
+) -> Table:
+    columns = [
+        "Analysis" if not label_key else "Left out",
+        "k",
+        "Estimate",
+        f"{level:g}% CI",
+        "p",
+        "τ²",
+        "I²",
+    ]
+    out: list[list[str]] = []
+    for row in rows:
+        label = row.get(label_key) if label_key else None
+        if label is None:
+            label = row.get("name") or row.get("label") or row.get("analysis") or ""
+        desc = row.get("description")
+        out.append(
+            [
+                str(label) + (f" — {desc}" if desc and not label_key else ""),
+                _fmt_value(row.get("k")) if row.get("k") is not None else "–",
+                fmt(_get(row, "estimate")),
+                f"{fmt(_get(row, 'ci_lower'))} to {fmt(_get(row, 'ci_upper'))}",
+                _fmt_p(_get(row, "pvalue")),
+                _fmt(row.get("tau2"), 4),
+                f"{_fmt(row.get('I2'), 1)}%" if _num(row.get("I2")) is not None else "–",
+            ]
+        )
+    return Table(title, description, columns, out)
+
+
+def _generic_table(title: str, description: str, rows: list[dict[str, Any]]) -> Table:
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(c for c in row if c not in columns)
+    body = [
+        [
+            _fmt(row.get(c)) if isinstance(row.get(c), float) else _fmt_value(row.get(c))
+            for c in columns
+        ]
+        for row in rows
+    ]
+    return Table(title, description, columns, body)
+
+
+def _study_rows(
+    analysis: Mapping[str, Any], fit: FitLike | None, sources: _Sources
+) -> tuple[list[dict[str, Any]], list[str]]:
+    studies = analysis.get("studies") or []
+    names: list[str] = []
+    for s in studies:
+        for inp in s.get("inputs") or []:
+            name = str(inp.get("name"))
+            if name not in names:
+                names.append(name)
+    weights: dict[str, float] = {}
+    if fit is not None:
+        w = np.asarray(fit.weights, dtype=float).reshape(-1)
+        weights = {str(lab): float(x) for lab, x in zip(fit.slab, w, strict=False)}
+    rows = []
+    for s in studies:
+        label = str(s.get("study") or "")
+        by_name = {str(i.get("name")): i for i in s.get("inputs") or []}
+        weight = _num(s.get("weight"))
+        if weight is None:
+            weight = weights.get(label)
+        statuses = {str(i.get("status")) for i in by_name.values()}
+        rows.append(
+            {
+                "study": label,
+                "yi": _fmt(s.get("yi"), 3),
+                "se": _fmt(
+                    math.sqrt(v) if (v := _num(s.get("vi"))) is not None and v >= 0 else None, 3
+                ),
+                "weight": f"{weight:.1f}%" if weight is not None else "–",
+                "inputs": [_prov(by_name[n], sources) if n in by_name else None for n in names],
+                "has_assumed": "assumed" in statuses,
+            }
+        )
+    return rows, names
+
+
+def _figures(
+    analysis: Mapping[str, Any], fit: FitLike | None, slug: str, label: str, fig_dir: Path
+) -> tuple[Markup | None, Markup | None, str, list[str]]:
+    if fit is None:
+        return None, None, "", []
+    files: list[str] = []
+    raw_transf = analysis.get("transf")
+    transf: Callable[[Any], Any] | None = raw_transf if callable(raw_transf) else None
+    xlabel = None
+    if not is_ratio_measure(str(fit.measure)):
+        xlabel = f"{measure_label(str(fit.measure))} ({analysis.get('outcome') or label})"
+    forest = forest_plot(fit, transf=transf, xlabel=xlabel)
+    forest_svg = Markup(figure_svg(forest, salt=f"{slug}-forest"))
+    files += [p.name for p in save_figure(forest, fig_dir / f"{slug}-forest").values()]
+    funnel_svg = None
+    if int(fit.k) >= FUNNEL_MIN_K:
+        funnel = funnel_plot(fit)
+        funnel_svg = Markup(figure_svg(funnel, salt=f"{slug}-funnel"))
+        files += [p.name for p in save_figure(funnel, fig_dir / f"{slug}-funnel").values()]
+        note = (
+            "With fewer than 10 studies the funnel plot cannot show small-study effects "
+            "reliably (Sterne et al. 2011, BMJ 343:d4002); it is shown for the spread only."
+            if int(fit.k) < 10
+            else ""
+        )
+    else:
+        k = int(fit.k)
+        note = (
+            f"No funnel plot: k = {k} {'study' if k == 1 else 'studies'} (at least "
+            f"{FUNNEL_MIN_K} needed)."
+        )
+    return forest_svg, funnel_svg, note, files
+
+
+def build_report_data(review_result: Any) -> dict[str, Any]:
+    """The JSON-safe content of the report (what report.json holds)."""
+    data = _as_mapping(review_result)
+    if not isinstance(data.get("analyses"), list):
+        raise InputError("the review result has no 'analyses' list", field="analyses")
+    out = _jsonable(data)
+    for analysis, raw in zip(out["analyses"], data["analyses"], strict=True):
+        raw_map = _as_mapping(raw)
+        published = raw_map.get("published")
+        if isinstance(published, Mapping):
+            check = _published_check(published, str(raw_map.get("measure") or ""))
+            if check is not None:
+                analysis.setdefault("published", {})["check"] = check
+    return dict(out)
+
+
+def _outcome_views(
+    data: Mapping[str, Any], raw_analyses: list[Any], sources: _Sources, fig_dir: Path
+) -> list[OutcomeView]:
+    views = []
+    outcome_specs = {
+        str(o.get("name")): o for o in (data.get("protocol") or {}).get("outcomes") or []
+    }
+    used: set[str] = set()
+    for analysis, raw in zip(data["analyses"], raw_analyses, strict=True):
+        raw_map = _as_mapping(raw)
+        name = str(analysis.get("outcome") or "outcome")
+        slug = _slug(name)
+        while slug in used:
+            slug += "-2"
+        used.add(slug)
+        spec = outcome_specs.get(name, {})
+        label = str(analysis.get("label") or spec.get("description") or name)
+        measure = str(analysis.get("measure") or spec.get("measure") or "GEN")
+        method = str(analysis.get("method") or "REML")
+        test = str(analysis.get("test") or "z")
+        level = _num(analysis.get("level")) or 95.0
+        fit = _fit_for({**analysis, "fit": raw_map.get("fit")})
+        forest_svg, funnel_svg, funnel_note, files = _figures(
+            {**analysis, "transf": raw_map.get("transf")},
+            fit,
+            slug,
+            f"{name}: {label}" if label != name else name,
+            fig_dir,
+        )
+        study_rows, input_names = _study_rows(analysis, fit, sources)
+        provenance = {"reported": 0, "derived": 0, "assumed": 0}
+        for row in study_rows:
+            for p in row["inputs"]:
+                if p is not None and p.status in provenance:
+                    provenance[p.status] += 1
+        published = analysis.get("published")
+        est = _estimate_formatter(measure)
+        result = {
+            "estimate": est(analysis.get("estimate")),
+            "ci": f"{est(analysis.get('ci_lower'))} to {est(analysis.get('ci_upper'))}",
+            "pvalue": _fmt_p(analysis.get("pvalue")),
+            "pi": (
+                f"{est(analysis.get('pi_lower'))} to {est(analysis.get('pi_upper'))}"
+                if _num(analysis.get("pi_lower")) is not None
+                else "–"
+            ),
+            "tau2": _fmt(analysis.get("tau2"), 4),
+            "I2": f"{_fmt(analysis.get('I2'), 1)}%"
+            if _num(analysis.get("I2")) is not None
+            else "–",
+            "Q": (
+                f"{_fmt(analysis.get('QE'), 2)} (df = {int(analysis['k']) - 1}, "
+                f"p = {_fmt_p(analysis.get('QEp'))})"
+                if _num(analysis.get("QE")) is not None and analysis.get("k")
+                else "–"
+            ),
+        }
+        pub_view = None
+        check = None
+        comparison: list[str] = []
+        if isinstance(published, Mapping) and _num(published.get("estimate")) is not None:
+            pub_view = {
+                "estimate": est(published.get("estimate")),
+                "ci": (
+                    f"{est(published.get('ci_lower'))} to {est(published.get('ci_upper'))}"
+                    if _num(published.get("ci_lower")) is not None
+                    else "not reported"
+                ),
+                "pvalue": _fmt_p(published.get("pvalue"))
+                if _num(published.get("pvalue")) is not None
+                else "not reported",
+                "where": str(published.get("where") or ""),
+                "quote": str(published.get("quote") or ""),
+                "correction": str(published.get("correction") or ""),
+                "as_printed": (
+                    ", ".join(
+                        f"{key.replace('_', ' ')} {est(val)}"
+                        for key, val in published["as_printed"].items()
+                        if _num(val) != _num(published.get(key))
+                    )
+                    if isinstance(published.get("as_printed"), Mapping)
+                    else ""
+                ),
+                "explanation": str(published.get("explanation") or ""),
+            }
+            check = published.get("check")
+            given = analysis.get("comparison") or published.get("explanation")
+            comparison = (
+                [str(given)[:1].upper() + str(given)[1:] + "."]
+                if given
+                else (_comparison(analysis, published))
+            )
+            pub_view["explanation"] = ""
+        views.append(
+            OutcomeView(
+                slug=slug,
+                name=name,
+                label=label,
+                measure=measure,
+                measure_text=_MEASURE_NAMES.get(measure.upper(), measure),
+                model_text=_model_text(method, test, level),
+                k=int(analysis.get("k") or (fit.k if fit is not None else 0)),
+                result=result,
+                published=pub_view,
+                check=dict(check) if isinstance(check, Mapping) else None,
+                comparison=comparison,
+                forest_svg=forest_svg,
+                funnel_svg=funnel_svg,
+                funnel_note=funnel_note,
+                figure_files=files,
+                study_rows=study_rows,
+                input_names=input_names,
+                sensitivity=_sensitivity_tables(analysis, level, est),
+                note=""
+                if analysis.get("warnings")
+                else str(analysis.get("explanation") or analysis.get("note") or ""),
+                warnings=_warnings(analysis),
+                excluded=[
+                    (str(e.get("study") or ""), str(e.get("reason") or ""))
+                    for e in analysis.get("excluded") or []
+                    if isinstance(e, Mapping)
+                ],
+                pooled=_num(analysis.get("estimate")) is not None,
+                provenance=provenance,
+                has_pi=fit is not None
+                and int(fit.k) >= 3
+                and str(fit.method).upper() not in ("EE", "FE", "MH", "PETO")
+                and _num(fit.pi_lb) is not None,
+            )
+        )
+    return views
+
+
+def _warnings(analysis: Mapping[str, Any]) -> list[str]:
+    """The analysis' notes for the reader, minus the published correction (shown on its own)."""
+    published = analysis.get("published") or {}
+    correction = str(published.get("correction") or "").strip()
+    out = []
+    for w in analysis.get("warnings") or []:
+        text = str(w).strip()
+        if correction and correction in text:
+            continue
+        out.append(text[:1].upper() + text[1:])
+    return out
+
+
+def _study_characteristics(
+    studies: Sequence[Mapping[str, Any]], sources: _Sources
+) -> list[dict[str, Any]]:
+    """Rows of the study characteristics table, every number with provenance."""
+    rows = []
+    for s in studies:
+        arm_text: list[dict[str, Any]] = []
+        for arm in s.get("arms") or []:
+            arm = _as_mapping(arm)
+            arm_text.append(
+                {
+                    "name": str(arm.get("name") or ""),
+                    "intervention": str(arm.get("intervention") or ""),
+                    "dose": _prov(arm.get("dose"), sources) if arm.get("dose") else None,
+                    "n_enrolled": _prov(arm.get("n_enrolled"), sources)
+                    if arm.get("n_enrolled")
+                    else None,
+                    "n_analysed": _prov(arm.get("n_analysed"), sources)
+                    if arm.get("n_analysed")
+                    else None,
+                }
+            )
+        characteristics = s.get("characteristics") or {}
+        duration = s.get("duration_months") or s.get("duration")
+        rows.append(
+            {
+                "label": str(s.get("label") or s.get("study") or s.get("id") or ""),
+                "registry": ", ".join(str(r) for r in s.get("registry") or []),
+                "design": str(s.get("design") or ""),
+                "population": str(s.get("population") or ""),
+                "arms": arm_text,
+                "duration": _prov(duration, sources) if duration is not None else None,
+                "extra": [
+                    (str(k).replace("_", " "), _prov(q, sources))
+                    for k, q in characteristics.items()
+                ],
+                "outcomes": ", ".join(
+                    str(name) for name, rows_ in (s.get("outcomes") or {}).items() if rows_
+                ),
+            }
+        )
+    return rows
+
+
+def _screening(data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Candidate records with their screening decision and reason (PRISMA 2020 item 16)."""
+    records = {str(r.get("source_id")): r for r in data.get("records") or []}
+    rows = []
+    for d in data.get("screening") or []:
+        rec = records.get(str(d.get("source_id")), {})
+        rows.append(
+            {
+                "title": str(rec.get("title") or d.get("source_id") or ""),
+                "year": str(rec.get("year") or ""),
+                "kind": str(rec.get("kind") or ""),
+                "url": _safe_url(rec.get("url")) or "",
+                "decision": str(d.get("decision") or ""),
+                "reason_code": str(d.get("reason_code") or ""),
+                "reason": str(d.get("reason") or ""),
+                "study": str(d.get("study_id") or ""),
+            }
+        )
+    return rows
+
+
+def _methods(data: Mapping[str, Any]) -> dict[str, Any]:
+    protocol = data.get("protocol") or {}
+    model = protocol.get("model") or data.get("settings") or {}
+    method = str(model.get("method") or "REML")
+    test = str(model.get("test") or "z")
+    level = _num(model.get("level")) or 95.0
+    searches = [
+        {
+            "source": str(s.get("source") or ""),
+            "query": str(s.get("query") or ""),
+            "date": str(s.get("date_run") or ""),
+            "notes": str(s.get("notes") or ""),
+        }
+        for s in protocol.get("searches") or []
+    ]
+    outcomes = []
+    for o in protocol.get("outcomes") or []:
+        window = o.get("time_window")
+        if isinstance(window, Mapping):
+            lo, hi, unit = window.get("min"), window.get("max"), window.get("unit", "")
+            window = (
+                f"{_fmt_value(lo)}–{_fmt_value(hi)} {unit}"
+                if lo != hi
+                else (f"{_fmt_value(lo)} {unit}")
+            )
+        measure = str(o.get("measure") or "")
+        outcomes.append(
+            {
+                "name": str(o.get("name") or ""),
+                "description": str(o.get("description") or ""),
+                "measure": measure,
+                "measure_text": _MEASURE_NAMES.get(measure.upper(), measure),
+                "window": str(window or ""),
+                "better": str(o.get("better") or ""),
+            }
+        )
+    sensitivity = [
+        {"name": str(s.get("name") or ""), "description": str(s.get("description") or "")}
+        for s in model.get("sensitivity") or []
+    ]
+    return {
+        "model": _model_text(method, test, level),
+        "method": method,
+        "searches": searches,
+        "eligibility": [
+            {"code": str(e.get("code") or ""), "text": str(e.get("text") or "")}
+            for e in protocol.get("eligibility") or []
+        ],
+        "outcomes": outcomes,
+        "sensitivity": sensitivity,
+        "notes": str(protocol.get("notes") or ""),
+        "extra": [str(x) for x in data.get("methods") or []]
+        if isinstance(data.get("methods"), list)
+        else ([str(data["methods"])] if data.get("methods") else []),
+    }
+
+
+def _question(data: Mapping[str, Any]) -> dict[str, Any]:
+    q = data.get("question") or (data.get("protocol") or {}).get("question")
+    if isinstance(q, Mapping):
+        return {
+            "text": "",
+            "pico": [
+                (label, str(q.get(key)))
+                for key, label in (
+                    ("population", "Population"),
+                    ("intervention", "Intervention"),
+                    ("comparator", "Comparator"),
+                )
+                if q.get(key)
+            ]
+            + (
+                [("Outcomes", "; ".join(str(o) for o in q.get("outcomes") or []))]
+                if q.get("outcomes")
+                else []
+            ),
+        }
+    return {"text": str(q or ""), "pico": []}
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("metareview.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = _fmt
+    env.filters["fmt_p"] = _fmt_p
+    return env
+
+
+def render_report(review_result: Any, fig_dir: Path) -> tuple[str, dict[str, Any]]:
+    """Render the HTML (and return the report.json content); figures are written to fig_dir."""
+    raw = _as_mapping(review_result)
+    data = build_report_data(raw)
+    sources = _Sources(data.get("sources") or [])
+    studies = data.get("studies") or []
+    characteristics = _study_characteristics(studies, sources)
+    outcomes = _outcome_views(data, list(raw["analyses"]), sources, fig_dir)
+    protocol = data.get("protocol") or {}
+    screening = _screening(data)
+    title = str(data.get("title") or protocol.get("title") or "Systematic review report")
+    source_list = [
+        {
+            "key": str(s.get("key") or ""),
+            "citation": str(s.get("citation") or ""),
+            "url": _safe_url(s.get("url")),
+            "doi": str(s.get("doi") or ""),
+            "note": str(s.get("note") or ""),
+        }
+        for s in data.get("sources") or []
+    ]
+    html = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            title=title,
+            question=_question(data),
+            methods=_methods(data),
+            characteristics=characteristics,
+            outcomes=outcomes,
+            sources=source_list,
+            screening=screening,
+            notes=[str(n) for n in data.get("notes") or []]
+            if isinstance(data.get("notes"), list)
+            else ([str(data["notes"])] if data.get("notes") else []),
+            version=metareview.__version__ if hasattr(metareview, "__version__") else "",
+        )
+    )
+    return html, data
+
+
+def write_report(review_result: Any, out_dir: str | Path) -> Path:
+    """Write ``report.html``, ``report.json`` and ``figures/`` into ``out_dir``.
+
+    Parameters
+    ----------
+    review_result
+        The analysis runner's result (``to_dict()`` is called) or the dict itself; see the
+        module docstring for the keys read.
+    out_dir
+        Folder to write into (created when missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.html``.
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the report folder: {exc.strerror}", file=str(out)) from exc
+    html, data = render_report(review_result, out / "figures")
+    # Write to temporary names, then rename, so a failure never leaves a half-written report.
+    html_path = out / "report.html"
+    json_path = out / "report.json"
+    tmp_html = out / ".report.html.tmp"
+    tmp_json = out / ".report.json.tmp"
+    tmp_json.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp_html.write_text(html, encoding="utf-8")
+    tmp_json.replace(json_path)
+    tmp_html.replace(html_path)
+    return html_path

@@ -1,0 +1,692 @@
+"""Forest and funnel plots of a fitted random- or common-effect model (matplotlib).
+
+The layout follows metafor's ``forest.rma()`` and RevMan: one row per study with its estimate
+and confidence interval (square sized by weight), the weight in percent and the numbers on the
+right, the pooled estimate as a diamond, the prediction interval as a bar below it, and the
+heterogeneity and overall-effect tests written out underneath. Study intervals use the normal
+quantile, ``yi ± z_{1−α/2} √vi``, as ``forest.rma()`` does; the diamond spans the model's own
+interval (t-based under Knapp–Hartung).
+
+Ratio measures (OR, RR, HR, …) are drawn on the log scale with the axis labelled in ratios
+(metafor's ``atransf=exp``); proportions and other transformed measures are drawn on the
+back-transformed scale (metafor's ``transf=``), so a logit proportion appears as a proportion.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot state), and
+:func:`save_figure` writes SVG, PNG and PDF; :func:`figure_svg` returns an SVG fragment ready to
+inline in HTML.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
+from matplotlib.ticker import FixedLocator
+from matplotlib.transforms import blended_transform_factory
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from metareview.effects.transforms import transf_exp, transf_iarcsin, transf_ilogit, transf_ztor
+from metareview.errors import InputError
+
+__all__ = [
+    "FitLike",
+    "default_transf",
+    "figure_svg",
+    "forest_plot",
+    "funnel_plot",
+    "is_ratio_measure",
+    "measure_label",
+    "save_figure",
+]
+
+FloatArray = NDArray[np.float64]
+Transf = Callable[[FloatArray], FloatArray]
+
+#: Measures analysed as log ratios: drawn on the log scale with ratio tick labels.
+RATIO_MEASURES = frozenset(
+    {"OR", "RR", "HR", "IRR", "ROM", "PETO", "CVR", "VR", "MPOR", "MPRR", "OR2DN", "OR2DL"}
+)
+#: Measures of a single group (proportions, rates, means): a test against 0 on the model scale
+#: (a proportion of 0.5 on the logit scale) means nothing to a reader, so it is not printed.
+SINGLE_GROUP_MEASURES = frozenset(
+    {"PR", "PLN", "PLO", "PAS", "PFT", "IR", "IRLN", "IRS", "IRFT", "MN", "MNLN"}
+)
+#: Human names of common measures for axis labels.
+_LABELS = {
+    "MD": "Mean difference",
+    "SMD": "Standardised mean difference",
+    "SMDH": "Standardised mean difference",
+    "MC": "Mean change",
+    "SMCC": "Standardised mean change",
+    "SMCR": "Standardised mean change",
+    "SMCRH": "Standardised mean change",
+    "ROM": "Ratio of means",
+    "OR": "Odds ratio",
+    "PETO": "Odds ratio (Peto)",
+    "RR": "Risk ratio",
+    "RD": "Risk difference",
+    "HR": "Hazard ratio",
+    "IRR": "Incidence rate ratio",
+    "PR": "Proportion",
+    "PLN": "Proportion",
+    "PLO": "Proportion",
+    "PAS": "Proportion",
+    "PFT": "Proportion",
+    "COR": "Correlation",
+    "ZCOR": "Correlation",
+    "GEN": "Estimate",
+}
+_INK = "#1a1a1a"
+_ACCENT = "#2b5d8a"
+_PI_COLOUR = "#b03a2e"
+_ROW_IN = 0.27  # height of one row in inches
+
+
+class FitLike(Protocol):
+    """What the plots read from a fitted model (the fields of :class:`RMAResult`, read-only)."""
+
+    @property
+    def k(self) -> int: ...
+    @property
+    def measure(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def test(self) -> str: ...
+    @property
+    def level(self) -> float: ...
+    @property
+    def beta(self) -> float: ...
+    @property
+    def se(self) -> float: ...
+    @property
+    def zval(self) -> float: ...
+    @property
+    def pval(self) -> float: ...
+    @property
+    def ci_lb(self) -> float: ...
+    @property
+    def ci_ub(self) -> float: ...
+    @property
+    def tau2(self) -> float: ...
+    @property
+    def I2(self) -> float: ...
+    @property
+    def QE(self) -> float: ...
+    @property
+    def QEp(self) -> float: ...
+    @property
+    def pi_lb(self) -> float | None: ...
+    @property
+    def pi_ub(self) -> float | None: ...
+    @property
+    def ddf(self) -> int | None: ...
+    @property
+    def yi(self) -> Any: ...
+    @property
+    def vi(self) -> Any: ...
+    @property
+    def weights(self) -> Any: ...
+    @property
+    def slab(self) -> Sequence[str]: ...
+
+
+def is_ratio_measure(measure: str) -> bool:
+    """Whether ``measure`` is pooled as a log ratio (shown with ``exp`` on a log axis)."""
+    return measure.upper() in RATIO_MEASURES
+
+
+def measure_label(measure: str) -> str:
+    """Axis label for ``measure`` on its display scale (``"Odds ratio"``, ``"Mean change"``)."""
+    return _LABELS.get(measure.upper(), measure)
+
+
+def _exp(x: FloatArray) -> FloatArray:
+    return np.asarray(transf_exp(x), dtype=float)
+
+
+def default_transf(measure: str) -> Transf | None:
+    """The back-transformation a forest plot applies by default (metafor's ``transf=``).
+
+    PLO → inverse logit; PLN, IRLN → exp; PAS → ``sin(x)²``; ZCOR → tanh. Ratio measures return
+    None (they keep the log scale with ratio tick labels); so does PFT, whose inverse needs the
+    sample sizes (pass ``transf=`` built from ``metareview.effects.transforms``).
+    """
+    table: dict[str, Transf] = {
+        "PLO": transf_ilogit,
+        "PLN": transf_exp,
+        "IRLN": transf_exp,
+        "PAS": transf_iarcsin,
+        "ZCOR": transf_ztor,
+    }
+    return table.get(measure.upper())
+
+
+def _fmt(x: float, digits: int) -> str:
+    if not math.isfinite(x):
+        return "NA"
+    text = f"{x:.{digits}f}"
+    if text.startswith("-") and float(text) == 0.0:
+        text = text[1:]
+    return text.replace("-", "\u2212")
+
+
+def _fmt_p(p: float) -> str:
+    if not math.isfinite(p):
+        return "p = NA"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _ratio_ticks(lo: float, hi: float) -> list[float]:
+    """Log-scale tick positions at round ratios spanning ``[exp(lo), exp(hi)]``."""
+    candidates = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0]
+    inside = [c for c in candidates if lo <= math.log(c) <= hi]
+    if len(inside) > 7:
+        preferred = {0.01, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0}
+        inside = [c for c in inside if c in preferred]
+    return [math.log(c) for c in inside] or [0.0]
+
+
+def _model_name(res: FitLike) -> str:
+    method = res.method.upper()
+    if method in ("EE", "FE", "CE"):
+        name = "Common-effect model"
+    elif method == "MH":
+        name = "Common-effect model (Mantel–Haenszel)"
+    elif method == "PETO":
+        name = "Common-effect model (Peto)"
+    else:
+        name = f"Random-effects model ({method}"
+        if res.test in ("knha", "t"):
+            name += ", Knapp–Hartung" if res.test == "knha" else ", t-test"
+        name += ")"
+    return name
+
+
+def _is_random(res: FitLike) -> bool:
+    return res.method.upper() not in ("EE", "FE", "CE", "MH", "PETO")
+
+
+def _as_array(values: ArrayLike) -> FloatArray:
+    return np.asarray(values, dtype=float).reshape(-1)
+
+
+def forest_plot(
+    res: FitLike,
+    *,
+    transf: Transf | None = None,
+    xlabel: str | None = None,
+    ax: Axes | None = None,
+    show_pi: bool = True,
+    digits: int = 2,
+    title: str | None = None,
+) -> Figure:
+    """Draw a forest plot of a fitted model, in the style of metafor's ``forest.rma()``.
+
+    Parameters
+    ----------
+    res
+        A fitted model (:class:`~metareview.models.RMAResult` or anything with its fields).
+    transf
+        Function applied to estimates and bounds for display (metafor's ``transf``), e.g. the
+        inverse logit for PLO. Default: :func:`default_transf` of ``res.measure``; ratio
+        measures keep the log axis labelled in ratios.
+    xlabel
+        Axis label; default from the measure (``"Odds ratio (log scale)"``).
+    ax
+        Axes to draw into; its figure needs about 3 inches of margin on either side for the
+        text columns. Default: a new figure sized to the number of studies.
+    show_pi
+        Draw the prediction interval bar (random-effects models only; metafor's ``addpred``).
+    digits
+        Decimals of the printed estimates and bounds.
+    title
+        Title above the plot.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    yi = _as_array(res.yi)
+    vi = _as_array(res.vi)
+    weights = _as_array(res.weights)
+    k = yi.size
+    if k == 0 or vi.size != k:
+        raise InputError("a forest plot needs one variance per estimate and at least one study")
+    slab = (
+        [str(s) for s in res.slab] if len(res.slab) == k else [f"Study {i + 1}" for i in range(k)]
+    )
+    level = float(res.level)
+    crit = float(stats.norm.ppf(1.0 - (1.0 - level / 100.0) / 2.0))
+    sei = np.sqrt(vi)
+    ci_lb = yi - crit * sei
+    ci_ub = yi + crit * sei
+
+    ratio = is_ratio_measure(res.measure) and transf is None
+    tf: Transf = transf or default_transf(res.measure) or (lambda x: np.asarray(x, dtype=float))
+    transformed = transf is not None or default_transf(res.measure) is not None
+
+    def show(x: float | FloatArray) -> FloatArray:
+        """Values on the display scale (the axis scale is the model scale for ratio measures)."""
+        arr = np.asarray(x, dtype=float)
+        return _exp(arr) if ratio else tf(arr)
+
+    def pos(x: float | FloatArray) -> FloatArray:
+        """Positions on the axis: model scale for ratios (log axis), display scale otherwise."""
+        arr = np.asarray(x, dtype=float)
+        return arr if ratio else tf(arr)
+
+    random = _is_random(res)
+    draw_pi = (
+        show_pi
+        and random
+        and res.k >= 3
+        and res.pi_lb is not None
+        and res.pi_ub is not None
+        and math.isfinite(float(res.pi_lb))
+        and math.isfinite(float(res.pi_ub))
+    )
+
+    # Row positions: studies k..1 from the top, a rule, the model row, then the PI row.
+    model_y = -0.55
+    pi_y = -1.45
+    rows_bottom = pi_y if draw_pi else model_y
+    foot_lines = 1 if res.measure.upper() in SINGLE_GROUP_MEASURES else 2
+    n_rows = k + 2 + (2 if draw_pi else 1) + foot_lines
+
+    label_chars = max(len(s) for s in [*slab, _model_name(res), "Prediction interval"])
+    left_in = min(max(0.075 * label_chars + 0.4, 2.2), 4.2)
+    plot_in = 3.6
+    right_in = 2.6
+    width_in = left_in + plot_in + right_in
+    bottom_in = 0.55 + 0.2 * foot_lines
+    top_in = 0.3 + (0.3 if title else 0.0)
+    height_in = n_rows * _ROW_IN + bottom_in + top_in
+
+    if ax is None:
+        fig = Figure(figsize=(width_in, height_in))
+        ax = fig.add_axes(
+            (
+                left_in / width_in,
+                bottom_in / height_in,
+                plot_in / width_in,
+                1.0 - (bottom_in + top_in) / height_in,
+            )
+        )
+    else:
+        parent = ax.get_figure()
+        if not isinstance(parent, Figure):
+            raise InputError("the axes given to forest_plot() belong to no figure")
+        fig = parent
+    fig_w_in = fig.get_figwidth()
+    ax_box = ax.get_position()
+    ax_w_in = ax_box.width * fig_w_in
+
+    def col(offset_in: float, *, from_right: bool) -> float:
+        """Axes-fraction x of a text column ``offset_in`` inches outside the plot area."""
+        return 1.0 + offset_in / ax_w_in if from_right else -offset_in / ax_w_in
+
+    text_tf = blended_transform_factory(ax.transAxes, ax.transData)
+    x_label = col(ax_box.x0 * fig_w_in - 0.15, from_right=False)
+    x_weight = col(0.75, from_right=True)
+    x_est = col(right_in - 0.15, from_right=True)
+    fontsize = 9.0
+
+    # Axis range from every interval drawn.
+    pooled = np.array([res.ci_lb, res.beta, res.ci_ub], dtype=float)
+    extent = [ci_lb, ci_ub, pooled]
+    if draw_pi:
+        extent.append(np.array([res.pi_lb, res.pi_ub], dtype=float))
+    finite = np.concatenate([pos(e) for e in extent])
+    finite = finite[np.isfinite(finite)]
+    lo, hi = float(finite.min()), float(finite.max())
+    refline: float | None = None
+    if not transformed:
+        refline = 0.0
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    pad = 0.04 * (hi - lo if hi > lo else 1.0)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(rows_bottom - 0.7, k + 1.2)
+
+    # Header.
+    header_y = k + 0.9
+    for x, text, ha in (
+        (x_label, "Study", "left"),
+        (x_weight, "Weight", "right"),
+        (x_est, f"Estimate [{level:g}% CI]", "right"),
+    ):
+        ax.text(
+            x,
+            header_y,
+            text,
+            transform=text_tf,
+            ha=ha,
+            va="center",
+            fontsize=fontsize,
+            fontweight="bold",
+            clip_on=False,
+        )
+    ax.plot(
+        [x_label, x_est], [k + 0.45, k + 0.45], transform=text_tf, color=_INK, lw=0.6, clip_on=False
+    )
+
+    # Studies.
+    wmax = float(np.nanmax(weights)) if weights.size and np.isfinite(weights).any() else 1.0
+    for i in range(k):
+        y = float(k - i)
+        est, lb, ub = (float(v) for v in pos(np.array([yi[i], ci_lb[i], ci_ub[i]])))
+        ax.plot([lb, ub], [y, y], color=_INK, lw=1.0, solid_capstyle="butt", zorder=2)
+        ax.plot([lb, lb], [y - 0.12, y + 0.12], color=_INK, lw=1.0, zorder=2)
+        ax.plot([ub, ub], [y - 0.12, y + 0.12], color=_INK, lw=1.0, zorder=2)
+        w = float(weights[i]) if i < weights.size else math.nan
+        size = 4.0 + 8.0 * math.sqrt(w / wmax) if math.isfinite(w) and wmax > 0 else 5.0
+        ax.plot(
+            [est],
+            [y],
+            marker="s",
+            markersize=size,
+            color=_ACCENT,
+            markeredgecolor=_INK,
+            markeredgewidth=0.6,
+            zorder=3,
+        )
+        shown = show(np.array([yi[i], ci_lb[i], ci_ub[i]]))
+        ax.text(
+            x_label,
+            y,
+            slab[i],
+            transform=text_tf,
+            ha="left",
+            va="center",
+            fontsize=fontsize,
+            clip_on=False,
+        )
+        ax.text(
+            x_weight,
+            y,
+            f"{w:.1f}%" if math.isfinite(w) else "",
+            transform=text_tf,
+            ha="right",
+            va="center",
+            fontsize=fontsize,
+            clip_on=False,
+        )
+        ax.text(
+            x_est,
+            y,
+            f"{_fmt(shown[0], digits)} [{_fmt(shown[1], digits)}, {_fmt(shown[2], digits)}]",
+            transform=text_tf,
+            ha="right",
+            va="center",
+            fontsize=fontsize,
+            family="DejaVu Sans Mono",
+            clip_on=False,
+        )
+
+    # Separator, pooled diamond, prediction interval.
+    ax.plot([x_label, x_est], [0.35, 0.35], transform=text_tf, color=_INK, lw=0.6, clip_on=False)
+    d_lb, d_est, d_ub = (float(v) for v in pos(pooled))
+    ax.add_patch(
+        Polygon(
+            [(d_lb, model_y), (d_est, model_y + 0.32), (d_ub, model_y), (d_est, model_y - 0.32)],
+            closed=True,
+            facecolor=_INK,
+            edgecolor=_INK,
+            zorder=3,
+        )
+    )
+    shown = show(pooled)
+    ax.text(
+        x_label,
+        model_y,
+        _model_name(res),
+        transform=text_tf,
+        ha="left",
+        va="center",
+        fontsize=fontsize,
+        fontweight="bold",
+        clip_on=False,
+    )
+    ax.text(
+        x_weight,
+        model_y,
+        "100.0%",
+        transform=text_tf,
+        ha="right",
+        va="center",
+        fontsize=fontsize,
+        fontweight="bold",
+        clip_on=False,
+    )
+    ax.text(
+        x_est,
+        model_y,
+        f"{_fmt(shown[1], digits)} [{_fmt(shown[0], digits)}, {_fmt(shown[2], digits)}]",
+        transform=text_tf,
+        ha="right",
+        va="center",
+        fontsize=fontsize,
+        fontweight="bold",
+        family="DejaVu Sans Mono",
+        clip_on=False,
+    )
+    if draw_pi:
+        p_lb, p_ub = (float(v) for v in pos(np.array([res.pi_lb, res.pi_ub], dtype=float)))
+        ax.plot(
+            [p_lb, p_ub], [pi_y, pi_y], color=_PI_COLOUR, lw=2.2, solid_capstyle="butt", zorder=3
+        )
+        for x in (p_lb, p_ub):
+            ax.plot([x, x], [pi_y - 0.18, pi_y + 0.18], color=_PI_COLOUR, lw=1.4, zorder=3)
+        shown_pi = show(np.array([res.pi_lb, res.pi_ub], dtype=float))
+        ax.text(
+            x_label,
+            pi_y,
+            "Prediction interval",
+            transform=text_tf,
+            ha="left",
+            va="center",
+            fontsize=fontsize,
+            color=_PI_COLOUR,
+            clip_on=False,
+        )
+        ax.text(
+            x_est,
+            pi_y,
+            f"[{_fmt(shown_pi[0], digits)}, {_fmt(shown_pi[1], digits)}]",
+            transform=text_tf,
+            ha="right",
+            va="center",
+            fontsize=fontsize,
+            color=_PI_COLOUR,
+            family="DejaVu Sans Mono",
+            clip_on=False,
+        )
+
+    if refline is not None:
+        ax.plot(
+            [refline, refline],
+            [rows_bottom - 0.7, k + 0.45],
+            color="#777777",
+            lw=0.8,
+            ls=(0, (4, 3)),
+            zorder=1,
+        )
+
+    # Axis: log scale labelled in ratios, or plain.
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_yticks([])
+    if ratio:
+        ticks = _ratio_ticks(lo - pad, hi + pad)
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.set_xticklabels([f"{math.exp(t):g}" for t in ticks])
+    ax.tick_params(axis="x", labelsize=fontsize - 0.5)
+    default_label = measure_label(res.measure) + (" (log scale)" if ratio else "")
+    ax.set_xlabel(xlabel or default_label, fontsize=fontsize)
+
+    # Heterogeneity and the test for the overall effect, under the axis (RevMan places them
+    # under the pooled row; metafor in the model label).
+    foot_tf = blended_transform_factory(ax.transAxes, fig.transFigure)
+    fig_h_in = fig.get_figheight()
+    lines = [_heterogeneity_text(res)]
+    if res.measure.upper() not in SINGLE_GROUP_MEASURES:
+        lines.append(_overall_text(res))
+    for j, line in enumerate(lines):
+        ax.text(
+            x_label,
+            (0.12 + 0.2 * (len(lines) - 1 - j)) / fig_h_in,
+            line,
+            transform=foot_tf,
+            ha="left",
+            va="bottom",
+            fontsize=fontsize - 0.5,
+            color="#333333",
+            clip_on=False,
+        )
+    if title:
+        ax.text(
+            x_label,
+            1.0 - 0.15 / fig_h_in,
+            title,
+            transform=foot_tf,
+            ha="left",
+            va="top",
+            fontsize=fontsize + 2,
+            fontweight="bold",
+            clip_on=False,
+        )
+    return fig
+
+
+def _heterogeneity_text(res: FitLike) -> str:
+    df = res.k - 1
+    if df < 1:
+        return "Heterogeneity: not estimable from a single study"
+    parts = []
+    if _is_random(res) and math.isfinite(float(res.tau2)):
+        parts.append(f"τ² = {float(res.tau2):.4g} ({res.method.upper()})")
+    parts.append(f"Q = {float(res.QE):.2f}, df = {df}, {_fmt_p(float(res.QEp))}")
+    if res.I2 is not None and math.isfinite(float(res.I2)):
+        parts.append(f"I² = {float(res.I2):.1f}%")
+    return "Heterogeneity: " + "; ".join(parts)
+
+
+def _overall_text(res: FitLike) -> str:
+    stat = float(res.zval)
+    if res.test in ("knha", "t") and res.ddf is not None:
+        ddf = float(res.ddf)
+        name = f"t({ddf:g})"
+    else:
+        name = "z"
+    return f"Test for overall effect: {name} = {_fmt(stat, 2)}, {_fmt_p(float(res.pval))}"
+
+
+def funnel_plot(res: FitLike, *, ax: Axes | None = None, xlabel: str | None = None) -> Figure:
+    """Funnel plot: estimates against their standard errors with the pseudo-confidence region.
+
+    As metafor's ``funnel.rma()``: x is ``yi`` on the model scale, y is ``√vi`` with 0 at the
+    top; the white triangle is ``β̂ ± z_{1−α/2} · SE`` around the pooled estimate ``β̂`` (the
+    region where studies would fall without heterogeneity or small-study effects), on a grey
+    background. Needs k ≥ 3 (fewer points say nothing about asymmetry).
+
+    Raises
+    ------
+    InputError
+        When ``res`` has fewer than 3 studies.
+    """
+    yi = _as_array(res.yi)
+    sei = np.sqrt(_as_array(res.vi))
+    if yi.size < 3:
+        raise InputError(f"a funnel plot needs at least 3 studies, got {yi.size}")
+    level = float(res.level)
+    crit = float(stats.norm.ppf(1.0 - (1.0 - level / 100.0) / 2.0))
+    beta = float(res.beta)
+    if ax is None:
+        fig = Figure(figsize=(5.6, 4.4))
+        ax = fig.add_axes((0.14, 0.13, 0.8, 0.8))
+    else:
+        parent = ax.get_figure()
+        if not isinstance(parent, Figure):
+            raise InputError("the axes given to funnel_plot() belong to no figure")
+        fig = parent
+    se_max = float(np.nanmax(sei)) * 1.08
+    half = crit * se_max
+    x_lo = min(float(np.nanmin(yi)), beta - half)
+    x_hi = max(float(np.nanmax(yi)), beta + half)
+    pad = 0.05 * (x_hi - x_lo)
+    ax.set_facecolor("#d9d9d9")
+    ax.add_patch(
+        Polygon(
+            [(beta - half, se_max), (beta, 0.0), (beta + half, se_max)],
+            closed=True,
+            facecolor="white",
+            edgecolor="#555555",
+            lw=0.8,
+            ls=(0, (4, 3)),
+            zorder=1,
+        )
+    )
+    ax.plot([beta, beta], [0.0, se_max], color=_INK, lw=0.9, zorder=2)
+    ax.plot(yi, sei, "o", markersize=6, color=_INK, markerfacecolor=_INK, zorder=3)
+    ax.set_xlim(x_lo - pad, x_hi + pad)
+    ax.set_ylim(se_max, 0.0)
+    ratio = is_ratio_measure(res.measure)
+    ax.set_xlabel(
+        xlabel
+        or (("Log " + measure_label(res.measure).lower()) if ratio else measure_label(res.measure)),
+        fontsize=9.5,
+    )
+    ax.set_ylabel("Standard error", fontsize=9.5)
+    ax.tick_params(labelsize=9)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def figure_svg(fig: Figure, *, salt: str = "metareview") -> str:
+    """The figure as an SVG fragment for inlining in HTML (no XML declaration or DOCTYPE).
+
+    Text is kept as SVG text (``svg.fonttype = "none"``; matplotlib escapes it), and ``salt``
+    makes element ids unique when several figures share one page.
+    """
+    buf = io.StringIO()
+    with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    start = text.find("<svg")
+    return text[start:] if start >= 0 else text
+
+
+def save_figure(
+    fig: Figure, stem: str | Path, formats: Iterable[str] = ("svg", "png", "pdf"), *, dpi: int = 200
+) -> dict[str, Path]:
+    """Write ``fig`` as ``stem.svg``, ``stem.png`` and ``stem.pdf`` (or the ``formats`` given).
+
+    Files carry no creation date, so the same figure gives the same bytes (SVG, PDF).
+    Returns the written paths by format.
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        if fmt == "svg":
+            with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": stem.name}):
+                fig.savefig(path, format="svg", metadata={"Date": None})
+        elif fmt == "pdf":
+            fig.savefig(path, format="pdf", metadata={"CreationDate": None})
+        elif fmt == "png":
+            fig.savefig(path, format="png", dpi=dpi)
+        else:
+            raise InputError(f"unknown figure format {fmt!r}; use svg, png or pdf", field="format")
+        out[fmt] = path
+    return out

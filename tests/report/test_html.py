@@ -1,0 +1,209 @@
+"""Tests of the HTML/JSON report (structure, escaping, provenance, published check)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metareview.analysis import ReviewResult, bundled_example, run_review
+from metareview.errors import InputError
+from metareview.report.html import build_report_data, write_report
+
+
+class _Collect(HTMLParser):
+    """Collects tags, provenance spans (with their card text) and inline SVGs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.cards: list[tuple[str, str]] = []  # (classes, card text)
+        self._stack: list[tuple[str, str, list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        cls = a.get("class") or ""
+        if tag == "span" and cls.split()[:1] == ["q"]:
+            self._stack.append((tag, cls, []))
+        elif tag == "span" and self._stack:
+            self._stack.append((tag, "", []))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span" and self._stack:
+            _, cls, parts = self._stack.pop()
+            if cls:
+                self.cards.append((cls, "".join(parts)))
+            elif self._stack:
+                self._stack[-1][2].extend(parts)
+
+    def handle_data(self, data: str) -> None:
+        if self._stack:
+            self._stack[-1][2].append(data)
+
+
+def parse(html: str) -> _Collect:
+    p = _Collect()
+    p.feed(html)
+    return p
+
+
+@pytest.fixture(scope="module")
+def result() -> ReviewResult:
+    return run_review(bundled_example())
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory, result: ReviewResult) -> Path:
+    return write_report(result, tmp_path_factory.mktemp("report"))
+
+
+def test_files_written(report: Path, result: ReviewResult) -> None:
+    out = report.parent
+    assert report.name == "report.html"
+    assert (out / "report.json").is_file()
+    figures = {p.name for p in (out / "figures").iterdir()}
+    for a in result.analyses:
+        slug = a.outcome.lower()
+        if a.k == 0:
+            assert not any(f.startswith(f"{slug}-") for f in figures)
+            continue
+        assert {f"{slug}-forest.{ext}" for ext in ("svg", "png", "pdf")} <= figures
+        has_funnel = f"{slug}-funnel.svg" in figures
+        assert has_funnel == (a.k >= 3)
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_self_contained(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    tags = parse(html).tags
+    assert not [t for t, _ in tags if t in ("script", "link", "img", "iframe", "object")]
+    for _, attrs in tags:
+        for name, value in attrs.items():
+            if name in ("src", "srcset", "data"):
+                pytest.fail(f"external resource attribute {name}={value!r}")
+            if name == "href" and value:
+                assert value.startswith(("#", "https://", "http://")), value
+    assert "default-src 'none'" in html  # CSP: nothing may load, no script may run
+    assert "@import" not in html
+    assert not re.findall(r"url\((?!#)", html)  # only in-page references (SVG clip paths)
+
+
+def test_plots_inlined_per_outcome(report: Path, result: ReviewResult) -> None:
+    html = report.read_text(encoding="utf-8")
+    for a in result.analyses:
+        slug = a.outcome.lower()
+        if a.k:
+            start = html.index(f'id="forest-{slug}"')
+            assert html.index("<svg", start) < html.index("</figure>", start)
+        else:
+            assert f'id="forest-{slug}"' not in html
+    assert 'id="funnel-mrss"' in html
+    assert 'id="funnel-sae"' not in html  # k = 2
+
+
+def test_every_number_has_provenance(report: Path) -> None:
+    cards = [(c, t) for c, t in parse(report.read_text(encoding="utf-8")).cards
+             if "q-legend" not in c]  # fmt: skip
+    assert len(cards) > 40
+    statuses = {c.split()[1] for c, _ in cards}
+    assert statuses == {"st-reported", "st-derived", "st-assumed"}
+    for cls, text in cards:
+        assert "Source" in text, (cls, text)
+        if "st-assumed" in cls:
+            assert "Why" in text, text  # assumed numbers say why
+            assert text.lstrip().split()[0] != ""
+
+
+def test_assumed_numbers_marked(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    assert '<sup class="mark" aria-label="assumed">A</sup>' in html
+    assert 'class="assumed-row"' in html
+
+
+def test_published_check_in_report(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    haq = html[html.index('id="outcome-haq"') : html.index('id="outcome-dropout_ae"')]
+    assert "not consistent as printed" in haq
+    assert "Likely sign typo in the upper bound" in haq
+    mrss = html[html.index('id="outcome-mrss"') : html.index('id="outcome-haq"')]
+    assert "internally consistent" in mrss
+    assert "p = 0.0427" in mrss  # implied by the published CI (hand calculation in
+    # tests/models/test_published.py)
+
+
+def test_report_json(report: Path) -> None:
+    data = json.loads((report.parent / "report.json").read_text(encoding="utf-8"))
+    by = {a["outcome"]: a for a in data["analyses"]}
+    assert set(by) == {"mRSS", "HAQ", "dropout_ae", "sae"}
+    assert by["mRSS"]["published"]["check"]["consistent"] is True
+    haq = by["HAQ"]["published"]["check"]
+    assert haq["consistent"] is False
+    assert haq["corrected"]["ci_ub"] == pytest.approx(0.006)
+    assert "fit" not in by["mRSS"] and "transf" not in by["mRSS"]
+    for a in data["analyses"]:
+        for s in a["studies"]:
+            for inp in s["inputs"]:
+                assert inp["status"] in ("reported", "derived", "assumed")
+
+
+def _minimal(name: str = "Study <script>alert(1)</script>") -> dict[str, Any]:
+    # Two studies, yi = (1, 3), vi = (1, 1); the report refits them (EE: beta = 2).
+    return {
+        "title": "A <b>bold</b> title",
+        "question": "Does <i>x</i> work?",
+        "sources": [{"key": "s1", "citation": "Paper & co", "url": "javascript:alert(1)"}],
+        "analyses": [{
+            "outcome": "pain",
+            "measure": "MD",
+            "method": "EE",
+            "k": 2,
+            "estimate": 2.0,
+            "ci_lower": 2 - 1.959964 / math.sqrt(2),
+            "ci_upper": 2 + 1.959964 / math.sqrt(2),
+            "studies": [
+                {"study": name, "yi": 1.0, "vi": 1.0,
+                 "inputs": [{"name": "yi", "value": 1.0, "status": "reported",
+                             "source": {"ref": "s1", "where": "Table <2>"}}]},
+                {"study": "Other", "yi": 3.0, "vi": 1.0, "inputs": []},
+            ],
+            "published": {"estimate": 2.1, "ci_lower": 0.7, "ci_upper": 3.5},
+        }],
+    }  # fmt: skip
+
+
+def test_user_text_is_escaped(tmp_path: Path) -> None:
+    html = write_report(_minimal(), tmp_path).read_text(encoding="utf-8")
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>bold</b>" not in html and "A &lt;b&gt;bold&lt;/b&gt; title" in html
+    assert "Table &lt;2&gt;" in html
+    assert "javascript:" not in html  # unsafe link dropped, citation kept as text
+    assert "Paper &amp; co" in html
+
+
+def test_dict_input_is_refitted(tmp_path: Path) -> None:
+    out = write_report(_minimal("Alpha"), tmp_path)
+    html = out.read_text(encoding="utf-8")
+    # EE weights 50% each (hand calculation: equal variances); no funnel for k = 2.
+    svg = html[html.index('id="forest-pain"') :]
+    assert "50.0%" in svg
+    assert "No funnel plot: k = 2 studies" in html
+    data = build_report_data(_minimal("Alpha"))
+    # check_published on 2.1 (0.7 to 3.5): symmetric, SE = 2.8 / 3.919928 = 0.714299.
+    check = data["analyses"][0]["published"]["check"]
+    assert check["consistent"] is True
+    assert check["se"] == pytest.approx(2.8 / (2 * 1.959963984540054), rel=1e-9)
+
+
+def test_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        write_report(42, tmp_path)
+    with pytest.raises(InputError, match="analyses"):
+        write_report({"analyses": "none"}, tmp_path)
+    assert not (tmp_path / "report.html").exists()
