@@ -17,7 +17,17 @@ from metareview.errors import MetareviewError
 __all__ = ["app", "main"]
 
 # One module per command group; each registers its commands on ``app`` when imported.
-_COMMAND_MODULES: tuple[str, ...] = ("version",)
+_COMMAND_MODULES: tuple[str, ...] = (
+    "version",
+    "pool",
+    "published",
+    "simulate",
+    "demo",
+    "project",
+    "screening",
+    "search",
+    "dedupe",
+)
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"metareview.cli.{_name}")

@@ -24,7 +24,7 @@ import typer
 from metareview.cli.app import app
 from metareview.errors import InputError
 
-__all__ = ["JSON_KEYS", "PoolOutcome", "fit_file", "pool", "pool_file", "read_study_csv"]
+__all__ = ["JSON_KEYS", "PoolOutcome", "fit_file", "pool", "read_study_csv"]
 
 #: metafor's argument names that ``escalc`` reads from columns of the same name.
 ESCALC_COLUMNS: tuple[str, ...] = (
@@ -144,19 +144,6 @@ def _drop_uncomputable(es: pd.DataFrame, path: Path) -> pd.DataFrame:
             stacklevel=2,
         )
     return es.loc[~bad]
-
-
-def pool_file(
-    path: Path,
-    *,
-    measure: str,
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95.0,
-    by: str | None = None,
-) -> dict[str, Any] | list[dict[str, Any]]:
-    """Pool a study-level CSV; return the ``--json`` object (or list of them with ``by``)."""
-    return fit_file(path, measure=measure, method=method, test=test, level=level, by=by).json
 
 
 @dataclass(frozen=True)
