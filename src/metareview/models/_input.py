@@ -51,6 +51,12 @@ def as_float(values: Any, field: str) -> NDArray[np.float64]:
     return out
 
 
+#: Magnitudes whose squares (and products with weights) stay finite in double precision.
+MAX_ABS_YI = 1e50
+MAX_VI = 1e50
+MIN_VI = 1e-50
+
+
 def clean_yi_vi(
     yi: NDArray[np.float64],
     vi: NDArray[np.float64],
@@ -104,4 +110,12 @@ def clean_yi_vi(
     if nonpos.any():
         i = int(np.flatnonzero(nonpos)[0])
         fail(nonpos, vi_field, f"sampling variance must be > 0 (got {vi[i]:g})")
+    # Q, the weights' sums of squares and tau² square these values: beyond these bounds they
+    # overflow double precision, so the fit would silently turn into NaN.
+    huge_y = ~nan & (np.abs(yi) > MAX_ABS_YI)
+    if huge_y.any():
+        fail(huge_y, yi_field, f"|value| above {MAX_ABS_YI:g} cannot be pooled; rescale it")
+    odd_v = ~nan & ((vi > MAX_VI) | (vi < MIN_VI))
+    if odd_v.any():
+        fail(odd_v, vi_field, f"sampling variance outside [{MIN_VI:g}, {MAX_VI:g}]; rescale")
     return ~nan

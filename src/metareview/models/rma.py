@@ -393,6 +393,14 @@ def rma(
         control=ctl,
         labels=[f"{measure} (k = {k})"],
     )
+    if not (np.isfinite(fit.beta[0]) and np.isfinite(fit.se[0])):
+        span = np.log10(v.max() / v.min())
+        raise InputError(
+            "the fit is not finite in double precision: the sampling variances span "
+            f"{span:.0f} orders of magnitude (one study outweighs the others beyond what "
+            "floating point can represent)",
+            field=v_field,
+        )
     return result_from_batch(
         fit, 0, y=y, v=v, slab=labels, measure=measure, method=method, level=level,
         tau2_fixed=tau2 is not None and method not in ("EE", "FE"), control=ctl,

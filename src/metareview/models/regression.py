@@ -1,0 +1,922 @@
+"""``rma_reg()``: meta-regression (the mixed-effects model with moderators, metafor's ``rma.uni``
+with ``mods``).
+
+>>> from metareview.models import rma_reg
+>>> res = rma_reg("yi", "vi", mods="ablat + year", data=dat)   # doctest: +SKIP
+>>> print(res)                                                  # doctest: +SKIP
+
+The model is ``y = X beta + u + e`` with ``u ~ N(0, tau^2 I)`` (residual heterogeneity) and
+``e ~ N(0, diag(v))``. Every estimator of tau^2 here is metafor's general-``X`` formula; the
+intercept-only model is the special case ``X = 1`` and then equals :func:`metareview.models.rma`
+(asserted by the tests). The amount of heterogeneity accounted for (pseudo R^2) needs the
+intercept-only fit, which comes from the batch core :func:`metareview.models._core.fit_padded`.
+
+References
+----------
+Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. Journal of
+    Statistical Software, 36(3), 1-48 (section 3.3; ``rma.uni`` source, metafor 3.8-1).
+Raudenbush, S. W. (2009). Analyzing effect sizes: Random-effects models. In H. Cooper,
+    L. V. Hedges, & J. C. Valentine (Eds.), The Handbook of Research Synthesis and Meta-Analysis
+    (2nd ed., pp. 295-315). Russell Sage Foundation.
+Knapp, G., & Hartung, J. (2003). Improved tests for a random effects meta-regression with a
+    single covariate. Statistics in Medicine, 22(17), 2693-2710.
+Thompson, S. G., & Higgins, J. P. T. (2002). How should meta-regression analyses be undertaken
+    and interpreted? Statistics in Medicine, 21(11), 1559-1573.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import math
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize, stats
+
+from metareview.errors import ConvergenceError, ConvergenceWarning, InputError, MetareviewWarning
+from metareview.models._core import (
+    Control,
+    alpha_from_level,
+    fit_padded,
+    make_control,
+    normalise_method,
+    normalise_test,
+)
+from metareview.models._input import NaAction, as_float, clean_yi_vi
+from metareview.models._printer import _f, _p, _stars, _table
+from metareview.models.rma import _column, _labels
+
+__all__ = ["RegResult", "model_matrix", "rma_reg"]
+
+FloatArray = NDArray[np.float64]
+#: Moderators: a formula such as ``"ablat + factor(alloc)"``, column names of ``data``, a
+#: DataFrame, or a numeric array (one column per moderator).
+Mods = str | Sequence[str] | pd.DataFrame | ArrayLike
+
+_EPS = float(np.finfo(float).eps)
+#: metafor's ``evtol``: the model matrix is rank deficient when an eigenvalue of X'X is below it.
+_EVTOL = 1e-7
+_FACTOR_TERM = re.compile(r"^factor\(\s*([^()]+?)\s*\)$")
+
+
+# --------------------------------------------------------------------------- design matrix
+
+
+def _level_text(x: object) -> str:
+    """A factor level as R prints it (``2`` not ``2.0``; ``TRUE``/``FALSE``)."""
+    if isinstance(x, bool | np.bool_):
+        return "TRUE" if x else "FALSE"
+    if isinstance(x, float | np.floating) and float(x).is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)
+
+
+def _levels(s: pd.Series) -> list[Any]:
+    """Factor levels in R's order: a pandas Categorical keeps its order; otherwise sorted."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        present = set(s.dropna().tolist())
+        return [c for c in s.cat.categories if c in present]
+    values = s.dropna().unique().tolist()
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def _mod_terms(
+    mods: Mods | None, data: pd.DataFrame | None, k: int
+) -> list[tuple[str, pd.Series, bool]]:
+    """The moderator terms as ``(name, column, categorical)``, in model order."""
+    if mods is None:
+        return []
+    if isinstance(mods, str):
+        text = mods.strip()
+        text = text[1:] if text.startswith("~") else text
+        if data is None:
+            raise InputError("a moderator formula needs data=", field="mods")
+        terms: list[tuple[str, pd.Series, bool]] = []
+        for raw in text.split("+"):
+            term = raw.strip()
+            if term in ("", "1"):
+                continue
+            if term in ("0", "-1") or term.startswith("-") or any(c in term for c in "*:^|"):
+                raise InputError(
+                    f"unsupported formula term {term!r}: use column names and factor(name) "
+                    "joined by '+' (build interactions as columns)",
+                    field="mods",
+                )
+            m = _FACTOR_TERM.match(term)
+            col = m.group(1) if m else term
+            if col not in data.columns:
+                raise InputError(f"no column {col!r} in the data", field=col)
+            s = data[col].reset_index(drop=True)
+            terms.append((term, s, bool(m) or _is_categorical(s)))
+        return terms
+    if isinstance(mods, pd.Series):
+        mods = mods.to_frame(name=str(mods.name) if mods.name is not None else "mods")
+    if isinstance(mods, pd.DataFrame):
+        return [
+            (str(c), mods[c].reset_index(drop=True), _is_categorical(mods[c]))
+            for c in mods.columns
+        ]
+    if isinstance(mods, Sequence) and mods and all(isinstance(m, str) for m in mods):
+        if data is None:
+            raise InputError("moderator column names need data=", field="mods")
+        names = [str(m) for m in mods]
+        return _mod_terms(" + ".join(names), data, k)
+    arr = np.asarray(mods, dtype=object)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise InputError("mods must be one or two-dimensional", field="mods")
+    name = (lambda j: "mods") if arr.shape[1] == 1 else (lambda j: f"X{j + 1}")
+    return [
+        (name(j), pd.Series(as_float(arr[:, j], name(j))), False) for j in range(arr.shape[1])
+    ]
+
+
+def model_matrix(
+    mods: Mods | None,
+    data: pd.DataFrame | None = None,
+    *,
+    k: int | None = None,
+) -> tuple[FloatArray, tuple[str, ...], NDArray[np.bool_]]:
+    """The design matrix of a meta-regression, as R's ``model.matrix`` with treatment contrasts.
+
+    Parameters
+    ----------
+    mods : str, sequence of str, DataFrame or array-like, optional
+        A formula of main effects (``"ablat + year + factor(grade)"``; a leading ``~`` is
+        allowed), column names of ``data``, a DataFrame or a numeric array. Numeric columns enter
+        as they are; text, boolean and categorical columns, and any column wrapped in
+        ``factor()``, are dummy coded with the first level (sorted, or a pandas Categorical's
+        order) as the reference, one column ``<term><level>`` per other level (R's names, e.g.
+        ``allocrandom``, ``factor(grade)2``). An intercept ``intrcpt`` always comes first.
+    data : DataFrame, optional
+        Where names are looked up.
+    k : int, optional
+        Number of studies (the row count when ``mods`` is None).
+
+    Returns
+    -------
+    X : ndarray, shape (k, p)
+        NaN in the rows where a moderator is missing.
+    names : tuple of str
+        Column names (``intrcpt`` first).
+    missing : ndarray of bool, shape (k,)
+        Rows with a missing moderator.
+    """
+    terms = _mod_terms(mods, data, k or 0)
+    n = k if k is not None else (len(terms[0][1]) if terms else 0)
+    for name, s, _ in terms:
+        if len(s) != n:
+            raise InputError(f"moderator {name!r} has {len(s)} values for {n} studies",
+                             field=name)
+    missing = np.zeros(n, dtype=bool)
+    for _, s, cat in terms:
+        miss = s.isna().to_numpy()
+        if not cat:
+            miss = miss | np.isnan(as_float(s, "mods"))
+        missing |= miss
+    cols: list[FloatArray] = [np.ones(n)]
+    names: list[str] = ["intrcpt"]
+    for name, s, cat in terms:
+        if cat:
+            levels = _levels(s[~missing])
+            values = s.to_numpy(dtype=object)
+            for lev in levels[1:]:
+                col = np.where(missing, np.nan, (values == lev).astype(float))
+                cols.append(col)
+                names.append(f"{name}{_level_text(lev)}")
+        else:
+            cols.append(np.where(missing, np.nan, as_float(s, name)))
+            names.append(name)
+    return np.column_stack(cols), tuple(names), missing
+
+
+# --------------------------------------------------------------------------- the fit
+
+
+@dataclass(frozen=True)
+class _Fit:
+    tau2: float
+    se_tau2: float
+    converged_by: str
+
+
+def _proj(x: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``P = W - W X (X'WX)^-1 X'W`` and ``(X'WX)^-1`` for weights ``w``."""
+    wx = x * w[:, None]
+    inv = np.asarray(np.linalg.inv(x.T @ wx), dtype=np.float64)
+    proj: FloatArray = np.diag(w) - wx @ inv @ wx.T
+    return proj, inv
+
+
+def _q_resid(y: FloatArray, v: FloatArray, x: FloatArray, t: float) -> float:
+    """``y' P y`` with ``w = 1/(v + t)``: the residual (generalised) Q statistic."""
+    p, _ = _proj(x, 1.0 / (v + t))
+    return float(y @ p @ y)
+
+
+def _score(y: FloatArray, v: FloatArray, x: FloatArray, t: float, method: str) -> float:
+    """The estimating equation behind each Fisher scoring step (its numerator).
+
+    REML: ``y'PPy - tr P``; ML: ``y'PPy - sum w``; EB: ``y'Py k/(k-p) - k``.
+    """
+    w = 1.0 / (v + t)
+    p, _ = _proj(x, w)
+    py = p @ y
+    k, q = x.shape
+    if method == "REML":
+        return float(py @ py - np.trace(p))
+    if method == "ML":
+        return float(py @ py - w.sum())
+    return float((y @ py) * k / (k - q) - k)
+
+
+def _ll(y: FloatArray, v: FloatArray, x: FloatArray, t: float, method: str) -> float:
+    """(Restricted) log-likelihood without constants that cancel in the ``ll0check``."""
+    w = 1.0 / (v + t)
+    _, inv = _proj(x, w)
+    b = inv @ (x.T @ (w * y))
+    rss = float(np.sum(w * (y - x @ b) ** 2))
+    out = -0.5 * float(np.sum(np.log(v + t))) - 0.5 * rss
+    if method == "REML":
+        out -= 0.5 * float(np.linalg.slogdet(x.T @ (x * w[:, None]))[1])
+    return out
+
+
+def _root(fun: Any, hi0: float, tol: float, maxiter: int) -> tuple[float, bool]:
+    """Root of a decreasing ``fun`` on ``[0, hi]`` with ``fun(0) > 0``; ``hi`` grows as needed."""
+    hi = hi0
+    for _ in range(200):
+        if fun(hi) < 0:
+            break
+        hi *= 4.0
+    else:
+        return math.nan, False
+    root = optimize.brentq(fun, 0.0, hi, xtol=tol * 1e-3, rtol=4 * _EPS,
+                           maxiter=max(maxiter, 500))
+    return float(root), True
+
+
+def _estimate_tau2(
+    y: FloatArray, v: FloatArray, x: FloatArray, method: str, control: Control
+) -> tuple[float, str]:
+    """tau^2 of ``method`` (before truncation at 0) as metafor's ``rma.uni`` with moderators.
+
+    With ``W = diag(w)``, ``P = W - W X (X'WX)^-1 X'W`` and ``RSS = y'Py``:
+
+    - DL: ``(RSS - (k-p)) / tr P``, ``w = 1/v`` (DerSimonian & Laird 1986; Raudenbush 2009)
+    - HS: ``(RSS - k) / sum w``, ``w = 1/v``
+    - HE: ``(y'(I-H)y - tr((I-H)V)) / (k-p)``, ``H = X(X'X)^-1 X'`` (ordinary least squares)
+    - SJ: ``tau0^2 RSS / (k-p)``, ``w = 1/(v + tau0^2)``, ``tau0^2 = sum (y - ybar)^2 / k``
+    - PM: the root of ``RSS(tau2) = k - p`` (0 when ``RSS(0) < k - p``)
+    - REML, ML, EB: Fisher scoring from ``max(0, HE)`` with the steps
+      ``(y'PPy - tr P)/tr(PP)``, ``(y'PPy - sum w)/sum w^2`` and ``(RSS k/(k-p) - k)/sum w``,
+      each halved while it would make tau^2 negative; stops when the change is at most
+      ``threshold * max(tau2, mean(v))``. Should scoring not settle within ``maxiter`` steps the
+      estimating equation is solved by Brent's method instead (a ConvergenceWarning says so).
+    """
+    k, p = x.shape
+    if method in ("DL", "HS"):
+        w = 1.0 / v
+        pm, _ = _proj(x, w)
+        rss = float(y @ pm @ y)
+        if method == "DL":
+            return (rss - (k - p)) / float(np.trace(pm)), "closed form"
+        return (rss - k) / float(w.sum()), "closed form"
+    if method == "SJ":
+        t0 = float(np.mean((y - y.mean()) ** 2))
+        return t0 * _q_resid(y, v, x, t0) / (k - p), "closed form"
+    he = _tau2_he(y, v, x)
+    if method == "HE":
+        return he, "closed form"
+    vbar = float(v.mean())
+    if method == "PM":
+        target = float(k - p)
+        if _q_resid(y, v, x, 0.0) < target:
+            return 0.0, "closed form"
+        var = float(np.var(y, ddof=1)) if k > 1 else vbar
+        root, ok = _root(lambda t: _q_resid(y, v, x, t) - target, max(100.0, 10.0 * var),
+                         control.tol, control.maxiter)
+        if not ok:
+            raise ConvergenceError("PM: no root of the generalised Q equation was bracketed")
+        return root, "root"
+    # REML, ML, EB: Fisher scoring
+    t = max(0.0, he)
+    u0 = _score(y, v, x, 0.0, method)
+    for _ in range(control.maxiter):
+        w = 1.0 / (v + t)
+        pm, _ = _proj(x, w)
+        py = pm @ y
+        if method == "REML":
+            adj = (float(py @ py) - float(np.trace(pm))) / float(np.sum(pm * pm))
+        elif method == "ML":
+            adj = (float(py @ py) - float(w.sum())) / float(np.sum(w * w))
+        else:
+            adj = (float(y @ py) * k / (k - p) - k) / float(w.sum())
+        if math.isnan(adj):
+            adj = 0.0
+        if t + adj < 0 and u0 <= 0:  # the halved steps would converge to 0: take the limit
+            return 0.0, "scoring"
+        while t + adj < 0:
+            adj /= 2.0
+        t_new = t + adj
+        t = t_new
+        if abs(adj) <= control.threshold * max(t, vbar):
+            return t, "scoring"
+    warnings.warn(
+        f"{method}: Fisher scoring did not converge within {control.maxiter} iterations; "
+        "its estimating equation was solved by Brent's method instead",
+        ConvergenceWarning,
+        stacklevel=4,
+    )
+    if u0 <= 0:
+        return 0.0, "root"
+    root, ok = _root(lambda s: _score(y, v, x, s, method), max(10.0 * abs(he), vbar),
+                     control.tol, control.maxiter)
+    if not ok:
+        raise ConvergenceError(f"the {method} estimator of tau^2 did not converge")
+    return root, "root"
+
+
+def _tau2_he(y: FloatArray, v: FloatArray, x: FloatArray) -> float:
+    k, p = x.shape
+    h = x @ np.linalg.solve(x.T @ x, x.T)
+    p0 = np.eye(k) - h
+    return (float(y @ p0 @ y) - float(np.sum(np.diag(p0) * v))) / (k - p)
+
+
+def _se_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str, t: float) -> float:
+    """Standard error of tau^2 as metafor computes it for each estimator, ``df = k - p``:
+
+    - DL: ``sqrt(2 df + 4 t tr P + 2 t^2 tr(PP)) / tr P``; HS: the same over ``sum w``
+      (``w = 1/v``)
+    - HE: ``sqrt(2 tr(PVPV) + 4 t tr(PV) + 2 t^2 df) / df`` with ``P = I - H``
+    - SJ: ``tau0^2/df sqrt(2 tr(PVPV) + 4 t tr(PVP) + 2 t^2 tr(PP))``, ``P`` at ``tau0^2``
+    - ML: ``sqrt(2 / sum w^2)``; REML: ``sqrt(2 / tr(PP))`` (at ``t``)
+    - PM, EB: ``sqrt(2 k^2 / df) / sum w`` (at ``t``)
+    """
+    k, p = x.shape
+    df = k - p
+    if method in ("DL", "HS"):
+        w = 1.0 / v
+        pm, _ = _proj(x, w)
+        trp = float(np.trace(pm))
+        num = 2.0 * df + 4.0 * t * trp + 2.0 * t * t * float(np.sum(pm * pm))
+        return math.sqrt(num) / (trp if method == "DL" else float(w.sum()))
+    if method == "HE":
+        pm = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
+        pv = pm * v[None, :]
+        num = 2.0 * float(np.sum(pv * pv.T)) + 4.0 * t * float(np.trace(pv)) + 2.0 * t * t * df
+        return math.sqrt(num) / df
+    if method == "SJ":
+        t0 = float(np.mean((y - y.mean()) ** 2))
+        pm, _ = _proj(x, 1.0 / (v + t0))
+        pv = pm * v[None, :]
+        num = (
+            2.0 * float(np.sum(pv * pv.T))
+            + 4.0 * t * float(np.sum(pv * pm))
+            + 2.0 * t * t * float(np.sum(pm * pm))
+        )
+        return t0 / df * math.sqrt(num)
+    w = 1.0 / (v + t)
+    if method == "ML":
+        return math.sqrt(2.0 / float(np.sum(w * w)))
+    if method == "REML":
+        pm, _ = _proj(x, w)
+        return math.sqrt(2.0 / float(np.sum(pm * pm)))
+    return math.sqrt(2.0 * k * k / df) / float(w.sum())  # PM, EB
+
+
+# --------------------------------------------------------------------------- result
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class RegResult:
+    """A fitted meta-regression (metafor's ``rma.uni`` object with moderators).
+
+    Attributes use metafor's names. Per coefficient (arrays in the order of ``coef_names``):
+    ``beta``, ``se``, ``zval`` (a t value when ``test`` is "t" or "knha"), ``pval``,
+    ``ci_lb``/``ci_ub``; ``vb`` is their variance-covariance matrix. ``tau2`` is the residual
+    heterogeneity with ``se_tau2``; ``I2`` and ``H2`` are residual (unaccounted variability),
+    ``R2`` the percentage of heterogeneity accounted for (None for intercept-only models or
+    when the intercept-only fit fails); ``QE``/``QEp`` the test for residual heterogeneity
+    (df ``k - p``); ``QM``/``QMp`` the omnibus test of the coefficients ``btt`` (0-based indices;
+    an F value with ``QMdf = (m, k - p)`` for "t"/"knha", else chi-square with ``QMdf = (m,
+    None)``); ``ddf`` the t df (None for z); ``X`` the model matrix; ``yi``, ``vi``, ``slab`` the
+    data used.
+    """
+
+    k: int
+    p: int
+    measure: str
+    method: str
+    test: str
+    level: float
+    coef_names: tuple[str, ...]
+    beta: NDArray[np.float64] = field(repr=False)
+    se: NDArray[np.float64] = field(repr=False)
+    zval: NDArray[np.float64] = field(repr=False)
+    pval: NDArray[np.float64] = field(repr=False)
+    ci_lb: NDArray[np.float64] = field(repr=False)
+    ci_ub: NDArray[np.float64] = field(repr=False)
+    vb: NDArray[np.float64] = field(repr=False)
+    ddf: int | None = None
+    tau2: float = 0.0
+    se_tau2: float | None = None
+    I2: float = float("nan")
+    H2: float = float("nan")
+    R2: float | None = None
+    vt: float = float("nan")
+    QE: float = float("nan")
+    QEp: float = float("nan")
+    QM: float = float("nan")
+    QMp: float = float("nan")
+    QMdf: tuple[int, int | None] = (1, None)
+    btt: tuple[int, ...] = (0,)
+    s2w: float = 1.0
+    X: NDArray[np.float64] = field(default_factory=lambda: np.empty((0, 0)), repr=False)
+    yi: NDArray[np.float64] = field(default_factory=lambda: np.empty(0), repr=False)
+    vi: NDArray[np.float64] = field(default_factory=lambda: np.empty(0), repr=False)
+    slab: tuple[str, ...] = field(default=(), repr=False)
+    tau2_fixed: bool = False
+    control: Control = field(default_factory=Control, repr=False)
+
+    @property
+    def int_only(self) -> bool:
+        """True for the intercept-only model."""
+        return self.p == 1
+
+    @property
+    def tau(self) -> float:
+        """Square root of ``tau2``."""
+        return math.sqrt(self.tau2)
+
+    @property
+    def coefficients(self) -> pd.DataFrame:
+        """The coefficient table (index: ``coef_names``) as metafor prints it: ``estimate, se,
+        zval`` (or ``tval`` and ``df``), ``pval, ci_lb, ci_ub``."""
+        stat = "tval" if self.ddf is not None else "zval"
+        cols: dict[str, Any] = {"estimate": self.beta, "se": self.se, stat: self.zval}
+        if self.ddf is not None:
+            cols["df"] = np.full(self.p, self.ddf)
+        cols.update({"pval": self.pval, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub})
+        return pd.DataFrame(cols, index=pd.Index(self.coef_names, name="coef"))
+
+    def summary(self, digits: int = 4, signif_stars: bool = True) -> str:
+        """The model as metafor's ``print.rma.uni`` shows a meta-regression."""
+        return _render(self, digits, signif_stars)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as JSON-safe values (NaN -> None); ``coefficients`` as a list of rows."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            val = getattr(self, name)
+            if isinstance(val, np.ndarray):
+                out[name] = np.where(np.isfinite(val), val, np.nan).astype(object).tolist()
+                out[name] = _nan_to_none(out[name])
+            elif isinstance(val, Control):
+                out[name] = {"threshold": val.threshold, "tol": val.tol, "maxiter": val.maxiter}
+            elif isinstance(val, tuple):
+                out[name] = list(val)
+            elif isinstance(val, float):
+                out[name] = None if not math.isfinite(val) else val
+            else:
+                out[name] = val
+        out["coefficients"] = [
+            {
+                "name": n, "estimate": _opt(b), "se": _opt(s), "zval": _opt(z), "pval": _opt(pv),
+                "ci_lb": _opt(lo), "ci_ub": _opt(hi),
+            }
+            for n, b, s, z, pv, lo, hi in zip(
+                self.coef_names, self.beta, self.se, self.zval, self.pval, self.ci_lb,
+                self.ci_ub, strict=True,
+            )
+        ]
+        out["tau"] = _opt(self.tau)
+        return out
+
+
+def _nan_to_none(x: Any) -> Any:
+    if isinstance(x, list):
+        return [_nan_to_none(e) for e in x]
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x
+
+
+def _format_btt(btt: tuple[int, ...]) -> str:
+    """metafor's ``.format.btt``: ``2:3`` for a run of coefficients, else ``2,4``."""
+    one = [b + 1 for b in btt]
+    if len(one) > 1 and all(b - a == 1 for a, b in itertools.pairwise(one)):
+        return f"{one[0]}:{one[-1]}"
+    return ",".join(str(b) for b in one)
+
+
+def _render(res: RegResult, digits: int, signif_stars: bool) -> str:
+    is_ee = res.method in ("EE", "FE")
+    out = [""]
+    if is_ee:
+        name = {"EE": "Equal-Effects", "FE": "Fixed-Effects"}[res.method]
+        title = f"{name} Model" if res.int_only else f"{name} with Moderators Model"
+        out.append(f"{title} (k = {res.k})")
+    else:
+        title = "Random-Effects Model" if res.int_only else "Mixed-Effects Model"
+        how = "user-specified tau^2 value" if res.tau2_fixed else f"tau^2 estimator: {res.method}"
+        out.append(f"{title} (k = {res.k}; {how})")
+    out.append("")
+    if not is_ee:
+        tdig = 0 if abs(res.tau2) <= 2.220446049250313e-15 else digits
+        se = "" if res.se_tau2 is None else f" (SE = {_f(res.se_tau2, digits)})"
+        out.append(
+            f"tau^2 (estimated amount of residual heterogeneity):     {_f(res.tau2, tdig)}{se}"
+        )
+        out.append(f"tau (square root of estimated tau^2 value):             {_f(res.tau, tdig)}")
+    out.append(f"I^2 (residual heterogeneity / unaccounted variability): {_f(res.I2, 2)}%")
+    out.append(f"H^2 (unaccounted variability / sampling variability):   {_f(res.H2, 2)}")
+    if res.R2 is not None:
+        out.append(f"R^2 (amount of heterogeneity accounted for):            {_f(res.R2, 2)}%")
+    out.append("")
+    out.append("Test for Residual Heterogeneity:")
+    out.append(
+        f"QE(df = {res.k - res.p}) = {_f(res.QE, digits)}, p-val {_p(res.QEp, digits, True)}"
+    )
+    out.append("")
+    if res.p > 1 and not math.isnan(res.QM):
+        m = len(res.btt)
+        out.append(
+            f"Test of Moderators (coefficient{' ' if m == 1 else 's '}{_format_btt(res.btt)}):"
+        )
+        if res.ddf is not None:
+            out.append(
+                f"F(df1 = {res.QMdf[0]}, df2 = {res.QMdf[1]}) = {_f(res.QM, digits)}, "
+                f"p-val {_p(res.QMp, digits, True)}"
+            )
+        else:
+            out.append(
+                f"QM(df = {res.QMdf[0]}) = {_f(res.QM, digits)}, p-val {_p(res.QMp, digits, True)}"
+            )
+        out.append("")
+    out.append("Model Results:")
+    out.append("")
+    if res.ddf is not None:
+        header = ["estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"]
+    else:
+        header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
+    rows = []
+    for j in range(res.p):
+        row = [_f(float(res.beta[j]), digits), _f(float(res.se[j]), digits),
+               _f(float(res.zval[j]), digits)]
+        if res.ddf is not None:
+            row.append(f"{res.ddf:g}")
+        row += [_p(float(res.pval[j]), digits), _f(float(res.ci_lb[j]), digits),
+                _f(float(res.ci_ub[j]), digits)]
+        if signif_stars:
+            row.append(_stars(float(res.pval[j])))
+        rows.append(row)
+    if signif_stars:
+        header.append("")
+    out.append(_table(header, rows, row_names=["", *res.coef_names]))
+    if signif_stars:
+        out.append("")
+        out.append("---")
+        out.append("Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
+    out.append("")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- public function
+
+
+def rma_reg(
+    yi: Any,
+    vi: Any = None,
+    mods: Mods | None = None,
+    *,
+    sei: Any = None,
+    data: pd.DataFrame | None = None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95.0,
+    btt: Sequence[int] | None = None,
+    measure: str | None = None,
+    slab: Any = None,
+    tau2: float | None = None,
+    control: Mapping[str, Any] | Control | None = None,
+    na_action: NaAction = "fail",
+) -> RegResult:
+    """Fit a meta-regression ``y_i = x_i' beta + u_i + e_i`` (metafor's ``rma(yi, vi, mods=)``).
+
+    ``u_i ~ N(0, tau^2)`` is the residual heterogeneity (``tau^2 = 0`` for ``method="EE"``) and
+    ``e_i ~ N(0, v_i)``. Given tau^2: ``beta = (X'WX)^-1 X'Wy``, ``Var(beta) = (X'WX)^-1`` with
+    ``W = diag(1/(v_i + tau^2))``.
+
+    Parameters
+    ----------
+    yi, vi, sei, data, measure, slab, tau2, control, na_action
+        As for :func:`metareview.models.rma` (``yi`` may be a DataFrame with ``yi``/``vi``
+        columns, which then also serves as ``data``). ``na_action="omit"`` also leaves out rows
+        with a missing moderator (metafor's behaviour); "fail" names the first such row.
+    mods : str, sequence of str, DataFrame or array-like, optional
+        The moderators; see :func:`model_matrix` (numeric columns as they are, text/categorical
+        columns and ``factor(name)`` dummy coded with the first level as the reference; an
+        intercept is always included). None fits the intercept-only model.
+    method : str
+        ``EE`` (alias ``FE``), ``DL``, ``REML``, ``ML``, ``PM``, ``HS``, ``SJ``, ``HE``, ``EB``;
+        formulas in :func:`_estimate_tau2`.
+    test : {"z", "t", "knha"}
+        ``z``: Wald z-tests and a chi-square omnibus test; ``t``: t-tests with ``k - p`` df and
+        an F omnibus test; ``knha``: Knapp & Hartung (2003), the same t and F tests with
+        ``Var(beta)`` multiplied by ``s2w = sum w_i (y_i - x_i' beta)^2 / (k - p)`` (not
+        truncated at 1, as metafor).
+    level : float
+        Confidence level in percent.
+    btt : sequence of int, optional
+        0-based indices of the coefficients tested by QM (default: all but the intercept; the
+        intercept for intercept-only models), as metafor's ``btt`` (which is 1-based).
+
+    Returns
+    -------
+    RegResult
+
+    Notes
+    -----
+    Heterogeneity statistics (metafor's definitions, with ``P`` at ``w = 1/v``):
+    ``QE = y'Py`` on ``k - p`` df (Cochran's Q of the residuals); the typical within-study
+    variance ``vt = (k - p)/tr P``; ``I2 = 100 tau2/(vt + tau2)`` and ``H2 = tau2/vt + 1`` (for EE
+    models ``I2 = max(0, 100 (QE - (k-p))/QE)`` and ``H2 = QE/(k-p)``).
+    Omnibus test ``QM = b' Var(b)^-1 b`` over the coefficients ``btt`` (divided by their number
+    ``m`` and referred to F(m, k - p) for "t"/"knha").
+    Pseudo R^2 (Raudenbush 2009): ``R2 = max(0, 100 (tau2_0 - tau2)/tau2_0)`` where ``tau2_0``
+    is the intercept-only estimate with the same method (0 when ``tau2_0 = 0``); for EE models
+    metafor's adjusted R^2 of the weighted least-squares regression, ``max(0, 100 adjR2)``.
+
+    Differences from metafor 3.8: the intercept is always included (``factor()`` columns are
+    coded against their first level); terms cannot be interactions or transformations (build
+    them as columns); factor levels are taken from the rows used, so a level left without
+    studies by missing values does not become an empty dummy; convergence as
+    :func:`metareview.models.rma` (relative threshold; a root finder when scoring oscillates).
+
+    Raises
+    ------
+    InputError
+        Bad numbers or missing values (naming row and column), unknown columns, a rank-deficient
+        model matrix, or too few studies (``k <= p`` for EE, ``k <= p + 1`` otherwise).
+    ConvergenceError
+        When an iterative estimator finds no solution.
+    """
+    if isinstance(yi, pd.DataFrame):
+        if data is not None:
+            raise InputError("give the data once: as yi or as data=", field="data")
+        data = yi
+        yi = "yi"
+        if vi is None and sei is None:
+            vi = "vi" if "vi" in data.columns else None
+            sei = "sei" if vi is None and "sei" in data.columns else None
+    if data is not None and not isinstance(data, pd.DataFrame):
+        data = pd.DataFrame(data)
+    method = normalise_method(method)
+    test = normalise_test(test)
+    alpha = alpha_from_level(level)
+    ctl = make_control(control)
+    if measure is None:
+        measure = str(data.attrs.get("measure", "GEN")) if data is not None else "GEN"
+
+    y = _column(yi, data, "yi")
+    if y is None:  # pragma: no cover - required by the signature
+        raise InputError("yi is required", field="yi")
+    if vi is not None and sei is not None:
+        raise InputError("give vi or sei, not both", field="sei")
+    if vi is not None:
+        v = _column(vi, data, "vi")
+        v_field = vi if isinstance(vi, str) else "vi"
+    elif sei is not None:
+        s = _column(sei, data, "sei")
+        assert s is not None
+        v_field = sei if isinstance(sei, str) else "sei"
+        nonpos = ~np.isnan(s) & (s <= 0)
+        if nonpos.any():
+            i = int(np.flatnonzero(nonpos)[0])
+            raise InputError(f"standard error must be > 0 (got {s[i]:g})", row=i + 1, field=v_field)
+        v = s * s
+    else:
+        raise InputError("sampling variances are missing: give vi or sei", field="vi")
+    assert v is not None
+    y_field = yi if isinstance(yi, str) else "yi"
+    x_all, names, mod_missing = model_matrix(mods, data, k=y.size)
+    if mod_missing.any():
+        if na_action == "fail":
+            i = int(np.flatnonzero(mod_missing)[0])
+            raise InputError(
+                "missing moderator value (use na_action='omit' to leave such rows out)",
+                row=i + 1, field="mods",
+            )
+        rows = ", ".join(str(int(r) + 1) for r in np.flatnonzero(mod_missing)[:10])
+        warnings.warn(
+            f"{int(mod_missing.sum())} row(s) with a missing moderator left out of the model: "
+            f"row(s) {rows}",
+            MetareviewWarning,
+            stacklevel=2,
+        )
+    y_chk = np.where(mod_missing, 0.0, y)
+    v_chk = np.where(mod_missing, 1.0, v)
+    keep = clean_yi_vi(y_chk, v_chk, yi_field=y_field, vi_field=v_field, na_action=na_action)
+    keep &= ~mod_missing
+    labels = [lab for lab, kp in zip(_labels(slab, data, y.size), keep, strict=True) if kp]
+    y, v, x = y[keep], v[keep], x_all[keep]
+    by_name = isinstance(mods, str) or (
+        isinstance(mods, list | tuple) and bool(mods) and all(isinstance(m, str) for m in mods)
+    )
+    if data is not None and by_name and not keep.all():
+        # a factor whose levels changed after omission: rebuild from the rows used
+        x, names, _ = model_matrix(mods, data.loc[keep].reset_index(drop=True), k=y.size)
+    return _fit(
+        y, v, x, names, method=method, test=test, alpha=alpha, level=level, btt=btt,
+        measure=measure, slab=labels, tau2=tau2, control=ctl,
+    )
+
+
+def _fit(
+    y: FloatArray,
+    v: FloatArray,
+    x: FloatArray,
+    names: Sequence[str],
+    *,
+    method: str,
+    test: str,
+    alpha: float,
+    level: float,
+    btt: Sequence[int] | None,
+    measure: str,
+    slab: Sequence[str],
+    tau2: float | None,
+    control: Control,
+) -> RegResult:
+    """Fit the model to clean data (used by :func:`rma_reg` and the small-study tests)."""
+    k, p = x.shape
+    is_ee = method in ("EE", "FE")
+    fixed = tau2 is not None and not is_ee
+    need = p if (is_ee or fixed) else p + 1
+    if k < need:
+        raise InputError(
+            f"{p} coefficient(s){'' if is_ee or fixed else ' and tau^2'} cannot be estimated "
+            f"from k = {k} studies",
+            field="mods",
+        )
+    if np.linalg.eigvalsh(x.T @ x).min() <= _EVTOL:
+        raise InputError(
+            "model matrix not of full rank (a moderator is constant or a combination of others): "
+            + ", ".join(names),
+            field="mods",
+        )
+    int_only = p == 1
+    if btt is None:
+        btt_t = tuple(range(1, p)) if p > 1 else (0,)
+    else:
+        btt_t = tuple(sorted({int(b) for b in btt}))
+        if not btt_t or min(btt_t) < 0 or max(btt_t) >= p:
+            raise InputError(f"btt must index the {p} coefficient(s) (0-based)", field="btt")
+
+    # ---- tau^2
+    if is_ee:
+        t, se_t = 0.0, math.nan
+    else:
+        if fixed:
+            assert tau2 is not None
+            t = float(tau2)
+            if not math.isfinite(t) or t < 0:
+                raise InputError("a fixed tau2 must be finite and >= 0", field="tau2")
+        else:
+            t, _ = _estimate_tau2(y, v, x, method, control)
+            if method in ("ML", "REML") and t > control.threshold:
+                ll0 = _ll(y, v, x, 0.0, method)
+                if ll0 - _ll(y, v, x, t, method) > control.tol:
+                    warnings.warn(
+                        "Fisher scoring may have stopped at a local maximum; tau^2 set to 0 "
+                        "(as metafor's ll0check)",
+                        MetareviewWarning,
+                        stacklevel=3,
+                    )
+                    t = 0.0
+            t = max(0.0, t)
+        se_t = _se_tau2(y, v, x, method, t)
+
+    # ---- coefficients
+    w = 1.0 / (v + t)
+    _, vb = _proj(x, w)
+    beta = vb @ (x.T @ (w * y))
+    s2w = 1.0
+    if test == "knha":
+        rss = float(np.sum(w * (y - x @ beta) ** 2))
+        s2w = 0.0 if rss <= _EPS else rss / (k - p)
+    vb = s2w * vb
+    se = np.sqrt(np.diag(vb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = beta / se
+    use_t = test in ("t", "knha")
+    df = k - p
+    bsel = beta[list(btt_t)]
+    try:
+        qm = float(bsel @ np.linalg.solve(vb[np.ix_(btt_t, btt_t)], bsel))
+    except np.linalg.LinAlgError:
+        qm = math.nan
+    m = len(btt_t)
+    if use_t:
+        qm = qm / m
+        qmp = float(stats.f.sf(qm, m, df)) if df > 0 else math.nan
+        pval = 2.0 * stats.t.sf(np.abs(zval), df) if df > 0 else np.full(p, np.nan)
+        crit = float(stats.t.isf(alpha / 2.0, df)) if df > 0 else math.nan
+        qmdf: tuple[int, int | None] = (m, df)
+    else:
+        qmp = float(stats.chi2.sf(qm, m))
+        pval = 2.0 * stats.norm.sf(np.abs(zval))
+        crit = float(stats.norm.isf(alpha / 2.0))
+        qmdf = (m, None)
+
+    # ---- residual heterogeneity (w = 1/v)
+    if k > p:
+        p0, _ = _proj(x, 1.0 / v)
+        qe = max(0.0, float(y @ p0 @ y))
+        qep = float(stats.chi2.sf(qe, df))
+        vt = df / float(np.trace(p0))
+        if is_ee:
+            i2 = max(0.0, 100.0 * (qe - df) / qe) if qe > 0 else 0.0
+            h2 = qe / df
+        else:
+            i2 = 100.0 * t / (vt + t)
+            h2 = t / vt + 1.0
+    else:
+        qe, qep, i2, h2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
+
+    r2 = None if int_only else _pseudo_r2(y, v, x, w, method, t, control)
+
+    lv = float(level) * 100.0 if float(level) < 1 else float(level)
+    return RegResult(
+        k=k, p=p, measure=measure, method=method, test=test, level=lv,
+        coef_names=tuple(names),
+        beta=_readonly(beta), se=_readonly(se), zval=_readonly(zval),
+        pval=_readonly(np.asarray(pval, dtype=float)),
+        ci_lb=_readonly(beta - crit * se), ci_ub=_readonly(beta + crit * se), vb=_readonly(vb),
+        ddf=df if use_t else None,
+        tau2=t, se_tau2=_opt(se_t), I2=i2, H2=h2, R2=r2, vt=vt,
+        QE=qe, QEp=qep, QM=qm, QMp=qmp, QMdf=qmdf, btt=btt_t, s2w=s2w,
+        X=_readonly(x), yi=_readonly(y), vi=_readonly(v), slab=tuple(slab),
+        tau2_fixed=fixed, control=control,
+    )
+
+
+def _pseudo_r2(
+    y: FloatArray, v: FloatArray, x: FloatArray, w: FloatArray, method: str, tau2: float,
+    control: Control,
+) -> float | None:
+    """metafor's R^2 for a model with moderators (see :func:`rma_reg`, Notes)."""
+    k, p = x.shape
+    if method in ("EE", "FE"):
+        if np.var(y) == 0:
+            return 0.0
+        ybar = float(np.sum(w * y) / np.sum(w))
+        tss = float(np.sum(w * (y - ybar) ** 2))
+        _, inv = _proj(x, w)
+        b = inv @ (x.T @ (w * y))
+        rss = float(np.sum(w * (y - x @ b) ** 2))
+        adj = 1.0 - (rss / tss) * (k - 1) / (k - p)
+        return max(0.0, 100.0 * adj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit0 = fit_padded(y[None, :], v[None, :], np.ones((1, k), dtype=bool), method=method,
+                          control=control, on_fail="nan")
+    tau2_0 = float(fit0.tau2[0])
+    if math.isnan(tau2_0):
+        return None
+    if tau2_0 == 0.0:
+        return 0.0
+    return max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0)

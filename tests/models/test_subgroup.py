@@ -1,0 +1,184 @@
+"""metareview.models.subgroup against metafor 3.8, a hand calculation and properties.
+
+Reference values: tests/data/goldens_models_extension.json ("subgroups"), written by
+``Rscript scripts/goldens/models_extension.R``: for each subgroup level,
+``rma(yi, vi, subset = (g == level), method=, test=, control=list(threshold=1e-12, tol=1e-12,
+maxiter=5000))``; the common-tau^2 test is ``rma(yi, vi, mods = ~ factor(g), method=, test=)``
+(QM, QMdf, QMp); the separate-tau^2 test is ``rma(estimates, sei = se, mods = ~ factor(level),
+method = "FE")`` on the subgroup fits (QM, QMp). Datasets: dat.bcg by alloc, dat.pagliaro1992
+(each active arm vs control) by treatment, dat.molloy2014 by design, dat.bangertdrowns2004 by
+grade; methods EE, DL, REML, PM; tests z and knha. Agreement: rtol 1e-6 (atol 1e-9).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metareview.errors import InputError
+from metareview.models import rma, rma_batch, subgroup
+
+GOLDENS = Path(__file__).resolve().parents[1] / "data" / "goldens_models_extension.json"
+RTOL = 1e-6
+ATOL = 1e-9
+G: dict[str, Any] = json.loads(GOLDENS.read_text(encoding="utf-8"))
+_SPECIAL = {"NA": math.nan, "NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}
+
+
+def _num(x: Any) -> float:
+    if x is None:
+        return math.nan
+    if isinstance(x, str):
+        return _SPECIAL[x]
+    return float(x)
+
+
+def _frame(name: str) -> pd.DataFrame:
+    d = G["datasets"][name]
+    df = pd.DataFrame({
+        c: [None if e == "NA" else e for e in (v if isinstance(v, list) else [v])]
+        for c, v in d["columns"].items()
+    })
+    df["yi"] = [_num(e) for e in d["yi"]]
+    df["vi"] = [_num(e) for e in d["vi"]]
+    return df
+
+
+def _close(got: float, want: float) -> bool:
+    if math.isnan(want):
+        return math.isnan(got)
+    return abs(got - want) <= ATOL + RTOL * abs(want)
+
+
+GROUP_FIELDS = {
+    "b": "estimate", "se": "se", "zval": "zval", "pval": "pval", "ci.lb": "ci_lb",
+    "ci.ub": "ci_ub", "tau2": "tau2", "I2": "I2", "H2": "H2", "QE": "QE", "QEp": "QEp",
+}
+
+
+@pytest.mark.parametrize(
+    "s", G["subgroups"], ids=lambda s: f"{s['dataset']}-{s['by']}-{s['method']}-{s['test']}"
+)
+def test_subgroup_matches_metafor(s: dict[str, Any]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = subgroup("yi", "vi", s["by"], data=_frame(s["dataset"]), method=s["method"],
+                       test=s["test"])
+    assert list(res.groups["group"]) == [g["level"] for g in s["groups"]]
+    bad = []
+    for i, g in enumerate(s["groups"]):
+        row = res.groups.iloc[i]
+        assert int(row["k"]) == g["k"]
+        for key, col in GROUP_FIELDS.items():
+            if not _close(float(row[col]), _num(g[key])):
+                bad.append(f"{g['level']} {key}: metafor {g[key]} metareview {row[col]}")
+    pairs = {
+        "common_QM": res.QM_common, "common_QMp": res.QMp_common,
+        "separate_QM": res.Q_between, "separate_QMp": res.Q_between_p,
+    }
+    for key, got in pairs.items():
+        if not _close(got, _num(s[key])):
+            bad.append(f"{key}: metafor {s[key]} metareview {got}")
+    assert res.Q_between_df == int(_num(s["separate_QMdf"]))
+    assert not bad, "; ".join(bad)
+
+
+def _worst_relative_error() -> float:
+    worst = 0.0
+    for s in G["subgroups"]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = subgroup("yi", "vi", s["by"], data=_frame(s["dataset"]), method=s["method"],
+                           test=s["test"])
+        for i, g in enumerate(s["groups"]):
+            for key, col in GROUP_FIELDS.items():
+                want = _num(g[key])
+                if abs(want) > ATOL:
+                    worst = max(worst, abs(float(res.groups.iloc[i][col]) - want) / abs(want))
+        for key, got in (
+            ("common_QM", res.QM_common), ("common_QMp", res.QMp_common),
+            ("separate_QM", res.Q_between), ("separate_QMp", res.Q_between_p),
+        ):
+            worst = max(worst, abs(got - _num(s[key])) / abs(_num(s[key])))
+    return worst
+
+
+def test_max_relative_error_below_1e6() -> None:
+    """The largest relative deviation from metafor over all subgroup goldens."""
+    worst = _worst_relative_error()
+    assert worst < RTOL, worst
+
+
+def test_fixed_effect_q_partition_by_hand() -> None:
+    """With equal-effects models, Q_total = Q_within + Q_between (Borenstein et al. 2009,
+    ch. 19): here Q_between is computed from that identity, not from the estimates."""
+    dat = _frame("bcg_RR")
+    res = subgroup("yi", "vi", "alloc", data=dat, method="EE")
+    q_total = rma(dat["yi"], dat["vi"], method="EE").QE
+    q_within = float(res.groups["QE"].sum())
+    assert res.Q_between == pytest.approx(q_total - q_within, rel=1e-10)
+    # with EE both tests coincide: the factor's QM in a fixed-effects meta-regression
+    assert res.QM_common == pytest.approx(res.Q_between, rel=1e-10)
+
+
+def test_groups_equal_rma_batch_and_summary() -> None:
+    dat = _frame("molloy2014_ZCOR")
+    res = subgroup(dat, groups="design", method="REML", test="knha")
+    batch = rma_batch(dat, by="design", method="REML", test="knha")
+    np.testing.assert_allclose(res.groups["estimate"], batch["estimate"], rtol=1e-12)
+    text = res.summary()
+    assert "Test for Subgroup Differences:" in text and "F(df1 = 1, df2 = 14)" in text
+    json.dumps(res.to_dict())
+    assert res.p_between == res.Q_between_p
+    common = subgroup(dat, groups="design", test_between="common")
+    assert common.p_between == common.QMp_common
+
+
+def test_bad_groups() -> None:
+    dat = _frame("bcg_RR")
+    g = dat["alloc"].copy().astype(object)
+    g[3] = None
+    with pytest.raises(InputError) as exc:
+        subgroup(dat["yi"], dat["vi"], g)
+    assert exc.value.row == 4
+    with pytest.warns(Warning):
+        res = subgroup(dat["yi"], dat["vi"], g, na_action="omit")
+    assert res.k == 12
+    with pytest.raises(InputError, match="no column"):
+        subgroup("yi", "vi", "nonesuch", data=dat)
+    with pytest.raises(InputError, match="groups has"):
+        subgroup(dat["yi"], dat["vi"], ["a", "b"])
+
+
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(
+    k=st.integers(6, 24), seed=st.integers(0, 2**32 - 1),
+    method=st.sampled_from(["EE", "DL", "REML", "PM"]),
+)
+def test_permutation_invariance(k: int, seed: int, method: str) -> None:
+    """Reordering the studies does not change the subgroup fits or either test."""
+    rng = np.random.default_rng(seed)
+    y = rng.normal(0, 0.5, k)
+    v = rng.uniform(0.01, 0.3, k)
+    g = np.array(["a", "b", "c"])[np.arange(k) % 3]
+    perm = rng.permutation(k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = subgroup(y, v, g, method=method)
+        b = subgroup(y[perm], v[perm], g[perm], method=method)
+    np.testing.assert_allclose(b.groups["estimate"], a.groups["estimate"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(b.groups["tau2"], a.groups["tau2"], rtol=1e-7, atol=1e-10)
+    assert b.Q_between == pytest.approx(a.Q_between, rel=1e-7, abs=1e-10)
+    assert b.QM_common == pytest.approx(a.QM_common, rel=1e-6, abs=1e-10)
