@@ -263,8 +263,8 @@ def test_values_beyond_double_precision_are_refused_with_the_row() -> None:
     # Found by hypothesis: yi = 1.64e154 squared overflows, so DL silently gave beta = NaN.
     from metareview.errors import InputError
 
-    with pytest.raises(InputError, match="row 3.*'yi'"):
+    with pytest.raises(InputError, match=r"row 3.*'yi'"):
         rma([0.0, 0.0, 1.64e154], [1.0, 1.0, 1.0], method="DL")
-    with pytest.raises(InputError, match="row 2.*'vi'"):
+    with pytest.raises(InputError, match=r"row 2.*'vi'"):
         rma([0.1, 0.2, 0.3], [1.0, 1e-60, 1.0], method="REML")
 
