@@ -5,7 +5,8 @@ A project is a folder laid out like the bundled example (``metareview/examples/i
     protocol.yaml     the protocol (question, eligibility, outcomes, model settings)
     studies.yaml      extracted study data, every number with status and source
     records.jsonl     candidate records, one JSON object per line (optional)
-    screening.csv     source_id, decision, reason_code, study_id, reason (optional)
+    screening.csv     source_id, decision, reason_code, study_id, reason (optional), and
+                      optionally stage (title_abstract or full_text) and reviewer
     published.yaml    published pooled results to compare with (optional)
 
 :func:`run_review` loads it, recomputes every derived number from its inputs, computes effect
@@ -21,7 +22,9 @@ sizes with :func:`~metareview.effects.escalc` and pools each protocol outcome wi
   Miller 1978).
 
 The result is a :class:`ReviewResult` (what the HTML report renders) with
-:meth:`ReviewResult.to_json` giving the ``metareview demo --json`` document.
+:meth:`ReviewResult.to_json` giving the ``metareview demo --json`` document. The records and
+decisions are only cross-checked here; :func:`metareview.pipeline.run_pipeline` also builds the
+project store from them and adds the study selection (PRISMA 2020 flow, protocol amendments).
 """
 
 from __future__ import annotations
@@ -31,10 +34,10 @@ import json
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +52,11 @@ from metareview.extraction.study import OutcomeData, StudyData, StudyDataFile, l
 from metareview.models import leave1out, rma
 from metareview.models.published import PublishedCheck, check_published
 from metareview.protocol import OutcomeSpec, Protocol, load_protocol
+from metareview.screening.decisions import normalise_stage
 from metareview.sources.record import Record
+
+if TYPE_CHECKING:
+    from metareview.pipeline import StudySelection
 
 __all__ = [
     "DERIVATIONS",
@@ -395,13 +402,20 @@ class OutcomeAnalysis:
 
 @dataclass(frozen=True)
 class ScreeningDecision:
-    """A screening decision on one candidate record."""
+    """A screening decision on one candidate record.
+
+    ``stage`` is the stage at which the record's final decision was made (``title_abstract`` or
+    ``full_text``; empty when the file does not say) and ``reviewer`` who made it (empty when
+    the file does not say).
+    """
 
     source_id: str
     decision: str
     reason_code: str
     study_id: str
     reason: str
+    stage: str = ""
+    reviewer: str = ""
 
 
 @dataclass(frozen=True)
@@ -424,6 +438,9 @@ class ReviewResult:
     project: ReviewProject
     analyses: tuple[OutcomeAnalysis, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: The study selection computed from the project store (PRISMA 2020 flow, amendments), when
+    #: the review was run through :func:`metareview.pipeline.run_pipeline`.
+    selection: StudySelection | None = None
 
     @property
     def protocol(self) -> Protocol:
@@ -441,8 +458,12 @@ class ReviewResult:
         raise KeyError(outcome)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``metareview demo --json`` document: ``{"analyses": [...]}``."""
-        return {"analyses": [a.to_json() for a in self.analyses]}
+        """The ``metareview demo --json`` document: ``{"analyses": [...]}``, plus ``"prisma"``
+        (the PRISMA 2020 counts) when the study selection was computed."""
+        doc: dict[str, Any] = {"analyses": [a.to_json() for a in self.analyses]}
+        if self.selection is not None:
+            doc["prisma"] = self.selection.counts.to_dict()
+        return doc
 
     def to_dict(self) -> dict[str, Any]:
         """Everything the HTML report renders (see :func:`metareview.report.html.write_report`)."""
@@ -470,12 +491,14 @@ class ReviewResult:
                     "reason_code": d.reason_code,
                     "study_id": d.study_id,
                     "reason": d.reason,
+                    "stage": d.stage,
                 }
                 for d in proj.screening
             ],
             "published_source": proj.published_source,
             "analyses": [a.to_dict() for a in self.analyses],
             "notes": list(self.notes),
+            "selection": None if self.selection is None else self.selection.to_dict(),
         }
 
 
@@ -540,8 +563,17 @@ def _load_screening(
         missing = need - set(reader.fieldnames or [])
         if missing:
             raise InputError("missing column", file=str(path), field=sorted(missing)[0])
+        optional = {"stage", "reviewer"} & set(reader.fieldnames or [])
         for i, row in enumerate(reader, start=1):
-            d = ScreeningDecision(**{k: (row.get(k) or "").strip() for k in sorted(need)})
+            d = ScreeningDecision(
+                **{k: (row.get(k) or "").strip() for k in sorted(need | optional)}
+            )
+            if d.stage:
+                try:
+                    stage = normalise_stage(d.stage)
+                except InputError as exc:
+                    raise InputError(exc.message, file=str(path), row=i, field="stage") from None
+                d = replace(d, stage=stage)
             if records and d.source_id not in record_ids:
                 raise InputError(
                     f"no record {d.source_id!r} in records.jsonl",

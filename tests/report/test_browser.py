@@ -21,13 +21,15 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from metareview.analysis import bundled_example, run_review
+from metareview.analysis import bundled_example
+from metareview.pipeline import run_pipeline
 from metareview.report.html import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PI_RED = (176, 58, 46)  # plots._PI_COLOUR "#b03a2e"
 FUNNEL_GREY = (217, 217, 217)  # funnel_plot background "#d9d9d9"
+PRISMA_YELLOW = (242, 193, 78)  # screening.prisma._HEAD_FILL "#f2c14e", the template's header
 
 pytestmark = [
     pytest.mark.browser,
@@ -52,7 +54,8 @@ def chromium(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_report(run_review(bundled_example()), tmp_path_factory.mktemp("browser"))
+    out = tmp_path_factory.mktemp("browser")
+    return write_report(run_pipeline(bundled_example(), out), out)
 
 
 def test_renders_without_console_messages(report: Path) -> None:
@@ -67,6 +70,9 @@ def test_renders_without_console_messages(report: Path) -> None:
         assert figure is not None and "<svg" in figure.group(1), slug
     assert re.search(r'id="funnel-mrss">\s*<svg', dom)
     assert "Prediction interval" in dom
+    # The study selection: the PRISMA 2020 flow diagram drawn from the project store.
+    assert re.search(r'<figure class="prisma" id="prisma-flow">\s*<svg', dom)
+    assert "Identification of studies via databases and registers" in dom
 
 
 def test_screenshot_shows_plots(report: Path) -> None:
@@ -82,3 +88,9 @@ def test_screenshot_shows_plots(report: Path) -> None:
     assert red.sum() > 200
     # The funnel background: a block of rows each with more than 100 grey pixels.
     assert (grey.sum(axis=1) > 100).sum() > 150
+    # The PRISMA diagram's yellow header bar: a band of rows, each with hundreds of its pixels.
+    yellow_rows = np.flatnonzero((pixels == PRISMA_YELLOW).all(axis=2).sum(axis=1) > 200)
+    assert yellow_rows.size > 15
+    # Keep the study selection section on its own for a person to look at.
+    top = max(int(yellow_rows[0]) - 250, 0)
+    mpimg.imsave(ARTIFACTS / "report-selection.png", pixels[top : top + 1500] / 255.0)

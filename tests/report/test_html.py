@@ -207,3 +207,66 @@ def test_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="analyses"):
         write_report({"analyses": "none"}, tmp_path)
     assert not (tmp_path / "report.html").exists()
+
+
+def _selection() -> dict[str, Any]:
+    # A hand-made flow: 12 database records, 2 duplicates, 10 screened, 6 excluded, 4 assessed,
+    # 1 excluded for "design", 3 reports of 2 studies included; one amendment.
+    counts = {
+        "databases": {"PubMed <db>": 12}, "registers": {}, "other_sources": {},
+        "duplicates": 2, "automation": 0, "removed_other": 0, "screened": 10,
+        "screen_excluded": 6, "sought": 4, "not_retrieved": 0, "assessed": 4,
+        "excluded_reasons": {"design": 1}, "other_sought": 0, "other_not_retrieved": 0,
+        "other_assessed": 0, "other_excluded_reasons": {}, "other_duplicates": 0,
+        "studies_included": 2, "reports_included": 3,
+        "pending": {"title_abstract": 0, "full_text": 0, "other_full_text": 0},
+        "reason_labels": {"design": "Randomised <trials> only"},
+        "identified": {"databases": 12, "registers": 0, "other": 0},
+    }
+    return {
+        "prisma": counts,
+        "amendments": [{
+            "version": 2, "seen_at": "2024-01-02T03:04:05+00:00", "seen_by": "ann",
+            "note": "widened <script>alert(2)</script>",
+            "changes": [{"field": "eligibility[0].text", "old": "adults", "new": "all ages"}],
+        }],
+        "checklist": {
+            "summary": {"answered": 1, "partial": 0, "missing": 1},
+            "items": [
+                {"id": "1", "section": "Title", "topic": "Title", "status": "answered",
+                 "where": "protocol: title"},
+                {"id": "2", "section": "Abstract", "topic": "Abstract", "status": "missing",
+                 "where": "narrative <b>x</b>"},
+            ],
+        },
+        "project_dir": None,
+        "reviewers": ["ann"],
+        "n_decisions": 14,
+    }  # fmt: skip
+
+
+def test_study_selection_section(tmp_path: Path) -> None:
+    data = _minimal("Alpha")
+    data["selection"] = _selection()
+    out = write_report(data, tmp_path)
+    html = out.read_text(encoding="utf-8")
+    section = html[html.index('<section id="selection">') : html.index('<section id="studies">')]
+    figure = re.search(r'<figure class="prisma" id="prisma-flow">(.*?)</figure>', section, re.S)
+    assert figure is not None and "<svg" in figure.group(1)
+    assert "Records screened (n\u00a0=\u00a010)" in figure.group(1)
+    assert "PubMed &lt;db&gt;" in figure.group(1)  # escaped by matplotlib's SVG writer
+    assert "<td>Records excluded</td><td>6</td>" in section  # no other-methods column
+    assert "<td>1 (design 1)</td>" in section
+    assert "14 decisions recorded (screened by ann)" in section
+    assert "widened &lt;script&gt;alert(2)&lt;/script&gt;" in section
+    assert "<code>eligibility[0].text</code>: adults → all ages" in section
+    assert "narrative &lt;b&gt;x&lt;/b&gt;" in section
+    assert "Of the 2 checklist items, 1 are answered" in section
+    assert "<script" not in html
+    assert (tmp_path / "figures" / "prisma.svg").is_file()
+    assert 'href="#selection"' in html
+
+
+def test_no_selection_no_section(tmp_path: Path) -> None:
+    html = write_report(_minimal("Alpha"), tmp_path).read_text(encoding="utf-8")
+    assert 'id="selection"' not in html and not (tmp_path / "figures" / "prisma.svg").exists()

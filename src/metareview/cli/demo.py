@@ -4,6 +4,12 @@
 2020 from its primary studies); ``run`` runs any folder laid out the same way (see
 :mod:`metareview.analysis`). Both print our pooled results beside the published ones with the
 difference, and write the HTML report; ``--json`` prints only the JSON document instead.
+
+Both run the review as a metareview project (:func:`metareview.pipeline.run_pipeline`): the
+records and screening decisions go into a project store at ``OUT/project`` (built fresh each
+run), from which the PRISMA 2020 flow diagram and counts are computed for the report. With
+``--json`` the store is built in a temporary folder and removed; the document gains a top-level
+``"prisma"`` key with the counts.
 """
 
 from __future__ import annotations
@@ -21,10 +27,10 @@ from metareview.analysis import (
     OutcomeAnalysis,
     ReviewResult,
     bundled_example,
-    run_review,
 )
 from metareview.cli.app import app
 from metareview.errors import InputError
+from metareview.pipeline import run_pipeline
 
 __all__ = ["demo", "run"]
 
@@ -88,6 +94,25 @@ def _print_summary(result: ReviewResult, console: Console) -> None:
         )
 
 
+def _print_selection(result: ReviewResult, console: Console) -> None:
+    selection = result.selection
+    if selection is None:
+        return
+    c = selection.counts
+    excluded = sum(c.excluded_reasons.values()) + sum(c.other_excluded_reasons.values())
+    console.print(
+        f"Study selection (PRISMA 2020): {c.identified_databases} records from databases, "
+        f"{c.identified_registers} from registers, {c.identified_other} from other methods; "
+        f"{c.duplicates + c.other_duplicates} duplicates removed; {c.screened} screened, "
+        f"{c.screen_excluded} excluded at title/abstract; {c.assessed + c.other_assessed} "
+        f"assessed in full, {excluded} excluded; {c.studies_included} studies included "
+        f"({c.reports_included} reports).",
+        highlight=False,
+    )
+    if selection.project_dir is not None:
+        console.print(f"Project store written to {selection.project_dir}", highlight=False)
+
+
 def _write_report(result: ReviewResult, out: Path, console: Console) -> None:
     from metareview.report.html import write_report
 
@@ -96,12 +121,13 @@ def _write_report(result: ReviewResult, out: Path, console: Console) -> None:
 
 
 def _run(project: Path, out: Path | None, as_json: bool) -> None:
-    result = run_review(project)
+    result = run_pipeline(project, None if as_json else out)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2, allow_nan=False))
         return
     console = Console()
     _print_summary(result, console)
+    _print_selection(result, console)
     if out is not None:
         _write_report(result, out, console)
 
@@ -109,7 +135,10 @@ def _run(project: Path, out: Path | None, as_json: bool) -> None:
 @app.command()
 def demo(
     out: Path = typer.Option(
-        Path("metareview-demo"), "--out", help="Folder for the HTML report.", show_default=True
+        Path("metareview-demo"),
+        "--out",
+        help="Folder for the HTML report and the project store (OUT/project).",
+        show_default=True,
     ),
     as_json: bool = typer.Option(
         False, "--json", help="Print the results as JSON on stdout (no report is written)."
@@ -123,7 +152,9 @@ def demo(
 def run(
     project: Path = typer.Argument(..., help="Project folder (protocol.yaml, studies.yaml, ...)."),
     out: Path | None = typer.Option(
-        None, "--out", help="Folder for the HTML report (default: DIR/report)."
+        None,
+        "--out",
+        help="Folder for the HTML report and the project store (default: DIR/report).",
     ),
     as_json: bool = typer.Option(
         False, "--json", help="Print the results as JSON on stdout (no report is written)."

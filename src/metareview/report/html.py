@@ -10,7 +10,8 @@ runner, anything with ``to_dict()``, or that dict itself) and writes into ``out_
   number (hover or focus a number to see its source and status; assumed numbers are marked).
   CSS and the figures (SVG) are inline, there is no script and nothing is fetched;
 * ``report.json`` — the same content as data;
-* ``figures/<outcome>-forest.{svg,png,pdf}`` and ``…-funnel.*`` for papers.
+* ``figures/<outcome>-forest.{svg,png,pdf}`` and ``…-funnel.*`` for papers, and
+  ``figures/prisma.{svg,png,pdf}`` when the study selection is given.
 
 The input is a mapping (or an object whose ``to_dict()`` gives one) with these keys; only
 ``analyses`` is required::
@@ -28,7 +29,14 @@ The input is a mapping (or an object whose ``to_dict()`` gives one) with these k
                      [{title, rows: [{...}]}],
         leave1out: [{slab, estimate, ci_lb, ci_ub, ...}],
         note, explanation,
-    }]
+    }],
+    selection: {prisma: PrismaCounts.to_dict(), amendments: [{version, seen_at, seen_by, note,
+                changes: [{field, old, new}]}], checklist: {summary, items: [{id, topic,
+                status, where}]}, project_dir, reviewers}   (optional; from metareview.pipeline)
+
+With ``selection`` the report has a "Study selection" section: the PRISMA 2020 flow diagram
+(drawn here from the counts with :func:`metareview.screening.prisma.draw_prisma`), the counts
+per box, the protocol amendments and a summary of the PRISMA 2020 checklist.
 
 Estimates in ``analyses`` are on the display scale (proportions on 0–1). The plots are drawn
 from a fitted model: ``analysis["fit"]`` when the runner passes its RMAResult, otherwise the
@@ -44,6 +52,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, cast
 
@@ -841,9 +850,139 @@ def _screening(data: Mapping[str, Any]) -> list[dict[str, str]]:
                 "reason_code": str(d.get("reason_code") or ""),
                 "reason": str(d.get("reason") or ""),
                 "study": str(d.get("study_id") or ""),
+                "stage": _STAGE_NAMES.get(str(d.get("stage") or ""), ""),
             }
         )
     return rows
+
+
+_STAGE_NAMES = {"title_abstract": "title/abstract", "full_text": "full text"}
+
+
+def _reason_text(reasons: Mapping[str, Any]) -> str:
+    return ", ".join(f"{code} {int(n)}" for code, n in reasons.items())
+
+
+def _count_rows(counts: Mapping[str, Any], other: bool) -> list[dict[str, str]]:
+    """The PRISMA 2020 boxes as table rows: box, databases and registers, other methods."""
+
+    def n(key: str) -> str:
+        value = counts.get(key)
+        return str(int(value)) if isinstance(value, int | float) else "–"
+
+    def per_source(groups: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+        parts = []
+        for name, sources in groups:
+            total = sum(int(v) for v in sources.values())
+            detail = ", ".join(f"{src} {int(v)}" for src, v in sources.items())
+            parts.append(f"{name} {total}" + (f" ({detail})" if detail else ""))
+        return "; ".join(parts)
+
+    databases = counts.get("databases") or {}
+    registers = counts.get("registers") or {}
+    others = counts.get("other_sources") or {}
+    identified = sum(int(v) for v in (*databases.values(), *registers.values()))
+    reasons = counts.get("excluded_reasons") or {}
+    oreasons = counts.get("other_excluded_reasons") or {}
+
+    def excluded(r: Mapping[str, Any]) -> str:
+        total = sum(int(v) for v in r.values())
+        return f"{total}" + (f" ({_reason_text(r)})" if r else "")
+
+    rows = [
+        (
+            "Records identified",
+            f"{identified}: " + per_source([("databases", databases), ("registers", registers)]),
+            f"{sum(int(v) for v in others.values())}"
+            + (f" ({', '.join(f'{src} {int(v)}' for src, v in others.items())})" if others else ""),
+        ),
+        ("Duplicate records removed", n("duplicates"), n("other_duplicates")),
+        ("Records marked ineligible by automation tools", n("automation"), "–"),
+        ("Records removed for other reasons", n("removed_other"), "–"),
+        ("Records screened (title and abstract)", n("screened"), "–"),
+        ("Records excluded", n("screen_excluded"), "–"),
+        ("Reports sought for retrieval", n("sought"), n("other_sought")),
+        ("Reports not retrieved", n("not_retrieved"), n("other_not_retrieved")),
+        ("Reports assessed for eligibility (full text)", n("assessed"), n("other_assessed")),
+        ("Reports excluded, by eligibility code", excluded(reasons), excluded(oreasons)),
+    ]
+    out = [{"box": b, "main": m, "other": o if other else "", "span": ""} for b, m, o in rows]
+    for box, key in (
+        ("Studies included in the review", "studies_included"),
+        ("Reports of included studies", "reports_included"),
+    ):
+        out.append({"box": box, "main": n(key), "other": "", "span": "1"})
+    return out
+
+
+def _selection(data: Mapping[str, Any], fig_dir: Path) -> dict[str, Any] | None:
+    """The "Study selection" section: PRISMA 2020 flow diagram, counts, amendments, checklist."""
+    from metareview.screening.prisma import PrismaCounts, draw_prisma
+
+    raw = data.get("selection")
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("prisma"), Mapping):
+        return None
+    counts_raw = dict(raw["prisma"])
+    names = {f.name for f in dataclass_fields(PrismaCounts)}
+    try:
+        counts = PrismaCounts(**{k: v for k, v in counts_raw.items() if k in names})
+    except TypeError as exc:
+        raise InputError(f"the PRISMA counts are incomplete: {exc}", field="selection") from exc
+    fig = draw_prisma(counts)
+    svg = Markup(figure_svg(fig, salt="prisma"))
+    files = [p.name for p in save_figure(fig, fig_dir / "prisma").values()]
+    pending = {k: int(v) for k, v in (counts.pending or {}).items() if v}
+    amendments = []
+    for a in raw.get("amendments") or []:
+        changes = [
+            {
+                "field": str(c.get("field") or ""),
+                "old": _fmt_value(c.get("old")),
+                "new": _fmt_value(c.get("new")),
+            }
+            for c in a.get("changes") or []
+        ]
+        amendments.append(
+            {
+                "version": str(a.get("version") or ""),
+                "seen_at": str(a.get("seen_at") or ""),
+                "seen_by": str(a.get("seen_by") or ""),
+                "note": str(a.get("note") or ""),
+                "changes": changes,
+            }
+        )
+    checklist = raw.get("checklist") or {}
+    items = [
+        {
+            "id": str(i.get("id") or ""),
+            "section": str(i.get("section") or ""),
+            "topic": str(i.get("topic") or ""),
+            "status": str(i.get("status") or ""),
+            "where": str(i.get("where") or ""),
+        }
+        for i in checklist.get("items") or []
+    ]
+    summary = {k: int(v) for k, v in (checklist.get("summary") or {}).items()}
+    project_dir = raw.get("project_dir")
+    where = None
+    if project_dir:
+        path = Path(str(project_dir))
+        try:
+            where = str(path.relative_to(fig_dir.parent)) + "/"
+        except ValueError:
+            where = path.name + "/"
+    return {
+        "svg": svg,
+        "files": files,
+        "other": counts.has_other_methods,
+        "rows": _count_rows(counts_raw, counts.has_other_methods),
+        "pending": [(_STAGE_NAMES.get(k, k.replace("_", " ")), v) for k, v in pending.items()],
+        "amendments": amendments,
+        "checklist": {"summary": summary, "items": items, "total": len(items)},
+        "project": where,
+        "reviewers": [str(r) for r in raw.get("reviewers") or []],
+        "n_decisions": int(raw.get("n_decisions") or 0),
+    }
 
 
 def _methods(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -949,6 +1088,7 @@ def render_report(review_result: Any, fig_dir: Path) -> tuple[str, dict[str, Any
     outcomes = _outcome_views(data, list(raw["analyses"]), sources, fig_dir)
     protocol = data.get("protocol") or {}
     screening = _screening(data)
+    selection = _selection(data, fig_dir)
     title = str(data.get("title") or protocol.get("title") or "Systematic review report")
     source_list = [
         {
@@ -971,6 +1111,7 @@ def render_report(review_result: Any, fig_dir: Path) -> tuple[str, dict[str, Any
             outcomes=outcomes,
             sources=source_list,
             screening=screening,
+            selection=selection,
             notes=[str(n) for n in data.get("notes") or []]
             if isinstance(data.get("notes"), list)
             else ([str(data["notes"])] if data.get("notes") else []),
