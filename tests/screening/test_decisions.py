@@ -15,6 +15,7 @@ from screening_builders import (
 
 from metareview.errors import InputError
 from metareview.screening.decisions import DecisionInput, Screening
+from metareview.sources.record import Record
 from metareview.store import Project
 
 
@@ -269,3 +270,17 @@ def test_screening_without_protocol(tmp_path: Path) -> None:
         s.decide(1, "ta", "exclude", reviewer="A")  # no reason: fine at title/abstract
         with pytest.raises(InputError, match="no protocol"):
             s.decide(1, "ta", "exclude", reviewer="A", reason="design")
+
+
+def test_nct_reference_means_the_registration_when_articles_cite_it(tmp_path: Path) -> None:
+    # An article naming NCT00555581 in its databank list and the registry record itself: the
+    # reference "nct:NCT00555581" resolves to the registry record, not "ambiguous".
+    folder = small_project(tmp_path, n=0)
+    with Project.open(folder, actor="setup") as project:
+        project.add_records([pubmed(1, nct_ids=["NCT00555581"])], source="PubMed", actor="setup")
+        registry = Record(source="ClinicalTrials.gov", source_id="NCT00555581", kind="registry",
+                          title="Imatinib mesylate in systemic sclerosis", nct_ids=["NCT00555581"])
+        project.add_records([registry], source="ClinicalTrials.gov", actor="setup")
+    with open_screening(folder) as s:
+        assert s.resolve_record("nct:NCT00555581") == 2
+        assert s.resolve_record("pmid:101") == 1

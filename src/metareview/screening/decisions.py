@@ -298,6 +298,13 @@ class Screening:
                 raise InputError(f"unknown record {text!r}: no record in the project has it")
             candidates = [s.id for s in found]
             reps = {reports.representative[c] for c in candidates}
+            if prefix == "nct" and len(reps) > 1:
+                # Articles list the trials they report; "nct:" names the registration itself.
+                registry = {
+                    reports.representative[s.id] for s in found if s.record.kind == "registry"
+                }
+                if len(registry) == 1:
+                    reps = registry
             if len(reps) > 1:
                 raise InputError(
                     f"record {text!r} is ambiguous: it matches reports "
