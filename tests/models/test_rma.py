@@ -268,3 +268,20 @@ def test_values_beyond_double_precision_are_refused_with_the_row() -> None:
     with pytest.raises(InputError, match=r"row 2.*'vi'"):
         rma([0.1, 0.2, 0.3], [1.0, 1e-60, 1.0], method="REML")
 
+
+
+def test_reml_where_fisher_scoring_oscillates_takes_the_highest_likelihood() -> None:
+    # Analysis 8688 of benchmarks/pool_benchmark.py (seed 20261123): the REML likelihood has a
+    # local maximum at tau^2 = 0 and a higher one inside; Fisher scoring oscillates. Expected:
+    # metafor 3.8.1 rma(yi, vi, method = "REML",
+    #   control = list(threshold = 1e-12, maxiter = 5000, stepadj = 0.5))
+    yi = [1.2052146574, 0.5837596399, 1.0634526616, 1.0660444889, -1.3657393240, 0.1791189082,
+          1.2455277419, 0.5179819073, 0.6030682600, 0.7365205055, -0.7676863320]  # fmt: skip
+    vi = [0.2053932360, 0.1350123024, 0.3682176622, 0.4373506564, 0.4000479771, 0.3957338641,
+          0.4953411637, 0.3415330586, 0.0446955511, 0.0671310796, 0.4594935700]  # fmt: skip
+    with pytest.warns(Warning, match="Fisher scoring did not converge"):
+        res = rma(yi, vi, method="REML")
+    assert res.beta == pytest.approx(0.547163552195, rel=1e-6)
+    assert res.se == pytest.approx(0.174336985845, rel=1e-6)
+    assert res.tau2 == pytest.approx(0.109516033441, rel=1e-6)
+    assert res.ci_lb == pytest.approx(0.205469338767, rel=1e-6)

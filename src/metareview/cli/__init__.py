@@ -1,7 +1,7 @@
 """The command line: thin, every command calls the Python API of its stage.
 
 Each command lives in its own module under ``metareview.cli`` and registers itself on
-:data:`metareview.cli.app.app`; :data:`_COMMAND_MODULES` lists them. Any
+:data:`metareview.cli.app.app`; :data:`COMMANDS` lists the modules and their commands. Any
 :class:`~metareview.errors.MetareviewError` becomes one line on stderr and exit code 2.
 Tests call :func:`main` with an argument list and read the exit code it returns.
 """
@@ -14,23 +14,33 @@ import sys
 from metareview.cli.app import app
 from metareview.errors import MetareviewError
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "load_commands", "main"]
 
-# One module per command group; each registers its commands on ``app`` when imported.
-_COMMAND_MODULES: tuple[str, ...] = (
-    "version",
-    "pool",
-    "published",
-    "simulate",
-    "demo",
-    "project",
-    "screening",
-    "search",
-    "dedupe",
-)
+#: Each command module and the commands it registers on ``app``. ``main`` imports only the module
+#: of the command being run, so ``metareview pool`` does not pay for importing matplotlib,
+#: scikit-learn or httpx; help and unknown commands load them all.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "version": ("version",),
+    "pool": ("pool",),
+    "published": ("check-published",),
+    "simulate": ("simulate",),
+    "demo": ("demo", "run"),
+    "project": ("init", "import"),
+    "screening": (
+        "protocol", "screen", "decide", "export", "conflicts", "resolve", "retrieval",
+        "remove-record", "prisma",
+    ),
+    "search": ("search",),
+    "dedupe": ("dedupe",),
+}  # fmt: skip
 
-for _name in _COMMAND_MODULES:
-    importlib.import_module(f"metareview.cli.{_name}")
+
+def load_commands(argv: list[str] | None = None) -> None:
+    """Register the command(s) ``argv`` asks for on ``app`` (all of them when it names none)."""
+    name = next((arg for arg in (argv or []) if not arg.startswith("-")), None)
+    modules = [mod for mod, names in COMMANDS.items() if name in names] or list(COMMANDS)
+    for module in modules:
+        importlib.import_module(f"metareview.cli.{module}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
     0 success, 2 a user error (bad input, usage), 130 interrupted.
     """
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(args=argv, prog_name="metareview")
+        load_commands(args)
+        app(args=args, prog_name="metareview")
     except SystemExit as exc:
         if exc.code is None:
             return 0

@@ -131,13 +131,17 @@ def _effect_sizes(df: pd.DataFrame, measure: str, path: Path) -> pd.DataFrame:
 
 def _drop_uncomputable(es: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Leave out rows without a finite ``yi``/``vi``; warn naming them and why (as metafor)."""
-    from metareview.effects.escalc import not_computable
-
+    # escalc's per-row attrs (reasons, ni, labels) are read here once and dropped: pandas
+    # deep-copies attrs on every column access, which on 160,000 rows costs seconds.
+    why_by_row = es.attrs.get("reasons")
+    es.attrs = {}
     bad = ~(np.isfinite(es["yi"].to_numpy(float)) & np.isfinite(es["vi"].to_numpy(float)))
     if bad.any():
-        why = {item.row: item.reason for item in not_computable(es)}
         rows = [int(i) + 1 for i in np.flatnonzero(bad)]
-        detail = "; ".join(f"row {r}: {why.get(r, 'no sampling variance')}" for r in rows)
+        detail = "; ".join(
+            f"row {r}: {(why_by_row[r - 1] if why_by_row else None) or 'no sampling variance'}"
+            for r in rows
+        )
         warnings.warn(
             f"{path}: left out {len(rows)} row(s) whose effect size cannot be computed "
             f"(data rows {', '.join(map(str, rows))}) - {detail}",
@@ -205,13 +209,37 @@ def fit_file(
     from metareview.models import rma_batch
 
     table = rma_batch(es, by=by, method=method, test=test, level=level)
+    return PoolOutcome(_table_to_json(table, by, measure, method, test))
+
+
+#: Where each numeric ``--json`` key comes from in a fitted model (metafor's names).
+_FIELDS: dict[str, str] = {
+    "estimate": "estimate", "se": "se", "ci_lower": "ci_lb", "ci_upper": "ci_ub",
+    "pvalue": "pval", "tau2": "tau2", "tau2_ci_lower": "tau2_ci_lb",
+    "tau2_ci_upper": "tau2_ci_ub", "I2": "I2", "H2": "H2", "Q": "QE", "Q_pvalue": "QEp",
+    "pi_lower": "pi_lb", "pi_upper": "pi_ub",
+}  # fmt: skip
+
+
+def _table_to_json(
+    table: pd.DataFrame, by: str, measure: str, method: str, test: str
+) -> list[dict[str, Any]]:
+    """``rma_batch``'s table as ``--json`` objects, converted column-wise (10,000 rows fast)."""
+    values = np.column_stack(
+        [table[f].to_numpy(float) if f in table else np.full(len(table), np.nan)
+         for f in _FIELDS.values()]
+    )  # fmt: skip
+    cells = values.astype(object)
+    cells[~np.isfinite(values)] = None
+    ks = table["k"].astype(int).tolist()
+    groups = [_clean(_scalar(g)) for g in table[by].tolist()]
+    fixed = {"measure": measure, "method": method, "test": test}
     out = []
-    for record in table.to_dict(orient="records"):
-        fields = {str(key): value for key, value in record.items()}
-        item = _row_to_json(fields, measure, method, test)
-        item["by"] = _clean(_scalar(fields[by]))
-        out.append(item)
-    return PoolOutcome(out)
+    for k, group, row in zip(ks, groups, cells.tolist(), strict=True):
+        item = {"k": k, **fixed, **dict(zip(_FIELDS, row, strict=True))}
+        out.append({**{key: item[key] for key in JSON_KEYS}, "by": group})
+    return out
+
 
 
 def _scalar(value: Any) -> Any:

@@ -49,7 +49,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 from metareview.errors import (
     ConvergenceError,
@@ -84,6 +84,8 @@ TESTS: tuple[str, ...] = ("z", "t", "knha")
 _EPS = float(np.finfo(float).eps)
 #: Fisher scoring iterations before the remaining rows are solved by bisection.
 _SCORING_BUDGET = 100
+#: Grid points on which :func:`_solve_score` looks for every local maximum.
+_SCAN_POINTS = 256
 
 
 @dataclass(frozen=True)
@@ -466,15 +468,18 @@ def _score(d: _Data, method: str, t: FloatArray) -> FloatArray:
 
 
 def _solve_score(d: _Data, method: str, control: Control) -> tuple[FloatArray, BoolArray]:
-    """Bisection on the estimating equation, for rows where Fisher scoring did not converge.
+    """Solve the estimating equation where Fisher scoring did not converge.
 
-    ``U(0) <= 0`` gives 0; otherwise the bracket ``[0, hi]`` is grown until ``U(hi) < 0`` and
-    halved until its width is at most ``tol * (tau2 + mean(v))``. The root is the stationary
-    point Fisher scoring was oscillating around (metafor reaches it with ``stepadj < 1``).
+    The (restricted) likelihood can have more than one local maximum, and Fisher scoring
+    oscillating between them is exactly the case that lands here. So the equation ``U(t) = 0``
+    is scanned on a grid over ``[0, hi]`` (``hi`` grown until ``U(hi) < 0``); every sign change
+    from + to - (a local maximum) is refined by bisection to a width of at most
+    ``tol * (tau2 + mean(v))``, and ``t = 0`` is a candidate when ``U(0) <= 0``. For REML and ML
+    the candidate with the highest log-likelihood is the estimate (the definition of the
+    estimator; metafor reaches it with ``stepadj < 1``); for EB, which has no likelihood, the
+    smallest root.
     """
     n = d.y.shape[0]
-    lo = np.zeros(n)
-    u0 = _score(d, method, lo)
     ybar = _row_mean(d.y, d.maskf, d.k)
     hi = np.maximum(10.0 * (d.maskf * (d.y - ybar[:, None]) ** 2).sum(axis=1) / d.km1, d.vbar)
     for _ in range(200):
@@ -483,19 +488,35 @@ def _solve_score(d: _Data, method: str, control: Control) -> tuple[FloatArray, B
             break
         hi = np.where(grow, hi * 4.0, hi)
     ok = _score(d, method, hi) < 0
-    active = np.flatnonzero(u0 > 0)
-    conv = u0 <= 0
+    grid = hi[:, None] * (np.arange(_SCAN_POINTS + 1) / _SCAN_POINTS) ** 2
+    positive = np.column_stack([_score(d, method, grid[:, j]) > 0 for j in range(grid.shape[1])])
+    rows, cols = np.nonzero(positive[:, :-1] & ~positive[:, 1:])
+    lo, up = grid[rows, cols], grid[rows, cols + 1]
+    sub = _subset(d, rows)
+    conv_b = np.zeros(rows.size, dtype=bool)
+    active = np.arange(rows.size)
     for _ in range(2000):
         if active.size == 0:
             break
-        mid = 0.5 * (lo[active] + hi[active])
-        pos = _score(_subset(d, active), method, mid) > 0
+        mid = 0.5 * (lo[active] + up[active])
+        pos = _score(_subset(sub, active), method, mid) > 0
         lo[active] = np.where(pos, mid, lo[active])
-        hi[active] = np.where(pos, hi[active], mid)
-        done = (hi[active] - lo[active]) <= control.tol * (mid + d.vbar[active])
-        conv[active[done]] = True
+        up[active] = np.where(pos, up[active], mid)
+        done = (up[active] - lo[active]) <= control.tol * (mid + sub.vbar[active])
+        conv_b[active[done]] = True
         active = active[~done]
-    return np.where(u0 > 0, 0.5 * (lo + hi), 0.0), conv & ok
+    at_zero = np.flatnonzero(~positive[:, 0])
+    cand_rows = np.concatenate([rows, at_zero])
+    cand_t = np.concatenate([0.5 * (lo + up), np.zeros(at_zero.size)])
+    cand_conv = np.concatenate([conv_b, np.ones(at_zero.size, dtype=bool)])
+    rank = cand_t if method == "EB" else -_loglik(_subset(d, cand_rows), method, cand_t)
+    order = np.lexsort((rank, cand_rows))
+    first = order[np.r_[True, cand_rows[order][1:] != cand_rows[order][:-1]]]
+    tau2 = np.zeros(n)
+    conv = np.zeros(n, dtype=bool)
+    tau2[cand_rows[first]] = cand_t[first]
+    conv[cand_rows[first]] = cand_conv[first]
+    return tau2, conv & ok
 
 
 def _halve_steps(t: FloatArray, adj: FloatArray) -> FloatArray:
@@ -518,6 +539,17 @@ def _halve_steps(t: FloatArray, adj: FloatArray) -> FloatArray:
     return adj
 
 
+def _loglik(d: _Data, method: str, t: FloatArray) -> FloatArray:
+    """(RE)ML log-likelihood up to a constant: ``-1/2 sum log(v + t) - 1/2 Q(t)``, and REML adds
+    ``-1/2 log(sum w)`` (Viechtbauer 2005, eq. 9 and 11)."""
+    w = _weights(d.v, d.maskf, t)
+    q, sw, _ = _q_stat(d.y, w)
+    out = -0.5 * (np.log(d.v + t[:, None]) * d.maskf).sum(axis=1) - 0.5 * q
+    if method == "REML":
+        out = out - 0.5 * np.log(sw)
+    return out
+
+
 def _ll0_check(d: _Data, method: str, tau2: FloatArray, control: Control) -> FloatArray:
     """metafor's ``ll0check``: set tau^2 = 0 when the (RE)ML log-likelihood is higher there.
 
@@ -525,15 +557,8 @@ def _ll0_check(d: _Data, method: str, tau2: FloatArray, control: Control) -> Flo
     cancel. Applied when ``ll(0) - ll(tau2) > tol`` and ``tau2 > threshold`` (as metafor).
     """
 
-    def ll(t: FloatArray) -> FloatArray:
-        w = _weights(d.v, d.maskf, t)
-        q, sw, _ = _q_stat(d.y, w)
-        out = -0.5 * (np.log(d.v + t[:, None]) * d.maskf).sum(axis=1) - 0.5 * q
-        if method == "REML":
-            out = out - 0.5 * np.log(sw)
-        return out
-
-    worse = (ll(np.zeros_like(tau2)) - ll(tau2) > control.tol) & (tau2 > control.threshold)
+    gain = _loglik(d, method, np.zeros_like(tau2)) - _loglik(d, method, tau2)
+    worse = (gain > control.tol) & (tau2 > control.threshold)
     if worse.any():
         warnings.warn(
             "Fisher scoring may have stopped at a local maximum; tau^2 set to 0 "
@@ -569,7 +594,8 @@ def _estimate_tau2(d: _Data, method: str, control: Control) -> tuple[FloatArray,
                 f"{method}: Fisher scoring did not converge within "
                 f"{min(control.maxiter, _SCORING_BUDGET)} iterations for {stuck.size} "
                 "analysis(es) (it can oscillate when tau^2 is near 0, where metafor may stop "
-                "with an error); their estimating equation was solved by bisection instead",
+                "with an error); their estimating equation was solved by a grid scan and "
+                "bisection, keeping the root with the highest likelihood",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -639,8 +665,8 @@ def _qprofile(
     still above it (metafor prints such a bound with ">").
     """
     n = d.y.shape[0]
-    crit_u = stats.chi2.isf(alpha / 2.0, d.km1)
-    crit_l = stats.chi2.ppf(alpha / 2.0, d.km1)
+    crit_u = special.chdtri(d.km1, alpha / 2.0)
+    crit_l = 2.0 * special.gammaincinv(d.km1 / 2.0, alpha / 2.0)
     tmax = np.maximum(100.0, 10.0 * tau2)
     q0, _, _ = _q_stat(d.y, d.maskf / d.v)
     qmax, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, tmax))
@@ -804,13 +830,13 @@ def fit_padded(
     ddf = np.where(use_t, kf - 1.0, np.nan)
     crit = np.where(
         use_t,
-        stats.t.isf(alpha / 2.0, np.where(use_t, kf - 1.0, 1.0)),
-        stats.norm.isf(alpha / 2.0),
+        -special.stdtrit(np.where(use_t, kf - 1.0, 1.0), alpha / 2.0),
+        -special.ndtri(alpha / 2.0),
     )
     pval = np.where(
         use_t,
-        2.0 * stats.t.sf(np.abs(zval), np.where(use_t, kf - 1.0, 1.0)),
-        2.0 * stats.norm.sf(np.abs(zval)),
+        2.0 * special.stdtr(np.where(use_t, kf - 1.0, 1.0), -np.abs(zval)),
+        2.0 * special.ndtr(-np.abs(zval)),
     )
     ci_lb = beta - crit * se
     ci_ub = beta + crit * se
@@ -822,7 +848,7 @@ def fit_padded(
     trp0 = sw0 - (w0 * w0).sum(axis=1) / sw0
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = np.where(k1, 0.0, km1 / trp0)
-        q_p = np.where(k1, 1.0, stats.chi2.sf(q_e, km1))
+        q_p = np.where(k1, 1.0, special.chdtrc(km1, q_e))
         if is_ee:
             i2 = np.maximum(0.0, 100.0 * (q_e - km1) / q_e)
             i2 = np.where(q_e == 0, 0.0, i2)  # R: max(0, -Inf) = 0

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, stats
+from scipy import special
 
 from metareview.errors import ConvergenceError, ConvergenceWarning, InputError, MetareviewWarning
 from metareview.models._core import (
@@ -266,6 +266,8 @@ def _root(fun: Any, hi0: float, tol: float, maxiter: int) -> tuple[float, bool]:
         hi *= 4.0
     else:
         return math.nan, False
+    from scipy import optimize  # only meta-regression with PM/EB needs it; its import is slow
+
     root = optimize.brentq(fun, 0.0, hi, xtol=tol * 1e-3, rtol=4 * _EPS,
                            maxiter=max(maxiter, 500))
     return float(root), True
@@ -852,21 +854,21 @@ def _fit(
     m = len(btt_t)
     if use_t:
         qm = qm / m
-        qmp = float(stats.f.sf(qm, m, df)) if df > 0 else math.nan
-        pval = 2.0 * stats.t.sf(np.abs(zval), df) if df > 0 else np.full(p, np.nan)
-        crit = float(stats.t.isf(alpha / 2.0, df)) if df > 0 else math.nan
+        qmp = float(special.fdtrc(m, df, qm)) if df > 0 else math.nan
+        pval = 2.0 * special.stdtr(df, -np.abs(zval)) if df > 0 else np.full(p, np.nan)
+        crit = float(-special.stdtrit(df, alpha / 2.0)) if df > 0 else math.nan
         qmdf: tuple[int, int | None] = (m, df)
     else:
-        qmp = float(stats.chi2.sf(qm, m))
-        pval = 2.0 * stats.norm.sf(np.abs(zval))
-        crit = float(stats.norm.isf(alpha / 2.0))
+        qmp = float(special.chdtrc(m, qm))
+        pval = 2.0 * special.ndtr(-(np.abs(zval)))
+        crit = float(-special.ndtri(alpha / 2.0))
         qmdf = (m, None)
 
     # ---- residual heterogeneity (w = 1/v)
     if k > p:
         p0, _ = _proj(x, 1.0 / v)
         qe = max(0.0, float(y @ p0 @ y))
-        qep = float(stats.chi2.sf(qe, df))
+        qep = float(special.chdtrc(df, qe))
         vt = df / float(np.trace(p0))
         if is_ee:
             i2 = max(0.0, 100.0 * (qe - df) / qe) if qe > 0 else 0.0

@@ -30,7 +30,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models._core import (
@@ -334,6 +333,8 @@ def ranktest(
     ystar = (y - theta) / np.sqrt(v - vb)
     ties = np.unique(ystar).size < k or np.unique(v).size < k
     use_exact = bool(exact) and not ties
+    from scipy import stats  # imported here: scipy.stats costs ~1 s to import
+
     res = stats.kendalltau(ystar, v, method="exact" if use_exact else "asymptotic")
     return RanktestResult(tau=float(res.statistic), pval=float(res.pvalue), exact=use_exact, k=k)
 
@@ -483,7 +484,8 @@ def trimfill(
                 raise InputError(f"trim and fill did not converge in {maxiter} iterations")
             beta = _pooled(y[: k - k0], v[: k - k0], res.method, ctl)
             yc = y - beta
-            ranks = stats.rankdata(np.abs(yc), method="ordinal")
+            ranks = np.empty(k)  # ordinal ranks, ties in order of appearance (R's rank, "first")
+            ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
             signed = np.sign(yc) * ranks
             if estimator == "R0":
                 neg = signed[signed < 0]

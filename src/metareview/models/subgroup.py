@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models._core import (
@@ -318,7 +318,7 @@ def subgroup(
             method="EE", control=ctl,
         )
         q_b = float(between.QE[0])
-        q_p = float(stats.chi2.sf(q_b, q_df))
+        q_p = float(special.chdtrc(q_df, q_b))
 
     # common tau^2: meta-regression on the subgroup factor
     common: RegResult | None = None
