@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import typer
 
+HELP = "metareview: a systematic review of clinical evidence, from the search to the pooled answer."
+
 app = typer.Typer(
     name="metareview",
-    help="metareview: a systematic review of clinical evidence, from the search to the pooled answer.",
+    help=HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 
-@app.callback()
+@app.callback(help=HELP)
 def _root() -> None:
-    """metareview: a systematic review of clinical evidence, from the search to the pooled answer."""
+    """The command group; each command registers itself in its own module."""
