@@ -44,7 +44,7 @@ def simulate_command(
     simulation does); the metrics and the curve cover the records read after them. WSS@r =
     (N - k_r)/N - (1 - r) (Cohen et al. 2006); RRF@10 = recall after reading 10% of the
     records. --json prints {"n", "n_included", "wss95", "wss100", "rrf10", "curve"} averaged
-    over the seeds, with rrf10 as a proportion and curve rows [screened, found].
+    over the seeds, with rrf10 as a proportion and curve rows (screened, found).
     """
     if seeds < 1:
         raise InputError("--seeds must be 1 or more", field="seeds")

@@ -1,0 +1,477 @@
+"""Ranking records for screening by active learning, as ASReview does it.
+
+The reviewer's decisions so far train a classifier on TF-IDF features of every record's title,
+abstract and keywords (MeSH terms); the records not yet screened are ordered by the predicted
+probability of being relevant, most likely first (ASReview's *max* query strategy, a
+certainty-based strategy). Retrain whenever decisions arrive and rank again.
+
+Usage::
+
+    ranker = Ranker(model="logreg", seed=0)
+    ranker.fit(records, labels)          # labels: 1 include, 0 exclude, None (or -1) unscreened
+    ranking = ranker.rank()              # ranking.order[0] is the record to show next
+    ranker.estimate_remaining_relevant() # estimated relevant records among the unscreened
+
+On 5,000 records, retraining and ranking after a decision take about 20 ms (median; TF-IDF of
+the corpus, about 0.5 s, is computed once): benchmarks/results/screening_latency.md.
+
+Design, following ASReview LAB (van de Schoot et al., Nat Mach Intell 2021;3:125-133,
+doi:10.1038/s42256-020-00287-7):
+
+- **Features.** ``TfidfVectorizer`` over all records of the project (feature extraction is
+  unsupervised, so it is fitted once on the whole corpus, labelled or not, as ASReview does);
+  English stop words removed, sublinear term frequency, single words (``ngram_max=1``, as
+  ASReview's TF-IDF default; bigrams did not raise the average WSS@95 in our runs).
+- **Classifiers.** ``"logreg"`` L2-penalised logistic regression (C = 1, liblinear), the
+  default; ``"nb"`` multinomial naive Bayes with alpha = 3.822 (ASReview 1's default classifier
+  and smoothing); ``"svm"`` linear support vector machine (squared hinge loss, C = 0.11, the
+  classifier of ASReview 2's ELAS u4 model). On the nine Cohen (2006) sets, five seeds each,
+  logistic regression had the best WSS@95 averaged over the files at both label levels
+  (0.313 / 0.398 against 0.290 / 0.388 for naive Bayes and 0.310 / 0.395 for the SVM:
+  benchmarks/results/screening_simulation.md).
+- **Class balance.** Relevant records are rare, so each class gets the same total weight:
+  ``w_c = n / (2 n_c)`` for the ``n_c`` labelled records of class ``c`` among ``n`` (scikit-learn's
+  "balanced" weights, King & Zeng 2001); ASReview balances the classes too, by resampling
+  ("double" balance) or weighting.
+- **Query.** Records are ordered by the classifier's score (log-odds or margin), highest first.
+- **Determinism.** Given the same records, labels, model and seed the ranking is identical: the
+  classifiers are deterministic given the seed, and ties in score are broken by a seeded
+  permutation of the record indices.
+
+Before at least one include and one exclude are known no classifier can be trained; the ranking is
+then a seeded random order (``Ranking.trained`` is False), which is the situation ASReview solves
+by asking for prior knowledge of one relevant and one irrelevant record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+from scipy.special import expit
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.svm import LinearSVC
+
+from metareview.errors import InputError
+from metareview.sources.record import Record
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODELS",
+    "Ranker",
+    "Ranking",
+    "RecordLike",
+    "record_text",
+]
+
+#: The classifiers :class:`Ranker` offers, by name.
+MODELS: tuple[str, ...] = ("nb", "logreg", "svm")
+
+#: The default classifier, chosen on the average WSS@95 over the nine Cohen (2006) sets at both
+#: label levels (benchmarks/results/screening_simulation.md).
+DEFAULT_MODEL = "logreg"
+
+#: ASReview's default smoothing for multinomial naive Bayes.
+_NB_ALPHA = 3.822
+#: Regularisation of ASReview 2's ELAS u4 linear SVM.
+_SVM_C = 0.11
+_LOGREG_C = 1.0
+
+RecordLike = Record | Mapping[str, Any] | str
+
+
+def record_text(record: RecordLike) -> str:
+    """The text the ranker reads for one record: title, abstract and keywords/MeSH terms.
+
+    Parameters
+    ----------
+    record
+        A :class:`~metareview.sources.record.Record`, a mapping with any of the keys
+        ``title``, ``abstract`` (or ``abstracts``, the Cohen 2006 column), ``keywords``,
+        ``mesh_terms`` (strings, or lists of strings), or a plain string used as it is.
+        ``"NA"`` (the Cohen files' marker of a missing abstract) counts as empty.
+
+    Returns
+    -------
+    str
+        The parts joined by newlines.
+    """
+    if isinstance(record, str):
+        return record
+    if isinstance(record, Record):
+        parts: list[Any] = [record.title, record.abstract, record.keywords, record.mesh_terms]
+    else:
+        abstract = record.get("abstract")
+        if abstract is None:
+            abstract = record.get("abstracts")
+        parts = [record.get("title"), abstract, record.get("keywords"), record.get("mesh_terms")]
+    out: list[str] = []
+    for part in parts:
+        if part is None:
+            continue
+        if isinstance(part, str):
+            text = part
+        elif isinstance(part, float) and np.isnan(part):  # pandas' missing value
+            continue
+        else:
+            text = "; ".join(str(p) for p in part)
+        text = text.strip()
+        if text and text != "NA":
+            out.append(text)
+    return "\n".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Candidate records ordered by predicted relevance, most likely relevant first.
+
+    Attributes
+    ----------
+    order
+        Record indices (positions in the records given to :meth:`Ranker.fit`), best first.
+    probabilities
+        The model's probability that each record in ``order`` is relevant, aligned with
+        ``order`` (non-increasing: probabilities are a monotone function of the ranking score).
+        NaN when ``trained`` is False.
+    trained
+        False when the labels did not yet contain both an include and an exclude; ``order`` is
+        then a seeded random order.
+    """
+
+    order: NDArray[np.intp]
+    probabilities: NDArray[np.float64]
+    trained: bool
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+def _balanced_weights(y: NDArray[np.int8]) -> NDArray[np.float64]:
+    """Sample weights ``n / (2 n_c)`` so both classes carry equal total weight."""
+    n = len(y)
+    n_pos = int(y.sum())
+    n_neg = n - n_pos
+    return np.where(y == 1, n / (2.0 * n_pos), n / (2.0 * n_neg))
+
+
+def _coerce_labels(labels: Sequence[Any] | NDArray[Any], n: int) -> NDArray[np.int8]:
+    """Labels as int8: 1 include, 0 exclude, -1 unlabelled; InputError on anything else."""
+    if len(labels) != n:
+        raise InputError(
+            f"{len(labels)} labels were given for {n} records; give one label per record "
+            "(1 include, 0 exclude, None unscreened)",
+            field="labels",
+        )
+    out = np.full(n, -1, dtype=np.int8)
+    for i, value in enumerate(labels):
+        if value is None:
+            continue
+        if isinstance(value, float) and np.isnan(value):
+            continue
+        if value is True or value == 1:
+            out[i] = 1
+        elif value is False or value == 0:
+            out[i] = 0
+        elif value == -1:
+            continue
+        else:
+            raise InputError(
+                f"label {value!r} is not 1 (include), 0 (exclude) or None (unscreened)",
+                row=i + 1,
+                field="labels",
+            )
+    return out
+
+
+class Ranker:
+    """Active-learning ranker: train on the decisions so far, order the rest by relevance.
+
+    Parameters
+    ----------
+    model
+        ``"logreg"`` (logistic regression, the default), ``"nb"`` (multinomial naive Bayes,
+        ASReview 1's default) or ``"svm"`` (linear SVM, probabilities by Platt scaling of its
+        decision values on the labelled records: Platt 1999).
+    seed
+        Seed for the classifier and for breaking ties; the same seed gives the same ranking.
+    ngram_max
+        Longest word n-gram in the TF-IDF features (1: single words; 2 adds bigrams).
+
+    Notes
+    -----
+    TF-IDF (scikit-learn's smooth variant): ``tfidf(t, d) = (1 + log tf(t, d)) * (1 + log((1 +
+    n) / (1 + df(t))))``, rows scaled to unit Euclidean norm (Salton & Buckley 1988). Naive Bayes
+    posterior: ``P(rel | d) ∝ π_rel ∏_t θ_{t,rel}^{x_{d,t}}`` with ``θ_{t,c} = (N_{t,c} + α) /
+    (N_c + α V)`` (McCallum & Nigam 1998). Logistic regression: ``P(rel | d) = 1 / (1 +
+    exp(-(w·x_d + b)))`` with ``w, b`` minimising ``½‖(w, b)‖² + C Σ_i s_i log(1 + exp(-y_i (w·x_i
+    + b)))`` over the labelled records (``y_i = ±1``, ``s_i`` the balancing weights; liblinear,
+    Fan et al., J Mach Learn Res 2008;9:1871-1874).
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, seed: int = 0, ngram_max: int = 1) -> None:
+        if model not in MODELS:
+            raise InputError(
+                f"unknown ranking model {model!r}; choose one of {', '.join(MODELS)}",
+                field="model",
+            )
+        if ngram_max < 1:
+            raise InputError("ngram_max must be 1 or more", field="ngram_max")
+        self.model = model
+        self.seed = int(seed)
+        self.ngram_max = int(ngram_max)
+        self._features: sp.csr_matrix | None = None
+        # (ngram_max, texts) of the corpus the cached features belong to; comparing the texts
+        # themselves is exact and, on 5,000 abstracts, takes about a millisecond.
+        self._corpus_key: tuple[int, list[str]] | None = None
+        self._labels: NDArray[np.int8] | None = None
+        self._probabilities: NDArray[np.float64] | None = None
+        self._tiebreak: NDArray[np.intp] | None = None
+        self._scores: NDArray[np.float64] | None = None
+        self._history: list[int] = []
+
+    # -- features ---------------------------------------------------------------------------
+
+    def _vectorize(self, texts: list[str]) -> sp.csr_matrix:
+        vectorizer = TfidfVectorizer(
+            stop_words="english",
+            ngram_range=(1, self.ngram_max),
+            sublinear_tf=True,
+            min_df=1,
+            dtype=np.float64,
+        )
+        try:
+            matrix = vectorizer.fit_transform(texts)
+        except ValueError as exc:  # every record empty or only stop words
+            raise InputError(f"the records have no words to rank on ({exc})") from exc
+        return sp.csr_matrix(matrix)
+
+    def _set_corpus(self, records: Sequence[RecordLike]) -> None:
+        texts = [record_text(r) for r in records]
+        if not texts:
+            raise InputError("no records to rank", field="records")
+        key = (self.ngram_max, texts)
+        if self._corpus_key is None or key != self._corpus_key:
+            self._features = self._vectorize(texts)
+            self._corpus_key = key
+            self._reseed(self.seed)
+
+    def _reseed(self, seed: int) -> None:
+        """Use ``seed`` from now on (classifier and tie-breaking)."""
+        self.seed = int(seed)
+        self._tiebreak = np.random.default_rng(self.seed).permutation(self.n_records)
+        self._labels = None
+        self._probabilities = None
+        self._scores = None
+        self._history = []
+
+    # -- training ---------------------------------------------------------------------------
+
+    def fit(self, records: Sequence[RecordLike], labels: Sequence[Any] | NDArray[Any]) -> Ranker:
+        """Train on the labelled records and score every record.
+
+        Parameters
+        ----------
+        records
+            All records of the project, labelled or not (Records, mappings or strings; see
+            :func:`record_text`). Features are recomputed only when the records' text changes,
+            so calling ``fit`` after every decision with the same records is cheap.
+        labels
+            One per record: 1 (or True) include, 0 (or False) exclude, None or -1 not screened.
+
+        Returns
+        -------
+        Ranker
+            ``self``.
+        """
+        self._set_corpus(records)
+        assert self._features is not None
+        self._fit_labels(_coerce_labels(labels, self._features.shape[0]))
+        return self
+
+    def _fit_labels(self, labels: NDArray[np.int8]) -> None:
+        """Train on ``labels`` (int8, -1 unlabelled) over the cached features; score all."""
+        assert self._features is not None
+        labels = labels.copy()  # callers may go on changing their array in place
+        previous = self._labels
+        if previous is None or len(previous) != len(labels):
+            self._history = [int(i) for i in np.flatnonzero(labels >= 0)]
+        else:
+            kept = [i for i in self._history if labels[i] >= 0]
+            new = np.flatnonzero((labels >= 0) & (previous < 0))
+            self._history = kept + [int(i) for i in new]
+        self._labels = labels
+        labelled = np.flatnonzero(labels >= 0)
+        y = labels[labelled].astype(np.int8)
+        if y.size == 0 or y.min() == y.max():
+            self._probabilities = None
+            self._scores = None
+            return
+        X = self._features[labelled]
+        weights = _balanced_weights(y)
+        X_all = self._features
+        # ``score`` orders the records (a log-odds or margin at full precision, so that
+        # probabilities rounding to 0 or 1 never tie); ``proba`` is what the reviewer sees.
+        if self.model == "nb":
+            nb = MultinomialNB(alpha=_NB_ALPHA)
+            nb.fit(X, y, sample_weight=weights)
+            jll = nb.predict_joint_log_proba(X_all)
+            score = jll[:, 1] - jll[:, 0]
+            proba = expit(score)
+        elif self.model == "logreg":
+            # liblinear's dual solver: same optimum as the primal, several times faster when
+            # features outnumber labelled records, as they do in screening.
+            lr = LogisticRegression(
+                C=_LOGREG_C, solver="liblinear", dual=True, random_state=self.seed, max_iter=1000
+            )
+            lr.fit(X, y, sample_weight=weights)
+            score = lr.decision_function(X_all)
+            proba = expit(score)
+        else:
+            svm = LinearSVC(C=_SVM_C, loss="squared_hinge", random_state=self.seed, dual="auto")
+            svm.fit(X, y, sample_weight=weights)
+            score = svm.decision_function(X_all)
+            # Platt scaling: p = 1 / (1 + exp(-(A f + B))), A and B fitted on the labelled
+            # records' margins (lightly penalised, so separable training data stays finite).
+            platt = LogisticRegression(C=1.0, solver="lbfgs")
+            platt.fit(score[labelled].reshape(-1, 1), y, sample_weight=weights)
+            proba = platt.predict_proba(score.reshape(-1, 1))[:, 1]
+        self._scores = np.asarray(score, dtype=np.float64)
+        self._probabilities = np.asarray(proba, dtype=np.float64)
+
+    # -- results ----------------------------------------------------------------------------
+
+    @property
+    def n_records(self) -> int:
+        """Number of records the ranker was fitted on (0 before :meth:`fit`)."""
+        return 0 if self._features is None else int(self._features.shape[0])
+
+    @property
+    def trained(self) -> bool:
+        """True when the last :meth:`fit` saw both an include and an exclude."""
+        return self._probabilities is not None
+
+    @property
+    def probabilities(self) -> NDArray[np.float64]:
+        """Probability of relevance for every record (labelled ones too); NaN if untrained."""
+        self._require_fit()
+        if self._probabilities is None:
+            return np.full(self.n_records, np.nan)
+        return self._probabilities.copy()
+
+    def _require_fit(self) -> None:
+        if self._features is None or self._labels is None:
+            raise RuntimeError("call Ranker.fit(records, labels) before ranking")
+
+    def _candidates(
+        self, candidates: Sequence[int] | NDArray[np.integer] | None
+    ) -> NDArray[np.intp]:
+        assert self._labels is not None
+        if candidates is None:
+            return np.flatnonzero(self._labels < 0)
+        idx = np.asarray(candidates, dtype=np.intp).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_records):
+            raise InputError(
+                f"candidate indices must lie in 0..{self.n_records - 1}", field="candidates"
+            )
+        return idx
+
+    def rank(self, candidates: Sequence[int] | NDArray[np.integer] | None = None) -> Ranking:
+        """Order candidate records by predicted relevance, most likely first (max query).
+
+        Parameters
+        ----------
+        candidates
+            Record indices to order; default every record whose label is unscreened.
+
+        Returns
+        -------
+        Ranking
+            ``order`` (record indices) and ``probabilities`` (aligned with ``order``).
+        """
+        self._require_fit()
+        assert self._tiebreak is not None
+        idx = self._candidates(candidates)
+        tiebreak = self._tiebreak[idx]
+        if self._probabilities is None:
+            order = idx[np.argsort(tiebreak, kind="stable")]
+            return Ranking(order=order, probabilities=np.full(len(order), np.nan), trained=False)
+        assert self._scores is not None
+        # lexsort sorts by the last key first: score descending, then the seeded tiebreak.
+        perm = np.lexsort((tiebreak, -self._scores[idx]))
+        order = idx[perm]
+        return Ranking(order=order, probabilities=self._probabilities[order], trained=True)
+
+    def estimate_remaining_relevant(
+        self,
+        candidates: Sequence[int] | NDArray[np.integer] | None = None,
+        *,
+        history: Sequence[int] | NDArray[np.integer] | None = None,
+    ) -> float:
+        """Estimate how many relevant records are left among the unscreened candidates.
+
+        The yield of relevant records along the reading order falls as the ranking exhausts
+        them. It is modelled as a Poisson rate that decays exponentially with the reading
+        position, fitted by maximum likelihood to the decisions so far, and extrapolated over
+        the records left (a gain-curve extrapolation; cf. the "knee" of Cormack & Grossman,
+        SIGIR 2016)::
+
+            y_j ~ Poisson(exp(a + b t_j)),  t_j = j / k,  b <= 0,  j = 1..k read so far
+            remaining = sum_{j = k+1}^{k+m} exp(a + b j / k)      (m candidates left)
+
+        Parameters
+        ----------
+        candidates
+            The records still to screen; default every unscreened record.
+        history
+            Record indices in the order they were decided. Default: the order in which labels
+            appeared over this ranker's successive :meth:`fit` calls (labels already present at
+            the first call count in index order).
+
+        Returns
+        -------
+        float
+            The estimate; NaN before any include is known.
+
+        Notes
+        -----
+        A rough guide for the screener's progress bar, not a stopping rule: early in screening,
+        before the yield has begun to fall, it overestimates; benchmarks/screening_simulation.py
+        reports its error on the Cohen (2006) sets.
+        """
+        self._require_fit()
+        assert self._labels is not None
+        idx = self._candidates(candidates)
+        order = np.asarray(self._history if history is None else history, dtype=np.intp)
+        order = order[self._labels[order] >= 0] if order.size else order
+        y = self._labels[order].astype(np.float64)
+        if y.size == 0 or y.sum() == 0:
+            return float("nan")
+        return _extrapolate_yield(y, len(idx))
+
+
+def _extrapolate_yield(y: NDArray[np.float64], n_left: int) -> float:
+    """Fit ``y_j ~ Poisson(exp(a + b j/k))`` (``b <= 0``) and sum the rate over ``n_left`` more."""
+    if n_left == 0:
+        return 0.0
+    k = len(y)
+    t = np.arange(1, k + 1) / k
+
+    def nll(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        eta = theta[0] + theta[1] * t
+        mu = np.exp(eta)
+        value = float(mu.sum() - (y * eta).sum())
+        grad = np.array([mu.sum() - y.sum(), (mu * t).sum() - (y * t).sum()])
+        return value, grad
+
+    start = np.array([np.log(max(y.mean(), 1e-3)), 0.0])
+    fit = minimize(nll, start, jac=True, method="L-BFGS-B", bounds=[(-30.0, 5.0), (-200.0, 0.0)])
+    a, b = fit.x
+    t_left = (k + np.arange(1, n_left + 1)) / k
+    return float(np.exp(a + b * t_left).sum())

@@ -1,0 +1,190 @@
+"""Tests of the active-learning ranker (metareview.screening.ranking)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from metareview.errors import InputError
+from metareview.screening.ranking import MODELS, Ranker, Ranking, _extrapolate_yield, record_text
+from metareview.sources.record import Record
+
+RELEVANT_WORDS = ["imatinib", "scleroderma", "randomized", "skin", "fibrosis", "placebo"]
+IRRELEVANT_WORDS = ["mouse", "kidney", "cell", "culture", "membrane", "enzyme"]
+FILLER = ["study", "patients", "results", "effect", "treatment", "analysis", "data", "group"]
+
+
+def _corpus(n_rel: int = 12, n_irr: int = 36, seed: int = 1) -> tuple[list[str], np.ndarray]:
+    """Made-up abstracts: relevant ones draw on one vocabulary, irrelevant on another."""
+    rng = np.random.default_rng(seed)
+    texts: list[str] = []
+    labels: list[int] = []
+    for i in range(n_rel + n_irr):
+        rel = i < n_rel
+        words = list(rng.choice(RELEVANT_WORDS if rel else IRRELEVANT_WORDS, size=6))
+        words += list(rng.choice(FILLER, size=6))
+        texts.append(" ".join(words))
+        labels.append(1 if rel else 0)
+    perm = rng.permutation(len(texts))
+    return [texts[i] for i in perm], np.asarray(labels)[perm]
+
+
+def _start(labels: np.ndarray, k: int = 2) -> list[int | None]:
+    """Labels with only the first k relevant and first k irrelevant records known."""
+    known: list[int | None] = [None] * len(labels)
+    for cls in (1, 0):
+        for i in np.flatnonzero(labels == cls)[:k]:
+            known[i] = int(cls)
+    return known
+
+
+def test_record_text_from_record_mapping_and_string() -> None:
+    rec = Record(
+        source="pubmed",
+        title="Imatinib in SSc",
+        abstract="A trial.",
+        keywords=["Scleroderma, Systemic"],
+        mesh_terms=["Imatinib Mesylate", "Humans"],
+    )
+    assert (
+        record_text(rec)
+        == "Imatinib in SSc\nA trial.\nScleroderma, Systemic\nImatinib Mesylate; Humans"
+    )
+    # the Cohen (2006) columns; 'NA' marks a missing abstract there
+    row = {"title": "T", "abstracts": "NA", "keywords": "Humans; Child"}
+    assert record_text(row) == "T\nHumans; Child"
+    assert record_text({"title": "T", "abstract": "A", "abstracts": "B"}) == "T\nA"
+    assert record_text("plain text") == "plain text"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_ranks_the_relevant_looking_records_first(model: str) -> None:
+    texts, labels = _corpus()
+    ranking = Ranker(model, seed=0).fit(texts, _start(labels)).rank()
+    assert isinstance(ranking, Ranking) and ranking.trained
+    assert len(ranking) == len(labels) - 4
+    # every unlabelled relevant record (8 of them) comes before every irrelevant one
+    n_rel_left = int(labels.sum()) - 2
+    assert labels[ranking.order[:n_rel_left]].tolist() == [1] * n_rel_left
+    assert np.all(np.diff(ranking.probabilities) <= 0)
+    assert np.all((ranking.probabilities >= 0) & (ranking.probabilities <= 1))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_same_seed_same_ranking(model: str) -> None:
+    texts, labels = _corpus(seed=3)
+    known = _start(labels, k=3)
+    a = Ranker(model, seed=7).fit(texts, known).rank()
+    b = Ranker(model, seed=7).fit(texts, known).rank()
+    np.testing.assert_array_equal(a.order, b.order)
+    np.testing.assert_array_equal(a.probabilities, b.probabilities)
+
+
+def test_ties_are_broken_by_the_seed() -> None:
+    # identical texts have identical probabilities; their order follows the seeded permutation
+    texts = ["imatinib skin trial"] * 2 + ["mouse kidney cell"] * 2 + ["same words here"] * 6
+    known: list[int | None] = [1, None, 0, None] + [None] * 6
+    rankings = [Ranker("nb", seed=s).fit(texts, known).rank().order for s in range(8)]
+    # the relevant-looking record first, the irrelevant-looking one last, the six ties between
+    assert all(o[0] == 1 and o[-1] == 3 for o in rankings)
+    orders = {tuple(o[1:7]) for o in rankings}
+    assert all(set(o) == set(range(4, 10)) for o in orders)
+    assert len(orders) > 1
+    again = Ranker("nb", seed=5).fit(texts, known).rank().order
+    np.testing.assert_array_equal(again, Ranker("nb", seed=5).fit(texts, known).rank().order)
+
+
+def test_untrained_until_both_classes_are_known() -> None:
+    texts, labels = _corpus()
+    only_excludes: list[int | None] = [0 if v == 0 else None for v in labels]
+    ranker = Ranker("nb", seed=2).fit(texts, only_excludes)
+    ranking = ranker.rank()
+    assert not ranking.trained and not ranker.trained
+    assert sorted(ranking.order.tolist()) == np.flatnonzero(labels == 1).tolist()
+    assert np.isnan(ranking.probabilities).all()
+    assert math.isnan(ranker.estimate_remaining_relevant())
+    # same seed, same random order
+    np.testing.assert_array_equal(
+        ranking.order, Ranker("nb", seed=2).fit(texts, only_excludes).rank().order
+    )
+
+
+def test_candidates_and_label_forms() -> None:
+    texts, labels = _corpus()
+    known = np.array([-1 if v is None else v for v in _start(labels)])
+    ranker = Ranker("logreg").fit(texts, known)
+    sub = ranker.rank([5, 6, 7])
+    assert sorted(sub.order.tolist()) == [5, 6, 7]
+    # True/False/None give the same fit as 1/0/-1
+    as_bools = [None if v < 0 else bool(v) for v in known]
+    np.testing.assert_array_equal(
+        Ranker("logreg").fit(texts, as_bools).rank().order, ranker.rank().order
+    )
+    with pytest.raises(InputError, match="candidate indices"):
+        ranker.rank([len(texts)])
+
+
+def test_features_are_reused_while_the_records_do_not_change() -> None:
+    texts, labels = _corpus()
+    ranker = Ranker("nb").fit(texts, _start(labels))
+    features = ranker._features
+    ranker.fit(list(texts), _start(labels, k=3))
+    assert ranker._features is features
+    ranker.fit([*texts[:-1], "a new abstract about imatinib"], _start(labels, k=3))
+    assert ranker._features is not features
+
+
+def test_bad_input() -> None:
+    texts, _ = _corpus()
+    with pytest.raises(InputError, match="unknown ranking model"):
+        Ranker("bert")
+    with pytest.raises(InputError, match="labels were given"):
+        Ranker().fit(texts, [1, 0])
+    bad: list[object] = [None] * len(texts)
+    bad[3] = "maybe"
+    with pytest.raises(InputError, match="row 4") as info:
+        Ranker().fit(texts, bad)
+    assert info.value.field == "labels"
+    with pytest.raises(InputError, match="no records"):
+        Ranker().fit([], [])
+    with pytest.raises(InputError, match="no words"):
+        Ranker().fit(["the", "and"], [1, 0])
+    with pytest.raises(RuntimeError, match="fit"):
+        Ranker().rank()
+
+
+def test_extrapolated_yield_by_hand() -> None:
+    # Constant yield: the MLE of y_j ~ Poisson(exp(a + b t)) with b <= 0 is b = 0, exp(a) = mean
+    # (the score equations give sum(mu) = sum(y)); the estimate is mean * records left.
+    assert _extrapolate_yield(np.ones(8), 5) == pytest.approx(5.0, rel=1e-6)
+    # Rising yield (0,1,0,1): the unconstrained slope is positive, so the bound b = 0 holds and
+    # exp(a) = 2/4; 10 records left -> 5.
+    assert _extrapolate_yield(np.array([0.0, 1, 0, 1]), 10) == pytest.approx(5.0, rel=1e-5)
+    assert _extrapolate_yield(np.array([1.0, 0, 1]), 0) == 0.0
+    # A yield that has stopped: far fewer expected than the average rate would suggest.
+    decaying = np.array([1.0] * 20 + [0.0] * 80)
+    assert _extrapolate_yield(decaying, 100) < 0.05 * 0.2 * 100
+
+
+def test_estimate_follows_the_decision_order() -> None:
+    texts, labels = _corpus(n_rel=10, n_irr=40)
+    ranker = Ranker("nb", seed=0)
+    known: list[int | None] = [None] * len(texts)
+    first_rel = int(np.flatnonzero(labels == 1)[0])
+    first_irr = int(np.flatnonzero(labels == 0)[0])
+    known[first_rel], known[first_irr] = 1, 0
+    ranker.fit(texts, known)
+    read = [first_rel, first_irr]
+    for _ in range(20):  # a reviewer following the ranking, one decision at a time
+        nxt = int(ranker.rank().order[0])
+        known[nxt] = int(labels[nxt])
+        read.append(nxt)
+        ranker.fit(texts, known)
+    assert ranker._history == read
+    left = int(labels[[i for i in range(len(texts)) if known[i] is None]].sum())
+    est = ranker.estimate_remaining_relevant()
+    assert left == 0  # all ten relevant records were found within 22 reads
+    assert 0.0 <= est < 1.0
+    assert ranker.estimate_remaining_relevant([]) == 0.0
