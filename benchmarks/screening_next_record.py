@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from metareview.screening.decisions import DecisionInput, Screening
+from metareview.screening.ranking import DEFAULT_MODEL
 from metareview.screening.screener import ScreeningSession
 from metareview.screening.simulation import load_labelled_csv
 from metareview.sources.record import Record
@@ -140,7 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--decisions", type=int, default=30)
-    parser.add_argument("--model", default="nb")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if not DATA.is_dir():

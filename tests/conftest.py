@@ -6,9 +6,17 @@ development and CI but not in a user's clone: tests that need it skip with a rea
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI must be reproducible: the same examples on every run (a failure found locally with random
+# examples is turned into a regression test). Locally, examples stay random to keep finding bugs.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
