@@ -153,27 +153,17 @@ def test_pft_pas_default_to_no_continuity_correction() -> None:
 
 
 def test_vtype_per_row() -> None:
-    a = escalc(
-        "MD",
-        m1i=[5, 6],
-        m2i=[4, 4],
-        sd1i=[1, 2],
-        sd2i=[2, 1],
-        n1i=[10, 20],
-        n2i=[12, 15],
-        vtype=["LS", "HO"],
-    )
-    ls = escalc("MD", m1i=[5, 6], m2i=[4, 4], sd1i=[1, 2], sd2i=[2, 1], n1i=[10, 20], n2i=[12, 15])
-    ho = escalc(
-        "MD",
-        m1i=[5, 6],
-        m2i=[4, 4],
-        sd1i=[1, 2],
-        sd2i=[2, 1],
-        n1i=[10, 20],
-        n2i=[12, 15],
-        vtype="HO",
-    )
+    md = {
+        "m1i": [5, 6],
+        "m2i": [4, 4],
+        "sd1i": [1, 2],
+        "sd2i": [2, 1],
+        "n1i": [10, 20],
+        "n2i": [12, 15],
+    }
+    a = escalc("MD", **md, vtype=["LS", "HO"])
+    ls = escalc("MD", **md)
+    ho = escalc("MD", **md, vtype="HO")
     assert a["vi"][0] == ls["vi"][0] and a["vi"][1] == ho["vi"][1]
 
 

@@ -9,20 +9,15 @@ for values that are 0 in exact arithmetic).
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from goldens_helpers import ATOL, RTOL, load_goldens, num
 
 from metareview.models import leave1out, rma
-
-GOLDENS = Path(__file__).resolve().parents[1] / "data" / "goldens_rma.json"
-RTOL = 1e-6
-ATOL = 1e-9
 
 # golden key -> RMAResult attribute
 FIELDS = {
@@ -49,33 +44,17 @@ FIELDS = {
     "H2.ci.lb": "H2_ci_lb",
     "H2.ci.ub": "H2_ci_ub",
 }
-_SPECIAL = {"NA": math.nan, "NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}
-
-
-def _num(x: Any) -> float:
-    if x is None:
-        return math.nan
-    if isinstance(x, str):
-        return _SPECIAL[x]
-    return float(x)
-
-
-def _load() -> dict[str, Any]:
-    with GOLDENS.open(encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-G = _load()
+G = load_goldens("goldens_rma.json")
 
 
 def _fit_id(f: dict[str, Any]) -> str:
-    fixed = "" if _num(f["tau2_fixed"]) != _num(f["tau2_fixed"]) else f"-tau2={f['tau2_fixed']}"
+    fixed = "" if num(f["tau2_fixed"]) != num(f["tau2_fixed"]) else f"-tau2={f['tau2_fixed']}"
     return f"{f['dataset']}-{f['method']}-{f['test']}-{f['level']}{fixed}"
 
 
 def _fit(f: dict[str, Any]):
     ds = G["datasets"][f["dataset"]]
-    tau2 = _num(f["tau2_fixed"])
+    tau2 = num(f["tau2_fixed"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return rma(
@@ -130,11 +109,11 @@ def test_rma_matches_metafor(f: dict[str, Any]) -> None:
     for key, attr in FIELDS.items():
         if key not in f:
             continue
-        want = _num(f[key])
+        want = num(f[key])
         got = getattr(res, attr)
         if not _close(got, want):
             bad.append(f"{key}: metafor {want!r} metareview {got!r}")
-    w = np.array([_num(x) for x in np.atleast_1d(f["weights"])])
+    w = np.array([num(x) for x in np.atleast_1d(f["weights"])])
     if not np.allclose(res.weights, w, rtol=RTOL, atol=ATOL):
         bad.append(f"weights: metafor {w} metareview {res.weights}")
     assert res.k == f["k"]
@@ -160,7 +139,7 @@ def test_max_relative_error_below_1e6() -> None:
         res = _fit(f)
         for key, attr in FIELDS.items():
             if key in f:
-                worst = max(worst, _rel_err(getattr(res, attr), _num(f[key])))
+                worst = max(worst, _rel_err(getattr(res, attr), num(f[key])))
     assert worst < RTOL, worst
 
 
@@ -176,5 +155,5 @@ def test_leave1out_matches_metafor(series: dict[str, Any]) -> None:
         "ci.ub": "ci_ub", "Q": "Q", "Qp": "Qp", "tau2": "tau2", "I2": "I2", "H2": "H2",
     }
     for key, col in cols.items():
-        want = np.array([_num(x) for x in series[key]])
+        want = np.array([num(x) for x in series[key]])
         np.testing.assert_allclose(out[col].to_numpy(), want, rtol=RTOL, atol=ATOL, err_msg=key)

@@ -6,19 +6,16 @@ batch result is checked against explicit refits with rma().
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from goldens_helpers import load_goldens
 
 from metareview.errors import InputError
 from metareview.models import leave1out, rma
 
-BCG = json.loads(
-    (Path(__file__).resolve().parents[1] / "data" / "goldens_rma.json").read_text("utf-8")
-)["datasets"]["bcg_RR"]
+BCG = load_goldens("goldens_rma.json")["datasets"]["bcg_RR"]
 
 
 @pytest.mark.parametrize(("method", "test"), [("REML", "z"), ("DL", "knha"), ("EE", "t")])

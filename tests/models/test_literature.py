@@ -5,19 +5,16 @@ Each test names its source. Published values are compared at the precision they 
 
 from __future__ import annotations
 
-import json
 import math
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
+from goldens_helpers import load_goldens
 from scipy import stats
 
 from metareview.models import rma
 
-DATASETS = json.loads(
-    (Path(__file__).resolve().parents[1] / "data" / "goldens_rma.json").read_text("utf-8")
-)["datasets"]
+DATASETS = load_goldens("goldens_rma.json")["datasets"]
 
 
 def test_viechtbauer_2010_bcg_reml() -> None:

@@ -16,23 +16,19 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from goldens_helpers import ATOL, RTOL, golden_frame, load_goldens, num
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metareview.errors import InputError
 from metareview.models import RegResult, model_matrix, rma, rma_reg
 
-GOLDENS = Path(__file__).resolve().parents[1] / "data" / "goldens_models_extension.json"
-RTOL = 1e-6
-ATOL = 1e-9
-G: dict[str, Any] = json.loads(GOLDENS.read_text(encoding="utf-8"))
-_SPECIAL = {"NA": math.nan, "NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}
+G = load_goldens("goldens_models_extension.json")
 
 # golden key -> RegResult attribute
 FIELDS = {
@@ -42,33 +38,11 @@ FIELDS = {
 }
 
 
-def _num(x: Any) -> Any:
-    if isinstance(x, list):
-        return np.array([_num(e) for e in x], dtype=float)
-    if x is None:
-        return math.nan
-    if isinstance(x, str):
-        return _SPECIAL[x]
-    return float(x)
-
-
-def _frame(name: str) -> pd.DataFrame:
-    d = G["datasets"][name]
-    cols = {
-        c: [None if e == "NA" else e for e in (v if isinstance(v, list) else [v])]
-        for c, v in d["columns"].items()
-    }
-    df = pd.DataFrame(cols)
-    df["yi"] = _num(d["yi"])
-    df["vi"] = _num(d["vi"])
-    return df
-
-
 def _fit(f: dict[str, Any]) -> RegResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return rma_reg(
-            "yi", "vi", mods=f["mods"], data=_frame(f["dataset"]), method=f["method"],
+            "yi", "vi", mods=f["mods"], data=golden_frame(G, f["dataset"]), method=f["method"],
             test=f["test"], na_action="omit",
         )
 
@@ -114,13 +88,13 @@ def test_rma_reg_matches_metafor(f: dict[str, Any]) -> None:
     assert res.k == f["k"]
     bad = []
     for key, attr in FIELDS.items():
-        for err, got, want in _rel_errors(getattr(res, attr), _num(f[key])):
+        for err, got, want in _rel_errors(getattr(res, attr), num(f[key])):
             if err > RTOL:
                 bad.append(f"{key}: metafor {want!r} metareview {got!r}")
-    qmdf = np.atleast_1d(_num(f["QMdf"]))
+    qmdf = np.atleast_1d(num(f["QMdf"]))
     assert res.QMdf[0] == qmdf[0]
     assert (res.QMdf[1] is None) == math.isnan(qmdf[1])
-    ddf = _num(f["ddf"])
+    ddf = num(f["ddf"])
     assert (res.ddf is None) == math.isnan(ddf)
     assert not bad, "; ".join(bad)
 
@@ -131,7 +105,7 @@ def test_max_relative_error_below_1e6() -> None:
         err
         for f in G["regression"]
         for key, attr in FIELDS.items()
-        for err, _, _ in _rel_errors(getattr(_fit(f), attr), _num(f[key]))
+        for err, _, _ in _rel_errors(getattr(_fit(f), attr), num(f[key]))
     )
     assert worst < RTOL, worst
 
@@ -147,7 +121,7 @@ def test_published_bcg_ablat_year() -> None:
     1e-12, which moves QM and the intercept's SE in the 4th decimal: those two are compared to
     5e-4, the rest to half a unit in the last printed digit.
     """
-    dat = _frame("bcg_RR")
+    dat = golden_frame(G, "bcg_RR")
     res = rma_reg(dat["yi"], dat["vi"], mods=dat[["ablat", "year"]])
     half = 0.5e-4
     assert res.coef_names == ("intrcpt", "ablat", "year")
@@ -204,7 +178,7 @@ def test_model_matrix_dummy_coding_as_r() -> None:
 
 
 def test_printed_summary_has_metafor_sections() -> None:
-    dat = _frame("bcg_RR")
+    dat = golden_frame(G, "bcg_RR")
     text = rma_reg("yi", "vi", mods="ablat + alloc", data=dat, test="knha").summary()
     assert "Mixed-Effects Model (k = 13; tau^2 estimator: REML)" in text
     assert "Test for Residual Heterogeneity:" in text
@@ -217,7 +191,7 @@ def test_printed_summary_has_metafor_sections() -> None:
 
 
 def test_bad_input_names_row_and_column() -> None:
-    dat = _frame("bangertdrowns2004_SMD")
+    dat = golden_frame(G, "bangertdrowns2004_SMD")
     with pytest.raises(InputError) as exc:
         rma_reg("yi", "vi", mods="length", data=dat)
     assert exc.value.row is not None and exc.value.field == "mods"

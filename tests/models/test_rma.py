@@ -10,18 +10,17 @@ import dataclasses
 import json
 import math
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from goldens_helpers import load_goldens
 
 from metareview.errors import ConvergenceError, InputError, MetareviewWarning
 from metareview.models import RMAResult, rma
 
-_GOLDENS = Path(__file__).resolve().parents[1] / "data" / "goldens_rma.json"
-BCG = json.loads(_GOLDENS.read_text(encoding="utf-8"))["datasets"]["bcg_RR"]
+BCG = load_goldens("goldens_rma.json")["datasets"]["bcg_RR"]
 
 
 def bcg(**kw: Any) -> RMAResult:

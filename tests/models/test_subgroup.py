@@ -15,42 +15,18 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
+from goldens_helpers import ATOL, RTOL, golden_frame, load_goldens, num
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metareview.errors import InputError
 from metareview.models import rma, rma_batch, subgroup
 
-GOLDENS = Path(__file__).resolve().parents[1] / "data" / "goldens_models_extension.json"
-RTOL = 1e-6
-ATOL = 1e-9
-G: dict[str, Any] = json.loads(GOLDENS.read_text(encoding="utf-8"))
-_SPECIAL = {"NA": math.nan, "NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}
-
-
-def _num(x: Any) -> float:
-    if x is None:
-        return math.nan
-    if isinstance(x, str):
-        return _SPECIAL[x]
-    return float(x)
-
-
-def _frame(name: str) -> pd.DataFrame:
-    d = G["datasets"][name]
-    df = pd.DataFrame({
-        c: [None if e == "NA" else e for e in (v if isinstance(v, list) else [v])]
-        for c, v in d["columns"].items()
-    })
-    df["yi"] = [_num(e) for e in d["yi"]]
-    df["vi"] = [_num(e) for e in d["vi"]]
-    return df
+G = load_goldens("goldens_models_extension.json")
 
 
 def _close(got: float, want: float) -> bool:
@@ -71,7 +47,7 @@ GROUP_FIELDS = {
 def test_subgroup_matches_metafor(s: dict[str, Any]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = subgroup("yi", "vi", s["by"], data=_frame(s["dataset"]), method=s["method"],
+        res = subgroup("yi", "vi", s["by"], data=golden_frame(G, s["dataset"]), method=s["method"],
                        test=s["test"])
     assert list(res.groups["group"]) == [g["level"] for g in s["groups"]]
     bad = []
@@ -79,16 +55,16 @@ def test_subgroup_matches_metafor(s: dict[str, Any]) -> None:
         row = res.groups.iloc[i]
         assert int(row["k"]) == g["k"]
         for key, col in GROUP_FIELDS.items():
-            if not _close(float(row[col]), _num(g[key])):
+            if not _close(float(row[col]), num(g[key])):
                 bad.append(f"{g['level']} {key}: metafor {g[key]} metareview {row[col]}")
     pairs = {
         "common_QM": res.QM_common, "common_QMp": res.QMp_common,
         "separate_QM": res.Q_between, "separate_QMp": res.Q_between_p,
     }
     for key, got in pairs.items():
-        if not _close(got, _num(s[key])):
+        if not _close(got, num(s[key])):
             bad.append(f"{key}: metafor {s[key]} metareview {got}")
-    assert res.Q_between_df == int(_num(s["separate_QMdf"]))
+    assert res.Q_between_df == int(num(s["separate_QMdf"]))
     assert not bad, "; ".join(bad)
 
 
@@ -97,18 +73,18 @@ def _worst_relative_error() -> float:
     for s in G["subgroups"]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = subgroup("yi", "vi", s["by"], data=_frame(s["dataset"]), method=s["method"],
-                           test=s["test"])
+            res = subgroup("yi", "vi", s["by"], data=golden_frame(G, s["dataset"]),
+                           method=s["method"], test=s["test"])
         for i, g in enumerate(s["groups"]):
             for key, col in GROUP_FIELDS.items():
-                want = _num(g[key])
+                want = num(g[key])
                 if abs(want) > ATOL:
                     worst = max(worst, abs(float(res.groups.iloc[i][col]) - want) / abs(want))
         for key, got in (
             ("common_QM", res.QM_common), ("common_QMp", res.QMp_common),
             ("separate_QM", res.Q_between), ("separate_QMp", res.Q_between_p),
         ):
-            worst = max(worst, abs(got - _num(s[key])) / abs(_num(s[key])))
+            worst = max(worst, abs(got - num(s[key])) / abs(num(s[key])))
     return worst
 
 
@@ -121,7 +97,7 @@ def test_max_relative_error_below_1e6() -> None:
 def test_fixed_effect_q_partition_by_hand() -> None:
     """With equal-effects models, Q_total = Q_within + Q_between (Borenstein et al. 2009,
     ch. 19): here Q_between is computed from that identity, not from the estimates."""
-    dat = _frame("bcg_RR")
+    dat = golden_frame(G, "bcg_RR")
     res = subgroup("yi", "vi", "alloc", data=dat, method="EE")
     q_total = rma(dat["yi"], dat["vi"], method="EE").QE
     q_within = float(res.groups["QE"].sum())
@@ -131,7 +107,7 @@ def test_fixed_effect_q_partition_by_hand() -> None:
 
 
 def test_groups_equal_rma_batch_and_summary() -> None:
-    dat = _frame("molloy2014_ZCOR")
+    dat = golden_frame(G, "molloy2014_ZCOR")
     res = subgroup(dat, groups="design", method="REML", test="knha")
     batch = rma_batch(dat, by="design", method="REML", test="knha")
     np.testing.assert_allclose(res.groups["estimate"], batch["estimate"], rtol=1e-12)
@@ -144,7 +120,7 @@ def test_groups_equal_rma_batch_and_summary() -> None:
 
 
 def test_bad_groups() -> None:
-    dat = _frame("bcg_RR")
+    dat = golden_frame(G, "bcg_RR")
     g = dat["alloc"].copy().astype(object)
     g[3] = None
     with pytest.raises(InputError) as exc:

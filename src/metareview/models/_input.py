@@ -11,13 +11,25 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from metareview.errors import InputError, MetareviewWarning
 
-__all__ = ["as_float", "clean_yi_vi"]
+__all__ = [
+    "Column",
+    "as_float",
+    "clean_yi_vi",
+    "column",
+    "default_measure",
+    "effect_columns",
+    "frame_args",
+    "study_labels",
+]
 
 NaAction = Literal["fail", "omit"]
+
+#: A column: its name in ``data``, or the values (array, Series, list; validated on use).
+Column = str | ArrayLike | Sequence[Any] | pd.Series
 
 
 def as_float(values: Any, field: str) -> NDArray[np.float64]:
@@ -119,3 +131,113 @@ def clean_yi_vi(
     if odd_v.any():
         fail(odd_v, vi_field, f"sampling variance outside [{MIN_VI:g}, {MAX_VI:g}]; rescale")
     return ~nan
+
+
+def frame_args(yi: Any, vi: Any, sei: Any, data: Any) -> tuple[Any, Any, Any, Any]:
+    """``(yi, vi, sei, data)`` with a DataFrame given as ``yi`` taken as the data.
+
+    Its columns ``yi`` and ``vi`` (or ``sei`` when there is no ``vi``) are then used unless
+    ``vi``/``sei`` are given; giving ``data=`` as well is an InputError.
+    """
+    if isinstance(yi, pd.DataFrame):
+        if data is not None:
+            raise InputError("give the data once: as yi or as data=", field="data")
+        data = yi
+        yi = "yi"
+        if vi is None and sei is None:
+            vi = "vi" if "vi" in data.columns else None
+            sei = "sei" if vi is None and "sei" in data.columns else None
+    return yi, vi, sei, data
+
+
+def default_measure(measure: str | None, data: pd.DataFrame | None) -> str:
+    """``measure``, else the one :func:`~metareview.effects.escalc` noted on ``data``, else GEN."""
+    if measure is not None:
+        return measure
+    return str(data.attrs.get("measure", "GEN")) if data is not None else "GEN"
+
+
+def column(
+    x: Column | None, data: pd.DataFrame | None, field_name: str
+) -> NDArray[np.float64] | None:
+    """The values of ``x`` (a column name of ``data``, or values) as floats; None for None."""
+    if x is None:
+        return None
+    if isinstance(x, str):
+        if data is None:
+            raise InputError(f"column name {x!r} given but no data", field=field_name)
+        if x not in data.columns:
+            raise InputError(f"no column {x!r} in the data", field=x)
+        return as_float(data[x], x)
+    return as_float(x, field_name)
+
+
+def effect_columns(
+    yi: Column | None, vi: Column | None, sei: Column | None, data: pd.DataFrame | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], str, str]:
+    """The effect sizes and sampling variances, with the field names errors should show.
+
+    Returns ``(y, v, yi_field, vi_field)``; a field is the column name when one was given. The
+    variances are ``vi``, or ``sei**2`` (standard errors must be > 0); giving both or neither is an
+    InputError.
+    """
+    y = column(yi, data, "yi")
+    if y is None:  # pragma: no cover - yi is required by the callers' signatures
+        raise InputError("yi is required", field="yi")
+    if vi is not None and sei is not None:
+        raise InputError("give vi or sei, not both", field="sei")
+    if vi is not None:
+        v = column(vi, data, "vi")
+        v_field = vi if isinstance(vi, str) else "vi"
+    elif sei is not None:
+        s = column(sei, data, "sei")
+        assert s is not None
+        v_field = sei if isinstance(sei, str) else "sei"
+        nonpos = ~np.isnan(s) & (s <= 0)
+        if nonpos.any():
+            i = int(np.flatnonzero(nonpos)[0])
+            raise InputError(f"standard error must be > 0 (got {s[i]:g})", row=i + 1, field=v_field)
+        v = s * s
+    else:
+        raise InputError("sampling variances are missing: give vi or sei", field="vi")
+    assert v is not None
+    y_field = yi if isinstance(yi, str) else "yi"
+    return y, v, y_field, v_field
+
+
+def study_labels(slab: Column | None, data: pd.DataFrame | None, k: int) -> list[str]:
+    """The ``k`` study labels: ``slab`` (a column name of ``data`` or values), else 1..k."""
+    if slab is None:
+        return [str(i + 1) for i in range(k)]
+    if isinstance(slab, str):
+        if data is None or slab not in data.columns:
+            raise InputError(f"no column {slab!r} for the study labels", field="slab")
+        values = data[slab]
+    else:
+        values = pd.Series(list(np.asarray(slab, dtype=object)))
+    if len(values) != k:
+        raise InputError(f"slab has {len(values)} labels for {k} studies", field="slab")
+    if pd.isna(values).any():
+        i = int(np.flatnonzero(pd.isna(values).to_numpy())[0])
+        raise InputError("missing study label", row=i + 1, field="slab")
+    return _make_unique([str(s) for s in values])
+
+
+def _make_unique(labels: Sequence[str]) -> list[str]:
+    """Suffix repeated labels ".1", ".2", ... (as R's ``make.unique``, which metafor applies)."""
+    seen: dict[str, int] = {}
+    taken = set(labels)
+    out = []
+    for s in labels:
+        if s in seen:
+            n = seen[s]
+            while f"{s}.{n}" in taken:
+                n += 1
+            seen[s] = n + 1
+            new = f"{s}.{n}"
+            taken.add(new)
+            out.append(new)
+        else:
+            seen[s] = 1
+            out.append(s)
+    return out

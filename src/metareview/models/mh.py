@@ -262,6 +262,73 @@ def _check_level(level: float) -> float:
     return level * 100 if level <= 1 else level
 
 
+def _tables(p: _Prepared) -> tuple[FloatArray, ...]:
+    """Cells a, b, c, d of the pooled tables and n1 = a + b, n2 = c + d, N = n1 + n2."""
+    a, b, c, d = (p.cells[name] for name in ("ai", "bi", "ci", "di"))
+    n1, n2 = a + b, c + d
+    return a, b, c, d, n1, n2, n1 + n2
+
+
+def _result(
+    p: _Prepared,
+    *,
+    measure: str,
+    method: str,
+    level: float,
+    beta: float,
+    se: float,
+    heterogeneity: tuple[float, ...],
+    weights: FloatArray,
+    k_pos: int | None = None,
+    co: float = math.nan,
+    cop: float = math.nan,
+    mh: float = math.nan,
+    mhp: float = math.nan,
+    bd: float = math.nan,
+    bdp: float = math.nan,
+    ta: float = math.nan,
+    tap: float = math.nan,
+) -> MHResult:
+    """The :class:`MHResult` of a pooled ``beta``/``se``: its Wald test and CI (NaN when
+    ``beta`` is), ``heterogeneity`` as (Q, p, I², H²), ``weights`` in percent; the tests not
+    given are NaN."""
+    if math.isnan(beta):
+        zval = pval = ci_lb = ci_ub = math.nan
+    else:
+        zval, pval, ci_lb, ci_ub = _z_interval(beta, se, level)
+    qe, qep, i2, h2 = heterogeneity
+    return MHResult(
+        k=p.k,
+        k_yi=int(p.yi.size),
+        k_pos=k_pos,
+        measure=measure,
+        method=method,
+        level=level,
+        beta=beta,
+        se=se,
+        zval=zval,
+        pval=pval,
+        ci_lb=ci_lb,
+        ci_ub=ci_ub,
+        QE=qe,
+        QEp=qep,
+        I2=i2,
+        H2=h2,
+        CO=co,
+        COp=cop,
+        MH=mh,
+        MHp=mhp,
+        BD=bd,
+        BDp=bdp,
+        TA=ta,
+        TAp=tap,
+        yi=p.yi_tables,
+        vi=p.vi_tables,
+        weights=_percent(weights),
+        slab=p.slab,
+    )
+
+
 def rma_mh(
     ai: Any = None,
     bi: Any = None,
@@ -349,9 +416,7 @@ def rma_mh(
     p = _prepare(measure, columns, data, add, to, drop00, slab)
     if measure in ("IRR", "IRD"):
         return _mh_rates(p, measure, level, correct)
-    a, b, c, d = (p.cells[name] for name in ("ai", "bi", "ci", "di"))
-    n1, n2 = a + b, c + d
-    n = n1 + n2
+    a, b, c, d, n1, n2, n = _tables(p)
     nan = math.nan
     co = cop = mh = mhp = bd = bdp = ta = tap = nan
     k_pos: int | None = None
@@ -438,40 +503,24 @@ def rma_mh(
             weights = (c / n) * n1
         else:
             weights = (n1 / n) * n2
-    if math.isnan(beta):
-        zval = pval = ci_lb = ci_ub = nan
-    else:
-        zval, pval, ci_lb, ci_ub = _z_interval(beta, se, level)
-    qe, qep, i2, h2 = _heterogeneity(p.yi, p.vi, beta)
-    return MHResult(
-        k=p.k,
-        k_yi=int(p.yi.size),
-        k_pos=k_pos,
+    return _result(
+        p,
         measure=measure,
         method="MH",
         level=level,
         beta=beta,
         se=se,
-        zval=zval,
-        pval=pval,
-        ci_lb=ci_lb,
-        ci_ub=ci_ub,
-        QE=qe,
-        QEp=qep,
-        I2=i2,
-        H2=h2,
-        CO=co,
-        COp=cop,
-        MH=mh,
-        MHp=mhp,
-        BD=bd,
-        BDp=bdp,
-        TA=ta,
-        TAp=tap,
-        yi=p.yi_tables,
-        vi=p.vi_tables,
-        weights=_percent(weights),
-        slab=p.slab,
+        heterogeneity=_heterogeneity(p.yi, p.vi, beta),
+        weights=weights,
+        k_pos=k_pos,
+        co=co,
+        cop=cop,
+        mh=mh,
+        mhp=mhp,
+        bd=bd,
+        bdp=bdp,
+        ta=ta,
+        tap=tap,
     )
 
 
@@ -508,9 +557,7 @@ def rma_peto(
     level = _check_level(level)
     columns = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i}
     p = _prepare("PETO", columns, data, add, to, drop00, slab)
-    a, b, c, d = (p.cells[name] for name in ("ai", "bi", "ci", "di"))
-    n1, n2 = a + b, c + d
-    n = n1 + n2
+    a, b, c, d, n1, n2, n = _tables(p)
     xt, yt = a + c, b + d
     with np.errstate(all="ignore"):
         ei = xt * n1 / n
@@ -524,49 +571,27 @@ def rma_peto(
     with np.errstate(all="ignore"):
         beta = float(np.sum(a - ei) / sum_v)
         se = float(np.sqrt(1 / np.float64(sum_v)))
-        zval, pval, ci_lb, ci_ub = _z_interval(beta, se, level)
         pos = vi > 0
         k_pos = int(pos.sum())
         qe_raw = np.sum((a[pos] - ei[pos]) ** 2 / vi[pos]) - np.sum(a - ei) ** 2 / np.sum(vi[pos])
         qe = float(np.maximum(0.0, qe_raw))
-        k_yi = int(p.yi.size)
         if k_pos > 1:
-            df = np.float64(k_yi - 1)
+            df = np.float64(p.yi.size - 1)
             qep = float(special.chdtrc(df, qe))
             i2 = float(np.maximum(0.0, 100 * (qe - df) / np.float64(qe)))
             h2 = float(qe / df)
         else:
             qep, i2, h2 = 1.0, 0.0, 1.0
-    nan = math.nan
-    return MHResult(
-        k=p.k,
-        k_yi=k_yi,
-        k_pos=k_pos,
+    return _result(
+        p,
         measure="PETO",
         method="PETO",
         level=level,
         beta=beta,
         se=se,
-        zval=zval,
-        pval=pval,
-        ci_lb=ci_lb,
-        ci_ub=ci_ub,
-        QE=qe,
-        QEp=qep,
-        I2=i2,
-        H2=h2,
-        CO=nan,
-        COp=nan,
-        MH=nan,
-        MHp=nan,
-        BD=nan,
-        BDp=nan,
-        TA=nan,
-        TAp=nan,
-        yi=p.yi_tables,
-        vi=p.vi_tables,
-        weights=_percent(weights),
-        slab=p.slab,
+        heterogeneity=(qe, qep, i2, h2),
+        weights=weights,
+        k_pos=k_pos,
     )
 
 
@@ -596,40 +621,17 @@ def _mh_rates(p: _Prepared, measure: str, level: float, correct: bool) -> MHResu
             beta = float(np.sum((x1 * t2 - x2 * t1) / tt) / w)
             se = float(np.sqrt(np.sum(((t1 / tt) * t2) ** 2 * (x1 / t1**2 + x2 / t2**2))) / w)
             weights = (t1 / tt) * t2
-    if math.isnan(beta):
-        zval = pval = ci_lb = ci_ub = nan
-    else:
-        zval, pval, ci_lb, ci_ub = _z_interval(beta, se, level)
-    qe, qep, i2, h2 = _heterogeneity(p.yi, p.vi, beta)
-    return MHResult(
-        k=p.k,
-        k_yi=int(p.yi.size),
-        k_pos=None,
+    return _result(
+        p,
         measure=measure,
         method="MH",
         level=level,
         beta=beta,
         se=se,
-        zval=zval,
-        pval=pval,
-        ci_lb=ci_lb,
-        ci_ub=ci_ub,
-        QE=qe,
-        QEp=qep,
-        I2=i2,
-        H2=h2,
-        CO=nan,
-        COp=nan,
-        MH=mh,
-        MHp=mhp,
-        BD=nan,
-        BDp=nan,
-        TA=nan,
-        TAp=nan,
-        yi=p.yi_tables,
-        vi=p.vi_tables,
-        weights=_percent(weights),
-        slab=p.slab,
+        heterogeneity=_heterogeneity(p.yi, p.vi, beta),
+        weights=weights,
+        mh=mh,
+        mhp=mhp,
     )
 
 

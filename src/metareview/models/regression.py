@@ -49,9 +49,17 @@ from metareview.models._core import (
     normalise_method,
     normalise_test,
 )
-from metareview.models._input import NaAction, as_float, clean_yi_vi
+from metareview.models._input import (
+    NaAction,
+    as_float,
+    clean_yi_vi,
+    default_measure,
+    effect_columns,
+    frame_args,
+    study_labels,
+)
 from metareview.models._printer import _f, _p, _stars, _table
-from metareview.models.rma import _column, _labels
+from metareview.models.rma import _opt, _readonly
 
 __all__ = ["RegResult", "model_matrix", "rma_reg"]
 
@@ -406,16 +414,6 @@ def _se_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str, t: float)
 # --------------------------------------------------------------------------- result
 
 
-def _opt(x: float) -> float | None:
-    return None if math.isnan(x) else float(x)
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
-    return a
-
-
 @dataclass(frozen=True, eq=False)
 class RegResult:
     """A fitted meta-regression (metafor's ``rma.uni`` object with moderators).
@@ -696,44 +694,16 @@ def rma_reg(
     ConvergenceError
         When an iterative estimator finds no solution.
     """
-    if isinstance(yi, pd.DataFrame):
-        if data is not None:
-            raise InputError("give the data once: as yi or as data=", field="data")
-        data = yi
-        yi = "yi"
-        if vi is None and sei is None:
-            vi = "vi" if "vi" in data.columns else None
-            sei = "sei" if vi is None and "sei" in data.columns else None
+    yi, vi, sei, data = frame_args(yi, vi, sei, data)
     if data is not None and not isinstance(data, pd.DataFrame):
         data = pd.DataFrame(data)
     method = normalise_method(method)
     test = normalise_test(test)
     alpha = alpha_from_level(level)
     ctl = make_control(control)
-    if measure is None:
-        measure = str(data.attrs.get("measure", "GEN")) if data is not None else "GEN"
+    measure = default_measure(measure, data)
 
-    y = _column(yi, data, "yi")
-    if y is None:  # pragma: no cover - required by the signature
-        raise InputError("yi is required", field="yi")
-    if vi is not None and sei is not None:
-        raise InputError("give vi or sei, not both", field="sei")
-    if vi is not None:
-        v = _column(vi, data, "vi")
-        v_field = vi if isinstance(vi, str) else "vi"
-    elif sei is not None:
-        s = _column(sei, data, "sei")
-        assert s is not None
-        v_field = sei if isinstance(sei, str) else "sei"
-        nonpos = ~np.isnan(s) & (s <= 0)
-        if nonpos.any():
-            i = int(np.flatnonzero(nonpos)[0])
-            raise InputError(f"standard error must be > 0 (got {s[i]:g})", row=i + 1, field=v_field)
-        v = s * s
-    else:
-        raise InputError("sampling variances are missing: give vi or sei", field="vi")
-    assert v is not None
-    y_field = yi if isinstance(yi, str) else "yi"
+    y, v, y_field, v_field = effect_columns(yi, vi, sei, data)
     x_all, names, mod_missing = model_matrix(mods, data, k=y.size)
     if mod_missing.any():
         if na_action == "fail":
@@ -753,7 +723,7 @@ def rma_reg(
     v_chk = np.where(mod_missing, 1.0, v)
     keep = clean_yi_vi(y_chk, v_chk, yi_field=y_field, vi_field=v_field, na_action=na_action)
     keep &= ~mod_missing
-    labels = [lab for lab, kp in zip(_labels(slab, data, y.size), keep, strict=True) if kp]
+    labels = [lab for lab, kp in zip(study_labels(slab, data, y.size), keep, strict=True) if kp]
     y, v, x = y[keep], v[keep], x_all[keep]
     by_name = isinstance(mods, str) or (
         isinstance(mods, list | tuple) and bool(mods) and all(isinstance(m, str) for m in mods)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models._core import (
@@ -29,13 +29,18 @@ from metareview.models._core import (
     normalise_method,
     normalise_test,
 )
-from metareview.models._input import NaAction, as_float, clean_yi_vi
+from metareview.models._input import (
+    Column,
+    NaAction,
+    clean_yi_vi,
+    default_measure,
+    effect_columns,
+    frame_args,
+    study_labels,
+)
 from metareview.models._printer import render_html, render_text
 
 __all__ = ["RMAResult", "rma"]
-
-#: A column: its name in ``data``, or the values (array, Series, list; validated on use).
-Column = str | ArrayLike | Sequence[Any] | pd.Series
 
 
 def _opt(x: float) -> float | None:
@@ -44,6 +49,7 @@ def _opt(x: float) -> float | None:
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    """A read-only copy of ``a`` (results are frozen)."""
     a = np.array(a, copy=True)
     a.setflags(write=False)
     return a
@@ -178,57 +184,6 @@ def _nan_last(x: float | None) -> float:
     return math.inf if x is None or math.isnan(x) else x
 
 
-def _column(
-    x: Column | None, data: pd.DataFrame | None, field_name: str
-) -> NDArray[np.float64] | None:
-    if x is None:
-        return None
-    if isinstance(x, str):
-        if data is None:
-            raise InputError(f"column name {x!r} given but no data", field=field_name)
-        if x not in data.columns:
-            raise InputError(f"no column {x!r} in the data", field=x)
-        return as_float(data[x], x)
-    return as_float(x, field_name)
-
-
-def _labels(slab: Column | None, data: pd.DataFrame | None, k: int) -> list[str]:
-    if slab is None:
-        return [str(i + 1) for i in range(k)]
-    if isinstance(slab, str):
-        if data is None or slab not in data.columns:
-            raise InputError(f"no column {slab!r} for the study labels", field="slab")
-        values = data[slab]
-    else:
-        values = pd.Series(list(np.asarray(slab, dtype=object)))
-    if len(values) != k:
-        raise InputError(f"slab has {len(values)} labels for {k} studies", field="slab")
-    if pd.isna(values).any():
-        i = int(np.flatnonzero(pd.isna(values).to_numpy())[0])
-        raise InputError("missing study label", row=i + 1, field="slab")
-    return _make_unique([str(s) for s in values])
-
-
-def _make_unique(labels: Sequence[str]) -> list[str]:
-    """Suffix repeated labels ".1", ".2", ... (as R's ``make.unique``, which metafor applies)."""
-    seen: dict[str, int] = {}
-    taken = set(labels)
-    out = []
-    for s in labels:
-        if s in seen:
-            n = seen[s]
-            while f"{s}.{n}" in taken:
-                n += 1
-            seen[s] = n + 1
-            new = f"{s}.{n}"
-            taken.add(new)
-            out.append(new)
-        else:
-            seen[s] = 1
-            out.append(s)
-    return out
-
-
 def rma(
     yi: Column | pd.DataFrame,
     vi: Column | None = None,
@@ -324,47 +279,18 @@ def rma(
     Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. Journal of
     Statistical Software, 36(3), 1-48.
     """
-    if isinstance(yi, pd.DataFrame):
-        if data is not None:
-            raise InputError("give the data once: as yi or as data=", field="data")
-        data = yi
-        yi = "yi"
-        if vi is None and sei is None:
-            vi = "vi" if "vi" in data.columns else None
-            sei = "sei" if vi is None and "sei" in data.columns else None
+    yi, vi, sei, data = frame_args(yi, vi, sei, data)
     if data is not None and not isinstance(data, pd.DataFrame):
         data = pd.DataFrame(data)
     method = normalise_method(method)
     test = normalise_test(test)
     alpha_from_level(level)
     ctl = make_control(control)
-    if measure is None:
-        measure = str(data.attrs.get("measure", "GEN")) if data is not None else "GEN"
+    measure = default_measure(measure, data)
 
-    y = _column(yi, data, "yi")
-    if y is None:  # pragma: no cover - yi is required by the signature
-        raise InputError("yi is required", field="yi")
-    if vi is not None and sei is not None:
-        raise InputError("give vi or sei, not both", field="sei")
-    if vi is not None:
-        v = _column(vi, data, "vi")
-        v_field = vi if isinstance(vi, str) else "vi"
-    elif sei is not None:
-        s = _column(sei, data, "sei")
-        assert s is not None
-        s_field = sei if isinstance(sei, str) else "sei"
-        nonpos = ~np.isnan(s) & (s <= 0)
-        if nonpos.any():
-            i = int(np.flatnonzero(nonpos)[0])
-            raise InputError(f"standard error must be > 0 (got {s[i]:g})", row=i + 1, field=s_field)
-        v = s * s
-        v_field = s_field
-    else:
-        raise InputError("sampling variances are missing: give vi or sei", field="vi")
-    assert v is not None
-    y_field = yi if isinstance(yi, str) else "yi"
+    y, v, y_field, v_field = effect_columns(yi, vi, sei, data)
     keep = clean_yi_vi(y, v, yi_field=y_field, vi_field=v_field, na_action=na_action)
-    labels = _labels(slab, data, y.size)
+    labels = study_labels(slab, data, y.size)
     y, v = y[keep], v[keep]
     labels = [lab for lab, kp in zip(labels, keep, strict=True) if kp]
     k = y.size

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from metareview.errors import InputError, MetareviewWarning
+from metareview.errors import ConvergenceError, InputError, MetareviewWarning
 from metareview.models._core import (
     Control,
     alpha_from_level,
@@ -481,7 +481,11 @@ def trimfill(
             k0_prev = k0
             it += 1
             if it > maxiter:
-                raise InputError(f"trim and fill did not converge in {maxiter} iterations")
+                # metafor stops the same way: "Trim and fill algorithm did not converge."
+                raise ConvergenceError(
+                    f"trim and fill did not converge in {maxiter} iterations (the number of "
+                    f"missing studies alternates, last {k0_prev} and {k0})"
+                )
             beta = _pooled(y[: k - k0], v[: k - k0], res.method, ctl)
             yc = y - beta
             ranks = np.empty(k)  # ordinal ranks, ties in order of appearance (R's rank, "first")

@@ -47,11 +47,16 @@ from metareview.models._core import (
     normalise_method,
     normalise_test,
 )
-from metareview.models._input import NaAction, clean_yi_vi
+from metareview.models._input import (
+    NaAction,
+    clean_yi_vi,
+    default_measure,
+    effect_columns,
+    frame_args,
+)
 from metareview.models._printer import _f, _p, _table
 from metareview.models.batch import pad_groups
 from metareview.models.regression import RegResult, _fit, _level_text, _levels, model_matrix
-from metareview.models.rma import _column
 
 __all__ = ["SubgroupResult", "subgroup"]
 
@@ -219,14 +224,7 @@ def subgroup(
     ``G - 1`` df. The common-tau^2 test is :func:`metareview.models.rma_reg` with the subgroup
     factor as the only moderator (``QM`` over its ``G - 1`` dummies).
     """
-    if isinstance(yi, pd.DataFrame):
-        if data is not None:
-            raise InputError("give the data once: as yi or as data=", field="data")
-        data = yi
-        yi = "yi"
-        if vi is None and sei is None:
-            vi = "vi" if "vi" in data.columns else None
-            sei = "sei" if vi is None and "sei" in data.columns else None
+    yi, vi, sei, data = frame_args(yi, vi, sei, data)
     if groups is None:
         raise InputError("give the subgroup of each study (groups=)", field="groups")
     method = normalise_method(method)
@@ -235,27 +233,9 @@ def subgroup(
     ctl = make_control(control)
     if test_between not in ("separate", "common"):
         raise InputError("test_between must be 'separate' or 'common'", field="test_between")
-    if measure is None:
-        measure = str(data.attrs.get("measure", "GEN")) if data is not None else "GEN"
+    measure = default_measure(measure, data)
 
-    y = _column(yi, data, "yi")
-    assert y is not None
-    if vi is not None and sei is not None:
-        raise InputError("give vi or sei, not both", field="sei")
-    if vi is not None:
-        v = _column(vi, data, "vi")
-        v_field = vi if isinstance(vi, str) else "vi"
-    elif sei is not None:
-        s = _column(sei, data, "sei")
-        assert s is not None
-        v_field = sei if isinstance(sei, str) else "sei"
-        if np.any(~np.isnan(s) & (s <= 0)):
-            i = int(np.flatnonzero(~np.isnan(s) & (s <= 0))[0])
-            raise InputError("standard error must be > 0", row=i + 1, field=v_field)
-        v = s * s
-    else:
-        raise InputError("sampling variances are missing: give vi or sei", field="vi")
-    assert v is not None
+    y, v, y_field, v_field = effect_columns(yi, vi, sei, data)
     if isinstance(groups, str):
         if data is None or groups not in data.columns:
             raise InputError(f"no column {groups!r} in the data", field=groups)
@@ -279,7 +259,6 @@ def subgroup(
             f"{int(g_missing.sum())} row(s) without a subgroup left out", MetareviewWarning,
             stacklevel=2,
         )
-    y_field = yi if isinstance(yi, str) else "yi"
     keep = clean_yi_vi(
         np.where(g_missing, 0.0, y), np.where(g_missing, 1.0, v), yi_field=y_field,
         vi_field=v_field, na_action=na_action,

@@ -165,6 +165,16 @@ class DecisionInput:
 
 
 @dataclass(frozen=True, slots=True)
+class _Checked:
+    """A decision's record, stage, decision and reason, checked and ready to store."""
+
+    record_id: int
+    stage: str
+    decision: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class BulkResult:
     """What :meth:`Screening.decide_many` did."""
 
@@ -570,30 +580,28 @@ class Screening:
     def _insert(
         self,
         tx: Transaction,
+        checked: _Checked,
         *,
-        record_id: int,
-        stage: str,
-        decision: str,
         reviewer: str | None,
-        reason: str | None,
         note: str | None,
         basis: str,
     ) -> Decision:
         reviewer_id = self._reviewer_id(tx, reviewer) if reviewer is not None else None
         note = (note or "").strip() or None
+        c = checked
         values = {
-            "record_id": record_id,
-            "stage": stage,
+            "record_id": c.record_id,
+            "stage": c.stage,
             "reviewer_id": reviewer_id,
-            "decision": decision,
-            "reason": reason,
+            "decision": c.decision,
+            "reason": c.reason,
             "note": note,
             "basis": basis,
             "decided_at": tx.at,
         }
         did = tx.insert("screening_decisions", values, action=f"screen-{basis}")
         name = None if reviewer_id is None else str(tx.row("reviewers", reviewer_id)["name"])
-        return Decision(did, record_id, stage, name, decision, reason, note, basis, tx.at)
+        return Decision(did, c.record_id, c.stage, name, c.decision, c.reason, note, basis, tx.at)
 
     def _prepare(
         self,
@@ -603,13 +611,13 @@ class Screening:
         decision: str,
         reason: str | None,
         basis: str,
-    ) -> tuple[int, str, str, str | None]:
+    ) -> _Checked:
         stage = normalise_stage(stage)
         decision = _normalise_decision(decision)
         reason = self._check_reason(stage, decision, reason, basis)
         record_id = self.resolve_record(ref)
         self._check_stage_allowed(tx, record_id, stage)
-        return record_id, stage, decision, reason
+        return _Checked(record_id, stage, decision, reason)
 
     def decide(
         self,
@@ -645,17 +653,8 @@ class Screening:
             decision on a record not included at title/abstract. Nothing is written.
         """
         with self.project.transaction(actor=self.actor) as tx:
-            rid, st, dec, why = self._prepare(tx, record, stage, decision, reason, "reviewer")
-            out = self._insert(
-                tx,
-                record_id=rid,
-                stage=st,
-                decision=dec,
-                reviewer=reviewer,
-                reason=why,
-                note=note,
-                basis="reviewer",
-            )
+            checked = self._prepare(tx, record, stage, decision, reason, "reviewer")
+            out = self._insert(tx, checked, reviewer=reviewer, note=note, basis="reviewer")
         return out
 
     def decide_many(self, rows: Iterable[DecisionInput], *, file: str | None = None) -> BulkResult:
@@ -673,7 +672,7 @@ class Screening:
         with self.project.transaction(actor=self.actor) as tx:
             for n, row in enumerate(rows, start=1):
                 try:
-                    rid, st, dec, why = self._prepare(
+                    checked = self._prepare(
                         tx, row.record, row.stage, row.decision, row.reason, "reviewer"
                     )
                     name_row = tx.execute(
@@ -685,24 +684,17 @@ class Screening:
                             "SELECT decision, reason, note FROM screening_decisions WHERE "
                             "record_id = ? AND stage = ? AND reviewer_id = ? AND basis = "
                             "'reviewer' AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
-                            (rid, st, int(name_row[0])),
+                            (checked.record_id, checked.stage, int(name_row[0])),
                         ).fetchone()
                         if last is not None and tuple(last) == (
-                            dec,
-                            why,
+                            checked.decision,
+                            checked.reason,
                             (row.note or "").strip() or None,
                         ):
                             unchanged += 1
                             continue
                     self._insert(
-                        tx,
-                        record_id=rid,
-                        stage=st,
-                        decision=dec,
-                        reviewer=row.reviewer,
-                        reason=why,
-                        note=row.note,
-                        basis="reviewer",
+                        tx, checked, reviewer=row.reviewer, note=row.note, basis="reviewer"
                     )
                     added += 1
                 except InputError as exc:
@@ -729,23 +721,14 @@ class Screening:
             The record has no conflict at that stage, or the decision is invalid.
         """
         with self.project.transaction(actor=self.actor) as tx:
-            rid, st, dec, why = self._prepare(tx, record, stage, decision, reason, "resolution")
-            state = self.final_decisions(st).get(rid)
+            checked = self._prepare(tx, record, stage, decision, reason, "resolution")
+            state = self.final_decisions(checked.stage).get(checked.record_id)
             if state is None or state.status != "conflict":
                 raise InputError(
-                    f"record {rid} has no conflict at {st} to resolve "
+                    f"record {checked.record_id} has no conflict at {checked.stage} to resolve "
                     f"(its state is {state.status if state else 'undecided'!r})"
                 )
-            out = self._insert(
-                tx,
-                record_id=rid,
-                stage=st,
-                decision=dec,
-                reviewer=reviewer,
-                reason=why,
-                note=note,
-                basis="resolution",
-            )
+            out = self._insert(tx, checked, reviewer=reviewer, note=note, basis="resolution")
         return out
 
     def remove(self, record: str | int | Sequence[str | int], why: str) -> list[Decision]:
@@ -769,11 +752,8 @@ class Screening:
                 out.append(
                     self._insert(
                         tx,
-                        record_id=rid,
-                        stage="title_abstract",
-                        decision="exclude",
+                        _Checked(rid, "title_abstract", "exclude", None),
                         reviewer=None,
-                        reason=None,
                         note=why,
                         basis="removed",
                     )
@@ -882,11 +862,8 @@ class Screening:
                         written.append(
                             self._insert(
                                 tx,
-                                record_id=rid,
-                                stage="title_abstract",
-                                decision="exclude",
+                                _Checked(rid, "title_abstract", "exclude", hint.reason),
                                 reviewer=None,
-                                reason=hint.reason,
                                 note=f"publication-type rule: {hint.label} ({hint.evidence})",
                                 basis="rule",
                             )

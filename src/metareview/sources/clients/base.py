@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self, TypedDict, Unpack
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as safe_et
@@ -28,11 +28,16 @@ from metareview.sources.record import Record
 
 __all__ = [
     "RETRY_STATUSES",
+    "Harvest",
     "HttpClient",
+    "HttpOptions",
+    "LiveClient",
+    "ParsePage",
     "ProgressCallback",
     "RateLimiter",
     "SearchResult",
     "backoff_delay",
+    "check_parsed",
     "parse_retry_after",
 ]
 
@@ -41,6 +46,10 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 #: ``progress(done, total)``: records fetched so far and the total the source reports (or None).
 ProgressCallback = Callable[[int, int | None], None]
+
+#: ``parse(page, origin) -> records``: one decoded JSON search page to records (``origin`` names
+#: the page in error messages).
+ParsePage = Callable[[Any, str], list[Record]]
 
 USER_AGENT = f"metareview/{__version__} (systematic review software; python-httpx)"
 
@@ -289,3 +298,119 @@ class HttpClient:
 def utc_now() -> str:
     """The current UTC time as ISO 8601 with seconds ('2026-11-23T12:51:42Z')."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Harvest:
+    """The records one search gathers, batch by batch: capped, stamped, progress reported.
+
+    Made when the search starts (``searched_at`` is that UTC time). :meth:`start` takes the number
+    of hits the source reports; :meth:`add` keeps a parsed batch up to ``max_records``, stamps each
+    record with the query (a live record has no origin file) and reports progress as
+    ``progress(done, expected)``, where ``expected`` is the hit count capped at ``max_records``.
+    """
+
+    def __init__(
+        self,
+        query: str,
+        max_records: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.query = query
+        self.max_records = max_records
+        self.progress = progress
+        self.searched_at = utc_now()
+        self.records: list[Record] = []
+        self.total: int | None = None
+
+    @property
+    def expected(self) -> int | None:
+        """The hit count capped at ``max_records`` (None before :meth:`start`)."""
+        if self.total is None or self.max_records is None:
+            return self.total
+        return min(self.total, self.max_records)
+
+    @property
+    def full(self) -> bool:
+        """Whether ``max_records`` records have been kept."""
+        return self.max_records is not None and len(self.records) >= self.max_records
+
+    def page_size(self, size: int) -> int:
+        """``size``, or fewer when only that many records remain under ``max_records`` (>= 1)."""
+        if self.max_records is None:
+            return size
+        return max(1, min(size, self.max_records - len(self.records)))
+
+    def start(self, total: int) -> None:
+        """Record the source's hit count and report ``progress(0, expected)``."""
+        self.total = total
+        if self.progress:
+            self.progress(0, self.expected)
+
+    def add(self, batch: list[Record]) -> None:
+        """Keep ``batch`` (cut at ``max_records``), stamp its origin, report progress."""
+        if self.max_records is not None:
+            batch = batch[: self.max_records - len(self.records)]
+        for record in batch:
+            record.origin_query = self.query
+            record.origin_file = None
+        self.records.extend(batch)
+        if self.progress:
+            self.progress(len(self.records), self.expected)
+
+
+def check_parsed(where: str, expected: int, batch: list[Record], items: str) -> None:
+    """Raise :class:`SourceError` unless the parser made one record per item on the page."""
+    if len(batch) != expected:
+        raise SourceError(
+            f"{where}: {expected} {items} on the page but {len(batch)} records parsed"
+        )
+
+
+class HttpOptions(TypedDict, total=False):
+    """The :class:`HttpClient` settings a live client passes on (see :class:`HttpClient`)."""
+
+    client: httpx.Client | None
+    transport: httpx.BaseTransport | None
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    max_retries: int
+    backoff: float
+    timeout: float
+
+
+class LiveClient:
+    """What every live client shares: one :class:`HttpClient`, closing, the result it returns.
+
+    Subclasses set ``source`` and implement ``search(query, *, max_records=None,
+    progress=None) -> SearchResult`` with a :class:`Harvest`. ``http`` holds the
+    :class:`HttpOptions` (``timeout`` defaults to 60 s here).
+    """
+
+    source: str
+
+    def __init__(self, base_url: str, *, rate: float | None, **http: Unpack[HttpOptions]) -> None:
+        http.setdefault("timeout", 60.0)
+        self.http = HttpClient(base_url, rate=rate, **http)
+
+    def close(self) -> None:
+        """Close the HTTP client if this client made it."""
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _result(self, harvest: Harvest, *, url: str, details: dict[str, Any]) -> SearchResult:
+        """The :class:`SearchResult` of a finished ``harvest``."""
+        return SearchResult(
+            source=self.source,
+            query=harvest.query,
+            count=harvest.total or 0,
+            records=harvest.records,
+            searched_at=harvest.searched_at,
+            url=url,
+            requests=self.http.requests,
+            details=details,
+        )

@@ -8,27 +8,23 @@ turned into a :class:`Record` by :mod:`metareview.sources.ctgov`.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from metareview.errors import SourceError
 from metareview.sources.clients.base import (
-    HttpClient,
+    Harvest,
+    HttpOptions,
+    LiveClient,
+    ParsePage,
     ProgressCallback,
     SearchResult,
-    utc_now,
+    check_parsed,
 )
 from metareview.sources.record import Record
 
 __all__ = ["CTGOV_URL", "CTGovClient"]
 
 CTGOV_URL = "https://clinicaltrials.gov/api/v2/"
-
-#: ``parse(page, origin) -> records``: one decoded API v2 search page to records.
-ParsePage = Callable[[Any, str], list[Record]]
 
 
 def _default_parser(page: Any, origin: str) -> list[Record]:
@@ -37,7 +33,7 @@ def _default_parser(page: Any, origin: str) -> list[Record]:
     return parse_page(page, file=origin)[0]
 
 
-class CTGovClient:
+class CTGovClient(LiveClient):
     """Search ClinicalTrials.gov (API v2) and return one :class:`Record` per study.
 
     Parameters
@@ -48,11 +44,12 @@ class CTGovClient:
         Studies per page (1 to 1000).
     rate
         Requests per second; ClinicalTrials.gov asks clients to stay near 50 a minute.
-    client, transport, sleep, clock, max_retries, backoff, timeout
-        Passed to :class:`~metareview.sources.clients.base.HttpClient`.
     parse
         ``parse(page, origin) -> list[Record]`` for one decoded search page; default
         :func:`metareview.sources.ctgov.parse_page`.
+    **http
+        ``client``, ``transport``, ``sleep``, ``clock``, ``max_retries``, ``backoff``,
+        ``timeout`` (default 60 s): :class:`~metareview.sources.clients.base.HttpOptions`.
     """
 
     source = "ctgov"
@@ -63,39 +60,14 @@ class CTGovClient:
         *,
         page_size: int = 100,
         rate: float = 50 / 60,
-        client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        max_retries: int = 5,
-        backoff: float = 1.0,
-        timeout: float = 60.0,
         parse: ParsePage | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be between 1 and 1000")
+        super().__init__(base_url, rate=rate, **http)
         self.page_size = page_size
-        self.http = HttpClient(
-            base_url,
-            client=client,
-            transport=transport,
-            rate=rate,
-            sleep=sleep,
-            clock=clock,
-            max_retries=max_retries,
-            backoff=backoff,
-            timeout=timeout,
-        )
         self._parse = parse or _default_parser
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> CTGovClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def search(
         self,
@@ -105,20 +77,15 @@ class CTGovClient:
         progress: ProgressCallback | None = None,
     ) -> SearchResult:
         """Search for ``query`` (``query.term``) and fetch up to ``max_records`` studies."""
-        searched_at = utc_now()
+        harvest = Harvest(query, max_records, progress)
         url = self.http.url("studies")
-        records: list[Record] = []
-        total: int | None = None
         token: str | None = None
         seen_tokens: set[str] = set()
         page = 0
         while True:
-            size = self.page_size
-            if max_records is not None:
-                size = max(1, min(size, max_records - len(records)))
             params = {
                 "query.term": query,
-                "pageSize": size,
+                "pageSize": harvest.page_size(self.page_size),
                 "countTotal": "true",
                 "format": "json",
                 "pageToken": token,
@@ -128,39 +95,17 @@ class CTGovClient:
             where = f"{url} (page {page})"
             if not isinstance(body, dict) or not isinstance(body.get("studies"), list):
                 raise SourceError(f"{where}: reply has no 'studies' list")
-            if total is None:
+            if harvest.total is None:
                 if not isinstance(body.get("totalCount"), int):
                     raise SourceError(f"{where}: reply has no integer 'totalCount'")
-                total = int(body["totalCount"])
-                if progress:
-                    progress(0, total if max_records is None else min(total, max_records))
+                harvest.start(int(body["totalCount"]))
             batch = self._parse(body, where) if body["studies"] else []
-            if len(batch) != len(body["studies"]):
-                raise SourceError(
-                    f"{where}: {len(body['studies'])} studies on the page but "
-                    f"{len(batch)} records parsed"
-                )
-            if max_records is not None:
-                batch = batch[: max_records - len(records)]
-            for record in batch:
-                record.origin_query = query
-                record.origin_file = None
-            records.extend(batch)
-            if progress:
-                progress(len(records), total if max_records is None else min(total, max_records))
+            check_parsed(where, len(body["studies"]), batch, "studies")
+            harvest.add(batch)
             token = body.get("nextPageToken")
-            if not token or (max_records is not None and len(records) >= max_records):
+            if not token or harvest.full:
                 break
             if token in seen_tokens:
                 raise SourceError(f"{url} (page {page}): nextPageToken {token!r} repeats")
             seen_tokens.add(token)
-        return SearchResult(
-            source=self.source,
-            query=query,
-            count=total or 0,
-            records=records,
-            searched_at=searched_at,
-            url=url,
-            requests=self.http.requests,
-            details={"pages": page},
-        )
+        return self._result(harvest, url=url, details={"pages": page})

@@ -9,27 +9,23 @@ is empty). ``pageSize`` is at most 1000. Each result is turned into a :class:`Re
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from metareview.errors import SourceError
 from metareview.sources.clients.base import (
-    HttpClient,
+    Harvest,
+    HttpOptions,
+    LiveClient,
+    ParsePage,
     ProgressCallback,
     SearchResult,
-    utc_now,
+    check_parsed,
 )
 from metareview.sources.record import Record
 
 __all__ = ["EUROPEPMC_URL", "EuropePMCClient"]
 
 EUROPEPMC_URL = "https://www.ebi.ac.uk/europepmc/webservices/rest/"
-
-#: ``parse(reply, origin) -> records``: one decoded search reply to records.
-ParsePage = Callable[[Any, str], list[Record]]
 
 
 def _default_parser(reply: Any, origin: str) -> list[Record]:
@@ -38,7 +34,7 @@ def _default_parser(reply: Any, origin: str) -> list[Record]:
     return parse_response(reply, file=origin)[0]
 
 
-class EuropePMCClient:
+class EuropePMCClient(LiveClient):
     """Search Europe PMC and return one :class:`Record` per result.
 
     Parameters
@@ -49,11 +45,12 @@ class EuropePMCClient:
         Results per page (1 to 1000).
     rate
         Requests per second (Europe PMC publishes no hard limit; 5 is polite).
-    client, transport, sleep, clock, max_retries, backoff, timeout
-        Passed to :class:`~metareview.sources.clients.base.HttpClient`.
     parse
         ``parse(reply, origin) -> list[Record]`` for one decoded search reply; default
         :func:`metareview.sources.europepmc.parse_response`.
+    **http
+        ``client``, ``transport``, ``sleep``, ``clock``, ``max_retries``, ``backoff``,
+        ``timeout`` (default 60 s): :class:`~metareview.sources.clients.base.HttpOptions`.
     """
 
     source = "europepmc"
@@ -64,39 +61,14 @@ class EuropePMCClient:
         *,
         page_size: int = 1000,
         rate: float = 5.0,
-        client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        max_retries: int = 5,
-        backoff: float = 1.0,
-        timeout: float = 60.0,
         parse: ParsePage | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be between 1 and 1000")
+        super().__init__(base_url, rate=rate, **http)
         self.page_size = page_size
-        self.http = HttpClient(
-            base_url,
-            client=client,
-            transport=transport,
-            rate=rate,
-            sleep=sleep,
-            clock=clock,
-            max_retries=max_retries,
-            backoff=backoff,
-            timeout=timeout,
-        )
         self._parse = parse or _default_parser
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> EuropePMCClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def search(
         self,
@@ -106,21 +78,16 @@ class EuropePMCClient:
         progress: ProgressCallback | None = None,
     ) -> SearchResult:
         """Search for ``query`` and fetch up to ``max_records`` results (default all)."""
-        searched_at = utc_now()
+        harvest = Harvest(query, max_records, progress)
         url = self.http.url("search")
-        records: list[Record] = []
-        total: int | None = None
         cursor = "*"
         page = 0
         while True:
-            size = self.page_size
-            if max_records is not None:
-                size = max(1, min(size, max_records - len(records)))
             params = {
                 "query": query,
                 "resultType": "core",
                 "format": "json",
-                "pageSize": size,
+                "pageSize": harvest.page_size(self.page_size),
                 "cursorMark": cursor,
             }
             body = self.http.get_json("search", params)
@@ -137,39 +104,13 @@ class EuropePMCClient:
                 ) from None
             if not isinstance(results, list):
                 raise SourceError(f"{where}: 'resultList.result' is not a list")
-            if total is None:
-                total = hit_count
-                if progress:
-                    progress(0, total if max_records is None else min(total, max_records))
+            if harvest.total is None:
+                harvest.start(hit_count)
             batch = self._parse(body, where) if results else []
-            if len(batch) != len(results):
-                raise SourceError(
-                    f"{where}: {len(results)} results on the page but {len(batch)} records parsed"
-                )
-            if max_records is not None:
-                batch = batch[: max_records - len(records)]
-            for record in batch:
-                record.origin_query = query
-                record.origin_file = None
-            records.extend(batch)
-            if progress:
-                progress(len(records), total if max_records is None else min(total, max_records))
+            check_parsed(where, len(results), batch, "results")
+            harvest.add(batch)
             next_cursor = body.get("nextCursorMark")
-            if (
-                not results
-                or not next_cursor
-                or next_cursor == cursor
-                or (max_records is not None and len(records) >= max_records)
-            ):
+            if not results or not next_cursor or next_cursor == cursor or harvest.full:
                 break
             cursor = str(next_cursor)
-        return SearchResult(
-            source=self.source,
-            query=query,
-            count=total or 0,
-            records=records,
-            searched_at=searched_at,
-            url=url,
-            requests=self.http.requests,
-            details={"pages": page},
-        )
+        return self._result(harvest, url=url, details={"pages": page})

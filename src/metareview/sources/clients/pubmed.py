@@ -15,18 +15,16 @@ request carries ``tool`` and, when given, ``email`` so NCBI can contact the user
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from metareview.errors import SourceError
 from metareview.sources.clients.base import (
-    HttpClient,
+    Harvest,
+    HttpOptions,
+    LiveClient,
     ProgressCallback,
     SearchResult,
-    utc_now,
 )
 from metareview.sources.record import Record
 
@@ -46,7 +44,7 @@ def _default_parser(payload: bytes, origin: str) -> list[Record]:
     return parse_pubmed_xml(payload, file=origin)
 
 
-class PubMedClient:
+class PubMedClient(LiveClient):
     """Search PubMed through the E-utilities and return :class:`Record` objects.
 
     Parameters
@@ -61,11 +59,12 @@ class PubMedClient:
         address defaults to the ``NCBI_EMAIL`` environment variable.
     batch_size
         Records per EFetch request (NCBI suggests up to 200 for XML).
-    client, transport, sleep, clock, max_retries, backoff, timeout
-        Passed to :class:`~metareview.sources.clients.base.HttpClient`.
     parse
         ``parse(xml_bytes, origin) -> list[Record]`` for one ``PubmedArticleSet``; default
         :func:`metareview.sources.pubmed.parse_pubmed_xml`.
+    **http
+        ``client``, ``transport``, ``sleep``, ``clock``, ``max_retries``, ``backoff``,
+        ``timeout`` (default 60 s): :class:`~metareview.sources.clients.base.HttpOptions`.
     """
 
     source = "pubmed"
@@ -78,14 +77,8 @@ class PubMedClient:
         tool: str = "metareview",
         email: str | None = None,
         batch_size: int = 200,
-        client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        max_retries: int = 5,
-        backoff: float = 1.0,
-        timeout: float = 60.0,
         parse: ParsePubMed | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         if not 1 <= batch_size <= 10_000:
             raise ValueError("batch_size must be between 1 and 10000")
@@ -96,27 +89,8 @@ class PubMedClient:
         self.email = email if email is not None else os.environ.get("NCBI_EMAIL") or None
         self.batch_size = batch_size
         self.rate = 10.0 if self.api_key else 3.0
-        self.http = HttpClient(
-            base_url,
-            client=client,
-            transport=transport,
-            rate=self.rate,
-            sleep=sleep,
-            clock=clock,
-            max_retries=max_retries,
-            backoff=backoff,
-            timeout=timeout,
-        )
+        super().__init__(base_url, rate=self.rate, **http)
         self._parse = parse or _default_parser
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> PubMedClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _common(self) -> dict[str, Any]:
         return {"tool": self.tool, "email": self.email, "api_key": self.api_key}
@@ -186,7 +160,7 @@ class PubMedClient:
             The query matches more than 10,000 records and ``max_records`` does not cap it
             below that (E-utilities cannot page past 10,000), or any request fails.
         """
-        searched_at = utc_now()
+        harvest = Harvest(query, max_records, progress)
         count, webenv, query_key, result = self.esearch(query)
         wanted = count if max_records is None else min(count, max_records)
         if wanted > MAX_RETRIEVABLE:
@@ -195,9 +169,7 @@ class PubMedClient:
                 f"the first {MAX_RETRIEVABLE}. Split the query (e.g. by publication date) or "
                 "pass --max."
             )
-        records: list[Record] = []
-        if progress:
-            progress(0, wanted)
+        harvest.start(count)
         retstart = 0
         while retstart < wanted:
             size = min(self.batch_size, wanted - retstart)
@@ -208,21 +180,11 @@ class PubMedClient:
                     f"{self.http.url('efetch.fcgi')}: batch at retstart={retstart} held no "
                     f"articles although ESearch reported {count}"
                 )
-            for record in batch[:size]:
-                record.origin_query = query
-                record.origin_file = None
-            records.extend(batch[:size])
+            harvest.add(batch[:size])
             retstart += size
-            if progress:
-                progress(len(records), wanted)
-        return SearchResult(
-            source=self.source,
-            query=query,
-            count=count,
-            records=records,
-            searched_at=searched_at,
+        return self._result(
+            harvest,
             url=self.http.url("esearch.fcgi"),
-            requests=self.http.requests,
             details={
                 "querytranslation": result.get("querytranslation"),
                 "webenv": webenv,
