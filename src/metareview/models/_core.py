@@ -5,7 +5,11 @@ Every function here works on *padded* two-dimensional arrays: ``y`` and ``v`` of
 which cells are studies. Padding cells may hold anything; they are neutralised here (``y = 0``,
 ``v = 1``, weight 0). One call fits all ``n`` analyses with NumPy array operations and no Python
 loop over analyses; :func:`metareview.models.rma` is the ``n = 1`` case of the same code, so each
-formula lives in one place.
+formula lives in one place. Large batches are fitted in a few blocks of analyses with similar k,
+each trimmed to its largest k (:func:`_blocks`); every result is row-wise, so blocking changes
+only the amount of padding computed, not the arithmetic of a row. Row sums are einsum reductions
+(``_rsum``, ``_rdot``), and the iterative solvers keep scratch buffers and compact their working
+set only when a quarter of it has converged.
 
 Notation (metafor's): ``w_i = 1/(v_i + tau^2)``, ``W = diag(w)``, ``s = sum(w)``,
 ``P = W - w w' / s`` (the projection of the intercept-only model), ``Q(tau^2) = y' P y =
@@ -86,6 +90,12 @@ _EPS = float(np.finfo(float).eps)
 _SCORING_BUDGET = 100
 #: Grid points on which :func:`_solve_score` looks for every local maximum.
 _SCAN_POINTS = 256
+#: Cells (rows x studies) per piece of the grid scan in :func:`_solve_score`.
+_GRID_CELLS = 1 << 15
+#: Fixed cost of fitting one more block in :func:`fit_padded`, in cells (rows x width).
+_BLOCK_OVERHEAD = 1 << 15
+#: Largest block (rows x width) that :func:`fit_padded` fits in one piece.
+_BLOCK_MAX_CELLS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -211,26 +221,51 @@ class BatchFit:
 # --------------------------------------------------------------------------- building blocks
 
 
+def _rsum(x: FloatArray) -> FloatArray:
+    """Sums over the last axis (studies); one einsum pass, several times faster than
+    ``sum(axis=-1)`` on the short rows of a padded batch."""
+    return np.einsum("...j->...", x)
+
+
+def _rdot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``sum_j a_.j b_.j`` over the last axis (broadcasting), without forming the product."""
+    return np.einsum("...j,...j->...", a, b)
+
+
 def _weights(v: FloatArray, maskf: FloatArray, tau2: FloatArray) -> FloatArray:
-    """``w_ij = 1/(v_ij + tau2_i)`` on study cells, 0 on padding."""
-    return maskf / (v + tau2[:, None])
+    """``w_ij = 1/(v_ij + tau2_i)`` on study cells, 0 on padding (``tau2`` may carry extra
+    trailing axes that ``v`` and ``maskf`` broadcast against, as in :func:`_score_grid`)."""
+    w = v + tau2[..., None]
+    np.divide(maskf, w, out=w)
+    return w
 
 
 def _q_stat(y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Generalised Q: returns ``(Q, sum w, mu_hat)`` for weights ``w`` (0 on padding)."""
-    sw = w.sum(axis=1)
-    mu = (w * y).sum(axis=1) / sw
+    sw = _rsum(w)
+    mu = _rdot(w, y) / sw
     r = y - mu[:, None]
-    return (w * r * r).sum(axis=1), sw, mu
+    wr = w * r
+    return _rdot(wr, r), sw, mu
 
 
-def _q_and_slope(y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``Q(tau2)`` and ``dQ/dtau2 = -sum w^2 (y - mu_hat)^2`` (mu_hat is stationary in Q)."""
-    sw = w.sum(axis=1)
-    mu = (w * y).sum(axis=1) / sw
-    r = y - mu[:, None]
-    wr2 = w * r * r
-    return wr2.sum(axis=1), -(w * wr2).sum(axis=1)
+def _q_and_slope(
+    y: FloatArray, vinf: FloatArray, t: FloatArray, buf: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """``Q(t)`` and ``dQ/dtau2 = -sum w^2 (y - mu_hat)^2`` (mu_hat is stationary in Q).
+
+    ``vinf`` holds the sampling variances with ``+inf`` on padding, so that
+    ``w = 1/(vinf + t)`` is 0 there without a mask (``y`` must be finite on padding).
+    ``buf`` is scratch space of shape ``(2, *y.shape)`` or larger.
+    """
+    w, r = buf[0, : y.shape[0]], buf[1, : y.shape[0]]
+    np.add(vinf, t[:, None], out=w)
+    np.divide(1.0, w, out=w)
+    sw = _rsum(w)
+    mu = _rdot(w, y) / sw
+    np.subtract(y, mu[:, None], out=r)
+    wr = np.multiply(w, r, out=w)
+    return _rdot(wr, r), -_rdot(wr, wr)
 
 
 def _tr_pdpe(
@@ -238,15 +273,28 @@ def _tr_pdpe(
 ) -> FloatArray:
     """``tr(P D P E)`` for ``P = W - w w'/s`` and diagonal ``D``, ``E`` (see module docstring)."""
     w2 = w * w
-    return (
-        (w2 * d * e).sum(axis=1)
-        - 2.0 * (w2 * w * d * e).sum(axis=1) / sw
-        + (w2 * d).sum(axis=1) * (w2 * e).sum(axis=1) / sw**2
-    )
+    w2d = w2 * d
+    w2e = w2d if d is e else w2 * e
+    w2de = w2d * e
+    return _rsum(w2de) - 2.0 * _rdot(w2de, w) / sw + _rsum(w2d) * _rsum(w2e) / sw**2
 
 
 def _row_mean(x: FloatArray, maskf: FloatArray, k: FloatArray) -> FloatArray:
-    return (x * maskf).sum(axis=1) / k
+    return _rdot(x, maskf) / k
+
+
+def _per_value(fn: Any, df: FloatArray, p: float) -> FloatArray:
+    """``fn(df, p)`` computed once per distinct ``df`` (degrees of freedom take few values, and
+    the inverse distribution functions are costly)."""
+    if df.size <= 8:
+        return np.asarray(fn(df, p), dtype=float)
+    values, inverse = np.unique(df, return_inverse=True)
+    return np.asarray(fn(values, p), dtype=float)[inverse]
+
+
+def _masked_inf(v: FloatArray, maskf: FloatArray) -> FloatArray:
+    """``v`` with ``+inf`` on padding (see :func:`_q_and_slope`)."""
+    return np.where(maskf > 0, v, np.inf)
 
 
 # --------------------------------------------------------------------------- root finding
@@ -274,30 +322,41 @@ def _solve_q(
     lo = lo.astype(float).copy()
     hi = hi.astype(float).copy()
     conv = np.zeros(n, dtype=bool)
-    active = np.arange(n)
-    for _ in range(max(control.maxiter, 200)):
-        if active.size == 0:
-            break
-        ya, va, ma = y[active], v[active], maskf[active]
-        ta = t[active]
-        q, dq = _q_and_slope(ya, _weights(va, ma, ta))
-        f = q - target[active]
-        la, ha = lo[active], hi[active]
-        la = np.where(f > 0, ta, la)
-        ha = np.where(f < 0, ta, ha)
-        with np.errstate(divide="ignore", invalid="ignore"):
+    # The working set: rows still iterating, plus finished ones until a quarter of it has
+    # finished (then it is compacted); finished rows are recomputed but never written back.
+    rows = np.arange(n)
+    yw, vw = y, _masked_inf(v, maskf)
+    target_w, vscale_w = target, vscale  # of the working rows
+    live = np.ones(n, dtype=bool)
+    buf = np.empty((2, *y.shape))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(max(control.maxiter, 200)):
+            ta = t[rows]
+            q, dq = _q_and_slope(yw, vw, ta, buf)
+            f = q - target_w
+            la, ha = lo[rows], hi[rows]
+            la = np.where(f > 0, ta, la)
+            ha = np.where(f < 0, ta, ha)
             newton = ta - f / dq
-        ok = np.isfinite(newton) & (newton > la) & (newton < ha)
-        new = np.where(ok, newton, 0.5 * (la + ha))
-        new = np.where(f == 0, ta, new)
-        step = np.abs(new - ta)
-        scale = control.tol * (np.abs(new) + vscale[active])
-        done = (step <= scale) | (f == 0) | ((ha - la) <= scale)
-        t[active] = new
-        lo[active] = la
-        hi[active] = ha
-        conv[active[done]] = True
-        active = active[~done]
+            ok = np.isfinite(newton) & (newton > la) & (newton < ha)
+            new = np.where(ok, newton, 0.5 * (la + ha))
+            at_root = f == 0
+            new[at_root] = ta[at_root]
+            scale = control.tol * (np.abs(new) + vscale_w)
+            done = (np.abs(new - ta) <= scale) | at_root | ((ha - la) <= scale)
+            upd = rows[live]
+            t[upd] = new[live]
+            lo[upd] = la[live]
+            hi[upd] = ha[live]
+            conv[rows[live & done]] = True
+            live &= ~done
+            n_live = int(np.count_nonzero(live))
+            if n_live == 0:
+                break
+            if n_live <= 0.75 * rows.size:
+                rows, yw, vw = rows[live], yw[live], vw[live]
+                target_w, vscale_w = target_w[live], vscale_w[live]
+                live = np.ones(n_live, dtype=bool)
     return t, conv
 
 
@@ -314,11 +373,19 @@ class _Data:
     vbar: FloatArray  # mean sampling variance per row (a scale for tolerances)
 
 
+@dataclass
+class _Notes:
+    """Counts behind the warnings of one :func:`fit_padded` call, summed over its blocks."""
+
+    stuck: int = 0  # rows where Fisher scoring did not converge (finished by _solve_score)
+    ll0: int = 0  # rows set to tau^2 = 0 by the ll0check
+
+
 def _tau2_dl(d: _Data) -> FloatArray:
     """DerSimonian-Laird (1986): ``(Q - (k-1)) / (s - sum w^2/s)`` with ``w = 1/v``."""
     w = d.maskf / d.v
     q, sw, _ = _q_stat(d.y, w)
-    trp = sw - (w * w).sum(axis=1) / sw
+    trp = sw - _rdot(w, w) / sw
     return (q - d.km1) / trp
 
 
@@ -332,15 +399,17 @@ def _tau2_hs(d: _Data) -> FloatArray:
 def _tau2_he(d: _Data) -> FloatArray:
     """Hedges-Olkin (1985) moment estimator: ``sum (y - ybar)^2/(k-1) - mean(v)``."""
     ybar = _row_mean(d.y, d.maskf, d.k)
-    rss = (d.maskf * (d.y - ybar[:, None]) ** 2).sum(axis=1)
-    trpv = (d.v * d.maskf).sum(axis=1) * (d.k - 1.0) / d.k
+    dev = d.y - ybar[:, None]
+    rss = _rdot(d.maskf * dev, dev)
+    trpv = _rdot(d.v, d.maskf) * (d.k - 1.0) / d.k
     return (rss - trpv) / d.km1
 
 
 def _sj_start(d: _Data) -> FloatArray:
     """Sidik-Jonkman's initial value ``tau0^2 = sum (y - ybar)^2 / k`` (metafor's default)."""
     ybar = _row_mean(d.y, d.maskf, d.k)
-    return (d.maskf * (d.y - ybar[:, None]) ** 2).sum(axis=1) / d.k
+    dev = d.y - ybar[:, None]
+    return _rdot(d.maskf * dev, dev) / d.k
 
 
 def _tau2_sj(d: _Data) -> FloatArray:
@@ -353,7 +422,8 @@ def _tau2_sj(d: _Data) -> FloatArray:
 def _bracket_q(d: _Data, target: FloatArray, control: Control) -> tuple[FloatArray, BoolArray]:
     """An upper end ``hi`` with ``Q(hi) <= target``, grown from ``max(100, 10 var(y))``."""
     ybar = _row_mean(d.y, d.maskf, d.k)
-    var = (d.maskf * (d.y - ybar[:, None]) ** 2).sum(axis=1) / d.km1
+    dev = d.y - ybar[:, None]
+    var = _rdot(d.maskf * dev, dev) / d.km1
     hi = np.maximum(100.0, 10.0 * var)
     ok = np.zeros(hi.shape, dtype=bool)
     for _ in range(64):
@@ -413,40 +483,51 @@ def _tau2_scoring(
     n = d.y.shape[0]
     tau2 = np.maximum(start, 0.0).astype(float)
     conv = np.zeros(n, dtype=bool)
-    active = np.arange(n)
     u0 = _score(d, method, np.zeros(n))
-    for _ in range(min(control.maxiter, _SCORING_BUDGET) + 1):
-        if active.size == 0:
-            break
-        y, v, m = d.y[active], d.v[active], d.maskf[active]
-        t = tau2[active]
-        w = _weights(v, m, t)
-        sw = w.sum(axis=1)
-        mu = (w * y).sum(axis=1) / sw
-        r = y - mu[:, None]
-        wr2 = w * r * r
-        with np.errstate(divide="ignore", invalid="ignore"):
+    # Working set as in _solve_q: compacted once a quarter of it has converged.
+    rows = np.arange(n)
+    yw, vw = d.y, _masked_inf(d.v, d.maskf)
+    u0_neg, vbar, kw, km1 = u0 <= 0, d.vbar, d.k, d.km1  # of the working rows
+    live = np.ones(n, dtype=bool)
+    buf = np.empty((3, *d.y.shape))  # w, y - mu, w (y - mu) of the working rows
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(min(control.maxiter, _SCORING_BUDGET) + 1):
+            t = tau2[rows]
+            w, r, wr = buf[0, : rows.size], buf[1, : rows.size], buf[2, : rows.size]
+            np.add(vw, t[:, None], out=w)
+            np.divide(1.0, w, out=w)
+            sw = _rsum(w)
+            mu = _rdot(w, yw) / sw
+            np.subtract(yw, mu[:, None], out=r)
+            np.multiply(w, r, out=wr)
             if method == "REML":
-                w2sum = (w * w).sum(axis=1)
+                w2 = np.multiply(w, w, out=r)
+                w2sum = _rsum(w2)
                 trp = sw - w2sum / sw
-                trpp = _tr_pdpe(w, sw, 1.0, 1.0)
-                adj = ((w * wr2).sum(axis=1) - trp) / trpp
+                trpp = w2sum - 2.0 * _rdot(w2, w) / sw + w2sum * w2sum / sw**2  # tr(PP)
+                adj = (_rdot(wr, wr) - trp) / trpp
             elif method == "ML":
-                adj = ((w * wr2).sum(axis=1) - sw) / (w * w).sum(axis=1)
+                adj = (_rdot(wr, wr) - sw) / _rdot(w, w)
             else:  # EB
-                ka = d.k[active]
-                adj = (wr2.sum(axis=1) * ka / d.km1[active] - ka) / sw
-        adj = np.where(np.isnan(adj), 0.0, adj)
-        # Heading below 0 with U(0) <= 0: the halved steps converge to 0 (geometrically, which
-        # takes ~40 iterations at threshold 1e-12); take the limit at once.
-        to_zero = (t + adj < 0) & (u0[active] <= 0)
-        adj = _halve_steps(t, adj)
-        new = np.where(to_zero, 0.0, t + adj)
-        change = np.abs(adj)
-        done = to_zero | (change <= control.threshold * np.maximum(new, d.vbar[active]))
-        tau2[active] = new
-        conv[active[done]] = True
-        active = active[~done]
+                adj = (_rdot(wr, r) * kw / km1 - kw) / sw
+            adj[np.isnan(adj)] = 0.0
+            # Heading below 0 with U(0) <= 0: the halved steps converge to 0 (geometrically,
+            # which takes ~40 iterations at threshold 1e-12); take the limit at once.
+            to_zero = (t + adj < 0) & u0_neg
+            adj = _halve_steps(t, adj)
+            new = t + adj
+            new[to_zero] = 0.0
+            done = to_zero | (np.abs(adj) <= control.threshold * np.maximum(new, vbar))
+            tau2[rows[live]] = new[live]
+            conv[rows[live & done]] = True
+            live &= ~done
+            n_live = int(np.count_nonzero(live))
+            if n_live == 0:
+                break
+            if n_live <= 0.75 * rows.size:
+                rows, yw, vw = rows[live], yw[live], vw[live]
+                u0_neg, vbar, kw, km1 = u0_neg[live], vbar[live], kw[live], km1[live]
+                live = np.ones(n_live, dtype=bool)
     return tau2, conv
 
 
@@ -456,15 +537,15 @@ def _score(d: _Data, method: str, t: FloatArray) -> FloatArray:
     REML: ``y'PPy - tr P``; ML: ``y'PPy - sum w``; EB: ``Q k/(k-1) - k``.
     """
     w = _weights(d.v, d.maskf, t)
-    sw = w.sum(axis=1)
-    mu = (w * d.y).sum(axis=1) / sw
-    r = d.y - mu[:, None]
-    wr2 = w * r * r
+    sw = _rsum(w)
+    mu = _rdot(w, d.y) / sw
+    r = d.y - mu[..., None]
+    wr = w * r
     if method == "REML":
-        return (w * wr2).sum(axis=1) - (sw - (w * w).sum(axis=1) / sw)
+        return _rdot(wr, wr) - (sw - _rdot(w, w) / sw)
     if method == "ML":
-        return (w * wr2).sum(axis=1) - sw
-    return wr2.sum(axis=1) * d.k / d.km1 - d.k
+        return _rdot(wr, wr) - sw
+    return _rdot(wr, r) * d.k / d.km1 - d.k
 
 
 def _solve_score(d: _Data, method: str, control: Control) -> tuple[FloatArray, BoolArray]:
@@ -481,7 +562,8 @@ def _solve_score(d: _Data, method: str, control: Control) -> tuple[FloatArray, B
     """
     n = d.y.shape[0]
     ybar = _row_mean(d.y, d.maskf, d.k)
-    hi = np.maximum(10.0 * (d.maskf * (d.y - ybar[:, None]) ** 2).sum(axis=1) / d.km1, d.vbar)
+    dev = d.y - ybar[:, None]
+    hi = np.maximum(10.0 * _rdot(d.maskf * dev, dev) / d.km1, d.vbar)
     for _ in range(200):
         grow = _score(d, method, hi) >= 0
         if not grow.any():
@@ -489,7 +571,7 @@ def _solve_score(d: _Data, method: str, control: Control) -> tuple[FloatArray, B
         hi = np.where(grow, hi * 4.0, hi)
     ok = _score(d, method, hi) < 0
     grid = hi[:, None] * (np.arange(_SCAN_POINTS + 1) / _SCAN_POINTS) ** 2
-    positive = np.column_stack([_score(d, method, grid[:, j]) > 0 for j in range(grid.shape[1])])
+    positive = _score_grid(d, method, grid) > 0
     rows, cols = np.nonzero(positive[:, :-1] & ~positive[:, 1:])
     lo, up = grid[rows, cols], grid[rows, cols + 1]
     sub = _subset(d, rows)
@@ -519,6 +601,22 @@ def _solve_score(d: _Data, method: str, control: Control) -> tuple[FloatArray, B
     return tau2, conv & ok
 
 
+def _score_grid(d: _Data, method: str, grid: FloatArray) -> FloatArray:
+    """``U(grid[i, j])`` of row ``i`` at every grid point: :func:`_score` with the studies on a
+    third axis, in pieces of at most :data:`_GRID_CELLS` cells (rows x points x studies)."""
+    n_rows, n_points = grid.shape
+    out = np.empty((n_rows, n_points))
+    per = max(1, _GRID_CELLS // max(n_points * d.y.shape[1], 1))
+    for a in range(0, n_rows, per):
+        b = min(a + per, n_rows)
+        sub = _Data(
+            d.y[a:b, None, :], d.v[a:b, None, :], d.maskf[a:b, None, :], d.k[a:b, None],
+            d.km1[a:b, None], d.vbar[a:b, None],
+        )  # fmt: skip
+        out[a:b] = _score(sub, method, grid[a:b])
+    return out
+
+
 def _halve_steps(t: FloatArray, adj: FloatArray) -> FloatArray:
     """metafor's ``while (tau2 + adj < 0) adj <- adj/2``, in closed form for all rows at once."""
     bad = (t + adj) < 0
@@ -544,13 +642,15 @@ def _loglik(d: _Data, method: str, t: FloatArray) -> FloatArray:
     ``-1/2 log(sum w)`` (Viechtbauer 2005, eq. 9 and 11)."""
     w = _weights(d.v, d.maskf, t)
     q, sw, _ = _q_stat(d.y, w)
-    out = -0.5 * (np.log(d.v + t[:, None]) * d.maskf).sum(axis=1) - 0.5 * q
+    out = -0.5 * _rdot(np.log(d.v + t[:, None]), d.maskf) - 0.5 * q
     if method == "REML":
         out = out - 0.5 * np.log(sw)
     return out
 
 
-def _ll0_check(d: _Data, method: str, tau2: FloatArray, control: Control) -> FloatArray:
+def _ll0_check(
+    d: _Data, method: str, tau2: FloatArray, control: Control, notes: _Notes
+) -> FloatArray:
     """metafor's ``ll0check``: set tau^2 = 0 when the (RE)ML log-likelihood is higher there.
 
     ``ll_ML(t) = -1/2 sum log(v + t) - 1/2 Q(t)``; REML adds ``-1/2 log(sum w)``; constants
@@ -559,17 +659,13 @@ def _ll0_check(d: _Data, method: str, tau2: FloatArray, control: Control) -> Flo
 
     gain = _loglik(d, method, np.zeros_like(tau2)) - _loglik(d, method, tau2)
     worse = (gain > control.tol) & (tau2 > control.threshold)
-    if worse.any():
-        warnings.warn(
-            "Fisher scoring may have stopped at a local maximum; tau^2 set to 0 "
-            f"for {int(worse.sum())} analysis(es) (as metafor's ll0check)",
-            MetareviewWarning,
-            stacklevel=4,
-        )
+    notes.ll0 += int(np.count_nonzero(worse))
     return np.where(worse, 0.0, tau2)
 
 
-def _estimate_tau2(d: _Data, method: str, control: Control) -> tuple[FloatArray, BoolArray]:
+def _estimate_tau2(
+    d: _Data, method: str, control: Control, notes: _Notes
+) -> tuple[FloatArray, BoolArray]:
     """The tau^2 estimate of ``method`` for every row, truncated at 0, and a convergence flag."""
     n = d.y.shape[0]
     conv = np.ones(n, dtype=bool)
@@ -590,17 +686,9 @@ def _estimate_tau2(d: _Data, method: str, control: Control) -> tuple[FloatArray,
             root, rconv = _solve_score(_subset(d, stuck), method, control)
             tau2[stuck] = root
             conv[stuck] = rconv
-            warnings.warn(
-                f"{method}: Fisher scoring did not converge within "
-                f"{min(control.maxiter, _SCORING_BUDGET)} iterations for {stuck.size} "
-                "analysis(es) (it can oscillate when tau^2 is near 0, where metafor may stop "
-                "with an error); their estimating equation was solved by a grid scan and "
-                "bisection, keeping the root with the highest likelihood",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+            notes.stuck += stuck.size
         if method != "EB":
-            tau2 = _ll0_check(d, method, tau2, control)
+            tau2 = _ll0_check(d, method, tau2, control, notes)
     else:  # pragma: no cover - guarded by normalise_method
         raise InputError(f"unknown method {method!r}", field="method")
     return np.maximum(tau2, 0.0), conv
@@ -622,20 +710,20 @@ def _se_tau2(d: _Data, method: str, tau2: FloatArray) -> FloatArray:
     df = d.km1
     if method in ("DL", "HS"):
         w = d.maskf / d.v
-        sw = w.sum(axis=1)
-        trp = sw - (w * w).sum(axis=1) / sw
+        sw = _rsum(w)
+        trp = sw - _rdot(w, w) / sw
         num = 2.0 * df + 4.0 * t * trp + 2.0 * t * t * _tr_pdpe(w, sw, 1.0, 1.0)
         return np.sqrt(num) / (trp if method == "DL" else sw)
     if method == "HE":
         one = d.maskf
         sw = d.k
         trpvpv = _tr_pdpe(one, sw, d.v, d.v)
-        trpv = (d.v * d.maskf).sum(axis=1) * (d.k - 1.0) / d.k
+        trpv = _rdot(d.v, d.maskf) * (d.k - 1.0) / d.k
         return np.sqrt(2.0 * trpvpv + 4.0 * t * trpv + 2.0 * t * t * df) / df
     if method == "SJ":
         t0 = _sj_start(d)
         w = _weights(d.v, d.maskf, t0)
-        sw = w.sum(axis=1)
+        sw = _rsum(w)
         num = (
             2.0 * _tr_pdpe(w, sw, d.v, d.v)
             + 4.0 * t * _tr_pdpe(w, sw, d.v, 1.0)
@@ -643,9 +731,9 @@ def _se_tau2(d: _Data, method: str, tau2: FloatArray) -> FloatArray:
         )
         return t0 / df * np.sqrt(num)
     w = _weights(d.v, d.maskf, t)
-    sw = w.sum(axis=1)
+    sw = _rsum(w)
     if method == "ML":
-        return np.sqrt(2.0 / (w * w).sum(axis=1))
+        return np.sqrt(2.0 / _rdot(w, w))
     if method == "REML":
         return np.sqrt(2.0 / _tr_pdpe(w, sw, 1.0, 1.0))
     return np.sqrt(2.0 * d.k**2 / df) / sw  # PM, EB
@@ -665,8 +753,8 @@ def _qprofile(
     still above it (metafor prints such a bound with ">").
     """
     n = d.y.shape[0]
-    crit_u = special.chdtri(d.km1, alpha / 2.0)
-    crit_l = 2.0 * special.gammaincinv(d.km1 / 2.0, alpha / 2.0)
+    crit_u = _per_value(special.chdtri, d.km1, alpha / 2.0)
+    crit_l = 2.0 * _per_value(special.gammaincinv, d.km1 / 2.0, alpha / 2.0)
     tmax = np.maximum(100.0, 10.0 * tau2)
     q0, _, _ = _q_stat(d.y, d.maskf / d.v)
     qmax, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, tmax))
@@ -769,39 +857,57 @@ def fit_padded(
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
         raise InputError("mask must be two-dimensional (analyses x studies)")
-    maskf = mask.astype(float)
     yy = np.where(mask, np.asarray(y, dtype=float), 0.0)
     vv = np.where(mask, np.asarray(v, dtype=float), 1.0)
     k_int = mask.sum(axis=1).astype(np.int64)
     if np.any(k_int < 1):
         raise InputError(f"analysis {_label(labels, int(np.argmin(k_int)))} has no studies")
     n = yy.shape[0]
-    kf = k_int.astype(float)
-    km1 = np.maximum(kf - 1.0, 1.0)
-    vbar = (vv * maskf).sum(axis=1) / kf
-    data = _Data(yy, vv, maskf, kf, km1, vbar)
-    k1 = k_int == 1
     is_ee = method in ("EE", "FE")
+    tau2_fixed: FloatArray | None = None
+    if tau2 is not None and not is_ee:
+        tau2_fixed = np.broadcast_to(np.asarray(tau2, dtype=float), (n,)).copy()
+        if np.any(~np.isfinite(tau2_fixed) | (tau2_fixed < 0)):
+            raise InputError("a fixed tau2 must be finite and >= 0", field="tau2")
 
-    # ---- tau^2
+    # Rows are fitted in blocks of similar k, each trimmed to its own largest k: the same
+    # row-wise arithmetic on far less padding, in arrays small enough to stay in cache.
+    ya, va, ma = _left_align(yy, vv, mask, k_int)
+    notes = _Notes()
+    cols: dict[str, FloatArray] = {}
     converged = np.ones(n, dtype=bool)
-    if is_ee:
-        tau2_hat = np.zeros(n)
-        se_tau2 = np.full(n, np.nan)
-    else:
-        if tau2 is not None:
-            tau2_hat = np.broadcast_to(np.asarray(tau2, dtype=float), (n,)).copy()
-            if np.any(~np.isfinite(tau2_hat) | (tau2_hat < 0)):
-                raise InputError("a fixed tau2 must be finite and >= 0", field="tau2")
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                tau2_hat, converged = _estimate_tau2(data, method, ctl)
-        tau2_hat = np.where(k1, 0.0 if tau2 is None else tau2_hat, tau2_hat)
-        converged = converged | k1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            se_tau2 = _se_tau2(data, method, tau2_hat)
-        se_tau2 = np.where(k1, np.nan, se_tau2)
+    for rows, width in _blocks(k_int):
+        if rows is None:
+            part, conv = _fit_block(ya, va, ma, method, test, alpha, ctl, tau2_fixed, notes)
+            cols, converged = part, conv
+            continue
+        part, conv = _fit_block(
+            ya[rows, :width], va[rows, :width], ma[rows, :width], method, test, alpha, ctl,
+            None if tau2_fixed is None else tau2_fixed[rows], notes,
+        )  # fmt: skip
+        if not cols:
+            cols = {name: np.empty(n) for name in part}
+        for name, val in part.items():
+            cols[name][rows] = val
+        converged[rows] = conv
 
+    if notes.stuck:
+        warnings.warn(
+            f"{method}: Fisher scoring did not converge within "
+            f"{min(ctl.maxiter, _SCORING_BUDGET)} iterations for {notes.stuck} "
+            "analysis(es) (it can oscillate when tau^2 is near 0, where metafor may stop "
+            "with an error); their estimating equation was solved by a grid scan and "
+            "bisection, keeping the root with the highest likelihood",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if notes.ll0:
+        warnings.warn(
+            "Fisher scoring may have stopped at a local maximum; tau^2 set to 0 "
+            f"for {notes.ll0} analysis(es) (as metafor's ll0check)",
+            MetareviewWarning,
+            stacklevel=3,
+        )
     if not converged.all():
         bad = np.flatnonzero(~converged)
         if on_fail == "raise":
@@ -812,16 +918,146 @@ def fit_padded(
                 f"(maxiter={ctl.maxiter}); try another method or a larger control['maxiter']"
             )
 
+    # percent weights 100 w / sum(w), in the caller's cell positions
+    wts = vv + cols["tau2"][:, None]
+    np.divide(mask, wts, out=wts)
+    wts *= (100.0 / _rsum(wts))[:, None]
+    wts[~mask] = np.nan
+    tests = np.where(k_int == 1, "z", test)
+
+    fit = BatchFit(
+        k=k_int,
+        beta=cols["beta"],
+        se=cols["se"],
+        zval=cols["zval"],
+        pval=cols["pval"],
+        ci_lb=cols["ci_lb"],
+        ci_ub=cols["ci_ub"],
+        ddf=cols["ddf"],
+        tau2=cols["tau2"],
+        se_tau2=cols["se_tau2"],
+        tau2_ci_lb=cols["tau2_ci_lb"],
+        tau2_ci_ub=cols["tau2_ci_ub"],
+        I2_ci_lb=cols["I2_ci_lb"],
+        I2_ci_ub=cols["I2_ci_ub"],
+        H2_ci_lb=cols["H2_ci_lb"],
+        H2_ci_ub=cols["H2_ci_ub"],
+        QE=cols["QE"],
+        QEp=cols["QEp"],
+        I2=cols["I2"],
+        H2=cols["H2"],
+        vt=cols["vt"],
+        pi_lb=cols["pi_lb"],
+        pi_ub=cols["pi_ub"],
+        weights=wts,
+        test=tests.astype(str),
+        converged=converged,
+    )
+    if not converged.all():
+        fit = _blank_rows(fit, ~converged)
+    return fit
+
+
+def _left_align(
+    yy: FloatArray, vv: FloatArray, mask: BoolArray, k: NDArray[np.int64]
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """The studies of each row moved to its first ``k`` cells, in their order (a no-op for the
+    left-aligned arrays of :func:`~metareview.models.batch.pad_groups` and of full masks)."""
+    packed = np.arange(mask.shape[1]) < k[:, None]
+    if np.array_equal(packed, mask):
+        return yy, vv, mask
+    ya = np.zeros_like(yy)
+    va = np.ones_like(vv)
+    ya[packed] = yy[mask]
+    va[packed] = vv[mask]
+    return ya, va, packed
+
+
+def _blocks(k: NDArray[np.int64]) -> list[tuple[NDArray[np.intp] | None, int]]:
+    """Split the rows into blocks of similar ``k``: ``(row indices, width)`` pairs.
+
+    Every block costs about :data:`_BLOCK_OVERHEAD` cells' worth of fixed work (NumPy calls
+    per iteration), and each row costs the width of its block (its largest k). Rows are taken in
+    order of ``k`` and cut where this cost is least (dynamic programming over the distinct k);
+    a block larger than :data:`_BLOCK_MAX_CELLS` is cut further by rows. A single block with all
+    rows in their order is ``(None, max k)``.
+    """
+    n = k.size
+    kmax = int(k.max()) if n else 0
+    if n * kmax <= _BLOCK_OVERHEAD:
+        return [(None, kmax)]
+    order = np.argsort(k, kind="stable")
+    ks = k[order]
+    vals, counts = np.unique(ks, return_counts=True)
+    cum = np.concatenate(([0], np.cumsum(counts)))  # rows with k < vals[j] = cum[j]
+    best = np.zeros(vals.size + 1)  # best[j]: least cost of the rows with k < vals[j]
+    cut = np.zeros(vals.size + 1, dtype=np.int64)
+    for j in range(vals.size):
+        cost = best[: j + 1] + (cum[j + 1] - cum[: j + 1]) * float(vals[j]) + _BLOCK_OVERHEAD
+        cut[j + 1] = int(np.argmin(cost))
+        best[j + 1] = cost[cut[j + 1]]
+    groups = []
+    j = vals.size
+    while j > 0:
+        groups.append((int(cum[cut[j]]), int(cum[j]), int(vals[j - 1])))
+        j = int(cut[j])
+    if len(groups) == 1 and n * kmax <= _BLOCK_MAX_CELLS:
+        return [(None, kmax)]
+    out: list[tuple[NDArray[np.intp] | None, int]] = []
+    for lo, hi, width in reversed(groups):
+        per = max(_BLOCK_MAX_CELLS // width, 1)
+        out.extend((order[a : min(a + per, hi)], width) for a in range(lo, hi, per))
+    return out
+
+
+def _fit_block(
+    yy: FloatArray,
+    vv: FloatArray,
+    mask: BoolArray,
+    method: str,
+    test: str,
+    alpha: float,
+    ctl: Control,
+    tau2: FloatArray | None,
+    notes: _Notes,
+) -> tuple[dict[str, FloatArray], BoolArray]:
+    """The fit of :func:`fit_padded` for the rows of one block: the per-row results (named as
+    :class:`BatchFit`'s fields) and the convergence flags."""
+    maskf = mask.astype(float)
+    kf = _rsum(maskf)
+    k1 = kf == 1.0
+    n = yy.shape[0]
+    km1 = np.maximum(kf - 1.0, 1.0)
+    vbar = _rdot(vv, maskf) / kf
+    data = _Data(yy, vv, maskf, kf, km1, vbar)
+    is_ee = method in ("EE", "FE")
+    # ---- tau^2
+    converged = np.ones(n, dtype=bool)
+    if is_ee:
+        tau2_hat = np.zeros(n)
+        se_tau2 = np.full(n, np.nan)
+    else:
+        if tau2 is not None:
+            tau2_hat = tau2.copy()
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tau2_hat, converged = _estimate_tau2(data, method, ctl, notes)
+        tau2_hat = np.where(k1, 0.0 if tau2 is None else tau2_hat, tau2_hat)
+        converged = converged | k1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se_tau2 = _se_tau2(data, method, tau2_hat)
+        se_tau2 = np.where(k1, np.nan, se_tau2)
+
     # ---- pooled estimate and its test
     w = _weights(vv, maskf, tau2_hat)
-    sw = w.sum(axis=1)
-    beta = (w * yy).sum(axis=1) / sw
+    sw = _rsum(w)
+    beta = _rdot(w, yy) / sw
     vb = 1.0 / sw
     tests = np.where(k1, "z", test)
     use_t = tests != "z"
     if test == "knha":
         r = yy - beta[:, None]
-        rss = (w * r * r).sum(axis=1)
+        rss = _rdot(w * r, r)
         s2w = np.where(rss <= _EPS, 0.0, rss / km1)
         vb = np.where(use_t, s2w * vb, vb)
     se = np.sqrt(vb)
@@ -830,7 +1066,7 @@ def fit_padded(
     ddf = np.where(use_t, kf - 1.0, np.nan)
     crit = np.where(
         use_t,
-        -special.stdtrit(np.where(use_t, kf - 1.0, 1.0), alpha / 2.0),
+        -_per_value(special.stdtrit, np.where(use_t, kf - 1.0, 1.0), alpha / 2.0),
         -special.ndtri(alpha / 2.0),
     )
     pval = np.where(
@@ -845,7 +1081,7 @@ def fit_padded(
     w0 = maskf / vv
     q_e, sw0, _ = _q_stat(yy, w0)
     q_e = np.maximum(q_e, 0.0)
-    trp0 = sw0 - (w0 * w0).sum(axis=1) / sw0
+    trp0 = sw0 - _rdot(w0, w0) / sw0
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = np.where(k1, 0.0, km1 / trp0)
         q_p = np.where(k1, 1.0, special.chdtrc(km1, q_e))
@@ -880,39 +1116,14 @@ def fit_padded(
         half = crit * np.sqrt(vb + tau2_hat)
         pi_lb, pi_ub = beta - half, beta + half
 
-    weights = np.where(mask, 100.0 * w / sw[:, None], np.nan)
-
-    fit = BatchFit(
-        k=k_int,
-        beta=beta,
-        se=se,
-        zval=zval,
-        pval=pval,
-        ci_lb=ci_lb,
-        ci_ub=ci_ub,
-        ddf=ddf,
-        tau2=tau2_hat,
-        se_tau2=se_tau2,
-        tau2_ci_lb=tau2_lb,
-        tau2_ci_ub=tau2_ub,
-        I2_ci_lb=i2_lb,
-        I2_ci_ub=i2_ub,
-        H2_ci_lb=h2_lb,
-        H2_ci_ub=h2_ub,
-        QE=q_e,
-        QEp=q_p,
-        I2=i2,
-        H2=h2,
-        vt=vt,
-        pi_lb=pi_lb,
-        pi_ub=pi_ub,
-        weights=weights,
-        test=tests.astype(str),
-        converged=converged,
-    )
-    if not converged.all():
-        fit = _blank_rows(fit, ~converged)
-    return fit
+    out = {
+        "beta": beta, "se": se, "zval": zval, "pval": pval, "ci_lb": ci_lb, "ci_ub": ci_ub,
+        "ddf": ddf, "tau2": tau2_hat, "se_tau2": se_tau2, "tau2_ci_lb": tau2_lb,
+        "tau2_ci_ub": tau2_ub, "I2_ci_lb": i2_lb, "I2_ci_ub": i2_ub, "H2_ci_lb": h2_lb,
+        "H2_ci_ub": h2_ub, "QE": q_e, "QEp": q_p, "I2": i2, "H2": h2, "vt": vt,
+        "pi_lb": pi_lb, "pi_ub": pi_ub,
+    }  # fmt: skip
+    return out, converged
 
 
 def _blank_rows(fit: BatchFit, bad: BoolArray) -> BatchFit:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -58,16 +58,15 @@ def pad_groups(
     codes = np.asarray(codes, dtype=np.int64)
     counts = np.bincount(codes, minlength=n_groups)
     kmax = int(counts.max()) if counts.size else 0
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    pos = np.arange(codes.size) - starts[sorted_codes]
-    mask = np.zeros((n_groups, kmax), dtype=bool)
-    mask[sorted_codes, pos] = True
+    mask = np.arange(kmax) < counts[:, None]
+    # Row-major boolean assignment fills each row's first counts[g] cells in order, so the
+    # values sorted (stably) by group land where they belong.
+    order = None if bool(np.all(codes[1:] >= codes[:-1])) else np.argsort(codes, kind="stable")
     padded = []
     for col in columns:
+        values = np.asarray(col, dtype=float)
         out = np.full((n_groups, kmax), np.nan)
-        out[sorted_codes, pos] = np.asarray(col, dtype=float)[order]
+        out[mask] = values if order is None else values[order]
         padded.append(out)
     return mask, padded
 
@@ -143,7 +142,7 @@ def rma_batch(
     keys = grouped.size().index
     n_groups = len(keys)
     mask, (yy, vv) = pad_groups(codes, n_groups, y, v)
-    labels = [_group_label(by_cols, key) for key in keys]
+    labels = _GroupLabels(by_cols, keys)
 
     k = mask.sum(axis=1)
     if np.any(k == 1):
@@ -186,6 +185,28 @@ def rma_batch(
     out.attrs["test"] = test
     out.attrs["level"] = float(level)
     return out
+
+
+class _GroupLabels(Sequence[str]):
+    """``"col=value"`` names of the groups, made only for the few that an error message needs."""
+
+    def __init__(self, by_cols: Sequence[str], keys: pd.Index) -> None:
+        self._by_cols = by_cols
+        self._keys = keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return _group_label(self._by_cols, self._keys[i])
 
 
 def _group_label(by_cols: Sequence[str], key: object) -> str:
