@@ -45,8 +45,10 @@ def test_viechtbauer_2010_bcg_reml() -> None:
 
 def test_colditz_1994_bcg_trials_random_effects() -> None:
     """Colditz GA et al. (1994). Efficacy of BCG vaccine in the prevention of tuberculosis.
-    JAMA 271(9):698-702, abstract (Results): in the 13 trials the random-effects (DerSimonian-
-    Laird) relative risk of TB was 0.49 (95% CI 0.34 to 0.70)."""
+    JAMA 271(9):698-702, abstract (Results): the random-effects relative risk of TB in the
+    prospective trials was 0.49 (95% CI 0.34 to 0.70). dat.bcg (metadat) holds the trials' 2x2
+    tables; DerSimonian-Laird, the random-effects method of the time, reproduces the figure.
+    (Quoted from memory of the abstract, not from a copy read in this project.)"""
     d = DATASETS["bcg_RR"]
     res = rma(d["yi"], d["vi"], method="DL")
     rr = [round(math.exp(x), 2) for x in (res.beta, res.ci_lb, res.ci_ub)]
