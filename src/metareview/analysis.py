@@ -30,6 +30,7 @@ project store from them and adds the study selection (PRISMA 2020 flow, protocol
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import warnings
@@ -48,7 +49,13 @@ from metareview.effects.conversions import sd_from_pvalue, sd_from_se, se_from_c
 from metareview.effects.transforms import transf_ilogit, transf_ipft_hm
 from metareview.errors import InputError, MetareviewError, MetareviewWarning
 from metareview.extraction.provenance import Quantity, SourceSpec
-from metareview.extraction.study import OutcomeData, StudyData, StudyDataFile, load_studies
+from metareview.extraction.study import (
+    OutcomeData,
+    StudyData,
+    StudyDataFile,
+    load_studies,
+    yaml_problem,
+)
 from metareview.models import leave1out, rma
 from metareview.models.published import PublishedCheck, check_published
 from metareview.protocol import OutcomeSpec, Protocol, load_protocol
@@ -524,18 +531,30 @@ def bundled_example() -> Path:
     return Path(str(resources.files("metareview") / "examples" / "imatinib-ssc"))
 
 
+def _read_utf8(path: Path) -> str:
+    """The text of a project file, line ends kept (for csv); not UTF-8 is an :class:`InputError`."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", file=str(path)) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
+
+
 def _load_records(path: Path) -> tuple[Record, ...]:
     if not path.exists():
         return ()
     known = {f.name for f in fields(Record)}
     out: list[Record] = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for i, line in enumerate(_read_utf8(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", file=str(path), row=i) from exc
+            raise InputError(
+                f"not valid JSON: {exc.msg} (character {exc.colno})", file=str(path), row=i
+            ) from exc
         if not isinstance(obj, dict):
             raise InputError("each line must be a JSON object", file=str(path), row=i)
         unknown = sorted(set(obj) - known)
@@ -557,7 +576,7 @@ def _load_screening(
     study_ids = {s.id for s in data.studies}
     codes = set(protocol.reason_codes())
     out: list[ScreeningDecision] = []
-    with path.open(encoding="utf-8", newline="") as fh:
+    with io.StringIO(_read_utf8(path), newline="") as fh:
         reader = csv.DictReader(fh)
         need = {"source_id", "decision", "reason_code", "study_id", "reason"}
         missing = need - set(reader.fieldnames or [])
@@ -614,9 +633,9 @@ def _load_published(path: Path) -> tuple[dict[str, PublishedFigure], dict[str, A
     if not path.exists():
         return {}, {}
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(_read_utf8(path))
     except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", file=str(path)) from exc
+        raise InputError(f"not valid YAML: {yaml_problem(exc)}", file=str(path)) from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("results"), dict):
         raise InputError("expected a mapping with 'results'", file=str(path))
     out: dict[str, PublishedFigure] = {}

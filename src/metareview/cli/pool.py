@@ -50,6 +50,8 @@ def read_study_csv(path: Path) -> pd.DataFrame:
         The file is missing or unreadable, has no data rows, or a numeric column holds text
         (the error names the first offending row, 1-based over data rows, and the column).
     """
+    if path.is_dir():
+        raise InputError("is a folder, not a CSV file", file=str(path))
     if not path.is_file():
         raise InputError("no such file", file=str(path))
     try:
@@ -60,6 +62,13 @@ def read_study_csv(path: Path) -> pd.DataFrame:
         raise InputError("the file is empty", file=str(path)) from exc
     if df.empty:
         raise InputError("the file has a header but no data rows", file=str(path))
+    # pandas renames a repeated column ``yi`` to ``yi.1``: which one holds the data is ambiguous.
+    first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    header = [str(c).strip() for c in first.iloc[0]]
+    repeated = next((c for i, c in enumerate(header) if c and c in header[:i]), None)
+    if repeated is not None:
+        raise InputError("the header names this column more than once", file=str(path),
+                         field=repeated)  # fmt: skip
     df.columns = [str(c).strip() for c in df.columns]
     for col in ESCALC_COLUMNS:
         if col in df.columns and df[col].dtype == object:
@@ -196,20 +205,42 @@ def fit_file(
     if by is None:
         from metareview.models import rma
 
-        res = rma(
-            es["yi"].to_numpy(float),
-            es["vi"].to_numpy(float),
-            method=method,
-            test=test,
-            level=level,
-            measure=measure,
-        )
+        try:
+            res = rma(
+                es["yi"].to_numpy(float),
+                es["vi"].to_numpy(float),
+                method=method,
+                test=test,
+                level=level,
+                measure=measure,
+            )
+        except InputError as exc:
+            raise _in_file(exc, es, path, measure) from exc
         return PoolOutcome(_row_to_json(_result_fields(res), measure, method, test), res)
 
     from metareview.models import rma_batch
 
-    table = rma_batch(es, by=by, method=method, test=test, level=level)
+    try:
+        table = rma_batch(es, by=by, method=method, test=test, level=level)
+    except InputError as exc:
+        raise _in_file(exc, es, path, measure) from exc
     return PoolOutcome(_table_to_json(table, by, measure, method, test))
+
+
+def _in_file(exc: InputError, es: pd.DataFrame, path: Path, measure: str) -> InputError:
+    """The model's error located in the file: its row (1-based over ``es``) as a file data row.
+
+    For a measure other than GEN, ``yi`` and ``vi`` are computed by escalc, not columns of the
+    file: the message says so instead of naming a column the file does not have.
+    """
+    row = exc.row
+    if row is not None and 1 <= row <= len(es):
+        position = es.index[row - 1]
+        row = int(position) + 1 if isinstance(position, (int, np.integer)) else row
+    if measure != "GEN" and exc.field in ("yi", "vi"):
+        message = f"{exc.message}; escalc computed it for {measure} from this row's columns"
+        return InputError(message, file=str(path), row=row)
+    return InputError(exc.message, file=str(path), row=row, field=exc.field)
 
 
 #: Where each numeric ``--json`` key comes from in a fitted model (metafor's names).

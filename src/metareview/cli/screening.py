@@ -8,6 +8,7 @@ functions. Every command that opens a project first records a changed protocol f
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -231,9 +232,16 @@ def export(
     if out is None:
         sys.stdout.write(buffer.getvalue())
     else:
+        if out.is_dir():
+            raise InputError("is a folder; give a file name for the CSV", file=str(out))
         tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(buffer.getvalue(), encoding="utf-8")
-        tmp.replace(out)
+        try:
+            tmp.write_text(buffer.getvalue(), encoding="utf-8")
+            tmp.replace(out)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise InputError(f"cannot write the file: {exc.strerror}", file=str(out)) from exc
         typer.echo(f"Wrote {out}", err=True)
 
 

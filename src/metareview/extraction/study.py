@@ -58,6 +58,7 @@ __all__ = [
     "StudyData",
     "StudyDataFile",
     "load_studies",
+    "yaml_problem",
 ]
 
 #: Inputs each outcome measure needs (all of them; ``GEN`` needs ``yi`` and one of sei/vi).
@@ -215,6 +216,15 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error on one line: the problem and the line it is on (1-based) when known."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "syntax error"
+        return f"{problem} (line {mark.line + 1})" if mark is not None else problem
+    return " ".join(str(exc).split())
+
+
 def load_studies(path: str | Path) -> StudyDataFile:
     """Read and validate a study data YAML file.
 
@@ -229,10 +239,12 @@ def load_studies(path: str | Path) -> StudyDataFile:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read study data: {exc.strerror}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", file=str(path)) from exc
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", file=str(path)) from exc
+        raise InputError(f"not valid YAML: {yaml_problem(exc)}", file=str(path)) from exc
     if not isinstance(raw, dict):
         raise InputError("expected a mapping with 'sources' and 'studies'", file=str(path))
     try:

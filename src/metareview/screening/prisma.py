@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metareview.errors import InputError
 from metareview.protocol import Protocol
 from metareview.screening.decisions import Screening
 from metareview.screening.reports import source_kind
@@ -503,6 +504,11 @@ def write_prisma(
     """Write ``prisma.svg``, ``prisma.png`` and ``prisma.json`` (the counts) into ``out_dir``.
 
     Returns the paths by kind (``svg``, ``png``, ``json``).
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` cannot be created or written (a file of that name exists, no permission).
     """
     import matplotlib
 
@@ -510,12 +516,16 @@ def write_prisma(
     protocol: Protocol | None = screening.protocol
     fig = draw_prisma(counts, title=protocol.title if protocol else None)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {"svg": out / f"{stem}.svg", "png": out / f"{stem}.png", "json": out / f"{stem}.json"}
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "metareview"}):
-        fig.savefig(paths["svg"], format="svg", metadata={"Date": None})
-    fig.savefig(paths["png"], format="png", dpi=dpi)
-    paths["json"].write_text(
-        json.dumps(counts.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "metareview"}):
+            fig.savefig(paths["svg"], format="svg", metadata={"Date": None})
+        fig.savefig(paths["png"], format="png", dpi=dpi)
+        paths["json"].write_text(
+            json.dumps(counts.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else out
+        raise InputError(f"cannot write the PRISMA files: {exc.strerror}", file=str(where)) from exc
     return paths

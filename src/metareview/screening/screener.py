@@ -90,6 +90,8 @@ class ScreeningSession:
     ) -> None:
         self.screening = screening
         self.stage = normalise_stage(stage)
+        # Check the options before anything is written to the store.
+        self.ranker = Ranker(model=model, seed=seed)
         self.reviewer = screening.add_reviewer(reviewer)
         self.rule_exclusions: list[Decision] = []
         if self.stage == "title_abstract":
@@ -106,7 +108,6 @@ class ScreeningSession:
         self.skipped: list[int] = []
         self.front: list[int] = []
         self.note: str | None = None
-        self.ranker = Ranker(model=model, seed=seed)
         self._mine = self._my_counts()
         self._ranking_dirty = True
         self._order: list[int] = []

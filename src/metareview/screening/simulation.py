@@ -216,6 +216,8 @@ def load_labelled_csv(path: str | Path, label_column: str = "label1") -> Labelle
                 labels.append(1 if row[label_column].strip() == "I" else 0)
     except FileNotFoundError as exc:
         raise InputError("no such file", file=name) from exc
+    except IsADirectoryError as exc:
+        raise InputError("is a folder, not a CSV file", file=name) from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", file=name) from exc
     except csv.Error as exc:
@@ -276,8 +278,11 @@ def simulate_order(
     n = len(y)
     if n != len(records):
         raise InputError(f"{n} labels for {len(records)} records", field="labels")
-    if batch_fraction < 0:
-        raise InputError("batch_fraction must be 0 or more", field="batch_fraction")
+    if not batch_fraction >= 0 or math.isinf(batch_fraction):  # NaN fails the comparison
+        raise InputError(
+            f"batch_fraction must be a finite number, 0 or more (got {batch_fraction})",
+            field="batch_fraction",
+        )
     relevant = np.flatnonzero(y == 1)
     irrelevant = np.flatnonzero(y == 0)
     if len(relevant) == 0 or len(irrelevant) == 0:

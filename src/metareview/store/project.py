@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import codecs
 import getpass
 import hashlib
 import json
@@ -369,7 +370,7 @@ class Project:
         Raises
         ------
         StoreError
-            The folder already holds a project, or is not a folder.
+            The folder already holds a project, is not a folder, or cannot be created.
         ProtocolError
             The protocol file does not validate.
         """
@@ -385,7 +386,10 @@ class Project:
             from metareview.protocol import load_protocol
 
             load_protocol(protocol)  # raises ProtocolError naming file, line and field
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{folder}: cannot create the project folder: {exc.strerror}") from exc
         who = actor or default_actor()
         conn = _connect(folder / DB_NAME)
         try:
@@ -689,6 +693,13 @@ class Project:
         file = Path(path)
         if not file.is_file():
             raise InputError("file not found", file=str(file))
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise InputError(
+                    f"unknown text encoding {encoding!r}", field="--encoding"
+                ) from None
         size = file.stat().st_size
         digest = file_sha256(file)
         fmt = format or detect_format(file)
