@@ -284,3 +284,13 @@ def test_nct_reference_means_the_registration_when_articles_cite_it(tmp_path: Pa
     with open_screening(folder) as s:
         assert s.resolve_record("nct:NCT00555581") == 2
         assert s.resolve_record("pmid:101") == 1
+
+
+def test_removing_a_record_twice_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    folder = small_project(tmp_path, n=3)
+    with open_screening(folder) as s:
+        s.remove(2, "retracted")
+    before = count_rows(folder, "screening_decisions")
+    with open_screening(folder) as s, pytest.raises(InputError, match="already removed"):
+        s.remove([3, 2], "retracted")
+    assert count_rows(folder, "screening_decisions") == before

@@ -749,6 +749,16 @@ class Screening:
                         f"record {rid} comes from other methods; it is not screened at "
                         "title/abstract, so it cannot be removed before screening"
                     )
+                already = tx.execute(
+                    "SELECT id FROM screening_decisions WHERE record_id = ? AND "
+                    "basis = 'removed' AND undone_at IS NULL",
+                    (rid,),
+                ).fetchone()
+                if already is not None:
+                    raise InputError(
+                        f"record {rid} is already removed (decision {already[0]}); "
+                        "undo that decision to change it"
+                    )
                 out.append(
                     self._insert(
                         tx,
