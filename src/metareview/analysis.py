@@ -60,6 +60,7 @@ from metareview.models import leave1out, rma
 from metareview.models.published import PublishedCheck, check_published
 from metareview.protocol import OutcomeSpec, Protocol, load_protocol
 from metareview.screening.decisions import normalise_stage
+from metareview.sources.base import read_text
 from metareview.sources.record import Record
 
 if TYPE_CHECKING:
@@ -531,22 +532,12 @@ def bundled_example() -> Path:
     return Path(str(resources.files("metareview") / "examples" / "imatinib-ssc"))
 
 
-def _read_utf8(path: Path) -> str:
-    """The text of a project file, line ends kept (for csv); not UTF-8 is an :class:`InputError`."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", file=str(path)) from exc
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
-
-
 def _load_records(path: Path) -> tuple[Record, ...]:
     if not path.exists():
         return ()
     known = {f.name for f in fields(Record)}
     out: list[Record] = []
-    for i, line in enumerate(_read_utf8(path).splitlines(), start=1):
+    for i, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -576,7 +567,7 @@ def _load_screening(
     study_ids = {s.id for s in data.studies}
     codes = set(protocol.reason_codes())
     out: list[ScreeningDecision] = []
-    with io.StringIO(_read_utf8(path), newline="") as fh:
+    with io.StringIO(read_text(path), newline="") as fh:
         reader = csv.DictReader(fh)
         need = {"source_id", "decision", "reason_code", "study_id", "reason"}
         missing = need - set(reader.fieldnames or [])
@@ -633,7 +624,7 @@ def _load_published(path: Path) -> tuple[dict[str, PublishedFigure], dict[str, A
     if not path.exists():
         return {}, {}
     try:
-        raw = yaml.safe_load(_read_utf8(path))
+        raw = yaml.safe_load(read_text(path))
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {yaml_problem(exc)}", file=str(path)) from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("results"), dict):

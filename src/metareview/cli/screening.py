@@ -25,6 +25,7 @@ from rich.text import Text
 from metareview.cli.app import app
 from metareview.errors import InputError
 from metareview.screening.decisions import STAGES, DecisionInput, Screening, normalise_stage
+from metareview.sources.base import read_text
 
 __all__ = [
     "conflicts",
@@ -63,10 +64,7 @@ def read_decisions_csv(path: Path) -> list[DecisionInput]:
     """
     if not path.is_file():
         raise InputError("no such file", file=str(path))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", file=str(path)) from None
+    text = read_text(path)
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     where: dict[str, str] = {}

@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from metareview.errors import InputError
 from metareview.extraction.provenance import Quantity, SourceSpec
+from metareview.sources.base import read_text
 
 __all__ = [
     "MEASURE_INPUTS",
@@ -235,12 +236,7 @@ def load_studies(path: str | Path) -> StudyDataFile:
         and the field path (``studies[1].outcomes.mRSS[0].inputs.sei``).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read study data: {exc.strerror}", file=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", file=str(path)) from exc
+    text = read_text(path)
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

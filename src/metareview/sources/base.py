@@ -12,6 +12,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from metareview.errors import InputError, SourceError
@@ -29,6 +30,7 @@ __all__ = [
     "load_json",
     "parse_year",
     "peekable",
+    "read_text",
 ]
 
 #: An importer: reads a binary stream lazily and yields records. ``file`` names the input in
@@ -155,6 +157,28 @@ def load_json(stream: IO[bytes], *, file: str) -> Any:
     except json.JSONDecodeError as exc:
         raise SourceFormatError(
             f"malformed JSON at column {exc.colno}: {exc.msg}", file=file, line=exc.lineno
+        ) from None
+
+
+def read_text(path: Path) -> str:
+    """A user's text file, decoded as UTF-8 (a byte-order mark is dropped), line ends kept.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or is not UTF-8 (the message names the line of the first
+        bad byte).
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", file=str(path)) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"not UTF-8 text ({exc.reason}, line {line})", file=str(path)
         ) from None
 
 
