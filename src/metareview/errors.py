@@ -10,6 +10,7 @@ __all__ = [
     "ConvergenceError",
     "ConvergenceWarning",
     "InputError",
+    "InputErrors",
     "MetareviewError",
     "MetareviewWarning",
     "ProtocolError",
@@ -51,6 +52,25 @@ class InputError(MetareviewError, ValueError):
         if self.field is not None:
             where.append(f"column {self.field!r}")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class InputErrors(InputError):
+    """Several problems in one input, all found in one pass (a form a person fixes at once).
+
+    ``problems`` are the located :class:`InputError` s; ``file``/``row``/``field`` are the first
+    one's; ``str()`` gives them all, separated by "; ".
+    """
+
+    def __init__(self, problems: list[InputError]) -> None:
+        if not problems:
+            raise ValueError("InputErrors needs at least one problem")
+        self.problems = list(problems)
+        first = problems[0]
+        super().__init__(first.message, file=first.file, row=first.row, field=first.field)
+
+    def __str__(self) -> str:
+        head = f"{len(self.problems)} problems: " if len(self.problems) > 1 else ""
+        return head + "; ".join(InputError.__str__(p) for p in self.problems)
 
 
 class ConvergenceError(MetareviewError, RuntimeError):

@@ -9,21 +9,28 @@ from pathlib import Path
 
 import pytest
 
-from metareview.analysis import bundled_example
 from metareview.cli import main
+from metareview.review.folder import bundled_example
 
 
-def test_demo_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_json_contract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
     assert main(["demo", "--json"]) == 0
     out = capsys.readouterr().out
     doc = json.loads(out)  # stdout is the JSON document and nothing else
     assert [a["outcome"] for a in doc["analyses"]] == ["mRSS", "HAQ", "dropout_ae", "sae"]
     for a in doc["analyses"]:
-        assert set(a) == {"outcome", "measure", "method", "k", "estimate", "ci_lower",
-                          "ci_upper", "pvalue", "published", "studies"}  # fmt: skip
+        # issue 6's keys, and what the store-based analysis adds (issue 9): the test, PI,
+        # heterogeneity, "transformed", "not_pooled", warnings
+        assert set(a) == {"outcome", "measure", "method", "test", "k", "estimate", "ci_lower",
+                          "ci_upper", "pvalue", "pi_lower", "pi_upper", "tau2", "I2", "QE",
+                          "QEp", "transformed", "published", "studies", "not_pooled",
+                          "warnings"}  # fmt: skip
         assert set(a["published"]) == {"estimate", "ci_lower", "ci_upper", "pvalue"}
         for s in a["studies"]:
-            assert set(s) == {"study", "yi", "vi", "inputs"}
+            assert set(s) == {"study", "study_id", "yi", "vi", "weight", "inputs"}
             for i in s["inputs"]:
                 assert set(i) == {"name", "value", "status", "source"}
                 assert i["status"] in {"reported", "derived", "assumed"}
@@ -72,13 +79,16 @@ def test_demo_writes_report_and_prints_comparison(
     ]  # fmt: skip
 
 
-def test_demo_json_writes_nothing(
+def test_demo_json_also_writes_the_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """``--json`` prints the document on stdout and still writes the report to ``--out``."""
     monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--json"]) == 0
+    assert main(["demo", "--json", "--out", "here"]) == 0
     json.loads(capsys.readouterr().out)
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "here").iterdir()) == [
+        "figures", "project", "report.html", "report.json"
+    ]  # fmt: skip
 
 
 def test_run_on_a_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

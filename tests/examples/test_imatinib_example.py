@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from metareview.analysis import ReviewProject, bundled_example, load_project
 from metareview.extraction import STATUSES
+from metareview.review.folder import ReviewFolder, bundled_example, load_folder
 
 
 @pytest.fixture(scope="module")
-def project() -> ReviewProject:
-    return load_project(bundled_example())
+def project() -> ReviewFolder:
+    return load_folder(bundled_example())
 
 
 def test_bundled_files_exist() -> None:
@@ -27,7 +27,7 @@ def test_bundled_files_exist() -> None:
         assert (folder / name).is_file(), name
 
 
-def test_every_number_has_status_and_source(project: ReviewProject) -> None:
+def test_every_number_has_status_and_source(project: ReviewFolder) -> None:
     keys = {s.key for s in project.data.sources}
     count = 0
     for study in project.data.studies:
@@ -45,13 +45,13 @@ def test_every_number_has_status_and_source(project: ReviewProject) -> None:
     assert count > 50
 
 
-def test_every_source_has_a_citation_and_address(project: ReviewProject) -> None:
+def test_every_source_has_a_citation_and_address(project: ReviewFolder) -> None:
     for s in project.data.sources:
         assert s.citation.strip()
         assert s.url or s.doi, s.key
 
 
-def test_each_study_says_why_it_misses_an_outcome(project: ReviewProject) -> None:
+def test_each_study_says_why_it_misses_an_outcome(project: ReviewFolder) -> None:
     names = [o.name for o in project.protocol.outcomes]
     for study in project.data.studies:
         for name in names:
@@ -60,7 +60,7 @@ def test_each_study_says_why_it_misses_an_outcome(project: ReviewProject) -> Non
             assert not (has_main and name in study.not_extracted), (study.id, name)
 
 
-def test_records_and_screening_agree(project: ReviewProject) -> None:
+def test_records_and_screening_agree(project: ReviewFolder) -> None:
     ids = [str(r.source_id) for r in project.records]
     assert len(ids) == len(set(ids))
     decided = [d.source_id for d in project.screening]
@@ -73,7 +73,7 @@ def test_records_and_screening_agree(project: ReviewProject) -> None:
     assert all(d.reason_code in codes for d in project.screening if d.decision == "exclude")
 
 
-def test_seeds_are_all_screened(project: ReviewProject, seeds_dir: Path) -> None:
+def test_seeds_are_all_screened(project: ReviewFolder, seeds_dir: Path) -> None:
     seed_files = sorted(p.name for p in seeds_dir.iterdir() if p.is_file())
     by_seed = {str(r.fields["seed_file"]): r for r in project.records if r.fields.get("seed_file")}
     assert sorted(by_seed) == seed_files
@@ -93,7 +93,7 @@ def test_seeds_are_all_screened(project: ReviewProject, seeds_dir: Path) -> None
     ]
 
 
-def test_seed_registry_ids_match(project: ReviewProject, seeds_dir: Path) -> None:
+def test_seed_registry_ids_match(project: ReviewFolder, seeds_dir: Path) -> None:
     for record in project.records:
         seed = record.fields.get("seed_file")
         if seed and record.nct_ids:
@@ -106,7 +106,7 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u2212", "-")).strip()
 
 
-def test_published_figures_are_in_the_abstract(project: ReviewProject, seeds_dir: Path) -> None:
+def test_published_figures_are_in_the_abstract(project: ReviewFolder, seeds_dir: Path) -> None:
     """The published figures are compared as the abstract prints them (seed 000)."""
     abstract = _norm((seeds_dir / "000_9bd60d6b50d973a5.txt").read_text(encoding="utf-8"))
     mrss = project.published["mRSS"]
@@ -121,7 +121,7 @@ def test_published_figures_are_in_the_abstract(project: ReviewProject, seeds_dir
     assert "17%" in abstract and project.published["sae"].estimate == 0.17
 
 
-def test_protocol_follows_the_paper(project: ReviewProject) -> None:
+def test_protocol_follows_the_paper(project: ReviewFolder) -> None:
     p = project.protocol
     assert p.model.method == "DL" and p.model.test == "z"
     assert [o.name for o in p.outcomes] == ["mRSS", "HAQ", "dropout_ae", "sae"]

@@ -21,9 +21,8 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from metareview.analysis import bundled_example
-from metareview.pipeline import run_pipeline
 from metareview.report.html import write_report
+from metareview.review.folder import bundled_example, run_folder
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -55,7 +54,7 @@ def chromium(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("browser")
-    return write_report(run_pipeline(bundled_example(), out), out)
+    return write_report(run_folder(bundled_example(), out), out)
 
 
 def test_renders_without_console_messages(report: Path) -> None:

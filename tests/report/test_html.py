@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from metareview.analysis import ReviewResult, bundled_example, run_review
 from metareview.errors import InputError
 from metareview.report.html import build_report_data, write_report
+from metareview.review.folder import bundled_example, run_folder
+from metareview.review.result import ReviewResult
 
 
 class _Collect(HTMLParser):
@@ -55,7 +56,7 @@ def parse(html: str) -> _Collect:
 
 @pytest.fixture(scope="module")
 def result() -> ReviewResult:
-    return run_review(bundled_example())
+    return run_folder(bundled_example())
 
 
 @pytest.fixture(scope="module")

@@ -22,15 +22,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from metareview.analysis import (
-    PROPORTION_MEASURES,
-    OutcomeAnalysis,
-    ReviewResult,
-    bundled_example,
-)
 from metareview.cli.app import app
 from metareview.errors import InputError
-from metareview.pipeline import run_pipeline
+from metareview.review.analyse import PROPORTION_MEASURES
+from metareview.review.folder import bundled_example, run_folder
+from metareview.review.result import OutcomeAnalysis, ReviewResult
 
 __all__ = ["demo", "run"]
 
@@ -121,13 +117,13 @@ def _write_report(result: ReviewResult, out: Path, console: Console) -> None:
 
 
 def _run(project: Path, out: Path | None, as_json: bool) -> None:
-    result = run_pipeline(project, None if as_json else out)
+    result = run_folder(project, out)
+    console = Console(stderr=as_json)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2, allow_nan=False))
-        return
-    console = Console()
-    _print_summary(result, console)
-    _print_selection(result, console)
+    else:
+        _print_summary(result, console)
+        _print_selection(result, console)
     if out is not None:
         _write_report(result, out, console)
 
@@ -141,7 +137,7 @@ def demo(
         show_default=True,
     ),
     as_json: bool = typer.Option(
-        False, "--json", help="Print the results as JSON on stdout (no report is written)."
+        False, "--json", help="Print the results as JSON on stdout (the report is still written)."
     ),
 ) -> None:
     """Run the bundled review (imatinib in systemic sclerosis) and compare with the paper."""
@@ -157,7 +153,7 @@ def run(
         help="Folder for the HTML report and the project store (default: DIR/report).",
     ),
     as_json: bool = typer.Option(
-        False, "--json", help="Print the results as JSON on stdout (no report is written)."
+        False, "--json", help="Print the results as JSON on stdout (the report is still written)."
     ),
 ) -> None:
     """Run the review project in DIR: pool every outcome and write the report."""

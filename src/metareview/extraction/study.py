@@ -34,6 +34,11 @@ Which inputs an outcome needs depends on its ``measure`` (metafor's argument nam
 * ``GEN`` — a reported change with its uncertainty: ``yi`` and ``sei`` (or ``vi``).
 * ``PR`` — event counts for a proportion: ``xi`` events among ``ni`` patients; the analysis
   transforms them (logit, Freeman-Tukey) as the protocol says.
+* ``2x2`` — events and totals of two groups (``ai``/``n1i`` intervention, ``ci``/``n2i``
+  comparator) for RR, OR, RD, PETO.
+* ``MEANS`` — means, SDs and sizes of two groups (``m1i sd1i n1i``, ``m2i sd2i n2i``) for MD,
+  SMD, ROM.
+* ``RATES`` — events over person-time of two groups (``x1i t1i``, ``x2i t2i``) for IRR, IRD.
 
 ``scenario`` other than ``"main"`` marks alternative data used only in sensitivity analyses
 (another time point, a bound). Every study says, for each outcome it does not contribute to,
@@ -62,11 +67,16 @@ __all__ = [
     "yaml_problem",
 ]
 
-#: Inputs each outcome measure needs (all of them; ``GEN`` needs ``yi`` and one of sei/vi).
+#: Input layouts of an outcome row and the inputs each needs (metafor's argument names; ``GEN``
+#: needs ``yi`` and one of sei/vi). ``PR``, ``2x2``, ``MEANS`` and ``RATES`` are pooled with the
+#: protocol outcome's measure (PLO, RR, SMD, IRR, ...); ``MC`` and ``GEN`` as they are.
 MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
     "MC": ("m1i", "m2i", "sd1i", "sd2i", "ni", "ri"),
     "GEN": ("yi",),
     "PR": ("xi", "ni"),
+    "2x2": ("ai", "n1i", "ci", "n2i"),
+    "MEANS": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+    "RATES": ("x1i", "t1i", "x2i", "t2i"),
 }
 
 

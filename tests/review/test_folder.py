@@ -35,16 +35,29 @@ from pathlib import Path
 
 import pytest
 
-from metareview.analysis import bundled_example, load_project
 from metareview.errors import InputError
-from metareview.pipeline import (
+from metareview.review.folder import (
     PROJECT_DIRNAME,
-    StudySelection,
-    build_project,
-    run_pipeline,
-    study_selection,
+    bundled_example,
+    import_folder,
+    load_folder,
+    run_folder,
 )
+from metareview.review.result import StudySelection
+from metareview.review.store import study_selection
 from metareview.store import Project
+
+
+def build_project(review: Path, dest: Path) -> StudySelection:
+    """The review folder imported into a store at ``dest``, and that store's study selection."""
+    import_folder(review, dest)
+    with Project.open(dest) as project:
+        return study_selection(project, write_files=True)
+
+
+def run_selection(review: Path, out: Path) -> StudySelection | None:
+    return run_folder(review, out).selection
+
 
 HAND = {
     "databases": {"pubmed": 7},
@@ -154,9 +167,9 @@ def test_checklist_summary(built: StudySelection) -> None:
     by_id = {e.item.id: e for e in built.checklist}
     assert by_id["16a"].status == "answered"
     assert by_id["24c"].status == "answered" and "none recorded" in by_id["24c"].where
-    # Study data and analyses live in studies.yaml and the report, not in store tables.
-    assert by_id["17"].status == "answered" and "report" in by_id["17"].where
-    assert by_id["9"].status == "partial"
+    # The study data live in the store's extraction tables (imported from studies.yaml).
+    assert by_id["17"].status == "answered"
+    assert by_id["9"].status == "answered" and "extraction" in by_id["9"].where
     assert by_id["18"].status == "missing"  # no risk-of-bias assessment
 
 
@@ -189,7 +202,7 @@ def test_failing_build_leaves_nothing(review_copy: Path, tmp_path: Path) -> None
     _break_row_one(review_copy)
     out = tmp_path / "out"
     with pytest.raises(InputError, match="other methods") as info:
-        run_pipeline(review_copy, out)
+        run_folder(review_copy, out)
     assert info.value.file is not None and info.value.file.endswith("screening.csv")
     assert (info.value.row, info.value.field) == (1, "stage")
     assert not (out / PROJECT_DIRNAME).exists()
@@ -198,11 +211,11 @@ def test_failing_build_leaves_nothing(review_copy: Path, tmp_path: Path) -> None
 
 def test_failing_rebuild_keeps_the_previous_project(review_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = study_selection(review_copy, out)
+    first = run_selection(review_copy, out)
     assert first is not None and first.project_dir == out / PROJECT_DIRNAME
     _break_row_one(review_copy)
     with pytest.raises(InputError):
-        study_selection(review_copy, out)
+        run_selection(review_copy, out)
     assert sorted(p.name for p in out.iterdir()) == [PROJECT_DIRNAME]
     with Project.open(out / PROJECT_DIRNAME) as project:
         assert project.count_records() == 18
@@ -210,8 +223,8 @@ def test_failing_rebuild_keeps_the_previous_project(review_copy: Path, tmp_path:
 
 def test_rebuild_is_fresh(review_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    study_selection(review_copy, out)
-    again = study_selection(review_copy, out)
+    run_selection(review_copy, out)
+    again = run_selection(review_copy, out)
     assert again is not None and _counts(again) == HAND
     with Project.open(out / PROJECT_DIRNAME) as project:
         assert project.count_records() == 18  # replaced, not added to
@@ -244,15 +257,17 @@ def test_ambiguous_record_in_decisions_is_located(review_copy: Path, tmp_path: P
 def test_no_records_no_selection(review_copy: Path, tmp_path: Path) -> None:
     (review_copy / "records.jsonl").unlink()
     (review_copy / "screening.csv").unlink()
-    result = run_pipeline(review_copy, tmp_path / "out")
+    result = run_folder(review_copy, tmp_path / "out")
     assert result.selection is None
     assert set(result.to_json()) == {"analyses"}
-    assert not (tmp_path / "out" / PROJECT_DIRNAME).exists()
+    # the study data still go through the store: five studies, the same pooled mRSS
+    assert (tmp_path / "out" / PROJECT_DIRNAME / "project.sqlite").is_file()
+    assert len(result.studies) == 5 and result.analysis("mRSS").k == 3
 
 
 def test_json_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = run_pipeline(bundled_example())
+    result = run_folder(bundled_example())
     assert result.selection is not None and result.selection.project_dir is None
     doc = result.to_json()
     assert set(doc) == {"analyses", "prisma"}
@@ -266,5 +281,5 @@ def test_unknown_stage_is_located(review_copy: Path) -> None:
     lines[3] = lines[3].removesuffix("full_text") + "abstracts-and-more"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="unknown stage") as info:
-        load_project(review_copy)
+        load_folder(review_copy)
     assert (info.value.row, info.value.field) == (3, "stage")

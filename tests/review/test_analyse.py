@@ -17,21 +17,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from metareview.analysis import (
-    ReviewResult,
-    bundled_example,
-    load_project,
-    run_review,
-    se_from_pvalue,
-)
 from metareview.errors import InputError
+from metareview.extraction.derivations import se_from_pvalue
+from metareview.review.folder import bundled_example, load_folder, run_folder
+from metareview.review.result import ReviewResult
 
 TOL = 1e-6
 
 
 @pytest.fixture(scope="module")
 def result() -> ReviewResult:
-    return run_review(bundled_example())
+    return run_folder(bundled_example())
 
 
 @pytest.fixture(scope="module")
@@ -238,21 +234,29 @@ def test_haq_is_not_pooled_and_says_why(result: ReviewResult) -> None:
 
 def test_json_document_shape(result: ReviewResult) -> None:
     doc = json.loads(json.dumps(result.to_json(), allow_nan=False))
-    assert list(doc) == ["analyses"]
+    assert list(doc) == ["analyses", "prisma"]
+    assert doc["prisma"]["studies_included"] == 5
     assert [a["outcome"] for a in doc["analyses"]] == ["mRSS", "HAQ", "dropout_ae", "sae"]
     for a in doc["analyses"]:
-        assert list(a) == ["outcome", "measure", "method", "k", "estimate", "ci_lower",
-                           "ci_upper", "pvalue", "published", "studies"]  # fmt: skip
+        assert {"outcome", "measure", "method", "k", "estimate", "ci_lower", "ci_upper", "pvalue",
+                "published", "studies", "transformed", "not_pooled"} <= set(a)  # fmt: skip
         assert list(a["published"]) == ["estimate", "ci_lower", "ci_upper", "pvalue"]
         assert a["k"] == len(a["studies"])
+        assert a["k"] + len(a["not_pooled"]) == 5
         for s in a["studies"]:
-            assert list(s) == ["study", "yi", "vi", "inputs"]
+            assert list(s) == ["study", "study_id", "yi", "vi", "weight", "inputs"]
+            assert isinstance(s["study_id"], int)
             for i in s["inputs"]:
                 assert list(i) == ["name", "value", "status", "source"]
                 assert i["status"] in ("reported", "derived", "assumed")
                 assert isinstance(i["source"], str) and i["source"].strip()
     sae = doc["analyses"][3]
     assert 0 <= sae["estimate"] <= 1 and sae["published"]["estimate"] == 0.17
+    # proportions: "transformed" repeats the back-transformed estimate; k = 2 has no PI
+    assert sae["transformed"]["estimate"] == sae["estimate"]
+    assert sae["pi_lower"] is None and sae["transformed"]["pi_lower"] is None
+    assert doc["analyses"][0]["transformed"] is None  # a mean change is on its own scale
+    assert doc["analyses"][2]["QE"] is None  # k = 1: no heterogeneity statistic
 
 
 def test_to_dict_carries_fit_and_weights(result: ReviewResult) -> None:
@@ -275,15 +279,15 @@ def project_copy(tmp_path: Path) -> Path:
 
 
 def test_copy_runs_like_the_bundled_one(project_copy: Path, result: ReviewResult) -> None:
-    other = run_review(project_copy)
+    other = run_folder(project_copy)
     assert other.to_json() == result.to_json()
 
 
 def test_missing_folder_and_files(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a project folder"):
-        load_project(tmp_path / "nope")
+        load_folder(tmp_path / "nope")
     with pytest.raises(InputError, match=r"no protocol\.yaml"):
-        load_project(tmp_path)
+        load_folder(tmp_path)
 
 
 def test_bad_screening_row_is_located(project_copy: Path) -> None:
@@ -292,7 +296,7 @@ def test_bad_screening_row_is_located(project_copy: Path) -> None:
     lines[2] = lines[2].replace(",exclude,publication,", ",exclude,nonsense,")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="not an eligibility code") as info:
-        load_project(project_copy)
+        load_folder(project_copy)
     assert (info.value.row, info.value.field) == (2, "reason_code")
 
 
@@ -302,7 +306,7 @@ def test_bad_record_line_is_located(project_copy: Path) -> None:
     lines[3] = "{not json"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON") as info:
-        load_project(project_copy)
+        load_folder(project_copy)
     assert info.value.row == 4
 
 
@@ -318,7 +322,7 @@ def test_typed_derived_value_must_match(project_copy: Path) -> None:
         encoding="utf-8",
     )
     with pytest.raises(InputError, match="differs from the derivation"):
-        run_review(project_copy)
+        run_folder(project_copy)
 
 
 def test_unknown_outcome_in_study_data(project_copy: Path) -> None:
@@ -326,11 +330,11 @@ def test_unknown_outcome_in_study_data(project_copy: Path) -> None:
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("      HAQ: >-\n", "      QoL: >-\n", 1), encoding="utf-8")
     with pytest.raises(InputError, match="'QoL' is not an outcome of the protocol"):
-        load_project(project_copy)
+        load_folder(project_copy)
 
 
 def test_other_derivations_by_hand() -> None:
-    from metareview.analysis import DERIVATIONS
+    from metareview.extraction.derivations import DERIVATIONS
 
     se_ci = DERIVATIONS["se_from_ci"][0]
     assert math.isclose(se_ci(lower=-6.081, upper=-0.102), 5.979 / (2 * 1.959963984540054))
@@ -345,5 +349,5 @@ def test_impossible_input_names_study_and_field(project_copy: Path) -> None:
     assert old in text
     path.write_text(text.replace(old, "            ri:\n              value: 1.5\n"), "utf-8")
     with pytest.raises(InputError) as info:
-        run_review(project_copy)
+        run_folder(project_copy)
     assert info.value.field == "pope2011.outcomes.mRSS.inputs.ri"
