@@ -30,7 +30,7 @@ What is read
   ``STARTED`` milestone of the first period; timepoint = the period titles.
 
 Group roles: a module with one group gives ``single``. Otherwise groups whose title says
-placebo, control, usual care or standard (care) are ``comparator`` and the others
+placebo, control, sham, usual care or standard (care) are ``comparator`` and the others
 ``intervention``; when no title says so the descriptions are tried. ``arm`` is the group title.
 Group ids (``OG000``, ``EG000``, ``FG000``) are resolved to titles within each module.
 
