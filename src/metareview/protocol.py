@@ -59,6 +59,7 @@ __all__ = [
     "Protocol",
     "ProtocolValidationError",
     "Question",
+    "RegistryMatch",
     "ScreeningRules",
     "Search",
     "SensitivityAnalysis",
@@ -277,9 +278,25 @@ class TimeWindow(_Model):
         return f"{self.min:g}-{self.max:g} {self.unit}"
 
 
+class RegistryMatch(_Model):
+    """Which ClinicalTrials.gov results item feeds an outcome (see
+    :mod:`metareview.extraction.registry`).
+
+    ``kind`` is ``outcome_measure`` (an entry of the outcome measures module),
+    ``serious_adverse_events`` (participants with a serious adverse event, per group) or
+    ``withdrawals_adverse_events`` (participant-flow withdrawals whose reason is an adverse
+    event). For ``outcome_measure``, ``terms`` are words matched case-insensitively against the
+    outcome measures' titles and descriptions: a measure matches when it contains every term.
+    """
+
+    kind: Literal["outcome_measure", "serious_adverse_events", "withdrawals_adverse_events"]
+    terms: list[_Text] = Field(default_factory=list)
+
+
 class OutcomeSpec(_Model):
     """An outcome to pool: its name, effect measure (metafor ``escalc`` name), time window and
-    the direction of benefit (``better: lower`` when a decrease is good, as for mRSS)."""
+    the direction of benefit (``better: lower`` when a decrease is good, as for mRSS).
+    ``registry`` optionally says which registry results item gives its data."""
 
     name: _Text
     measure: str
@@ -287,6 +304,7 @@ class OutcomeSpec(_Model):
     time_window: TimeWindow | None = None
     primary: bool = False
     description: str | None = None
+    registry: RegistryMatch | None = None
 
     @field_validator("measure")
     @classmethod

@@ -8,6 +8,11 @@ from metareview.extraction.provenance import (
     SourceSpec,
     Status,
 )
+from metareview.extraction.registry import (
+    RegistryExtraction,
+    RegistryValue,
+    registry_values,
+)
 from metareview.extraction.study import (
     MEASURE_INPUTS,
     Arm,
@@ -24,10 +29,13 @@ __all__ = [
     "Derivation",
     "OutcomeData",
     "Quantity",
+    "RegistryExtraction",
+    "RegistryValue",
     "SourceRef",
     "SourceSpec",
     "Status",
     "StudyData",
     "StudyDataFile",
     "load_studies",
+    "registry_values",
 ]
