@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     ),
     "search": ("search",),
     "dedupe": ("dedupe",),
+    "extract": ("extract",),
+    "analyse": ("analyse", "report"),
 }  # fmt: skip
 
 

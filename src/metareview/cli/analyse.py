@@ -38,8 +38,9 @@ def report(
     directory: Annotated[Path, typer.Argument(help="The project folder.")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder for report.html, report.json and figures/ "
-                     "(default: DIR/report)."),  # fmt: skip
+        typer.Option(
+            "--out", help="Folder for report.html, report.json and figures/ (default: DIR/report)."
+        ),
     ] = None,
 ) -> None:
     """Write the HTML report of the review from its project store."""

@@ -272,7 +272,6 @@ def _table_to_json(
     return out
 
 
-
 def _scalar(value: Any) -> Any:
     """A group key as a plain Python value (NumPy scalars unwrapped)."""
     return value.item() if hasattr(value, "item") else value

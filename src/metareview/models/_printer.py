@@ -79,8 +79,7 @@ def render_text(res: RMAResult, digits: int = 4, signif_stars: bool = True) -> s
         se = "" if res.se_tau2 is None else f" (SE = {_f(res.se_tau2, digits)})"
         out.append(f"tau^2 (estimated amount of total heterogeneity): {_f(res.tau2, tdig)}{se}")
         out.append(
-            "tau (square root of estimated tau^2 value):      "
-            f"{_f(math.sqrt(res.tau2), tdig)}"
+            f"tau (square root of estimated tau^2 value):      {_f(math.sqrt(res.tau2), tdig)}"
         )
     if not math.isnan(res.I2):
         out.append(f"I^2 (total heterogeneity / total variability):   {_f(res.I2, 2)}%")
@@ -98,14 +97,23 @@ def render_text(res: RMAResult, digits: int = 4, signif_stars: bool = True) -> s
     if res.ddf is not None:
         header = ["estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"]
         row = [
-            _f(res.beta, digits), _f(res.se, digits), _f(res.zval, digits), f"{res.ddf:g}",
-            _p(res.pval, digits), _f(res.ci_lb, digits), _f(res.ci_ub, digits),
+            _f(res.beta, digits),
+            _f(res.se, digits),
+            _f(res.zval, digits),
+            f"{res.ddf:g}",
+            _p(res.pval, digits),
+            _f(res.ci_lb, digits),
+            _f(res.ci_ub, digits),
         ]
     else:
         header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
         row = [
-            _f(res.beta, digits), _f(res.se, digits), _f(res.zval, digits),
-            _p(res.pval, digits), _f(res.ci_lb, digits), _f(res.ci_ub, digits),
+            _f(res.beta, digits),
+            _f(res.se, digits),
+            _f(res.zval, digits),
+            _p(res.pval, digits),
+            _f(res.ci_lb, digits),
+            _f(res.ci_ub, digits),
         ]
     if stars is not None:
         header.append("")

@@ -138,7 +138,9 @@ class RMAResult:
                 out[name] = list(val)
             elif isinstance(val, Control):
                 out[name] = {
-                    "threshold": val.threshold, "tol": val.tol, "maxiter": val.maxiter,
+                    "threshold": val.threshold,
+                    "tol": val.tol,
+                    "maxiter": val.maxiter,
                 }
             elif isinstance(val, float):
                 out[name] = None if math.isnan(val) or math.isinf(val) else val
@@ -176,7 +178,11 @@ class RMAResult:
         else:
             pi = sorted([tr(self.pi_lb), tr(self.pi_ub)], key=_nan_last)
         return {
-            "pred": tr(self.beta), "ci_lb": ci[0], "ci_ub": ci[1], "pi_lb": pi[0], "pi_ub": pi[1],
+            "pred": tr(self.beta),
+            "ci_lb": ci[0],
+            "ci_ub": ci[1],
+            "pi_lb": pi[0],
+            "pi_ub": pi[1],
         }
 
 
@@ -328,8 +334,16 @@ def rma(
             field=v_field,
         )
     return result_from_batch(
-        fit, 0, y=y, v=v, slab=labels, measure=measure, method=method, level=level,
-        tau2_fixed=tau2 is not None and method not in ("EE", "FE"), control=ctl,
+        fit,
+        0,
+        y=y,
+        v=v,
+        slab=labels,
+        measure=measure,
+        method=method,
+        level=level,
+        tau2_fixed=tau2 is not None and method not in ("EE", "FE"),
+        control=ctl,
     )
 
 
