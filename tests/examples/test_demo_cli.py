@@ -25,7 +25,7 @@ def test_demo_json_contract(
         # issue 6's keys, and what the store-based analysis adds (issue 9): the test, PI,
         # heterogeneity, "transformed", "not_pooled", warnings
         assert set(a) == {"outcome", "measure", "method", "test", "k", "estimate", "ci_lower",
-                          "ci_upper", "pvalue", "pi_lower", "pi_upper", "tau2", "I2", "QE",
+                          "ci_upper", "pvalue", "se", "pi_lower", "pi_upper", "tau2", "I2", "QE",
                           "QEp", "transformed", "published", "studies", "not_pooled",
                           "warnings"}  # fmt: skip
         assert set(a["published"]) == {"estimate", "ci_lower", "ci_upper", "pvalue"}

@@ -217,30 +217,65 @@ def export(
     include_undone: Annotated[
         bool, typer.Option("--all", help="Include undone decisions (the full history).")
     ] = False,
+    extraction: Annotated[
+        bool,
+        typer.Option("--extraction", help="Export the extracted values as tidy CSV (one per row)."),
+    ] = False,
+    r_script: Annotated[
+        Path | None,
+        typer.Option(
+            "--r-script",
+            help="Write an R script (and FILE.csv beside it) that rebuilds every pooled "
+            "analysis with metafor.",
+        ),
+    ] = None,
 ) -> None:
-    """Export project data; --decisions writes the screening decisions as CSV."""
-    if not decisions:
-        raise InputError("say what to export: --decisions")
+    """Export project data: --decisions, --extraction (CSV) or --r-script FILE.R."""
+    if sum([decisions, extraction, r_script is not None]) != 1:
+        raise InputError("say what to export: one of --decisions, --extraction, --r-script FILE")
+    if r_script is not None:
+        from metareview.report.rscript import write_r_script
+        from metareview.review.store import analyse_project
+
+        script, data = write_r_script(analyse_project(directory), r_script)
+        typer.echo(f"Wrote {script} and {data}; run: Rscript {script}", err=True)
+        return
+    if extraction:
+        from metareview.extraction.table import guard_cell
+        from metareview.review.extract import EXPORT_COLUMNS, export_extraction
+
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for row in export_extraction(directory):
+            writer.writerow({k: guard_cell(row.get(k)) for k in EXPORT_COLUMNS})
+        _write_out(buffer.getvalue(), out)
+        return
     with Screening.open(directory) as s:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=_EXPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in s.export_rows(include_undone=include_undone):
             writer.writerow(row)
+    _write_out(buffer.getvalue(), out)
+
+
+def _write_out(text: str, out: Path | None) -> None:
+    """Print ``text``, or write it to ``out`` atomically."""
     if out is None:
-        sys.stdout.write(buffer.getvalue())
-    else:
-        if out.is_dir():
-            raise InputError("is a folder; give a file name for the CSV", file=str(out))
-        tmp = out.with_name(out.name + ".tmp")
-        try:
-            tmp.write_text(buffer.getvalue(), encoding="utf-8")
-            tmp.replace(out)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            raise InputError(f"cannot write the file: {exc.strerror}", file=str(out)) from exc
-        typer.echo(f"Wrote {out}", err=True)
+        sys.stdout.write(text)
+        return
+    if out.is_dir():
+        raise InputError("is a folder; give a file name for the CSV", file=str(out))
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write the file: {exc.strerror}", file=str(out)) from exc
+    typer.echo(f"Wrote {out}", err=True)
 
 
 @app.command("conflicts")

@@ -34,6 +34,7 @@ __all__ = [
     "TEXT_COLUMNS",
     "ParsedRow",
     "TableRow",
+    "guard_cell",
     "parse_rows",
     "read_table",
     "write_csv",
@@ -321,7 +322,7 @@ def parse_rows(
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _guard(value: Any) -> Any:
+def guard_cell(value: Any) -> Any:
     """A cell safe to open in a spreadsheet: text starting like a formula gets a leading ``'``
     (OWASP, CSV injection); numbers stay numbers."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -339,7 +340,7 @@ def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(TEMPLATE_COLUMNS), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _guard(v) for k, v in row.items()})
+            writer.writerow({k: guard_cell(v) for k, v in row.items()})
 
 
 def write_xlsx(
@@ -355,10 +356,10 @@ def write_xlsx(
     assert first is not None
     first.title = DEFINITIONS_SHEET
     for term, meaning in definitions:
-        first.append([_guard(term), _guard(meaning)])
+        first.append([guard_cell(term), guard_cell(meaning)])
     for name, rows in sheets.items():
         sheet = book.create_sheet(title=name[:31])
         sheet.append(list(TEMPLATE_COLUMNS))
         for row in rows:
-            sheet.append([_guard(row.get(c, "")) for c in TEMPLATE_COLUMNS])
+            sheet.append([guard_cell(row.get(c, "")) for c in TEMPLATE_COLUMNS])
     book.save(path)

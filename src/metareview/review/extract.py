@@ -454,6 +454,14 @@ def extraction_conflicts(project_dir: str | Path) -> list[Conflict]:
         return conflicts(project)
 
 
+#: Columns of ``metareview export DIR --extraction``: one row per value with its provenance.
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "value_id", "study_id", "study", "outcome", "group", "arm", "timepoint", "scenario", "field",
+    "value", "status", "why", "sensitivity", "source_record", "source_id", "source_ref",
+    "location", "quote", "note", "reviewer", "basis", "extracted_at",
+)  # fmt: skip
+
+
 def export_extraction(project_dir: str | Path) -> list[dict[str, Any]]:
     """Every current value, tidy: one row per value with its provenance and its study's label."""
     with Project.open(project_dir) as project:
@@ -468,5 +476,7 @@ def export_extraction(project_dir: str | Path) -> list[dict[str, Any]]:
             row = v.to_dict()
             row["study"] = labels.get(v.key.study_id, "")
             row["source_id"] = ids.get(v.source_record or -1, "")
+            if row["sensitivity"]:
+                row["sensitivity"] = ";".join(str(x) for x in row["sensitivity"])
             out.append(row)
         return out

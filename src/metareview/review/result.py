@@ -322,6 +322,7 @@ class OutcomeAnalysis:
             "ci_lower": _num(self.ci_lower),
             "ci_upper": _num(self.ci_upper),
             "pvalue": _num(self.pvalue),
+            "se": None if self.fit is None else _num(self.fit.se),
             "pi_lower": _num(self.pi_lower),
             "pi_upper": _num(self.pi_upper),
             "tau2": _num(self.tau2),
