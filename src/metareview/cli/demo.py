@@ -1,15 +1,13 @@
-"""``metareview demo`` and ``metareview run DIR``: run a review project and report on it.
+"""``metareview demo`` and ``metareview run DIR``: run a review and report on it.
 
 ``demo`` runs the bundled review (imatinib in systemic sclerosis, rebuilding Liakouli et al.
-2020 from its primary studies); ``run`` runs any folder laid out the same way (see
-:mod:`metareview.analysis`). Both print our pooled results beside the published ones with the
-difference, and write the HTML report; ``--json`` prints only the JSON document instead.
-
-Both run the review as a metareview project (:func:`metareview.pipeline.run_pipeline`): the
-records and screening decisions go into a project store at ``OUT/project`` (built fresh each
-run), from which the PRISMA 2020 flow diagram and counts are computed for the report. With
-``--json`` the store is built in a temporary folder and removed; the document gains a top-level
-``"prisma"`` key with the counts.
+2020 from its primary studies); ``run`` runs a review folder laid out the same way (see
+:mod:`metareview.review.folder`), or a project store made with ``init``/``import``/``extract``.
+A folder is first imported into a project store at ``OUT/project``
+(:func:`metareview.review.folder.import_folder`), then analysed from that store and reported:
+the same path as a review built with commands. Both print our pooled results (beside the
+published ones, when the review has any) and write the HTML report to ``--out``; ``--json``
+also prints the JSON document (:meth:`metareview.review.result.ReviewResult.to_json`).
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from metareview.errors import InputError
 from metareview.review.analyse import PROPORTION_MEASURES
 from metareview.review.folder import bundled_example, run_folder
 from metareview.review.result import OutcomeAnalysis, ReviewResult
+from metareview.store.project import DB_NAME
 
 __all__ = ["demo", "run"]
 
@@ -68,6 +67,9 @@ def _row(a: OutcomeAnalysis) -> list[str]:
 
 
 def _print_summary(result: ReviewResult, console: Console) -> None:
+    if not any(a.published is not None for a in result.analyses):
+        console.print(result.summary(), highlight=False)
+        return
     table = Table(title=result.protocol.title, show_lines=False)
     for col in ("Outcome", "k", "Model", "Ours (95% CI)", "Published (95% CI)", "Difference"):
         table.add_column(col, overflow="fold")
@@ -117,7 +119,10 @@ def _write_report(result: ReviewResult, out: Path, console: Console) -> None:
 
 
 def _run(project: Path, out: Path | None, as_json: bool) -> None:
-    result = run_folder(project, out)
+    _show(run_folder(project, out), out, as_json)
+
+
+def _show(result: ReviewResult, out: Path | None, as_json: bool) -> None:
     console = Console(stderr=as_json)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2, allow_nan=False))
@@ -156,7 +161,14 @@ def run(
         False, "--json", help="Print the results as JSON on stdout (the report is still written)."
     ),
 ) -> None:
-    """Run the review project in DIR: pool every outcome and write the report."""
+    """Run the review in DIR (a review folder, or a project store): pool, report."""
     if not project.is_dir():
         raise InputError("not a project folder", file=str(project))
-    _run(project, out if out is not None else project / "report", as_json)
+    target = out if out is not None else project / "report"
+    if (project / DB_NAME).is_file():
+        from metareview.review.store import analyse_project
+
+        result = analyse_project(project, write_prisma_files=True)
+        _show(result, target, as_json)
+        return
+    _run(project, target, as_json)
