@@ -61,10 +61,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 import metareview
+from metareview.effects.measures import find_measure, is_proportion
 from metareview.errors import InputError
+from metareview.models.methods import method_name
 from metareview.models.published import check_published
 from metareview.report.plots import (
-    SINGLE_GROUP_MEASURES,
     FitLike,
     figure_svg,
     forest_plot,
@@ -79,34 +80,12 @@ __all__ = ["build_report_data", "render_report", "write_report"]
 #: k needed before a funnel plot says anything (Sterne et al. 2011, BMJ 343:d4002, advise ≥ 10
 #: for asymmetry tests; the plot itself is shown from 3 so the reader sees the spread).
 FUNNEL_MIN_K = 3
-_METHOD_NAMES = {
-    "DL": "DerSimonian–Laird",
-    "REML": "restricted maximum likelihood (REML)",
-    "ML": "maximum likelihood",
-    "PM": "Paule–Mandel",
-    "HS": "Hunter–Schmidt",
-    "SJ": "Sidik–Jonkman",
-    "HE": "Hedges",
-    "EB": "empirical Bayes",
-    "EE": "common (equal) effect",
-    "FE": "common (fixed) effect",
-    "MH": "Mantel–Haenszel common effect",
-    "PETO": "Peto common effect",
-}
-_MEASURE_NAMES = {
-    "MC": "raw mean change (follow-up minus baseline)",
-    "GEN": "reported effect with its standard error",
-    "MD": "mean difference",
-    "SMD": "standardised mean difference (Hedges' g)",
-    "PLO": "logit-transformed proportion",
-    "PFT": "Freeman–Tukey double-arcsine proportion",
-    "PR": "raw proportion",
-    "PAS": "arcsine-transformed proportion",
-    "OR": "log odds ratio",
-    "RR": "log risk ratio",
-    "RD": "risk difference",
-    "HR": "log hazard ratio",
-}
+
+
+def _measure_text(measure: str) -> str:
+    """What ``yi`` is for ``measure``, in words (the measure registry's description)."""
+    info = find_measure(measure)
+    return measure if info is None else info.description
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,12 +237,9 @@ def _fmt(x: Any, digits: int = 3) -> str:
     return text.replace("-", "\u2212")
 
 
-_PROPORTIONS = frozenset({"PR", "PLN", "PLO", "PAS", "PFT"})
-
-
 def _estimate_formatter(measure: str) -> Callable[[Any], str]:
     """Display format of estimates: percentages for proportions, 3 decimals otherwise."""
-    if measure.upper() in _PROPORTIONS:
+    if is_proportion(measure):
 
         def percent(x: Any) -> str:
             v = _num(x)
@@ -373,7 +349,7 @@ def _fit_for(analysis: Mapping[str, Any]) -> FitLike | None:
 
 
 def _model_text(method: str, test: str, level: float) -> str:
-    name = _METHOD_NAMES.get(method.upper(), method)
+    name = method_name(method)
     if method.upper() in ("EE", "FE", "MH", "PETO"):
         text = f"{name} model"
     else:
@@ -438,7 +414,8 @@ def _comparison(analysis: Mapping[str, Any], published: Mapping[str, Any]) -> li
 
 def _measure_is_difference(measure: str) -> bool:
     """Whether 0 is the null of the measure's display scale (differences and changes)."""
-    return measure.upper() not in SINGLE_GROUP_MEASURES and not is_ratio_measure(measure)
+    info = find_measure(measure)
+    return info is None or info.null_value == 0
 
 
 def _sensitivity_tables(
@@ -743,7 +720,7 @@ def _outcome_views(
                 name=name,
                 label=label,
                 measure=measure,
-                measure_text=_MEASURE_NAMES.get(measure.upper(), measure),
+                measure_text=_measure_text(measure),
                 model_text=_model_text(method, test, level),
                 k=int(analysis.get("k") or (fit.k if fit is not None else 0)),
                 result=result,
@@ -1016,7 +993,7 @@ def _methods(data: Mapping[str, Any]) -> dict[str, Any]:
                 "name": str(o.get("name") or ""),
                 "description": str(o.get("description") or ""),
                 "measure": measure,
-                "measure_text": _MEASURE_NAMES.get(measure.upper(), measure),
+                "measure_text": _measure_text(measure),
                 "window": str(window or ""),
                 "better": str(o.get("better") or ""),
             }
