@@ -40,6 +40,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from metareview._json import finite_or_none, jsonable
 from metareview.errors import ConvergenceError, ConvergenceWarning, InputError, MetareviewWarning
 from metareview.models._core import (
     Control,
@@ -502,14 +503,13 @@ class RegResult:
         for name in self.__dataclass_fields__:
             val = getattr(self, name)
             if isinstance(val, np.ndarray):
-                out[name] = np.where(np.isfinite(val), val, np.nan).astype(object).tolist()
-                out[name] = _nan_to_none(out[name])
+                out[name] = jsonable(np.where(np.isfinite(val), val, np.nan))
             elif isinstance(val, Control):
                 out[name] = {"threshold": val.threshold, "tol": val.tol, "maxiter": val.maxiter}
             elif isinstance(val, tuple):
                 out[name] = list(val)
             elif isinstance(val, float):
-                out[name] = None if not math.isfinite(val) else val
+                out[name] = finite_or_none(val)
             else:
                 out[name] = val
         out["coefficients"] = [
@@ -524,14 +524,6 @@ class RegResult:
         ]
         out["tau"] = _opt(self.tau)
         return out
-
-
-def _nan_to_none(x: Any) -> Any:
-    if isinstance(x, list):
-        return [_nan_to_none(e) for e in x]
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    return x
 
 
 def _format_btt(btt: tuple[int, ...]) -> str:

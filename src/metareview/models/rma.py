@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from metareview._json import finite_or_none
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models._core import (
     BatchFit,
@@ -133,7 +134,7 @@ class RMAResult:
         for name in self.__dataclass_fields__:
             val = getattr(self, name)
             if isinstance(val, np.ndarray):
-                out[name] = [_opt(float(x)) for x in val]
+                out[name] = [finite_or_none(x) for x in val.tolist()]
             elif isinstance(val, tuple):
                 out[name] = list(val)
             elif isinstance(val, Control):
@@ -141,11 +142,11 @@ class RMAResult:
                     "threshold": val.threshold, "tol": val.tol, "maxiter": val.maxiter,
                 }
             elif isinstance(val, float):
-                out[name] = None if math.isnan(val) or math.isinf(val) else val
+                out[name] = finite_or_none(val)
             else:
                 out[name] = val
         out["estimate"] = out["beta"]
-        out["tau"] = _opt(self.tau)
+        out["tau"] = finite_or_none(self.tau)
         return out
 
     def predict(self, transf: Callable[[Any], Any] | None = None) -> dict[str, float | None]:

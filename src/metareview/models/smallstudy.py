@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from metareview._json import finite_or_none
 from metareview.errors import ConvergenceError, InputError, MetareviewWarning
 from metareview.models._core import (
     Control,
@@ -150,14 +151,11 @@ class RegtestResult:
         """JSON-safe dict (the fitted regression under ``fit``)."""
         return {
             "model": self.model, "predictor": self.predictor, "method": self.method,
-            "zval": _finite(self.zval), "pval": _finite(self.pval), "ddf": self.ddf,
-            "est": _finite(self.est), "ci_lb": _finite(self.ci_lb), "ci_ub": _finite(self.ci_ub),
+            "zval": finite_or_none(self.zval), "pval": finite_or_none(self.pval),
+            "ddf": self.ddf, "est": finite_or_none(self.est),
+            "ci_lb": finite_or_none(self.ci_lb), "ci_ub": finite_or_none(self.ci_ub),
             "level": self.level, "fit": self.fit.to_dict(),
         }
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def regtest(
@@ -296,8 +294,8 @@ class RanktestResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
-        return {"tau": _finite(self.tau), "pval": _finite(self.pval), "exact": self.exact,
-                "k": self.k}
+        return {"tau": finite_or_none(self.tau), "pval": finite_or_none(self.pval),
+                "exact": self.exact, "k": self.k}
 
 
 def ranktest(
@@ -389,8 +387,8 @@ class TrimfillResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: the trim-and-fill quantities and the filled model under ``fit``."""
         return {
-            "k0": self.k0, "se_k0": _finite(self.se_k0), "side": self.side,
-            "estimator": self.estimator, "p_k0": _finite(self.p_k0),
+            "k0": self.k0, "se_k0": finite_or_none(self.se_k0), "side": self.side,
+            "estimator": self.estimator, "p_k0": finite_or_none(self.p_k0),
             "fill": [bool(b) for b in self.fill], "fit": self.fit.to_dict(),
         }
 

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from metareview._json import finite_or_none
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models._core import (
     Control,
@@ -65,10 +66,6 @@ GROUP_COLUMNS: tuple[str, ...] = (
     "k", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "ddf", "tau2", "I2", "H2", "QE",
     "QEp", "pi_lb", "pi_ub",
 )
-
-
-def _clean(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,16 +168,16 @@ class SubgroupResult:
         rows = []
         for rec in self.groups.to_dict(orient="records"):
             rows.append({
-                k: (_clean(v) if isinstance(v, float) else (int(v) if k == "k" else v))
+                k: (finite_or_none(v) if isinstance(v, float) else (int(v) if k == "k" else v))
                 for k, v in rec.items()
             })
         return {
             "by": self.by, "k": self.k, "method": self.method, "test": self.test,
             "level": self.level, "measure": self.measure, "groups": rows,
-            "Q_between": _clean(self.Q_between), "Q_between_df": self.Q_between_df,
-            "Q_between_p": _clean(self.Q_between_p),
-            "QM_common": _clean(self.QM_common), "QMdf_common": list(self.QMdf_common),
-            "QMp_common": _clean(self.QMp_common), "test_between": self.test_between,
+            "Q_between": finite_or_none(self.Q_between), "Q_between_df": self.Q_between_df,
+            "Q_between_p": finite_or_none(self.Q_between_p),
+            "QM_common": finite_or_none(self.QM_common), "QMdf_common": list(self.QMdf_common),
+            "QMp_common": finite_or_none(self.QMp_common), "test_between": self.test_between,
         }
 
 

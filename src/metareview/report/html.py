@@ -61,8 +61,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 import metareview
+from metareview._json import finite_or_none, jsonable
 from metareview.effects.measures import find_measure, is_proportion
 from metareview.errors import InputError
+from metareview.models._format import format_number, format_p_report
 from metareview.models.methods import method_name
 from metareview.models.published import check_published
 from metareview.report.plots import (
@@ -111,41 +113,12 @@ def _as_mapping(result: Any) -> dict[str, Any]:
 
 def _num(value: Any) -> float | None:
     """A finite float or None (accepts numpy scalars and numeric strings)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+    return finite_or_none(value)
 
 
 def _jsonable(value: Any) -> Any:
-    """Recursively turn numpy/pydantic/dataclass values into JSON-safe ones (NaN → None)."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items() if k not in ("fit", "transf")}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        x = float(value)
-        return x if math.isfinite(x) else None
-    if isinstance(value, str) or value is None:
-        return value
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return _jsonable(dump(mode="json"))
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
-        return _jsonable(to_dict())
-    if is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(asdict(value))
-    return str(value)
+    """JSON-safe data for the page (NaN → None), without the fitted model and transform."""
+    return jsonable(value, drop=("fit", "transf"))
 
 
 def _records(value: Any) -> list[dict[str, Any]]:
@@ -228,13 +201,7 @@ class OutcomeView:
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
-    v = _num(x)
-    if v is None:
-        return "–"
-    text = f"{v:.{digits}f}"
-    if text.startswith("-") and float(text) == 0.0:
-        text = text[1:]
-    return text.replace("-", "\u2212")
+    return format_number(_num(x), digits, typographic=True, na="–")
 
 
 def _estimate_formatter(measure: str) -> Callable[[Any], str]:
@@ -250,10 +217,7 @@ def _estimate_formatter(measure: str) -> Callable[[Any], str]:
 
 
 def _fmt_p(x: Any) -> str:
-    v = _num(x)
-    if v is None:
-        return "–"
-    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+    return format_p_report(_num(x), 3, label="", na="–")
 
 
 def _fmt_value(value: Any) -> str:

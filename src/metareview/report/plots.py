@@ -37,6 +37,7 @@ from scipy import stats
 from metareview.effects.measures import MEASURE_INFO, find_measure
 from metareview.effects.transforms import transf_exp
 from metareview.errors import InputError
+from metareview.models._format import format_number, format_p_report
 
 __all__ = [
     "FitLike",
@@ -142,18 +143,11 @@ def default_transf(measure: str) -> Transf | None:
 
 
 def _fmt(x: float, digits: int) -> str:
-    if not math.isfinite(x):
-        return "NA"
-    text = f"{x:.{digits}f}"
-    if text.startswith("-") and float(text) == 0.0:
-        text = text[1:]
-    return text.replace("-", "\u2212")
+    return format_number(x, digits, typographic=True)
 
 
 def _fmt_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "p = NA"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    return format_p_report(p, 3)
 
 
 def _ratio_ticks(lo: float, hi: float) -> list[float]:
