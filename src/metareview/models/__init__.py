@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from metareview.models.batch import pad_groups, rma_batch
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import (
+        COMMON_EFFECT_METHODS,
         METHOD_NAMES,
         METHODS,
         POOLING_METHODS,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 #: Where each public name lives (module under ``metareview.models``).
 _EXPORTS: dict[str, str] = {
+    "COMMON_EFFECT_METHODS": "methods",
     "METHODS": "methods",
     "METHOD_NAMES": "methods",
     "POOLING_METHODS": "methods",
@@ -81,6 +83,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "COMMON_EFFECT_METHODS",
     "METHODS",
     "METHOD_NAMES",
     "POOLING_METHODS",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
+    "COMMON_EFFECT_METHODS",
     "METHODS",
     "METHOD_NAMES",
     "POOLING_METHODS",
@@ -28,6 +29,9 @@ RE_METHODS: tuple[str, ...] = ("DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 #: Every way of pooling a review can ask for: the ``rma`` estimators plus Mantel-Haenszel
 #: (:func:`~metareview.models.rma_mh`) and Peto (:func:`~metareview.models.rma_peto`).
 POOLING_METHODS: tuple[str, ...] = (*METHODS, "MH", "PETO")
+#: The methods that fit a common (equal, fixed) effect, without tau² ("CE" is metafor 4's name
+#: for EE, accepted when a fitted model from elsewhere is displayed).
+COMMON_EFFECT_METHODS: frozenset[str] = frozenset({"EE", "FE", "CE", "MH", "PETO"})
 
 #: A test (and CI) of the pooled estimate: normal, t with k - p df, or Knapp-Hartung.
 TestName = Literal["z", "t", "knha"]

@@ -65,7 +65,7 @@ from metareview._json import finite_or_none, jsonable
 from metareview.effects.measures import find_measure, is_proportion
 from metareview.errors import InputError
 from metareview.models._format import format_number, format_p_report
-from metareview.models.methods import method_name
+from metareview.models.methods import COMMON_EFFECT_METHODS, method_name
 from metareview.models.published import check_published
 from metareview.report.plots import (
     FitLike,
@@ -314,7 +314,7 @@ def _fit_for(analysis: Mapping[str, Any]) -> FitLike | None:
 
 def _model_text(method: str, test: str, level: float) -> str:
     name = method_name(method)
-    if method.upper() in ("EE", "FE", "MH", "PETO"):
+    if method.upper() in COMMON_EFFECT_METHODS:
         text = f"{name} model"
     else:
         text = f"random-effects model, τ² by {name}"
@@ -711,7 +711,7 @@ def _outcome_views(
                 provenance=provenance,
                 has_pi=fit is not None
                 and int(fit.k) >= 3
-                and str(fit.method).upper() not in ("EE", "FE", "MH", "PETO")
+                and str(fit.method).upper() not in COMMON_EFFECT_METHODS
                 and _num(fit.pi_lb) is not None,
             )
         )

@@ -38,6 +38,7 @@ from metareview.effects.measures import MEASURE_INFO, find_measure
 from metareview.effects.transforms import transf_exp
 from metareview.errors import InputError
 from metareview.models._format import format_number, format_p_report
+from metareview.models.methods import COMMON_EFFECT_METHODS
 
 __all__ = [
     "FitLike",
@@ -177,7 +178,7 @@ def _model_name(res: FitLike) -> str:
 
 
 def _is_random(res: FitLike) -> bool:
-    return res.method.upper() not in ("EE", "FE", "CE", "MH", "PETO")
+    return res.method.upper() not in COMMON_EFFECT_METHODS
 
 
 def _as_array(values: ArrayLike) -> FloatArray:
