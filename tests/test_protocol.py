@@ -111,6 +111,8 @@ def test_iter_changes_names_changed_fields() -> None:
         (("code: design", "code: Study Design"), 9, "eligibility[1].code", "not a short code"),
         # an unknown effect measure
         (("measure: md", "measure: XYZ"), 17, "outcomes[0].measure", "unknown measure 'XYZ'"),
+        # a metafor measure escalc cannot compute (only a label for yi/vi pooled as GEN)
+        (("measure: md", "measure: HR"), 17, "outcomes[0].measure", "escalc does not compute HR"),
         # an impossible date
         (("date_run: 2020-02-07}\n  - {source: C", "date_run: 2020-02-30}\n  - {source: C"), 13,
          "searches[0].date_run", "date"),

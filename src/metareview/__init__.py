@@ -2,11 +2,177 @@
 
 The public API follows R's metafor: :func:`escalc` turns raw study data into effect sizes
 ``yi``/``vi``; :func:`rma` pools them and returns an immutable result with ``.summary()`` and
-``.to_dict()``.
+``.to_dict()``. Everything a user calls is importable from here::
+
+    from metareview import escalc, rma, rma_mh, leave1out, trimfill, Project, load_protocol
+
+(also ``metareview.rma(...)``). Names are loaded on first use (PEP 562): ``import metareview``
+imports none of the stages, so the command line starts fast.
+
+Where the names live: effect sizes and the measure vocabulary in :mod:`metareview.effects`
+(``measure_info``, ``MEASURE_NAMES``); models and the method vocabulary in
+:mod:`metareview.models` (``METHODS``, ``TESTS``); a pooled CSV in :mod:`metareview.review`;
+the protocol in :mod:`metareview.protocol`; the project store in :mod:`metareview.store`;
+the report in :mod:`metareview.report`; the exception tree in :mod:`metareview.errors`.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from metareview._lazy import attach
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from metareview.effects.escalc import NotComputable, escalc
+    from metareview.effects.measures import MEASURE_INFO, MEASURE_NAMES, MeasureInfo, measure_info
+    from metareview.effects.transforms import display_transform
+    from metareview.errors import (
+        ConvergenceError,
+        ConvergenceWarning,
+        InputError,
+        MetareviewError,
+        MetareviewWarning,
+        ProtocolError,
+        SourceError,
+        StoreError,
+    )
+    from metareview.extraction import StudyData, load_studies
+    from metareview.models.batch import rma_batch
+    from metareview.models.leave1out import leave1out
+    from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
+    from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.published import PublishedCheck, check_published
+    from metareview.models.regression import RegResult, rma_reg
+    from metareview.models.rma import RMAResult, rma
+    from metareview.models.smallstudy import (
+        RanktestResult,
+        RegtestResult,
+        TrimfillResult,
+        ranktest,
+        regtest,
+        trimfill,
+    )
+    from metareview.models.subgroup import SubgroupResult, subgroup
+    from metareview.protocol import Protocol, load_protocol, parse_protocol
+    from metareview.report.html import write_report
+    from metareview.report.plots import forest_plot, funnel_plot
+    from metareview.review.folder import bundled_example, run_folder
+    from metareview.review.pool import PoolOutcome, pool_file
+    from metareview.review.result import ReviewResult
+    from metareview.review.store import analyse_project
+    from metareview.store.project import Project
+
+#: Where each public name lives.
+_EXPORTS: dict[str, str] = {
+    "NotComputable": "metareview.effects.escalc",
+    "escalc": "metareview.effects.escalc",
+    "MEASURE_INFO": "metareview.effects.measures",
+    "MEASURE_NAMES": "metareview.effects.measures",
+    "MeasureInfo": "metareview.effects.measures",
+    "measure_info": "metareview.effects.measures",
+    "display_transform": "metareview.effects.transforms",
+    "RMAResult": "metareview.models.rma",
+    "rma": "metareview.models.rma",
+    "MHResult": "metareview.models.mh",
+    "rma_mh": "metareview.models.mh",
+    "rma_peto": "metareview.models.mh",
+    "RegResult": "metareview.models.regression",
+    "rma_reg": "metareview.models.regression",
+    "rma_batch": "metareview.models.batch",
+    "leave1out": "metareview.models.leave1out",
+    "SubgroupResult": "metareview.models.subgroup",
+    "subgroup": "metareview.models.subgroup",
+    "RanktestResult": "metareview.models.smallstudy",
+    "RegtestResult": "metareview.models.smallstudy",
+    "TrimfillResult": "metareview.models.smallstudy",
+    "ranktest": "metareview.models.smallstudy",
+    "regtest": "metareview.models.smallstudy",
+    "trimfill": "metareview.models.smallstudy",
+    "PublishedCheck": "metareview.models.published",
+    "check_published": "metareview.models.published",
+    "METHODS": "metareview.models.methods",
+    "METHOD_NAMES": "metareview.models.methods",
+    "TESTS": "metareview.models.methods",
+    "PoolOutcome": "metareview.review.pool",
+    "pool_file": "metareview.review.pool",
+    "Protocol": "metareview.protocol",
+    "load_protocol": "metareview.protocol",
+    "parse_protocol": "metareview.protocol",
+    "Project": "metareview.store.project",
+    "StudyData": "metareview.extraction",
+    "load_studies": "metareview.extraction",
+    "write_report": "metareview.report.html",
+    "forest_plot": "metareview.report.plots",
+    "funnel_plot": "metareview.report.plots",
+    "analyse_project": "metareview.review.store",
+    "run_folder": "metareview.review.folder",
+    "bundled_example": "metareview.review.folder",
+    "ReviewResult": "metareview.review.result",
+    "ConvergenceError": "metareview.errors",
+    "ConvergenceWarning": "metareview.errors",
+    "InputError": "metareview.errors",
+    "MetareviewError": "metareview.errors",
+    "MetareviewWarning": "metareview.errors",
+    "ProtocolError": "metareview.errors",
+    "SourceError": "metareview.errors",
+    "StoreError": "metareview.errors",
+}
+
+__all__ = [
+    "MEASURE_INFO",
+    "MEASURE_NAMES",
+    "METHODS",
+    "METHOD_NAMES",
+    "TESTS",
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "InputError",
+    "MHResult",
+    "MeasureInfo",
+    "MetareviewError",
+    "MetareviewWarning",
+    "NotComputable",
+    "PoolOutcome",
+    "Project",
+    "Protocol",
+    "ProtocolError",
+    "PublishedCheck",
+    "RMAResult",
+    "RanktestResult",
+    "RegResult",
+    "RegtestResult",
+    "ReviewResult",
+    "SourceError",
+    "StoreError",
+    "StudyData",
+    "SubgroupResult",
+    "TrimfillResult",
+    "__version__",
+    "analyse_project",
+    "bundled_example",
+    "check_published",
+    "display_transform",
+    "escalc",
+    "forest_plot",
+    "funnel_plot",
+    "leave1out",
+    "load_protocol",
+    "load_studies",
+    "measure_info",
+    "parse_protocol",
+    "pool_file",
+    "ranktest",
+    "regtest",
+    "rma",
+    "rma_batch",
+    "rma_mh",
+    "rma_peto",
+    "rma_reg",
+    "run_folder",
+    "subgroup",
+    "trimfill",
+    "write_report",
+]
+__getattr__, __dir__ = attach(__name__, _EXPORTS)

@@ -46,12 +46,11 @@ from pydantic import (
     model_validator,
 )
 
-from metareview.errors import ProtocolError
+from metareview.errors import InputError, ProtocolError
+from metareview.models.methods import POOLING_METHODS, TestName
 
 __all__ = [
-    "ESTIMATORS",
     "HINT_KINDS",
-    "MEASURES",
     "REGISTER_SOURCES",
     "EligibilityCriterion",
     "ModelSettings",
@@ -69,63 +68,6 @@ __all__ = [
     "parse_protocol",
     "protocol_digest",
 ]
-
-#: Effect-size measures by metafor's ``escalc`` names (plus ``GEN`` for a generic yi/vi input).
-MEASURES: tuple[str, ...] = (
-    "MD",
-    "SMD",
-    "SMDH",
-    "ROM",
-    "MC",
-    "SMCC",
-    "SMCR",
-    "SMCRH",
-    "ROMC",
-    "CVR",
-    "VR",
-    "RR",
-    "OR",
-    "RD",
-    "PETO",
-    "AS",
-    "IRR",
-    "IRD",
-    "IRSD",
-    "PR",
-    "PLN",
-    "PLO",
-    "PAS",
-    "PFT",
-    "IR",
-    "IRLN",
-    "IRS",
-    "IRFT",
-    "MN",
-    "MNLN",
-    "CVLN",
-    "SDLN",
-    "COR",
-    "UCOR",
-    "ZCOR",
-    "HR",
-    "GEN",
-)
-
-#: Pooling methods: metafor's ``rma(method=)`` estimators plus Mantel-Haenszel and Peto.
-ESTIMATORS: tuple[str, ...] = (
-    "EE",
-    "FE",
-    "DL",
-    "REML",
-    "ML",
-    "PM",
-    "HS",
-    "SJ",
-    "HE",
-    "EB",
-    "MH",
-    "PETO",
-)
 
 #: Publication-type hints the screener recognises (see ``metareview.screening.hints``).
 HINT_KINDS: tuple[str, ...] = (
@@ -296,6 +238,9 @@ class RegistryMatch(_Model):
 class OutcomeSpec(_Model):
     """An outcome to pool: its name, effect measure (metafor ``escalc`` name), time window and
     the direction of benefit (``better: lower`` when a decrease is good, as for mRSS).
+
+    The measure must be one :func:`~metareview.effects.escalc` computes
+    (:data:`metareview.effects.measures.MEASURE_NAMES`); one it only labels (HR) is refused.
     ``registry`` optionally says which registry results item gives its data."""
 
     name: _Text
@@ -309,10 +254,12 @@ class OutcomeSpec(_Model):
     @field_validator("measure")
     @classmethod
     def _known_measure(cls, value: str) -> str:
-        upper = value.strip().upper()
-        if upper not in MEASURES:
-            raise ValueError(f"unknown measure {value!r}; use one of {', '.join(MEASURES)}")
-        return upper
+        from metareview.effects.measures import measure_info  # NumPy only when outcomes are read
+
+        try:
+            return measure_info(value, computable=True).name
+        except InputError as exc:
+            raise ValueError(exc.message) from None
 
 
 class SensitivityAnalysis(_Model):
@@ -324,7 +271,7 @@ class SensitivityAnalysis(_Model):
     name: _Text
     description: str | None = None
     method: str | None = None
-    test: Literal["z", "t", "knha"] | None = None
+    test: TestName | None = None
     level: Annotated[float, Field(gt=0, lt=100)] | None = None
     leave1out: bool = False
     exclude: list[str] = Field(default_factory=list)
@@ -347,8 +294,8 @@ class SensitivityAnalysis(_Model):
 
 def _check_method(value: str) -> str:
     upper = value.strip().upper()
-    if upper not in ESTIMATORS:
-        raise ValueError(f"unknown method {value!r}; use one of {', '.join(ESTIMATORS)}")
+    if upper not in POOLING_METHODS:
+        raise ValueError(f"unknown method {value!r}; use one of {', '.join(POOLING_METHODS)}")
     return upper
 
 
@@ -357,7 +304,7 @@ class ModelSettings(_Model):
     sensitivity analyses. Defaults are metafor's (REML, z test, 95%)."""
 
     method: str = "REML"
-    test: Literal["z", "t", "knha"] = "z"
+    test: TestName = "z"
     level: Annotated[float, Field(gt=0, lt=100)] = 95.0
     sensitivity: list[SensitivityAnalysis] = Field(default_factory=list)
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from metareview.cli import main
-from metareview.cli.pool import JSON_KEYS
+from metareview.review.pool import JSON_KEYS
 
 GOLDENS = json.loads((Path(__file__).parents[1] / "data/cli/bcg_pool_goldens.json").read_text())
 BCG = Path(__file__).parents[1] / "data/cli/bcg.csv"

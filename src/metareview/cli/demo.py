@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 from metareview.cli.app import app
+from metareview.effects.measures import PROPORTION_MEASURES
 from metareview.errors import InputError
-from metareview.review.analyse import PROPORTION_MEASURES
 from metareview.review.folder import bundled_example, run_folder
 from metareview.review.result import OutcomeAnalysis, ReviewResult
 from metareview.store.project import DB_NAME

@@ -22,6 +22,7 @@ from metareview.effects.measures import (
     VTYPES,
     Columns,
     FloatArray,
+    measure_info,
 )
 from metareview.errors import InputError
 
@@ -210,11 +211,7 @@ def escalc(
     0 -0.8893  0.3256
     1 -1.5854  0.1946
     """
-    if not isinstance(measure, str) or measure.upper() not in MEASURES:
-        raise InputError(
-            f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}", field="measure"
-        )
-    measure = measure.upper()
+    measure = measure_info(measure, computable=True).name
     if to not in TO_OPTIONS:
         raise InputError(f"unknown to={to!r}; use one of {', '.join(TO_OPTIONS)}", field="to")
     unknown = sorted(set(columns) - set(COLUMN_NAMES))

@@ -7,25 +7,47 @@ there is no Python loop over studies.
 Each layout function takes a :class:`Columns` (the validated input columns and options) and
 returns a :class:`Computed` (``yi``, ``vi`` before metafor's final clean-up, the per-study sample
 size metafor keeps as ``attr(yi, "ni")``, and why a row may come out as NaN).
+
+This module also owns the measure vocabulary: :data:`MEASURE_INFO` maps every measure code to a
+:class:`MeasureInfo` (label, family, model scale, whether it is a ratio or a proportion, its
+display back-transformation, the null value); :func:`measure_info` looks one up. The protocol,
+the plots, the HTML report and the command line derive their tables from it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammaln
 
+from metareview.effects.transforms import (
+    transf_exp,
+    transf_iarcsin,
+    transf_ilogit,
+    transf_ipft_hm,
+    transf_ztor,
+)
 from metareview.errors import InputError
 
 __all__ = [
     "MEASURES",
+    "MEASURE_INFO",
+    "MEASURE_NAMES",
+    "PROPORTION_MEASURES",
+    "RATIO_MEASURES",
     "Columns",
     "Computed",
+    "MeasureInfo",
     "MeasureSpec",
+    "find_measure",
     "hedges_correction",
+    "is_proportion",
+    "is_ratio",
+    "measure_info",
     "weighted_mean",
 ]
 
@@ -94,10 +116,10 @@ class Computed:
 
 @dataclass(frozen=True)
 class MeasureSpec:
-    """What a measure needs: its layout function, description and allowed vtypes."""
+    """How escalc computes a measure: its layout function and allowed vtypes (what the measure
+    *is* - its label, scale and back-transformation - is its :class:`MeasureInfo`)."""
 
     name: str
-    description: str
     compute: Callable[[Columns], Computed]
     vtypes: tuple[str, ...] | None = None
     #: metafor's default ``add`` (1/2, but 0 for the arcsine and Freeman-Tukey measures)
@@ -572,47 +594,26 @@ def _generic(cols: Columns) -> Computed:
 MEASURES: dict[str, MeasureSpec] = {
     spec.name: spec
     for spec in (
-        MeasureSpec("RR", "log risk ratio", _binary),
-        MeasureSpec("OR", "log odds ratio", _binary),
-        MeasureSpec("RD", "risk difference", _binary, ("UB", "LS", "AV")),
-        MeasureSpec("PETO", "log odds ratio (Peto's method)", _binary),
-        MeasureSpec("IRR", "log incidence rate ratio", _rates),
-        MeasureSpec("IRD", "incidence rate difference", _rates),
-        MeasureSpec("MD", "raw mean difference", _means, ("UB", "LS", "HO")),
-        MeasureSpec(
-            "SMD", "standardised mean difference (Hedges' g)", _means, ("UB", "LS", "LS2", "AV")
-        ),
-        MeasureSpec("ROM", "log ratio of means", _means, ("LS", "HO", "AV", "AVHO")),
-        MeasureSpec("PR", "raw proportion", _proportions, ("UB", "LS", "AV")),
-        MeasureSpec("PLO", "logit transformed proportion", _proportions, ("LS", "AV")),
-        MeasureSpec("PLN", "log transformed proportion", _proportions, ("LS", "AV")),
-        MeasureSpec(
-            "PAS", "arcsine square root transformed proportion", _proportions, default_add=0.0
-        ),
-        MeasureSpec(
-            "PFT",
-            "Freeman-Tukey double arcsine transformed proportion",
-            _proportions,
-            default_add=0.0,
-        ),
-        MeasureSpec("COR", "raw correlation coefficient", _correlations, ("LS", "AV")),
-        MeasureSpec(
-            "ZCOR",
-            "Fisher's r-to-z transformed correlation coefficient",
-            _correlations,
-            ("LS", "LS2", "HO", "ST", "CS", "AV", "AVHO"),
-        ),
-        MeasureSpec("MC", "raw mean change", _change),
-        MeasureSpec(
-            "SMCR", "standardised mean change (raw-score standardisation)", _change, ("LS", "LS2")
-        ),
-        MeasureSpec(
-            "SMCC",
-            "standardised mean change (change-score standardisation)",
-            _change,
-            ("LS", "LS2"),
-        ),
-        MeasureSpec("GEN", "generic outcome (yi with vi or sei)", _generic),
+        MeasureSpec("RR", _binary),
+        MeasureSpec("OR", _binary),
+        MeasureSpec("RD", _binary, ("UB", "LS", "AV")),
+        MeasureSpec("PETO", _binary),
+        MeasureSpec("IRR", _rates),
+        MeasureSpec("IRD", _rates),
+        MeasureSpec("MD", _means, ("UB", "LS", "HO")),
+        MeasureSpec("SMD", _means, ("UB", "LS", "LS2", "AV")),
+        MeasureSpec("ROM", _means, ("LS", "HO", "AV", "AVHO")),
+        MeasureSpec("PR", _proportions, ("UB", "LS", "AV")),
+        MeasureSpec("PLO", _proportions, ("LS", "AV")),
+        MeasureSpec("PLN", _proportions, ("LS", "AV")),
+        MeasureSpec("PAS", _proportions, default_add=0.0),
+        MeasureSpec("PFT", _proportions, default_add=0.0),
+        MeasureSpec("COR", _correlations, ("LS", "AV")),
+        MeasureSpec("ZCOR", _correlations, ("LS", "LS2", "HO", "ST", "CS", "AV", "AVHO")),
+        MeasureSpec("MC", _change),
+        MeasureSpec("SMCR", _change, ("LS", "LS2")),
+        MeasureSpec("SMCC", _change, ("LS", "LS2")),
+        MeasureSpec("GEN", _generic),
     )
 }
 
@@ -638,3 +639,227 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     **{m: ("mi", "ni") for m in ("PR", "PLO", "PLN", "PAS", "PFT")},
     "GEN": ("vi", "sei", "ni"),
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# The measure registry: what each measure is, for every module that names, labels or displays one
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    """What a measure is: its names, its model scale and how it is shown on the display scale.
+
+    The one owner of the measure vocabulary: the protocol, the plots, the HTML report and the
+    command line derive their tables from :data:`MEASURE_INFO`.
+
+    Attributes
+    ----------
+    name : str
+        metafor's ``measure`` code (``"RR"``).
+    label : str
+        What the measure is on its display scale, capitalised (``"Risk ratio"``).
+    axis_label : str
+        The label of a plot axis on the display scale (``"Proportion"`` for every proportion).
+    description : str
+        What ``yi`` is on the model scale, in a sentence's words (``"log risk ratio"``).
+    family : str
+        The kind of data it comes from: ``"two-group binary"``, ``"two-group continuous"``,
+        ``"rates"``, ``"single-group proportion"``, ``"single-group rate"``, ``"single-group
+        mean"``, ``"single-group change"``, ``"correlation"``, ``"time-to-event"``,
+        ``"generic"``.
+    groups : int
+        Groups compared: 2 (two-group contrasts), 1 (one group measured), 0 (no group:
+        correlations and generic input).
+    scale : str
+        The model scale: ``"log"``, ``"logit"``, ``"identity"``, ``"arcsine"``,
+        ``"Freeman-Tukey"``, ``"Fisher z"``, ``"square root"``.
+    is_ratio : bool
+        Pooled as a log ratio (shown with ``exp`` on a log axis with ratio ticks).
+    is_proportion : bool
+        A single proportion on some scale (shown back on the 0-1 scale, as a percentage).
+    back_transform : callable or None
+        The model-to-display function of :mod:`metareview.effects.transforms` (metafor's
+        ``transf.*``): exp for log measures, inverse logit for PLO, inverse Freeman-Tukey with
+        the harmonic mean of ``ni`` for PFT, inverse arcsine for PAS, tanh for ZCOR; None when
+        the model scale is the display scale (or metafor has no inverse, as for IRS and IRFT).
+    needs_ni : bool
+        ``back_transform`` needs the studies' sample sizes ``ni`` (PFT).
+    null_value : float or None
+        The value of "no effect" on the display scale (1 for ratios, 0 for differences, changes,
+        correlations and generic input); None for single-group measures whose test against a
+        value is not a question of effect (a proportion of 0.5 on the logit scale).
+    computable : bool
+        :func:`~metareview.effects.escalc` computes it from raw data; otherwise the code only
+        labels pooled estimates given as ``yi``/``vi`` (``rma(yi, vi, measure="HR")``).
+
+    References
+    ----------
+    metafor 3.8 ``?escalc`` (measures and their scales) and ``?transf`` (back-transformations).
+    """
+
+    name: str
+    label: str
+    axis_label: str
+    description: str
+    family: str
+    groups: int
+    scale: str
+    is_ratio: bool = False
+    is_proportion: bool = False
+    back_transform: Callable[..., FloatArray] | None = None
+    needs_ni: bool = False
+    null_value: float | None = 0.0
+    computable: bool = True
+
+
+def _registry() -> dict[str, MeasureInfo]:
+    def ratio(name: str, label: str, description: str, family: str, **kw: Any) -> MeasureInfo:
+        return MeasureInfo(name, label, kw.pop("axis_label", label), description, family,
+                           kw.pop("groups", 2), "log", is_ratio=True, back_transform=transf_exp,
+                           null_value=1.0, **kw)  # fmt: skip
+
+    def prop(name: str, description: str, scale: str, transf: Any, **kw: Any) -> MeasureInfo:
+        return MeasureInfo(name, f"Proportion ({description})", "Proportion", description,
+                           "single-group proportion", 1, scale, is_proportion=True,
+                           back_transform=transf, null_value=None, **kw)  # fmt: skip
+
+    bin2, cont2 = "two-group binary", "two-group continuous"
+    change, generic = "single-group change", "generic"
+    infos = (
+        # computed by escalc, in escalc's order
+        ratio("RR", "Risk ratio", "log risk ratio", bin2),
+        ratio("OR", "Odds ratio", "log odds ratio", bin2),
+        MeasureInfo("RD", "Risk difference", "Risk difference", "risk difference", bin2, 2,
+                    "identity"),
+        ratio("PETO", "Odds ratio (Peto)", "log odds ratio (Peto's method)", bin2),
+        ratio("IRR", "Incidence rate ratio", "log incidence rate ratio", "rates"),
+        MeasureInfo("IRD", "Incidence rate difference", "Incidence rate difference",
+                    "incidence rate difference", "rates", 2, "identity"),
+        MeasureInfo("MD", "Mean difference", "Mean difference", "mean difference", cont2, 2,
+                    "identity"),
+        MeasureInfo("SMD", "Standardised mean difference", "Standardised mean difference",
+                    "standardised mean difference (Hedges' g)", cont2, 2, "identity"),
+        ratio("ROM", "Ratio of means", "log ratio of means", cont2),
+        prop("PR", "raw proportion", "identity", None),
+        prop("PLO", "logit-transformed proportion", "logit", transf_ilogit),
+        prop("PLN", "log-transformed proportion", "log", transf_exp),
+        prop("PAS", "arcsine-transformed proportion", "arcsine", transf_iarcsin),
+        prop("PFT", "Freeman–Tukey double-arcsine proportion", "Freeman-Tukey", transf_ipft_hm,
+             needs_ni=True),
+        MeasureInfo("COR", "Correlation", "Correlation", "raw correlation coefficient",
+                    "correlation", 0, "identity"),
+        MeasureInfo("ZCOR", "Correlation", "Correlation",
+                    "Fisher's r-to-z transformed correlation coefficient", "correlation", 0,
+                    "Fisher z", back_transform=transf_ztor),
+        MeasureInfo("MC", "Mean change", "Mean change",
+                    "raw mean change (follow-up minus baseline)", change, 1, "identity"),
+        MeasureInfo("SMCR", "Standardised mean change", "Standardised mean change",
+                    "standardised mean change (raw-score standardisation)", change, 1,
+                    "identity"),
+        MeasureInfo("SMCC", "Standardised mean change", "Standardised mean change",
+                    "standardised mean change (change-score standardisation)", change, 1,
+                    "identity"),
+        MeasureInfo("GEN", "Estimate", "Estimate", "reported effect with its standard error",
+                    generic, 0, "identity"),
+        # metafor measures escalc does not compute: labels for estimates pooled from yi/vi
+        ratio("HR", "Hazard ratio", "log hazard ratio", "time-to-event", computable=False),
+        ratio("CVR", "Coefficient of variation ratio", "log coefficient of variation ratio",
+              cont2, computable=False),
+        ratio("VR", "Variability ratio", "log variability ratio", cont2, computable=False),
+        ratio("MPOR", "Odds ratio (matched pairs)", "log odds ratio for paired binary data",
+              bin2, computable=False),
+        ratio("MPRR", "Risk ratio (matched pairs)", "log risk ratio for paired binary data",
+              bin2, computable=False),
+        MeasureInfo("OR2DN", "Standardised mean difference", "Standardised mean difference",
+                    "log odds ratio converted to a standardised mean difference (normal)",
+                    bin2, 2, "identity", computable=False),
+        MeasureInfo("OR2DL", "Standardised mean difference", "Standardised mean difference",
+                    "log odds ratio converted to a standardised mean difference (logistic)",
+                    bin2, 2, "identity", computable=False),
+        MeasureInfo("SMDH", "Standardised mean difference", "Standardised mean difference",
+                    "standardised mean difference (heteroscedastic variances)", cont2, 2,
+                    "identity", computable=False),
+        MeasureInfo("SMCRH", "Standardised mean change", "Standardised mean change",
+                    "standardised mean change (raw-score standardisation, heteroscedastic)",
+                    change, 1, "identity", computable=False),
+        MeasureInfo("IR", "Incidence rate", "Incidence rate", "raw incidence rate",
+                    "single-group rate", 1, "identity", null_value=None, computable=False),
+        MeasureInfo("IRLN", "Incidence rate", "Incidence rate", "log incidence rate",
+                    "single-group rate", 1, "log", back_transform=transf_exp, null_value=None,
+                    computable=False),
+        MeasureInfo("IRS", "Incidence rate", "Incidence rate",
+                    "square root transformed incidence rate", "single-group rate", 1,
+                    "square root", null_value=None, computable=False),
+        MeasureInfo("IRFT", "Incidence rate", "Incidence rate",
+                    "Freeman-Tukey transformed incidence rate", "single-group rate", 1,
+                    "Freeman-Tukey", null_value=None, computable=False),
+        MeasureInfo("MN", "Mean", "Mean", "raw mean", "single-group mean", 1, "identity",
+                    null_value=None, computable=False),
+        MeasureInfo("MNLN", "Mean", "Mean", "log mean", "single-group mean", 1, "log",
+                    back_transform=transf_exp, null_value=None, computable=False),
+    )  # fmt: skip
+    return {info.name: info for info in infos}
+
+
+#: Every measure metareview knows, by metafor's code: those escalc computes first (in
+#: :data:`MEASURES` order), then those it only labels.
+MEASURE_INFO: dict[str, MeasureInfo] = _registry()
+#: The measures :func:`~metareview.effects.escalc` computes (metafor's codes, escalc's order).
+MEASURE_NAMES: tuple[str, ...] = tuple(MEASURES)
+if tuple(n for n, i in MEASURE_INFO.items() if i.computable) != MEASURE_NAMES:  # pragma: no cover
+    raise AssertionError("MEASURE_INFO and MEASURES disagree on the measures escalc computes")
+
+
+def find_measure(name: object) -> MeasureInfo | None:
+    """The :class:`MeasureInfo` of ``name`` (any case), or None for a measure not registered."""
+    return MEASURE_INFO.get(name.strip().upper()) if isinstance(name, str) else None
+
+
+def measure_info(name: object, *, computable: bool = False) -> MeasureInfo:
+    """The :class:`MeasureInfo` of measure ``name`` (any case).
+
+    Parameters
+    ----------
+    name : str
+        metafor's measure code (``"RR"``, ``"plo"``).
+    computable : bool, default False
+        Require a measure :func:`~metareview.effects.escalc` computes from raw data.
+
+    Raises
+    ------
+    InputError
+        ``name`` is not a measure (or, with ``computable``, not one escalc computes); the
+        message names it and lists the valid ones.
+    """
+    info = find_measure(name)
+    valid = MEASURE_NAMES if computable else tuple(MEASURE_INFO)
+    if info is None:
+        raise InputError(f"unknown measure {name!r}; use one of {', '.join(valid)}",
+                         field="measure")  # fmt: skip
+    if computable and not info.computable:
+        raise InputError(
+            f"unknown measure {name!r}: escalc does not compute {info.name} ({info.description}; "
+            f"give yi with vi or sei as GEN); use one of {', '.join(valid)}",
+            field="measure",
+        )
+    return info
+
+
+def is_ratio(measure: str) -> bool:
+    """Whether ``measure`` is pooled as a log ratio (False for a measure not registered)."""
+    info = find_measure(measure)
+    return info is not None and info.is_ratio
+
+
+def is_proportion(measure: str) -> bool:
+    """Whether ``measure`` is a single proportion (False for a measure not registered)."""
+    info = find_measure(measure)
+    return info is not None and info.is_proportion
+
+
+#: Names derived from the registry, for callers that want a set.
+RATIO_MEASURES: frozenset[str] = frozenset(n for n, i in MEASURE_INFO.items() if i.is_ratio)
+PROPORTION_MEASURES: tuple[str, ...] = tuple(
+    n for n, i in MEASURE_INFO.items() if i.is_proportion
+)

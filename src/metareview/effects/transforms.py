@@ -7,7 +7,6 @@ z, ...) for all computing; these functions turn them into the scale a reader exp
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -107,20 +106,6 @@ def transf_ipft_hm(x: ArrayLike, ni: ArrayLike | None = None) -> FloatArray:
     return transf_ipft(x, nhm)
 
 
-_BY_MEASURE: dict[str, Callable[..., FloatArray]] = {
-    "OR": transf_exp,
-    "RR": transf_exp,
-    "PETO": transf_exp,
-    "ROM": transf_exp,
-    "IRR": transf_exp,
-    "PLN": transf_exp,
-    "PLO": transf_ilogit,
-    "PAS": transf_iarcsin,
-    "PFT": transf_ipft_hm,
-    "ZCOR": transf_ztor,
-}
-
-
 def display_transform(measure: str, ni: ArrayLike | None = None) -> DisplayTransform | None:
     """The back-transformation that shows ``measure`` on its natural scale, or None.
 
@@ -128,8 +113,12 @@ def display_transform(measure: str, ni: ArrayLike | None = None) -> DisplayTrans
     ZCOR -> tanh; PFT -> inverse Freeman-Tukey with the harmonic mean of ``ni`` (give ``ni``
     here, e.g. ``escalc(...).attrs["ni"]``, or when calling the returned function). Measures
     already on their display scale (MD, SMD, RD, PR, COR, IRD, MC, SMCR, SMCC, GEN) give None.
+    The choice is the measure's :attr:`~metareview.effects.measures.MeasureInfo.back_transform`.
     """
-    fn = _BY_MEASURE.get(str(measure).upper())
+    from metareview.effects.measures import find_measure
+
+    info = find_measure(str(measure))
+    fn = None if info is None else info.back_transform
     if fn is None:
         return None
     bound = ni

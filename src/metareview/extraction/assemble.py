@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from metareview.effects.measures import MEASURE_INFO
 from metareview.extraction.provenance import Derivation, Quantity, SourceRef, SourceSpec
 from metareview.extraction.study import OutcomeData
 from metareview.extraction.values import ExtractedValue, is_baseline
@@ -59,11 +60,15 @@ CONVERSIONS_SOURCE = SourceSpec(
     url="https://training.cochrane.org/handbook/current/chapter-06",
 )
 
-_PROPORTIONS = ("PR", "PLO", "PLN", "PAS", "PFT")
-_BINARY = ("RR", "OR", "RD", "PETO")
-_RATES = ("IRR", "IRD")
-_MEANS = ("MD", "SMD", "ROM")
-_LOG_SCALE = ("RR", "OR", "PETO", "IRR", "ROM")
+def _family(family: str) -> tuple[str, ...]:
+    return tuple(n for n, i in MEASURE_INFO.items() if i.computable and i.family == family)
+
+
+_PROPORTIONS = _family("single-group proportion")
+_BINARY = _family("two-group binary")
+_RATES = _family("rates")
+_MEANS = _family("two-group continuous")
+_LOG_SCALE = tuple(n for n, i in MEASURE_INFO.items() if i.is_ratio)
 
 
 class NotPoolable(Exception):

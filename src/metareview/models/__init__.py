@@ -9,33 +9,98 @@ computation; ``leave1out`` refits without each study in turn. All three share on
 (``metareview.models._core.fit_padded``), so each formula lives in one place. ``rma_mh`` and
 ``rma_peto`` pool 2x2 tables by Mantel-Haenszel's and Peto's methods. ``rma_reg`` fits a
 meta-regression, ``subgroup`` pools within subgroups and tests their differences, and
-``regtest``, ``ranktest`` and ``trimfill`` address small-study effects.
+``regtest``, ``ranktest`` and ``trimfill`` address small-study effects. ``METHODS``, ``TESTS``
+and ``METHOD_NAMES`` (:mod:`metareview.models.methods`) are the vocabulary of pooling.
+
+Names are loaded on first use (PEP 562), so ``from metareview.models import METHODS`` does not
+import SciPy.
 """
 
-from metareview.models.batch import pad_groups, rma_batch
-from metareview.models.leave1out import leave1out
-from metareview.models.mh import MHResult, rma_mh, rma_peto
-from metareview.models.regression import RegResult, model_matrix, rma_reg
-from metareview.models.rma import RMAResult, rma
-from metareview.models.smallstudy import (
-    RanktestResult,
-    RegtestResult,
-    TrimfillResult,
-    ranktest,
-    regtest,
-    trimfill,
-)
-from metareview.models.subgroup import SubgroupResult, subgroup
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from metareview._lazy import attach
+
+if TYPE_CHECKING:
+    from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.leave1out import leave1out
+    from metareview.models.methods import (
+        COMMON_EFFECT_METHODS,
+        METHOD_NAMES,
+        METHODS,
+        POOLING_METHODS,
+        RE_METHODS,
+        TESTS,
+        TestName,
+        method_name,
+    )
+    from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.published import PublishedCheck, check_published
+    from metareview.models.regression import RegResult, model_matrix, rma_reg
+    from metareview.models.rma import RMAResult, rma
+    from metareview.models.smallstudy import (
+        RanktestResult,
+        RegtestResult,
+        TrimfillResult,
+        ranktest,
+        regtest,
+        trimfill,
+    )
+    from metareview.models.subgroup import SubgroupResult, subgroup
+
+#: Where each public name lives (module under ``metareview.models``).
+_EXPORTS: dict[str, str] = {
+    "COMMON_EFFECT_METHODS": "methods",
+    "METHODS": "methods",
+    "METHOD_NAMES": "methods",
+    "POOLING_METHODS": "methods",
+    "RE_METHODS": "methods",
+    "TESTS": "methods",
+    "TestName": "methods",
+    "method_name": "methods",
+    "MHResult": "mh",
+    "rma_mh": "mh",
+    "rma_peto": "mh",
+    "PublishedCheck": "published",
+    "check_published": "published",
+    "RMAResult": "rma",
+    "rma": "rma",
+    "RanktestResult": "smallstudy",
+    "RegtestResult": "smallstudy",
+    "TrimfillResult": "smallstudy",
+    "ranktest": "smallstudy",
+    "regtest": "smallstudy",
+    "trimfill": "smallstudy",
+    "RegResult": "regression",
+    "model_matrix": "regression",
+    "rma_reg": "regression",
+    "SubgroupResult": "subgroup",
+    "subgroup": "subgroup",
+    "leave1out": "leave1out",
+    "pad_groups": "batch",
+    "rma_batch": "batch",
+}
 
 __all__ = [
+    "COMMON_EFFECT_METHODS",
+    "METHODS",
+    "METHOD_NAMES",
+    "POOLING_METHODS",
+    "RE_METHODS",
+    "TESTS",
     "MHResult",
+    "PublishedCheck",
     "RMAResult",
     "RanktestResult",
     "RegResult",
     "RegtestResult",
     "SubgroupResult",
+    "TestName",
     "TrimfillResult",
+    "check_published",
     "leave1out",
+    "method_name",
     "model_matrix",
     "pad_groups",
     "ranktest",
@@ -48,3 +113,4 @@ __all__ = [
     "subgroup",
     "trimfill",
 ]
+__getattr__, __dir__ = attach(__name__, _EXPORTS)

@@ -61,6 +61,7 @@ from metareview.errors import (
     InputError,
     MetareviewWarning,
 )
+from metareview.models.methods import METHODS, RE_METHODS, TESTS
 
 __all__ = [
     "METHODS",
@@ -77,13 +78,6 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-
-#: Every ``method`` accepted by :func:`fit_padded` (``FE`` is metafor's alias of ``EE``).
-METHODS: tuple[str, ...] = ("EE", "FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
-#: The random-effects estimators of tau^2.
-RE_METHODS: tuple[str, ...] = ("DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
-#: The tests (and CIs) of the pooled estimate.
-TESTS: tuple[str, ...] = ("z", "t", "knha")
 
 _EPS = float(np.finfo(float).eps)
 #: Fisher scoring iterations before the remaining rows are solved by bisection.
@@ -163,7 +157,9 @@ def normalise_test(test: str) -> str:
     if t == "hksj":
         t = "knha"
     if t not in TESTS:
-        raise InputError(f"unknown test {test!r}; choose one of z, t, knha", field="test")
+        raise InputError(
+            f"unknown test {test!r}; choose one of {', '.join(TESTS)}", field="test"
+        )
     return t
 
 

@@ -54,7 +54,9 @@ def as_float(values: Any, field: str) -> NDArray[np.float64]:
     bad = numeric.isna() & ~missing_before
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"not a number: {series.iloc[i]!r}", row=i + 1, field=field)
+        raise InputError(
+            f"not a number: {series.iloc[i]!r}", row=i + 1, field=field
+        )
     out = numeric.to_numpy(dtype=float, na_value=np.nan)
     if out.ndim != 1:
         raise InputError("expected a one-dimensional column", field=field)

@@ -1,8 +1,8 @@
 """Text rendering of a fitted model in the layout of metafor's ``print.rma.uni``.
 
 One printer serves the terminal (``str(res)``), notebooks (``_repr_html_``) and the HTML report.
-Number formats follow metafor: 4 decimals, p-values below 1e-4 printed as ``<.0001``, and the
-significance stars of R's ``symnum()``.
+Number formats follow metafor (:mod:`metareview.models._format`: 4 decimals, p-values below 1e-4
+printed as ``<.0001``) and the significance stars of R's ``symnum()``.
 """
 
 from __future__ import annotations
@@ -11,32 +11,15 @@ import html
 import math
 from typing import TYPE_CHECKING
 
+from metareview.models._format import format_number as _f
+from metareview.models._format import format_p as _p
+
 if TYPE_CHECKING:
     from metareview.models.rma import RMAResult
 
 __all__ = ["render_html", "render_text"]
 
 _MODEL_NAMES = {"EE": "Equal-Effects Model", "FE": "Fixed-Effects Model"}
-
-
-def _f(x: float | None, digits: int = 4) -> str:
-    """metafor's ``.fcf``: fixed notation with ``digits`` decimals; "NA" for missing."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "NA"
-    if math.isinf(x):
-        return "Inf" if x > 0 else "-Inf"
-    return f"{x:.{digits}f}"
-
-
-def _p(p: float | None, digits: int = 4, showeq: bool = False) -> str:
-    """metafor's ``.pval``: ``<.0001`` below the cutoff, else the value with ``digits`` decimals."""
-    eq = "= " if showeq else ""
-    if p is None or math.isnan(p):
-        return f"{eq}NA"
-    cutoff = 10.0 ** (-digits)
-    if p >= cutoff:
-        return f"{eq}{p:.{digits}f}"
-    return ("< " if showeq else "<") + "." + "0" * (digits - 1) + "1"
 
 
 def _stars(p: float) -> str:
@@ -79,7 +62,8 @@ def render_text(res: RMAResult, digits: int = 4, signif_stars: bool = True) -> s
         se = "" if res.se_tau2 is None else f" (SE = {_f(res.se_tau2, digits)})"
         out.append(f"tau^2 (estimated amount of total heterogeneity): {_f(res.tau2, tdig)}{se}")
         out.append(
-            f"tau (square root of estimated tau^2 value):      {_f(math.sqrt(res.tau2), tdig)}"
+            "tau (square root of estimated tau^2 value):      "
+            f"{_f(math.sqrt(res.tau2), tdig)}"
         )
     if not math.isnan(res.I2):
         out.append(f"I^2 (total heterogeneity / total variability):   {_f(res.I2, 2)}%")
@@ -97,23 +81,14 @@ def render_text(res: RMAResult, digits: int = 4, signif_stars: bool = True) -> s
     if res.ddf is not None:
         header = ["estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"]
         row = [
-            _f(res.beta, digits),
-            _f(res.se, digits),
-            _f(res.zval, digits),
-            f"{res.ddf:g}",
-            _p(res.pval, digits),
-            _f(res.ci_lb, digits),
-            _f(res.ci_ub, digits),
+            _f(res.beta, digits), _f(res.se, digits), _f(res.zval, digits), f"{res.ddf:g}",
+            _p(res.pval, digits), _f(res.ci_lb, digits), _f(res.ci_ub, digits),
         ]
     else:
         header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
         row = [
-            _f(res.beta, digits),
-            _f(res.se, digits),
-            _f(res.zval, digits),
-            _p(res.pval, digits),
-            _f(res.ci_lb, digits),
-            _f(res.ci_ub, digits),
+            _f(res.beta, digits), _f(res.se, digits), _f(res.zval, digits),
+            _p(res.pval, digits), _f(res.ci_lb, digits), _f(res.ci_ub, digits),
         ]
     if stars is not None:
         header.append("")

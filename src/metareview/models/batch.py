@@ -30,24 +30,8 @@ __all__ = ["BATCH_COLUMNS", "pad_groups", "rma_batch"]
 
 #: Result columns of :func:`rma_batch` after the grouping column(s).
 BATCH_COLUMNS: tuple[str, ...] = (
-    "k",
-    "estimate",
-    "se",
-    "zval",
-    "pval",
-    "ci_lb",
-    "ci_ub",
-    "ddf",
-    "tau2",
-    "se_tau2",
-    "tau2_ci_lb",
-    "tau2_ci_ub",
-    "I2",
-    "H2",
-    "QE",
-    "QEp",
-    "pi_lb",
-    "pi_ub",
+    "k", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "ddf", "tau2", "se_tau2",
+    "tau2_ci_lb", "tau2_ci_ub", "I2", "H2", "QE", "QEp", "pi_lb", "pi_ub",
 )
 
 
@@ -169,20 +153,11 @@ def rma_batch(
             stacklevel=2,
         )
     fit = fit_padded(
-        yy,
-        vv,
-        mask,
-        method=method,
-        test=test,
-        level=level,
-        control=ctl,
-        on_fail=on_fail,
+        yy, vv, mask, method=method, test=test, level=level, control=ctl, on_fail=on_fail,
         labels=labels,
     )
-    out = (
-        keys.to_frame(index=False)
-        if isinstance(keys, pd.MultiIndex)
-        else pd.DataFrame({by_cols[0]: np.asarray(keys)})
+    out = keys.to_frame(index=False) if isinstance(keys, pd.MultiIndex) else pd.DataFrame(
+        {by_cols[0]: np.asarray(keys)}
     )
     values = {
         "k": fit.k,

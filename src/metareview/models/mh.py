@@ -19,8 +19,10 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import special
 
+from metareview._json import finite_or_none
 from metareview.effects.escalc import _as_float, _resolve, escalc
 from metareview.errors import InputError
+from metareview.models._format import format_number, format_p
 
 __all__ = ["MHResult", "rma_mh", "rma_peto"]
 
@@ -99,18 +101,14 @@ class MHResult:
         out: dict[str, Any] = {}
         for key, value in asdict(self).items():
             if isinstance(value, np.ndarray):
-                out[key] = [_json_float(v) for v in value.tolist()]
+                out[key] = [finite_or_none(v) for v in value.tolist()]
             elif isinstance(value, tuple):
                 out[key] = list(value)
             elif isinstance(value, float):
-                out[key] = _json_float(value)
+                out[key] = finite_or_none(value)
             else:
                 out[key] = value
         return out
-
-
-def _json_float(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def _pair(value: Any, second: Any, name: str) -> tuple[Any, Any]:
@@ -640,19 +638,6 @@ def _mh_rates(p: _Prepared, measure: str, level: float, correct: bool) -> MHResu
 # ---------------------------------------------------------------------------------------------
 
 
-def _fcf(x: float, digits: int = 4) -> str:
-    return "NA" if x is None or math.isnan(x) else f"{x:.{digits}f}"
-
-
-def _pval(p: float, showeq: bool = False, sep: str = "", add0: bool = False) -> str:
-    eq = "=" if showeq else ""
-    if p is None or math.isnan(p):
-        return f"{eq}{sep}NA"
-    if p >= 0.0001:
-        return f"{eq}{sep}{p:.4f}"
-    return f"<{sep}{'0' if add0 else ''}.0001"
-
-
 def _table(values: dict[str, str]) -> list[str]:
     widths = [max(len(name), len(val)) for name, val in values.items()]
     head = "  ".join(name.rjust(w) for name, w in zip(values, widths, strict=True))
@@ -663,38 +648,38 @@ def _table(values: dict[str, str]) -> list[str]:
 def _print(res: MHResult) -> str:
     lines = ["", f"Equal-Effects Model (k = {res.k})", ""]
     if not math.isnan(res.I2):
-        lines.append(f"I^2 (total heterogeneity / total variability):  {_fcf(res.I2, 2)}%")
+        lines.append(f"I^2 (total heterogeneity / total variability):  {format_number(res.I2, 2)}%")
     if not math.isnan(res.H2):
-        lines.append(f"H^2 (total variability / sampling variability): {_fcf(res.H2, 2)}")
+        lines.append(f"H^2 (total variability / sampling variability): {format_number(res.H2, 2)}")
     if not math.isnan(res.QE):
         df = (res.k_pos or 0) - 1 if res.method == "PETO" else max(res.k_yi - 1, 0)
         lines += [
             "",
             "Test for Heterogeneity: ",
-            f"Q(df = {df}) = {_fcf(res.QE)}, p-val {_pval(res.QEp, True, ' ')}",
+            f"Q(df = {df}) = {format_number(res.QE)}, p-val {format_p(res.QEp, 4, True)}",
         ]
     if not (math.isnan(res.I2) and math.isnan(res.H2) and math.isnan(res.QE)):
         lines.append("")
     main = {
-        "estimate": _fcf(res.beta),
-        "se": _fcf(res.se),
-        "zval": _fcf(res.zval),
-        "pval": _pval(res.pval),
-        "ci.lb": _fcf(res.ci_lb),
-        "ci.ub": _fcf(res.ci_ub),
+        "estimate": format_number(res.beta),
+        "se": format_number(res.se),
+        "zval": format_number(res.zval),
+        "pval": format_p(res.pval),
+        "ci.lb": format_number(res.ci_lb),
+        "ci.ub": format_number(res.ci_ub),
     }
     if res.measure in ("OR", "RR", "IRR", "PETO"):
         scale = "OR" if res.measure == "PETO" else res.measure
         expd = {
-            "estimate": _fcf(math.exp(res.beta)),
-            "ci.lb": _fcf(math.exp(res.ci_lb)),
-            "ci.ub": _fcf(math.exp(res.ci_ub)),
+            "estimate": format_number(math.exp(res.beta)),
+            "ci.lb": format_number(math.exp(res.ci_lb)),
+            "ci.ub": format_number(math.exp(res.ci_ub)),
         }
         lines += ["Model Results (log scale):", "", *_table(main), ""]
         lines += [f"Model Results ({scale} scale):", "", *_table(expd)]
         if res.measure == "OR" and res.method == "MH":
-            mh = None if math.isnan(res.MH) else _fcf(res.MH)
-            ta = None if math.isnan(res.TA) else _fcf(res.TA)
+            mh = None if math.isnan(res.MH) else format_number(res.MH)
+            ta = None if math.isnan(res.TA) else format_number(res.TA)
             width = 1 if mh is None and ta is None else max(len(mh or "NA"), len(ta or "NA"))
             k_pos = res.k_pos or 0
             lines.append("")
@@ -703,7 +688,7 @@ def _print(res: MHResult) -> str:
             else:
                 cmh = (
                     f"CMH = {mh.rjust(width)}, df = 1,{' ' * (len(str(k_pos)) - 1)} p-val "
-                    f"{_pval(res.MHp, True, ' ', True)}"
+                    f"{format_p(res.MHp, 4, True, add0=True)}"
                 )
             lines.append(f"Cochran-Mantel-Haenszel Test:    {cmh}")
             if ta is None:
@@ -711,14 +696,16 @@ def _print(res: MHResult) -> str:
             else:
                 tar = (
                     f"X^2 = {ta.rjust(width)}, df = {k_pos - 1}, p-val "
-                    f"{_pval(res.TAp, True, ' ', True)}"
+                    f"{format_p(res.TAp, 4, True, add0=True)}"
                 )
             lines.append(f"Tarone's Test for Heterogeneity: {tar}")
         if res.measure == "IRR":
             if math.isnan(res.MH):
                 mh_text = "test value not computable for these data"
             else:
-                mh_text = f"MH = {_fcf(res.MH)}, df = 1, p-val {_pval(res.MHp, True, ' ')}"
+                mh_text = (
+                    f"MH = {format_number(res.MH)}, df = 1, p-val {format_p(res.MHp, 4, True)}"
+                )
             lines += ["", f"Mantel-Haenszel Test: {mh_text}"]
     else:
         lines += ["Model Results:", "", *_table(main)]

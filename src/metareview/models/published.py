@@ -25,13 +25,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any, Literal
 
 from scipy import stats
 
+from metareview._json import finite_or_none
 from metareview.errors import InputError
+from metareview.models._format import format_p_report
 
 __all__ = ["Finding", "PublishedCheck", "ReportedValue", "check_published"]
+
+#: p-values in the findings: 4 decimals, "p < 0.0001" below.
+_fmt_p = partial(format_p_report, digits=4)
 
 Scale = Literal["identity", "log"]
 Severity = Literal["info", "warning", "error"]
@@ -156,10 +162,7 @@ class PublishedCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (non-finite floats become None)."""
-
-        def num(x: float | None) -> float | None:
-            return None if x is None or not math.isfinite(x) else float(x)
-
+        num = finite_or_none
         return {
             "estimate": self.estimate,
             "ci_lb": self.ci_lb,
@@ -317,13 +320,6 @@ def _overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def _fmt(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1e-3 and x != 0 else f"{x:.4f}".rstrip("0").rstrip(".")
-
-
-def _fmt_p(p: float | None) -> str:
-    """``"p = 0.0427"`` or ``"p < 0.0001"``."""
-    if p is None or not math.isfinite(p):
-        return "p = NA"
-    return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"
 
 
 def check_published(

@@ -40,6 +40,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from metareview._json import finite_or_none, jsonable
 from metareview.errors import ConvergenceError, ConvergenceWarning, InputError, MetareviewWarning
 from metareview.models._core import (
     Control,
@@ -135,7 +136,8 @@ def _mod_terms(
         mods = mods.to_frame(name=str(mods.name) if mods.name is not None else "mods")
     if isinstance(mods, pd.DataFrame):
         return [
-            (str(c), mods[c].reset_index(drop=True), _is_categorical(mods[c])) for c in mods.columns
+            (str(c), mods[c].reset_index(drop=True), _is_categorical(mods[c]))
+            for c in mods.columns
         ]
     if isinstance(mods, Sequence) and mods and all(isinstance(m, str) for m in mods):
         if data is None:
@@ -148,7 +150,9 @@ def _mod_terms(
     if arr.ndim != 2:
         raise InputError("mods must be one or two-dimensional", field="mods")
     name = (lambda j: "mods") if arr.shape[1] == 1 else (lambda j: f"X{j + 1}")
-    return [(name(j), pd.Series(as_float(arr[:, j], name(j))), False) for j in range(arr.shape[1])]
+    return [
+        (name(j), pd.Series(as_float(arr[:, j], name(j))), False) for j in range(arr.shape[1])
+    ]
 
 
 def model_matrix(
@@ -186,7 +190,8 @@ def model_matrix(
     n = k if k is not None else (len(terms[0][1]) if terms else 0)
     for name, s, _ in terms:
         if len(s) != n:
-            raise InputError(f"moderator {name!r} has {len(s)} values for {n} studies", field=name)
+            raise InputError(f"moderator {name!r} has {len(s)} values for {n} studies",
+                             field=name)
     missing = np.zeros(n, dtype=bool)
     for _, s, cat in terms:
         miss = s.isna().to_numpy()
@@ -272,7 +277,8 @@ def _root(fun: Any, hi0: float, tol: float, maxiter: int) -> tuple[float, bool]:
         return math.nan, False
     from scipy import optimize  # only meta-regression with PM/EB needs it; its import is slow
 
-    root = optimize.brentq(fun, 0.0, hi, xtol=tol * 1e-3, rtol=4 * _EPS, maxiter=max(maxiter, 500))
+    root = optimize.brentq(fun, 0.0, hi, xtol=tol * 1e-3, rtol=4 * _EPS,
+                           maxiter=max(maxiter, 500))
     return float(root), True
 
 
@@ -314,12 +320,8 @@ def _estimate_tau2(
         if _q_resid(y, v, x, 0.0) < target:
             return 0.0, "closed form"
         var = float(np.var(y, ddof=1)) if k > 1 else vbar
-        root, ok = _root(
-            lambda t: _q_resid(y, v, x, t) - target,
-            max(100.0, 10.0 * var),
-            control.tol,
-            control.maxiter,
-        )
+        root, ok = _root(lambda t: _q_resid(y, v, x, t) - target, max(100.0, 10.0 * var),
+                         control.tol, control.maxiter)
         if not ok:
             raise ConvergenceError("PM: no root of the generalised Q equation was bracketed")
         return root, "root"
@@ -354,12 +356,8 @@ def _estimate_tau2(
     )
     if u0 <= 0:
         return 0.0, "root"
-    root, ok = _root(
-        lambda s: _score(y, v, x, s, method),
-        max(10.0 * abs(he), vbar),
-        control.tol,
-        control.maxiter,
-    )
+    root, ok = _root(lambda s: _score(y, v, x, s, method), max(10.0 * abs(he), vbar),
+                     control.tol, control.maxiter)
     if not ok:
         raise ConvergenceError(f"the {method} estimator of tau^2 did not converge")
     return root, "root"
@@ -505,47 +503,27 @@ class RegResult:
         for name in self.__dataclass_fields__:
             val = getattr(self, name)
             if isinstance(val, np.ndarray):
-                out[name] = np.where(np.isfinite(val), val, np.nan).astype(object).tolist()
-                out[name] = _nan_to_none(out[name])
+                out[name] = jsonable(np.where(np.isfinite(val), val, np.nan))
             elif isinstance(val, Control):
                 out[name] = {"threshold": val.threshold, "tol": val.tol, "maxiter": val.maxiter}
             elif isinstance(val, tuple):
                 out[name] = list(val)
             elif isinstance(val, float):
-                out[name] = None if not math.isfinite(val) else val
+                out[name] = finite_or_none(val)
             else:
                 out[name] = val
         out["coefficients"] = [
             {
-                "name": n,
-                "estimate": _opt(b),
-                "se": _opt(s),
-                "zval": _opt(z),
-                "pval": _opt(pv),
-                "ci_lb": _opt(lo),
-                "ci_ub": _opt(hi),
+                "name": n, "estimate": _opt(b), "se": _opt(s), "zval": _opt(z), "pval": _opt(pv),
+                "ci_lb": _opt(lo), "ci_ub": _opt(hi),
             }
             for n, b, s, z, pv, lo, hi in zip(
-                self.coef_names,
-                self.beta,
-                self.se,
-                self.zval,
-                self.pval,
-                self.ci_lb,
-                self.ci_ub,
-                strict=True,
+                self.coef_names, self.beta, self.se, self.zval, self.pval, self.ci_lb,
+                self.ci_ub, strict=True,
             )
         ]
         out["tau"] = _opt(self.tau)
         return out
-
-
-def _nan_to_none(x: Any) -> Any:
-    if isinstance(x, list):
-        return [_nan_to_none(e) for e in x]
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    return x
 
 
 def _format_btt(btt: tuple[int, ...]) -> str:
@@ -608,18 +586,12 @@ def _render(res: RegResult, digits: int, signif_stars: bool) -> str:
         header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
     rows = []
     for j in range(res.p):
-        row = [
-            _f(float(res.beta[j]), digits),
-            _f(float(res.se[j]), digits),
-            _f(float(res.zval[j]), digits),
-        ]
+        row = [_f(float(res.beta[j]), digits), _f(float(res.se[j]), digits),
+               _f(float(res.zval[j]), digits)]
         if res.ddf is not None:
             row.append(f"{res.ddf:g}")
-        row += [
-            _p(float(res.pval[j]), digits),
-            _f(float(res.ci_lb[j]), digits),
-            _f(float(res.ci_ub[j]), digits),
-        ]
+        row += [_p(float(res.pval[j]), digits), _f(float(res.ci_lb[j]), digits),
+                _f(float(res.ci_ub[j]), digits)]
         if signif_stars:
             row.append(_stars(float(res.pval[j])))
         rows.append(row)
@@ -730,8 +702,7 @@ def rma_reg(
             i = int(np.flatnonzero(mod_missing)[0])
             raise InputError(
                 "missing moderator value (use na_action='omit' to leave such rows out)",
-                row=i + 1,
-                field="mods",
+                row=i + 1, field="mods",
             )
         rows = ", ".join(str(int(r) + 1) for r in np.flatnonzero(mod_missing)[:10])
         warnings.warn(
@@ -753,19 +724,8 @@ def rma_reg(
         # a factor whose levels changed after omission: rebuild from the rows used
         x, names, _ = model_matrix(mods, data.loc[keep].reset_index(drop=True), k=y.size)
     return _fit(
-        y,
-        v,
-        x,
-        names,
-        method=method,
-        test=test,
-        alpha=alpha,
-        level=level,
-        btt=btt,
-        measure=measure,
-        slab=labels,
-        tau2=tau2,
-        control=ctl,
+        y, v, x, names, method=method, test=test, alpha=alpha, level=level, btt=btt,
+        measure=measure, slab=labels, tau2=tau2, control=ctl,
     )
 
 
@@ -885,50 +845,21 @@ def _fit(
 
     lv = float(level) * 100.0 if float(level) < 1 else float(level)
     return RegResult(
-        k=k,
-        p=p,
-        measure=measure,
-        method=method,
-        test=test,
-        level=lv,
+        k=k, p=p, measure=measure, method=method, test=test, level=lv,
         coef_names=tuple(names),
-        beta=_readonly(beta),
-        se=_readonly(se),
-        zval=_readonly(zval),
+        beta=_readonly(beta), se=_readonly(se), zval=_readonly(zval),
         pval=_readonly(np.asarray(pval, dtype=float)),
-        ci_lb=_readonly(beta - crit * se),
-        ci_ub=_readonly(beta + crit * se),
-        vb=_readonly(vb),
+        ci_lb=_readonly(beta - crit * se), ci_ub=_readonly(beta + crit * se), vb=_readonly(vb),
         ddf=df if use_t else None,
-        tau2=t,
-        se_tau2=_opt(se_t),
-        I2=i2,
-        H2=h2,
-        R2=r2,
-        vt=vt,
-        QE=qe,
-        QEp=qep,
-        QM=qm,
-        QMp=qmp,
-        QMdf=qmdf,
-        btt=btt_t,
-        s2w=s2w,
-        X=_readonly(x),
-        yi=_readonly(y),
-        vi=_readonly(v),
-        slab=tuple(slab),
-        tau2_fixed=fixed,
-        control=control,
+        tau2=t, se_tau2=_opt(se_t), I2=i2, H2=h2, R2=r2, vt=vt,
+        QE=qe, QEp=qep, QM=qm, QMp=qmp, QMdf=qmdf, btt=btt_t, s2w=s2w,
+        X=_readonly(x), yi=_readonly(y), vi=_readonly(v), slab=tuple(slab),
+        tau2_fixed=fixed, control=control,
     )
 
 
 def _pseudo_r2(
-    y: FloatArray,
-    v: FloatArray,
-    x: FloatArray,
-    w: FloatArray,
-    method: str,
-    tau2: float,
+    y: FloatArray, v: FloatArray, x: FloatArray, w: FloatArray, method: str, tau2: float,
     control: Control,
 ) -> float | None:
     """metafor's R^2 for a model with moderators (see :func:`rma_reg`, Notes)."""
@@ -945,14 +876,8 @@ def _pseudo_r2(
         return max(0.0, 100.0 * adj)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit0 = fit_padded(
-            y[None, :],
-            v[None, :],
-            np.ones((1, k), dtype=bool),
-            method=method,
-            control=control,
-            on_fail="nan",
-        )
+        fit0 = fit_padded(y[None, :], v[None, :], np.ones((1, k), dtype=bool), method=method,
+                          control=control, on_fail="nan")
     tau2_0 = float(fit0.tau2[0])
     if math.isnan(tau2_0):
         return None

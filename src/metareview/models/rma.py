@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from metareview._json import finite_or_none
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models._core import (
     BatchFit,
@@ -133,21 +134,19 @@ class RMAResult:
         for name in self.__dataclass_fields__:
             val = getattr(self, name)
             if isinstance(val, np.ndarray):
-                out[name] = [_opt(float(x)) for x in val]
+                out[name] = [finite_or_none(x) for x in val.tolist()]
             elif isinstance(val, tuple):
                 out[name] = list(val)
             elif isinstance(val, Control):
                 out[name] = {
-                    "threshold": val.threshold,
-                    "tol": val.tol,
-                    "maxiter": val.maxiter,
+                    "threshold": val.threshold, "tol": val.tol, "maxiter": val.maxiter,
                 }
             elif isinstance(val, float):
-                out[name] = None if math.isnan(val) or math.isinf(val) else val
+                out[name] = finite_or_none(val)
             else:
                 out[name] = val
         out["estimate"] = out["beta"]
-        out["tau"] = _opt(self.tau)
+        out["tau"] = finite_or_none(self.tau)
         return out
 
     def predict(self, transf: Callable[[Any], Any] | None = None) -> dict[str, float | None]:
@@ -178,11 +177,7 @@ class RMAResult:
         else:
             pi = sorted([tr(self.pi_lb), tr(self.pi_ub)], key=_nan_last)
         return {
-            "pred": tr(self.beta),
-            "ci_lb": ci[0],
-            "ci_ub": ci[1],
-            "pi_lb": pi[0],
-            "pi_ub": pi[1],
+            "pred": tr(self.beta), "ci_lb": ci[0], "ci_ub": ci[1], "pi_lb": pi[0], "pi_ub": pi[1],
         }
 
 
@@ -334,16 +329,8 @@ def rma(
             field=v_field,
         )
     return result_from_batch(
-        fit,
-        0,
-        y=y,
-        v=v,
-        slab=labels,
-        measure=measure,
-        method=method,
-        level=level,
-        tau2_fixed=tau2 is not None and method not in ("EE", "FE"),
-        control=ctl,
+        fit, 0, y=y, v=v, slab=labels, measure=measure, method=method, level=level,
+        tau2_fixed=tau2 is not None and method not in ("EE", "FE"), control=ctl,
     )
 
 

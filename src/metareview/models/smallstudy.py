@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from metareview._json import finite_or_none
 from metareview.errors import ConvergenceError, InputError, MetareviewWarning
 from metareview.models._core import (
     Control,
@@ -50,16 +51,15 @@ __all__ = ["RanktestResult", "RegtestResult", "TrimfillResult", "ranktest", "reg
 FloatArray = NDArray[np.float64]
 Predictor = Literal["sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"]
 _PREDICTOR_TEXT = {
-    "sei": "standard error",
-    "vi": "sampling variance",
-    "ni": "sample size",
-    "ninv": "inverse of the sample size",
-    "sqrtni": "square root sample size",
+    "sei": "standard error", "vi": "sampling variance", "ni": "sample size",
+    "ninv": "inverse of the sample size", "sqrtni": "square root sample size",
     "sqrtninv": "inverse of the square root sample size",
 }
 
 
-def _data(x: RMAResult | Any, vi: Any, sei: Any) -> tuple[FloatArray, FloatArray, RMAResult | None]:
+def _data(
+    x: RMAResult | Any, vi: Any, sei: Any
+) -> tuple[FloatArray, FloatArray, RMAResult | None]:
     if isinstance(x, RegResult):
         raise InputError(
             "give an intercept-only model from rma() or the effect sizes; with moderators, add "
@@ -67,9 +67,8 @@ def _data(x: RMAResult | Any, vi: Any, sei: Any) -> tuple[FloatArray, FloatArray
         )
     if isinstance(x, RMAResult):
         if vi is not None or sei is not None:
-            warnings.warn(
-                "vi and sei are ignored when x is a fitted model", MetareviewWarning, stacklevel=3
-            )
+            warnings.warn("vi and sei are ignored when x is a fitted model", MetareviewWarning,
+                          stacklevel=3)
         return np.asarray(x.yi, dtype=float), np.asarray(x.vi, dtype=float), x
     y = as_float(x, "yi")
     if vi is not None and sei is not None:
@@ -122,24 +121,17 @@ class RegtestResult:
         else:
             model = "mixed-effects meta-regression model"
         out = [
-            "",
-            "Regression Test for Funnel Plot Asymmetry",
-            "",
-            f"Model:     {model}",
-            f"Predictor: {_PREDICTOR_TEXT[self.predictor]}",
-            "",
+            "", "Regression Test for Funnel Plot Asymmetry", "",
+            f"Model:     {model}", f"Predictor: {_PREDICTOR_TEXT[self.predictor]}", "",
         ]
         stat = (
-            f"t = {_f(self.zval, digits)}, df = {self.ddf}"
-            if self.ddf is not None
+            f"t = {_f(self.zval, digits)}, df = {self.ddf}" if self.ddf is not None
             else f"z = {_f(self.zval, digits)}"
         )
         out.append(f"Test for Funnel Plot Asymmetry: {stat}, p = {_p(self.pval, digits)}")
         if self.est is not None:
-            limit = (
-                "sei"
-                if self.predictor == "sei"
-                else ("vi" if self.predictor == "vi" else "ni -> inf")
+            limit = "sei" if self.predictor == "sei" else (
+                "vi" if self.predictor == "vi" else "ni -> inf"
             )
             arrow = f"as {limit} -> 0" if self.predictor in ("sei", "vi") else f"as {limit}"
             out.append(
@@ -158,22 +150,12 @@ class RegtestResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (the fitted regression under ``fit``)."""
         return {
-            "model": self.model,
-            "predictor": self.predictor,
-            "method": self.method,
-            "zval": _finite(self.zval),
-            "pval": _finite(self.pval),
-            "ddf": self.ddf,
-            "est": _finite(self.est),
-            "ci_lb": _finite(self.ci_lb),
-            "ci_ub": _finite(self.ci_ub),
-            "level": self.level,
-            "fit": self.fit.to_dict(),
+            "model": self.model, "predictor": self.predictor, "method": self.method,
+            "zval": finite_or_none(self.zval), "pval": finite_or_none(self.pval),
+            "ddf": self.ddf, "est": finite_or_none(self.est),
+            "ci_lb": finite_or_none(self.ci_lb), "ci_ub": finite_or_none(self.ci_ub),
+            "level": self.level, "fit": self.fit.to_dict(),
         }
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def regtest(
@@ -269,33 +251,21 @@ def regtest(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetareviewWarning)
         fit = _fit(
-            y,
-            v,
-            xmat,
-            ("intrcpt", predictor),
+            y, v, xmat, ("intrcpt", predictor),
             method="EE" if model == "lm" else meth,
             test="knha" if model == "lm" else tst,
-            alpha=alpha,
-            level=lvl,
-            btt=None,
-            measure=res.measure if res else "GEN",
+            alpha=alpha, level=lvl, btt=None, measure=res.measure if res else "GEN",
             slab=res.slab if res else [str(i + 1) for i in range(k)],
-            tau2=None if model == "lm" else tau2,
-            control=ctl,
+            tau2=None if model == "lm" else tau2, control=ctl,
         )
     limit = predictor in ("sei", "vi", "ninv", "sqrtninv")
     return RegtestResult(
-        model=model,
-        predictor=predictor,
-        method=meth,
-        zval=float(fit.zval[1]),
-        pval=float(fit.pval[1]),
-        ddf=fit.ddf,
+        model=model, predictor=predictor, method=meth,
+        zval=float(fit.zval[1]), pval=float(fit.pval[1]), ddf=fit.ddf,
         est=float(fit.beta[0]) if limit else None,
         ci_lb=float(fit.ci_lb[0]) if limit else None,
         ci_ub=float(fit.ci_ub[0]) if limit else None,
-        level=fit.level,
-        fit=fit,
+        level=fit.level, fit=fit,
     )
 
 
@@ -324,12 +294,8 @@ class RanktestResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
-        return {
-            "tau": _finite(self.tau),
-            "pval": _finite(self.pval),
-            "exact": self.exact,
-            "k": self.k,
-        }
+        return {"tau": finite_or_none(self.tau), "pval": finite_or_none(self.pval),
+                "exact": self.exact, "k": self.k}
 
 
 def ranktest(
@@ -421,21 +387,16 @@ class TrimfillResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: the trim-and-fill quantities and the filled model under ``fit``."""
         return {
-            "k0": self.k0,
-            "se_k0": _finite(self.se_k0),
-            "side": self.side,
-            "estimator": self.estimator,
-            "p_k0": _finite(self.p_k0),
-            "fill": [bool(b) for b in self.fill],
-            "fit": self.fit.to_dict(),
+            "k0": self.k0, "se_k0": finite_or_none(self.se_k0), "side": self.side,
+            "estimator": self.estimator, "p_k0": finite_or_none(self.p_k0),
+            "fill": [bool(b) for b in self.fill], "fit": self.fit.to_dict(),
         }
 
 
 def _pooled(y: FloatArray, v: FloatArray, method: str, control: Control) -> float:
     """The intercept-only estimate by the batch core (one row)."""
-    fit = fit_padded(
-        y[None, :], v[None, :], np.ones((1, y.size), dtype=bool), method=method, control=control
-    )
+    fit = fit_padded(y[None, :], v[None, :], np.ones((1, y.size), dtype=bool), method=method,
+                     control=control)
     return float(fit.beta[0])
 
 
@@ -500,19 +461,9 @@ def trimfill(
         warnings.simplefilter("ignore")
         if side is None:
             slope_fit = _fit(
-                y0,
-                v0,
-                np.column_stack([np.ones(k), np.sqrt(v0)]),
-                ("intrcpt", "sqrt(vi)"),
-                method=res.method,
-                test="z",
-                alpha=0.05,
-                level=95.0,
-                btt=None,
-                measure=res.measure,
-                slab=res.slab,
-                tau2=None,
-                control=ctl,
+                y0, v0, np.column_stack([np.ones(k), np.sqrt(v0)]), ("intrcpt", "sqrt(vi)"),
+                method=res.method, test="z", alpha=0.05, level=95.0, btt=None,
+                measure=res.measure, slab=res.slab, tau2=None, control=ctl,
             )
             side = "right" if slope_fit.beta[1] < 0 else "left"
         elif side not in ("left", "right"):
@@ -551,13 +502,8 @@ def trimfill(
                 else:
                     est = k - 0.5 - math.sqrt(2.0 * k * k - 4.0 * s_r + 0.25)
                 var_s = (
-                    k * (k + 1) * (2 * k + 1)
-                    + 10 * est**3
-                    + 27 * est**2
-                    + 17 * est
-                    - 18 * k * est**2
-                    - 18 * k * est
-                    + 6 * k**2 * est
+                    k * (k + 1) * (2 * k + 1) + 10 * est**3 + 27 * est**2 + 17 * est
+                    - 18 * k * est**2 - 18 * k * est + 6 * k**2 * est
                 ) / 24.0
                 sd = math.sqrt(var_s) if var_s >= 0 else math.nan
                 if estimator == "L0":
@@ -569,18 +515,13 @@ def trimfill(
         p_k0 = 0.5 ** (k0 + 1) if estimator == "R0" else None
 
         if k0 > 0:
-            filled_y = sign * (2.0 * beta - y[k - k0 :])
-            filled_v = v[k - k0 :]
+            filled_y = sign * (2.0 * beta - y[k - k0:])
+            filled_v = v[k - k0:]
             slab = [*res.slab, *(f"Filled {i + 1}" for i in range(k0))]
             fit = rma(
-                np.concatenate([y0, filled_y]),
-                np.concatenate([v0, filled_v]),
-                method=res.method,
-                test=res.test,
-                level=res.level,
-                measure=res.measure,
-                slab=slab,
-                control=ctl,
+                np.concatenate([y0, filled_y]), np.concatenate([v0, filled_v]),
+                method=res.method, test=res.test, level=res.level, measure=res.measure,
+                slab=slab, control=ctl,
             )
             fill = np.concatenate([np.zeros(k, dtype=bool), np.ones(k0, dtype=bool)])
         else:

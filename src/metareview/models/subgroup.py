@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from metareview._json import finite_or_none
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models._core import (
     Control,
@@ -62,26 +63,9 @@ __all__ = ["SubgroupResult", "subgroup"]
 
 #: Columns of :attr:`SubgroupResult.groups` after ``group``.
 GROUP_COLUMNS: tuple[str, ...] = (
-    "k",
-    "estimate",
-    "se",
-    "zval",
-    "pval",
-    "ci_lb",
-    "ci_ub",
-    "ddf",
-    "tau2",
-    "I2",
-    "H2",
-    "QE",
-    "QEp",
-    "pi_lb",
-    "pi_ub",
+    "k", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "ddf", "tau2", "I2", "H2", "QE",
+    "QEp", "pi_lb", "pi_ub",
 )
-
-
-def _clean(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,19 +118,11 @@ class SubgroupResult:
         header = ["k", "estimate", "se", stat, "pval", "ci.lb", "ci.ub", "tau2", "I2(%)"]
         rows = []
         for _, r in self.groups.iterrows():
-            rows.append(
-                [
-                    str(int(r["k"])),
-                    _f(r["estimate"], digits),
-                    _f(r["se"], digits),
-                    _f(r["zval"], digits),
-                    _p(r["pval"], digits),
-                    _f(r["ci_lb"], digits),
-                    _f(r["ci_ub"], digits),
-                    _f(r["tau2"], digits),
-                    _f(r["I2"], 2),
-                ]
-            )
+            rows.append([
+                str(int(r["k"])), _f(r["estimate"], digits), _f(r["se"], digits),
+                _f(r["zval"], digits), _p(r["pval"], digits), _f(r["ci_lb"], digits),
+                _f(r["ci_ub"], digits), _f(r["tau2"], digits), _f(r["I2"], 2),
+            ])
         out.append(_table(header, rows, row_names=["", *[str(g) for g in self.groups["group"]]]))
         out.append("")
         sep = (
@@ -191,27 +167,17 @@ class SubgroupResult:
         """JSON-safe dict: settings, ``groups`` as a list of rows, both tests."""
         rows = []
         for rec in self.groups.to_dict(orient="records"):
-            rows.append(
-                {
-                    k: (_clean(v) if isinstance(v, float) else (int(v) if k == "k" else v))
-                    for k, v in rec.items()
-                }
-            )
+            rows.append({
+                k: (finite_or_none(v) if isinstance(v, float) else (int(v) if k == "k" else v))
+                for k, v in rec.items()
+            })
         return {
-            "by": self.by,
-            "k": self.k,
-            "method": self.method,
-            "test": self.test,
-            "level": self.level,
-            "measure": self.measure,
-            "groups": rows,
-            "Q_between": _clean(self.Q_between),
-            "Q_between_df": self.Q_between_df,
-            "Q_between_p": _clean(self.Q_between_p),
-            "QM_common": _clean(self.QM_common),
-            "QMdf_common": list(self.QMdf_common),
-            "QMp_common": _clean(self.QMp_common),
-            "test_between": self.test_between,
+            "by": self.by, "k": self.k, "method": self.method, "test": self.test,
+            "level": self.level, "measure": self.measure, "groups": rows,
+            "Q_between": finite_or_none(self.Q_between), "Q_between_df": self.Q_between_df,
+            "Q_between_p": finite_or_none(self.Q_between_p),
+            "QM_common": finite_or_none(self.QM_common), "QMdf_common": list(self.QMdf_common),
+            "QMp_common": finite_or_none(self.QMp_common), "test_between": self.test_between,
         }
 
 
@@ -274,10 +240,8 @@ def subgroup(
         g = data[groups].reset_index(drop=True)
     else:
         by = str(getattr(groups, "name", None) or "group")
-        g = (
-            pd.Series(groups).reset_index(drop=True)
-            if not isinstance(groups, pd.Series)
-            else (groups.reset_index(drop=True))
+        g = pd.Series(groups).reset_index(drop=True) if not isinstance(groups, pd.Series) else (
+            groups.reset_index(drop=True)
         )
     if len(g) != y.size:
         raise InputError(f"groups has {len(g)} values for {y.size} studies", field=by)
@@ -286,24 +250,16 @@ def subgroup(
         if na_action == "fail":
             raise InputError(
                 "missing subgroup (use na_action='omit' to leave such rows out)",
-                row=int(np.flatnonzero(g_missing)[0]) + 1,
-                field=by,
+                row=int(np.flatnonzero(g_missing)[0]) + 1, field=by,
             )
         warnings.warn(
-            f"{int(g_missing.sum())} row(s) without a subgroup left out",
-            MetareviewWarning,
+            f"{int(g_missing.sum())} row(s) without a subgroup left out", MetareviewWarning,
             stacklevel=2,
         )
-    keep = (
-        clean_yi_vi(
-            np.where(g_missing, 0.0, y),
-            np.where(g_missing, 1.0, v),
-            yi_field=y_field,
-            vi_field=v_field,
-            na_action=na_action,
-        )
-        & ~g_missing
-    )
+    keep = clean_yi_vi(
+        np.where(g_missing, 0.0, y), np.where(g_missing, 1.0, v), yi_field=y_field,
+        vi_field=v_field, na_action=na_action,
+    ) & ~g_missing
     y, v, g = y[keep], v[keep], g[keep].reset_index(drop=True)
     if y.size == 0:
         raise InputError("no studies to pool", field=y_field)
@@ -317,50 +273,25 @@ def subgroup(
     if np.any(kk == 1):
         warnings.warn(
             f"{int((kk == 1).sum())} subgroup(s) with k = 1 fitted with tau^2 = 0 and a z test "
-            "(as metafor)",
-            MetareviewWarning,
-            stacklevel=2,
+            "(as metafor)", MetareviewWarning, stacklevel=2,
         )
     fit = fit_padded(
-        yy,
-        vv,
-        mask,
-        method=method,
-        test=test,
-        level=level,
-        control=ctl,
+        yy, vv, mask, method=method, test=test, level=level, control=ctl,
         labels=[f"{by}={n}" for n in names],
     )
-    table = pd.DataFrame(
-        {
-            "group": names,
-            "k": fit.k,
-            "estimate": fit.beta,
-            "se": fit.se,
-            "zval": fit.zval,
-            "pval": fit.pval,
-            "ci_lb": fit.ci_lb,
-            "ci_ub": fit.ci_ub,
-            "ddf": fit.ddf,
-            "tau2": fit.tau2,
-            "I2": fit.I2,
-            "H2": fit.H2,
-            "QE": fit.QE,
-            "QEp": fit.QEp,
-            "pi_lb": fit.pi_lb,
-            "pi_ub": fit.pi_ub,
-        }
-    )
+    table = pd.DataFrame({
+        "group": names, "k": fit.k, "estimate": fit.beta, "se": fit.se, "zval": fit.zval,
+        "pval": fit.pval, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub, "ddf": fit.ddf,
+        "tau2": fit.tau2, "I2": fit.I2, "H2": fit.H2, "QE": fit.QE, "QEp": fit.QEp,
+        "pi_lb": fit.pi_lb, "pi_ub": fit.pi_ub,
+    })
 
     # separate tau^2: Q of the subgroup estimates (an EE pooling of them)
     q_b, q_df, q_p = math.nan, n_groups - 1, math.nan
     if n_groups > 1:
         between = fit_padded(
-            fit.beta[None, :],
-            (fit.se**2)[None, :],
-            np.ones((1, n_groups), dtype=bool),
-            method="EE",
-            control=ctl,
+            fit.beta[None, :], (fit.se**2)[None, :], np.ones((1, n_groups), dtype=bool),
+            method="EE", control=ctl,
         )
         q_b = float(between.QE[0])
         q_p = float(special.chdtrc(q_df, q_b))
@@ -377,43 +308,20 @@ def subgroup(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", MetareviewWarning)
                 common = _fit(
-                    y,
-                    v,
-                    x,
-                    xnames,
-                    method=method,
-                    test=test,
-                    alpha=alpha_from_level(level),
-                    level=level,
-                    btt=None,
-                    measure=measure,
-                    slab=[str(i + 1) for i in range(y.size)],
-                    tau2=None,
-                    control=ctl,
+                    y, v, x, xnames, method=method, test=test, alpha=alpha_from_level(level),
+                    level=level, btt=None, measure=measure,
+                    slab=[str(i + 1) for i in range(y.size)], tau2=None, control=ctl,
                 )
             qm, qmdf, qmp = common.QM, common.QMdf, common.QMp
         except InputError as exc:
             warnings.warn(
                 f"common-tau^2 test of subgroup differences not estimable: {exc}",
-                MetareviewWarning,
-                stacklevel=2,
+                MetareviewWarning, stacklevel=2,
             )
     lv = float(level) * 100.0 if float(level) < 1 else float(level)
     return SubgroupResult(
-        by=by,
-        k=int(y.size),
-        method=method,
-        test=test,
-        level=lv,
-        measure=measure,
-        groups=table,
-        Q_between=q_b,
-        Q_between_df=q_df,
-        Q_between_p=q_p,
-        QM_common=qm,
-        QMdf_common=qmdf,
-        QMp_common=qmp,
-        common=common,
-        test_between=test_between,
-        control=ctl,
+        by=by, k=int(y.size), method=method, test=test, level=lv, measure=measure,
+        groups=table, Q_between=q_b, Q_between_df=q_df, Q_between_p=q_p,
+        QM_common=qm, QMdf_common=qmdf, QMp_common=qmp, common=common,
+        test_between=test_between, control=ctl,
     )

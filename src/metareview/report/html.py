@@ -61,10 +61,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 import metareview
+from metareview._json import finite_or_none, jsonable
+from metareview.effects.measures import find_measure, is_proportion
 from metareview.errors import InputError
+from metareview.models._format import format_number, format_p_report
+from metareview.models.methods import COMMON_EFFECT_METHODS, method_name
 from metareview.models.published import check_published
 from metareview.report.plots import (
-    SINGLE_GROUP_MEASURES,
     FitLike,
     figure_svg,
     forest_plot,
@@ -79,34 +82,12 @@ __all__ = ["build_report_data", "render_report", "write_report"]
 #: k needed before a funnel plot says anything (Sterne et al. 2011, BMJ 343:d4002, advise ≥ 10
 #: for asymmetry tests; the plot itself is shown from 3 so the reader sees the spread).
 FUNNEL_MIN_K = 3
-_METHOD_NAMES = {
-    "DL": "DerSimonian–Laird",
-    "REML": "restricted maximum likelihood (REML)",
-    "ML": "maximum likelihood",
-    "PM": "Paule–Mandel",
-    "HS": "Hunter–Schmidt",
-    "SJ": "Sidik–Jonkman",
-    "HE": "Hedges",
-    "EB": "empirical Bayes",
-    "EE": "common (equal) effect",
-    "FE": "common (fixed) effect",
-    "MH": "Mantel–Haenszel common effect",
-    "PETO": "Peto common effect",
-}
-_MEASURE_NAMES = {
-    "MC": "raw mean change (follow-up minus baseline)",
-    "GEN": "reported effect with its standard error",
-    "MD": "mean difference",
-    "SMD": "standardised mean difference (Hedges' g)",
-    "PLO": "logit-transformed proportion",
-    "PFT": "Freeman–Tukey double-arcsine proportion",
-    "PR": "raw proportion",
-    "PAS": "arcsine-transformed proportion",
-    "OR": "log odds ratio",
-    "RR": "log risk ratio",
-    "RD": "risk difference",
-    "HR": "log hazard ratio",
-}
+
+
+def _measure_text(measure: str) -> str:
+    """What ``yi`` is for ``measure``, in words (the measure registry's description)."""
+    info = find_measure(measure)
+    return measure if info is None else info.description
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,41 +113,12 @@ def _as_mapping(result: Any) -> dict[str, Any]:
 
 def _num(value: Any) -> float | None:
     """A finite float or None (accepts numpy scalars and numeric strings)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+    return finite_or_none(value)
 
 
 def _jsonable(value: Any) -> Any:
-    """Recursively turn numpy/pydantic/dataclass values into JSON-safe ones (NaN → None)."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items() if k not in ("fit", "transf")}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        x = float(value)
-        return x if math.isfinite(x) else None
-    if isinstance(value, str) or value is None:
-        return value
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return _jsonable(dump(mode="json"))
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
-        return _jsonable(to_dict())
-    if is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(asdict(value))
-    return str(value)
+    """JSON-safe data for the page (NaN → None), without the fitted model and transform."""
+    return jsonable(value, drop=("fit", "transf"))
 
 
 def _records(value: Any) -> list[dict[str, Any]]:
@@ -249,21 +201,12 @@ class OutcomeView:
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
-    v = _num(x)
-    if v is None:
-        return "–"
-    text = f"{v:.{digits}f}"
-    if text.startswith("-") and float(text) == 0.0:
-        text = text[1:]
-    return text.replace("-", "\u2212")
-
-
-_PROPORTIONS = frozenset({"PR", "PLN", "PLO", "PAS", "PFT"})
+    return format_number(_num(x), digits, typographic=True, na="–")
 
 
 def _estimate_formatter(measure: str) -> Callable[[Any], str]:
     """Display format of estimates: percentages for proportions, 3 decimals otherwise."""
-    if measure.upper() in _PROPORTIONS:
+    if is_proportion(measure):
 
         def percent(x: Any) -> str:
             v = _num(x)
@@ -274,10 +217,7 @@ def _estimate_formatter(measure: str) -> Callable[[Any], str]:
 
 
 def _fmt_p(x: Any) -> str:
-    v = _num(x)
-    if v is None:
-        return "–"
-    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+    return format_p_report(_num(x), 3, label="", na="–")
 
 
 def _fmt_value(value: Any) -> str:
@@ -373,8 +313,8 @@ def _fit_for(analysis: Mapping[str, Any]) -> FitLike | None:
 
 
 def _model_text(method: str, test: str, level: float) -> str:
-    name = _METHOD_NAMES.get(method.upper(), method)
-    if method.upper() in ("EE", "FE", "MH", "PETO"):
+    name = method_name(method)
+    if method.upper() in COMMON_EFFECT_METHODS:
         text = f"{name} model"
     else:
         text = f"random-effects model, τ² by {name}"
@@ -438,7 +378,8 @@ def _comparison(analysis: Mapping[str, Any], published: Mapping[str, Any]) -> li
 
 def _measure_is_difference(measure: str) -> bool:
     """Whether 0 is the null of the measure's display scale (differences and changes)."""
-    return measure.upper() not in SINGLE_GROUP_MEASURES and not is_ratio_measure(measure)
+    info = find_measure(measure)
+    return info is None or info.null_value == 0
 
 
 def _sensitivity_tables(
@@ -743,7 +684,7 @@ def _outcome_views(
                 name=name,
                 label=label,
                 measure=measure,
-                measure_text=_MEASURE_NAMES.get(measure.upper(), measure),
+                measure_text=_measure_text(measure),
                 model_text=_model_text(method, test, level),
                 k=int(analysis.get("k") or (fit.k if fit is not None else 0)),
                 result=result,
@@ -770,7 +711,7 @@ def _outcome_views(
                 provenance=provenance,
                 has_pi=fit is not None
                 and int(fit.k) >= 3
-                and str(fit.method).upper() not in ("EE", "FE", "MH", "PETO")
+                and str(fit.method).upper() not in COMMON_EFFECT_METHODS
                 and _num(fit.pi_lb) is not None,
             )
         )
@@ -1016,7 +957,7 @@ def _methods(data: Mapping[str, Any]) -> dict[str, Any]:
                 "name": str(o.get("name") or ""),
                 "description": str(o.get("description") or ""),
                 "measure": measure,
-                "measure_text": _MEASURE_NAMES.get(measure.upper(), measure),
+                "measure_text": _measure_text(measure),
                 "window": str(window or ""),
                 "better": str(o.get("better") or ""),
             }

@@ -34,8 +34,11 @@ from matplotlib.transforms import blended_transform_factory
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from metareview.effects.transforms import transf_exp, transf_iarcsin, transf_ilogit, transf_ztor
+from metareview.effects.measures import MEASURE_INFO, find_measure
+from metareview.effects.transforms import transf_exp
 from metareview.errors import InputError
+from metareview.models._format import format_number, format_p_report
+from metareview.models.methods import COMMON_EFFECT_METHODS
 
 __all__ = [
     "FitLike",
@@ -52,39 +55,10 @@ FloatArray = NDArray[np.float64]
 Transf = Callable[[FloatArray], FloatArray]
 
 #: Measures analysed as log ratios: drawn on the log scale with ratio tick labels.
-RATIO_MEASURES = frozenset(
-    {"OR", "RR", "HR", "IRR", "ROM", "PETO", "CVR", "VR", "MPOR", "MPRR", "OR2DN", "OR2DL"}
-)
+RATIO_MEASURES = frozenset(n for n, m in MEASURE_INFO.items() if m.is_ratio)
 #: Measures of a single group (proportions, rates, means): a test against 0 on the model scale
 #: (a proportion of 0.5 on the logit scale) means nothing to a reader, so it is not printed.
-SINGLE_GROUP_MEASURES = frozenset(
-    {"PR", "PLN", "PLO", "PAS", "PFT", "IR", "IRLN", "IRS", "IRFT", "MN", "MNLN"}
-)
-#: Human names of common measures for axis labels.
-_LABELS = {
-    "MD": "Mean difference",
-    "SMD": "Standardised mean difference",
-    "SMDH": "Standardised mean difference",
-    "MC": "Mean change",
-    "SMCC": "Standardised mean change",
-    "SMCR": "Standardised mean change",
-    "SMCRH": "Standardised mean change",
-    "ROM": "Ratio of means",
-    "OR": "Odds ratio",
-    "PETO": "Odds ratio (Peto)",
-    "RR": "Risk ratio",
-    "RD": "Risk difference",
-    "HR": "Hazard ratio",
-    "IRR": "Incidence rate ratio",
-    "PR": "Proportion",
-    "PLN": "Proportion",
-    "PLO": "Proportion",
-    "PAS": "Proportion",
-    "PFT": "Proportion",
-    "COR": "Correlation",
-    "ZCOR": "Correlation",
-    "GEN": "Estimate",
-}
+SINGLE_GROUP_MEASURES = frozenset(n for n, m in MEASURE_INFO.items() if m.null_value is None)
 _INK = "#1a1a1a"
 _ACCENT = "#2b5d8a"
 _PI_COLOUR = "#b03a2e"
@@ -147,7 +121,8 @@ def is_ratio_measure(measure: str) -> bool:
 
 def measure_label(measure: str) -> str:
     """Axis label for ``measure`` on its display scale (``"Odds ratio"``, ``"Mean change"``)."""
-    return _LABELS.get(measure.upper(), measure)
+    info = find_measure(measure)
+    return measure if info is None else info.axis_label
 
 
 def _exp(x: FloatArray) -> FloatArray:
@@ -157,33 +132,23 @@ def _exp(x: FloatArray) -> FloatArray:
 def default_transf(measure: str) -> Transf | None:
     """The back-transformation a forest plot applies by default (metafor's ``transf=``).
 
-    PLO → inverse logit; PLN, IRLN → exp; PAS → ``sin(x)²``; ZCOR → tanh. Ratio measures return
-    None (they keep the log scale with ratio tick labels); so does PFT, whose inverse needs the
+    The measure's :attr:`~metareview.effects.measures.MeasureInfo.back_transform`: PLO → inverse
+    logit; PLN, IRLN, MNLN → exp; PAS → ``sin(x)²``; ZCOR → tanh. Ratio measures return None
+    (they keep the log scale with ratio tick labels); so does PFT, whose inverse needs the
     sample sizes (pass ``transf=`` built from ``metareview.effects.transforms``).
     """
-    table: dict[str, Transf] = {
-        "PLO": transf_ilogit,
-        "PLN": transf_exp,
-        "IRLN": transf_exp,
-        "PAS": transf_iarcsin,
-        "ZCOR": transf_ztor,
-    }
-    return table.get(measure.upper())
+    info = find_measure(measure)
+    if info is None or info.is_ratio or info.needs_ni:
+        return None
+    return info.back_transform
 
 
 def _fmt(x: float, digits: int) -> str:
-    if not math.isfinite(x):
-        return "NA"
-    text = f"{x:.{digits}f}"
-    if text.startswith("-") and float(text) == 0.0:
-        text = text[1:]
-    return text.replace("-", "\u2212")
+    return format_number(x, digits, typographic=True)
 
 
 def _fmt_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "p = NA"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    return format_p_report(p, 3)
 
 
 def _ratio_ticks(lo: float, hi: float) -> list[float]:
@@ -213,7 +178,7 @@ def _model_name(res: FitLike) -> str:
 
 
 def _is_random(res: FitLike) -> bool:
-    return res.method.upper() not in ("EE", "FE", "CE", "MH", "PETO")
+    return res.method.upper() not in COMMON_EFFECT_METHODS
 
 
 def _as_array(values: ArrayLike) -> FloatArray:

@@ -26,8 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metareview._json import jsonable
 from metareview.effects import escalc
-from metareview.effects.transforms import transf_exp, transf_ilogit, transf_ipft_hm
+from metareview.effects.measures import (
+    MEASURE_INFO,
+    PROPORTION_MEASURES,
+    find_measure,
+    is_ratio,
+)
 from metareview.errors import InputError, MetareviewError, MetareviewWarning
 from metareview.extraction.derivations import DERIVATIONS
 from metareview.extraction.provenance import Quantity, SourceSpec
@@ -43,34 +49,27 @@ from metareview.review.result import (
     ReviewResult,
     SensitivityRow,
     StudyEffect,
-    jsonable_number,
 )
 
 __all__ = [
-    "PROPORTION_MEASURES",
-    "RATIO_MEASURES",
     "analyse",
     "analyse_outcome",
     "collect_effects",
     "resolve_inputs",
 ]
 
-#: Proportion measures pooled on a transformed scale and shown back on the 0-1 scale.
-PROPORTION_MEASURES: tuple[str, ...] = ("PLO", "PFT", "PR", "PAS", "PLN")
-#: Ratio measures pooled on the log scale and shown back as ratios.
-RATIO_MEASURES: tuple[str, ...] = ("RR", "OR", "PETO", "IRR", "ROM")
 
 #: Input layouts (``OutcomeData.measure``) each protocol measure can be computed from.
 _LAYOUTS: dict[str, tuple[str, ...]] = {
     **{m: ("PR",) for m in PROPORTION_MEASURES},
-    **{m: ("2x2", "GEN") for m in ("RR", "OR", "RD", "PETO")},
-    **{m: ("RATES", "GEN") for m in ("IRR", "IRD")},
-    **{m: ("MEANS", "GEN") for m in ("MD", "SMD", "ROM")},
+    **{m: (layout, "GEN") for m, i in MEASURE_INFO.items() for fam, layout in
+       (("two-group binary", "2x2"), ("rates", "RATES"), ("two-group continuous", "MEANS"))
+       if i.computable and i.family == fam},
     "MC": ("MC", "GEN"),
     "GEN": ("GEN",),
-}
+}  # fmt: skip
 
-_num = jsonable_number
+_num = jsonable
 
 # -- from study data to effect sizes ---------------------------------------------------------
 
@@ -320,17 +319,23 @@ def collect_effects(
 # -- pooling ---------------------------------------------------------------------------------
 
 
-def _transform(measure: str, ni: Sequence[float]) -> Callable[[Any], Any] | None:
-    if measure == "PLO":
-        return transf_ilogit
-    if measure == "PFT":
+def _back_transform(measure: str, ni: Sequence[float]) -> Callable[[Any], Any] | None:
+    """The measure's model-to-display function (:class:`~metareview.effects.measures.
+    MeasureInfo`), with the studies' sizes bound when it needs them (PFT)."""
+    info = find_measure(measure)
+    if info is None or info.back_transform is None:
+        return None
+    f = info.back_transform
+    if info.needs_ni:
         n = np.asarray(ni, dtype=float)
+        return lambda x: f(x, ni=n)
+    return lambda x: f(x)
 
-        def _ipft(x: Any) -> Any:
-            return transf_ipft_hm(x, ni=n)
 
-        return _ipft
-    return None
+def _transform(measure: str, ni: Sequence[float]) -> Callable[[Any], Any] | None:
+    """What :attr:`OutcomeAnalysis.estimate` is shown on: proportions back on the 0-1 scale;
+    everything else on its model scale (ratios stay log in the JSON, see ``transformed``)."""
+    return _back_transform(measure, ni) if measure in PROPORTION_MEASURES else None
 
 
 def _fit(effects: Sequence[StudyEffect], measure: str, method: str, test: str, level: float) -> Any:
@@ -587,11 +592,13 @@ def _transformed(
         return None
     keys = {"pred": "estimate", "ci_lb": "ci_lower", "ci_ub": "ci_upper",
             "pi_lb": "pi_lower", "pi_ub": "pi_upper"}  # fmt: skip
-    if measure in RATIO_MEASURES:
+    if is_ratio(measure):
+        exp = _back_transform(measure, [])
+        assert exp is not None
         out = {}
         for key, name in keys.items():
             v = shown.get(key)
-            out[name] = None if v is None else _num(float(transf_exp(v)))
+            out[name] = None if v is None else _num(float(np.asarray(exp(v))))
         return out
     if measure in PROPORTION_MEASURES and transf is not None:
         return {name: shown.get(key) for key, name in keys.items()}

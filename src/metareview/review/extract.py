@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from metareview.effects.measures import find_measure
 from metareview.errors import InputError, InputErrors
 from metareview.extraction.stored import (
     Conflict,
@@ -53,15 +54,15 @@ __all__ = [
     "write_template",
 ]
 
-_TWO_GROUP = ("RR", "OR", "RD", "PETO", "IRR", "IRD", "MD", "SMD", "ROM")
-_SINGLE = ("PR", "PLO", "PLN", "PAS", "PFT", "MC")
-
-
 def groups_for(measure: str) -> tuple[str, ...]:
-    """The template's groups for an outcome measured with ``measure``."""
-    if measure in _TWO_GROUP:
+    """The template's groups for an outcome measured with ``measure``: the two arms of a
+    two-group measure, the one group of a single-group measure, else a reported contrast
+    (:attr:`metareview.effects.measures.MeasureInfo.groups`)."""
+    info = find_measure(measure)
+    groups = 0 if info is None else info.groups
+    if groups == 2:
         return ("intervention", "comparator")
-    if measure in _SINGLE:
+    if groups == 1:
         return ("single",)
     return ("contrast",)
 

@@ -11,7 +11,6 @@ compare with) and one :class:`OutcomeAnalysis` per protocol outcome, plus the st
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metareview._json import jsonable
+from metareview.effects.measures import is_proportion
 from metareview.extraction.study import StudyData, StudyDataFile
 from metareview.models.published import PublishedCheck
 from metareview.protocol import Protocol
@@ -38,24 +39,10 @@ __all__ = [
     "SensitivityRow",
     "StudyEffect",
     "StudySelection",
-    "jsonable_number",
 ]
 
 
-def jsonable_number(x: Any) -> Any:
-    """JSON-safe number: numpy scalars to Python, NaN/inf to None."""
-    if x is None or isinstance(x, str | bool):
-        return x
-    if isinstance(x, int | np.integer):
-        return int(x)
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return x
-    return f if math.isfinite(f) else None
-
-
-_num = jsonable_number
+_num = jsonable
 
 
 @dataclass(frozen=True)
@@ -262,7 +249,7 @@ class OutcomeAnalysis:
             "estimate": self.estimate, "ci_lower": self.ci_lower, "ci_upper": self.ci_upper,
         }  # fmt: skip
         est, lo, hi = shown.get("estimate"), shown.get("ci_lower"), shown.get("ci_upper")
-        proportion = self.measure in ("PR", "PLO", "PLN", "PAS", "PFT")
+        proportion = is_proportion(self.measure)
 
         def fmt(x: float | None) -> str:
             if x is None:

@@ -177,7 +177,9 @@ def read_text(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text ({exc.reason}, line {line})", file=str(path)) from None
+        raise InputError(
+            f"not UTF-8 text ({exc.reason}, line {line})", file=str(path)
+        ) from None
 
 
 def find_nct_ids(*texts: str | None) -> list[str]:

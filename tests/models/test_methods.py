@@ -1,0 +1,49 @@
+"""The pooling vocabulary (``metareview.models.methods``) and the modules that derive from it.
+
+Codes are metafor 3.8's (``?rma.uni`` method= and test=, ``?rma.mh``, ``?rma.peto``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from metareview.errors import InputError
+from metareview.models import (
+    COMMON_EFFECT_METHODS,
+    METHOD_NAMES,
+    METHODS,
+    POOLING_METHODS,
+    RE_METHODS,
+    TESTS,
+    method_name,
+    rma,
+)
+from metareview.protocol import ModelSettings
+
+
+def test_the_lists_fit_together() -> None:
+    assert ("EE", "FE", *RE_METHODS) == METHODS
+    assert (*METHODS, "MH", "PETO") == POOLING_METHODS
+    assert TESTS == ("z", "t", "knha")
+    assert set(METHOD_NAMES) == set(POOLING_METHODS)
+    assert set(POOLING_METHODS) - set(RE_METHODS) <= COMMON_EFFECT_METHODS
+    assert method_name("dl") == "DerSimonian–Laird" and method_name("XYZ") == "XYZ"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_rma_accepts_every_method(method: str) -> None:
+    res = rma([-0.5, -0.2, -0.9, 0.1], [0.04, 0.09, 0.05, 0.1], method=method)
+    assert res.method == method
+
+
+def test_protocol_takes_its_lists_from_models() -> None:
+    for method in POOLING_METHODS:
+        assert ModelSettings(method=method.lower()).method == method
+    for test in TESTS:
+        assert ModelSettings(test=test).test == test
+    with pytest.raises(ValueError, match="unknown method 'XYZ'; use one of EE, FE, DL"):
+        ModelSettings(method="XYZ")
+    with pytest.raises(ValueError):
+        ModelSettings(test="wald")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="choose one of z, t, knha"):
+        rma([0.1, 0.2], [0.01, 0.02], test="wald")
