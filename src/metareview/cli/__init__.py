@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "search": ("search",),
     "dedupe": ("dedupe",),
     "extract": ("extract",),
+    "link": ("link",),
     "analyse": ("analyse", "report"),
 }  # fmt: skip
 

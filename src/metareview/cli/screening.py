@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ from metareview.cli.app import app
 from metareview.errors import InputError
 from metareview.screening.decisions import STAGES, DecisionInput, Screening, normalise_stage
 from metareview.sources.base import read_text
+from metareview.sources.cells import guard_cell, restore_cell
 
 __all__ = [
     "conflicts",
@@ -46,6 +48,7 @@ _JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON
 #: Accepted header names of a decisions CSV, by field.
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "record": ("record_id", "record", "id"),
+    "source_id": ("source_id",),
     "stage": ("stage",),
     "decision": ("decision",),
     "reason": ("reason", "exclusion_reason", "code"),
@@ -74,18 +77,25 @@ def read_decisions_csv(path: Path) -> list[DecisionInput]:
                 where[field] = (reader.fieldnames or [])[header.index(name)]
                 break
     for required in ("record", "stage", "decision", "reviewer"):
+        if required == "record" and "source_id" in where:
+            continue
         if required not in where:
             raise InputError(
-                f"missing column {_COLUMNS[required][0]!r} (the file needs record_id, stage, "
-                "decision, reason, reviewer)",
+                f"missing column {_COLUMNS[required][0]!r} (the file needs record_id or "
+                "source_id, stage, decision, reason, reviewer)",
                 file=str(path),
             )
     rows: list[DecisionInput] = []
     for n, row in enumerate(reader, start=1):
-        values = {f: (row.get(col) or "").strip() for f, col in where.items()}
+        values = {f: restore_cell((row.get(col) or "").strip()) for f, col in where.items()}
+        if not values.get("record") and values.get("source_id"):
+            sid = values["source_id"]
+            known = sid.split(":", 1)[0].lower() in ("pmid", "doi", "nct")
+            values["record"] = sid if known else f"source_id:{sid}"
         for required in ("record", "stage", "decision", "reviewer"):
-            if not values[required]:
-                raise InputError("empty cell", file=str(path), row=n, field=_COLUMNS[required][0])
+            if not values.get(required):
+                column = "record_id or source_id" if required == "record" else required
+                raise InputError("empty cell", file=str(path), row=n, field=column)
         rows.append(
             DecisionInput(
                 record=values["record"],
@@ -191,23 +201,16 @@ def decide(
     )
 
 
-_EXPORT_COLUMNS = (
-    "decision_id",
-    "record_id",
-    "stage",
-    "decision",
-    "reason",
-    "reviewer",
-    "note",
-    "basis",
-    "decided_at",
-    "undone_at",
-)
-
-
 @app.command("export")
 def export(
     directory: _DirArg,
+    records: Annotated[
+        bool, typer.Option("--records", help="Export the records (CSV or RIS, see --format).")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="csv or ris (ris with --records).")] = "csv",
+    included: Annotated[
+        bool, typer.Option("--included", help="With --records: only reports of included studies.")
+    ] = False,
     decisions: Annotated[
         bool, typer.Option("--decisions", help="Export the screening decisions as CSV.")
     ] = False,
@@ -230,9 +233,24 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Export project data: --decisions, --extraction (CSV) or --r-script FILE.R."""
-    if sum([decisions, extraction, r_script is not None]) != 1:
-        raise InputError("say what to export: one of --decisions, --extraction, --r-script FILE")
+    """Export project data: --records, --decisions, --extraction (CSV) or --r-script FILE.R."""
+    if sum([records, decisions, extraction, r_script is not None]) != 1:
+        raise InputError(
+            "say what to export: one of --records, --decisions, --extraction, --r-script FILE"
+        )
+    if fmt not in ("csv", "ris") or (fmt == "ris" and not records):
+        raise InputError("--format is csv, or ris with --records", field="--format")
+    if included and not records:
+        raise InputError("--included goes with --records", field="--included")
+    if records:
+        from metareview.screening.exports import RECORD_COLUMNS, record_rows, records_ris
+
+        with Screening.open(directory) as s:
+            if fmt == "ris":
+                _write_out(records_ris(s, included=included), out)
+                return
+            _write_out(_csv_text(RECORD_COLUMNS, record_rows(s, included=included)), out)
+        return
     if r_script is not None:
         from metareview.report.rscript import write_r_script
         from metareview.review.store import analyse_project
@@ -241,23 +259,25 @@ def export(
         typer.echo(f"Wrote {script} and {data}; run: Rscript {script}", err=True)
         return
     if extraction:
-        from metareview.extraction.table import guard_cell
         from metareview.review.extract import EXPORT_COLUMNS, export_extraction
 
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for row in export_extraction(directory):
-            writer.writerow({k: guard_cell(row.get(k)) for k in EXPORT_COLUMNS})
-        _write_out(buffer.getvalue(), out)
+        _write_out(_csv_text(EXPORT_COLUMNS, export_extraction(directory)), out)
         return
+    from metareview.screening.exports import DECISION_COLUMNS, decision_rows
+
     with Screening.open(directory) as s:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=_EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in s.export_rows(include_undone=include_undone):
-            writer.writerow(row)
-    _write_out(buffer.getvalue(), out)
+        text = _csv_text(DECISION_COLUMNS, decision_rows(s, include_undone=include_undone))
+    _write_out(text, out)
+
+
+def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """CSV with every cell made safe to open in a spreadsheet (guard_cell)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: guard_cell(row.get(k, "")) for k in columns})
+    return buffer.getvalue()
 
 
 def _write_out(text: str, out: Path | None) -> None:

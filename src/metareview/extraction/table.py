@@ -25,6 +25,7 @@ from typing import Any
 
 from metareview.errors import InputError, InputErrors
 from metareview.extraction.values import GROUPS, NUMBER_FIELDS
+from metareview.sources.cells import guard_cell, restore_cell
 
 __all__ = [
     "CHARACTERISTICS",
@@ -34,7 +35,6 @@ __all__ = [
     "TEXT_COLUMNS",
     "ParsedRow",
     "TableRow",
-    "guard_cell",
     "parse_rows",
     "read_table",
     "write_csv",
@@ -105,11 +105,6 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _restore(text: str) -> str:
-    """Undo the spreadsheet-formula guard of our own exports (a leading ``'``)."""
-    return text[1:] if text.startswith("'") and len(text) > 1 and text[1] in "=+-@\t\r" else text
-
-
 def read_table(path: str | Path) -> list[TableRow]:
     """The data rows of a filled-in CSV or ``.xlsx`` template.
 
@@ -142,7 +137,7 @@ def read_table(path: str | Path) -> list[TableRow]:
                     f"{len(cells)} cells but {len(header)} columns (an unclosed quote?)",
                     file=str(file), row=i,
                 )  # fmt: skip
-            rows.append(TableRow(None, i, dict(zip(header, (_restore(c.strip()) for c in cells),
+            rows.append(TableRow(None, i, dict(zip(header, (restore_cell(c.strip()) for c in cells),
                                                    strict=False))))  # fmt: skip
     except csv.Error as exc:
         raise InputError(f"not a CSV file: {exc}", file=str(file), row=len(rows) + 1) from exc
@@ -170,7 +165,9 @@ def _read_xlsx(file: Path) -> list[TableRow]:
                 header.pop()
             _check_header(header, str(file), sheet.title)
             for i, values in enumerate(it, start=1):
-                cells = {h: _restore(_cell(v)) for h, v in zip(header, values, strict=False) if h}
+                cells = {
+                    h: restore_cell(_cell(v)) for h, v in zip(header, values, strict=False) if h
+                }
                 rows.append(TableRow(sheet.title, i, cells))
     finally:
         book.close()
@@ -317,21 +314,6 @@ def parse_rows(
     if problems:
         raise InputErrors(problems)
     return out
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def guard_cell(value: Any) -> Any:
-    """A cell safe to open in a spreadsheet: text starting like a formula gets a leading ``'``
-    (OWASP, CSV injection); numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        try:
-            float(value)
-            return value
-        except ValueError:
-            return "'" + value
-    return value
 
 
 def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -273,6 +273,22 @@ class Screening:
         """Forget cached report groups (after records were imported or deduplicated)."""
         self._reports = None
 
+    def _by_source_id(self, source_id: str) -> int:
+        """The representative record of the record(s) whose source id is ``source_id`` (the
+        ``source_id`` column of ``metareview export --records`` / ``--decisions``)."""
+        reports = self.reports
+        found = [rid for rid, s in reports.records.items() if s.record.source_id == source_id]
+        if not found:
+            raise InputError(f"unknown record: no record has source id {source_id!r}")
+        reps = {reports.representative[r] for r in found}
+        if len(reps) > 1:
+            raise InputError(
+                f"source id {source_id!r} is ambiguous: records "
+                f"{', '.join(map(str, sorted(found)))} of different sources have it; use a "
+                "record id"
+            )
+        return reps.pop()
+
     def resolve_record(self, ref: str | int) -> int:
         """The representative record id for a reference: a store id, ``pmid:...``, ``doi:...``
         or ``nct:...``.
@@ -294,6 +310,8 @@ class Screening:
             prefix, _, value = text.partition(":")
             prefix = prefix.strip().lower()
             value = value.strip()
+            if prefix == "source_id" and value:
+                return self._by_source_id(value)
             if prefix not in {"pmid", "doi", "nct"} or not value:
                 raise InputError(
                     f"unknown record {text!r}: give a record id, pmid:<PMID>, doi:<DOI> or "

@@ -870,6 +870,74 @@ class Project:
                 )
         return study_id
 
+    def link_by_hand(
+        self,
+        record_ids: Iterable[int],
+        *,
+        reason: str,
+        label: str | None = None,
+        actor: str | None = None,
+    ) -> int:
+        """Put records into one study by a reviewer's decision (``metareview link``).
+
+        The study is the one the first already-linked record belongs to, else a new one; records
+        linked to another study are moved (their old link is undone, with the reason). ``label``
+        names (or renames) the study. One transaction, every change audited.
+
+        Returns
+        -------
+        int
+            The study id.
+
+        Raises
+        ------
+        StoreError
+            No records, no reason, or an unknown record.
+        """
+        ids = list(dict.fromkeys(int(i) for i in record_ids))
+        if not ids:
+            raise StoreError("link: no records given")
+        if not reason or not reason.strip():
+            raise StoreError("link: a reason is required")
+        with self.transaction(actor=actor) as tx:
+            for record_id in ids:
+                if not tx.execute("SELECT 1 FROM records WHERE id = ?", (record_id,)).fetchone():
+                    raise StoreError(f"no record with id {record_id}")
+            current = [s for s in (self._active_study(r) for r in ids) if s is not None]
+            if current:
+                study_id = current[0]
+            else:
+                study_id = tx.insert(
+                    "studies",
+                    {"label": label, "created_at": tx.at, "created_by": tx.actor},
+                    action="study-create",
+                )
+            if label is not None and current:
+                tx.update("studies", study_id, {"label": label}, action="study-label")
+            for record_id in ids:
+                row = tx.execute(
+                    "SELECT id, study_id FROM study_records WHERE record_id = ? AND "
+                    "unlinked_at IS NULL",
+                    (record_id,),
+                ).fetchone()
+                if row is not None and int(row[1]) == study_id:
+                    continue
+                if row is not None:
+                    tx.update(
+                        "study_records",
+                        int(row[0]),
+                        {"unlinked_at": tx.at, "unlinked_by": tx.actor,
+                         "unlink_reason": f"moved to study {study_id} by hand: {reason}"},
+                        action="unlink",
+                    )  # fmt: skip
+                tx.insert(
+                    "study_records",
+                    {"study_id": study_id, "record_id": record_id, "reason": reason,
+                     "linked_at": tx.at, "linked_by": tx.actor},
+                    action="link",
+                )  # fmt: skip
+        return study_id
+
     def unlink(self, link_id: int, *, reason: str, actor: str | None = None) -> None:
         """Undo one study-record link (kept in the table with who, when and why).
 
