@@ -121,3 +121,23 @@ def test_ctgov_page_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     capsys.readouterr()
     assert main(["import", str(project), str(DATA / "ctgov_page.json")]) == 0
     assert "metareview: note:" in capsys.readouterr().err
+
+
+def test_init_without_protocol_writes_a_template_that_validates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The template is valid as it stands (placeholders marked EDIT), so 'protocol DIR' checks
+    it, and 'init' says what to do with it."""
+    from metareview.cli import main
+    from metareview.protocol import load_protocol
+
+    assert main(["init", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "template" in out and "EDIT" in out
+    path = tmp_path / "p" / "protocol.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("#") and text.count("EDIT") >= 10
+    protocol = load_protocol(path)
+    assert [o.name for o in protocol.outcomes] == ["primary"]
+    assert protocol.model.method == "REML"
+    assert main(["protocol", str(tmp_path / "p")]) == 0

@@ -7,8 +7,11 @@ stay imported, and the error says so.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import tempfile
 import warnings
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,8 +43,15 @@ def init(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Create a review project (a folder with project.sqlite)."""
-    project = Project.init(directory, protocol_file=protocol)
+    """Create a review project (a folder with project.sqlite); without --protocol, with a
+    commented protocol template to edit."""
+    if protocol is None:
+        with tempfile.TemporaryDirectory(prefix="metareview-") as tmp:
+            template = Path(tmp) / "protocol.yaml"
+            template.write_text(protocol_template(), encoding="utf-8")
+            project = Project.init(directory, protocol_file=template)
+    else:
+        project = Project.init(directory, protocol_file=protocol)
     try:
         info = {
             "project": str(project.path),
@@ -57,6 +67,18 @@ def init(
     typer.echo(f"Created project {info['project']} (schema version {info['schema_version']})")
     if info["protocol"]:
         typer.echo(f"Protocol: {info['protocol']}")
+    if protocol is None and info["protocol"]:
+        typer.echo("  a commented template: edit the lines marked EDIT, then check it with "
+                   f"'metareview protocol {directory}'")  # fmt: skip
+
+
+def protocol_template() -> str:
+    """The commented protocol template ``init`` writes (``metareview/templates/protocol.yaml``):
+    valid as it stands, every line to edit marked EDIT, the search dated today."""
+    text = (resources.files("metareview") / "templates" / "protocol.yaml").read_text(
+        encoding="utf-8"
+    )
+    return text.replace("{today}", dt.date.today().isoformat())
 
 
 def _parse_columns(columns: list[str] | None) -> dict[str, str]:
