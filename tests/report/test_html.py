@@ -387,3 +387,17 @@ def test_single_study_and_proportion_tables(tmp_path: Path) -> None:
     loo = html[html.index("<h3>Leave-one-out</h3>") :]
     loo = loo[: loo.index("</table>")]
     assert "30.0%" in loo and ">p<" not in loo and "0.010" not in loo
+
+
+def test_generic_log_ratio_and_transformed_preferred(tmp_path: Path) -> None:
+    # A GEN log hazard ratio (scale "log") is shown exponentiated; the result's own
+    # back-transformed values ("transformed") win over exp() when given.
+    data = _minimal("Alpha")
+    a = data["analyses"][0]
+    a.update(measure="GEN", scale="log", estimate=math.log(0.7), ci_lower=math.log(0.44),
+             ci_upper=math.log(1.1), published=None)  # fmt: skip
+    html = write_report(data, tmp_path / "gen").read_text(encoding="utf-8")
+    assert "Ratio 0.70 (0.44 to 1.10)" in html
+    a["transformed"] = {"estimate": 0.71, "ci_lower": 0.45, "ci_upper": 1.12}
+    html = write_report(data, tmp_path / "tr").read_text(encoding="utf-8")
+    assert "Ratio 0.71 (0.45 to 1.12)" in html

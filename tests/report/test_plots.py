@@ -321,3 +321,19 @@ def test_arm_columns_layouts() -> None:
         ("", "Events", ["3", ""]), ("", "Total", ["30", ""]),
     ]  # fmt: skip
     assert arm_columns([[], []]) == []
+
+
+def test_forest_no_favours_without_comparator() -> None:
+    # A mean change (MC) or a proportion has no comparator: no "Favours" labels.
+    for measure in ("MC", "PLO"):
+        shown = texts(forest_plot(StandIn(measure=measure), better="lower"))
+        assert not [t for t in shown if t.startswith("Favours")], measure
+
+
+def test_forest_generic_log_ratio_axis() -> None:
+    # GEN log hazard ratios drawn as ratios: tick "1" at 0, label in ratios, 2.72 = exp(1).
+    fig = forest_plot(StandIn(measure="GEN"), log_scale=True)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Estimate (log scale)"
+    assert "1" in [t.get_text() for t in ax.get_xticklabels()]
+    assert f"{math.exp(1.0):.2f} [" in " ".join(texts(fig))

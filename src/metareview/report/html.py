@@ -262,6 +262,7 @@ class OutcomeView:
     has_pi: bool = False
     provenance: dict[str, int] = field(default_factory=dict)
     est_header: str = "Estimate"
+    ratio: bool = False
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -637,6 +638,8 @@ def _figures(
     xlabel = None
     if not _is_ratio(analysis):
         xlabel = f"{measure_label(str(fit.measure))} ({analysis.get('outcome') or label})"
+    elif not is_ratio_measure(str(fit.measure)):  # a generic log ratio (GEN, scale "log")
+        xlabel = f"Ratio ({analysis.get('outcome') or label}; log scale)"
     forest = forest_plot(fit, transf=transf, xlabel=xlabel, **_forest_extras(analysis, fit))
     forest_svg = Markup(figure_svg(forest, salt=f"{slug}-forest"))
     files += [p.name for p in save_figure(forest, fig_dir / f"{slug}-forest").values()]
@@ -808,6 +811,7 @@ def _outcome_views(
                 and method.upper() not in ("EE", "FE", "CE", "MH", "PETO")
                 and shown["pi_lower"] is not None,
                 est_header=f"Estimate ({_ratio_name(analysis)})" if ratio else "Estimate",
+                ratio=ratio,
             )
         )
     return views

@@ -299,6 +299,11 @@ def arm_columns(arms: Sequence[Sequence[Mapping[str, Any]]]) -> list[Column]:
     return columns
 
 
+#: Measures of one group with no comparator to favour: the single-group measures and the mean
+#: changes (metafor's MC, SMCC, SMCR, SMCRH are within-group changes).
+_NO_COMPARATOR = SINGLE_GROUP_MEASURES | {"MC", "SMCC", "SMCR", "SMCRH"}
+
+
 @dataclass
 class _Row:
     """One line of the forest plot's study block (a study, a subgroup heading or subtotal)."""
@@ -392,7 +397,7 @@ def forest_plot(
         ``"lower"`` or ``"higher"``: which direction of the effect is good for the
         intervention. Writes "Favours intervention" / "Favours comparator" under the axis on
         either side of the null (1 for ratios on their log axis, 0 for differences). Not drawn
-        for single-group measures (there is no comparator).
+        for single-group measures and mean changes (there is no comparator).
     favours
         The names after "Favours" (intervention, comparator).
     assumed
@@ -512,7 +517,7 @@ def forest_plot(
     if any(flagged):
         lines.append("† includes assumed inputs (see report)")
     foot_lines = len(lines)
-    draw_favours = better is not None and res.measure.upper() not in SINGLE_GROUP_MEASURES
+    draw_favours = better is not None and res.measure.upper() not in _NO_COMPARATOR
     n_rows = n_block + 2 + (2 if draw_pi else 1) + (1 if groups_header else 0)
 
     fontsize = 9.0
