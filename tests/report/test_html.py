@@ -401,3 +401,13 @@ def test_generic_log_ratio_and_transformed_preferred(tmp_path: Path) -> None:
     a["transformed"] = {"estimate": 0.71, "ci_lower": 0.45, "ci_upper": 1.12}
     html = write_report(data, tmp_path / "tr").read_text(encoding="utf-8")
     assert "Ratio 0.71 (0.45 to 1.12)" in html
+
+
+def test_published_ratio_is_shown_as_printed(tmp_path: Path) -> None:
+    # The pooled log RR is exponentiated; the published RR is printed as a ratio already.
+    data = _user_result()
+    data["analyses"][0]["published"] = {"estimate": 0.62, "ci_lower": 0.3, "ci_upper": 1.3}
+    html = write_report(data, tmp_path).read_text(encoding="utf-8")
+    table = html[html.index('<table class="result">') :]
+    table = table[: table.index("</table>")]
+    assert "<b>0.62</b>" in table and "0.30 to 1.30" in table

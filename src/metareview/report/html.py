@@ -53,10 +53,11 @@ per box, the protocol amendments and a summary of the PRISMA 2020 checklist.
 Scales. Proportions are on 0–1 and shown as percentages. Ratio measures (RR, OR, HR, IRR, ROM,
 PETO, …, and GEN with ``scale: "log"``) are pooled as log ratios; the report shows them on their
 natural scale everywhere ("RR 0.70 (0.44 to 1.10)"): a row's ``transformed`` values when given,
-else the exponentiated ``estimate``/``ci_*``/``pi_*`` (headline, published figure, sensitivity
-and leave-one-out rows alike). With k = 1 no heterogeneity and no prediction interval are shown,
-with k = 2 no prediction interval; the leave-one-out and sensitivity tables of a proportion show
-no p-value (a test of logit p = 0 means nothing to a reader).
+else the exponentiated ``estimate``/``ci_*``/``pi_*`` (headline, sensitivity and leave-one-out
+rows alike). A published figure is taken as printed (a ratio is printed as a ratio). With k = 1
+no heterogeneity and no prediction interval are shown, with k = 2 no prediction interval; the
+leave-one-out and sensitivity tables of a proportion show no p-value (a test of logit p = 0
+means nothing to a reader).
 
 All user text is escaped (Jinja2 autoescape); links are kept only for http(s) URLs.
 """
@@ -742,7 +743,7 @@ def _outcome_views(
         check = None
         comparison: list[str] = []
         if isinstance(published, Mapping) and _num(published.get("estimate")) is not None:
-            pub = _natural(published, ratio)
+            pub = _natural(published, False)  # as printed: ratios already on their own scale
             printed = published.get("as_printed")
             pub_view = {
                 "estimate": est(pub["estimate"]),
@@ -759,7 +760,7 @@ def _outcome_views(
                 "correction": str(published.get("correction") or ""),
                 "as_printed": (
                     ", ".join(
-                        f"{key.replace('_', ' ')} {est(_natural({key: val}, ratio)[key])}"
+                        f"{key.replace('_', ' ')} {est(val)}"
                         if key in _DISPLAY_KEYS
                         else f"{key.replace('_', ' ')} {_fmt_value(val)}"
                         for key, val in printed.items()
