@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from metareview.effects import escalc
 from metareview.errors import InputError
+from metareview.models import rma
 from metareview.report.html import build_report_data, write_report
 from metareview.review.folder import bundled_example, run_folder
 from metareview.review.result import ReviewResult
@@ -188,18 +190,25 @@ def test_user_text_is_escaped(tmp_path: Path) -> None:
     assert "Paper &amp; co" in html
 
 
-def test_dict_input_is_refitted(tmp_path: Path) -> None:
-    out = write_report(_minimal("Alpha"), tmp_path)
-    html = out.read_text(encoding="utf-8")
-    # EE weights 50% each (hand calculation: equal variances); no funnel for k = 2.
+def test_dict_input_is_not_refitted(tmp_path: Path) -> None:
+    # The report is a pure function of the result: no fit given, no plots; no check given, no
+    # check of the published figure, and no comparison worded by the report.
+    html = write_report(_minimal("Alpha"), tmp_path / "a").read_text(encoding="utf-8")
+    assert 'id="forest-pain"' not in html and "<svg" not in html
+    assert "Check of the published figures" not in html
+    assert "Ours against published" not in html
+    assert "check" not in build_report_data(_minimal("Alpha"))["analyses"][0]["published"]
+    # With the fit the result carries: EE weights 50% each (hand calculation: equal
+    # variances); no funnel for k = 2.
+    data = _minimal("Alpha")
+    data["analyses"][0]["fit"] = rma([1.0, 3.0], [1.0, 1.0], method="EE", measure="MD",
+                                     slab=["Alpha", "Other"])  # fmt: skip
+    data["analyses"][0]["comparison"] = "difference (ours - published) -0.100"
+    html = write_report(data, tmp_path / "b").read_text(encoding="utf-8")
     svg = html[html.index('id="forest-pain"') :]
     assert "50.0%" in svg
     assert "No funnel plot: k = 2 studies" in html
-    data = build_report_data(_minimal("Alpha"))
-    # check_published on 2.1 (0.7 to 3.5): symmetric, SE = 2.8 / 3.919928 = 0.714299.
-    check = data["analyses"][0]["published"]["check"]
-    assert check["consistent"] is True
-    assert check["se"] == pytest.approx(2.8 / (2 * 1.959963984540054), rel=1e-9)
+    assert "Ours against published:</b> Difference (ours - published) -0.100." in html
 
 
 def test_bad_input(tmp_path: Path) -> None:
@@ -271,3 +280,135 @@ def test_study_selection_section(tmp_path: Path) -> None:
 def test_no_selection_no_section(tmp_path: Path) -> None:
     html = write_report(_minimal("Alpha"), tmp_path).read_text(encoding="utf-8")
     assert 'id="selection"' not in html and not (tmp_path / "figures" / "prisma.svg").exists()
+
+
+def _user_result() -> dict[str, Any]:
+    """A user's review: no published figures, one two-group RR outcome with arms, k = 2.
+
+    Trial B has no event in the intervention arm (escalc adds 0.5 to its cells, metafor's
+    default ``add=1/2, to="only0"``); trial C has no event in either arm and is left out
+    (metafor's ``drop00=TRUE``), which the analysis' warnings say.
+    """
+    ai, n1, ci, n2 = [12, 0], [100, 40], [18, 3], [100, 38]
+    dat = escalc("RR", ai=ai, bi=[a - b for a, b in zip(n1, ai, strict=True)], ci=ci,
+                 di=[a - b for a, b in zip(n2, ci, strict=True)])  # fmt: skip
+    fit = rma(dat["yi"], dat["vi"], method="REML", measure="RR", slab=["Trial A", "Trial B"])
+    loo = [
+        {"slab": "Trial A", "k": 1, "estimate": float(dat["yi"][1]), "ci_lb": -4.0,
+         "ci_ub": 1.0, "pval": 0.2, "tau2": 0.0, "I2": 0.0},
+        {"slab": "Trial B", "k": 1, "estimate": float(dat["yi"][0]), "ci_lb": -1.2,
+         "ci_ub": 0.3, "pval": 0.3, "tau2": 0.0, "I2": 0.0},
+    ]  # fmt: skip
+    studies = []
+    for i, label in enumerate(["Trial A", "Trial B"]):
+        studies.append({
+            "study": label, "yi": float(dat["yi"][i]), "vi": float(dat["vi"][i]),
+            "weight": float(fit.weights[i]), "assumed": i == 1,
+            "inputs": [{"name": "ai", "value": ai[i], "status": "reported",
+                        "source": {"ref": "s1", "where": "Table 2"}}],
+            "arms": [
+                {"group": "intervention", "arm": "drug", "n": n1[i], "events": ai[i]},
+                {"group": "comparator", "arm": "placebo", "n": n2[i], "events": ci[i]},
+            ],
+        })  # fmt: skip
+    return {
+        "title": "Drug X for condition Y",
+        "question": {"population": "adults", "intervention": "drug X",
+                     "comparator": "placebo", "outcomes": ["relapse"]},
+        "sources": [{"key": "s1", "citation": "Trial A report"}],
+        "analyses": [{
+            "outcome": "relapse", "label": "Relapse at 12 months", "measure": "RR",
+            "method": "REML", "test": "z", "level": 95.0, "better": "lower", "k": 2,
+            "estimate": float(fit.beta), "ci_lower": float(fit.ci_lb),
+            "ci_upper": float(fit.ci_ub), "pvalue": float(fit.pval), "tau2": float(fit.tau2),
+            "I2": float(fit.I2), "QE": float(fit.QE), "QEp": float(fit.QEp),
+            "pi_lower": float(fit.pi_lb), "pi_upper": float(fit.pi_ub),
+            "published": None, "comparison": None, "fit": fit, "studies": studies,
+            "leave1out": loo,
+            "excluded": [{"study": "Trial C", "reason": "no events in either arm"}],
+            "warnings": ["Trial C has zero events in both arms: it is left out of the risk "
+                         "ratio (it carries no information on it)"],
+        }],
+    }  # fmt: skip
+
+
+def test_user_report_has_no_bundled_wording(tmp_path: Path) -> None:
+    data = _user_result()
+    fit = data["analyses"][0]["fit"]
+    html = write_report(data, tmp_path).read_text(encoding="utf-8")
+    text = html.lower()
+    assert "published" not in text  # no column, row, section or sentence about one
+    assert "rebuild" not in text
+    # The headline on the ratio scale: exp of the pooled log risk ratio and its CI.
+    b, lo, hi = (math.exp(x) for x in (fit.beta, fit.ci_lb, fit.ci_ub))
+    headline = f"RR {b:.2f} ({lo:.2f} to {hi:.2f})"
+    glance = html[html.index('<section id="summary">') : html.index('<section id="methods">')]
+    assert headline in glance
+    outcome = html[html.index('id="outcome-relapse"') :]
+    table = outcome[outcome.index('<table class="result">') : outcome.index("</table>")]
+    assert f"<b>{b:.2f}</b>" in table and f"{lo:.2f} to {hi:.2f}" in table
+    # k = 2: Q and I² shown, no prediction interval.
+    assert "95% PI" not in table and "I²" in table
+    assert "too few studies for a prediction interval" in outcome
+    # The zero-event warning in the summary and at the top of the outcome section.
+    warning = "Trial C has zero events in both arms"
+    assert warning in glance and outcome.index(warning) < outcome.index("<table")
+    # Leave-one-out on the ratio scale (exp of the log RR left in), no tau2/I2 for k = 1.
+    loo = outcome[outcome.index("<h3>Leave-one-out</h3>") :]
+    loo = loo[: loo.index("</table>")]
+    assert f"{math.exp(data['analyses'][0]['leave1out'][0]['estimate']):.2f}" in loo
+    assert f"{math.exp(-4.0):.2f} to {math.exp(1.0):.2f}" in loo
+    assert "Estimate (RR)" in loo
+    # The forest plot: raw data per arm, Favours labels, assumed inputs marked.
+    forest = outcome[outcome.index('id="forest-relapse"') : outcome.index("</figure>")]
+    for t in ("Intervention", "Comparator", "Events", "Total", ">12<", ">100<", ">18<", ">38<",
+              "Favours intervention", "Favours comparator", "Trial B †",
+              "† includes assumed inputs (see report)"):  # fmt: skip
+        assert t in forest, t
+    assert 'class="assumed-row"' in outcome
+
+
+def test_single_study_and_proportion_tables(tmp_path: Path) -> None:
+    # k = 1: no heterogeneity and no prediction interval; a proportion's leave-one-out and
+    # sensitivity tables carry no p column.
+    data = _user_result()
+    a = data["analyses"][0]
+    a.update(k=1, fit=None, studies=a["studies"][:1], leave1out=[], warnings=[])
+    html = write_report(data, tmp_path / "k1").read_text(encoding="utf-8")
+    table = html[html.index('<table class="result">') :]
+    table = table[: table.index("</table>")]
+    assert "95% PI" not in table and "I²" not in table and "τ²" not in table
+    assert ">Single study<" in table
+    prop = _minimal("Alpha")
+    p = prop["analyses"][0]
+    p.update(measure="PLO", estimate=0.2, ci_lower=0.1, ci_upper=0.3, published=None,
+             leave1out=[{"slab": "Alpha", "k": 1, "estimate": 0.3, "ci_lb": 0.2,
+                         "ci_ub": 0.4, "pval": 0.01}])  # fmt: skip
+    html = write_report(prop, tmp_path / "pr").read_text(encoding="utf-8")
+    loo = html[html.index("<h3>Leave-one-out</h3>") :]
+    loo = loo[: loo.index("</table>")]
+    assert "30.0%" in loo and ">p<" not in loo and "0.010" not in loo
+
+
+def test_generic_log_ratio_and_transformed_preferred(tmp_path: Path) -> None:
+    # A GEN log hazard ratio (scale "log") is shown exponentiated; the result's own
+    # back-transformed values ("transformed") win over exp() when given.
+    data = _minimal("Alpha")
+    a = data["analyses"][0]
+    a.update(measure="GEN", scale="log", estimate=math.log(0.7), ci_lower=math.log(0.44),
+             ci_upper=math.log(1.1), published=None)  # fmt: skip
+    html = write_report(data, tmp_path / "gen").read_text(encoding="utf-8")
+    assert "Ratio 0.70 (0.44 to 1.10)" in html
+    a["transformed"] = {"estimate": 0.71, "ci_lower": 0.45, "ci_upper": 1.12}
+    html = write_report(data, tmp_path / "tr").read_text(encoding="utf-8")
+    assert "Ratio 0.71 (0.45 to 1.12)" in html
+
+
+def test_published_ratio_is_shown_as_printed(tmp_path: Path) -> None:
+    # The pooled log RR is exponentiated; the published RR is printed as a ratio already.
+    data = _user_result()
+    data["analyses"][0]["published"] = {"estimate": 0.62, "ci_lower": 0.3, "ci_upper": 1.3}
+    html = write_report(data, tmp_path).read_text(encoding="utf-8")
+    table = html[html.index('<table class="result">') :]
+    table = table[: table.index("</table>")]
+    assert "<b>0.62</b>" in table and "0.30 to 1.30" in table

@@ -23,7 +23,14 @@ from matplotlib.patches import Polygon
 from metareview.effects import escalc
 from metareview.errors import InputError
 from metareview.models import rma
-from metareview.report.plots import figure_svg, forest_plot, funnel_plot, save_figure
+from metareview.models.subgroup import subgroup
+from metareview.report.plots import (
+    arm_columns,
+    figure_svg,
+    forest_plot,
+    funnel_plot,
+    save_figure,
+)
 
 BCG_AUTHOR = [
     "Aronson", "Ferguson & Simes", "Rosenthal et al", "Hart & Sutherland",
@@ -231,3 +238,102 @@ def test_draw_into_given_axes(bcg_fit) -> None:  # type: ignore[no-untyped-def]
     fig2 = Figure(figsize=(5, 4))
     ax2 = fig2.add_subplot()
     assert funnel_plot(bcg_fit, ax=ax2) is fig2
+
+
+BCG_ALLOC = [
+    "random", "random", "random", "random", "alternate", "alternate", "random", "random",
+    "random", "systematic", "systematic", "systematic", "systematic",
+]  # fmt: skip  # dat.bcg$alloc
+
+
+def test_forest_columns_subgroups_favours_to_svg(bcg_fit) -> None:  # type: ignore[no-untyped-def]
+    arms = [
+        [{"group": "intervention", "arm": "BCG", "events": a, "n": a + b},
+         {"group": "comparator", "arm": "none", "events": c, "n": c + d}]
+        for a, b, c, d in zip(BCG_TPOS, BCG_TNEG, BCG_CPOS, BCG_CNEG, strict=True)
+    ]  # fmt: skip
+    sg = subgroup(bcg_fit.yi, bcg_fit.vi, BCG_ALLOC, method="DL", measure="RR")
+    assumed = [i == 2 for i in range(13)]
+    fig = forest_plot(
+        bcg_fit, columns=arm_columns(arms), better="lower", assumed=assumed,
+        subgroup=BCG_ALLOC, subgroups=sg,
+    )  # fmt: skip
+    svg = figure_svg(fig, salt="bcg")
+    # Group headings and raw data: Aronson 1948 had 4/123 vaccinated and 11/139 control cases.
+    for text in ("Intervention", "Comparator", "Events", "Total", ">123<", ">139<", ">11<"):
+        assert text in svg, text
+    # Subgroup headings, subtotals (k per level of dat.bcg$alloc) and one diamond per subgroup.
+    for text in ("alternate", "random", "systematic", "Subtotal (k = 2)", "Subtotal (k = 7)",
+                 "Subtotal (k = 4)"):  # fmt: skip
+        assert text in svg, text
+    assert len([p for p in fig.axes[0].patches if isinstance(p, Polygon)]) == 4
+    # The subtotal weights are sums of the overall weights (alternate: 8.8754 + 10.1211 = 19.0).
+    assert "19.0%" in svg
+    # The test for subgroup differences, as subgroup() computes it.
+    q_text = (
+        "Test for subgroup differences: "
+        f"Q = {sg.Q_between:.2f}, df = 2, p = {sg.Q_between_p:.3f}"
+    )
+    assert q_text in svg
+    # Assumed inputs: a dagger after the label and the footnote.
+    assert "Rosenthal et al, 1960 †" in svg
+    assert "† includes assumed inputs (see report)" in svg
+    # better = lower on a ratio: intervention on the left of 1 (log 0), comparator on the right.
+    fav = {a.get_text(): a for a in fig.axes[0].texts if a.get_text().startswith("Favours")}
+    assert fav["Favours intervention"].get_ha() == "right"
+    assert fav["Favours comparator"].get_ha() == "left"
+    assert fav["Favours intervention"].xy[0] == pytest.approx(0.0)
+
+
+def test_forest_favours_higher_and_plain_columns() -> None:
+    fig = forest_plot(
+        StandIn(), better="higher", columns=[("N", ["10", "12"])], favours=("drug", "placebo")
+    )
+    fav = {a.get_text(): a.get_ha() for a in fig.axes[0].texts if a.get_text().startswith("Fav")}
+    # Higher is better: the intervention's side is right of 0.
+    assert fav == {"Favours placebo": "right", "Favours drug": "left"}
+    assert {"N", "10", "12"} <= set(texts(fig))
+    with pytest.raises(InputError, match="column 'N'"):
+        forest_plot(StandIn(), columns=[("N", ["10"])])
+    with pytest.raises(InputError, match="better"):
+        forest_plot(StandIn(), better="smaller")
+
+
+def test_arm_columns_layouts() -> None:
+    continuous = arm_columns([
+        [{"group": "intervention", "mean": -3.25, "sd": 4.5, "n": 20},
+         {"group": "comparator", "mean": -1.0, "sd": 4.0, "n": 21}],
+    ])  # fmt: skip
+    assert [(c.group, c.header, list(c.values)) for c in continuous] == [
+        ("Intervention", "Mean", ["−3.25"]), ("Intervention", "SD", ["4.50"]),
+        ("Intervention", "Total", ["20"]), ("Comparator", "Mean", ["−1.00"]),
+        ("Comparator", "SD", ["4.00"]), ("Comparator", "Total", ["21"]),
+    ]  # fmt: skip
+    single = arm_columns([
+        [{"group": "single", "mean_change": -5.5, "sd_change": 6.1, "n": 9}],
+        [{"group": "single", "mean_change": 2, "sd_change": 3, "n": 11}],
+    ])  # fmt: skip
+    assert [(c.header, list(c.values)) for c in single] == [
+        ("Mean change", ["−5.50", "2.00"]), ("SD", ["6.10", "3.00"]), ("N", ["9", "11"]),
+    ]  # fmt: skip
+    events = arm_columns([[{"group": "single", "events": 3, "n": 30}], []])
+    assert [(c.group, c.header, list(c.values)) for c in events] == [
+        ("", "Events", ["3", ""]), ("", "Total", ["30", ""]),
+    ]  # fmt: skip
+    assert arm_columns([[], []]) == []
+
+
+def test_forest_no_favours_without_comparator() -> None:
+    # A mean change (MC) or a proportion has no comparator: no "Favours" labels.
+    for measure in ("MC", "PLO"):
+        shown = texts(forest_plot(StandIn(measure=measure), better="lower"))
+        assert not [t for t in shown if t.startswith("Favours")], measure
+
+
+def test_forest_generic_log_ratio_axis() -> None:
+    # GEN log hazard ratios drawn as ratios: tick "1" at 0, label in ratios, 2.72 = exp(1).
+    fig = forest_plot(StandIn(measure="GEN"), log_scale=True)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Estimate (log scale)"
+    assert "1" in [t.get_text() for t in ax.get_xticklabels()]
+    assert f"{math.exp(1.0):.2f} [" in " ".join(texts(fig))

@@ -4,43 +4,60 @@
 runner, anything with ``to_dict()``, or that dict itself) and writes into ``out_dir``:
 
 * ``report.html`` — one file a clinician can open offline: the question, the methods written out
-  from the protocol and the model settings, the study characteristics, per outcome the forest
-  plot, the funnel plot when k ≥ 3, the pooled result next to the published one with the check
-  of the published figures, the sensitivity and leave-one-out tables, and the provenance of every
+  from the protocol and the model settings, the study characteristics, per outcome the pooled
+  result, the forest plot (with each study's raw data when the result gives its arms), the
+  funnel plot when k ≥ 3, the sensitivity and leave-one-out tables, and the provenance of every
   number (hover or focus a number to see its source and status; assumed numbers are marked).
+  When the result gives a published figure for an outcome, it is shown beside the pooled one
+  with the result's comparison and check of it; without one there is no such row or section.
   CSS and the figures (SVG) are inline, there is no script and nothing is fetched;
 * ``report.json`` — the same content as data;
 * ``figures/<outcome>-forest.{svg,png,pdf}`` and ``…-funnel.*`` for papers, and
   ``figures/prisma.{svg,png,pdf}`` when the study selection is given.
 
-The input is a mapping (or an object whose ``to_dict()`` gives one) with these keys; only
-``analyses`` is required::
+The report is a pure function of the result: it fits no model, checks no published figure and
+words no comparison itself; what the result does not give is not shown. The input is a mapping
+(or an object whose ``to_dict()`` gives one) with these keys; only ``analyses`` is required::
 
     title, question (PICO mapping or text), protocol (Protocol.model_dump(mode="json")),
     sources: [{key, citation, url, doi, note}],
     studies: [StudyData.model_dump(mode="json") or {label, design, ...}],
     analyses: [{
-        outcome, label, measure, method, test, level, k,
+        outcome, label, measure, method, test, level, k, better ("lower" | "higher"),
+        scale ("log" for a generic (GEN) ratio such as a log hazard ratio),
         estimate, ci_lower, ci_upper, pvalue, se, tau2, I2, QE, QEp, pi_lower, pi_upper,
+        transformed: {estimate, ci_lower, ci_upper, pi_lower, pi_upper},
+        fit (the RMAResult: drawn as the forest and funnel plots; no fit, no plots),
+        transf (callable back-transformation for the plots),
         published: {estimate, ci_lower, ci_upper, pvalue, k, where, quote, as_printed,
-                    correction, explanation},
-        studies: [{study, yi, vi, weight, inputs: [{name, value, status, source, ...}]}],
+                    correction, check (PublishedCheck.to_dict())},
+        comparison (text or list of sentences: how the pooled result compares with the
+                    published one),
+        studies: [{study, yi, vi, weight, assumed, inputs: [{name, value, status, source, ...}],
+                   arms: [{group ("intervention" | "comparator" | "single"), arm, n, events,
+                           mean, sd, mean_change, sd_change}]}],
         sensitivity: [{name, description, estimate, ci_lower, ci_upper, ...}] or
                      [{title, rows: [{...}]}],
         leave1out: [{slab, estimate, ci_lb, ci_ub, ...}],
-        note, explanation,
+        warnings: [text, ...] (shown prominently, in the summary and the outcome's section),
+        note, explanation, excluded: [{study, reason}],
     }],
     selection: {prisma: PrismaCounts.to_dict(), amendments: [{version, seen_at, seen_by, note,
                 changes: [{field, old, new}]}], checklist: {summary, items: [{id, topic,
-                status, where}]}, project_dir, reviewers}   (optional; from metareview.pipeline)
+                status, where}]}, project_dir, reviewers}   (optional; from metareview.review.store)
 
 With ``selection`` the report has a "Study selection" section: the PRISMA 2020 flow diagram
 (drawn here from the counts with :func:`metareview.screening.prisma.draw_prisma`), the counts
 per box, the protocol amendments and a summary of the PRISMA 2020 checklist.
 
-Estimates in ``analyses`` are on the display scale (proportions on 0–1). The plots are drawn
-from a fitted model: ``analysis["fit"]`` when the runner passes its RMAResult, otherwise the
-model is refitted from the studies' ``yi``/``vi`` with the analysis' method, test and level.
+Scales. Proportions are on 0–1 and shown as percentages. Ratio measures (RR, OR, HR, IRR, ROM,
+PETO, …, and GEN with ``scale: "log"``) are pooled as log ratios; the report shows them on their
+natural scale everywhere ("RR 0.70 (0.44 to 1.10)"): a row's ``transformed`` values when given,
+else the exponentiated ``estimate``/``ci_*``/``pi_*`` (headline, sensitivity and leave-one-out
+rows alike). A published figure is taken as printed (a ratio is printed as a ratio). With k = 1
+no heterogeneity and no prediction interval are shown, with k = 2 no prediction interval; the
+leave-one-out and sensitivity tables of a proportion show no p-value (a test of logit p = 0
+means nothing to a reader).
 
 All user text is escaped (Jinja2 autoescape); links are kept only for http(s) URLs.
 """
@@ -66,9 +83,9 @@ from metareview.effects.measures import find_measure, is_proportion
 from metareview.errors import InputError
 from metareview.models._format import format_number, format_p_report
 from metareview.models.methods import COMMON_EFFECT_METHODS, method_name
-from metareview.models.published import check_published
 from metareview.report.plots import (
     FitLike,
+    arm_columns,
     figure_svg,
     forest_plot,
     funnel_plot,
@@ -198,14 +215,19 @@ class OutcomeView:
     pooled: bool = True
     has_pi: bool = False
     provenance: dict[str, int] = field(default_factory=dict)
+    est_header: str = "Estimate"
+    ratio: bool = False
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
     return format_number(_num(x), digits, typographic=True, na="–")
 
 
-def _estimate_formatter(measure: str) -> Callable[[Any], str]:
-    """Display format of estimates: percentages for proportions, 3 decimals otherwise."""
+def _estimate_formatter(measure: str, ratio: bool = False) -> Callable[[Any], str]:
+    """Display format of estimates: percentages for proportions, ratios with 2 decimals (as
+    RevMan prints them), 3 decimals otherwise."""
+    if ratio:
+        return lambda x: _fmt(x, 2)
     if is_proportion(measure):
 
         def percent(x: Any) -> str:
@@ -285,31 +307,12 @@ def _prov(quantity: Any, sources: _Sources, *, text: str | None = None) -> Prov:
     )
 
 
-def _fit_for(analysis: Mapping[str, Any]) -> FitLike | None:
-    """The fitted model behind an analysis: the runner's RMAResult, or a refit from yi/vi."""
+def _fit_of(analysis: Mapping[str, Any]) -> FitLike | None:
+    """The fitted model the result carries (``analysis["fit"]``); the report never refits."""
     fit = analysis.get("fit")
     if fit is not None and hasattr(fit, "yi") and hasattr(fit, "weights"):
         return cast(FitLike, fit)
-    studies = analysis.get("studies") or []
-    pairs = [(_num(s.get("yi")), _num(s.get("vi"))) for s in studies]
-    keep = [i for i, (y, v) in enumerate(pairs) if y is not None and v is not None and v > 0]
-    if not keep:
-        return None
-    from metareview.models import rma  # the models stage; imported late to keep this light
-
-    method = str(analysis.get("method") or "REML")
-    test = str(analysis.get("test") or "z")
-    level = _num(analysis.get("level")) or 95.0
-    fitted = rma(
-        np.array([pairs[i][0] for i in keep], dtype=float),
-        np.array([pairs[i][1] for i in keep], dtype=float),
-        method=method,
-        test=test,
-        level=level,
-        measure=str(analysis.get("measure") or "GEN"),
-        slab=[str(studies[i].get("study") or f"Study {i + 1}") for i in keep],
-    )
-    return cast(FitLike, fitted)
+    return None
 
 
 def _model_text(method: str, test: str, level: float) -> str:
@@ -327,65 +330,48 @@ def _model_text(method: str, test: str, level: float) -> str:
     return f"{text}, {level:g}% level"
 
 
-def _published_check(published: Mapping[str, Any], measure: str) -> dict[str, Any] | None:
-    """check_published on the numbers as printed (``as_printed`` when a correction was made)."""
-    printed = dict(published)
-    as_printed = published.get("as_printed")
-    if isinstance(as_printed, Mapping):
-        printed.update(as_printed)
-    if isinstance(published.get("check"), Mapping):
-        return dict(published["check"])
-    est, lo, hi = (printed.get(k) for k in ("estimate", "ci_lower", "ci_upper"))
-    if est is None or lo is None or hi is None:
-        return None
-    scale = "log" if is_ratio_measure(measure) else "identity"
-    pvalue = printed.get("pvalue")
-    k = published.get("k")
-    check = check_published(
-        est if isinstance(est, str) else float(est),
-        lo if isinstance(lo, str) else float(lo),
-        hi if isinstance(hi, str) else float(hi),
-        pvalue=pvalue if isinstance(pvalue, str) or pvalue is None else float(pvalue),
-        k=int(k) if k is not None else None,
-        scale=scale,
-    )
-    return check.to_dict()
+def _is_ratio(analysis: Mapping[str, Any]) -> bool:
+    """Whether the analysis pools log ratios (RR, OR, …, or GEN with ``scale: "log"``)."""
+    if is_ratio_measure(str(analysis.get("measure") or "")):
+        return True
+    return str(analysis.get("scale") or "").lower() == "log"
 
 
-def _comparison(analysis: Mapping[str, Any], published: Mapping[str, Any]) -> list[str]:
-    """Sentences comparing our pooled estimate with the published one."""
-    ours = _num(analysis.get("estimate"))
-    theirs = _num(published.get("estimate"))
-    if ours is None or theirs is None:
-        return []
-    digits = 3
-    lines = [f"Difference (ours − published): {_fmt(ours - theirs, digits)}."]
-    if ours != 0 and theirs != 0 and _measure_is_difference(str(analysis.get("measure", ""))):
-        lines.append("Same direction." if (ours > 0) == (theirs > 0) else "Opposite direction.")
-    lo1, hi1 = _num(analysis.get("ci_lower")), _num(analysis.get("ci_upper"))
-    lo2, hi2 = _num(published.get("ci_lower")), _num(published.get("ci_upper"))
-    if lo1 is not None and hi1 is not None and lo2 is not None and hi2 is not None:
-        overlap = max(lo1, lo2) <= min(hi1, hi2)
-        lines.append(
-            "The confidence intervals overlap."
-            if overlap
-            else "The confidence intervals do not overlap."
-        )
-        if lo2 <= ours <= hi2:
-            lines.append("Our estimate lies inside the published interval.")
-    return lines
+def _ratio_name(analysis: Mapping[str, Any]) -> str:
+    """The abbreviation written before a ratio ("RR 0.70"); "Ratio" for a generic log ratio."""
+    measure = str(analysis.get("measure") or "").upper()
+    return measure if is_ratio_measure(measure) else "Ratio"
 
 
-def _measure_is_difference(measure: str) -> bool:
-    """Whether 0 is the null of the measure's display scale (differences and changes)."""
-    info = find_measure(measure)
-    return info is None or info.null_value == 0
+_DISPLAY_KEYS = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
+
+
+def _natural(row: Mapping[str, Any], ratio: bool) -> dict[str, float | None]:
+    """Estimate, CI and PI of a result row on the measure's natural scale.
+
+    ``row["transformed"]`` (the back-transformed values the result gives) is preferred; without
+    it ratio measures, pooled as log ratios, are exponentiated; other rows are shown as given.
+    """
+    given = row.get("transformed")
+    out: dict[str, float | None] = {}
+    for key in _DISPLAY_KEYS:
+        if isinstance(given, Mapping) and _get(given, key) is not None:
+            out[key] = _num(_get(given, key))
+            continue
+        value = _num(_get(row, key))
+        out[key] = math.exp(min(value, 700.0)) if ratio and value is not None else value
+    return out
 
 
 def _sensitivity_tables(
     analysis: Mapping[str, Any], level: float, fmt: Callable[[Any], str] = _fmt
 ) -> list[Table]:
+    """The sensitivity and leave-one-out tables, estimates on the measure's natural scale."""
     tables: list[Table] = []
+    ratio = _is_ratio(analysis)
+    measure = str(analysis.get("measure") or "")
+    proportion = is_proportion(measure)
+    est_header = f"Estimate ({_ratio_name(analysis)})" if ratio else "Estimate"
     raw = analysis.get("sensitivity") or []
     flat: list[dict[str, Any]] = []
     for item in raw if isinstance(raw, list) else _records(raw):
@@ -410,6 +396,9 @@ def _sensitivity_tables(
                 flat,
                 level,
                 fmt,
+                ratio=ratio,
+                est_header=est_header,
+                pvalue=not proportion,
             ),
         )
     loo = _records(analysis.get("leave1out"))
@@ -426,6 +415,9 @@ def _sensitivity_tables(
                 level,
                 fmt,
                 label_key="slab",
+                ratio=ratio,
+                est_header=est_header,
+                pvalue=not proportion,  # a test of logit p = 0 means nothing to a reader
             )
         )
     return tables
@@ -454,13 +446,21 @@ def _estimate_table(
     level: float,
     fmt: Callable[[Any], str] = _fmt,
     label_key: str = "",
+    *,
+    ratio: bool = False,
+    est_header: str = "Estimate",
+    pvalue: bool = True,
 ) -> Table:
+    """Rows of refits: estimate and CI (natural scale), p unless ``pvalue`` is False, τ², I².
+
+    τ² and I² are left empty for a row with k = 1 (nothing to estimate them from).
+    """
     columns = [
         "Analysis" if not label_key else "Left out",
         "k",
-        "Estimate",
+        est_header,
         f"{level:g}% CI",
-        "p",
+        *(["p"] if pvalue else []),
         "τ²",
         "I²",
     ]
@@ -470,15 +470,19 @@ def _estimate_table(
         if label is None:
             label = row.get("name") or row.get("label") or row.get("analysis") or ""
         desc = row.get("description")
+        shown = _natural(row, ratio)
+        single = _num(row.get("k")) == 1
         out.append(
             [
                 str(label) + (f" — {desc}" if desc and not label_key else ""),
                 _fmt_value(row.get("k")) if row.get("k") is not None else "–",
-                fmt(_get(row, "estimate")),
-                f"{fmt(_get(row, 'ci_lower'))} to {fmt(_get(row, 'ci_upper'))}",
-                _fmt_p(_get(row, "pvalue")),
-                _fmt(row.get("tau2"), 4),
-                f"{_fmt(row.get('I2'), 1)}%" if _num(row.get("I2")) is not None else "–",
+                fmt(shown["estimate"]),
+                f"{fmt(shown['ci_lower'])} to {fmt(shown['ci_upper'])}",
+                *([_fmt_p(_get(row, "pvalue"))] if pvalue else []),
+                "–" if single else _fmt(row.get("tau2"), 4),
+                f"{_fmt(row.get('I2'), 1)}%"
+                if _num(row.get("I2")) is not None and not single
+                else "–",
             ]
         )
     return Table(title, description, columns, out)
@@ -529,10 +533,40 @@ def _study_rows(
                 ),
                 "weight": f"{weight:.1f}%" if weight is not None else "–",
                 "inputs": [_prov(by_name[n], sources) if n in by_name else None for n in names],
-                "has_assumed": "assumed" in statuses,
+                "has_assumed": _study_assumed(s) or "assumed" in statuses,
             }
         )
     return rows, names
+
+
+def _study_assumed(study: Mapping[str, Any]) -> bool:
+    """The study's ``assumed`` flag, else whether any of its inputs has status "assumed"."""
+    if "assumed" in study and study["assumed"] is not None:
+        return bool(study["assumed"])
+    return any(str(i.get("status")) == "assumed" for i in study.get("inputs") or [])
+
+
+def _forest_extras(analysis: Mapping[str, Any], fit: FitLike) -> dict[str, Any]:
+    """forest_plot() arguments from the result: raw-data columns from each study's ``arms``,
+    the assumed-input flags, the Favours side from ``better``, the log axis for ratios."""
+    studies = [s for s in analysis.get("studies") or [] if isinstance(s, Mapping)]
+    slab = [str(x) for x in fit.slab]
+    if len(studies) == len(slab):
+        aligned: list[Mapping[str, Any] | None] = list(studies)
+    else:  # the fit holds fewer studies: match them by label
+        by_label = {str(s.get("study") or s.get("label") or ""): s for s in studies}
+        aligned = [by_label.get(lab) for lab in slab]
+    arms = [
+        [a for a in (s.get("arms") or []) if isinstance(a, Mapping)] if s is not None else []
+        for s in aligned
+    ]
+    better = str(analysis.get("better") or "")
+    return {
+        "columns": arm_columns(arms) if any(arms) else None,
+        "assumed": [s is not None and _study_assumed(s) for s in aligned],
+        "better": better if better in ("lower", "higher") else None,
+        "log_scale": True if _is_ratio(analysis) else None,
+    }
 
 
 def _figures(
@@ -544,9 +578,11 @@ def _figures(
     raw_transf = analysis.get("transf")
     transf: Callable[[Any], Any] | None = raw_transf if callable(raw_transf) else None
     xlabel = None
-    if not is_ratio_measure(str(fit.measure)):
+    if not _is_ratio(analysis):
         xlabel = f"{measure_label(str(fit.measure))} ({analysis.get('outcome') or label})"
-    forest = forest_plot(fit, transf=transf, xlabel=xlabel)
+    elif not is_ratio_measure(str(fit.measure)):  # a generic log ratio (GEN, scale "log")
+        xlabel = f"Ratio ({analysis.get('outcome') or label}; log scale)"
+    forest = forest_plot(fit, transf=transf, xlabel=xlabel, **_forest_extras(analysis, fit))
     forest_svg = Markup(figure_svg(forest, salt=f"{slug}-forest"))
     files += [p.name for p in save_figure(forest, fig_dir / f"{slug}-forest").values()]
     funnel_svg = None
@@ -570,19 +606,11 @@ def _figures(
 
 
 def build_report_data(review_result: Any) -> dict[str, Any]:
-    """The JSON-safe content of the report (what report.json holds)."""
+    """The JSON-safe content of the report (what report.json holds): the result as given."""
     data = _as_mapping(review_result)
     if not isinstance(data.get("analyses"), list):
         raise InputError("the review result has no 'analyses' list", field="analyses")
-    out = _jsonable(data)
-    for analysis, raw in zip(out["analyses"], data["analyses"], strict=True):
-        raw_map = _as_mapping(raw)
-        published = raw_map.get("published")
-        if isinstance(published, Mapping):
-            check = _published_check(published, str(raw_map.get("measure") or ""))
-            if check is not None:
-                analysis.setdefault("published", {})["check"] = check
-    return dict(out)
+    return dict(_jsonable(data))
 
 
 def _outcome_views(
@@ -593,20 +621,26 @@ def _outcome_views(
         str(o.get("name")): o for o in (data.get("protocol") or {}).get("outcomes") or []
     }
     used: set[str] = set()
-    for analysis, raw in zip(data["analyses"], raw_analyses, strict=True):
+    for given, raw in zip(data["analyses"], raw_analyses, strict=True):
         raw_map = _as_mapping(raw)
-        name = str(analysis.get("outcome") or "outcome")
+        name = str(given.get("outcome") or "outcome")
         slug = _slug(name)
         while slug in used:
             slug += "-2"
         used.add(slug)
         spec = outcome_specs.get(name, {})
-        label = str(analysis.get("label") or spec.get("description") or name)
-        measure = str(analysis.get("measure") or spec.get("measure") or "GEN")
+        label = str(given.get("label") or spec.get("description") or name)
+        measure = str(given.get("measure") or spec.get("measure") or "GEN")
+        analysis = {
+            **given,
+            "measure": measure,
+            "better": given.get("better") or spec.get("better"),
+        }
         method = str(analysis.get("method") or "REML")
         test = str(analysis.get("test") or "z")
         level = _num(analysis.get("level")) or 95.0
-        fit = _fit_for({**analysis, "fit": raw_map.get("fit")})
+        ratio = _is_ratio(analysis)
+        fit = _fit_of(raw_map)
         forest_svg, funnel_svg, funnel_note, files = _figures(
             {**analysis, "transf": raw_map.get("transf")},
             fit,
@@ -620,15 +654,19 @@ def _outcome_views(
             for p in row["inputs"]:
                 if p is not None and p.status in provenance:
                     provenance[p.status] += 1
-        published = analysis.get("published")
-        est = _estimate_formatter(measure)
+        k = int(analysis.get("k") or (fit.k if fit is not None else 0))
+        est = _estimate_formatter(measure, ratio)
+        shown = _natural(analysis, ratio)
+        ci = f"{est(shown['ci_lower'])} to {est(shown['ci_upper'])}"
+        prefix = f"{_ratio_name(analysis)} " if ratio else ""
         result = {
-            "estimate": est(analysis.get("estimate")),
-            "ci": f"{est(analysis.get('ci_lower'))} to {est(analysis.get('ci_upper'))}",
+            "estimate": est(shown["estimate"]),
+            "ci": ci,
+            "headline": f"{prefix}{est(shown['estimate'])} ({ci})",
             "pvalue": _fmt_p(analysis.get("pvalue")),
             "pi": (
-                f"{est(analysis.get('pi_lower'))} to {est(analysis.get('pi_upper'))}"
-                if _num(analysis.get("pi_lower")) is not None
+                f"{est(shown['pi_lower'])} to {est(shown['pi_upper'])}"
+                if shown["pi_lower"] is not None and k >= 3
                 else "–"
             ),
             "tau2": _fmt(analysis.get("tau2"), 4),
@@ -636,21 +674,23 @@ def _outcome_views(
             if _num(analysis.get("I2")) is not None
             else "–",
             "Q": (
-                f"{_fmt(analysis.get('QE'), 2)} (df = {int(analysis['k']) - 1}, "
-                f"p = {_fmt_p(analysis.get('QEp'))})"
-                if _num(analysis.get("QE")) is not None and analysis.get("k")
+                f"{_fmt(analysis.get('QE'), 2)} (df = {k - 1}, p = {_fmt_p(analysis.get('QEp'))})"
+                if _num(analysis.get("QE")) is not None and k >= 2
                 else "–"
             ),
         }
+        published = analysis.get("published")
         pub_view = None
         check = None
         comparison: list[str] = []
         if isinstance(published, Mapping) and _num(published.get("estimate")) is not None:
+            pub = _natural(published, False)  # as printed: ratios already on their own scale
+            printed = published.get("as_printed")
             pub_view = {
-                "estimate": est(published.get("estimate")),
+                "estimate": est(pub["estimate"]),
                 "ci": (
-                    f"{est(published.get('ci_lower'))} to {est(published.get('ci_upper'))}"
-                    if _num(published.get("ci_lower")) is not None
+                    f"{est(pub['ci_lower'])} to {est(pub['ci_upper'])}"
+                    if pub["ci_lower"] is not None
                     else "not reported"
                 ),
                 "pvalue": _fmt_p(published.get("pvalue"))
@@ -662,22 +702,22 @@ def _outcome_views(
                 "as_printed": (
                     ", ".join(
                         f"{key.replace('_', ' ')} {est(val)}"
-                        for key, val in published["as_printed"].items()
+                        if key in _DISPLAY_KEYS
+                        else f"{key.replace('_', ' ')} {_fmt_value(val)}"
+                        for key, val in printed.items()
                         if _num(val) != _num(published.get(key))
                     )
-                    if isinstance(published.get("as_printed"), Mapping)
+                    if isinstance(printed, Mapping)
                     else ""
                 ),
-                "explanation": str(published.get("explanation") or ""),
             }
             check = published.get("check")
-            given = analysis.get("comparison") or published.get("explanation")
-            comparison = (
-                [str(given)[:1].upper() + str(given)[1:] + "."]
-                if given
-                else (_comparison(analysis, published))
-            )
-            pub_view["explanation"] = ""
+            given_comparison = analysis.get("comparison")
+            if isinstance(given_comparison, list):
+                comparison = [str(c) for c in given_comparison if c]
+            elif given_comparison:
+                text = str(given_comparison).strip()
+                comparison = [text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")]
         views.append(
             OutcomeView(
                 slug=slug,
@@ -686,7 +726,7 @@ def _outcome_views(
                 measure=measure,
                 measure_text=_measure_text(measure),
                 model_text=_model_text(method, test, level),
-                k=int(analysis.get("k") or (fit.k if fit is not None else 0)),
+                k=k,
                 result=result,
                 published=pub_view,
                 check=dict(check) if isinstance(check, Mapping) else None,
@@ -707,12 +747,13 @@ def _outcome_views(
                     for e in analysis.get("excluded") or []
                     if isinstance(e, Mapping)
                 ],
-                pooled=_num(analysis.get("estimate")) is not None,
+                pooled=shown["estimate"] is not None,
                 provenance=provenance,
-                has_pi=fit is not None
-                and int(fit.k) >= 3
-                and str(fit.method).upper() not in COMMON_EFFECT_METHODS
-                and _num(fit.pi_lb) is not None,
+                has_pi=k >= 3
+                and method.upper() not in COMMON_EFFECT_METHODS
+                and shown["pi_lower"] is not None,
+                est_header=f"Estimate ({_ratio_name(analysis)})" if ratio else "Estimate",
+                ratio=ratio,
             )
         )
     return views

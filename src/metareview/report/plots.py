@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,7 +42,9 @@ from metareview.models._format import format_number, format_p_report
 from metareview.models.methods import COMMON_EFFECT_METHODS
 
 __all__ = [
+    "Column",
     "FitLike",
+    "arm_columns",
     "default_transf",
     "figure_svg",
     "forest_plot",
@@ -185,6 +188,132 @@ def _as_array(values: ArrayLike) -> FloatArray:
     return np.asarray(values, dtype=float).reshape(-1)
 
 
+@dataclass(frozen=True)
+class Column:
+    """A text column of a forest plot, drawn left of the plot (RevMan's raw-data columns).
+
+    ``values`` holds one string per study, in the order of the fit's studies; ``group`` is a
+    heading spanning consecutive columns with the same group (``"Intervention"`` over its
+    ``"Events"`` and ``"Total"``).
+    """
+
+    header: str
+    values: Sequence[str]
+    group: str = ""
+
+
+#: Arm fields shown as columns, in order, by the kind of data an arm carries; the first field
+#: present in every arm of a group decides the kind.
+_ARM_LAYOUTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("events", (("events", "Events"), ("n", "Total"))),
+    ("mean_change", (("mean_change", "Mean change"), ("sd_change", "SD"), ("n", "N"))),
+    ("mean", (("mean", "Mean"), ("sd", "SD"), ("n", "Total"))),
+)
+_ARM_GROUPS = (("intervention", "Intervention"), ("comparator", "Comparator"), ("single", ""))
+
+
+def _arm_text(value: Any, count: bool) -> str:
+    """A count as an integer, a mean or SD with two decimals; missing values as empty cells."""
+    if value is None or isinstance(value, bool):
+        return ""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(x):
+        return ""
+    if count and x.is_integer():
+        return str(int(x))
+    return _fmt(x, 2)
+
+
+def arm_columns(arms: Sequence[Sequence[Mapping[str, Any]]]) -> list[Column]:
+    """Raw-data columns of a forest plot from each study's arms, as RevMan prints them.
+
+    ``arms[i]`` lists study ``i``'s arms as mappings with ``group`` (``"intervention"``,
+    ``"comparator"`` or ``"single"``) and the arm's numbers: ``events`` and ``n`` give
+    "Events, Total"; ``mean``, ``sd`` and ``n`` give "Mean, SD, Total"; ``mean_change``,
+    ``sd_change`` and ``n`` give "Mean change, SD, N". Two-group studies get one set of
+    columns per group under the group's heading; single-group studies one set without heading.
+    A study without an arm of a group gets empty cells. No arms at all: no columns.
+    """
+    columns: list[Column] = []
+    for group, heading in _ARM_GROUPS:
+        per_study = [
+            next((a for a in study if str(a.get("group") or "") == group), None) for study in arms
+        ]
+        present = [a for a in per_study if a is not None]
+        if not present:
+            continue
+        layout = next(
+            (
+                fields
+                for key, fields in _ARM_LAYOUTS
+                if any(a.get(key) is not None for a in present)
+            ),
+            None,
+        )
+        if layout is None:
+            layout = (("n", "N"),)
+        for key, header in layout:
+            values = [
+                "" if a is None else _arm_text(a.get(key), key in ("events", "n"))
+                for a in per_study
+            ]
+            columns.append(Column(header, values, heading))
+    return columns
+
+
+#: Measures of one group with no comparator to favour: the single-group measures and the mean
+#: changes (metafor's MC, SMCC, SMCR, SMCRH are within-group changes).
+_NO_COMPARATOR = SINGLE_GROUP_MEASURES | {"MC", "SMCC", "SMCR", "SMCRH"}
+
+
+@dataclass
+class _Row:
+    """One line of the forest plot's study block (a study, a subgroup heading or subtotal)."""
+
+    kind: str  # "study", "heading", "subtotal", "het", "blank"
+    text: str = ""
+    study: int = -1
+    group: Mapping[str, Any] | None = None
+
+
+def _subgroup_summary(subgroups: Any) -> dict[str, Any]:
+    """A :class:`~metareview.models.subgroup.SubgroupResult` (or its ``to_dict()``) as a dict."""
+    to_dict = getattr(subgroups, "to_dict", None)
+    data = to_dict() if callable(to_dict) else subgroups
+    if not isinstance(data, Mapping) or not isinstance(data.get("groups"), Sequence):
+        raise InputError(
+            "subgroups= needs a SubgroupResult or its to_dict() (with a 'groups' list)",
+            field="subgroups",
+        )
+    return dict(data)
+
+
+def _subgroup_test_text(summary: Mapping[str, Any]) -> str | None:
+    """The headline test line, "Test for subgroup differences: Q = …, df = …, p = …"."""
+
+    def num(key: str) -> float:
+        value = summary.get(key)
+        return float(value) if isinstance(value, int | float) else math.nan
+
+    if summary.get("test_between") == "common" and math.isfinite(num("QM_common")):
+        df = list(summary.get("QMdf_common") or [0, None])
+        p = num("QMp_common")
+        if len(df) > 1 and df[1] is not None:
+            stat = f"F({int(df[0])}, {int(df[1])}) = {num('QM_common'):.2f}"
+        else:
+            stat = f"Q = {num('QM_common'):.2f}, df = {int(df[0])}"
+    else:
+        q = num("Q_between")
+        if not math.isfinite(q):
+            return None
+        stat = f"Q = {q:.2f}, df = {int(summary.get('Q_between_df') or 0)}"
+        p = num("Q_between_p")
+    return f"Test for subgroup differences: {stat}, {_fmt_p(p)}"
+
+
 def forest_plot(
     res: FitLike,
     *,
@@ -194,6 +323,13 @@ def forest_plot(
     show_pi: bool = True,
     digits: int = 2,
     title: str | None = None,
+    columns: Sequence[Column | tuple[str, Sequence[str]]] | None = None,
+    better: str | None = None,
+    favours: tuple[str, str] = ("intervention", "comparator"),
+    assumed: Sequence[bool] | None = None,
+    subgroup: Sequence[str] | None = None,
+    subgroups: Any = None,
+    log_scale: bool | None = None,
 ) -> Figure:
     """Draw a forest plot of a fitted model, in the style of metafor's ``forest.rma()``.
 
@@ -209,13 +345,41 @@ def forest_plot(
         Axis label; default from the measure (``"Odds ratio (log scale)"``).
     ax
         Axes to draw into; its figure needs about 3 inches of margin on either side for the
-        text columns. Default: a new figure sized to the number of studies.
+        text columns (more on the left with ``columns``). Default: a new figure sized to the
+        number of rows and columns.
     show_pi
-        Draw the prediction interval bar (random-effects models only; metafor's ``addpred``).
+        Draw the prediction interval bar (random-effects models with k ≥ 3 only; metafor's
+        ``addpred``).
     digits
         Decimals of the printed estimates and bounds.
     title
         Title above the plot.
+    columns
+        Per-study text columns drawn between the study labels and the plot, as RevMan's raw
+        data ("Events", "Total" per group): :class:`Column` objects (see :func:`arm_columns`)
+        or ``(header, values)`` pairs, one value per study in the fit's order.
+    better
+        ``"lower"`` or ``"higher"``: which direction of the effect is good for the
+        intervention. Writes "Favours intervention" / "Favours comparator" under the axis on
+        either side of the null (1 for ratios on their log axis, 0 for differences). Not drawn
+        for single-group measures and mean changes (there is no comparator).
+    favours
+        The names after "Favours" (intervention, comparator).
+    assumed
+        One flag per study: studies with assumed (imputed) inputs get a dagger after their
+        label and a footnote "† includes assumed inputs (see report)".
+    subgroup
+        The subgroup of each study: studies are drawn under subgroup headings, in the order of
+        ``subgroups``' rows (then any other subgroup in order of appearance).
+    subgroups
+        The subgroup fits and the test for subgroup differences: a
+        :class:`~metareview.models.subgroup.SubgroupResult` or its ``to_dict()`` (rows of
+        ``group``, ``k``, ``estimate``, ``ci_lb``, ``ci_ub``, ``tau2``, ``I2``, ``QE``, ``QEp``
+        on the model scale). Each subgroup gets a diamond and a heterogeneity line, and the
+        test "Test for subgroup differences: Q = …, df = …, p = …" goes under the plot.
+    log_scale
+        Draw on the log axis with ratio labels; default: whether ``res.measure`` is a ratio
+        measure (pass True for a generic (GEN) log hazard ratio).
 
     Returns
     -------
@@ -230,15 +394,33 @@ def forest_plot(
     slab = (
         [str(s) for s in res.slab] if len(res.slab) == k else [f"Study {i + 1}" for i in range(k)]
     )
+    cols = [c if isinstance(c, Column) else Column(str(c[0]), list(c[1])) for c in columns or ()]
+    for c in cols:
+        if len(c.values) != k:
+            raise InputError(
+                f"forest plot column {c.header!r} has {len(c.values)} values for {k} studies",
+                field="columns",
+            )
+    if assumed is not None and len(assumed) != k:
+        raise InputError(f"assumed= has {len(assumed)} flags for {k} studies", field="assumed")
+    if subgroup is not None and len(subgroup) != k:
+        raise InputError(f"subgroup= has {len(subgroup)} labels for {k} studies", field="subgroup")
+    if better is not None and better not in ("lower", "higher"):
+        raise InputError("better= must be 'lower' or 'higher'", field="better")
+    flagged = [bool(a) for a in assumed] if assumed is not None else [False] * k
+    labels = [s + (" †" if flagged[i] else "") for i, s in enumerate(slab)]
+    summary = _subgroup_summary(subgroups) if subgroups is not None else None
+
     level = float(res.level)
     crit = float(stats.norm.ppf(1.0 - (1.0 - level / 100.0) / 2.0))
     sei = np.sqrt(vi)
     ci_lb = yi - crit * sei
     ci_ub = yi + crit * sei
 
-    ratio = is_ratio_measure(res.measure) and transf is None
+    on_log = is_ratio_measure(res.measure) if log_scale is None else bool(log_scale)
+    ratio = on_log and transf is None
     tf: Transf = transf or default_transf(res.measure) or (lambda x: np.asarray(x, dtype=float))
-    transformed = transf is not None or default_transf(res.measure) is not None
+    transformed = transf is not None or (default_transf(res.measure) is not None and not ratio)
 
     def show(x: float | FloatArray) -> FloatArray:
         """Values on the display scale (the axis scale is the model scale for ratio measures)."""
@@ -261,19 +443,62 @@ def forest_plot(
         and math.isfinite(float(res.pi_ub))
     )
 
-    # Row positions: studies k..1 from the top, a rule, the model row, then the PI row.
+    # The study block, top to bottom: studies, or subgroup headings, studies, subtotals.
+    block: list[_Row] = []
+    if subgroup is None:
+        block = [_Row("study", labels[i], study=i) for i in range(k)]
+    else:
+        fits = {str(g.get("group")): g for g in (summary or {}).get("groups") or []}
+        order = list(fits)
+        order += [g for g in dict.fromkeys(str(s) for s in subgroup) if g not in fits]
+        for name in order:
+            members = [i for i in range(k) if str(subgroup[i]) == name]
+            if not members:
+                continue
+            if block and block[-1].kind != "het":
+                block.append(_Row("blank"))
+            block.append(_Row("heading", name))
+            block += [_Row("study", labels[i], study=i) for i in members]
+            fit_g = fits.get(name)
+            if fit_g is not None:
+                block.append(_Row("subtotal", "Subtotal", group={**fit_g, "members": members}))
+                het = _subgroup_het_text(fit_g, res)
+                if het:
+                    block.append(_Row("het", het))
+    n_block = len(block)
+
+    # Row positions: the block n_block..1 from the top, a rule, the model row, then the PI row.
     model_y = -0.55
     pi_y = -1.45
     rows_bottom = pi_y if draw_pi else model_y
-    foot_lines = 1 if res.measure.upper() in SINGLE_GROUP_MEASURES else 2
-    n_rows = k + 2 + (2 if draw_pi else 1) + foot_lines
+    groups_header = any(c.group for c in cols)
+    lines = [_heterogeneity_text(res)]
+    if res.measure.upper() not in SINGLE_GROUP_MEASURES:
+        lines.append(_overall_text(res))
+    if summary is not None:
+        test_text = _subgroup_test_text(summary)
+        if test_text:
+            lines.append(test_text)
+    if any(flagged):
+        lines.append("† includes assumed inputs (see report)")
+    foot_lines = len(lines)
+    draw_favours = better is not None and res.measure.upper() not in _NO_COMPARATOR
+    n_rows = n_block + 2 + (2 if draw_pi else 1) + (1 if groups_header else 0)
 
-    label_chars = max(len(s) for s in [*slab, _model_name(res), "Prediction interval"])
-    left_in = min(max(0.075 * label_chars + 0.4, 2.2), 4.2)
+    fontsize = 9.0
+    char_in = 0.075  # mean width of one character at 9 pt, in inches
+    label_texts = [r.text for r in block if r.kind in ("study", "heading", "subtotal")]
+    label_chars = max(len(s) for s in [*label_texts, _model_name(res), "Prediction interval"])
+    label_in = min(max(char_in * label_chars + 0.4, 1.4 if cols else 2.2), 5.0 if cols else 4.2)
+    col_w = [
+        max(char_in * max(len(c.header), *(len(v) for v in c.values)) + 0.22, 0.5) for c in cols
+    ]
+    cols_in = sum(col_w) + (0.15 if cols else 0.0)
+    left_in = label_in + cols_in
     plot_in = 3.6
     right_in = 2.6
     width_in = left_in + plot_in + right_in
-    bottom_in = 0.55 + 0.2 * foot_lines
+    bottom_in = 0.55 + 0.2 * foot_lines + (0.22 if draw_favours else 0.0)
     top_in = 0.3 + (0.3 if title else 0.0)
     height_in = n_rows * _ROW_IN + bottom_in + top_in
 
@@ -304,11 +529,33 @@ def forest_plot(
     x_label = col(ax_box.x0 * fig_w_in - 0.15, from_right=False)
     x_weight = col(0.75, from_right=True)
     x_est = col(right_in - 0.15, from_right=True)
-    fontsize = 9.0
+    # Raw-data columns: right-aligned, the last one 0.25 in left of the plot.
+    col_right: list[float] = []
+    edge = 0.25
+    for w in reversed(col_w):
+        col_right.insert(0, col(edge, from_right=False))
+        edge += w
+
+    def put(x: float, y: float, text: str, ha: str = "left", **kw: Any) -> None:
+        ax.text(
+            x,
+            y,
+            text,
+            transform=text_tf,
+            ha=ha,
+            va="center",
+            fontsize=kw.pop("fontsize", fontsize),
+            clip_on=False,
+            **kw,
+        )
 
     # Axis range from every interval drawn.
     pooled = np.array([res.ci_lb, res.beta, res.ci_ub], dtype=float)
     extent = [ci_lb, ci_ub, pooled]
+    sub_rows = [r for r in block if r.kind == "subtotal" and r.group is not None]
+    for r in sub_rows:
+        assert r.group is not None
+        extent.append(np.array([r.group.get("ci_lb"), r.group.get("ci_ub")], dtype=float))
     if draw_pi:
         extent.append(np.array([res.pi_lb, res.pi_ub], dtype=float))
     finite = np.concatenate([pos(e) for e in extent])
@@ -320,34 +567,85 @@ def forest_plot(
         lo, hi = min(lo, 0.0), max(hi, 0.0)
     pad = 0.04 * (hi - lo if hi > lo else 1.0)
     ax.set_xlim(lo - pad, hi + pad)
-    ax.set_ylim(rows_bottom - 0.7, k + 1.2)
+    ax.set_ylim(rows_bottom - 0.7, n_block + 1.2 + (0.85 if groups_header else 0.0))
 
-    # Header.
-    header_y = k + 0.9
-    for x, text, ha in (
-        (x_label, "Study", "left"),
-        (x_weight, "Weight", "right"),
-        (x_est, f"Estimate [{level:g}% CI]", "right"),
-    ):
-        ax.text(
-            x,
-            header_y,
-            text,
-            transform=text_tf,
-            ha=ha,
-            va="center",
-            fontsize=fontsize,
-            fontweight="bold",
-            clip_on=False,
-        )
+    # Header: column names, and group headings spanning their columns with a rule under them.
+    header_y = n_block + 0.9
+    bold: dict[str, Any] = {"fontweight": "bold"}
+    put(x_label, header_y, "Study", **bold)
+    put(x_weight, header_y, "Weight", "right", **bold)
+    put(x_est, header_y, f"Estimate [{level:g}% CI]", "right", **bold)
+    for c, right in zip(cols, col_right, strict=True):
+        put(right, header_y, c.header, "right", **bold)
+    j = 0
+    while j < len(cols):
+        name = cols[j].group
+        end = j
+        while end + 1 < len(cols) and cols[end + 1].group == name:
+            end += 1
+        if name:
+            left = col_right[j] - (col_w[j] - 0.1) / ax_w_in
+            right = col_right[end]
+            put((left + right) / 2, header_y + 0.85, name, "center", **bold)
+            ax.plot(
+                [left, right],
+                [header_y + 0.5, header_y + 0.5],
+                transform=text_tf,
+                color=_INK,
+                lw=0.5,
+                clip_on=False,
+            )
+        j = end + 1
     ax.plot(
-        [x_label, x_est], [k + 0.45, k + 0.45], transform=text_tf, color=_INK, lw=0.6, clip_on=False
+        [x_label, x_est],
+        [n_block + 0.45, n_block + 0.45],
+        transform=text_tf,
+        color=_INK,
+        lw=0.6,
+        clip_on=False,
     )
 
-    # Studies.
+    # Studies, subgroup headings and subtotals.
     wmax = float(np.nanmax(weights)) if weights.size and np.isfinite(weights).any() else 1.0
-    for i in range(k):
-        y = float(k - i)
+    mono: dict[str, Any] = {"family": "DejaVu Sans Mono"}
+    for r_index, row in enumerate(block):
+        y = float(n_block - r_index)
+        if row.kind == "heading":
+            put(x_label, y, row.text, **bold)
+            continue
+        if row.kind == "het":
+            put(x_label, y, row.text, fontsize=fontsize - 1.5, color="#333333")
+            continue
+        if row.kind == "subtotal" and row.group is not None:
+            g = row.group
+            g_pooled = np.array([g.get("ci_lb"), g.get("estimate"), g.get("ci_ub")], dtype=float)
+            if np.isfinite(g_pooled).all():
+                s_lb, s_est, s_ub = (float(v) for v in pos(g_pooled))
+                ax.add_patch(
+                    Polygon(
+                        [(s_lb, y), (s_est, y + 0.26), (s_ub, y), (s_est, y - 0.26)],
+                        closed=True,
+                        facecolor=_ACCENT,
+                        edgecolor=_INK,
+                        lw=0.6,
+                        zorder=3,
+                    )
+                )
+                sh = show(g_pooled)
+                est_text = f"{_fmt(sh[1], digits)} [{_fmt(sh[0], digits)}, {_fmt(sh[2], digits)}]"
+            else:
+                est_text = "NA"
+            members = list(g.get("members") or [])
+            w_sum = float(np.nansum(weights[members])) if weights.size == k else math.nan
+            k_g = g.get("k")
+            k_text = f" (k = {int(k_g)})" if isinstance(k_g, int | float) else ""
+            put(x_label, y, row.text + k_text, **bold)
+            put(x_weight, y, f"{w_sum:.1f}%" if math.isfinite(w_sum) else "", "right", **bold)
+            put(x_est, y, est_text, "right", **bold, **mono)
+            continue
+        if row.kind != "study":
+            continue
+        i = row.study
         est, lb, ub = (float(v) for v in pos(np.array([yi[i], ci_lb[i], ci_ub[i]])))
         ax.plot([lb, ub], [y, y], color=_INK, lw=1.0, solid_capstyle="butt", zorder=2)
         ax.plot([lb, lb], [y - 0.12, y + 0.12], color=_INK, lw=1.0, zorder=2)
@@ -365,36 +663,16 @@ def forest_plot(
             zorder=3,
         )
         shown = show(np.array([yi[i], ci_lb[i], ci_ub[i]]))
-        ax.text(
-            x_label,
-            y,
-            slab[i],
-            transform=text_tf,
-            ha="left",
-            va="center",
-            fontsize=fontsize,
-            clip_on=False,
-        )
-        ax.text(
-            x_weight,
-            y,
-            f"{w:.1f}%" if math.isfinite(w) else "",
-            transform=text_tf,
-            ha="right",
-            va="center",
-            fontsize=fontsize,
-            clip_on=False,
-        )
-        ax.text(
+        put(x_label, y, row.text)
+        for c, right in zip(cols, col_right, strict=True):
+            put(right, y, str(c.values[i]), "right")
+        put(x_weight, y, f"{w:.1f}%" if math.isfinite(w) else "", "right")
+        put(
             x_est,
             y,
             f"{_fmt(shown[0], digits)} [{_fmt(shown[1], digits)}, {_fmt(shown[2], digits)}]",
-            transform=text_tf,
-            ha="right",
-            va="center",
-            fontsize=fontsize,
-            family="DejaVu Sans Mono",
-            clip_on=False,
+            "right",
+            **mono,
         )
 
     # Separator, pooled diamond, prediction interval.
@@ -410,39 +688,15 @@ def forest_plot(
         )
     )
     shown = show(pooled)
-    ax.text(
-        x_label,
-        model_y,
-        _model_name(res),
-        transform=text_tf,
-        ha="left",
-        va="center",
-        fontsize=fontsize,
-        fontweight="bold",
-        clip_on=False,
-    )
-    ax.text(
-        x_weight,
-        model_y,
-        "100.0%",
-        transform=text_tf,
-        ha="right",
-        va="center",
-        fontsize=fontsize,
-        fontweight="bold",
-        clip_on=False,
-    )
-    ax.text(
+    put(x_label, model_y, _model_name(res), **bold)
+    put(x_weight, model_y, "100.0%", "right", **bold)
+    put(
         x_est,
         model_y,
         f"{_fmt(shown[1], digits)} [{_fmt(shown[0], digits)}, {_fmt(shown[2], digits)}]",
-        transform=text_tf,
-        ha="right",
-        va="center",
-        fontsize=fontsize,
-        fontweight="bold",
-        family="DejaVu Sans Mono",
-        clip_on=False,
+        "right",
+        **bold,
+        **mono,
     )
     if draw_pi:
         p_lb, p_ub = (float(v) for v in pos(np.array([res.pi_lb, res.pi_ub], dtype=float)))
@@ -452,34 +706,20 @@ def forest_plot(
         for x in (p_lb, p_ub):
             ax.plot([x, x], [pi_y - 0.18, pi_y + 0.18], color=_PI_COLOUR, lw=1.4, zorder=3)
         shown_pi = show(np.array([res.pi_lb, res.pi_ub], dtype=float))
-        ax.text(
-            x_label,
-            pi_y,
-            "Prediction interval",
-            transform=text_tf,
-            ha="left",
-            va="center",
-            fontsize=fontsize,
-            color=_PI_COLOUR,
-            clip_on=False,
-        )
-        ax.text(
+        put(x_label, pi_y, "Prediction interval", color=_PI_COLOUR)
+        put(
             x_est,
             pi_y,
             f"[{_fmt(shown_pi[0], digits)}, {_fmt(shown_pi[1], digits)}]",
-            transform=text_tf,
-            ha="right",
-            va="center",
-            fontsize=fontsize,
+            "right",
             color=_PI_COLOUR,
-            family="DejaVu Sans Mono",
-            clip_on=False,
+            **mono,
         )
 
     if refline is not None:
         ax.plot(
             [refline, refline],
-            [rows_bottom - 0.7, k + 0.45],
+            [rows_bottom - 0.7, n_block + 0.45],
             color="#777777",
             lw=0.8,
             ls=(0, (4, 3)),
@@ -496,15 +736,33 @@ def forest_plot(
         ax.set_xticklabels([f"{math.exp(t):g}" for t in ticks])
     ax.tick_params(axis="x", labelsize=fontsize - 0.5)
     default_label = measure_label(res.measure) + (" (log scale)" if ratio else "")
-    ax.set_xlabel(xlabel or default_label, fontsize=fontsize)
+    ax.set_xlabel(xlabel or default_label, fontsize=fontsize, labelpad=18 if draw_favours else 4)
 
-    # Heterogeneity and the test for the overall effect, under the axis (RevMan places them
-    # under the pooled row; metafor in the model label).
+    # "Favours …" on either side of the null, under the tick labels (RevMan).
+    if draw_favours:
+        null = 0.0 if (ratio or not transformed) else float(tf(np.array([0.0]))[0])
+        left_name, right_name = favours if better == "lower" else favours[::-1]
+        x_lo, x_hi = ax.get_xlim()
+        null = min(max(null, x_lo), x_hi)
+        fav_tf = blended_transform_factory(ax.transData, ax.transAxes)
+        for text, ha, dx in ((left_name, "right", -4), (right_name, "left", 4)):
+            ax.annotate(
+                f"Favours {text}",
+                xy=(null, 0.0),
+                xycoords=fav_tf,
+                xytext=(dx, -17),
+                textcoords="offset points",
+                ha=ha,
+                va="top",
+                fontsize=fontsize - 0.5,
+                color="#333333",
+                annotation_clip=False,
+            )
+
+    # Heterogeneity, the tests and the footnotes, under the axis (RevMan places them under the
+    # pooled row; metafor in the model label).
     foot_tf = blended_transform_factory(ax.transAxes, fig.transFigure)
     fig_h_in = fig.get_figheight()
-    lines = [_heterogeneity_text(res)]
-    if res.measure.upper() not in SINGLE_GROUP_MEASURES:
-        lines.append(_overall_text(res))
     for j, line in enumerate(lines):
         ax.text(
             x_label,
@@ -530,6 +788,26 @@ def forest_plot(
             clip_on=False,
         )
     return fig
+
+
+def _subgroup_het_text(row: Mapping[str, Any], res: FitLike) -> str:
+    """The heterogeneity line under a subgroup's subtotal (nothing for k = 1)."""
+    k = row.get("k")
+    if not isinstance(k, int | float) or int(k) < 2:
+        return ""
+
+    def num(key: str) -> float:
+        value = row.get(key)
+        return float(value) if isinstance(value, int | float) else math.nan
+
+    parts = []
+    if _is_random(res) and math.isfinite(num("tau2")):
+        parts.append(f"τ² = {num('tau2'):.4g}")
+    if math.isfinite(num("QE")):
+        parts.append(f"Q = {num('QE'):.2f}, df = {int(k) - 1}, {_fmt_p(num('QEp'))}")
+    if math.isfinite(num("I2")):
+        parts.append(f"I² = {num('I2'):.1f}%")
+    return "Heterogeneity: " + "; ".join(parts) if parts else ""
 
 
 def _heterogeneity_text(res: FitLike) -> str:
