@@ -208,6 +208,16 @@ def _arms(values: Sequence[ExtractedValue], details: Mapping[str, str]) -> list[
     for key in details:
         if key.startswith("arm_intervention:"):
             arms.setdefault(key.split(":", 1)[1], {})
+    if not arms:
+        # no characteristics rows: the arms the outcome data name, with the most analysed
+        for v in values:
+            if v.key.outcome and v.key.arm and v.key.group in ("intervention", "comparator",
+                                                                 "single"):  # fmt: skip
+                entry = arms.setdefault(v.key.arm, {})
+                if v.key.field == "n" and v.value is not None:
+                    best = entry.get("n")
+                    if best is None or best.numeric() < v.value:
+                        entry["n"] = _quantity(v)
     out = []
     for name, q in arms.items():
         out.append(
@@ -334,7 +344,9 @@ def _sources(project: Project, values: Sequence[ExtractedValue]) -> list[SourceS
     return list(out.values())
 
 
-def _screening_rows(project: Project, screening: Screening) -> tuple[ScreeningDecision, ...]:
+def _screening_rows(
+    project: Project, screening: Screening, labels: Mapping[str, str]
+) -> tuple[ScreeningDecision, ...]:
     reports = screening.reports
     rows = []
     for stage in ("title_abstract", "full_text"):
@@ -350,7 +362,7 @@ def _screening_rows(project: Project, screening: Screening) -> tuple[ScreeningDe
                     source_id=rec.source_id or f"record:{rid}",
                     decision=f.decision,
                     reason_code=f.reason or "",
-                    study_id=study if f.decision == "include" else "",
+                    study_id=labels.get(study, study) if f.decision == "include" else "",
                     reason="",
                     stage=stage,
                     reviewer=", ".join(f.reviewers),
@@ -408,7 +420,8 @@ def load_review(path: str | Path) -> ReviewData:
             )
         screening = Screening(project, protocol)
         records = tuple(s.record for s in project.records())
-        screening_rows = _screening_rows(project, screening)
+        keys = {s.key: sd.label for s, sd in zip(studies, data, strict=True)}
+        screening_rows = _screening_rows(project, screening, keys)
         sources = _sources(project, effective.values)
         published, published_source = load_published(Path(project.path) / PUBLISHED_FILE)
         return ReviewData(
