@@ -18,8 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from metareview.cli.app import app
-from metareview.sources.clients.record_search import make_client, search_into_project
+from metareview.sources.clients.record_search import make_client
 from metareview.store import Project
+from metareview.store.ingest import search_into_project
 
 __all__ = ["search"]
 

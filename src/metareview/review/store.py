@@ -99,7 +99,11 @@ def record_citation(stored: StoredRecord) -> str:
     r = stored.record
     authors = list(r.authors or [])
     who = "" if not authors else (authors[0] + (" et al." if len(authors) > 1 else ""))
-    parts = [p for p in (who, r.title, " ".join(str(x) for x in (r.journal, r.year) if x)) if p]
+    parts = [
+        p.strip().rstrip(".")
+        for p in (who, r.title, " ".join(str(x) for x in (r.journal, r.year) if x))
+        if p
+    ]
     ids = [f"PMID {r.pmid}" if r.pmid else "", f"doi:{r.doi}" if r.doi else ""]
     ids += list(r.nct_ids or [])
     text = ". ".join(parts)

@@ -18,7 +18,6 @@ Examples
 
 from __future__ import annotations
 
-import codecs
 import getpass
 import hashlib
 import json
@@ -30,9 +29,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from metareview.errors import InputError, StoreError
+from metareview.errors import StoreError
 from metareview.sources.record import Record
 from metareview.store._migrate import applied_versions, migrate
 
@@ -688,43 +687,12 @@ class Project:
         InputError
             The file is missing or does not parse (the message names file, line and record).
         """
-        from metareview.sources.detect import detect_format, parser_for
+        from metareview.store.ingest import import_file
 
-        file = Path(path)
-        if not file.is_file():
-            raise InputError("file not found", file=str(file))
-        if encoding is not None:
-            try:
-                codecs.lookup(encoding)
-            except LookupError:
-                raise InputError(
-                    f"unknown text encoding {encoding!r}", field="--encoding"
-                ) from None
-        size = file.stat().st_size
-        digest = file_sha256(file)
-        fmt = format or detect_format(file)
-        parse = parser_for(fmt)
-        options: dict[str, Any] = {"encoding": encoding}
-        if column_map:
-            if fmt != "csv":
-                raise InputError(
-                    f"a column mapping applies to CSV files, not {fmt}", file=str(file)
-                )
-            options["mapping"] = dict(column_map)
-        with open(file, "rb") as raw:
-            stream: BinaryIO = raw
-            if progress is not None:
-                stream = _ProgressReader(raw, size, progress)  # type: ignore[assignment]
-            return self.add_records(
-                parse(stream, file=str(file), **options),
-                source=source,
-                origin_file=file,
-                query=query,
-                format=fmt,
-                file_sha256=digest,
-                size_bytes=size,
-                actor=actor,
-            )
+        return import_file(
+            self, path, source=source, format=format, query=query, encoding=encoding,
+            column_map=column_map, actor=actor, progress=progress,
+        )  # fmt: skip
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -1146,54 +1114,3 @@ def _stored(row: tuple[Any, ...]) -> StoredRecord:
         imported_at=values["imported_at"],
         record=record,
     )
-
-
-class _ProgressReader:
-    """A binary reader that reports how many bytes were read."""
-
-    def __init__(self, raw: BinaryIO, total: int, callback: Callable[[int, int], None]) -> None:
-        self._raw = raw
-        self._total = total
-        self._callback = callback
-        self._last = 0
-
-    def _report(self) -> None:
-        pos = self._raw.tell()
-        if pos - self._last >= (1 << 18) or pos >= self._total:
-            self._last = pos
-            self._callback(pos, self._total)
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self._report()
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        self._report()
-        return int(n or 0)
-
-    def readline(self, size: int = -1) -> bytes:
-        data = self._raw.readline(size)
-        self._report()
-        return data
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    @property
-    def closed(self) -> bool:
-        return self._raw.closed
-
-    def close(self) -> None:
-        """The file is closed by its owner."""
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line

@@ -15,8 +15,8 @@ from pytest_httpserver import HTTPServer
 from metareview.cli import main
 from metareview.sources.clients.base import SearchResult
 from metareview.sources.clients.ctgov import CTGovClient
-from metareview.sources.clients.record_search import search_into_project
 from metareview.store import Project
+from metareview.store.ingest import search_into_project
 
 Payload = Callable[[str], bytes]
 QUERY = "imatinib AND systemic sclerosis"
