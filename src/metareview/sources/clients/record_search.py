@@ -1,21 +1,15 @@
-"""Run a live search and keep its records and its PRISMA-S facts in a project, in one transaction.
+"""The live search clients by name, and what a client must do (:class:`SearchClient`).
 
-PRISMA-S (Rethlefsen et al. 2021, *Syst Rev* 10:39) asks a review to report, for each database,
-the exact query, the date it was run and the number of records it returned. The records go to the
-project's ``records`` table through :meth:`metareview.store.Project.add_records` (one ``imports``
-row), and a ``searches`` row beside it keeps the source, query, endpoint, time, the number of hits
-the source reported and the number retrieved. Both commit together or not at all.
+Storing a search's records and its PRISMA-S facts is the store's job
+(:func:`metareview.store.ingest.search_into_project`); this module only finds the client.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from metareview.errors import SourceError
 from metareview.sources.clients.base import ProgressCallback, SearchResult
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["RAW_FORMATS", "SearchClient", "make_client"]
 
@@ -24,7 +18,7 @@ RAW_FORMATS = {"pubmed": "pubmed-xml", "ctgov": "ctgov-json", "europepmc": "euro
 
 
 class SearchClient(Protocol):
-    """What :func:`search_into_project` needs of a client."""
+    """What :func:`metareview.store.ingest.search_into_project` needs of a client."""
 
     source: str
 
