@@ -415,6 +415,16 @@ def test_mc_from_change_with_pvalue() -> None:
     assert numbers(row)["sei"] == pytest.approx(1.118515604226, rel=1e-9)
 
 
+def test_mc_from_change_with_ci_uses_t_below_60() -> None:
+    """Handbook 6.5.2.2-6.5.2.3: with n = 20 the 95% CI of a mean is +/- t(0.975, 19) SE, not
+    1.96 SE. R: ``(-1.3 - -5.1) / (2 * qt(0.975, 19))`` = 0.907777431415 (1.96 would give
+    0.969405568157). The same rule as for an arm's SD from its CI (``sd_from_ci``)."""
+    row = assemble_outcome(
+        "MC", row_of("single", mean_change=-3.2, ci_lower=-5.1, ci_upper=-1.3, n=20)
+    )
+    assert numbers(row)["sei"] == pytest.approx(0.907777431415, rel=1e-9)
+
+
 def test_mc_change_without_dispersion_says_so() -> None:
     with pytest.raises(NotPoolable, match="no SD, SE, CI or p-value"):
         assemble_outcome("MC", row_of("single", mean_change=-3.2, n=20))

@@ -358,9 +358,11 @@ def _change_row(ins: _Inputs, group: _Group) -> None:
         elif "se" in cells:
             ins.put("sei", cells["se"])
         elif {"ci_lower", "ci_upper"} <= cells.keys():
-            ins.derive("sei", "se_from_ci", "SE from the 95% CI of the change",
-                       lower=ins.put("ci_lower", cells["ci_lower"]),
-                       upper=ins.put("ci_upper", cells["ci_upper"]))  # fmt: skip
+            # via the SD, so that the t quantile is used below n = 60 (Handbook 6.5.2.2)
+            sd = ins.derive("sd_change", "sd_from_ci", "SD of the change from its 95% CI",
+                            lower=ins.put("ci_lower", cells["ci_lower"]),
+                            upper=ins.put("ci_upper", cells["ci_upper"]), ni=n)  # fmt: skip
+            ins.derive("sei", "se_from_sd", "SE of the change from its SD", sd=sd, ni=n)
         elif "pvalue" in cells:
             ins.derive(
                 "sei", "se_from_pvalue",
