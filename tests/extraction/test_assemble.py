@@ -494,3 +494,12 @@ def test_no_numbers() -> None:
                           value=None, text="50 mg", status="reported")  # fmt: skip
     with pytest.raises(NotPoolable, match="no numbers extracted"):
         assemble_outcome("RR", [text])
+
+
+def test_gen_says_what_the_reported_estimate_lacks() -> None:
+    """For a measure pooled from reported estimates only (GEN), the message is the estimate's
+    own problem, not that GEN needs an estimate (which the reviewer gave)."""
+    with pytest.raises(NotPoolable, match="the reported estimate has no SE, CI or p-value"):
+        assemble_outcome("GEN", row_of("contrast", estimate=-3.5))
+    with pytest.raises(NotPoolable, match="no group data and no reported estimate"):
+        assemble_outcome("GEN", row_of("contrast", estimate_se=0.2))

@@ -64,6 +64,7 @@ _BINARY = ("RR", "OR", "RD", "PETO")
 _RATES = ("IRR", "IRD")
 _MEANS = ("MD", "SMD", "ROM")
 _LOG_SCALE = ("RR", "OR", "PETO", "IRR", "ROM")
+_GROUP_LAYOUTS = (*_PROPORTIONS, *_BINARY, *_RATES, *_MEANS, "MC")
 
 
 class NotPoolable(Exception):
@@ -473,8 +474,9 @@ def assemble_outcome(
         ins = _Inputs()
         try:
             _estimate(ins, groups, measure)
-        except NotPoolable:
-            raise first from None
+        except NotPoolable as second:
+            # with no group layout for the measure, the estimate's problem is the one to tell
+            raise (first if measure in _GROUP_LAYOUTS else second) from None
         layout = "GEN"
     times = sorted({t for g in groups.values() for t in g.timepoints()})
     used = [t for g in groups.values() for a in g.arms for t in [_followup_time(g, a)] if t]
