@@ -11,11 +11,13 @@ import pytest
 
 from metareview.errors import InputError, InputErrors
 from metareview.extraction.table import (
+    DEFINITIONS_SHEET,
     TEMPLATE_COLUMNS,
     TableRow,
     parse_rows,
     read_table,
     write_csv,
+    write_xlsx,
 )
 
 OUTCOMES = ("bss", "sae")
@@ -145,6 +147,38 @@ def test_negative_numbers_are_not_guarded(tmp_path: Path) -> None:
     write_csv(path, [{**GOOD, "outcome": "bss", "mean_change": "-8.4"}])
     assert "'-8.4" not in path.read_text(encoding="utf-8")
     assert read_table(path)[0].cells["mean_change"] == "-8.4"
+
+
+def test_read_xlsx_skips_definitions_and_restores_guard(tmp_path: Path) -> None:
+    path = tmp_path / "form.xlsx"
+    write_xlsx(
+        path,
+        {"sae": [{**GOOD, "quote": "=1+1"}], "bss": [{**GOOD, "outcome": "bss", "mean": -8.4}]},
+        [("=term", "meaning")],
+    )
+    rows = read_table(path)
+    assert [(r.sheet, r.row) for r in rows] == [("sae", 1), ("bss", 1)]
+    assert rows[0].cells["quote"] == "=1+1"
+    assert rows[0].cells["n"] == "60"
+    assert rows[1].cells["mean"] == "-8.4"
+    assert all(r.sheet != DEFINITIONS_SHEET for r in rows)
+    parsed = parse_rows(rows, file=str(path), outcomes=OUTCOMES)
+    assert parsed[1].numbers["mean"] == -8.4
+
+
+def test_xlsx_problems_name_the_sheet(tmp_path: Path) -> None:
+    path = tmp_path / "form.xlsx"
+    write_xlsx(path, {"sae": [GOOD, {**GOOD, "events": "x"}]}, [])
+    with pytest.raises(InputErrors) as err:
+        parse_rows(read_table(path), file="form.xlsx", outcomes=OUTCOMES)
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.field) == ("form.xlsx, sheet 'sae'", 2, "events")
+
+
+def test_broken_workbook(tmp_path: Path) -> None:
+    (tmp_path / "broken.xlsx").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match=r"not a readable \.xlsx workbook"):
+        read_table(tmp_path / "broken.xlsx")
 
 
 @pytest.mark.parametrize(
