@@ -266,3 +266,14 @@ def test_effect_sizes_from_the_store_match_metafor(e2e_project: Path, tmp_path: 
     assert _study_effect(result, "bss", 2) == pytest.approx(
         (-2.645666666667, 2.220872776491), rel=1e-9
     )
+
+
+def test_export_names_each_value_s_study(e2e_project: Path, tmp_path: Path) -> None:
+    """Studies made by ``dedupe`` have no label in the store; the export gives the label the
+    review uses everywhere else (first author and year: the template's ``study`` column)."""
+    template = write_template(e2e_project, tmp_path / "form.csv").path
+    with open(template, encoding="utf-8", newline="") as fh:
+        labels = {r["study_id"]: r["study"] for r in csv.DictReader(fh)}
+    assert labels == {"1": "Example 2020", "2": "Dummy 2022"}
+    import_extraction(e2e_project, form(tmp_path / "ann.csv", sae_rows()), reviewer="ann")
+    assert {r["study"] for r in export_extraction(e2e_project)} == {"Dummy 2022"}

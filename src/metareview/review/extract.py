@@ -39,7 +39,12 @@ from metareview.extraction.table import (
 )
 from metareview.extraction.values import NUMBER_FIELDS, ExtractedValue, ValueKey
 from metareview.protocol import Protocol
-from metareview.review.store import IncludedStudy, _open_protocol, ensure_studies
+from metareview.review.store import (
+    IncludedStudy,
+    _open_protocol,
+    ensure_studies,
+    included_studies,
+)
 from metareview.screening.decisions import Screening
 from metareview.store import Project, StoredRecord
 
@@ -462,6 +467,9 @@ def export_extraction(project_dir: str | Path) -> list[dict[str, Any]]:
                 "SELECT id, label FROM studies"
             )
         }  # fmt: skip
+        # studies linked by dedupe have no stored label: use the one the review shows
+        labels.update({s.study_id: s.label for s in included_studies(project)
+                       if s.study_id is not None})  # fmt: skip
         ids = _source_ids(project)
         out = []
         for v in current_values(project):
