@@ -503,3 +503,21 @@ def test_gen_says_what_the_reported_estimate_lacks() -> None:
         assemble_outcome("GEN", row_of("contrast", estimate=-3.5))
     with pytest.raises(NotPoolable, match="no group data and no reported estimate"):
         assemble_outcome("GEN", row_of("contrast", estimate_se=0.2))
+
+
+def test_groups_are_compared_at_a_time_point_they_share() -> None:
+    """The intervention arm reports 4 and 12 weeks, the comparator 4 weeks only: the
+    comparison is at 4 weeks (the latest time point both report), not the intervention's 12
+    weeks against the comparator's 4 weeks. escalc("MD", m1i=11, sd1i=3, n1i=40, m2i=12,
+    sd2i=3.3, n2i=42) gives yi = -1 (by hand: 11 - 12)."""
+    values = [
+        *row_of("intervention", timepoint="4 weeks", mean=11.0, sd=3.0, n=40),
+        *row_of("intervention", timepoint="12 weeks", mean=10.2, sd=3.1, n=38),
+        *row_of("comparator", timepoint="4 weeks", mean=12.0, sd=3.3, n=42),
+    ]
+    said: list[str] = []
+    row = assemble_outcome("MD", values, note=said.append)
+    got = numbers(row)
+    assert (got["m1i"], got["n1i"], got["m2i"]) == (11.0, 40, 12.0)
+    assert row.timepoint == "4 weeks"
+    assert said == ["time point 4 weeks used (also reported: 12 weeks)"]

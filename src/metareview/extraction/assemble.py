@@ -162,6 +162,23 @@ def _latest(timepoints: Sequence[str]) -> str:
     return unique[-1]
 
 
+def _align_times(groups: Mapping[str, _Group]) -> None:
+    """Keep in every arm (but the contrast's) only the latest follow-up time point that all arms
+    report, when they share one, so that groups are compared (and arms combined) at one time."""
+    arms = [g.arms[a] for name, g in groups.items() if name != "contrast" for a in g.arms]
+    later = [[t for t in times if not is_baseline(t)] for times in arms]
+    later = [ts for ts in later if ts]
+    if len(later) < 2:
+        return
+    common = [t for t in later[0] if all(t in ts for ts in later[1:])]
+    if not common:
+        return
+    keep = _latest(common)
+    for times in arms:
+        for t in [t for t in times if not is_baseline(t) and t != keep]:
+            del times[t]
+
+
 def _groups(values: Sequence[ExtractedValue]) -> dict[str, _Group]:
     out: dict[str, _Group] = {}
     for v in values:
@@ -462,6 +479,8 @@ def assemble_outcome(
     if not numbers:
         raise NotPoolable("no numbers extracted")
     groups = _groups(numbers)
+    times = sorted({t for g in groups.values() for t in g.timepoints()})
+    _align_times(groups)
     ins = _Inputs()
     try:
         layout = _layout(measure, groups, ins)
@@ -478,7 +497,6 @@ def assemble_outcome(
             # with no group layout for the measure, the estimate's problem is the one to tell
             raise (first if measure in _GROUP_LAYOUTS else second) from None
         layout = "GEN"
-    times = sorted({t for g in groups.values() for t in g.timepoints()})
     used = [t for g in groups.values() for a in g.arms for t in [_followup_time(g, a)] if t]
     timepoint = used[0] if used else (times[0] if times else "not stated")
     if note is not None and len(times) > 1:
