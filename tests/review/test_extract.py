@@ -277,3 +277,19 @@ def test_export_names_each_value_s_study(e2e_project: Path, tmp_path: Path) -> N
     assert labels == {"1": "Example 2020", "2": "Dummy 2022"}
     import_extraction(e2e_project, form(tmp_path / "ann.csv", sae_rows()), reviewer="ann")
     assert {r["study"] for r in export_extraction(e2e_project)} == {"Dummy 2022"}
+
+
+def test_a_value_given_twice_in_two_sheets_is_refused(e2e_project: Path, tmp_path: Path) -> None:
+    """Row 1 of sheet 'sae' and row 1 of a copied sheet give the same value: refused, as two
+    rows of one CSV are, not one silently superseding the other within the batch."""
+    from metareview.extraction.table import write_xlsx
+
+    book = tmp_path / "form.xlsx"
+    rows = sae_rows()
+    write_xlsx(book, {"sae": rows, "sae (2)": [{**rows[0], "events": "13"}]}, [])
+    with pytest.raises(InputErrors) as err:
+        import_extraction(e2e_project, book, reviewer="ann")
+    assert {(p.file, p.row, p.field) for p in err.value.problems} == {
+        (f"{book}, sheet 'sae (2)'", 1, "events"), (f"{book}, sheet 'sae (2)'", 1, "n"),
+    }  # fmt: skip
+    assert table_rows(e2e_project) == []

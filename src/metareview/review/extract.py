@@ -294,7 +294,7 @@ def import_extraction(
         values: list[ExtractedValue] = []
         details: dict[int, dict[str, str]] = {}
         used: set[int] = set()
-        seen: dict[ValueKey, int] = {}
+        seen: dict[ValueKey, tuple[str | None, int]] = {}
         for row in parsed:
             w = row.where
             where = str(file) if w.sheet is None else f"{file}, sheet {w.sheet!r}"
@@ -318,15 +318,17 @@ def import_extraction(
                     )
                     continue
             for v in _row_values(row, sid, record):
-                if v.key in seen and seen[v.key] != w.row:
+                if v.key in seen and seen[v.key] != (w.sheet, w.row):
+                    sheet, first = seen[v.key]
+                    other = f"row {first}" if sheet == w.sheet else f"sheet {sheet!r}, row {first}"
                     problems.append(
                         InputError(
                             f"{v.key.field} of this study, outcome, group, arm and time point "
-                            f"is also given in row {seen[v.key]}",
+                            f"is also given in {other}",
                             file=where, row=w.row, field=v.key.field,
                         )
                     )  # fmt: skip
-                seen.setdefault(v.key, w.row)
+                seen.setdefault(v.key, (w.sheet, w.row))
                 values.append(v)
             if row.outcome == CHARACTERISTICS:
                 for col in ("design", "population"):
