@@ -521,3 +521,16 @@ def test_groups_are_compared_at_a_time_point_they_share() -> None:
     assert (got["m1i"], got["n1i"], got["m2i"]) == (11.0, 40, 12.0)
     assert row.timepoint == "4 weeks"
     assert said == ["time point 4 weeks used (also reported: 12 weeks)"]
+
+
+def test_hyphenated_time_points_are_ordered_by_time() -> None:
+    """'12-week' is later than '4-week' whatever the order of the rows (84 vs 28 days)."""
+    values = [
+        *row_of("intervention", timepoint="12-week", events=12, n=100),
+        *row_of("intervention", timepoint="4-week", events=3, n=100),
+        *row_of("comparator", timepoint="12-week", events=20, n=98),
+        *row_of("comparator", timepoint="4-week", events=5, n=98),
+    ]
+    row = assemble_outcome("RR", values)
+    assert row.timepoint == "12-week"
+    assert numbers(row)["ai"] == 12

@@ -139,7 +139,7 @@ class _Group:
 
 
 _UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
-_TIME = re.compile(r"(\d+(?:\.\d+)?)\s*(day|week|month|year)s?", re.IGNORECASE)
+_TIME = re.compile(r"(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?", re.IGNORECASE)
 _TIME_BEFORE = re.compile(r"(day|week|month|year)s?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
