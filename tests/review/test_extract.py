@@ -293,3 +293,41 @@ def test_a_value_given_twice_in_two_sheets_is_refused(e2e_project: Path, tmp_pat
         (f"{book}, sheet 'sae (2)'", 1, "events"), (f"{book}, sheet 'sae (2)'", 1, "n"),
     }  # fmt: skip
     assert table_rows(e2e_project) == []
+
+
+def test_registry_fill_twice_keeps_one_current_set(e2e_project: Path) -> None:
+    fill_from_registry(e2e_project)
+    fill_from_registry(e2e_project)
+    assert len(export_extraction(e2e_project)) == 19
+    assert len(table_rows(e2e_project)) == 38  # the first fill kept, superseded
+
+
+def test_reviewer_template_is_prefilled_with_own_values(e2e_project: Path, tmp_path: Path) -> None:
+    fill_from_registry(e2e_project)
+    import_extraction(e2e_project, form(tmp_path / "ann.csv", sae_rows()), reviewer="ann")
+    out = tmp_path / "mine.csv"
+    summary = write_template(e2e_project, out, reviewer="ann")
+    assert summary.n_prefilled == 2  # ann's two rows only, not the registry's
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["events"]]
+    assert [(r["study_id"], r["group"], r["events"], r["n"], r["source_record"]) for r in rows] == [
+        ("2", "intervention", "12", "100", "pmid:39990003"),
+        ("2", "comparator", "20", "98", "pmid:39990003"),
+    ]
+
+
+def test_a_conflict_keeps_the_study_out_of_the_analysis(e2e_project: Path, tmp_path: Path) -> None:
+    fill_from_registry(e2e_project)
+    import_extraction(e2e_project, form(tmp_path / "ann.csv", sae_rows("12")), reviewer="ann")
+    import_extraction(e2e_project, form(tmp_path / "bob.csv", sae_rows("13")), reviewer="bob")
+    result = analyse_project(e2e_project)
+    (sae,) = [a for a in result.analyses if a.outcome == "sae"]
+    assert [s.study_id for s in sae.studies] == [1]
+    import_extraction(e2e_project, form(tmp_path / "c.csv", sae_rows("13")[:1]), reviewer="ann",
+                      consensus=True)  # fmt: skip
+    (sae,) = [a for a in analyse_project(e2e_project).analyses if a.outcome == "sae"]
+    assert [s.study_id for s in sae.studies] == [1, 2]
+    # escalc("RR", ai=13, n1i=100, ci=20, n2i=98)
+    assert _study_effect(analyse_project(e2e_project), "sae", 2) == pytest.approx(
+        (-0.450985623410, 0.106718995290), rel=1e-9
+    )
