@@ -212,3 +212,14 @@ def test_too_many_cells_in_a_row(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="4 cells but 3 columns") as err:
         read_table(path)
     assert err.value.row == 1
+
+
+def test_outcome_names_a_sheet_title_cannot_hold(tmp_path: Path) -> None:
+    """Excel sheet titles cannot hold / \\ ? * : [ ] (openpyxl refuses them); the outcome is
+    read from its column, so the sheet title only needs to be valid."""
+    path = tmp_path / "form.xlsx"
+    name = "pain/function [VAS]: week 12?"
+    write_xlsx(path, {name: [{**GOOD, "outcome": name}]}, [])
+    (row,) = read_table(path)
+    assert row.cells["outcome"] == name
+    assert row.sheet is not None and len(row.sheet) <= 31
