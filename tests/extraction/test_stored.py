@@ -224,3 +224,22 @@ def test_not_reported_and_details_are_superseded(project: Project) -> None:
                   details={1: {"design": "parallel RCT, 2 arms"}})  # fmt: skip
     assert not_reported(project) == {(2, "sae"): "only as a figure"}
     assert study_details(project) == {1: {"design": "parallel RCT, 2 arms"}}
+
+
+def test_superseding_reasons_and_details_is_audited(project: Project) -> None:
+    """Like a superseded value, a superseded reason or study detail leaves an audit entry."""
+    record_values(project, [], reviewer="ann", not_reported={(2, "sae"): "not reported"},
+                  details={1: {"design": "parallel RCT"}})  # fmt: skip
+    record_values(project, [], reviewer="ann", not_reported={(2, "sae"): "only as a figure"},
+                  details={1: {"design": "parallel RCT, 2 arms"}})  # fmt: skip
+    audited = {
+        (str(t), int(r))
+        for t, r in project.connection.execute(
+            "SELECT table_name, row_id FROM audit_log WHERE before_json IS NOT NULL"
+        )
+    }
+    for table in ("extraction_not_reported", "study_details"):
+        (old,) = project.connection.execute(
+            f"SELECT id FROM {table} WHERE superseded_at IS NOT NULL"
+        ).fetchone()
+        assert (table, int(old)) in audited
