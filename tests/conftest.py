@@ -43,3 +43,59 @@ def seeds_dir(shared_dir: Path) -> Path:
 def data_dir() -> Path:
     """Committed test data (goldens, fixtures): ``tests/data``."""
     return DATA
+
+
+#: Screening decisions for the e2e fixtures imported in the order pubmed.xml (records 1-4),
+#: search.ris (5-8), ctgov.json (9-10): ALPHA-B (records 1, 6, 9) and BETA-B (3, 10) included at
+#: both stages; record 5 (the RIS copy of 3) is a duplicate and not decided.
+E2E_DECISIONS = """record_id,stage,decision,reason,reviewer,note
+1,title_abstract,include,,alice,
+3,title_abstract,include,,alice,
+6,title_abstract,include,,alice,
+9,title_abstract,include,,alice,
+10,title_abstract,include,,alice,
+1,full_text,include,,alice,
+3,full_text,include,,alice,
+6,full_text,include,,alice,
+9,full_text,include,,alice,
+10,full_text,include,,alice,
+2,title_abstract,exclude,design,alice,secondary analysis
+4,title_abstract,exclude,design,alice,narrative review
+7,title_abstract,exclude,design,alice,survey
+8,title_abstract,exclude,population,alice,healthy volunteers
+"""
+
+
+@pytest.fixture(scope="session")
+def _e2e_screened(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from metareview.cli import main
+
+    base = tmp_path_factory.mktemp("e2e")
+    project = base / "project"
+    e2e = DATA / "e2e"
+    decisions = base / "decisions.csv"
+    decisions.write_text(E2E_DECISIONS, encoding="utf-8")
+    for argv in (
+        ["init", str(project), "--protocol", str(e2e / "protocol.yaml")],
+        [
+            "import",
+            str(project),
+            *(str(e2e / f) for f in ("pubmed.xml", "search.ris", "ctgov.json")),
+        ],
+        ["dedupe", str(project)],
+        ["decide", str(project), str(decisions)],
+    ):
+        assert main(argv) == 0, argv
+    return project
+
+
+@pytest.fixture
+def e2e_project(_e2e_screened: Path, tmp_path: Path) -> Path:
+    """A fresh copy of a project built from ``tests/data/e2e`` through the CLI (init, import,
+    dedupe, decide): two included studies, ALPHA-B (study 1, with registry results in record
+    9) and BETA-B (study 2, records 3 and 10), nothing extracted yet."""
+    import shutil
+
+    dest = tmp_path / "project"
+    shutil.copytree(_e2e_screened, dest)
+    return dest

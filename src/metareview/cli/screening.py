@@ -276,7 +276,9 @@ def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: guard_cell(row.get(k, "")) for k in columns})
+        cells = {k: row.get(k, "") for k in columns}
+        lists = {k: ";".join(map(str, v)) for k, v in cells.items() if isinstance(v, list)}
+        writer.writerow({k: guard_cell(v) for k, v in {**cells, **lists}.items()})
     return buffer.getvalue()
 
 

@@ -69,6 +69,7 @@ _BINARY = _family("two-group binary")
 _RATES = _family("rates")
 _MEANS = _family("two-group continuous")
 _LOG_SCALE = tuple(n for n, i in MEASURE_INFO.items() if i.is_ratio)
+_GROUP_LAYOUTS = (*_PROPORTIONS, *_BINARY, *_RATES, *_MEANS, "MC")
 
 
 class NotPoolable(Exception):
@@ -143,7 +144,7 @@ class _Group:
 
 
 _UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
-_TIME = re.compile(r"(\d+(?:\.\d+)?)\s*(day|week|month|year)s?", re.IGNORECASE)
+_TIME = re.compile(r"(\d+(?:\.\d+)?)[\s-]*(day|week|month|year)s?", re.IGNORECASE)
 _TIME_BEFORE = re.compile(r"(day|week|month|year)s?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
@@ -164,6 +165,23 @@ def _latest(timepoints: Sequence[str]) -> str:
     if len(timed) == len(unique):
         return max(timed)[2]
     return unique[-1]
+
+
+def _align_times(groups: Mapping[str, _Group]) -> None:
+    """Keep in every arm (but the contrast's) only the latest follow-up time point that all arms
+    report, when they share one, so that groups are compared (and arms combined) at one time."""
+    arms = [g.arms[a] for name, g in groups.items() if name != "contrast" for a in g.arms]
+    later = [[t for t in times if not is_baseline(t)] for times in arms]
+    later = [ts for ts in later if ts]
+    if len(later) < 2:
+        return
+    common = [t for t in later[0] if all(t in ts for ts in later[1:])]
+    if not common:
+        return
+    keep = _latest(common)
+    for times in arms:
+        for t in [t for t in times if not is_baseline(t) and t != keep]:
+            del times[t]
 
 
 def _groups(values: Sequence[ExtractedValue]) -> dict[str, _Group]:
@@ -363,9 +381,11 @@ def _change_row(ins: _Inputs, group: _Group) -> None:
         elif "se" in cells:
             ins.put("sei", cells["se"])
         elif {"ci_lower", "ci_upper"} <= cells.keys():
-            ins.derive("sei", "se_from_ci", "SE from the 95% CI of the change",
-                       lower=ins.put("ci_lower", cells["ci_lower"]),
-                       upper=ins.put("ci_upper", cells["ci_upper"]))  # fmt: skip
+            # via the SD, so that the t quantile is used below n = 60 (Handbook 6.5.2.2)
+            sd = ins.derive("sd_change", "sd_from_ci", "SD of the change from its 95% CI",
+                            lower=ins.put("ci_lower", cells["ci_lower"]),
+                            upper=ins.put("ci_upper", cells["ci_upper"]), ni=n)  # fmt: skip
+            ins.derive("sei", "se_from_sd", "SE of the change from its SD", sd=sd, ni=n)
         elif "pvalue" in cells:
             ins.derive(
                 "sei", "se_from_pvalue",
@@ -464,6 +484,8 @@ def assemble_outcome(
     if not numbers:
         raise NotPoolable("no numbers extracted")
     groups = _groups(numbers)
+    times = sorted({t for g in groups.values() for t in g.timepoints()})
+    _align_times(groups)
     ins = _Inputs()
     try:
         layout = _layout(measure, groups, ins)
@@ -476,10 +498,10 @@ def assemble_outcome(
         ins = _Inputs()
         try:
             _estimate(ins, groups, measure)
-        except NotPoolable:
-            raise first from None
+        except NotPoolable as second:
+            # with no group layout for the measure, the estimate's problem is the one to tell
+            raise (first if measure in _GROUP_LAYOUTS else second) from None
         layout = "GEN"
-    times = sorted({t for g in groups.values() for t in g.timepoints()})
     used = [t for g in groups.values() for a in g.arms for t in [_followup_time(g, a)] if t]
     timepoint = used[0] if used else (times[0] if times else "not stated")
     if note is not None and len(times) > 1:

@@ -223,11 +223,13 @@ def record_values(
         for (study_id, outcome), reason in (not_reported or {}).items():
             if study_id not in studies:
                 raise InputError(f"no study {study_id} in the project", field="study_id")
-            tx.execute(
-                "UPDATE extraction_not_reported SET superseded_at = ? WHERE study_id = ? AND "
-                "outcome = ? AND reviewer = ? AND superseded_at IS NULL",
-                (tx.at, study_id, outcome, who),
-            )
+            for (old_id,) in tx.execute(
+                "SELECT id FROM extraction_not_reported WHERE study_id = ? AND outcome = ? AND "
+                "reviewer = ? AND superseded_at IS NULL",
+                (study_id, outcome, who),
+            ).fetchall():
+                tx.update("extraction_not_reported", int(old_id), {"superseded_at": tx.at},
+                          action="extraction-not-reported-supersede")  # fmt: skip
             tx.insert(
                 "extraction_not_reported",
                 {"batch_id": batch, "study_id": study_id, "outcome": outcome, "reason": reason,
@@ -236,11 +238,13 @@ def record_values(
             )  # fmt: skip
         for study_id, facts in (details or {}).items():
             for key, text in facts.items():
-                tx.execute(
-                    "UPDATE study_details SET superseded_at = ? WHERE study_id = ? AND key = ? "
+                for (old_id,) in tx.execute(
+                    "SELECT id FROM study_details WHERE study_id = ? AND key = ? "
                     "AND superseded_at IS NULL",
-                    (tx.at, study_id, key),
-                )
+                    (study_id, key),
+                ).fetchall():
+                    tx.update("study_details", int(old_id), {"superseded_at": tx.at},
+                              action="study-detail-supersede")  # fmt: skip
                 tx.insert(
                     "study_details",
                     {"study_id": study_id, "key": key, "value": text, "reviewer": who,

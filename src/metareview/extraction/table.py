@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,7 +341,7 @@ def write_xlsx(
     for term, meaning in definitions:
         first.append([guard_cell(term), guard_cell(meaning)])
     for name, rows in sheets.items():
-        sheet = book.create_sheet(title=name[:31])
+        sheet = book.create_sheet(title=re.sub(r"[\\/?*:\[\]]", "-", name)[:31])
         sheet.append(list(TEMPLATE_COLUMNS))
         for row in rows:
             sheet.append([guard_cell(row.get(c, "")) for c in TEMPLATE_COLUMNS])

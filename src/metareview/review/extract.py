@@ -40,7 +40,12 @@ from metareview.extraction.table import (
 )
 from metareview.extraction.values import NUMBER_FIELDS, ExtractedValue, ValueKey
 from metareview.protocol import Protocol
-from metareview.review.store import IncludedStudy, _open_protocol, ensure_studies
+from metareview.review.store import (
+    IncludedStudy,
+    _open_protocol,
+    ensure_studies,
+    included_studies,
+)
 from metareview.screening.decisions import Screening
 from metareview.store import Project, StoredRecord
 
@@ -290,7 +295,7 @@ def import_extraction(
         values: list[ExtractedValue] = []
         details: dict[int, dict[str, str]] = {}
         used: set[int] = set()
-        seen: dict[ValueKey, int] = {}
+        seen: dict[ValueKey, tuple[str | None, int]] = {}
         for row in parsed:
             w = row.where
             where = str(file) if w.sheet is None else f"{file}, sheet {w.sheet!r}"
@@ -314,15 +319,17 @@ def import_extraction(
                     )
                     continue
             for v in _row_values(row, sid, record):
-                if v.key in seen and seen[v.key] != w.row:
+                if v.key in seen and seen[v.key] != (w.sheet, w.row):
+                    sheet, first = seen[v.key]
+                    other = f"row {first}" if sheet == w.sheet else f"sheet {sheet!r}, row {first}"
                     problems.append(
                         InputError(
                             f"{v.key.field} of this study, outcome, group, arm and time point "
-                            f"is also given in row {seen[v.key]}",
+                            f"is also given in {other}",
                             file=where, row=w.row, field=v.key.field,
                         )
                     )  # fmt: skip
-                seen.setdefault(v.key, w.row)
+                seen.setdefault(v.key, (w.sheet, w.row))
                 values.append(v)
             if row.outcome == CHARACTERISTICS:
                 for col in ("design", "population"):
@@ -471,13 +478,14 @@ def export_extraction(project_dir: str | Path) -> list[dict[str, Any]]:
                 "SELECT id, label FROM studies"
             )
         }  # fmt: skip
+        # studies linked by dedupe have no stored label: use the one the review shows
+        labels.update({s.study_id: s.label for s in included_studies(project)
+                       if s.study_id is not None})  # fmt: skip
         ids = _source_ids(project)
         out = []
         for v in current_values(project):
             row = v.to_dict()
             row["study"] = labels.get(v.key.study_id, "")
             row["source_id"] = ids.get(v.source_record or -1, "")
-            if row["sensitivity"]:
-                row["sensitivity"] = ";".join(str(x) for x in row["sensitivity"])
             out.append(row)
         return out
