@@ -301,11 +301,14 @@ def _check_method(value: str) -> str:
 
 class ModelSettings(_Model):
     """How outcomes are pooled: metafor's ``rma(method=, test=, level=)`` and the planned
-    sensitivity analyses. Defaults are metafor's (REML, z test, 95%)."""
+    sensitivity analyses. Defaults are metafor's (REML, z test, 95%). ``drop00`` leaves out of
+    ratio measures a study with no events in either arm (metafor's ``escalc(drop00=TRUE)``;
+    by default it is kept with 1/2 added to each cell, and named in a warning)."""
 
     method: str = "REML"
     test: TestName = "z"
     level: Annotated[float, Field(gt=0, lt=100)] = 95.0
+    drop00: bool = False
     sensitivity: list[SensitivityAnalysis] = Field(default_factory=list)
 
     @field_validator("method")

@@ -356,3 +356,34 @@ def test_own_form_round_trips(e2e_project: Path, tmp_path: Path) -> None:
     assert ("intervention", "mean_change", -6.25, "reported", None, None, "=-6.25 (5.5)") in first
     assert ("comparator", "sd_change", 5.5, "assumed", "SD borrowed from the drug arm",
             [4.5, 6.5], None) in first  # fmt: skip
+
+
+def test_double_zero_study_is_kept_with_a_warning_or_dropped(
+    e2e_project: Path, tmp_path: Path
+) -> None:
+    """BETA-B with 0/40 vs 0/40 serious adverse events. By default it is kept with metafor's
+    1/2 added to each cell -- yi = ln((0.5/41)/(0.5/41)) = 0, vi = 2 (1/0.5 - 1/41) = 3.951220
+    (escalc("RR", ai=0, n1i=40, ci=0, n2i=40)) -- and named in a warning; with the protocol's
+    ``model.drop00: true`` it is left out with that reason (escalc's drop00=TRUE)."""
+    fill_from_registry(e2e_project)
+    rows = [
+        {**BETA, "outcome": "sae", "group": g, "arm": g, "timepoint": "12 weeks", "events": "0",
+         "n": "40", "location": "Abstract, Results"}
+        for g in ("intervention", "comparator")
+    ]  # fmt: skip
+    import_extraction(e2e_project, form(tmp_path / "zero.csv", rows), reviewer="ann")
+    result = analyse_project(e2e_project)
+    assert _study_effect(result, "sae", 2) == pytest.approx((0.0, 2 * (2 - 1 / 41)), rel=1e-9)
+    sae = result.analysis("sae")
+    assert sae.k == 2
+    assert any("zero events in both arms" in n and "Dummy 2022" in n for n in sae.notes)
+    protocol = e2e_project / "protocol.yaml"
+    protocol.write_text(
+        protocol.read_text(encoding="utf-8").replace(
+            "  method: REML", "  method: REML\n  drop00: true"
+        ),
+        encoding="utf-8",
+    )
+    sae = analyse_project(e2e_project).analysis("sae")
+    assert sae.k == 1
+    assert next(s for s, r in sae.excluded if "drop00" in r) == "Dummy 2022"

@@ -280,13 +280,18 @@ def collect_effects(
     measure: str | None = None,
     scenario: str = "main",
     overrides: Mapping[str, float] | None = None,
+    keep00: bool = False,
 ) -> list[StudyEffect]:
     """Effect sizes of every study contributing to ``outcome`` in ``scenario``.
+
+    A two-group study with no events in either arm is left out when the protocol says
+    ``model.drop00`` (unless ``keep00``).
 
     ``measure`` overrides the protocol's measure for proportions (PFT instead of PLO);
     ``overrides`` replaces assumed inputs by name (``{"ri": 0.3}``) for sensitivity analyses.
     """
     use = measure or outcome.measure
+    drop = project.protocol.model.drop00 and not keep00
     sources = {s.key: s for s in project.data.sources}
     file = project.data_file
     out: list[StudyEffect] = []
@@ -301,18 +306,10 @@ def collect_effects(
         for row in rows:
             _check_row_measure(outcome, row, study, file)
             where = f"{study.id}.outcomes.{outcome.name}"
-            out.append(
-                _effect(
-                    study,
-                    row,
-                    use,
-                    sources,
-                    overrides,
-                    where,
-                    file,
-                    project.study_ids.get(study.id),
-                )
-            )
+            sid = project.study_ids.get(study.id)
+            effect = _effect(study, row, use, sources, overrides, where, file, sid)
+            if not (drop and _both_zero(effect)):
+                out.append(effect)
     return out
 
 
@@ -465,9 +462,20 @@ def analyse_outcome(project: ReviewData, outcome: OutcomeSpec) -> OutcomeAnalysi
     measure = outcome.measure
     proportion = measure in PROPORTION_MEASURES
     effects = collect_effects(project, outcome)
+    dropped: dict[str, str] = {}
+    if settings.drop00:
+        dropped = {
+            e.study: "no events in either arm: left out, as the protocol asks (model.drop00)"
+            for e in collect_effects(project, outcome, keep00=True)
+            if _both_zero(e)
+        }
     contributing = {e.study for e in effects}
     excluded = tuple(
-        (s.label, s.not_extracted.get(outcome.name, "no data extracted for this outcome"))
+        (
+            s.label,
+            dropped.get(s.id)
+            or s.not_extracted.get(outcome.name, "no data extracted for this outcome"),
+        )
         for s in project.data.studies
         if s.id not in contributing
     )
@@ -605,11 +613,16 @@ def _transformed(
     return None
 
 
+def _both_zero(effect: StudyEffect) -> bool:
+    """Whether a two-group study has no events in either arm (a "double-zero" study)."""
+    return len(effect.arms) == 2 and all(a.get("events") == 0 for a in effect.arms)
+
+
 def _zero_event_notes(effects: Sequence[StudyEffect], measure: str) -> list[str]:
     """A warning for each study with no events in either arm (Cochrane Handbook 10.4.4.2)."""
     out = []
     for e in effects:
-        if len(e.arms) == 2 and all(a.get("events") == 0 for a in e.arms):
+        if _both_zero(e):
             out.append(
                 f"{e.label}: zero events in both arms; kept with metafor's correction (1/2 added "
                 f"to each cell), although such a study carries almost no information on the "
