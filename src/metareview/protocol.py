@@ -262,6 +262,19 @@ class OutcomeSpec(_Model):
             raise ValueError(exc.message) from None
 
 
+class SubgroupAnalysis(_Model):
+    """A planned subgroup analysis (PRISMA 2020 item 13e): studies grouped by a study
+    characteristic -- ``design``, ``population`` or any characteristic extracted for the studies
+    (a ``characteristics`` row's text, e.g. ``dose``) -- pooled per group, with the test for
+    subgroup differences (:func:`metareview.models.subgroup`). ``outcomes`` limits it to some
+    outcomes (default: all)."""
+
+    name: _Text
+    by: _Text
+    description: str | None = None
+    outcomes: list[str] = Field(default_factory=list)
+
+
 class SensitivityAnalysis(_Model):
     """A planned sensitivity analysis: refit with other settings, leave one out, or drop studies.
 
@@ -310,6 +323,7 @@ class ModelSettings(_Model):
     level: Annotated[float, Field(gt=0, lt=100)] = 95.0
     drop00: bool = False
     sensitivity: list[SensitivityAnalysis] = Field(default_factory=list)
+    subgroups: list[SubgroupAnalysis] = Field(default_factory=list)
 
     @field_validator("method")
     @classmethod

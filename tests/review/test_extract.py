@@ -387,3 +387,48 @@ def test_double_zero_study_is_kept_with_a_warning_or_dropped(
     sae = analyse_project(e2e_project).analysis("sae")
     assert sae.k == 1
     assert next(s for s, r in sae.excluded if "drop00" in r) == "Dummy 2022"
+
+
+def test_planned_subgroup_analysis_by_design(e2e_project: Path, tmp_path: Path) -> None:
+    """A protocol subgroup analysis by design: ALPHA-B (registry, "parallel") and BETA-B
+    ("dose-finding") are one study each, so each subgroup's estimate is that study's MD, and
+    the test for subgroup differences is Q_b = (y1 - y2)^2 / (v1 + v2) on 1 df, by hand:
+    y = -8.4 - -4.9 = -3.5, v = 6.1^2/52 + 6.4^2/56; y = -6.2 - -4.0 = -2.2,
+    v = 5.8^2/38 + 6.0^2/39 (metafor: rma(yi, vi, mods = ~ design) gives the same QM)."""
+    fill_from_registry(e2e_project)
+    chars = {"outcome": "characteristics", "group": "study", "location": "Abstract, Methods"}
+    rows = [
+        {"study_id": "1", "status": "reported", "source_record": "pmid:39990001", **chars,
+         "design": "parallel"},
+        {**BETA, **chars, "design": "dose-finding"},
+    ] + [
+        {**BETA, "outcome": "bss", "group": g, "arm": g, "timepoint": "12 weeks", "n": n,
+         "mean_change": m, "sd_change": s, "location": "Abstract, Results"}
+        for g, n, m, s in (("intervention", "38", "-6.2", "5.8"), ("comparator", "39", "-4.0",
+                                                                    "6.0"))
+    ]  # fmt: skip
+    import_extraction(e2e_project, form(tmp_path / "f.csv", rows), reviewer="ann")
+    protocol = e2e_project / "protocol.yaml"
+    protocol.write_text(
+        protocol.read_text(encoding="utf-8").replace(
+            "  method: REML",
+            "  method: REML\n  subgroups:\n    - name: design\n      by: design\n"
+            "      outcomes: [bss]",
+        ),
+        encoding="utf-8",
+    )
+    result = analyse_project(e2e_project)
+    (group,) = result.analysis("bss").subgroups
+    v1, v2 = 6.1**2 / 52 + 6.4**2 / 56, 5.8**2 / 38 + 6.0**2 / 39
+    summary = group["result"].to_dict()
+    assert summary["Q_between"] == pytest.approx((-3.5 + 2.2) ** 2 / (v1 + v2), rel=1e-9)
+    assert summary["Q_between_df"] == 1
+    by = {g["group"]: g["estimate"] for g in summary["groups"]}
+    assert by == pytest.approx({"parallel": -3.5, "dose-finding": -2.2})
+    assert result.analysis("sae").subgroups == ()  # limited to bss
+    doc = result.to_json()
+    assert doc["analyses"][0]["subgroups"][0]["by"] == "design"
+    from metareview.report.html import write_report
+
+    html = write_report(result, tmp_path / "report").read_text(encoding="utf-8")
+    assert "Subgroups: design" in html and "Test for subgroup differences" in html

@@ -420,6 +420,31 @@ def _sensitivity_tables(
                 pvalue=not proportion,  # a test of logit p = 0 means nothing to a reader
             )
         )
+    for group in analysis.get("subgroups") or []:
+        result = group.get("result") if isinstance(group, Mapping) else None
+        if not isinstance(result, Mapping) or proportion:
+            continue  # proportions' subgroup estimates are on the model scale: plot only
+        q, df, p = (result.get(k) for k in ("Q_between", "Q_between_df", "Q_between_p"))
+        test_text = (
+            f"Test for subgroup differences: Q = {_fmt(q, 2)}, df = {df}, "
+            f"{format_p_report(_num(p), 3)}."
+            if q is not None
+            else ""
+        )
+        tables.append(
+            _estimate_table(
+                f"Subgroups: {group.get('name')}",
+                f"Studies grouped by {group.get('by')}, pooled within each group with the "
+                f"main model. {test_text} {group.get('note') or ''}".strip(),
+                [dict(r) for r in result.get("groups") or []],
+                level,
+                fmt,
+                label_key="group",
+                ratio=ratio,
+                est_header=est_header,
+                pvalue=True,
+            )
+        )
     return tables
 
 
@@ -561,12 +586,18 @@ def _forest_extras(analysis: Mapping[str, Any], fit: FitLike) -> dict[str, Any]:
         for s in aligned
     ]
     better = str(analysis.get("better") or "")
-    return {
+    extras: dict[str, Any] = {
         "columns": arm_columns(arms) if any(arms) else None,
         "assumed": [s is not None and _study_assumed(s) for s in aligned],
         "better": better if better in ("lower", "higher") else None,
         "log_scale": True if _is_ratio(analysis) else None,
     }
+    # the first planned subgroup analysis lays the plot out by subgroup (RevMan's layout)
+    groups = [g for g in analysis.get("subgroups") or [] if isinstance(g, Mapping)]
+    if groups and len(list(groups[0].get("labels") or [])) == len(slab):
+        extras["subgroup"] = [str(x) for x in groups[0]["labels"]]
+        extras["subgroups"] = groups[0].get("fit") or groups[0].get("result")
+    return extras
 
 
 def _figures(

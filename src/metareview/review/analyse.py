@@ -585,7 +585,52 @@ def analyse_outcome(project: ReviewData, outcome: OutcomeSpec) -> OutcomeAnalysi
         ),
         notes=tuple(notes),
         transformed=_transformed(fit, measure, transf, shown),
+        subgroups=_subgroups(project, outcome, effects, measure, method, test, level),
     )
+
+
+def _characteristic(study: StudyData, by: str) -> str:
+    """A study's value of a characteristic (``design``, ``population``, an extracted text)."""
+    if by in ("design", "population", "label", "citation"):
+        value = getattr(study, by)
+    elif by in study.characteristics:
+        value = study.characteristics[by].value
+    else:
+        doses = {a.dose.value for a in study.arms if a.dose is not None} if by == "dose" else set()
+        value = "; ".join(sorted(str(d) for d in doses)) if doses else None
+    return str(value) if value not in (None, "", "not recorded") else "not reported"
+
+
+def _subgroups(
+    project: ReviewData,
+    outcome: OutcomeSpec,
+    effects: Sequence[StudyEffect],
+    measure: str,
+    method: str,
+    test: str,
+    level: float,
+) -> tuple[dict[str, Any], ...]:
+    """The protocol's subgroup analyses of one outcome (metafor: ``rma(yi, vi, subset=)`` per
+    group and the test for subgroup differences, :func:`metareview.models.subgroup`)."""
+    from metareview.models.subgroup import subgroup
+
+    studies = {s.id: s for s in project.data.studies}
+    out = []
+    for plan in project.protocol.model.subgroups:
+        if plan.outcomes and outcome.name not in plan.outcomes:
+            continue
+        labels = [_characteristic(studies[e.study], plan.by) for e in effects]
+        if len(set(labels)) < 2:
+            continue  # one group: nothing to compare
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MetareviewWarning)
+            result = subgroup(
+                np.array([e.yi for e in effects]), np.array([e.vi for e in effects]), labels,
+                method=method, test=test, level=level, measure=measure,
+            )  # fmt: skip
+        out.append({"name": plan.name, "by": plan.by, "labels": tuple(labels),
+                    "result": result, "note": plan.description})  # fmt: skip
+    return tuple(out)
 
 
 def _transformed(

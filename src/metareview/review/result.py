@@ -229,6 +229,9 @@ class OutcomeAnalysis:
     published_check: PublishedCheck | None
     comparison: str
     notes: tuple[str, ...] = ()
+    #: Planned subgroup analyses: ``{"name", "by", "labels" (one per study, in study order),
+    #: "result" (a SubgroupResult), "note"}``.
+    subgroups: tuple[Mapping[str, Any], ...] = ()
     #: Estimate, CI and PI back-transformed (``exp`` for ratio measures, the proportion for
     #: proportion measures), None for measures on their natural scale.
     transformed: Mapping[str, float | None] | None = None
@@ -329,6 +332,11 @@ class OutcomeAnalysis:
             "studies": [s.to_json(w) for s, w in zip(self.studies, self.weights(), strict=True)],
             "not_pooled": [{"study": s, "reason": r} for s, r in self.excluded],
             "warnings": list(self.notes),
+            "subgroups": [
+                {**g["result"].to_dict(), "name": g["name"], "by": g["by"],
+                 "labels": list(g["labels"])}
+                for g in self.subgroups
+            ],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -385,6 +393,14 @@ class OutcomeAnalysis:
             "note": " ".join(self.notes),
             "warnings": list(self.notes),
             "transformed": None if self.transformed is None else dict(self.transformed),
+            "subgroups": [
+                {
+                    "name": g["name"], "by": g["by"], "labels": list(g["labels"]),
+                    "note": g.get("note"), "result": g["result"].to_dict(),
+                    "fit": g["result"],
+                }
+                for g in self.subgroups
+            ],
             "fit": self.fit,
             "transf": self.transf,
         }
