@@ -45,6 +45,7 @@ __all__ = [
     "CONVERSIONS_SOURCE",
     "NotPoolable",
     "assemble_outcome",
+    "quantity",
     "source_key",
 ]
 
@@ -85,9 +86,11 @@ def source_key(value: ExtractedValue) -> str:
     return "unsourced"
 
 
-def _quantity(v: ExtractedValue) -> Quantity:
+def quantity(v: ExtractedValue) -> Quantity:
+    """A stored value as a :class:`~metareview.extraction.provenance.Quantity` (its number, or
+    its text for text fields, with status, source, where, quote, why and sensitivity)."""
     return Quantity(
-        value=v.value,
+        value=v.text if v.text is not None else v.value,
         status="assumed" if v.status == "assumed" else "reported",
         source=SourceRef(
             ref=source_key(v), where=v.location or "location not given", quote=v.quote
@@ -105,7 +108,7 @@ class _Inputs:
         self.items: dict[str, Quantity] = {}
 
     def put(self, name: str, value: ExtractedValue) -> str:
-        self.items[name] = _quantity(value)
+        self.items[name] = quantity(value)
         return name
 
     def derive(self, name: str, method: str, where: str, **inputs: str) -> str:

@@ -18,8 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from metareview.errors import InputError
-from metareview.extraction.assemble import CONVERSIONS_SOURCE, NotPoolable, assemble_outcome
-from metareview.extraction.provenance import Quantity, SourceRef, SourceSpec
+from metareview.extraction.assemble import (
+    CONVERSIONS_SOURCE,
+    NotPoolable,
+    assemble_outcome,
+    quantity,
+)
+from metareview.extraction.provenance import Quantity, SourceSpec
 from metareview.extraction.stored import (
     effective_values,
     extraction_sources,
@@ -189,26 +194,11 @@ def _study_key(study: IncludedStudy, details: Mapping[str, str]) -> str:
     return f"study{study.study_id}" if study.study_id is not None else study.key
 
 
-def _quantity(v: ExtractedValue, text: bool = False) -> Quantity:
-    from metareview.extraction.assemble import source_key
-
-    return Quantity(
-        value=(v.text if text and v.text is not None else v.value),
-        status="assumed" if v.status == "assumed" else "reported",
-        source=SourceRef(
-            ref=source_key(v), where=v.location or "location not given", quote=v.quote
-        ),
-        why=v.why if v.status == "assumed" else None,
-        sensitivity=list(v.sensitivity) if v.status == "assumed" and v.sensitivity else None,
-        note=v.note,
-    )
-
-
 def _arms(values: Sequence[ExtractedValue], details: Mapping[str, str]) -> list[Arm]:
     arms: dict[str, dict[str, Quantity]] = {}
     for v in values:
         if v.key.outcome == "" and v.key.arm:
-            arms.setdefault(v.key.arm, {})[v.key.field] = _quantity(v, text=True)
+            arms.setdefault(v.key.arm, {})[v.key.field] = quantity(v)
     for key in details:
         if key.startswith("arm_intervention:"):
             arms.setdefault(key.split(":", 1)[1], {})
@@ -221,7 +211,7 @@ def _arms(values: Sequence[ExtractedValue], details: Mapping[str, str]) -> list[
                 if v.key.field == "n" and v.value is not None:
                     best = entry.get("n")
                     if best is None or best.numeric() < v.value:
-                        entry["n"] = _quantity(v)
+                        entry["n"] = quantity(v)
     out = []
     for name, q in arms.items():
         out.append(
@@ -292,13 +282,13 @@ def _study_data(
             outcomes[outcome.name] = rows
             not_extracted.setdefault(outcome.name, reasons.get(outcome.name, ""))
     characteristics = {
-        v.key.field.split(":", 1)[1]: _quantity(v, text=True)
+        v.key.field.split(":", 1)[1]: quantity(v)
         for v in values
         if v.key.outcome == "" and v.key.field.startswith("characteristic:")
     }
     duration = next(
         (
-            _quantity(v, text=True)
+            quantity(v)
             for v in values
             if v.key.outcome == "" and v.key.field == "duration"
         ),
