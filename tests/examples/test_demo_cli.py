@@ -27,7 +27,7 @@ def test_demo_json_contract(
         assert set(a) == {"outcome", "measure", "method", "test", "k", "estimate", "ci_lower",
                           "ci_upper", "pvalue", "se", "pi_lower", "pi_upper", "tau2", "I2", "QE",
                           "QEp", "transformed", "published", "studies", "not_pooled",
-                          "warnings"}  # fmt: skip
+                          "warnings", "subgroups"}  # fmt: skip
         assert set(a["published"]) == {"estimate", "ci_lower", "ci_upper", "pvalue"}
         for s in a["studies"]:
             assert set(s) == {"study", "study_id", "yi", "vi", "weight", "inputs"}
