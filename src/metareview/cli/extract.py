@@ -58,8 +58,7 @@ def extract(
     asked = [template is not None, import_file is not None, show_conflicts, from_registry]
     if sum(asked) != 1:
         raise InputError(
-            "give one of --template FILE, --import FILE, --conflicts or --from-registry",
-            field="extract",
+            "extract: give one of --template FILE, --import FILE, --conflicts or --from-registry"
         )
     if template is not None:
         t = api.write_template(directory, template, format=format, reviewer=reviewer)

@@ -22,6 +22,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from metareview.errors import InputError
 from metareview.review.result import ReviewResult
 
 __all__ = ["RAW_COLUMNS", "r_script_rows", "write_r_script"]
@@ -89,6 +90,8 @@ def write_r_script(result: ReviewResult, path: str | Path) -> tuple[Path, Path]:
     """
     script = Path(path)
     data = script.with_suffix(".csv")
+    if not script.parent.is_dir():
+        raise InputError("no such folder for the R script", file=str(script.parent))
     rows = r_script_rows(result)
     with data.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(

@@ -249,14 +249,19 @@ def write_template(
             )
         rows, n_prefilled = _template_rows(project, protocol, studies, reviewer)
     tmp = out.with_name(f".{out.name}.tmp")
-    if fmt == "csv":
-        write_csv(tmp, rows)
-    else:
-        sheets: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            sheets.setdefault(str(row["outcome"]), []).append(row)
-        write_xlsx(tmp, sheets, _definitions(protocol))
-    tmp.replace(out)
+    try:
+        if fmt == "csv":
+            write_csv(tmp, rows)
+        else:
+            sheets: dict[str, list[dict[str, Any]]] = {}
+            for row in rows:
+                sheets.setdefault(str(row["outcome"]), []).append(row)
+            write_xlsx(tmp, sheets, _definitions(protocol))
+        tmp.replace(out)
+    except OSError as exc:
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write the form: {exc.strerror}", file=str(out)) from exc
     return TemplateSummary(out, len(rows), len(studies), n_prefilled)
 
 
