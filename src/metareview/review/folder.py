@@ -51,8 +51,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from metareview.errors import InputError, StoreError
 from metareview.extraction.provenance import Quantity
 from metareview.extraction.stored import record_values
@@ -61,12 +59,13 @@ from metareview.extraction.study import (
     StudyData,
     StudyDataFile,
     load_studies,
-    yaml_problem,
 )
 from metareview.extraction.values import ExtractedValue, ValueKey
 from metareview.protocol import Protocol, load_protocol
 from metareview.review.analyse import resolve_inputs
+from metareview.review.published import PUBLISHED_FILE, load_published
 from metareview.review.result import PublishedFigure, ReviewResult, ScreeningDecision
+from metareview.review.store import analyse_project
 from metareview.screening.amendments import sync_protocol
 from metareview.screening.decisions import DecisionInput, Screening, normalise_stage
 from metareview.sources.base import read_text
@@ -80,14 +79,11 @@ __all__ = [
     "bundled_example",
     "import_folder",
     "load_folder",
-    "load_published",
     "run_folder",
 ]
 
 #: The project store's folder inside a run's output folder.
 PROJECT_DIRNAME = "project"
-#: The published results file, in a review folder and in a project folder.
-PUBLISHED_FILE = "published.yaml"
 
 
 @dataclass(frozen=True)
@@ -189,49 +185,6 @@ def _load_screening(
                                  field="reason")  # fmt: skip
             out.append(d)
     return tuple(out)
-
-
-def _opt_float(value: Any, file: Path, field: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"expected a number, got {value!r}", file=str(file), field=field)
-    return float(value)
-
-
-def load_published(path: Path) -> tuple[dict[str, PublishedFigure], dict[str, Any]]:
-    if not path.exists():
-        return {}, {}
-    try:
-        raw = yaml.safe_load(read_text(path))
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {yaml_problem(exc)}", file=str(path)) from exc
-    if not isinstance(raw, dict) or not isinstance(raw.get("results"), dict):
-        raise InputError("expected a mapping with 'results'", file=str(path))
-    out: dict[str, PublishedFigure] = {}
-    for outcome, spec in raw["results"].items():
-        if not isinstance(spec, dict):
-            raise InputError("expected a mapping", file=str(path), field=f"results.{outcome}")
-        printed = spec.get("as_printed")
-        out[str(outcome)] = PublishedFigure(
-            estimate=_opt_float(spec.get("estimate"), path, f"results.{outcome}.estimate"),
-            ci_lower=_opt_float(spec.get("ci_lower"), path, f"results.{outcome}.ci_lower"),
-            ci_upper=_opt_float(spec.get("ci_upper"), path, f"results.{outcome}.ci_upper"),
-            pvalue=_opt_float(spec.get("pvalue"), path, f"results.{outcome}.pvalue"),
-            where=str(spec.get("where") or ""),
-            quote=spec.get("quote"),
-            as_printed=(
-                {
-                    str(k): float(_opt_float(v, path, f"results.{outcome}.as_printed.{k}") or 0.0)
-                    for k, v in printed.items()
-                }
-                if isinstance(printed, dict)
-                else None
-            ),
-            correction=spec.get("correction"),
-        )
-    source = raw.get("source")
-    return out, (dict(source) if isinstance(source, dict) else {})
 
 
 def load_folder(path: str | Path) -> ReviewFolder:
@@ -572,8 +525,6 @@ def run_folder(
     ReviewResult
         As :func:`metareview.review.store.analyse_project` gives it for the new store.
     """
-    from metareview.review.store import analyse_project
-
     proj = review if isinstance(review, ReviewFolder) else load_folder(review)
     if out is not None:
         dest = import_folder(proj, Path(out) / PROJECT_DIRNAME, actor=actor)

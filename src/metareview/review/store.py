@@ -35,6 +35,7 @@ from metareview.extraction.study import Arm, OutcomeData, StudyData, StudyDataFi
 from metareview.extraction.values import ExtractedValue
 from metareview.protocol import Protocol, load_protocol
 from metareview.review.analyse import analyse
+from metareview.review.published import PUBLISHED_FILE, load_published
 from metareview.review.result import ReviewData, ReviewResult, ScreeningDecision, StudySelection
 from metareview.screening.amendments import amendments, sync_protocol
 from metareview.screening.checklist import ChecklistEntry, prisma_checklist
@@ -51,8 +52,6 @@ __all__ = [
     "record_citation",
     "study_selection",
 ]
-
-PUBLISHED_FILE = "published.yaml"
 
 #: Checklist items the store's extraction and the analyses answer: item -> (status, where).
 _ANSWERED_BY_REVIEW: dict[str, tuple[str, str]] = {
@@ -373,8 +372,6 @@ def load_review(path: str | Path) -> ReviewData:
     InputError
         The folder is not a project, or has no protocol.
     """
-    from metareview.review.folder import load_published
-
     with Project.open(path) as project:
         protocol = _open_protocol(project)
         studies = included_studies(project, protocol)
