@@ -432,3 +432,36 @@ def test_planned_subgroup_analysis_by_design(e2e_project: Path, tmp_path: Path) 
 
     html = write_report(result, tmp_path / "report").read_text(encoding="utf-8")
     assert "Subgroups: design" in html and "Test for subgroup differences" in html
+
+
+def test_a_cited_source_that_is_not_a_record_round_trips(e2e_project: Path, tmp_path: Path) -> None:
+    """A value whose source is a cited document the project holds (``source_ref``, as the
+    bundled review's handbook sections), not a record: written into the form, imported back
+    unchanged; an unknown key is refused naming its row and column."""
+    from metareview.extraction.provenance import SourceSpec
+    from metareview.extraction.stored import record_values
+
+    with Project.open(e2e_project) as project:
+        record_values(
+            project, [], reviewer="setup",
+            sources=[SourceSpec(key="csr2023", citation="ALPHA-B clinical study report, 2023")],
+        )  # fmt: skip
+    rows = [
+        {"study_id": "1", "outcome": "sae", "group": g, "arm": g, "timepoint": "12 weeks",
+         "events": e, "n": "60", "status": "reported", "source_ref": "csr2023",
+         "location": "Table 14.3.1"}
+        for g, e in (("intervention", "4"), ("comparator", "2"))
+    ]  # fmt: skip
+    import_extraction(e2e_project, form(tmp_path / "a.csv", rows), reviewer="ann")
+    first = sorted((r["group"], r["field"], r["value"], r["source_ref"], r["source_record"])
+                   for r in export_extraction(e2e_project))  # fmt: skip
+    assert ("intervention", "events", 4.0, "csr2023", None) in first
+    mine = write_template(e2e_project, tmp_path / "mine.csv", reviewer="ann").path
+    import_extraction(e2e_project, mine, reviewer="ann")
+    again = sorted((r["group"], r["field"], r["value"], r["source_ref"], r["source_record"])
+                   for r in export_extraction(e2e_project))  # fmt: skip
+    assert again == first
+    rows[0]["source_ref"] = "nope"
+    with pytest.raises(InputErrors) as info:
+        import_extraction(e2e_project, form(tmp_path / "b.csv", rows), reviewer="ann")
+    assert (info.value.row, info.value.field) == (1, "source_ref")

@@ -55,7 +55,7 @@ NUMBER_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 PROVENANCE_COLUMNS: tuple[str, ...] = ("status", "source_record", "location", "quote", "note")
 EXTRA_COLUMNS: tuple[str, ...] = (
-    "scenario", "pvalue", "person_time", "r", "n_randomised", "why", "sensitivity",
+    "scenario", "pvalue", "person_time", "r", "n_randomised", "why", "sensitivity", "source_ref",
 )  # fmt: skip
 #: Text columns of ``characteristics`` rows.
 TEXT_COLUMNS: tuple[str, ...] = ("intervention", "dose", "design", "population", "duration")
@@ -91,6 +91,7 @@ class ParsedRow:
     texts: dict[str, str]
     status: str
     source_record: str
+    source_ref: str
     location: str
     quote: str | None
     note: str | None
@@ -277,9 +278,9 @@ def parse_rows(
                 bad("an assumed number needs its reason in 'why' (or 'note')", "why")
         elif status != "reported":
             bad(f"status must be reported or assumed, got {status!r}", "status")
-        if status == "reported" and not c.get("source_record"):
-            bad("a reported number needs its source record (record id, pmid:, nct: or doi:)",
-                "source_record")  # fmt: skip
+        if status == "reported" and not (c.get("source_record") or c.get("source_ref")):
+            bad("a reported number needs its source record (record id, pmid:, nct: or doi:), "
+                "or the key of a cited source in source_ref", "source_record")  # fmt: skip
         if status == "reported" and not c.get("location"):
             bad("say where in the source the number is (table, page, sentence or JSON path)",
                 "location")  # fmt: skip
@@ -305,6 +306,7 @@ def parse_rows(
                 texts=texts,
                 status=status,
                 source_record=c.get("source_record", ""),
+                source_ref=c.get("source_ref", ""),
                 location=c.get("location", ""),
                 quote=c.get("quote") or None,
                 note=c.get("note") or None,

@@ -26,6 +26,7 @@ from metareview.extraction.stored import (
     conflicts,
     current_values,
     effective_values,
+    extraction_sources,
     record_values,
 )
 from metareview.extraction.table import (
@@ -112,6 +113,7 @@ def _rows_from_values(
                 "scenario": "" if k.scenario == "main" else k.scenario,
                 "status": v.status,
                 "source_record": citations.get(v.source_record or -1, v.source_record or ""),
+                "source_ref": v.source_ref or "",
                 "location": "",
                 "quote": "",
                 "note": v.note or "",
@@ -207,6 +209,7 @@ def _definitions(protocol: Protocol) -> list[tuple[str, str]]:
     out += [
         ("status", "reported (printed in the source) or assumed (not reported: say why)"),
         ("source_record", "the record the number is read from: record id, pmid:, nct: or doi:"),
+        ("source_ref", "instead of a record: the key of a cited source the project holds"),
         ("location", "where in the source: table, page, sentence or JSON path"),
         ("quote", "the few words that pin the number down"),
         ("timepoint", "'baseline' for values before treatment; the follow-up time otherwise"),
@@ -301,6 +304,7 @@ def import_extraction(
         details: dict[int, dict[str, str]] = {}
         used: set[int] = set()
         seen: dict[ValueKey, tuple[str | None, int]] = {}
+        source_keys = {s.key for s in extraction_sources(project)}
         for row in parsed:
             w = row.where
             where = str(file) if w.sheet is None else f"{file}, sheet {w.sheet!r}"
@@ -311,6 +315,15 @@ def import_extraction(
                         f"study {row.study_id!r} is not an included study of the project "
                         f"(included: {', '.join(sorted(by_id))})",
                         file=where, row=w.row, field="study_id",
+                    )
+                )  # fmt: skip
+                continue
+            if row.source_ref and row.source_ref not in source_keys:
+                problems.append(
+                    InputError(
+                        f"no cited source {row.source_ref!r} in the project (known: "
+                        f"{', '.join(sorted(source_keys)) or 'none'})",
+                        file=where, row=w.row, field="source_ref",
                     )
                 )  # fmt: skip
                 continue
@@ -369,6 +382,7 @@ def _row_values(row: ParsedRow, study_id: int, record: int | None) -> list[Extra
         "why": row.why if row.status == "assumed" else None,
         "sensitivity": row.sensitivity,
         "source_record": record,
+        "source_ref": row.source_ref or None,
         "location": row.location,
         "quote": row.quote,
         "note": row.note,
