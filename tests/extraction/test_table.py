@@ -223,3 +223,20 @@ def test_outcome_names_a_sheet_title_cannot_hold(tmp_path: Path) -> None:
     (row,) = read_table(path)
     assert row.cells["outcome"] == name
     assert row.sheet is not None and len(row.sheet) <= 31
+
+
+def test_semicolon_separated_csv_is_read(tmp_path: Path) -> None:
+    """A spreadsheet set to a decimal comma saves CSV with ';' between cells."""
+    path = tmp_path / "form.csv"
+    path.write_text("study_id;outcome;group;n;events\n1;sae;intervention;60;4\n", encoding="utf-8")
+    (row,) = read_table(path)
+    assert row.cells == {"study_id": "1", "outcome": "sae", "group": "intervention", "n": "60",
+                         "events": "4"}  # fmt: skip
+
+
+def test_semicolon_csv_has_decimal_commas(tmp_path: Path) -> None:
+    path = tmp_path / "form.csv"
+    path.write_text("study_id;outcome;group;mean;quote\n1;bss;single;-3,5;a, b\n",
+                    encoding="utf-8")  # fmt: skip
+    (row,) = read_table(path)
+    assert row.cells["mean"] == "-3.5" and row.cells["quote"] == "a, b"

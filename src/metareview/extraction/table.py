@@ -19,6 +19,7 @@ import csv
 import io
 import math
 import re
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,9 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
+_DECIMAL_COMMA = re.compile(r"^([-+]?\d+),(\d+)$")
+
+
 def read_table(path: str | Path) -> list[TableRow]:
     """The data rows of a filled-in CSV or ``.xlsx`` template.
 
@@ -123,7 +127,10 @@ def read_table(path: str | Path) -> list[TableRow]:
     from metareview.sources.base import read_text
 
     text = read_text(file)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # spreadsheets set to a decimal comma (much of Europe) save CSV with ';' between cells
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -139,8 +146,10 @@ def read_table(path: str | Path) -> list[TableRow]:
                     f"{len(cells)} cells but {len(header)} columns (an unclosed quote?)",
                     file=str(file), row=i,
                 )  # fmt: skip
-            rows.append(TableRow(None, i, dict(zip(header, (restore_cell(c.strip()) for c in cells),
-                                                   strict=False))))  # fmt: skip
+            values = (restore_cell(c.strip()) for c in cells)
+            if delimiter == ";":  # and so a decimal comma: 3,5 is 3.5
+                values = (_DECIMAL_COMMA.sub(r"\1.\2", v) for v in values)
+            rows.append(TableRow(None, i, dict(zip(header, values, strict=False))))
     except csv.Error as exc:
         raise InputError(f"not a CSV file: {exc}", file=str(file), row=len(rows) + 1) from exc
     return rows
