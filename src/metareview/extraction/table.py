@@ -19,7 +19,6 @@ import csv
 import io
 import math
 import re
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
