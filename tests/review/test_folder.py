@@ -283,3 +283,32 @@ def test_unknown_stage_is_located(review_copy: Path) -> None:
     with pytest.raises(InputError, match="unknown stage") as info:
         load_folder(review_copy)
     assert (info.value.row, info.value.field) == (3, "stage")
+
+
+def test_abandoned_builds_are_cleaned_up(review_copy: Path, tmp_path: Path) -> None:
+    """A build killed mid-way leaves ``.project-<pid>-<hex>.tmp`` (and, killed during the swap,
+    the previous project as ``.project-old-...``). The next build removes what dead processes
+    left, puts back a set-aside project that nothing replaced, and leaves a live build alone."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    pid = int(dead.stdout)
+    (out / f".project-{pid}-{'a' * 12}.tmp").mkdir()
+    live = out / f".project-{os.getpid()}-{'b' * 12}.tmp"
+    live.mkdir()
+    run_selection(review_copy, out)
+    assert not (out / f".project-{pid}-{'a' * 12}.tmp").exists()
+    assert live.is_dir()
+    # killed during the swap: the project set aside, nothing in its place -> put back
+    (out / PROJECT_DIRNAME).rename(out / f".project-old-.project-{pid}-{'c' * 12}.tmp")
+    from metareview.review.folder import _remove_abandoned
+
+    _remove_abandoned(out, PROJECT_DIRNAME)
+    with Project.open(out / PROJECT_DIRNAME) as project:
+        assert project.count_records() == 18
+    live.rmdir()

@@ -42,6 +42,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -476,7 +478,8 @@ def import_folder(
         parent.mkdir(parents=True, exist_ok=True)
         # mkdir (not mkdtemp, which makes the folder private) so the project gets the
         # permissions any new folder would; the random name keeps concurrent builds apart.
-        tmp = parent / f".{target.name}-{secrets.token_hex(6)}.tmp"
+        _remove_abandoned(parent, target.name)
+        tmp = parent / f".{target.name}-{os.getpid()}-{secrets.token_hex(6)}.tmp"
         tmp.mkdir()
     except OSError as exc:
         raise InputError(
@@ -497,6 +500,39 @@ def import_folder(
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+_TMP_NAME = re.compile(r"^\.(?P<name>.+)-(?P<pid>\d+)-[0-9a-f]{12}\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_abandoned(parent: Path, name: str) -> None:
+    """Clean up after builds of ``name`` whose process is gone (killed before it could): their
+    half-built folders are removed; a previous project set aside for the swap
+    (``.NAME-old-...``) is put back when no project took its place, else removed. A live
+    build's folders (its process still runs) are left alone."""
+    if not parent.is_dir():
+        return
+    target = parent / name
+    old_prefix = f".{name}-old-"
+    for entry in sorted(parent.iterdir()):
+        is_old = entry.name.startswith(old_prefix)
+        m = _TMP_NAME.match(entry.name[len(old_prefix):] if is_old else entry.name)
+        if not (m and m["name"] == name and entry.is_dir()) or _alive(int(m["pid"])):
+            continue
+        if is_old and not target.exists():
+            entry.rename(target)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _build_in(review: ReviewFolder, folder: Path, *, actor: str | None) -> None:
