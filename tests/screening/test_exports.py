@@ -17,7 +17,7 @@ import rispy
 
 from metareview.cli import main
 from metareview.screening.exports import RECORD_COLUMNS
-from metareview.sources.cells import guard_cell, restore_cell
+from metareview.sources.cells import _is_number, guard_cell, restore_cell
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "e2e"
 
@@ -165,3 +165,19 @@ def test_link_by_hand_counts_one_study(
     assert (prisma["studies_included"], prisma["reports_included"]) == (2, 3)
     assert main(["link", str(project), "--undo", str(link_8), "--reason", "again"]) == 2
     assert "already undone" in capsys.readouterr().err
+
+
+def test_guard_round_trips_every_string() -> None:
+    """restore(guard(s)) == s, including text a user already defused ('=x) and quotes."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @given(st.text(alphabet=st.sampled_from(list("'=+-@\t\r1.ax ")), max_size=6))
+    def check(s: str) -> None:
+        assert restore_cell(guard_cell(s)) == s
+        g = guard_cell(s)
+        live = g.startswith(("=", "+", "-", "@", "\t", "\r"))
+        assert not live or _is_number(g)  # nothing a spreadsheet would run
+
+    check()
+    assert guard_cell("'=x") == "''=x" and restore_cell("''=x") == "'=x"

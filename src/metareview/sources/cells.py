@@ -26,15 +26,25 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _guarded(text: str) -> bool:
+    """Text :func:`guard_cell` prefixes: formula-like, or already looking guarded (``'=x``,
+    which a user may have typed to defuse a formula: it gets one more quote, so that
+    :func:`restore_cell` gives back exactly what was stored)."""
+    if text.startswith(FORMULA_START) and not _is_number(text):
+        return True
+    return len(text) > 1 and text[0] == "'" and text[1] in "'=+-@\t\r"
+
+
 def guard_cell(value: Any) -> Any:
     """``value`` safe to open in a spreadsheet: formula-like text gets a leading ``'``."""
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not _is_number(value):
+    if isinstance(value, str) and _guarded(value):
         return "'" + value
     return value
 
 
 def restore_cell(text: str) -> str:
-    """Undo :func:`guard_cell` on a cell read back (only a quote followed by a formula start)."""
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
+    """Undo :func:`guard_cell` on a cell read back: ``restore_cell(guard_cell(s)) == s`` for
+    every string ``s``."""
+    if len(text) > 1 and text[0] == "'" and _guarded(text[1:]):
         return text[1:]
     return text
