@@ -204,21 +204,31 @@ def _n(ins: _Inputs, cells: Cells, name: str, backup: Cells | None = None) -> st
     raise NotPoolable("no number of participants (n)")
 
 
-def _mean(ins: _Inputs, cells: Cells, name: str, n: str) -> str:
-    if "mean" in cells:
-        return ins.put(name, cells["mean"])
+def _from_median(ins: _Inputs, cells: Cells, name: str, n: str, what: str) -> str | None:
+    """``what`` ("mean" or "sd") estimated from the median with the quartiles, else with the
+    range (Wan et al. 2014; Luo et al. 2018); None when neither is given."""
     for lo, hi, kind in (("q1", "q3", "iqr"), ("min", "max", "range")):
         if {"median", lo, hi} <= cells.keys():
+            spread = "quartiles" if kind == "iqr" else "range"
             return ins.derive(
                 name,
-                f"mean_from_median_{kind}",
-                f"estimated from the median and {'quartiles' if kind == 'iqr' else 'range'}",
+                f"{what}_from_median_{kind}",
+                f"{'mean' if what == 'mean' else 'SD'} estimated from the median and {spread}",
                 median=ins.put(f"{name}_median", cells["median"]),
                 lower=ins.put(f"{name}_{lo}", cells[lo]),
                 upper=ins.put(f"{name}_{hi}", cells[hi]),
                 ni=n,
             )
-    raise NotPoolable("no mean (nor median with IQR or range)")
+    return None
+
+
+def _mean(ins: _Inputs, cells: Cells, name: str, n: str) -> str:
+    if "mean" in cells:
+        return ins.put(name, cells["mean"])
+    derived = _from_median(ins, cells, name, n, "mean")
+    if derived is None:
+        raise NotPoolable("no mean (nor median with IQR or range)")
+    return derived
 
 
 def _sd(ins: _Inputs, cells: Cells, name: str, n: str, *, change: bool = False) -> str:
@@ -238,18 +248,8 @@ def _sd(ins: _Inputs, cells: Cells, name: str, n: str, *, change: bool = False) 
             upper=ins.put(f"{name}_ci_upper", cells["ci_upper"]),
             ni=n,
         )
-    if not change:
-        for lo, hi, kind in (("q1", "q3", "iqr"), ("min", "max", "range")):
-            if {"median", lo, hi} <= cells.keys():
-                return ins.derive(
-                    name,
-                    f"sd_from_median_{kind}",
-                    f"SD estimated from the {'IQR' if kind == 'iqr' else 'range'}",
-                    median=ins.put(f"{name}_median", cells["median"]),
-                    lower=ins.put(f"{name}_{lo}", cells[lo]),
-                    upper=ins.put(f"{name}_{hi}", cells[hi]),
-                    ni=n,
-                )
+    if not change and (derived := _from_median(ins, cells, name, n, "sd")) is not None:
+        return derived
     what = "SD of the change" if change else "SD"
     raise NotPoolable(f"no {what} (nor SE, 95% CI{'' if change else ', IQR or range'})")
 
