@@ -200,7 +200,7 @@ def test_summary_looks_like_metafor() -> None:
     assert lines[i + 3].split() == ["-0.7145", "0.1798", "-3.9744", "<.0001", "-1.0669",
                                     "-0.3622", "***"]
     assert str(bcg()) == text
-    assert bcg()._repr_html_().startswith("<pre>")
+    assert bcg()._repr_html_().startswith('<div class="metareview-result">')
 
 
 def test_summary_knha_and_ee() -> None:

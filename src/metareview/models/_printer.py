@@ -1,28 +1,64 @@
-"""Text rendering of a fitted model in the layout of metafor's ``print.rma.uni``.
+"""The one printer of every fitted result: text in metafor's layout, and HTML.
 
-One printer serves the terminal (``str(res)``), notebooks (``_repr_html_``) and the HTML report.
-Number formats follow metafor (:mod:`metareview.models._format`: 4 decimals, p-values below 1e-4
-printed as ``<.0001``) and the significance stars of R's ``symnum()``.
+A result class describes itself once (``_printable()``: a :class:`Printable`, a sequence of
+blocks) and the :class:`Printed` mixin gives it ``summary()``, ``__str__`` and ``_repr_html_``.
+A block is a line of text (a title, a setting, a blank line), a :class:`Field` (key-value
+line), a :class:`Table` (header, row names, cells) or :data:`SIGNIF_CODES`.
+
+* :func:`render_text` prints the blocks line by line as metafor does (``print.rma.uni``,
+  ``print.rma.mh``, ``print.regtest``, ...): tables right-aligned as R prints a character data
+  frame.
+* :func:`render_html` renders the same blocks as escaped HTML: one ``<table>`` per run of fields
+  and per table, other lines as ``<p>``; for notebooks and the HTML report.
+
+One missing-value convention: a missing cell (``None``) and a missing number (NaN through
+:func:`num`/:func:`pval`, i.e. :mod:`metareview.models._format`) print as metafor's ``NA``, in
+text and in HTML. Numbers follow metafor (4 decimals, p-values below 1e-4 printed as
+``<.0001``) and the significance stars of R's ``symnum()``.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
 
-from metareview.models._format import format_number as _f
-from metareview.models._format import format_p as _p
+from metareview.models._format import format_number, format_p
 
-if TYPE_CHECKING:
-    from metareview.models.rma import RMAResult
+__all__ = [
+    "NA",
+    "SIGNIF_CODES",
+    "Field",
+    "Printable",
+    "Printed",
+    "SignifCodes",
+    "Table",
+    "num",
+    "pval",
+    "render_html",
+    "render_text",
+    "stars",
+]
 
-__all__ = ["render_html", "render_text"]
+NA = "NA"
+"""What metafor prints for a missing value, in text and in HTML."""
 
-_MODEL_NAMES = {"EE": "Equal-Effects Model", "FE": "Fixed-Effects Model"}
+Cell: TypeAlias = str | None
 
 
-def _stars(p: float) -> str:
+def num(x: float | None, digits: int = 4) -> str:
+    """``x`` with ``digits`` decimals as metafor's ``.fcf`` (``NA`` when missing)."""
+    return format_number(x, digits, na=NA)
+
+
+def pval(p: float | None, digits: int = 4, showeq: bool = False, add0: bool = False) -> str:
+    """A p-value as metafor's ``.pval`` (``<.0001``; ``NA`` when missing)."""
+    return format_p(p, digits, showeq, add0=add0)
+
+
+def stars(p: float) -> str:
     """R's significance codes: 0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1."""
     if math.isnan(p):
         return ""
@@ -32,101 +68,146 @@ def _stars(p: float) -> str:
     return ""
 
 
-def _table(header: list[str], rows: list[list[str]], row_names: list[str] | None = None) -> str:
-    """Right-aligned columns separated by two spaces, as R prints a character data frame."""
-    cols = [header, *rows]
-    widths = [max(len(r[j]) for r in cols) for j in range(len(header))]
-    names = row_names or [""] * (len(rows) + 1)
-    name_w = max((len(n) for n in names), default=0)
-    lines = []
-    for r, name in zip(cols, names, strict=True):
-        cells = "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True))
-        lines.append((name.ljust(name_w) + " " if name_w else "") + cells)
-    return "\n".join(lines)
+def _cell(c: Cell) -> str:
+    return NA if c is None else c
 
 
-def render_text(res: RMAResult, digits: int = 4, signif_stars: bool = True) -> str:
-    """The summary of ``res`` as metafor prints it, plus the Q-profile CIs and the prediction
-    interval (as metafor's ``confint()`` and ``predict()`` print them)."""
-    out: list[str] = [""]
-    is_ee = res.method in ("EE", "FE")
-    if is_ee:
-        out.append(f"{_MODEL_NAMES[res.method]} (k = {res.k})")
-    elif res.tau2_fixed:
-        out.append(f"Random-Effects Model (k = {res.k}; user-specified tau^2 value)")
-    else:
-        out.append(f"Random-Effects Model (k = {res.k}; tau^2 estimator: {res.method})")
-    out.append("")
-    if not is_ee:
-        tdig = 0 if abs(res.tau2) <= 2.220446049250313e-15 else digits
-        se = "" if res.se_tau2 is None else f" (SE = {_f(res.se_tau2, digits)})"
-        out.append(f"tau^2 (estimated amount of total heterogeneity): {_f(res.tau2, tdig)}{se}")
-        out.append(
-            "tau (square root of estimated tau^2 value):      "
-            f"{_f(math.sqrt(res.tau2), tdig)}"
-        )
-    if not math.isnan(res.I2):
-        out.append(f"I^2 (total heterogeneity / total variability):   {_f(res.I2, 2)}%")
-    if not math.isnan(res.H2):
-        out.append(f"H^2 (total variability / sampling variability):  {_f(res.H2, 2)}")
-    out.append("")
-    out.append("Test for Heterogeneity:")
-    out.append(
-        f"Q(df = {res.k - 1}) = {_f(res.QE, digits)}, p-val {_p(res.QEp, digits, showeq=True)}"
-    )
-    out.append("")
-    out.append("Model Results:")
-    out.append("")
-    stars = _stars(res.pval) if signif_stars else None
-    if res.ddf is not None:
-        header = ["estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"]
-        row = [
-            _f(res.beta, digits), _f(res.se, digits), _f(res.zval, digits), f"{res.ddf:g}",
-            _p(res.pval, digits), _f(res.ci_lb, digits), _f(res.ci_ub, digits),
-        ]
-    else:
-        header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
-        row = [
-            _f(res.beta, digits), _f(res.se, digits), _f(res.zval, digits),
-            _p(res.pval, digits), _f(res.ci_lb, digits), _f(res.ci_ub, digits),
-        ]
-    if stars is not None:
-        header.append("")
-        row.append(stars)
-    out.append(_table(header, [row]))
-    if signif_stars:
-        out.append("")
-        out.append("---")
-        out.append("Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
-    if res.tau2_ci_lb is not None and res.tau2_ci_ub is not None:
-        out.append("")
-        out.append(f"Heterogeneity, {res.level:g}% CI (Q-profile method):")
-        out.append("")
-        tau_lb = math.sqrt(res.tau2_ci_lb) if res.tau2_ci_lb >= 0 else float("nan")
-        tau_ub = math.sqrt(res.tau2_ci_ub) if res.tau2_ci_ub >= 0 else float("nan")
-        rows = [
-            [_f(res.tau2, digits), _f(res.tau2_ci_lb, digits), _f(res.tau2_ci_ub, digits)],
-            [_f(math.sqrt(res.tau2), digits), _f(tau_lb, digits), _f(tau_ub, digits)],
-            [_f(res.I2, digits), _f(res.I2_ci_lb, digits), _f(res.I2_ci_ub, digits)],
-            [_f(res.H2, digits), _f(res.H2_ci_lb, digits), _f(res.H2_ci_ub, digits)],
-        ]
-        out.append(
-            _table(
-                ["estimate", "ci.lb", "ci.ub"],
-                rows,
-                row_names=["", "tau^2", "tau", "I^2(%)", "H^2"],
-            )
-        )
-    if res.pi_lb is not None and res.pi_ub is not None:
-        out.append("")
-        out.append(
-            f"Prediction interval ({res.level:g}%): {_f(res.pi_lb, digits)} to "
-            f"{_f(res.pi_ub, digits)}"
-        )
-    out.append("")
+@dataclass(frozen=True)
+class Field:
+    """A key-value line. In text ``key + value`` (the key carries metafor's padding); in HTML
+    a row ``<th>key</th><td>value</td>``."""
+
+    key: str
+    value: Cell
+
+
+@dataclass(frozen=True)
+class Table:
+    """Columns ``header`` over ``rows`` of cells, with optional ``row_names`` (first entry
+    for the header line). ``end`` is appended to every text line (``print.rma.mh`` ends its
+    table lines with a space)."""
+
+    header: Sequence[str]
+    rows: Sequence[Sequence[Cell]]
+    row_names: Sequence[str] | None = None
+    end: str = ""
+
+    def text(self) -> list[str]:
+        """Right-aligned columns separated by two spaces, as R prints a character data frame."""
+        cols = [list(self.header), *[[_cell(c) for c in r] for r in self.rows]]
+        widths = [max(len(r[j]) for r in cols) for j in range(len(self.header))]
+        names = list(self.row_names or [""] * len(cols))
+        name_w = max((len(n) for n in names), default=0)
+        lines = []
+        for r, name in zip(cols, names, strict=True):
+            cells = "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True))
+            lines.append((name.ljust(name_w) + " " if name_w else "") + cells + self.end)
+        return lines
+
+
+@dataclass(frozen=True)
+class SignifCodes:
+    """The legend of the significance stars."""
+
+    legend: str = "0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+
+
+SIGNIF_CODES = SignifCodes()
+
+Block: TypeAlias = str | Field | Table | SignifCodes
+
+
+@dataclass(frozen=True)
+class Printable:
+    """A neutral description of a result: its blocks, in print order."""
+
+    blocks: Sequence[Block]
+
+    def __add__(self, other: Printable) -> Printable:
+        return Printable([*self.blocks, *other.blocks])
+
+
+def render_text(p: Printable) -> str:
+    """The blocks as metafor prints them, one line each (a :class:`Table` takes its lines,
+    :data:`SIGNIF_CODES` a blank line, ``---`` and the legend)."""
+    out: list[str] = []
+    for b in p.blocks:
+        if isinstance(b, str):
+            out.append(b)
+        elif isinstance(b, Field):
+            out.append(b.key + _cell(b.value))
+        elif isinstance(b, Table):
+            out += b.text()
+        else:
+            out += ["", "---", f"Signif. codes:  {b.legend}"]
     return "\n".join(out)
 
 
-def render_html(res: RMAResult) -> str:
-    """The text summary in a ``<pre>`` block (escaped), for notebooks and the HTML report."""
-    return f"<pre>{html.escape(render_text(res))}</pre>"
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _html_table(t: Table) -> str:
+    names = list(t.row_names) if t.row_names else None
+    head = "".join(f"<th>{_e(h)}</th>" for h in t.header)
+    if names:
+        head = f"<th>{_e(names[0])}</th>" + head
+    body = []
+    for i, row in enumerate(t.rows):
+        cells = "".join(f"<td>{_e(_cell(c))}</td>" for c in row)
+        if names:
+            cells = f"<th>{_e(names[i + 1])}</th>" + cells
+        body.append(f"<tr>{cells}</tr>")
+    return (
+        f'<table class="metareview-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def render_html(p: Printable) -> str:
+    """The blocks as escaped HTML in one ``<div>``: every run of :class:`Field` lines and every
+    :class:`Table` a ``<table>``, other non-blank lines a ``<p>``."""
+    out: list[str] = []
+    fields: list[str] = []
+
+    def flush() -> None:
+        if fields:
+            out.append(f'<table class="metareview-fields"><tbody>{"".join(fields)}</tbody></table>')
+            fields.clear()
+
+    for b in p.blocks:
+        if isinstance(b, Field):
+            fields.append(f"<tr><th>{_e(b.key.strip())}</th><td>{_e(_cell(b.value))}</td></tr>")
+            continue
+        flush()
+        if isinstance(b, str):
+            if b.strip():
+                out.append(f"<p>{_e(b.strip())}</p>")
+        elif isinstance(b, Table):
+            out.append(_html_table(b))
+        else:
+            out.append(f"<p>Signif. codes: {_e(b.legend)}</p>")
+    flush()
+    return '<div class="metareview-result">' + "".join(out) + "</div>"
+
+
+class Printed:
+    """``summary()``, ``__str__`` and ``_repr_html_`` from one ``_printable()``.
+
+    A class whose printout takes options (``digits``, ``signif_stars``) overrides
+    ``_printable`` with them and ``summary`` to pass them on."""
+
+    __slots__ = ()
+
+    def _printable(self) -> Printable:
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        """The result as text, in metafor's layout."""
+        return render_text(self._printable())
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return render_html(self._printable())

@@ -22,7 +22,7 @@ from scipy import special
 from metareview._json import finite_or_none
 from metareview.effects.escalc import _as_float, _resolve, escalc
 from metareview.errors import InputError
-from metareview.models._format import format_number, format_p
+from metareview.models._printer import Block, Field, Printable, Printed, Table, num, pval
 
 __all__ = ["MHResult", "rma_mh", "rma_peto"]
 
@@ -31,7 +31,7 @@ _TO = ("only0", "all", "if0all", "none")
 
 
 @dataclass(frozen=True, eq=False)
-class MHResult:
+class MHResult(Printed):
     """Result of :func:`rma_mh` or :func:`rma_peto` (metafor's names; model scale).
 
     ``k`` counts the tables used (tables with missing cells are left out); ``k_yi`` the tables
@@ -91,10 +91,71 @@ class MHResult:
 
     def summary(self) -> str:
         """The text metafor's ``print()`` shows for ``rma.mh``/``rma.peto`` objects."""
-        return _print(self)
+        return super().summary()
 
-    def __str__(self) -> str:
-        return self.summary()
+    def _printable(self) -> Printable:
+        """metafor's ``print.rma.mh`` / ``print.rma.peto`` (digits = 4): heterogeneity, the
+        model results (log and exponentiated scale for ratios), the CMH/Tarone or MH tests."""
+        out: list[Block] = ["", f"Equal-Effects Model (k = {self.k})", ""]
+        if not math.isnan(self.I2):
+            out.append(Field(
+                "I^2 (total heterogeneity / total variability):  ", f"{num(self.I2, 2)}%"
+            ))
+        if not math.isnan(self.H2):
+            out.append(Field("H^2 (total variability / sampling variability): ", num(self.H2, 2)))
+        if not math.isnan(self.QE):
+            df = (self.k_pos or 0) - 1 if self.method == "PETO" else max(self.k_yi - 1, 0)
+            out += ["", "Test for Heterogeneity: "]
+            out.append(
+                Field(f"Q(df = {df}) = ", f"{num(self.QE)}, p-val {pval(self.QEp, 4, True)}")
+            )
+        if not (math.isnan(self.I2) and math.isnan(self.H2) and math.isnan(self.QE)):
+            out.append("")
+        main = Table(
+            ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"],
+            [[num(self.beta), num(self.se), num(self.zval), pval(self.pval), num(self.ci_lb),
+              num(self.ci_ub)]],
+            end=" ",
+        )
+        if self.measure not in ("OR", "RR", "IRR", "PETO"):
+            out += ["Model Results:", "", main, ""]
+            return Printable(out)
+        scale = "OR" if self.measure == "PETO" else self.measure
+        expd = Table(
+            ["estimate", "ci.lb", "ci.ub"],
+            [[num(math.exp(self.beta)), num(math.exp(self.ci_lb)), num(math.exp(self.ci_ub))]],
+            end=" ",
+        )
+        out += ["Model Results (log scale):", "", main, ""]
+        out += [f"Model Results ({scale} scale):", "", expd]
+        none = "test value not computable for these data"
+        if self.measure == "OR" and self.method == "MH":
+            mh = None if math.isnan(self.MH) else num(self.MH)
+            ta = None if math.isnan(self.TA) else num(self.TA)
+            width = 1 if mh is None and ta is None else max(len(mh or "NA"), len(ta or "NA"))
+            k_pos = self.k_pos or 0
+            out.append("")
+            out.append(Field(
+                "Cochran-Mantel-Haenszel Test:    ",
+                none if mh is None else (
+                    f"CMH = {mh.rjust(width)}, df = 1,{' ' * (len(str(k_pos)) - 1)} p-val "
+                    f"{pval(self.MHp, 4, True, add0=True)}"
+                ),
+            ))
+            out.append(Field(
+                "Tarone's Test for Heterogeneity: ",
+                none if ta is None else (
+                    f"X^2 = {ta.rjust(width)}, df = {k_pos - 1}, p-val "
+                    f"{pval(self.TAp, 4, True, add0=True)}"
+                ),
+            ))
+        if self.measure == "IRR":
+            mh_text = none if math.isnan(self.MH) else (
+                f"MH = {num(self.MH)}, df = 1, p-val {pval(self.MHp, 4, True)}"
+            )
+            out += ["", Field("Mantel-Haenszel Test: ", mh_text)]
+        out.append("")
+        return Printable(out)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (NaN becomes None; arrays become lists)."""
@@ -631,82 +692,3 @@ def _mh_rates(p: _Prepared, measure: str, level: float, correct: bool) -> MHResu
         mh=mh,
         mhp=mhp,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# printing, as metafor's print.rma.mh / print.rma.peto (digits = 4)
-# ---------------------------------------------------------------------------------------------
-
-
-def _table(values: dict[str, str]) -> list[str]:
-    widths = [max(len(name), len(val)) for name, val in values.items()]
-    head = "  ".join(name.rjust(w) for name, w in zip(values, widths, strict=True))
-    row = "  ".join(val.rjust(w) for val, w in zip(values.values(), widths, strict=True))
-    return [head + " ", row + " "]
-
-
-def _print(res: MHResult) -> str:
-    lines = ["", f"Equal-Effects Model (k = {res.k})", ""]
-    if not math.isnan(res.I2):
-        lines.append(f"I^2 (total heterogeneity / total variability):  {format_number(res.I2, 2)}%")
-    if not math.isnan(res.H2):
-        lines.append(f"H^2 (total variability / sampling variability): {format_number(res.H2, 2)}")
-    if not math.isnan(res.QE):
-        df = (res.k_pos or 0) - 1 if res.method == "PETO" else max(res.k_yi - 1, 0)
-        lines += [
-            "",
-            "Test for Heterogeneity: ",
-            f"Q(df = {df}) = {format_number(res.QE)}, p-val {format_p(res.QEp, 4, True)}",
-        ]
-    if not (math.isnan(res.I2) and math.isnan(res.H2) and math.isnan(res.QE)):
-        lines.append("")
-    main = {
-        "estimate": format_number(res.beta),
-        "se": format_number(res.se),
-        "zval": format_number(res.zval),
-        "pval": format_p(res.pval),
-        "ci.lb": format_number(res.ci_lb),
-        "ci.ub": format_number(res.ci_ub),
-    }
-    if res.measure in ("OR", "RR", "IRR", "PETO"):
-        scale = "OR" if res.measure == "PETO" else res.measure
-        expd = {
-            "estimate": format_number(math.exp(res.beta)),
-            "ci.lb": format_number(math.exp(res.ci_lb)),
-            "ci.ub": format_number(math.exp(res.ci_ub)),
-        }
-        lines += ["Model Results (log scale):", "", *_table(main), ""]
-        lines += [f"Model Results ({scale} scale):", "", *_table(expd)]
-        if res.measure == "OR" and res.method == "MH":
-            mh = None if math.isnan(res.MH) else format_number(res.MH)
-            ta = None if math.isnan(res.TA) else format_number(res.TA)
-            width = 1 if mh is None and ta is None else max(len(mh or "NA"), len(ta or "NA"))
-            k_pos = res.k_pos or 0
-            lines.append("")
-            if mh is None:
-                cmh = "test value not computable for these data"
-            else:
-                cmh = (
-                    f"CMH = {mh.rjust(width)}, df = 1,{' ' * (len(str(k_pos)) - 1)} p-val "
-                    f"{format_p(res.MHp, 4, True, add0=True)}"
-                )
-            lines.append(f"Cochran-Mantel-Haenszel Test:    {cmh}")
-            if ta is None:
-                tar = "test value not computable for these data"
-            else:
-                tar = (
-                    f"X^2 = {ta.rjust(width)}, df = {k_pos - 1}, p-val "
-                    f"{format_p(res.TAp, 4, True, add0=True)}"
-                )
-            lines.append(f"Tarone's Test for Heterogeneity: {tar}")
-        if res.measure == "IRR":
-            if math.isnan(res.MH):
-                mh_text = "test value not computable for these data"
-            else:
-                mh_text = (
-                    f"MH = {format_number(res.MH)}, df = 1, p-val {format_p(res.MHp, 4, True)}"
-                )
-            lines += ["", f"Mantel-Haenszel Test: {mh_text}"]
-    else:
-        lines += ["Model Results:", "", *_table(main)]
-    return "\n".join(lines) + "\n"

@@ -33,6 +33,7 @@ from scipy import stats
 from metareview._json import finite_or_none
 from metareview.errors import InputError
 from metareview.models._format import format_p_report
+from metareview.models._printer import Block, Field, Printable, Printed, num
 
 __all__ = ["Finding", "PublishedCheck", "ReportedValue", "check_published"]
 
@@ -100,7 +101,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class PublishedCheck:
+class PublishedCheck(Printed):
     """Result of :func:`check_published`; all model-scale quantities are on ``scale``.
 
     Attributes
@@ -193,25 +194,27 @@ class PublishedCheck:
 
     def summary(self) -> str:
         """Plain-text summary: the reported numbers, the implied ones, then the findings."""
-        scale = " (log scale)" if self.scale == "log" else ""
-        lines = [
-            f"Reported: estimate {self.estimate:g}, {self.level:g}% CI {self.ci_lb:g} to "
-            f"{self.ci_ub:g}"
-            + (f", p {self.pvalue_relation} {self.pvalue:g}" if self.pvalue is not None else "")
-            + (f", k = {self.k}" if self.k is not None else ""),
-            f"Implied{scale}: SE = {self.se:.4f}, z = {self.zval:.3f}, {_fmt_p(self.pval_z)}"
-            + (
-                f"; with t({self.ddf}): SE = {self.se_t:.4f}, {_fmt_p(self.pval_t)}"
-                if self.pval_t is not None and self.se_t is not None
-                else ""
-            ),
-            f"Verdict: {'consistent' if self.consistent else 'NOT consistent as printed'}",
-        ]
-        lines += [f"  [{f.severity}] {f.message}" for f in self.findings]
-        return "\n".join(lines)
+        return super().summary()
 
-    def __str__(self) -> str:
-        return self.summary()
+    def _printable(self) -> Printable:
+        """The reported numbers, the implied SE and p-values, the verdict, then the findings."""
+        scale = " (log scale)" if self.scale == "log" else ""
+        implied = f"SE = {num(self.se, 4)}, z = {num(self.zval, 3)}, {_fmt_p(self.pval_z)}"
+        if self.pval_t is not None and self.se_t is not None:
+            implied += f"; with t({self.ddf}): SE = {num(self.se_t, 4)}, {_fmt_p(self.pval_t)}"
+        out: list[Block] = [
+            Field(
+                "Reported: ",
+                f"estimate {self.estimate:g}, {self.level:g}% CI {self.ci_lb:g} to "
+                f"{self.ci_ub:g}"
+                + (f", p {self.pvalue_relation} {self.pvalue:g}" if self.pvalue is not None else "")
+                + (f", k = {self.k}" if self.k is not None else ""),
+            ),
+            Field(f"Implied{scale}: ", implied),
+            Field("Verdict: ", "consistent" if self.consistent else "NOT consistent as printed"),
+        ]
+        out += [Field(f"  [{f.severity}] ", f.message) for f in self.findings]
+        return Printable(out)
 
 
 def parse_reported(value: float | str, name: str, *, pvalue: bool = False) -> ReportedValue:

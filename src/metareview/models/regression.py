@@ -26,7 +26,6 @@ Thompson, S. G., & Higgins, J. P. T. (2002). How should meta-regression analyses
 
 from __future__ import annotations
 
-import html
 import itertools
 import math
 import re
@@ -59,7 +58,18 @@ from metareview.models._input import (
     frame_args,
     study_labels,
 )
-from metareview.models._printer import _f, _p, _stars, _table
+from metareview.models._printer import (
+    SIGNIF_CODES,
+    Block,
+    Field,
+    Printable,
+    Printed,
+    Table,
+    num,
+    pval,
+    render_text,
+    stars,
+)
 from metareview.models.rma import _opt, _readonly
 
 __all__ = ["RegResult", "model_matrix", "rma_reg"]
@@ -416,7 +426,7 @@ def _se_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str, t: float)
 
 
 @dataclass(frozen=True, eq=False)
-class RegResult:
+class RegResult(Printed):
     """A fitted meta-regression (metafor's ``rma.uni`` object with moderators).
 
     Attributes use metafor's names. Per coefficient (arrays in the order of ``coef_names``):
@@ -489,13 +499,85 @@ class RegResult:
 
     def summary(self, digits: int = 4, signif_stars: bool = True) -> str:
         """The model as metafor's ``print.rma.uni`` shows a meta-regression."""
-        return _render(self, digits, signif_stars)
+        return render_text(self._printable(digits=digits, signif_stars=signif_stars))
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
+    def _printable(self, digits: int = 4, signif_stars: bool = True) -> Printable:
+        """metafor's ``print.rma.uni`` of a meta-regression (settings, residual heterogeneity,
+        test of moderators, coefficient table)."""
+        is_ee = self.method in ("EE", "FE")
+        out: list[Block] = [""]
+        if is_ee:
+            name = {"EE": "Equal-Effects", "FE": "Fixed-Effects"}[self.method]
+            title = f"{name} Model" if self.int_only else f"{name} with Moderators Model"
+            out.append(f"{title} (k = {self.k})")
+        else:
+            title = "Random-Effects Model" if self.int_only else "Mixed-Effects Model"
+            how = (
+                "user-specified tau^2 value" if self.tau2_fixed
+                else f"tau^2 estimator: {self.method}"
+            )
+            out.append(f"{title} (k = {self.k}; {how})")
+        out.append("")
+        if not is_ee:
+            tdig = 0 if abs(self.tau2) <= 2.220446049250313e-15 else digits
+            se = "" if self.se_tau2 is None else f" (SE = {num(self.se_tau2, digits)})"
+            out.append(Field(
+                "tau^2 (estimated amount of residual heterogeneity):     ",
+                num(self.tau2, tdig) + se,
+            ))
+            out.append(Field(
+                "tau (square root of estimated tau^2 value):             ", num(self.tau, tdig)
+            ))
+        out.append(Field(
+            "I^2 (residual heterogeneity / unaccounted variability): ", f"{num(self.I2, 2)}%"
+        ))
+        out.append(Field(
+            "H^2 (unaccounted variability / sampling variability):   ", num(self.H2, 2)
+        ))
+        if self.R2 is not None:
+            out.append(Field(
+                "R^2 (amount of heterogeneity accounted for):            ",
+                f"{num(self.R2, 2)}%",
+            ))
+        out += ["", "Test for Residual Heterogeneity:"]
+        out.append(Field(
+            f"QE(df = {self.k - self.p}) = ",
+            f"{num(self.QE, digits)}, p-val {pval(self.QEp, digits, True)}",
+        ))
+        out.append("")
+        if self.p > 1 and not math.isnan(self.QM):
+            m = len(self.btt)
+            out.append(
+                f"Test of Moderators (coefficient{' ' if m == 1 else 's '}"
+                f"{_format_btt(self.btt)}):"
+            )
+            test = f"{num(self.QM, digits)}, p-val {pval(self.QMp, digits, True)}"
+            if self.ddf is not None:
+                out.append(Field(f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]}) = ", test))
+            else:
+                out.append(Field(f"QM(df = {self.QMdf[0]}) = ", test))
+            out.append("")
+        out += ["Model Results:", ""]
+        stat = ["tval", "df"] if self.ddf is not None else ["zval"]
+        header = ["estimate", "se", *stat, "pval", "ci.lb", "ci.ub"]
+        rows = []
+        for j in range(self.p):
+            row = [num(float(self.beta[j]), digits), num(float(self.se[j]), digits),
+                   num(float(self.zval[j]), digits)]
+            if self.ddf is not None:
+                row.append(f"{self.ddf:g}")
+            row += [pval(float(self.pval[j]), digits), num(float(self.ci_lb[j]), digits),
+                    num(float(self.ci_ub[j]), digits)]
+            if signif_stars:
+                row.append(stars(float(self.pval[j])))
+            rows.append(row)
+        if signif_stars:
+            header.append("")
+        out.append(Table(header, rows, row_names=["", *self.coef_names]))
+        if signif_stars:
+            out.append(SIGNIF_CODES)
+        out.append("")
+        return Printable(out)
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as JSON-safe values (NaN -> None); ``coefficients`` as a list of rows."""
@@ -532,78 +614,6 @@ def _format_btt(btt: tuple[int, ...]) -> str:
     if len(one) > 1 and all(b - a == 1 for a, b in itertools.pairwise(one)):
         return f"{one[0]}:{one[-1]}"
     return ",".join(str(b) for b in one)
-
-
-def _render(res: RegResult, digits: int, signif_stars: bool) -> str:
-    is_ee = res.method in ("EE", "FE")
-    out = [""]
-    if is_ee:
-        name = {"EE": "Equal-Effects", "FE": "Fixed-Effects"}[res.method]
-        title = f"{name} Model" if res.int_only else f"{name} with Moderators Model"
-        out.append(f"{title} (k = {res.k})")
-    else:
-        title = "Random-Effects Model" if res.int_only else "Mixed-Effects Model"
-        how = "user-specified tau^2 value" if res.tau2_fixed else f"tau^2 estimator: {res.method}"
-        out.append(f"{title} (k = {res.k}; {how})")
-    out.append("")
-    if not is_ee:
-        tdig = 0 if abs(res.tau2) <= 2.220446049250313e-15 else digits
-        se = "" if res.se_tau2 is None else f" (SE = {_f(res.se_tau2, digits)})"
-        out.append(
-            f"tau^2 (estimated amount of residual heterogeneity):     {_f(res.tau2, tdig)}{se}"
-        )
-        out.append(f"tau (square root of estimated tau^2 value):             {_f(res.tau, tdig)}")
-    out.append(f"I^2 (residual heterogeneity / unaccounted variability): {_f(res.I2, 2)}%")
-    out.append(f"H^2 (unaccounted variability / sampling variability):   {_f(res.H2, 2)}")
-    if res.R2 is not None:
-        out.append(f"R^2 (amount of heterogeneity accounted for):            {_f(res.R2, 2)}%")
-    out.append("")
-    out.append("Test for Residual Heterogeneity:")
-    out.append(
-        f"QE(df = {res.k - res.p}) = {_f(res.QE, digits)}, p-val {_p(res.QEp, digits, True)}"
-    )
-    out.append("")
-    if res.p > 1 and not math.isnan(res.QM):
-        m = len(res.btt)
-        out.append(
-            f"Test of Moderators (coefficient{' ' if m == 1 else 's '}{_format_btt(res.btt)}):"
-        )
-        if res.ddf is not None:
-            out.append(
-                f"F(df1 = {res.QMdf[0]}, df2 = {res.QMdf[1]}) = {_f(res.QM, digits)}, "
-                f"p-val {_p(res.QMp, digits, True)}"
-            )
-        else:
-            out.append(
-                f"QM(df = {res.QMdf[0]}) = {_f(res.QM, digits)}, p-val {_p(res.QMp, digits, True)}"
-            )
-        out.append("")
-    out.append("Model Results:")
-    out.append("")
-    if res.ddf is not None:
-        header = ["estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"]
-    else:
-        header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
-    rows = []
-    for j in range(res.p):
-        row = [_f(float(res.beta[j]), digits), _f(float(res.se[j]), digits),
-               _f(float(res.zval[j]), digits)]
-        if res.ddf is not None:
-            row.append(f"{res.ddf:g}")
-        row += [_p(float(res.pval[j]), digits), _f(float(res.ci_lb[j]), digits),
-                _f(float(res.ci_ub[j]), digits)]
-        if signif_stars:
-            row.append(_stars(float(res.pval[j])))
-        rows.append(row)
-    if signif_stars:
-        header.append("")
-    out.append(_table(header, rows, row_names=["", *res.coef_names]))
-    if signif_stars:
-        out.append("")
-        out.append("---")
-        out.append("Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
-    out.append("")
-    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- public function

@@ -39,7 +39,18 @@ from metareview.models._input import (
     frame_args,
     study_labels,
 )
-from metareview.models._printer import render_html, render_text
+from metareview.models._printer import (
+    SIGNIF_CODES,
+    Block,
+    Field,
+    Printable,
+    Printed,
+    Table,
+    num,
+    pval,
+    render_text,
+    stars,
+)
 
 __all__ = ["RMAResult", "rma"]
 
@@ -57,7 +68,7 @@ def _readonly(a: NDArray[Any]) -> NDArray[Any]:
 
 
 @dataclass(frozen=True, eq=False)
-class RMAResult:
+class RMAResult(Printed):
     """A fitted intercept-only fixed- or random-effects model (metafor's ``rma.uni`` object).
 
     Attributes use metafor's names: ``beta`` (the pooled estimate; also ``.estimate``), ``se``,
@@ -120,13 +131,80 @@ class RMAResult:
     def summary(self, digits: int = 4, signif_stars: bool = True) -> str:
         """The model as metafor prints it (settings, heterogeneity, test, model results), plus the
         Q-profile CIs of tau^2, I^2 and H^2 and the prediction interval."""
-        return render_text(self, digits=digits, signif_stars=signif_stars)
+        return render_text(self._printable(digits=digits, signif_stars=signif_stars))
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return render_html(self)
+    def _printable(self, digits: int = 4, signif_stars: bool = True) -> Printable:
+        """metafor's ``print.rma.uni``, plus the Q-profile CIs and the prediction interval (as
+        metafor's ``confint()`` and ``predict()`` print them)."""
+        out: list[Block] = [""]
+        is_ee = self.method in ("EE", "FE")
+        if is_ee:
+            name = {"EE": "Equal-Effects Model", "FE": "Fixed-Effects Model"}[self.method]
+            out.append(f"{name} (k = {self.k})")
+        elif self.tau2_fixed:
+            out.append(f"Random-Effects Model (k = {self.k}; user-specified tau^2 value)")
+        else:
+            out.append(f"Random-Effects Model (k = {self.k}; tau^2 estimator: {self.method})")
+        out.append("")
+        if not is_ee:
+            tdig = 0 if abs(self.tau2) <= 2.220446049250313e-15 else digits
+            se = "" if self.se_tau2 is None else f" (SE = {num(self.se_tau2, digits)})"
+            out.append(Field(
+                "tau^2 (estimated amount of total heterogeneity): ",
+                num(self.tau2, tdig) + se,
+            ))
+            out.append(Field(
+                "tau (square root of estimated tau^2 value):      ", num(self.tau, tdig)
+            ))
+        if not math.isnan(self.I2):
+            out.append(Field(
+                "I^2 (total heterogeneity / total variability):   ", f"{num(self.I2, 2)}%"
+            ))
+        if not math.isnan(self.H2):
+            out.append(Field(
+                "H^2 (total variability / sampling variability):  ", num(self.H2, 2)
+            ))
+        out += ["", "Test for Heterogeneity:"]
+        out.append(Field(
+            f"Q(df = {self.k - 1}) = ",
+            f"{num(self.QE, digits)}, p-val {pval(self.QEp, digits, showeq=True)}",
+        ))
+        out += ["", "Model Results:", ""]
+        stat = ["tval", "df"] if self.ddf is not None else ["zval"]
+        header = ["estimate", "se", *stat, "pval", "ci.lb", "ci.ub"]
+        row = [num(self.beta, digits), num(self.se, digits), num(self.zval, digits)]
+        if self.ddf is not None:
+            row.append(f"{self.ddf:g}")
+        row += [pval(self.pval, digits), num(self.ci_lb, digits), num(self.ci_ub, digits)]
+        if signif_stars:
+            header.append("")
+            row.append(stars(self.pval))
+        out.append(Table(header, [row]))
+        if signif_stars:
+            out.append(SIGNIF_CODES)
+        if self.tau2_ci_lb is not None and self.tau2_ci_ub is not None:
+            out += ["", f"Heterogeneity, {self.level:g}% CI (Q-profile method):", ""]
+            tau_lb = math.sqrt(self.tau2_ci_lb) if self.tau2_ci_lb >= 0 else math.nan
+            tau_ub = math.sqrt(self.tau2_ci_ub) if self.tau2_ci_ub >= 0 else math.nan
+            rows: list[list[float | None]] = [
+                [self.tau2, self.tau2_ci_lb, self.tau2_ci_ub],
+                [self.tau, tau_lb, tau_ub],
+                [self.I2, self.I2_ci_lb, self.I2_ci_ub],
+                [self.H2, self.H2_ci_lb, self.H2_ci_ub],
+            ]
+            out.append(Table(
+                ["estimate", "ci.lb", "ci.ub"],
+                [[num(x, digits) for x in r] for r in rows],
+                row_names=["", "tau^2", "tau", "I^2(%)", "H^2"],
+            ))
+        if self.pi_lb is not None and self.pi_ub is not None:
+            out.append("")
+            out.append(Field(
+                f"Prediction interval ({self.level:g}%): ",
+                f"{num(self.pi_lb, digits)} to {num(self.pi_ub, digits)}",
+            ))
+        out.append("")
+        return Printable(out)
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as plain JSON-safe Python values (NaN becomes None, arrays become lists)."""

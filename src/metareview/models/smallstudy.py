@@ -21,7 +21,6 @@ Duval, S. (2005). The trim and fill method. In Rothstein, Sutton & Borenstein (E
 
 from __future__ import annotations
 
-import html
 import math
 import warnings
 from collections.abc import Mapping
@@ -42,7 +41,15 @@ from metareview.models._core import (
     normalise_test,
 )
 from metareview.models._input import as_float, clean_yi_vi
-from metareview.models._printer import _f, _p
+from metareview.models._printer import (
+    Block,
+    Field,
+    Printable,
+    Printed,
+    num,
+    pval,
+    render_text,
+)
 from metareview.models.regression import RegResult, _fit
 from metareview.models.rma import RMAResult, rma
 
@@ -91,7 +98,7 @@ def _data(
 
 
 @dataclass(frozen=True, eq=False)
-class RegtestResult:
+class RegtestResult(Printed):
     """Regression test for funnel plot asymmetry (metafor's ``regtest`` object).
 
     ``zval`` (a t value when ``ddf`` is set) and ``pval`` test the predictor's coefficient;
@@ -114,38 +121,39 @@ class RegtestResult:
 
     def summary(self, digits: int = 4) -> str:
         """As metafor's ``print.regtest``."""
+        return render_text(self._printable(digits=digits))
+
+    def _printable(self, digits: int = 4) -> Printable:
+        """metafor's ``print.regtest``: the model, the predictor, the test, the limit estimate."""
         if self.model == "lm":
             model = "weighted regression with multiplicative dispersion"
         elif self.method in ("EE", "FE"):
             model = "fixed-effects meta-regression model"
         else:
             model = "mixed-effects meta-regression model"
-        out = [
+        out: list[Block] = [
             "", "Regression Test for Funnel Plot Asymmetry", "",
-            f"Model:     {model}", f"Predictor: {_PREDICTOR_TEXT[self.predictor]}", "",
+            Field("Model:     ", model), Field("Predictor: ", _PREDICTOR_TEXT[self.predictor]), "",
         ]
         stat = (
-            f"t = {_f(self.zval, digits)}, df = {self.ddf}" if self.ddf is not None
-            else f"z = {_f(self.zval, digits)}"
+            f"t = {num(self.zval, digits)}, df = {self.ddf}" if self.ddf is not None
+            else f"z = {num(self.zval, digits)}"
         )
-        out.append(f"Test for Funnel Plot Asymmetry: {stat}, p = {_p(self.pval, digits)}")
+        out.append(Field(
+            "Test for Funnel Plot Asymmetry: ", f"{stat}, p = {pval(self.pval, digits)}"
+        ))
         if self.est is not None:
             limit = "sei" if self.predictor == "sei" else (
                 "vi" if self.predictor == "vi" else "ni -> inf"
             )
             arrow = f"as {limit} -> 0" if self.predictor in ("sei", "vi") else f"as {limit}"
-            out.append(
-                f"Limit Estimate ({arrow}):   b = {_f(self.est, digits)} "
-                f"(CI: {_f(self.ci_lb, digits)}, {_f(self.ci_ub, digits)})"
-            )
+            out.append(Field(
+                f"Limit Estimate ({arrow}):   ",
+                f"b = {num(self.est, digits)} "
+                f"(CI: {num(self.ci_lb, digits)}, {num(self.ci_ub, digits)})",
+            ))
         out.append("")
-        return "\n".join(out)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
+        return Printable(out)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (the fitted regression under ``fit``)."""
@@ -273,7 +281,7 @@ def regtest(
 
 
 @dataclass(frozen=True)
-class RanktestResult:
+class RanktestResult(Printed):
     """Begg and Mazumdar's rank correlation test: Kendall's ``tau`` (tau-b) and its ``pval``;
     ``exact`` says whether the p-value is exact (no ties) or from the normal approximation."""
 
@@ -284,13 +292,15 @@ class RanktestResult:
 
     def summary(self, digits: int = 4) -> str:
         """As metafor's ``print.ranktest``."""
-        return (
-            "\nRank Correlation Test for Funnel Plot Asymmetry\n\n"
-            f"Kendall's tau = {_f(self.tau, digits)}, p = {_p(self.pval, digits)}\n"
-        )
+        return render_text(self._printable(digits=digits))
 
-    def __str__(self) -> str:
-        return self.summary()
+    def _printable(self, digits: int = 4) -> Printable:
+        """metafor's ``print.ranktest``: Kendall's tau and its p-value."""
+        return Printable([
+            "", "Rank Correlation Test for Funnel Plot Asymmetry", "",
+            Field("Kendall's tau = ", f"{num(self.tau, digits)}, p = {pval(self.pval, digits)}"),
+            "",
+        ])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
@@ -341,7 +351,7 @@ def ranktest(
 
 
 @dataclass(frozen=True, eq=False)
-class TrimfillResult:
+class TrimfillResult(Printed):
     """Trim-and-fill (metafor's ``trimfill`` object).
 
     ``k0`` studies estimated missing on ``side`` ("left"/"right") with ``se_k0``; ``p_k0`` the
@@ -366,23 +376,24 @@ class TrimfillResult:
     def summary(self, digits: int = 4) -> str:
         """As metafor prints a trimfill object: the estimated number of missing studies, then
         the filled model."""
-        out = [
+        return render_text(self._printable(digits=digits))
+
+    def _printable(self, digits: int = 4) -> Printable:
+        """The estimated number of missing studies (and the R0 test), then the filled model."""
+        out: list[Block] = [
             "",
-            f"Estimated number of missing studies on the {self.side} side: {self.k0} "
-            f"(SE = {_f(self.se_k0, digits)})",
+            Field(
+                f"Estimated number of missing studies on the {self.side} side: ",
+                f"{self.k0} (SE = {num(self.se_k0, digits)})",
+            ),
         ]
         if self.p_k0 is not None:
-            out.append(
+            out.append(Field(
                 f"Test of H0: no missing studies on the {self.side} side:"
-                f"{' ' * len(str(self.k0))}p-val {_p(self.p_k0, digits, True)}"
-            )
-        return "\n".join(out) + "\n" + self.fit.summary(digits=digits)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
+                f"{' ' * len(str(self.k0))}",
+                f"p-val {pval(self.p_k0, digits, True)}",
+            ))
+        return Printable(out) + self.fit._printable(digits=digits)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: the trim-and-fill quantities and the filled model under ``fit``."""

@@ -27,7 +27,6 @@ Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. 
 
 from __future__ import annotations
 
-import html
 import math
 import warnings
 from collections.abc import Mapping
@@ -55,7 +54,16 @@ from metareview.models._input import (
     effect_columns,
     frame_args,
 )
-from metareview.models._printer import _f, _p, _table
+from metareview.models._printer import (
+    Block,
+    Field,
+    Printable,
+    Printed,
+    Table,
+    num,
+    pval,
+    render_text,
+)
 from metareview.models.batch import pad_groups
 from metareview.models.regression import RegResult, _fit, _level_text, _levels, model_matrix
 
@@ -69,7 +77,7 @@ GROUP_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, eq=False)
-class SubgroupResult:
+class SubgroupResult(Printed):
     """Subgroup analysis: one model per subgroup and two tests of subgroup differences.
 
     Attributes
@@ -113,55 +121,56 @@ class SubgroupResult:
 
     def summary(self, digits: int = 4) -> str:
         """Per-subgroup results, then both tests of subgroup differences."""
-        out = ["", f"Subgroup analysis by {self.by} (k = {self.k}; {self._model_text()})", ""]
+        return render_text(self._printable(digits=digits))
+
+    def _printable(self, digits: int = 4) -> Printable:
+        """The settings, one row per subgroup, then both tests of subgroup differences (the
+        headline first)."""
+        out: list[Block] = [
+            "", f"Subgroup analysis by {self.by} (k = {self.k}; {self._model_text()})", ""
+        ]
         stat = "tval" if self.test != "z" else "zval"
         header = ["k", "estimate", "se", stat, "pval", "ci.lb", "ci.ub", "tau2", "I2(%)"]
         rows = []
         for _, r in self.groups.iterrows():
             rows.append([
-                str(int(r["k"])), _f(r["estimate"], digits), _f(r["se"], digits),
-                _f(r["zval"], digits), _p(r["pval"], digits), _f(r["ci_lb"], digits),
-                _f(r["ci_ub"], digits), _f(r["tau2"], digits), _f(r["I2"], 2),
+                str(int(r["k"])), num(r["estimate"], digits), num(r["se"], digits),
+                num(r["zval"], digits), pval(r["pval"], digits), num(r["ci_lb"], digits),
+                num(r["ci_ub"], digits), num(r["tau2"], digits), num(r["I2"], 2),
             ])
-        out.append(_table(header, rows, row_names=["", *[str(g) for g in self.groups["group"]]]))
+        out.append(Table(header, rows, row_names=["", *[str(g) for g in self.groups["group"]]]))
         out.append("")
         sep = (
-            f"Q_between(df = {self.Q_between_df}) = {_f(self.Q_between, digits)}, "
-            f"p-val {_p(self.Q_between_p, digits, True)}"
+            f"Q_between(df = {self.Q_between_df}) = {num(self.Q_between, digits)}, "
+            f"p-val {pval(self.Q_between_p, digits, True)}"
         )
         if math.isnan(self.QM_common):
             com = "not estimable"
         elif self.QMdf_common[1] is not None:
             com = (
                 f"F(df1 = {self.QMdf_common[0]}, df2 = {self.QMdf_common[1]}) = "
-                f"{_f(self.QM_common, digits)}, p-val {_p(self.QMp_common, digits, True)}"
+                f"{num(self.QM_common, digits)}, p-val {pval(self.QMp_common, digits, True)}"
             )
         else:
             com = (
-                f"QM(df = {self.QMdf_common[0]}) = {_f(self.QM_common, digits)}, "
-                f"p-val {_p(self.QMp_common, digits, True)}"
+                f"QM(df = {self.QMdf_common[0]}) = {num(self.QM_common, digits)}, "
+                f"p-val {pval(self.QMp_common, digits, True)}"
             )
         lines = {
-            "separate": f"  separate tau^2 (Q of subgroup estimates): {sep}",
-            "common": f"  common tau^2 (meta-regression on {self.by}):  {com}",
+            "separate": Field("  separate tau^2 (Q of subgroup estimates): ", sep),
+            "common": Field(f"  common tau^2 (meta-regression on {self.by}):  ", com),
         }
+        first = lines[self.test_between]
         out.append("Test for Subgroup Differences:")
-        first = self.test_between
-        out.append(lines[first] + "  [headline]")
-        out.append(lines["common" if first == "separate" else "separate"])
+        out.append(Field(first.key, f"{first.value}  [headline]"))
+        out.append(lines["common" if self.test_between == "separate" else "separate"])
         out.append("")
-        return "\n".join(out)
+        return Printable(out)
 
     def _model_text(self) -> str:
         if self.method in ("EE", "FE"):
             return "equal-effects model in each subgroup"
         return f"random-effects model in each subgroup, tau^2 estimator: {self.method}"
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: settings, ``groups`` as a list of rows, both tests."""
