@@ -312,3 +312,40 @@ def test_abandoned_builds_are_cleaned_up(review_copy: Path, tmp_path: Path) -> N
     with Project.open(out / PROJECT_DIRNAME) as project:
         assert project.count_records() == 18
     live.rmdir()
+
+
+def test_a_two_arm_trial_in_the_study_data_file(review_copy: Path, tmp_path: Path) -> None:
+    """studies.yaml holds two-arm data (layout 2x2) for a risk-ratio outcome, and the folder
+    goes through the store: Pope 2011's 9 imatinib vs 1 placebo patients with 2 and 0 serious
+    events (taken as an illustration of the layout, not as the review's analysis). By hand, with
+    metafor's 1/2 added to each cell of a table with a zero (escalc's default to="only0"):
+    yi = ln((2.5/10)/(0.5/2)) = 0, vi = 1/2.5 - 1/10 + 1/0.5 - 1/2 = 1.8."""
+    protocol = review_copy / "protocol.yaml"
+    text = protocol.read_text(encoding="utf-8")
+    text = text.replace(
+        "outcomes:\n  - name: mRSS",
+        "outcomes:\n  - name: sae_rr\n    measure: RR\n    better: lower\n"
+        "    description: serious adverse events, imatinib vs placebo\n  - name: mRSS",
+    )
+    protocol.write_text(text, encoding="utf-8")
+    studies = review_copy / "studies.yaml"
+    data = studies.read_text(encoding="utf-8")
+    src = '{ref: pope2011, where: "Abstract, Results"}'
+    row = (
+        "      sae_rr:\n        - measure: 2x2\n          timepoint: 6 months\n          inputs:\n"
+        f"            ai: {{value: 2, status: reported, source: {src}}}\n"
+        f"            n1i: {{value: 9, status: reported, source: {src}}}\n"
+        f"            ci: {{value: 0, status: reported, source: {src}}}\n"
+        f"            n2i: {{value: 1, status: reported, source: {src}}}\n"
+    )
+    anchor = "  - id: pope2011"
+    head, tail = data.split(anchor, 1)
+    tail = tail.replace("    outcomes:\n", "    outcomes:\n" + row, 1)
+    studies.write_text(head + anchor + tail, encoding="utf-8")
+    result = run_folder(review_copy, tmp_path / "out")
+    a = result.analysis("sae_rr")
+    assert a.k == 1 and a.measure == "RR"
+    (effect,) = a.studies
+    assert (effect.yi, effect.vi) == pytest.approx((0.0, 1.8), abs=1e-12)
+    assert [arm["events"] for arm in effect.arms] == [2, 0]
+    assert a.transformed is not None and a.transformed["estimate"] == pytest.approx(1.0)
