@@ -191,6 +191,17 @@ def render_html(p: Printable) -> str:
     return '<div class="metareview-result">' + "".join(out) + "</div>"
 
 
+def tau2_fields(
+    tau2: float, tau: float, se_tau2: float | None, digits: int, labels: tuple[str, str]
+) -> list[Field]:
+    """metafor's tau^2 and tau lines (``print.rma.uni``, ``print.rma`` with moderators): tau^2
+    with its SE, both with 0 digits when tau^2 is 0 to machine precision. ``labels`` are the
+    two keys, padded as each printout aligns them."""
+    tdig = 0 if abs(tau2) <= 2.220446049250313e-15 else digits
+    se = "" if se_tau2 is None else f" (SE = {num(se_tau2, digits)})"
+    return [Field(labels[0], num(tau2, tdig) + se), Field(labels[1], num(tau, tdig))]
+
+
 class Printed:
     """``summary()``, ``__str__`` and ``_repr_html_`` from one ``_printable()``.
 
@@ -200,7 +211,7 @@ class Printed:
     __slots__ = ()
 
     def _printable(self) -> Printable:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must describe itself in _printable()")
 
     def summary(self) -> str:
         """The result as text, in metafor's layout."""

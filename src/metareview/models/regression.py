@@ -69,6 +69,7 @@ from metareview.models._printer import (
     pval,
     render_text,
     stars,
+    tau2_fields,
 )
 from metareview.models.rma import _opt, _readonly
 
@@ -519,15 +520,10 @@ class RegResult(Printed):
             out.append(f"{title} (k = {self.k}; {how})")
         out.append("")
         if not is_ee:
-            tdig = 0 if abs(self.tau2) <= 2.220446049250313e-15 else digits
-            se = "" if self.se_tau2 is None else f" (SE = {num(self.se_tau2, digits)})"
-            out.append(Field(
+            out.extend(tau2_fields(self.tau2, self.tau, self.se_tau2, digits, (
                 "tau^2 (estimated amount of residual heterogeneity):     ",
-                num(self.tau2, tdig) + se,
-            ))
-            out.append(Field(
-                "tau (square root of estimated tau^2 value):             ", num(self.tau, tdig)
-            ))
+                "tau (square root of estimated tau^2 value):             ",
+            )))
         out.append(Field(
             "I^2 (residual heterogeneity / unaccounted variability): ", f"{num(self.I2, 2)}%"
         ))

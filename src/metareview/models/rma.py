@@ -50,6 +50,7 @@ from metareview.models._printer import (
     pval,
     render_text,
     stars,
+    tau2_fields,
 )
 
 __all__ = ["RMAResult", "rma"]
@@ -147,15 +148,10 @@ class RMAResult(Printed):
             out.append(f"Random-Effects Model (k = {self.k}; tau^2 estimator: {self.method})")
         out.append("")
         if not is_ee:
-            tdig = 0 if abs(self.tau2) <= 2.220446049250313e-15 else digits
-            se = "" if self.se_tau2 is None else f" (SE = {num(self.se_tau2, digits)})"
-            out.append(Field(
+            out.extend(tau2_fields(self.tau2, self.tau, self.se_tau2, digits, (
                 "tau^2 (estimated amount of total heterogeneity): ",
-                num(self.tau2, tdig) + se,
-            ))
-            out.append(Field(
-                "tau (square root of estimated tau^2 value):      ", num(self.tau, tdig)
-            ))
+                "tau (square root of estimated tau^2 value):      ",
+            )))
         if not math.isnan(self.I2):
             out.append(Field(
                 "I^2 (total heterogeneity / total variability):   ", f"{num(self.I2, 2)}%"
