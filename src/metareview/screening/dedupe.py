@@ -545,22 +545,22 @@ def _title_candidates(
         total = int(counts.sum())
         if total == 0:
             continue
-        p = np.repeat(np.arange(len(idx)), counts)
+        pos = np.repeat(np.arange(len(idx)), counts)
         offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        a, b = idx[p], idx[p + 1 + offset]
+        a, b = idx[pos], idx[pos + 1 + offset]
         codes.append(np.minimum(a, b) * n + np.maximum(a, b))
     if not codes:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
     pair = np.unique(np.concatenate(codes))
-    i, j = pair // n, pair % n
+    first, second = pair // n, pair % n
     year = np.fromiter(
-        (-(10**6) if p.year is None else p.year for p in prepared), dtype=np.int64, count=n
+        (-(10**6) if r.year is None else r.year for r in prepared), dtype=np.int64, count=n
     )
-    ya, yb = year[i], year[j]
+    ya, yb = year[first], year[second]
     known = (ya > -(10**6)) & (yb > -(10**6))
     keep = ~known | (np.abs(ya - yb) <= cfg.year_tolerance)
-    return i[keep], j[keep]
+    return first[keep], second[keep]
 
 
 def _title_rule(prepared: list[_Prepared], pairs: _Pairs[Any], cfg: DedupeSettings) -> None:
