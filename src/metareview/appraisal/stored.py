@@ -68,6 +68,7 @@ class NewAssessment:
     tool: str
     answers: tuple[StoredAnswer, ...]
     judged: Judged
+    study: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,9 +225,9 @@ def record_assessments(
             for d in (*item.judged.domains, item.judged.overall):
                 tx.insert(
                     "rob_judgements",
-                    {"batch_id": batch, "study_id": item.study_id, "outcome": item.outcome,
-                     "tool": item.tool, "domain": d.domain, "judgement": d.judgement,
-                     "algorithm": d.algorithm, "override": d.override,
+                    {"batch_id": batch, "study_id": item.study_id, "study_label": item.study,
+                     "outcome": item.outcome, "tool": item.tool, "domain": d.domain,
+                     "judgement": d.judgement, "algorithm": d.algorithm, "override": d.override,
                      "justification": d.justification, "reviewer": who, "basis": basis,
                      "judged_at": tx.at},
                     action="rob-judgement",
@@ -250,13 +251,14 @@ def assessments(project: Project, *, outcome: str | None = None) -> list[Assessm
     labels = _labels(project)
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
     for (sid, out, tool, domain, judgement, algorithm, override, why, reviewer, basis,
-         batch) in conn.execute(
+         batch, label) in conn.execute(
         "SELECT study_id, outcome, tool, domain, judgement, algorithm, override, justification, "
-        f"reviewer, basis, batch_id FROM rob_judgements WHERE {where} ORDER BY id", params
+        f"reviewer, basis, batch_id, study_label FROM rob_judgements WHERE {where} ORDER BY id",
+        params,
     ):  # fmt: skip
         key = (int(sid), str(out), str(tool), str(reviewer), str(basis))
         entry = found.setdefault(key, {"domains": [], "overall": None, "answers": [],
-                                       "batch": int(batch)})  # fmt: skip
+                                       "batch": int(batch), "label": label})  # fmt: skip
         result = DomainResult(str(domain), str(judgement), algorithm, override, why)
         if domain == OVERALL:
             entry["overall"] = result
@@ -277,8 +279,8 @@ def assessments(project: Project, *, outcome: str | None = None) -> list[Assessm
         order = [d.id for d in TOOLS[tool].domains]
         domains = sorted(e["domains"], key=lambda d: order.index(d.domain))
         out_list.append(
-            Assessment(sid, labels.get(sid, f"study {sid}"), out, tool, reviewer, basis,
-                       tuple(domains), e["overall"], tuple(e["answers"]), e["batch"])
+            Assessment(sid, e["label"] or labels.get(sid, f"study {sid}"), out, tool, reviewer,
+                       basis, tuple(domains), e["overall"], tuple(e["answers"]), e["batch"])
         )  # fmt: skip
     return out_list
 

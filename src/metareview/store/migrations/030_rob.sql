@@ -4,7 +4,8 @@
 -- 'reviewer' for an independent assessment, 'consensus' for the one agreed after two). Its rows:
 -- the answers to the signalling questions (each with an optional quote and source record), and
 -- one judgement row per domain and one for 'overall' (the algorithm's judgement, the reviewer's
--- override and its justification, the judgement that counts). Rows are never rewritten:
+-- override and its justification, the judgement that counts; study_label is the study's label
+-- as the review showed it when assessed). Rows are never rewritten:
 -- importing the same study x outcome x tool again for the same reviewer and basis supersedes
 -- every current row of the earlier assessment (superseded_at/superseded_by); all inserts and
 -- supersessions are in the audit log. Same portability rules as 001_core.
@@ -47,6 +48,7 @@ CREATE TABLE rob_judgements (
     id             INTEGER PRIMARY KEY,
     batch_id       INTEGER NOT NULL REFERENCES rob_batches (id),
     study_id       INTEGER NOT NULL REFERENCES studies (id),
+    study_label    TEXT,
     outcome        TEXT    NOT NULL,
     tool           TEXT    NOT NULL CHECK (tool IN ('rob2', 'robins-i')),
     domain         TEXT    NOT NULL,
