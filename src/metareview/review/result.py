@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from metareview._json import jsonable
+from metareview.appraisal.stored import StudyRob
 from metareview.effects.measures import is_proportion
 from metareview.extraction.study import StudyData, StudyDataFile
 from metareview.models.published import PublishedCheck
@@ -442,6 +443,9 @@ class ReviewData:
     study_ids: Mapping[str, int] = field(default_factory=dict)
     #: Sentences about the data as assembled (time points chosen, unconfirmed registry values).
     notes: tuple[str, ...] = ()
+    #: Risk of bias that counts per outcome and store study id
+    #: (:func:`metareview.appraisal.stored.study_rob`); empty when nothing is assessed.
+    risk_of_bias: Mapping[str, Mapping[int, StudyRob]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from metareview.appraisal.stored import (
 )
 from metareview.appraisal.vocabulary import ANSWERS, OVERALL, TOOLS, Tool, find_tool
 from metareview.errors import InputError, InputErrors
+from metareview.extraction.stored import study_details
 from metareview.review.store import _open_protocol, ensure_studies
 from metareview.screening.decisions import Screening
 from metareview.sources.cells import guard_cell, restore_cell
@@ -90,6 +91,17 @@ def _template_rows(
     return rows
 
 
+def _study_labels(project: Project, actor: str | None) -> dict[int, str]:
+    """Included studies' store ids and labels as the review shows them (the study data's
+    ``label`` when the extraction recorded one, else the store's)."""
+    details = study_details(project)
+    return {
+        int(s.study_id): details.get(int(s.study_id), {}).get("label") or s.label
+        for s in ensure_studies(project, actor=actor)
+        if s.study_id is not None
+    }
+
+
 def write_rob_template(
     project_dir: str | Path,
     path: str | Path,
@@ -119,11 +131,7 @@ def write_rob_template(
                 f"no outcome {outcome!r} in the protocol (outcomes: {', '.join(names)})",
                 field="--outcome",
             )
-        studies = [
-            (int(s.study_id), s.label)
-            for s in ensure_studies(project, actor=actor)
-            if s.study_id is not None
-        ]
+        studies = list(_study_labels(project, actor).items())
     if not studies:
         raise InputError(
             "no study is included at full text yet: screen first (metareview decide)",
@@ -269,10 +277,9 @@ def import_rob(
     with Project.open(project_dir, actor=actor) as project:
         protocol = _open_protocol(project)
         outcomes = [o.name for o in protocol.outcomes]
-        studies = [s for s in ensure_studies(project, actor=actor) if s.study_id is not None]
-        by_id = {str(s.study_id): int(s.study_id) for s in studies if s.study_id is not None}
-        by_label = {s.label: int(s.study_id) for s in studies if s.study_id is not None}
-        labels = {v: k for k, v in by_label.items()}
+        labels = _study_labels(project, actor)
+        by_id = {str(sid): sid for sid in labels}
+        by_label = {label: sid for sid, label in labels.items()}
         screening = Screening(project, protocol)
         problems: list[InputError] = []
         pending: dict[tuple[int, str, str], _Pending] = {}

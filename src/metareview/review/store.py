@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from metareview.appraisal.stored import study_rob
 from metareview.errors import InputError
 from metareview.extraction.assemble import (
     CONVERSIONS_SOURCE,
@@ -415,6 +416,7 @@ def load_review(path: str | Path) -> ReviewData:
         screening_rows = _screening_rows(project, screening, keys)
         sources = _sources(project, effective.values)
         published, published_source = load_published(Path(project.path) / PUBLISHED_FILE)
+        rob = {o.name: study_rob(project, o.name) for o in protocol.outcomes}
         return ReviewData(
             path=Path(project.path),
             protocol=protocol,
@@ -426,6 +428,7 @@ def load_review(path: str | Path) -> ReviewData:
             data_file=f"{project.path} (extraction)",
             study_ids=ids,
             notes=tuple(notes),
+            risk_of_bias={o: r for o, r in rob.items() if r},
         )
 
 
