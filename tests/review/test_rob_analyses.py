@@ -183,3 +183,53 @@ def test_no_rob_settings_no_rob_analyses(bcg_project: Path) -> None:
     a = result.analysis("tb")
     assert not [s for s in a.sensitivity if s.analysis == "risk of bias"]
     assert not [s for s in a.subgroups if s["by"] == "risk_of_bias"]
+
+
+def test_report_shows_the_plots_and_writes_them(bcg_project: Path, tmp_path: Path) -> None:
+    from metareview.report.html import write_report
+
+    result = analyse_project(bcg_project)
+    out = tmp_path / "report"
+    write_report(result, out)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="risk-of-bias"' in html and html.count('class="rob-traffic"') == 1
+    assert "Some concerns" in html and "weighted by the studies' weights" in html
+    for stem in ("tb-rob-rob2-traffic-light", "tb-rob-rob2-summary"):
+        for ext in ("svg", "png", "pdf"):
+            assert (out / "figures" / f"{stem}.{ext}").is_file()
+    doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    (tb,) = doc["risk_of_bias"]
+    assert {s["study"]: s["overall"] for s in tb["studies"]} == dict(
+        zip(GOLD["study"], GOLD["rob"], strict=True)
+    )
+    assert result.to_json()["risk_of_bias"][0]["outcome"] == "tb"
+
+
+def test_summary_bars_are_weighted_by_the_analysis(bcg_project: Path) -> None:
+    """By hand: the share of D1 (and overall) judged j is sum(w_i, j_i = j) / sum(w_i) with
+    w_i the study's weight in the main model (percent, summing to 100)."""
+    from matplotlib.patches import Rectangle
+
+    from metareview.report.rob_plots import COLOURS, rob_summary_plot
+
+    result = analyse_project(bcg_project)
+    (tb,) = result.risk_of_bias()
+    studies = tb["studies"]
+    total = sum(s["weight"] for s in studies)
+    assert total == pytest.approx(100.0)
+    want = {j: sum(s["weight"] for s in studies if s["overall"] == j) / total
+            for j in ("low", "some_concerns", "high")}  # fmt: skip
+    fig = rob_summary_plot(studies, "rob2")
+    bars = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    # the first three bars are D1 (drawn top first): D1 = the overall judgement here
+    got = {next(j for j in want if COLOURS[j].lower() == _hex(b)): b.get_width() for b in bars[:3]}
+    assert got == pytest.approx(want, rel=1e-12)
+    flat = rob_summary_plot(studies, "rob2", weighted=False)
+    widths = [b.get_width() for b in flat.axes[0].patches if isinstance(b, Rectangle)][:3]
+    assert widths == pytest.approx([3 / 13, 4 / 13, 6 / 13])
+
+
+def _hex(patch: Any) -> str:
+    from matplotlib.colors import to_hex
+
+    return str(to_hex(patch.get_facecolor()))
