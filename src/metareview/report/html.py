@@ -1106,7 +1106,7 @@ def _risk_of_bias(data: Mapping[str, Any], fig_dir: Path) -> list[dict[str, Any]
             mine = [s for s in studies if s["tool"] == tool]
             slug = _slug(f"{entry.get('outcome')}-rob-{tool}")
             light = traffic_light_plot(mine, tool)
-            weighted = all(s.get("weight") is not None for s in mine)
+            weighted = any(s.get("weight") is not None for s in mine)
             summary = rob_summary_plot(mine, tool, weighted=weighted)
             files = [p.name for p in save_figure(light, fig_dir / f"{slug}-traffic-light").values()]
             files += [p.name for p in save_figure(summary, fig_dir / f"{slug}-summary").values()]

@@ -116,10 +116,12 @@ def rob_summary_plot(
     TRUE)``; unweighted, or when no study has a weight, each study counts once).
 
     For domain ``d`` and judgement ``j`` the bar length is ``sum(w_i [j_id = j]) / sum(w_i)``
-    over the studies assessed, with ``w_i`` the study's weight (1 when unweighted).
+    over the studies assessed, with ``w_i`` the study's weight (1 when unweighted; 0 for a
+    study without a weight when others have one: it is not in the analysis, so it carries no
+    information).
     """
     spec = _tool(tool)
-    use_weights = weighted and all(s.get("weight") is not None for s in studies) and bool(studies)
+    use_weights = weighted and any(s.get("weight") is not None for s in studies)
     rows = [(d.id, d.name) for d in spec.domains] + [("Overall", "Overall risk of bias")]
     shares: list[dict[str, float]] = []
     for did, _ in rows:
@@ -129,7 +131,7 @@ def rob_summary_plot(
             j = str(s.get("overall")) if did == "Overall" else _judgements(s).get(did)
             if j not in acc:
                 continue
-            w = float(s["weight"]) if use_weights else 1.0
+            w = float(s.get("weight") or 0.0) if use_weights else 1.0
             acc[j] += w
             total += w
         shares.append({k: (v / total if total else 0.0) for k, v in acc.items()})
