@@ -194,6 +194,7 @@ def test_report_shows_the_plots_and_writes_them(bcg_project: Path, tmp_path: Pat
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="risk-of-bias"' in html and html.count('class="rob-traffic"') == 1
     assert "Some concerns" in html and "weighted by the studies' weights" in html
+    assert "refitted without the studies at high overall risk of bias" in html  # Methods
     for stem in ("tb-rob-rob2-traffic-light", "tb-rob-rob2-summary"):
         for ext in ("svg", "png", "pdf"):
             assert (out / "figures" / f"{stem}.{ext}").is_file()
