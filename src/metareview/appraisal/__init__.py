@@ -3,8 +3,10 @@
 :mod:`~metareview.appraisal.vocabulary` owns the tools, domains, questions and judgement words;
 :mod:`~metareview.appraisal.rob2` and :mod:`~metareview.appraisal.robins_i` the guidance's rules;
 :mod:`~metareview.appraisal.assessment` applies them to one assessment (overrides kept beside the
-algorithm); :mod:`~metareview.appraisal.stored` keeps assessments in the project store;
-:mod:`~metareview.appraisal.forms` is the template a reviewer fills in and its import.
+algorithm); :mod:`~metareview.appraisal.stored` keeps assessments in the project store (the API the
+certainty-of-evidence stage reads: :func:`study_rob`). The form a reviewer fills in and its import
+are in :mod:`metareview.review.rob` (they need the review's included studies); the figures in
+:mod:`metareview.report.rob_plots`.
 """
 
 from __future__ import annotations
