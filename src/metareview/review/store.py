@@ -431,7 +431,13 @@ def load_review(path: str | Path) -> ReviewData:
         screening_rows = _screening_rows(project, screening, keys)
         sources = _sources(project, effective.values)
         published, published_source = load_published(Path(project.path) / PUBLISHED_FILE)
-        rob = {o.name: study_rob(project, o.name) for o in protocol.outcomes}
+        # the risk of bias that counts, of the studies included now (an assessment stays in the
+        # store when its study is later excluded, but does not enter the review)
+        included = set(ids.values())
+        rob = {
+            o.name: {sid: r for sid, r in study_rob(project, o.name).items() if sid in included}
+            for o in protocol.outcomes
+        }
         return ReviewData(
             path=Path(project.path),
             protocol=protocol,
