@@ -259,7 +259,7 @@ def test_no_records_no_selection(review_copy: Path, tmp_path: Path) -> None:
     (review_copy / "screening.csv").unlink()
     result = run_folder(review_copy, tmp_path / "out")
     assert result.selection is None
-    assert set(result.to_json()) == {"analyses"}
+    assert set(result.to_json()) == {"analyses", "grade"}
     # the study data still go through the store: five studies, the same pooled mRSS
     assert (tmp_path / "out" / PROJECT_DIRNAME / "project.sqlite").is_file()
     assert len(result.studies) == 5 and result.analysis("mRSS").k == 3
@@ -270,7 +270,7 @@ def test_json_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     result = run_folder(bundled_example())
     assert result.selection is not None and result.selection.project_dir is None
     doc = result.to_json()
-    assert set(doc) == {"analyses", "prisma"}
+    assert set(doc) == {"analyses", "prisma", "grade"}
     assert {k: doc["prisma"][k] for k in HAND} == HAND
     assert list(tmp_path.iterdir()) == []
 
