@@ -1,1 +1,39 @@
-"""Appraisal: risk of bias of the studies and the certainty of the evidence (GRADE)."""
+"""Appraise: risk of bias of each included study's result (RoB 2, ROBINS-I).
+
+:mod:`~metareview.appraisal.vocabulary` owns the tools, domains, questions and judgement words;
+:mod:`~metareview.appraisal.rob2` and :mod:`~metareview.appraisal.robins_i` the guidance's rules;
+:mod:`~metareview.appraisal.assessment` applies them to one assessment (overrides kept beside the
+algorithm); :mod:`~metareview.appraisal.stored` keeps assessments in the project store;
+:mod:`~metareview.appraisal.forms` is the template a reviewer fills in and its import.
+"""
+
+from __future__ import annotations
+
+from metareview.appraisal.assessment import DomainResult, Judged, judge
+from metareview.appraisal.stored import (
+    Assessment,
+    RobConflict,
+    StudyRob,
+    assessments,
+    counted_assessments,
+    rob_conflicts,
+    study_rob,
+)
+from metareview.appraisal.vocabulary import ROB2, ROBINS_I, TOOLS, find_tool
+
+__all__ = [
+    "ROB2",
+    "ROBINS_I",
+    "TOOLS",
+    "Assessment",
+    "DomainResult",
+    "Judged",
+    "RobConflict",
+    "StudyRob",
+    "assessments",
+    "counted_assessments",
+    "find_tool",
+    "judge",
+    "rob_conflicts",
+    "study_rob",
+]

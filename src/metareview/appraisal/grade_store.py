@@ -10,7 +10,6 @@ reviewers' ratings into one :class:`~metareview.appraisal.grade.GradeOutcome` pe
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from metareview.appraisal.grade import (
     grade_outcome,
     parse_rating,
 )
+from metareview.appraisal.stored import study_rob
 from metareview.errors import InputError, MetareviewError
 from metareview.protocol import Protocol, load_protocol
 from metareview.store import Project
@@ -146,14 +146,14 @@ def reviewer_ratings(project: Project) -> dict[str, dict[str, ReviewerRating]]:
 
 
 def _study_rob(project: Project, outcome: str) -> Mapping[int, RobLike]:
-    """Risk-of-bias assessments of the studies for ``outcome`` (metareview rob), by study id;
-    empty when the risk-of-bias stage is not installed or nothing is assessed."""
-    try:
-        stored = importlib.import_module("metareview.appraisal.stored")
-    except ImportError:
+    """Risk-of-bias judgements that count for ``outcome`` (``metareview rob``), by study id;
+    empty when nothing is assessed (or the store predates migration 030)."""
+    exists = project.connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name LIKE 'rob%'"
+    ).fetchone()
+    if exists is None:
         return {}
-    found: Mapping[int, RobLike] = stored.study_rob(project, outcome)
-    return found
+    return study_rob(project, outcome)
 
 
 def _egger_p(analysis: OutcomeAnalysis) -> float | None:
