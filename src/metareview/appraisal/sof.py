@@ -258,7 +258,7 @@ _TABLE = """\
 <tbody>
 {% for r in t.rows %}<tr><td>{{ r.description }}{% if r.description != r.outcome %}\
 <br><span class="muted">{{ r.outcome }}</span>{% endif %}</td><td>{{ r.participants }}</td>\
-<td class="certainty">{{ r.certainty }}{% for m in r.marks %}<sup>{{ m }}</sup>{% endfor %}</td>\
+<td class="certainty">{{ r.certainty }}{% if r.marks %}<sup>{{ r.marks|join(",") }}</sup>{% endif %}</td>\
 <td>{{ r.relative }}</td><td>{{ r.comparator|replace("\\n", "; ") }}</td>\
 <td>{{ r.difference|replace("\\n", "; ") }}</td></tr>
 {% endfor %}</tbody>
