@@ -5,6 +5,7 @@ against a hand calculation written in the test (GRADE handbook; Guyatt et al. J 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ from metareview.appraisal.grade import (
     suggest_publication_bias,
     suggest_risk_of_bias,
 )
-from metareview.errors import InputError
+from metareview.errors import InputError, MetareviewWarning
 from metareview.models import rma
 from metareview.review.result import OutcomeAnalysis, StudyEffect
 
@@ -159,8 +160,8 @@ def test_inconsistency_rule_branches() -> None:
     ci_excl = (-0.6, -0.1)  # excludes 0
     pi_incl = (-1.2, 0.4)  # includes 0
     pi_excl = (-0.9, -0.05)
-    assert suggest_inconsistency(1, None, [0.1], 0.0, (-1, 1), (None, None)).rating == 0
-    assert "single study" in suggest_inconsistency(1, None, [0.1], 0.0, (-1, 1), (None, None)).reason
+    one = suggest_inconsistency(1, None, [0.1], 0.0, (-1, 1), (None, None))
+    assert one.rating == 0 and "single study" in one.reason
     assert suggest_inconsistency(3, 80, both, 0.0, ci_excl, pi_incl).rating == -2
     assert suggest_inconsistency(3, 80, same, 0.0, ci_excl, pi_incl).rating == -1
     assert suggest_inconsistency(3, 55, same, 0.0, ci_excl, pi_excl).rating == -1
@@ -222,10 +223,12 @@ def test_publication_bias_rule_branches() -> None:
 
 def _analysis(measure: str, yi: list[float], vi: list[float], arms: list[tuple[dict, ...]],
               ni: list[float | None]) -> OutcomeAnalysis:  # fmt: skip
-    fit = rma(np.array(yi), np.array(vi), method="REML", measure=measure)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetareviewWarning)  # k = 1 is said, and fine here
+        fit = rma(np.array(yi), np.array(vi), method="REML", measure=measure)
     studies = tuple(
         StudyEffect(study=f"s{i}", label=f"Study {i}", measure=measure, timepoint="12 weeks",
-                    yi=y, vi=v, ni=n, inputs=(), study_id=i + 1, arms=a)  # fmt: skip
+                    yi=y, vi=v, ni=n, inputs=(), study_id=i + 1, arms=a)
         for i, (y, v, a, n) in enumerate(zip(yi, vi, arms, ni, strict=True))
     )
     return OutcomeAnalysis(
@@ -243,8 +246,10 @@ def test_mean_difference_outcome_in_its_units() -> None:
 
     # two trials: MD -2.2 (var 1.0) and -1.0 (var 0.8); arms with SD 6 and 5.8, n 38/39, 40/40
     arms = [
-        ({"group": "intervention", "n": 38, "sd": 5.8}, {"group": "comparator", "n": 39, "sd": 6.0}),
-        ({"group": "intervention", "n": 40, "sd": 6.0}, {"group": "comparator", "n": 40, "sd": 6.0}),
+        ({"group": "intervention", "n": 38, "sd": 5.8},
+         {"group": "comparator", "n": 39, "sd": 6.0}),
+        ({"group": "intervention", "n": 40, "sd": 6.0},
+         {"group": "comparator", "n": 40, "sd": 6.0}),
     ]  # fmt: skip
     a = _analysis("MD", [-2.2, -1.0], [1.0, 0.8], arms, [77, 80])
     spec = OutcomeSpec(name="bss", measure="MD", better="lower", mid=3, units="points")
