@@ -104,7 +104,9 @@ def test_grade_json_shape_and_values(bcg_project: Path, capsys: pytest.CaptureFi
     assert tb["certainty"] == "very_low"
 
 
-def test_odds_ratio_with_assumed_risks(bcg_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_odds_ratio_with_assumed_risks(
+    bcg_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = grade_json(bcg_project, capsys)["tb_or"]
     assert out["relative"]["measure"] == "OR"
     for key in ("estimate", "ci_lower", "ci_upper"):
