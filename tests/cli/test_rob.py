@@ -223,3 +223,21 @@ def test_xlsx_template_round_trips(e2e_project: Path, tmp_path: Path) -> None:
     with Project.open(e2e_project) as p:
         got = study_rob(p, "bss")
     assert got[1].tool == "robins-i" and got[1].overall == "no_information"
+
+
+def test_prisma_items_11_and_18_answered_once_assessed(e2e_project: Path, tmp_path: Path) -> None:
+    """PRISMA 2020 items 11 (study risk of bias assessment) and 18 (risk of bias in studies)
+    are missing before any assessment and answered after one (Page et al. BMJ 2021;372:n71)."""
+    from metareview.review.store import study_selection
+
+    def status() -> dict[str, str]:
+        with Project.open(e2e_project) as p:
+            return {e.item.id: e.status for e in study_selection(p).checklist}
+
+    before = status()
+    assert (before["11"], before["18"]) == ("missing", "missing")
+    rows = fill(template(e2e_project, tmp_path, "--outcome", "sae"), {"1": LOW})
+    assert main(["rob", str(e2e_project), "--import", str(write(tmp_path / "a.csv", rows)),
+                 "--reviewer", "ann"]) == 0  # fmt: skip
+    after = status()
+    assert (after["11"], after["18"]) == ("answered", "answered")

@@ -32,6 +32,7 @@ from metareview.appraisal.stored import (
 )
 from metareview.appraisal.vocabulary import ANSWERS, OVERALL, TOOLS, Tool, find_tool
 from metareview.errors import InputError, InputErrors
+from metareview.extraction.stored import study_details
 from metareview.review.store import _open_protocol, ensure_studies
 from metareview.screening.decisions import Screening
 from metareview.sources.cells import guard_cell, restore_cell
@@ -42,6 +43,7 @@ __all__ = [
     "RobImportSummary",
     "RobTemplateSummary",
     "import_rob",
+    "import_rob_into",
     "rob_conflict_list",
     "rob_json",
     "write_rob_template",
@@ -90,6 +92,17 @@ def _template_rows(
     return rows
 
 
+def _study_labels(project: Project, actor: str | None) -> dict[int, str]:
+    """Included studies' store ids and labels as the review shows them (the study data's
+    ``label`` when the extraction recorded one, else the store's)."""
+    details = study_details(project)
+    return {
+        int(s.study_id): details.get(int(s.study_id), {}).get("label") or s.label
+        for s in ensure_studies(project, actor=actor)
+        if s.study_id is not None
+    }
+
+
 def write_rob_template(
     project_dir: str | Path,
     path: str | Path,
@@ -119,11 +132,7 @@ def write_rob_template(
                 f"no outcome {outcome!r} in the protocol (outcomes: {', '.join(names)})",
                 field="--outcome",
             )
-        studies = [
-            (int(s.study_id), s.label)
-            for s in ensure_studies(project, actor=actor)
-            if s.study_id is not None
-        ]
+        studies = list(_study_labels(project, actor).items())
     if not studies:
         raise InputError(
             "no study is included at full text yet: screen first (metareview decide)",
@@ -260,137 +269,153 @@ def import_rob(
         guidance's algorithm needs left blank; an override without justification. Nothing is
         stored then.
     """
+    with Project.open(project_dir, actor=actor) as project:
+        return import_rob_into(project, path, reviewer=reviewer, consensus=consensus,
+                               actor=actor)  # fmt: skip
+
+
+def import_rob_into(
+    project: Project,
+    path: str | Path,
+    *,
+    reviewer: str,
+    consensus: bool = False,
+    actor: str | None = None,
+) -> RobImportSummary:
+    """:func:`import_rob` on an open project (the bundled review's folder build uses it)."""
     who = " ".join(reviewer.split())
     if not who:
         raise InputError("a reviewer name is required", field="--reviewer")
     file = Path(path)
     rows = _read(file)
     where = str(file)
-    with Project.open(project_dir, actor=actor) as project:
-        protocol = _open_protocol(project)
-        outcomes = [o.name for o in protocol.outcomes]
-        studies = [s for s in ensure_studies(project, actor=actor) if s.study_id is not None]
-        by_id = {str(s.study_id): int(s.study_id) for s in studies if s.study_id is not None}
-        by_label = {s.label: int(s.study_id) for s in studies if s.study_id is not None}
-        labels = {v: k for k, v in by_label.items()}
-        screening = Screening(project, protocol)
-        problems: list[InputError] = []
-        pending: dict[tuple[int, str, str], _Pending] = {}
+    protocol = _open_protocol(project)
+    outcomes = [o.name for o in protocol.outcomes]
+    labels = _study_labels(project, actor)
+    by_id = {str(sid): sid for sid in labels}
+    by_label = {label: sid for sid, label in labels.items()}
+    # the store's own key of a study (a bundled review's study data id, e.g. "pope2011")
+    for sid, key in project.connection.execute("SELECT id, label FROM studies"):
+        if key and int(sid) in labels:
+            by_label.setdefault(str(key), int(sid))
+    screening = Screening(project, protocol)
+    problems: list[InputError] = []
+    pending: dict[tuple[int, str, str], _Pending] = {}
 
-        def bad(message: str, row: int, column: str) -> None:
-            problems.append(InputError(message, file=where, row=row, field=column))
+    def bad(message: str, row: int, column: str) -> None:
+        problems.append(InputError(message, file=where, row=row, field=column))
 
-        for r in rows:
-            c, n = r.cells, r.row
-            text_id = c.get("study_id", "")
-            sid = by_id.get(text_id.strip()) or by_label.get(text_id.strip())
-            if sid is None:
-                bad(f"study {text_id!r} is not an included study of the project (included: "
-                    f"{', '.join(sorted(by_id))})", n, "study_id")  # fmt: skip
+    for r in rows:
+        c, n = r.cells, r.row
+        text_id = c.get("study_id", "")
+        sid = by_id.get(text_id.strip()) or by_label.get(text_id.strip())
+        if sid is None:
+            bad(f"study {text_id!r} is not an included study of the project (included: "
+                f"{', '.join(sorted(by_id))})", n, "study_id")  # fmt: skip
+            continue
+        outcome = c.get("outcome", "").strip()
+        if outcome not in outcomes:
+            bad(f"no outcome {outcome!r} in the protocol ({', '.join(outcomes)})", n,
+                "outcome")  # fmt: skip
+            continue
+        tool = find_tool(c.get("tool", ""))
+        if tool is None:
+            bad(f"unknown tool {c.get('tool', '')!r}: use {' or '.join(TOOLS)}", n, "tool")
+            continue
+        given = c.get("reviewer", "").strip()
+        if given and " ".join(given.split()) != who:
+            bad(f"the form says reviewer {given!r} but --reviewer is {who!r}", n,
+                "reviewer")  # fmt: skip
+            continue
+        domain = c.get("domain", "").strip()
+        if domain != OVERALL and tool.domain(domain) is None:
+            known = ", ".join([*(d.id for d in tool.domains), OVERALL])
+            bad(f"{tool.name} has no domain {domain!r} (domains: {known})", n, "domain")
+            continue
+        qid = c.get("question", "").strip()
+        answer = c.get("answer", "").strip().upper()
+        if qid:
+            found = tool.question(qid)
+            if found is None or found[0].id != domain:
+                bad(f"{tool.name} domain {domain} has no question {qid!r}", n, "question")
                 continue
-            outcome = c.get("outcome", "").strip()
-            if outcome not in outcomes:
-                bad(f"no outcome {outcome!r} in the protocol ({', '.join(outcomes)})", n,
-                    "outcome")  # fmt: skip
+            q = found[1]
+            if answer and answer not in q.answers:
+                bad(f"answer {answer!r} is not allowed for question {qid} "
+                    f"({', '.join(q.answers)})", n, "answer")  # fmt: skip
                 continue
-            tool = find_tool(c.get("tool", ""))
-            if tool is None:
-                bad(f"unknown tool {c.get('tool', '')!r}: use {' or '.join(TOOLS)}", n, "tool")
-                continue
-            given = c.get("reviewer", "").strip()
-            if given and " ".join(given.split()) != who:
-                bad(f"the form says reviewer {given!r} but --reviewer is {who!r}", n,
-                    "reviewer")  # fmt: skip
-                continue
-            domain = c.get("domain", "").strip()
-            if domain != OVERALL and tool.domain(domain) is None:
-                known = ", ".join([*(d.id for d in tool.domains), OVERALL])
-                bad(f"{tool.name} has no domain {domain!r} (domains: {known})", n, "domain")
-                continue
-            qid = c.get("question", "").strip()
-            answer = c.get("answer", "").strip().upper()
-            if qid:
-                found = tool.question(qid)
-                if found is None or found[0].id != domain:
-                    bad(f"{tool.name} domain {domain} has no question {qid!r}", n, "question")
-                    continue
-                q = found[1]
-                if answer and answer not in q.answers:
-                    bad(f"answer {answer!r} is not allowed for question {qid} "
-                        f"({', '.join(q.answers)})", n, "answer")  # fmt: skip
-                    continue
-            elif answer:
-                bad("an answer needs a question", n, "question")
-                continue
-            override = c.get("domain_override", "").strip().lower().replace(" ", "_")
-            if override and override not in tool.judgements:
-                bad(f"{override!r} is not a {tool.name} judgement "
-                    f"({', '.join(tool.judgements)})", n, "domain_override")  # fmt: skip
-                continue
-            why = c.get("justification", "").strip()
-            record: int | None = None
-            if c.get("source_record", "").strip():
-                try:
-                    record = screening.resolve_record(c["source_record"])
-                except InputError as exc:
-                    bad(exc.message, n, "source_record")
-                    continue
-            key = (sid, outcome, tool.name)
-            p = pending.setdefault(key, _Pending(tool, sid, outcome, {}, {}, [], {}, {}))
-            p.domain_rows.setdefault(domain, n)
-            if qid:
-                p.question_rows.setdefault(qid, n)
-            if qid and answer:
-                if qid in p.answers:
-                    bad(f"question {qid} of this study, outcome and tool is also answered in row "
-                        f"{p.answers[qid][0]}", n, "question")  # fmt: skip
-                    continue
-                p.answers[qid] = (n, StoredAnswer(domain, qid, answer, c.get("quote") or None,
-                                                  record))  # fmt: skip
-                p.rows.append(n)
-            elif (c.get("quote") or record is not None) and qid:
-                bad("a quote or source record needs an answer", n, "answer")
-                continue
-            if override or why:
-                if domain in p.overrides and (override, why) != p.overrides[domain][1:]:
-                    bad(f"domain {domain} has another override in row {p.overrides[domain][0]}",
-                        n, "domain_override")  # fmt: skip
-                    continue
-                p.overrides[domain] = (n, override, why)
-                p.rows.append(n)
-        items: list[NewAssessment] = []
-        for p in pending.values():
-            if not p.rows:
-                continue  # a blank assessment: nothing to store
+        elif answer:
+            bad("an answer needs a question", n, "question")
+            continue
+        override = c.get("domain_override", "").strip().lower().replace(" ", "_")
+        if override and override not in tool.judgements:
+            bad(f"{override!r} is not a {tool.name} judgement "
+                f"({', '.join(tool.judgements)})", n, "domain_override")  # fmt: skip
+            continue
+        why = c.get("justification", "").strip()
+        record: int | None = None
+        if c.get("source_record", "").strip():
             try:
-                judged = judge(
-                    p.tool,
-                    {q: a.answer for q, (_, a) in p.answers.items()},
-                    {d: (o or None, w or None) for d, (_, o, w) in p.overrides.items()},
-                )
-            except InputErrors as exc:
-                for e in exc.problems:
-                    f = e.field or ""
-                    if ":" in f:
-                        column, domain = f.split(":", 1)
-                        n = p.overrides.get(domain, (p.domain_rows.get(domain, p.rows[0]),))[0]
-                        bad(e.message, n, column)
-                    else:
-                        bad(e.message, p.question_rows.get(f, min(p.rows)), "answer")
+                record = screening.resolve_record(c["source_record"])
+            except InputError as exc:
+                bad(exc.message, n, "source_record")
                 continue
-            answers = tuple(a for _, a in sorted(p.answers.values(), key=lambda t: t[0]))
-            items.append(NewAssessment(p.study_id, p.outcome, p.tool.name, answers, judged,
-                                       labels[p.study_id]))  # fmt: skip
-        if problems:
-            raise InputErrors(problems)
-        basis = "consensus" if consensus else "reviewer"
-        if not items:
-            return RobImportSummary(None, len(rows), 0, who, basis)
-        batch = record_assessments(
-            project, items, reviewer=who, basis=basis, file_name=file.name,
-            sha256=hashlib.sha256(file.read_bytes()).hexdigest(), actor=actor,
-        )  # fmt: skip
-        return RobImportSummary(batch, len(rows), len(items), who, basis)
+        key = (sid, outcome, tool.name)
+        p = pending.setdefault(key, _Pending(tool, sid, outcome, {}, {}, [], {}, {}))
+        p.domain_rows.setdefault(domain, n)
+        if qid:
+            p.question_rows.setdefault(qid, n)
+        if qid and answer:
+            if qid in p.answers:
+                bad(f"question {qid} of this study, outcome and tool is also answered in row "
+                    f"{p.answers[qid][0]}", n, "question")  # fmt: skip
+                continue
+            p.answers[qid] = (n, StoredAnswer(domain, qid, answer, c.get("quote") or None,
+                                              record))  # fmt: skip
+            p.rows.append(n)
+        elif (c.get("quote") or record is not None) and qid:
+            bad("a quote or source record needs an answer", n, "answer")
+            continue
+        if override or why:
+            if domain in p.overrides and (override, why) != p.overrides[domain][1:]:
+                bad(f"domain {domain} has another override in row {p.overrides[domain][0]}",
+                    n, "domain_override")  # fmt: skip
+                continue
+            p.overrides[domain] = (n, override, why)
+            p.rows.append(n)
+    items: list[NewAssessment] = []
+    for p in pending.values():
+        if not p.rows:
+            continue  # a blank assessment: nothing to store
+        try:
+            judged = judge(
+                p.tool,
+                {q: a.answer for q, (_, a) in p.answers.items()},
+                {d: (o or None, w or None) for d, (_, o, w) in p.overrides.items()},
+            )
+        except InputErrors as exc:
+            for e in exc.problems:
+                f = e.field or ""
+                if ":" in f:
+                    column, domain = f.split(":", 1)
+                    n = p.overrides.get(domain, (p.domain_rows.get(domain, p.rows[0]),))[0]
+                    bad(e.message, n, column)
+                else:
+                    bad(e.message, p.question_rows.get(f, min(p.rows)), "answer")
+            continue
+        answers = tuple(a for _, a in sorted(p.answers.values(), key=lambda t: t[0]))
+        items.append(NewAssessment(p.study_id, p.outcome, p.tool.name, answers, judged,
+                                   labels[p.study_id]))  # fmt: skip
+    if problems:
+        raise InputErrors(problems)
+    basis = "consensus" if consensus else "reviewer"
+    if not items:
+        return RobImportSummary(None, len(rows), 0, who, basis)
+    batch = record_assessments(
+        project, items, reviewer=who, basis=basis, file_name=file.name,
+        sha256=hashlib.sha256(file.read_bytes()).hexdigest(), actor=actor,
+    )  # fmt: skip
+    return RobImportSummary(batch, len(rows), len(items), who, basis)
 
 
 def rob_json(project_dir: str | Path) -> dict[str, Any]:
