@@ -205,6 +205,15 @@ def test_bad_set_is_refused_and_nothing_stored(
     db.close()
 
 
+def test_not_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["grade", str(tmp_path / "nowhere"), "--json"],
+                 ["sof", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]):  # fmt: skip
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("metareview: error:") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 def _rob_form(project: Path, tmp: Path) -> Path:
     """A RoB 2 assessment of every trial: the "low" answers, and the overall judgement
     overridden by allocation (alternate: some concerns; systematic: high)."""

@@ -258,12 +258,14 @@ _TABLE = """\
 <tbody>
 {% for r in t.rows %}<tr><td>{{ r.description }}{% if r.description != r.outcome %}\
 <br><span class="muted">{{ r.outcome }}</span>{% endif %}</td><td>{{ r.participants }}</td>\
-<td class="certainty">{{ r.certainty }}{% if r.marks %}<sup>{{ r.marks|join(",") }}</sup>{% endif %}</td>\
+<td class="certainty">{{ r.certainty }}\
+{% if r.marks %}<sup>{{ r.marks|join(",") }}</sup>{% endif %}</td>\
 <td>{{ r.relative }}</td><td>{{ r.comparator|replace("\\n", "; ") }}</td>\
 <td>{{ r.difference|replace("\\n", "; ") }}</td></tr>
 {% endfor %}</tbody>
 </table>
-{% if t.footnotes %}<ol class="sof-notes">{% for m, text in t.footnotes %}\
+{% if t.footnotes %}<ol class="sof-notes" style="list-style:none;padding-left:0">\
+{% for m, text in t.footnotes %}\
 <li><sup>{{ m }}</sup> {{ text }}</li>{% endfor %}</ol>{% endif %}
 {% for e in t.explanations %}<p class="muted">{{ e }}</p>
 {% endfor %}"""
