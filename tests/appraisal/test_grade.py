@@ -100,6 +100,11 @@ def test_absolute_effects_risk_difference_and_rounding() -> None:
     assert (out["difference_ci_lower"], out["difference_ci_upper"]) == (-6, 13)  # -6.25, 12.5
     with pytest.raises(InputError):
         absolute_effects("RR", 0.5, 0.4, 0.6, 1.5)
+    # ACR 0.6, RR 1.5 (0.9 to 2.0): 900 per 1000; the upper limit 0.6 x 2 = 1.2 is capped at
+    # 1000 per 1000, a difference of 400
+    out = absolute_effects("RR", 1.5, 0.9, 2.0, 0.6)
+    assert (out["intervention_per_1000"], out["difference_ci_upper"]) == (900, 400)
+    assert out["difference_ci_lower"] == -60
 
 
 def test_comparator_risk_is_pooled_comparator_arms() -> None:

@@ -262,12 +262,14 @@ def _round(x: float) -> int:
 
 
 def _intervention_risk(measure: str, acr: float, effect: float) -> float:
+    """The intervention risk at comparator risk ``acr``; a risk ratio or difference that would
+    give a risk outside 0-1 is capped there (a risk per 1000 is at most 1000)."""
     if measure == "RR":
-        return acr * effect
+        return min(acr * effect, 1.0)
     if measure in ("OR", "PETO"):
         return acr * effect / (1 - acr + acr * effect)
     if measure == "RD":
-        return acr + effect
+        return min(max(acr + effect, 0.0), 1.0)
     raise InputError(f"no absolute effect for measure {measure!r}", field="measure")
 
 
@@ -279,8 +281,8 @@ def absolute_effects(
     ``estimate``/``ci_*`` are on the natural scale (RR, OR, or RD as a proportion). The
     intervention risk is ``ACR·RR`` (RR), ``ACR·OR/(1 - ACR + ACR·OR)`` (OR, also Peto's), or
     ``ACR + RD``; the difference and its CI are the intervention risks at the estimate and the CI
-    limits minus ACR. Every number is per 1000 and rounded half away from zero after the
-    arithmetic (Cochrane Handbook 6.4, 15.4.4; GRADEpro's summary of findings).
+    limits minus ACR (risks capped at 0 and 1). Every number is per 1000 and rounded half away
+    from zero after the arithmetic (Cochrane Handbook 6.4, 15.4.4; GRADEpro's summary of findings).
 
     Returns
     -------
