@@ -292,3 +292,35 @@ def test_no_studies_no_certainty() -> None:
     g = grade_outcome(empty)
     assert g.certainty is None and g.absolute is None and g.studies == 0
     assert g.to_json()["certainty"] is None
+
+
+def test_start_from_the_risk_of_bias_tool() -> None:
+    from metareview.appraisal.stored import StudyRob
+
+    arms = [({"group": "intervention", "n": 50}, {"group": "comparator", "n": 50})] * 2
+    a = _analysis("MD", [-2.2, -1.0], [1.0, 0.8], arms, [100, 100])
+    designs = {"s0": "cohort study", "s1": "cohort study"}
+    # without assessments: non-randomised studies start low (GRADE handbook 5.1)
+    g = grade_outcome(a, designs=designs)
+    assert (g.design, g.start) == ("non-randomised", "low")
+
+    def rob(sid: int, tool: str, overall: str) -> StudyRob:
+        return StudyRob(sid, f"Study {sid}", "bss", tool, overall, ())
+
+    # every study assessed with ROBINS-I: start high (Schünemann et al. 2019); weights from
+    # rma (REML) of vi 1.0 and 0.8 with tau² = 0: 44.4% and 55.6%, so "serious" on the second
+    # study carries more than half -> -2, "moderate" -> -1
+    w = a.weights()
+    assert a.tau2 == 0 and w == pytest.approx([100 / 2.25, 125 / 2.25], rel=1e-9)
+    g = grade_outcome(a, designs=designs,
+                      rob={1: rob(1, "robins-i", "low"), 2: rob(2, "robins-i", "serious")})
+    assert (g.design, g.start) == ("non-randomised", "high")
+    assert "Schünemann" in g.start_reason
+    assert g.domains["risk_of_bias"].suggested == -2
+    g = grade_outcome(a, designs=designs,
+                      rob={1: rob(1, "robins-i", "low"), 2: rob(2, "robins-i", "moderate")})
+    assert g.domains["risk_of_bias"].suggested == -1
+    # RoB 2 for one, ROBINS-I for the other: mixed, start high
+    g = grade_outcome(a, rob={1: rob(1, "rob2", "low"), 2: rob(2, "robins-i", "low")})
+    assert (g.design, g.start) == ("mixed", "high")
+    assert g.domains["risk_of_bias"].suggested == 0
