@@ -241,3 +241,30 @@ def test_prisma_items_11_and_18_answered_once_assessed(e2e_project: Path, tmp_pa
                  "--reviewer", "ann"]) == 0  # fmt: skip
     after = status()
     assert (after["11"], after["18"]) == ("answered", "answered")
+
+
+def test_overall_raised_to_high_by_override_and_formula_cells(
+    e2e_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1.2 NI (D1 some concerns), 5.1 NI (D5 some concerns, 5.2/5.3 N): overall some concerns
+    by the rule; the reviewer raises it to high with a justification (RoB 2 guidance: several
+    domains with some concerns may lower confidence substantially). A quote that looks like a
+    spreadsheet formula is stored as typed (the CSV cell guard is undone on import)."""
+    rows = fill(template(e2e_project, tmp_path, "--outcome", "sae"),
+                {"1": {**LOW, "1.2": "NI", "5.1": "NI"}})  # fmt: skip
+    overall = next(i for i, r in enumerate(rows) if r["study_id"] == "1"
+                   and r["domain"] == "overall")  # fmt: skip
+    rows[overall]["domain_override"] = "high"
+    rows[overall]["justification"] = "two domains with some concerns in a tiny trial"
+    rows[0]["quote"] = "'=HYPERLINK(\"x\")"
+    assert main(["rob", str(e2e_project), "--import", str(write(tmp_path / "o.csv", rows)),
+                 "--reviewer", "ann"]) == 0  # fmt: skip
+    (a,) = rob_json(e2e_project, capsys)["assessments"]  # type: ignore[misc]
+    assert (a["overall"], a["overall_algorithm"], a["overall_override"]) == (
+        "high", "some_concerns", "high")
+    assert [d["judgement"] for d in a["domains"]] == [
+        "some_concerns", "low", "low", "low", "some_concerns"]
+    with Project.open(e2e_project) as p:
+        (quote,) = p.connection.execute(
+            "SELECT quote FROM rob_answers WHERE question = '1.1'").fetchone()
+    assert quote == '=HYPERLINK("x")'

@@ -143,7 +143,7 @@ def test_sensitivity_without_high_risk_equals_rma_on_the_subset(bcg_project: Pat
     assert row.setting == "without high risk of bias" and row.k == gold["k"] == 7
     assert (row.estimate, row.ci_lower, row.ci_upper, row.pvalue, row.tau2, row.I2) == (
         pytest.approx((gold["estimate"], gold["ci_lower"], gold["ci_upper"], gold["pvalue"],
-                       gold["tau2"], gold["I2"]), rel=1e-6)  # fmt: skip
+                       gold["tau2"], gold["I2"]), rel=1e-6)
     )
     assert "Comstock et al 1974 (high)" in (row.note or "")
 
@@ -194,6 +194,7 @@ def test_report_shows_the_plots_and_writes_them(bcg_project: Path, tmp_path: Pat
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="risk-of-bias"' in html and html.count('class="rob-traffic"') == 1
     assert "Some concerns" in html and "weighted by the studies' weights" in html
+    assert "refitted without the studies at high overall risk of bias" in html  # Methods
     for stem in ("tb-rob-rob2-traffic-light", "tb-rob-rob2-summary"):
         for ext in ("svg", "png", "pdf"):
             assert (out / "figures" / f"{stem}.{ext}").is_file()
@@ -233,3 +234,24 @@ def _hex(patch: Any) -> str:
     from matplotlib.colors import to_hex
 
     return str(to_hex(patch.get_facecolor()))
+
+
+def test_analyse_and_report_commands_show_risk_of_bias(
+    bcg_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metareview.cli import main
+
+    capsys.readouterr()
+    assert main(["analyse", str(bcg_project), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (tb,) = doc["analyses"]
+    assert [s["by"] for s in tb["subgroups"]] == ["risk_of_bias"]
+    (rob,) = doc["risk_of_bias"]
+    assert len(rob["studies"]) == 13
+    (row,) = rob["sensitivity"]
+    assert row["k"] == 7 and row["estimate"] == pytest.approx(GOLD["not_high"]["estimate"],
+                                                              rel=1e-6)  # fmt: skip
+    out = tmp_path / "report"
+    assert main(["report", str(bcg_project), "--out", str(out)]) == 0
+    assert (out / "figures" / "tb-rob-rob2-traffic-light.svg").is_file()
+    assert 'id="risk-of-bias"' in (out / "report.html").read_text(encoding="utf-8")

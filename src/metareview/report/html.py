@@ -1038,6 +1038,21 @@ def _methods(data: Mapping[str, Any]) -> dict[str, Any]:
         {"name": str(s.get("name") or ""), "description": str(s.get("description") or "")}
         for s in model.get("sensitivity") or []
     ]
+    rob_plan = model.get("rob_sensitivity")
+    if rob_plan in ("low", "not_high"):
+        sensitivity.append({
+            "name": "risk of bias",
+            "description": "the main model refitted on the studies at low overall risk of bias"
+            if rob_plan == "low" else
+            "the main model refitted without the studies at high overall risk of bias "
+            "(RoB 2 high; ROBINS-I serious or critical); studies not assessed are left out",
+        })  # fmt: skip
+    if model.get("rob_subgroup"):
+        text = (
+            "subgroup analysis by the overall risk-of-bias judgement, with the test for "
+            "subgroup differences"
+        )
+        sensitivity.append({"name": "risk of bias subgroups", "description": text})
     return {
         "model": _model_text(method, test, level),
         "method": method,

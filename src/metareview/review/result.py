@@ -508,9 +508,11 @@ class ReviewResult:
 
     def risk_of_bias(self) -> list[dict[str, Any]]:
         """Per outcome with assessments, the risk of bias that counts for each included study:
-        ``[{"outcome", "label", "studies": [{"study_id", "study", "tool", "overall",
-        "domains": [{"domain", "judgement"}], "weight"}]}]``; ``weight`` is the study's weight
-        (percent) in the outcome's main model, None when it is not pooled."""
+        ``[{"outcome", "label", "sensitivity", "studies": [{"study_id", "study", "tool",
+        "overall", "domains": [{"domain", "judgement"}], "weight"}]}]``; ``weight`` is the
+        study's weight (percent) in the outcome's main model, None when it is not pooled;
+        ``sensitivity`` the protocol's risk-of-bias refit (``model.rob_sensitivity``), if any
+        (the subgroup analysis by risk of bias is among the outcome's ``subgroups``)."""
         proj = self.project
         labels = {sid: sd.label for sd in proj.data.studies
                   if (sid := proj.study_ids.get(sd.id)) is not None}  # fmt: skip
@@ -529,6 +531,8 @@ class ReviewResult:
             out.append({
                 "outcome": a.outcome,
                 "label": a.description,
+                "sensitivity": [r.to_dict() for r in a.sensitivity
+                                if r.analysis == "risk of bias"],
                 "studies": [
                     {"study_id": i, "study": labels.get(i, rob[i].study), "tool": rob[i].tool,
                      "overall": rob[i].overall,

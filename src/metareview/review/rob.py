@@ -280,9 +280,13 @@ def import_rob_into(
     *,
     reviewer: str,
     consensus: bool = False,
+    resolve_records: bool = True,
     actor: str | None = None,
 ) -> RobImportSummary:
-    """:func:`import_rob` on an open project (the bundled review's folder build uses it)."""
+    """:func:`import_rob` on an open project (the bundled review's folder build uses it).
+
+    With ``resolve_records=False`` the ``source_record`` column is not read (a review folder
+    built without its records keeps the quotes, not the records they come from)."""
     who = " ".join(reviewer.split())
     if not who:
         raise InputError("a reviewer name is required", field="--reviewer")
@@ -302,11 +306,16 @@ def import_rob_into(
     problems: list[InputError] = []
     pending: dict[tuple[int, str, str], _Pending] = {}
 
+    failed: set[tuple[int, str, str]] = set()
+    current: list[tuple[int, str, str]] = []  # the assessment of the row being read
+
     def bad(message: str, row: int, column: str) -> None:
         problems.append(InputError(message, file=where, row=row, field=column))
+        failed.update(current)
 
     for r in rows:
         c, n = r.cells, r.row
+        current.clear()
         text_id = c.get("study_id", "")
         sid = by_id.get(text_id.strip()) or by_label.get(text_id.strip())
         if sid is None:
@@ -322,6 +331,7 @@ def import_rob_into(
         if tool is None:
             bad(f"unknown tool {c.get('tool', '')!r}: use {' or '.join(TOOLS)}", n, "tool")
             continue
+        current.append((sid, outcome, tool.name))
         given = c.get("reviewer", "").strip()
         if given and " ".join(given.split()) != who:
             bad(f"the form says reviewer {given!r} but --reviewer is {who!r}", n,
@@ -354,7 +364,7 @@ def import_rob_into(
             continue
         why = c.get("justification", "").strip()
         record: int | None = None
-        if c.get("source_record", "").strip():
+        if resolve_records and c.get("source_record", "").strip():
             try:
                 record = screening.resolve_record(c["source_record"])
             except InputError as exc:
@@ -384,9 +394,11 @@ def import_rob_into(
             p.overrides[domain] = (n, override, why)
             p.rows.append(n)
     items: list[NewAssessment] = []
-    for p in pending.values():
+    for key, p in pending.items():
         if not p.rows:
             continue  # a blank assessment: nothing to store
+        if key in failed:
+            continue  # its rows have problems already: judged once they are fixed
         try:
             judged = judge(
                 p.tool,
