@@ -527,7 +527,8 @@ def suggest_publication_bias(k: int, egger_p: float | None) -> Suggestion:
     """The publication-bias rule from Egger's test (see :data:`RULE_PUBLICATION_BIAS`)."""
     if k < 10 or egger_p is None:
         return Suggestion(
-            0, f"not assessed: {k} studies (fewer than 10); reviewer judgement; "
+            0, f"not assessed: {k} {'study' if k == 1 else 'studies'} (fewer than 10); "
+            "reviewer judgement; "
             + RULE_PUBLICATION_BIAS,
         )
     if egger_p < 0.10:
