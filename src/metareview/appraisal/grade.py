@@ -728,7 +728,7 @@ def grade_outcome(
                 ois = optimal_information_size(acr_pooled, rrr)
             suggestions["imprecision"] = suggest_imprecision(
                 (lo, hi), null, thresholds, participants, ois,
-                what=" (GRADE 6 default: RR 0.75 and 1.25)" if mid is None and null == 1 else "",
+                what=" (GRADE 6 default: ratio 0.75 and 1.25)" if mid is None and null == 1 else "",
             )  # fmt: skip
         elif kind == "continuous":
             units = spec.units if spec is not None and spec.units else (
