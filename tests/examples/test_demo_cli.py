@@ -43,7 +43,7 @@ def test_demo_json_contract(
     # The one addition to issue 6's document: the PRISMA 2020 counts, computed from a project
     # store built (in a temporary folder) from records.jsonl and screening.csv.
     # and (issue 12) the risk of bias of the studies assessed, from the bundled rob.csv
-    assert set(doc) == {"analyses", "prisma", "risk_of_bias"}
+    assert set(doc) == {"analyses", "prisma", "risk_of_bias", "grade"}
     prisma = doc["prisma"]
     assert prisma["identified"] == {"databases": 7, "registers": 4, "other": 7}
     assert (prisma["studies_included"], prisma["reports_included"]) == (5, 9)

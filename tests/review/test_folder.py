@@ -262,7 +262,7 @@ def test_no_records_no_selection(review_copy: Path, tmp_path: Path) -> None:
     result = run_folder(review_copy, tmp_path / "out")
     assert result.selection is None
     # rob.csv still goes in (its quotes kept, its source records unresolved without records)
-    assert set(result.to_json()) == {"analyses", "risk_of_bias"}
+    assert set(result.to_json()) == {"analyses", "risk_of_bias", "grade"}
     # the study data still go through the store: five studies, the same pooled mRSS
     assert (tmp_path / "out" / PROJECT_DIRNAME / "project.sqlite").is_file()
     assert len(result.studies) == 5 and result.analysis("mRSS").k == 3
@@ -274,7 +274,7 @@ def test_json_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert result.selection is not None and result.selection.project_dir is None
     doc = result.to_json()
     # risk_of_bias: the bundled RoB 2 assessments (rob.csv) of the two randomised trials
-    assert set(doc) == {"analyses", "prisma", "risk_of_bias"}
+    assert set(doc) == {"analyses", "prisma", "risk_of_bias", "grade"}
     assert {k: doc["prisma"][k] for k in HAND} == HAND
     assert list(tmp_path.iterdir()) == []
 

@@ -1093,6 +1093,23 @@ def _question(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"text": str(q or ""), "pico": []}
 
 
+def _sof(data: Mapping[str, Any]) -> Markup | None:
+    """The summary-of-findings table of the result's GRADE rows (None without any)."""
+    grade = data.get("grade") or []
+    if not isinstance(grade, list) or not grade:
+        return None
+    from metareview.appraisal.sof import sof_html, sof_table
+
+    q = (data.get("protocol") or {}).get("question") or {}
+    table = sof_table(
+        grade,
+        title="Summary of findings (GRADE)",
+        intervention=str(q.get("intervention") or "intervention"),
+        comparator=str(q.get("comparator") or "comparator"),
+    )
+    return sof_html(table)
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("metareview.report", "templates"),
@@ -1184,6 +1201,7 @@ def render_report(review_result: Any, fig_dir: Path) -> tuple[str, dict[str, Any
             screening=screening,
             selection=selection,
             risk_of_bias=risk_of_bias,
+            sof=_sof(data),
             notes=[str(n) for n in data.get("notes") or []]
             if isinstance(data.get("notes"), list)
             else ([str(data["notes"])] if data.get("notes") else []),

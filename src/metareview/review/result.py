@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from metareview.screening.amendments import ProtocolVersion
 from metareview.screening.checklist import ChecklistEntry
 from metareview.screening.prisma import PrismaCounts
 from metareview.sources.record import Record
+
+if TYPE_CHECKING:
+    from metareview.appraisal.grade import GradeOutcome
 
 __all__ = [
     "InputValue",
@@ -457,6 +460,9 @@ class ReviewResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: The study selection computed from the project store (PRISMA 2020 flow, amendments).
     selection: StudySelection | None = None
+    #: GRADE certainty of the evidence per outcome (:mod:`metareview.appraisal.grade`), from
+    #: the store's ratings; empty outside a store.
+    grade: tuple[GradeOutcome, ...] = ()
 
     @property
     def protocol(self) -> Protocol:
@@ -488,13 +494,16 @@ class ReviewResult:
 
     def to_json(self) -> dict[str, Any]:
         """The ``metareview demo --json`` document: ``{"analyses": [...]}``, plus ``"prisma"``
-        (the PRISMA 2020 counts) when the study selection was computed."""
+        (the PRISMA 2020 counts) when the study selection was computed and ``"grade"`` (one
+        GRADE assessment per outcome, as ``metareview grade --json``) when it was made."""
         doc: dict[str, Any] = {"analyses": [a.to_json() for a in self.analyses]}
         if self.selection is not None:
             doc["prisma"] = self.selection.counts.to_dict()
         rob = self.risk_of_bias()
         if rob:
             doc["risk_of_bias"] = rob
+        if self.grade:
+            doc["grade"] = [g.to_json() for g in self.grade]
         return doc
 
     def risk_of_bias(self) -> list[dict[str, Any]]:
@@ -569,6 +578,7 @@ class ReviewResult:
             "notes": list(self.notes),
             "selection": None if self.selection is None else self.selection.to_dict(),
             "risk_of_bias": self.risk_of_bias(),
+            "grade": [g.to_dict() for g in self.grade],
         }
 
 

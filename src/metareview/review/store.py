@@ -494,6 +494,8 @@ def study_selection(
 
 def analyse_project(path: str | Path, *, write_prisma_files: bool = False) -> ReviewResult:
     """Load the review in the project at ``path``, analyse it and add its study selection."""
+    from metareview.appraisal.grade_store import grade_review
+
     review = load_review(path)
     result = analyse(review)
     with Project.open(path) as project:
@@ -504,6 +506,8 @@ def analyse_project(path: str | Path, *, write_prisma_files: bool = False) -> Re
             if project.count_records()
             else None
         )
+        grade = grade_review(result, project)
     return ReviewResult(
-        project=result.project, analyses=result.analyses, notes=result.notes, selection=selection
+        project=result.project, analyses=result.analyses, notes=result.notes, selection=selection,
+        grade=grade,
     )
