@@ -224,8 +224,9 @@ def test_screen_unknown_model_writes_nothing(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The reviewer used to be registered (and logged) before the model was checked. Opening
-    # for screening first records the protocol version; do that before taking the snapshot.
-    assert main(["export", str(project), "--decisions"]) == 0
+    # for screening first records the protocol version; do that before taking the snapshot
+    # (with `protocol`: `export` opens the store read-only and records nothing).
+    assert main(["protocol", str(project), "--json"]) == 0
     before = _dump(project)
     line = _error(["screen", str(project), "--reviewer", "zed", "--model", "foo"], capsys)
     assert "unknown ranking model 'foo'" in line

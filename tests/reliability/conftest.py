@@ -7,6 +7,7 @@ which a well-behaved WSGI server will not do.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -68,10 +69,8 @@ class _Handler(socketserver.BaseRequestHandler):
             if not chunk:
                 return
             head += chunk
-        try:
+        with contextlib.suppress(OSError):  # the client hung up, as a bounded client should
             self.server.reply(sock, head)  # type: ignore[attr-defined]
-        except OSError:
-            pass  # the client hung up, as a bounded client should
 
 
 class _RawServer(socketserver.ThreadingTCPServer):
