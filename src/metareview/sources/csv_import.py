@@ -219,7 +219,7 @@ def parse(
         raise SourceFormatError("empty file: no header row", file=file, line=1)
     delimiter = max((",", ";", "\t"), key=first.count)
     # A cell may be as long as a line may be (the csv module's default stops at 128 KiB).
-    csv.field_size_limit(max(csv.field_size_limit(), base.MAX_LINE_BYTES))
+    csv.field_size_limit(base.MAX_LINE_BYTES)
     try:
         header = next(csv.reader([first], delimiter=delimiter))
     except csv.Error as exc:

@@ -7,7 +7,8 @@ otherwise reach the store as the wrong type (``sqlite3.ProgrammingError``), brea
 declared schema and raises :class:`~metareview.sources.base.SourceFormatError` at the first
 value of the wrong type, naming the file, the record and the field's dotted path
 (``protocolSection.conditionsModule.conditions``). Keys the schema does not name are not
-looked at; ``null`` is accepted anywhere (the readers treat it as absent).
+looked at; ``null`` is accepted as the value of a key (the readers treat it as absent) but not
+as an item of a list.
 
 A schema is built from:
 
@@ -80,26 +81,28 @@ def check_shape(value: Any, spec: Spec, *, file: str, record: int | None, path: 
     The walk is iterative (a stack), so a document nested deeper than Python's recursion limit
     is checked as far as the schema goes and never raises :class:`RecursionError`.
     """
-    stack: list[tuple[Any, Spec, str]] = [(value, spec, path)]
+    stack: list[tuple[Any, Spec, str, bool]] = [(value, spec, path, False)]
     while stack:
-        item, node, where = stack.pop()
-        if item is None:
-            continue
-        wrong = False
-        if isinstance(node, _Leaf):
+        item, node, where, in_list = stack.pop()
+        if item is None and not in_list:
+            continue  # an absent value; a null *inside* a list is refused below
+        wrong = item is None
+        if wrong:
+            pass
+        elif isinstance(node, _Leaf):
             wrong = not node.accepts(item)
         elif isinstance(node, list):
             if not isinstance(item, list):
                 wrong = True
             else:
                 for index, element in enumerate(item):
-                    stack.append((element, node[0], f"{where}[{index}]"))
+                    stack.append((element, node[0], f"{where}[{index}]", True))
         elif not isinstance(item, dict):
             wrong = True
         else:
             for key, sub in node.items():
                 if key in item:
-                    stack.append((item[key], sub, f"{where}.{key}" if where else key))
+                    stack.append((item[key], sub, f"{where}.{key}" if where else key, False))
         if wrong:
             raise SourceFormatError(
                 f"should be {_expected(node)}, not {json_type(item)}",
