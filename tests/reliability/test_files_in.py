@@ -245,6 +245,15 @@ def test_5000_digit_integer_is_one_error(
     assert "JSON value not usable" in refused(project, file, capsys)
 
 
+def test_nan_and_infinity_are_not_json(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = json.dumps(ctgov_study()).replace('"count": 28', '"count": Infinity')
+    file = tmp_path / "inf.json"
+    file.write_text('{"studies": [' + study + "]}", encoding="utf-8")
+    assert "Infinity is not a JSON number" in refused(project, file, capsys)
+
+
 def test_deeply_nested_pubmed_xml_file_is_one_error(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -538,8 +538,9 @@ def test_cli_says_when_the_source_has_fewer_hits_than_max(
         b"[" * 100_000 + b"]" * 100_000,  # RecursionError in json
         b'{"hitCount": ' + b"9" * 5000 + b"}",  # more digits than int() takes
         b"\xff\xfe{}",
+        b'{"hitCount": Infinity, "resultList": {"result": []}}',
     ],
-    ids=["deep", "5000-digits", "not-utf8"],
+    ids=["deep", "5000-digits", "not-utf8", "infinity"],
 )
 def test_unusable_json_reply_is_one_error(
     body: bytes, server: HTTPServer, fake: FakeClock

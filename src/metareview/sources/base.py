@@ -35,6 +35,7 @@ __all__ = [
     "raw_lines",
     "read_text",
     "record_too_long",
+    "refuse_constant",
 ]
 
 #: An importer: reads a binary stream lazily and yields records. ``file`` names the input in
@@ -235,7 +236,7 @@ def load_json(stream: IO[bytes], *, file: str) -> Any:
             line=line,
         ) from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=refuse_constant)
     except json.JSONDecodeError as exc:
         raise SourceFormatError(
             f"malformed JSON at column {exc.colno}: {exc.msg}", file=file, line=exc.lineno
@@ -247,6 +248,12 @@ def load_json(stream: IO[bytes], *, file: str) -> Any:
         ) from None
     except ValueError as exc:  # an integer of more than 4300 digits (sys.int_info)
         raise SourceFormatError(f"JSON value not usable: {exc}", file=file) from None
+
+
+def refuse_constant(name: str) -> Any:
+    """``json.loads(parse_constant=...)``: refuse ``NaN``/``Infinity``, which JSON does not have
+    (RFC 8259 section 6) and Python's decoder would otherwise accept."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def read_text(path: Path) -> str:

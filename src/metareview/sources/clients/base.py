@@ -254,6 +254,11 @@ class _Inflater:
             raise SourceError(f"{self.url}: the {self.coding} body is corrupt (it is cut short)")
 
 
+def _no_constant(name: str) -> Any:
+    """Refuse ``NaN``/``Infinity`` in a reply (not JSON, RFC 8259 section 6)."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _snippet(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "..."
@@ -605,7 +610,7 @@ class HttpClient:
         """
         response = self.get(path, params)
         try:
-            return response.content, json.loads(response.content)
+            return response.content, json.loads(response.content, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             raise SourceError(
                 f"{response.url}: malformed JSON at line {exc.lineno}, column {exc.colno}: "
