@@ -574,3 +574,91 @@ def test_cli_refuses_a_zero_limit(
 ) -> None:
     assert main(["search", str(project), "pubmed", "x", limit, "0"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+# -- any reply: a result or one SourceError -----------------------------------------------------
+
+_json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=8,
+)
+
+_RECORDED = {
+    "pubmed": ["pubmed_esearch.json", "pubmed_efetch_1.xml"],
+    "ctgov": ["ctgov_page_1.json", "ctgov_page_2.json"],
+    "europepmc": ["europepmc_page_1.json", "europepmc_page_3.json"],
+}
+
+
+def _mutated(name: str, data: st.DataObject) -> bytes:
+    """A recorded page with one value replaced (JSON), or cut/garbled (XML)."""
+    raw = page(name)
+    if name.endswith(".xml"):
+        cut = data.draw(st.integers(0, len(raw)), label="cut")
+        junk = data.draw(st.sampled_from([b"", b"<", b"&lol;", b"<i>" * 300, b"\x00"]))
+        return raw[:cut] + junk + raw[cut:]
+    document = json.loads(raw)
+    paths = _json_paths(document)
+    where = data.draw(st.sampled_from(paths), label="where")
+    value = data.draw(_json_value, label="value")
+    if not where:
+        return json.dumps(value).encode()
+    node = document
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    return json.dumps(document).encode()
+
+
+def _json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            out.extend(_json_paths(sub, (*prefix, key)))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            out.extend(_json_paths(sub, (*prefix, index)))
+    return out
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=st.sampled_from(sorted(_RECORDED)), data=st.data())
+def test_any_reply_is_a_result_or_one_source_error(source: str, data: st.DataObject) -> None:
+    replies: list[tuple[int, dict[str, str], bytes]] = []
+    for name in _RECORDED[source]:
+        status = data.draw(st.sampled_from([200, 200, 200, 301, 404, 429, 503]), label="status")
+        headers = data.draw(
+            st.dictionaries(
+                st.sampled_from(["Location", "Retry-After", "Content-Encoding", "Content-Length"]),
+                st.sampled_from(["", "x", "0", "99999999999", "gzip", "br", "//other.test/", "/a"]),
+                max_size=2,
+            ),
+            label="headers",
+        )
+        body = _mutated(name, data) if data.draw(st.booleans(), label="mutate") else page(name)
+        replies.append((status, headers, body))
+    calls = itertools.count()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status, headers, body = replies[min(next(calls), len(replies) - 1)]
+        # A stream, not content: the client reads (and inflates) it as it would off the wire.
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body))
+
+    fake = FakeClock()
+    cls = {"pubmed": PubMedClient, "ctgov": CTGovClient, "europepmc": EuropePMCClient}[source]
+    client = cls(
+        "https://service.test/api/",
+        transport=httpx.MockTransport(handler),
+        sleep=fake.sleep,
+        clock=fake.clock,
+        max_retries=1,
+        deadline=600.0,
+    )
+    with client:
+        try:
+            result = client.search("x", max_records=3)
+        except SourceError:
+            return
+    assert all(isinstance(r.title, str) for r in result.records)
+    assert len(result.records) <= 3

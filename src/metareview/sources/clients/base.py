@@ -338,12 +338,18 @@ class HttpClient:
         clock: Callable[[], float] = time.monotonic,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        scheme = urlsplit(base_url).scheme.lower()
+        try:
+            scheme = urlsplit(base_url).scheme.lower()
+            parsed = httpx.URL(base_url)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise SourceError(f"{base_url}: not a valid URL ({exc})") from None
         if scheme not in ("http", "https"):
             raise SourceError(
                 f"{base_url}: only http:// and https:// services can be searched"
                 + (f", not {scheme}://" if scheme else "")
             )
+        if not parsed.host:
+            raise SourceError(f"{base_url}: the URL names no host")
         _check_limits(
             timeout=timeout,
             max_retries=max_retries,
@@ -433,7 +439,7 @@ class HttpClient:
             raise SourceError(f"{here}: HTTP {response.status_code} redirect without a Location")
         try:
             target = here.join(location)
-        except httpx.InvalidURL:
+        except (httpx.InvalidURL, ValueError):
             raise SourceError(f"{here}: redirect to an invalid URL {location!r}") from None
         same = (
             target.scheme == here.scheme
@@ -554,6 +560,8 @@ class HttpClient:
                 if fatal:
                     raise SourceError(f"{url}: {fatal}") from None
                 problem = f"connection failed ({exc})"
+            except httpx.HTTPError as exc:  # e.g. a body httpx itself could not decode
+                raise SourceError(f"{url}: the reply cannot be read ({exc})") from None
             else:
                 if response.is_success:
                     return response
