@@ -489,7 +489,8 @@ class HttpClient:
         parts: list[bytes] = []
         size = 0
         for raw in response.iter_raw():
-            for piece in inflate.feed(raw, limit - size + 1):
+            # Inflate at most 1 MiB at a time: memory stays within the limit plus one piece.
+            for piece in inflate.feed(raw, min(limit - size + 1, 1 << 20)):
                 size += len(piece)
                 if size > limit:
                     raise SourceError(too_big)
