@@ -245,3 +245,31 @@ def test_pool_zero_computed_variance_names_the_row_not_a_missing_column(
     line = _error(["pool", str(csv), "--measure", "MD"], capsys)
     assert f"{csv}, row 1: sampling variance must be > 0 (got 0); escalc computed it for MD" in line
     assert "column 'vi'" not in line
+
+
+# -- search -------------------------------------------------------------------------------------
+# (tests/reliability/test_live_clients.py has the hostile servers; these need no server.)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("file:///etc/", "only http:// and https:// services can be searched, not file://"),
+        ("http://[::1", "not a valid URL (Invalid IPv6 URL)"),
+        ("http:///path", "the URL names no host"),
+    ],
+)
+def test_search_bad_base_url_is_one_line(
+    url: str, said: str, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _dump(project)
+    line = _error(["search", str(project), "pubmed", "x", "--base-url", url], capsys)
+    assert f"{url}: {said}" in line
+    assert _dump(project) == before
+
+
+def test_search_limit_out_of_range_is_a_usage_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", str(project), "ctgov", "x", "--max-empty-pages", "0"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
