@@ -764,6 +764,8 @@ class LiveClient:
         if self.max_empty_pages < 1:
             raise SourceError(f"max_empty_pages must be at least 1, not {self.max_empty_pages}")
         options: dict[str, Any] = dict(http)
+        if not getattr(self, "label", None):
+            self.label = getattr(self, "source", None) or type(self).__name__
         self.http = HttpClient(base_url, rate=rate, name=self.label, **options)
 
     def close(self) -> None:
