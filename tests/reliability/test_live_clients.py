@@ -214,8 +214,20 @@ def test_drip_server_ends_within_the_deadline(raw_server: Callable[[Reply], str]
         client.search("x")
     elapsed = time.monotonic() - started
     assert "did not finish within its deadline of 1 s" in str(info.value)
-    # One read may end after the deadline: at most one drip interval late.
-    assert 1.0 <= elapsed < 1.6
+    assert 1.0 <= elapsed < 1.3
+
+
+def test_slow_drip_is_cut_at_the_deadline_not_at_the_next_byte(
+    raw_server: Callable[[Reply], str],
+) -> None:
+    # A byte every 2 s (the case) against a 1 s deadline: the watchdog shuts the
+    # socket at 1 s rather than waiting for the next byte.
+    base = raw_server(_drip(2.0))
+    client = PubMedClient(base, deadline=1.0, api_key="")
+    started = time.monotonic()
+    with client, pytest.raises(SourceError, match="deadline of 1 s"):
+        client.search("x")
+    assert time.monotonic() - started < 1.4
 
 
 def test_silent_server_ends_within_the_deadline(raw_server: Callable[[Reply], str]) -> None:

@@ -13,9 +13,11 @@ import email.utils
 import json
 import logging
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self, TypedDict, Unpack
@@ -503,6 +505,28 @@ class HttpClient:
             parts.append(piece)
         return b"".join(parts)
 
+    def _watchdog(self, response: httpx.Response) -> threading.Timer | None:
+        """A timer that shuts the connection's socket when the deadline passes.
+
+        Each read already waits at most the time left when the request started, but a server
+        that drips a byte just often enough would keep one read after another alive; shutting
+        the socket down wakes the blocked read, so the search ends at its deadline.
+        """
+        left = self._left()
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if left is None or sock is None:
+            return None
+
+        def shut() -> None:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(0.0, left), shut)
+        timer.daemon = True
+        timer.start()
+        return timer
+
     def _fetch(self, url: str, params: Mapping[str, Any]) -> httpx.Response:
         """One GET with its allowed redirects; the returned response holds the whole body."""
         request = self._client.build_request(
@@ -512,6 +536,7 @@ class HttpClient:
         while True:
             self.requests += 1
             response = self._client.send(request, stream=True, follow_redirects=False)
+            watchdog = self._watchdog(response)
             try:
                 if response.has_redirect_location:
                     target = self._redirect_target(response, hops)
@@ -522,6 +547,8 @@ class HttpClient:
                     continue
                 body = self._read_body(response)
             finally:
+                if watchdog is not None:
+                    watchdog.cancel()
                 response.close()
             headers = [
                 (k, v)
@@ -557,6 +584,9 @@ class HttpClient:
                 self._check_deadline(url)
                 problem = f"timed out ({type(exc).__name__})"
             except httpx.TransportError as exc:
+                left = self._left()
+                if left is not None and left < 0.05:  # the watchdog shut the socket
+                    raise self._deadline_error(url) from None
                 fatal = _unrecoverable(exc, url)
                 if fatal:
                     raise SourceError(f"{url}: {fatal}") from None
