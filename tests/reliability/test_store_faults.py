@@ -181,6 +181,30 @@ def test_project_on_read_only_storage_can_be_read(
 
 @pytest.mark.parametrize(
     "argv",
+    [
+        ["export", "{dir}", "--decisions"],
+        ["export", "{dir}", "--extraction"],
+        ["prisma", "{dir}", "--json"],
+        ["prisma", "{dir}", "--checklist", "--json"],
+        ["conflicts", "{dir}", "--json"],
+        ["extract", "{dir}", "--conflicts"],
+    ],
+    ids=lambda a: " ".join(a[2:]) if isinstance(a, list) else str(a),
+)
+def test_every_reading_command_works_on_read_only_storage(
+    argv: list[str], project: Path, read_only_storage: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    before = dump(project)
+    code = main([a.format(dir=project) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert dump(project) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
     [["import", "{dir}", str(EMBASE_RIS)], ["dedupe", "{dir}"], ["decide", "{dir}", "{csv}"]],
     ids=["import", "dedupe", "decide"],
 )
