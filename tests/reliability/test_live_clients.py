@@ -674,3 +674,17 @@ def test_any_reply_is_a_result_or_one_source_error(source: str, data: st.DataObj
             return
     assert all(isinstance(r.title, str) for r in result.records)
     assert len(result.records) <= 3
+
+
+def test_only_codings_the_client_undoes_are_asked_for(server: HTTPServer, fake: FakeClock) -> None:
+    seen: list[str] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.headers.get("Accept-Encoding", ""))
+        return Response("[]", content_type="application/json")
+
+    server.expect_request("/api/x").respond_with_handler(handler)
+    with httpx.Client(follow_redirects=True) as own:  # httpx would also offer br/zstd
+        client = HttpClient(server.url_for("/api/"), client=own, sleep=fake.sleep)
+        assert client.get_json("x") == []
+    assert seen == ["gzip, deflate"]

@@ -68,6 +68,8 @@ DEFAULT_MAX_EMPTY_PAGES = 3
 
 logger = logging.getLogger("metareview.sources.clients")
 
+_ACCEPT = {"Accept-Encoding": "gzip, deflate"}
+
 #: ``progress(done, total)``: records fetched so far and the total the source reports (or None).
 ProgressCallback = Callable[[int, int | None], None]
 
@@ -529,8 +531,9 @@ class HttpClient:
 
     def _fetch(self, url: str, params: Mapping[str, Any]) -> httpx.Response:
         """One GET with its allowed redirects; the returned response holds the whole body."""
+        # Only the codings _Inflater undoes (a client passed in may advertise br/zstd).
         request = self._client.build_request(
-            "GET", url, params=params, timeout=self._request_timeout()
+            "GET", url, params=params, headers=_ACCEPT, timeout=self._request_timeout()
         )
         hops = [request.url]
         while True:
@@ -542,7 +545,7 @@ class HttpClient:
                     target = self._redirect_target(response, hops)
                     hops.append(target)
                     request = self._client.build_request(
-                        "GET", target, timeout=self._request_timeout()
+                        "GET", target, headers=_ACCEPT, timeout=self._request_timeout()
                     )
                     continue
                 body = self._read_body(response)
