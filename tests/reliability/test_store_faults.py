@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +146,37 @@ def test_export_does_not_wait_for_a_writer(
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_export_does_not_wait_for_a_writer_in_another_process(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE')\n"
+            "c.execute(\"UPDATE records SET title = 'locked' WHERE id = 1\")\n"
+            "print('holding', flush=True)\n"
+            "time.sleep(20)\n",
+            str(project / "project.sqlite"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        assert main(["export", str(project), "--decisions"]) == 0
+        assert main(["export", str(project), "--records"]) == 0
+        assert time.monotonic() - started < 5
+        assert "locked" not in capsys.readouterr().out
+        # A writer waits for the lock (up to 30 s) instead; not tested here for time.
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_read_only_project_refuses_writes(project: Path) -> None:
