@@ -432,3 +432,35 @@ def test_live_reply_with_wrong_types_is_a_source_error() -> None:
         europepmc.parse_response(page, file="https://www.ebi.ac.uk/.../search (page 1)")
     assert isinstance(info.value, MetareviewError)
     assert "record 1, field 'title': should be text, not a list" in str(info.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=8).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+                   max_size=12),
+    ends=st.lists(st.sampled_from([b"\n", b"\r\n", b"\r"]), min_size=12, max_size=12),
+    last_end=st.booleans(),
+)  # fmt: skip
+def test_raw_lines_split_as_universal_newlines_across_chunk_edges(
+    lines: list[bytes], ends: list[bytes], last_end: bool
+) -> None:
+    # A limit of 8 bytes makes every line meet a read edge: CR at the end of one read and LF
+    # at the start of the next must still be one line end (bytes.splitlines is the reference).
+    data = b"".join(line + end for line, end in zip(lines, ends, strict=False))
+    if lines and not last_end:
+        data = data[: -len(ends[len(lines) - 1])]
+    old, base.MAX_LINE_BYTES = base.MAX_LINE_BYTES, 8
+    try:
+        got = list(base.raw_lines(base.peekable(io.BytesIO(data)), file="f"))
+    finally:
+        base.MAX_LINE_BYTES = old
+    assert got == data.splitlines()
+
+
+def test_raw_lines_refuse_a_line_one_byte_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(base, "MAX_LINE_BYTES", 8)
+    assert list(base.raw_lines(base.peekable(io.BytesIO(b"12345678\r\n")), file="f")) == [
+        b"12345678"
+    ]
+    with pytest.raises(base.SourceFormatError, match=r"line 2: line longer than 8 bytes"):
+        list(base.raw_lines(base.peekable(io.BytesIO(b"ok\r123456789\n")), file="f"))
