@@ -388,7 +388,7 @@ def load_review(path: str | Path) -> ReviewData:
     InputError
         The folder is not a project, or has no protocol.
     """
-    with Project.open(path) as project:
+    with Project.open(path, read_only=True) as project:
         protocol = _open_protocol(project)
         studies = included_studies(project, protocol)
         effective = effective_values(project)
