@@ -63,6 +63,8 @@ if TYPE_CHECKING:
     from metareview.review.result import ReviewResult
     from metareview.review.store import analyse_project
     from metareview.store.project import Project
+    from metareview.models.glmm import GLMMResult, rma_glmm
+    from metareview.models.selmodel import SelmodelResult, selmodel
 
 #: Where each public name lives.
 _EXPORTS: dict[str, str] = {
@@ -118,6 +120,10 @@ _EXPORTS: dict[str, str] = {
     "ProtocolError": "metareview.errors",
     "SourceError": "metareview.errors",
     "StoreError": "metareview.errors",
+    "GLMMResult": "metareview.models.glmm",
+    "rma_glmm": "metareview.models.glmm",
+    "SelmodelResult": "metareview.models.selmodel",
+    "selmodel": "metareview.models.selmodel",
 }
 
 __all__ = [
@@ -174,5 +180,9 @@ __all__ = [
     "subgroup",
     "trimfill",
     "write_report",
+    "GLMMResult",
+    "rma_glmm",
+    "SelmodelResult",
+    "selmodel",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
         trimfill,
     )
     from metareview.models.subgroup import SubgroupResult, subgroup
+    from metareview.models.glmm import GLMMResult, rma_glmm
+    from metareview.models.selmodel import SelmodelResult, selmodel
 
 #: Where each public name lives (module under ``metareview.models``).
 _EXPORTS: dict[str, str] = {
@@ -80,6 +82,10 @@ _EXPORTS: dict[str, str] = {
     "leave1out": "leave1out",
     "pad_groups": "batch",
     "rma_batch": "batch",
+    "GLMMResult": "glmm",
+    "rma_glmm": "glmm",
+    "SelmodelResult": "selmodel",
+    "selmodel": "selmodel",
 }
 
 __all__ = [
@@ -112,5 +118,9 @@ __all__ = [
     "rma_reg",
     "subgroup",
     "trimfill",
+    "GLMMResult",
+    "rma_glmm",
+    "SelmodelResult",
+    "selmodel",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)
