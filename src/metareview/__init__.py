@@ -40,12 +40,14 @@ if TYPE_CHECKING:
     )
     from metareview.extraction import StudyData, load_studies
     from metareview.models.batch import rma_batch
+    from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
+    from metareview.models.selmodel import SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -63,8 +65,6 @@ if TYPE_CHECKING:
     from metareview.review.result import ReviewResult
     from metareview.review.store import analyse_project
     from metareview.store.project import Project
-    from metareview.models.glmm import GLMMResult, rma_glmm
-    from metareview.models.selmodel import SelmodelResult, selmodel
 
 #: Where each public name lives.
 _EXPORTS: dict[str, str] = {
@@ -134,6 +134,7 @@ __all__ = [
     "TESTS",
     "ConvergenceError",
     "ConvergenceWarning",
+    "GLMMResult",
     "InputError",
     "MHResult",
     "MeasureInfo",
@@ -150,6 +151,7 @@ __all__ = [
     "RegResult",
     "RegtestResult",
     "ReviewResult",
+    "SelmodelResult",
     "SourceError",
     "StoreError",
     "StudyData",
@@ -173,16 +175,14 @@ __all__ = [
     "regtest",
     "rma",
     "rma_batch",
+    "rma_glmm",
     "rma_mh",
     "rma_peto",
     "rma_reg",
     "run_folder",
+    "selmodel",
     "subgroup",
     "trimfill",
     "write_report",
-    "GLMMResult",
-    "rma_glmm",
-    "SelmodelResult",
-    "selmodel",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

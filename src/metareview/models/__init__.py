@@ -24,6 +24,7 @@ from metareview._lazy import attach
 
 if TYPE_CHECKING:
     from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
+    from metareview.models.selmodel import SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -48,8 +50,6 @@ if TYPE_CHECKING:
         trimfill,
     )
     from metareview.models.subgroup import SubgroupResult, subgroup
-    from metareview.models.glmm import GLMMResult, rma_glmm
-    from metareview.models.selmodel import SelmodelResult, selmodel
 
 #: Where each public name lives (module under ``metareview.models``).
 _EXPORTS: dict[str, str] = {
@@ -95,12 +95,14 @@ __all__ = [
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
+    "GLMMResult",
     "MHResult",
     "PublishedCheck",
     "RMAResult",
     "RanktestResult",
     "RegResult",
     "RegtestResult",
+    "SelmodelResult",
     "SubgroupResult",
     "TestName",
     "TrimfillResult",
@@ -113,14 +115,12 @@ __all__ = [
     "regtest",
     "rma",
     "rma_batch",
+    "rma_glmm",
     "rma_mh",
     "rma_peto",
     "rma_reg",
+    "selmodel",
     "subgroup",
     "trimfill",
-    "GLMMResult",
-    "rma_glmm",
-    "SelmodelResult",
-    "selmodel",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)
