@@ -225,7 +225,7 @@ def test_conditional_wald_by_hand() -> None:
         def dist(t: float, a: int = a, b: int = b, c: int = c, d: int = d):  # type: ignore[no-untyped-def]
             return stats.nchypergeom_fisher(a + b + c + d, a + b, a + c, math.exp(t))
 
-        t = optimize.brentq(lambda t: dist(t).mean() - a, -10, 10, xtol=1e-14)
+        t = optimize.brentq(lambda t, a=a, dist=dist: dist(t).mean() - a, -10, 10, xtol=1e-14)
         theta.append(t)
         info.append(dist(t).var())
     wald = (theta[0] - theta[1]) ** 2 * info[0] * info[1] / (info[0] + info[1])

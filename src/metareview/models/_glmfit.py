@@ -192,17 +192,27 @@ def _devc(d: GroupedData, eta0: FloatArray, tau: float, u: FloatArray) -> FloatA
 
 
 def _modes(d: GroupedData, eta0: FloatArray, tau: float) -> tuple[FloatArray, FloatArray]:
-    """Conditional modes ``u*`` (Newton on each study's penalised log likelihood) and
-    ``L^2 = 1 + tau^2 sum z^2 w`` there."""
+    """Conditional modes ``u*`` (Newton on each study's penalised deviance, with step halving
+    where a full step would increase it, as lme4's PIRLS) and ``L^2 = 1 + tau^2 sum z^2 w``
+    there."""
     u = np.zeros(d.k)
+    dev = _devc(d, eta0, tau, u)
     for _ in range(200):
         eta = eta0 + tau * d.z * u[d.group]
         mean, w = _cond_mean(eta, d.family, d.n)
         grad = np.bincount(d.group, weights=tau * d.z * (d.x - mean), minlength=d.k) - u
         hess = np.bincount(d.group, weights=tau**2 * d.z**2 * w, minlength=d.k) + 1
         step = grad / hess
-        u = u + step
-        if np.max(np.abs(step)) < 1e-12:
+        frac = np.ones(d.k)
+        for _ in range(60):
+            trial = u + frac * step
+            new = _devc(d, eta0, tau, trial)
+            worse = ~(new <= dev + 1e-10 * (1 + np.abs(dev)))
+            if not worse.any():
+                break
+            frac = np.where(worse, frac / 2, frac)
+        u, dev = trial, new
+        if np.max(np.abs(frac * step)) < 1e-11:
             break
     eta = eta0 + tau * d.z * u[d.group]
     _, w = _cond_mean(eta, d.family, d.n)

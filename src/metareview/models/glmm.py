@@ -178,9 +178,9 @@ class GLMMResult(Printed):
             out.append(Field("tau (square root of estimated tau^2 value):      ",
                              num(math.sqrt(self.tau2), tdig)))
             out.append(Field("I^2 (total heterogeneity / total variability):   ",
-                             ("NA" if math.isnan(self.I2) else num(self.I2, 2)) + "%"))
+                             ("NA" if math.isnan(self.I2) else num(self.I2, digits)) + "%"))
             out.append(Field("H^2 (total variability / sampling variability):  ",
-                             "NA" if math.isnan(self.H2) else num(self.H2, 2)))
+                             "NA" if math.isnan(self.H2) else num(self.H2, digits)))
             out.append("")
         if not math.isnan(self.sigma2):
             sdig = 0 if abs(self.sigma2) <= 2.220446049250313e-15 else digits
