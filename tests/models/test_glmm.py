@@ -86,8 +86,8 @@ def test_matches_metafor(case: dict[str, Any]) -> None:
     about z^2), so for the ML fits (and CM.EL) a p-value is checked through its statistic:
     the statistic against metafor, the p-value as that statistic's tail area. CI bounds are
     compared with an absolute tolerance of tol * (|beta| + 3 SE) (a bound near 0 has no
-    relative precision). The saturated fits behind QE_Wld of data with zero cells run off towards infinite estimates until R's
-    IRLS stops; there QE_Wld agrees to 1e-5."""
+    relative precision). The saturated fits behind QE_Wld of data with zero cells run off
+    towards infinite estimates until R's IRLS stops; there QE_Wld agrees to 1e-5."""
     res = _fit(case)
     want = case["result"]
     assert res.k == want["k"]
