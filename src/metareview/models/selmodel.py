@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
+from scipy import optimize, special
 
 from metareview._json import finite_or_none
 from metareview.errors import ConvergenceError, InputError
@@ -384,7 +384,12 @@ def _fit(s: _Setup, mu0: float, tau20: float | None) -> tuple[float, float, Floa
 
     start = [mu0] + ([math.log(tau20 + 0.001)] if tau20 is not None else [])
     start += list(_unmap(np.ones(len(free)), lo, hi))
-    par = newton(terms, np.array(start), len(start), False, "selection model")
+    # quasi-Newton first (as metafor's optim(method = "BFGS")): a Newton step from the start
+    # can head for a saddle of this likelihood; then Newton steps to full precision
+    first = optimize.minimize(lambda x: float(np.sum(terms(x))), np.array(start),
+                              method="BFGS", options={"gtol": 1e-7, "maxiter": 1000})
+    x0 = first.x if np.all(np.isfinite(first.x)) else np.array(start)
+    par = newton(terms, x0, len(start), False, "selection model")
     mu, tau2, delta = unpack(par)
     if tau2 < 2.220446049250313e-15:
         tau2 = 0.0
