@@ -32,6 +32,7 @@ model. A REML (or other) ``rma`` fit is refitted by ML first, as metafor does.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -41,7 +42,7 @@ from numpy.typing import NDArray
 from scipy import optimize, special
 
 from metareview._json import finite_or_none
-from metareview.errors import ConvergenceError, InputError
+from metareview.errors import ConvergenceError, ConvergenceWarning, InputError
 from metareview.models._optim import hessian_full, newton
 from metareview.models._printer import (
     SIGNIF_CODES,
@@ -500,6 +501,13 @@ def selmodel(
     w0 = 1 / (vi + tau20)
     ll0 = float(np.sum(-0.5 * np.log(2 * math.pi) + 0.5 * np.log(w0) - w0 * (yi - mu0) ** 2 / 2))
     mu, tau2, delta, ll = _fit(s, mu0, None if ee else tau20)
+    at_bound = [j + 1 for j in range(n_delta) if fixed[j] is None and (
+        delta[j] <= dmin[j] + 1.220703125e-04 or delta[j] >= dmax[j] - 100 * 1.220703125e-04)]
+    if at_bound:
+        warnings.warn(
+            f"delta estimate(s) {', '.join(map(str, at_bound))} at (or next to) their bound "
+            f"[{dmin[0]:g}, {dmax[0]:g}]; treat the results with caution (as metafor warns)",
+            ConvergenceWarning, stacklevel=2)
     # Hessian of -ll in (beta, tau2, free deltas), untransformed, as metafor's numDeriv call
     free = [j for j, f in enumerate(fixed) if f is None]
 
