@@ -214,3 +214,15 @@ def test_zero_cells_warn_and_drop() -> None:
     with pytest.warns(UserWarning, match="rows 15"):
         res = rma_glmm("OR", **cells, model="UM.FS", method="EE")
     assert res.k == 17 == case["result"]["k"]
+
+
+def test_to_dict_is_json_and_html_renders() -> None:
+    """to_dict() is JSON-safe (NaN as null) and the notebook HTML carries the estimate."""
+    import json
+
+    case = next(c for c in CASES if c["name"] == "bcg_OR_CM.AL_EE")
+    res = _fit(case)
+    out = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert out["beta"] == pytest.approx(num(case["result"]["beta"]), rel=1e-9)
+    assert out["se_tau2"] is None and out["sigma2"] is None
+    assert f"{res.beta:.4f}" in res._repr_html_()
