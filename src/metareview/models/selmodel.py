@@ -123,7 +123,8 @@ class SelmodelResult(Printed):
     def _printable(self, digits: int = 4, signif_stars: bool = True) -> Printable:
         """metafor's ``print.rma.uni`` for ``rma.uni.selmodel`` objects (intercept only)."""
         ee = self.method in ("EE", "FE")
-        head = ("Equal-Effects Model" if ee else "Random-Effects Model") + f" (k = {self.k})"
+        head = (f"Equal-Effects Model (k = {self.k})" if ee else
+                f"Random-Effects Model (k = {self.k}; tau^2 estimator: ML)")
         out: list[Block] = ["", head, ""]
         if not ee:
             tdig = 0 if abs(self.tau2) <= 2.220446049250313e-15 else digits
@@ -144,7 +145,7 @@ class SelmodelResult(Printed):
                pval(self.pval, digits), num(self.ci_lb, digits), num(self.ci_ub, digits)]
         if signif_stars:
             header.append("")
-            row.append(stars(self.pval))
+            row.append(stars(self.pval) or " ")  # R's symnum() gives " " above 0.1
         out += [Table(header, [row], end=" "), ""]
         out.append("Test for Selection Model Parameters:")
         out.append(Field(f"LRT(df = {self.LRTdf}) = ",
@@ -165,12 +166,15 @@ class SelmodelResult(Printed):
                           num(self.zval_delta[j], digits), pval(self.pval_delta[j], digits),
                           num(self.ci_lb_delta[j], digits), num(self.ci_ub_delta[j], digits)]
             if signif_stars:
-                cells.append("" if fixed else stars(self.pval_delta[j]))
+                cells.append(" " if fixed else (stars(self.pval_delta[j]) or " "))
             drows.append(cells)
-            names.append(self._delta_name(j))
+            names.append(self._delta_name(j) + " ")  # R's print.gap = 2 after row names
         if signif_stars:
             dheader.append("")
-        out.append(Table(dheader, drows, row_names=["", *names], end=" "))
+        if self.type == "stepfun" or len(self.delta) > 1:
+            out.append(Table(dheader, drows, row_names=[" ", *names], end=" "))
+        else:
+            out.append(Table(dheader, drows, end=" "))
         if signif_stars:
             out.append(SIGNIF_CODES)
         out.append("")
