@@ -38,6 +38,16 @@ _EPS = float(np.finfo(float).eps)
 _THRESH = 30.0  # R's logit link: eta beyond +-30 is clamped (family.c, THRESH/MTHRESH)
 
 
+def _lse(a: FloatArray, axis: int, b: FloatArray | None = None) -> FloatArray:
+    """log(sum(b * exp(a))) along ``axis``, stably (SciPy's logsumexp without its overhead)."""
+    top = np.max(a, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    e = np.exp(a - top)
+    if b is not None:
+        e = e * b
+    return np.asarray(np.log(np.sum(e, axis=axis)) + np.squeeze(top, axis=axis))
+
+
 def _linkinv(eta: FloatArray, family: Family) -> FloatArray:
     if family == "binomial":
         tmp = np.where(eta < -_THRESH, _EPS, np.where(eta > _THRESH, 1 / _EPS, np.exp(
@@ -245,7 +255,7 @@ def agq_terms(
         else:
             dq = _devc(d, eta0, tau, u + node * sd)
             terms[q] = math.log(wq) - (dq - devc0) / 2 + node**2 / 2
-    return np.asarray(devc0 + np.log(l2) - 2 * special.logsumexp(terms, axis=0))
+    return np.asarray(devc0 + np.log(l2) - 2 * _lse(terms, 0))
 
 
 def agq_deviance(
@@ -306,7 +316,7 @@ class NCHG:
         """log P(X = a_i), E[X] and Var[X] of table ``i`` at log odds ratios ``theta``."""
         x, lc = self.support[i], self.logc[i]
         lw = lc[None, :] + np.outer(theta, x)
-        norm = special.logsumexp(lw, axis=1)
+        norm = _lse(lw, 1)
         p = np.exp(lw - norm[:, None])
         mean = p @ x
         var = np.maximum(p @ x**2 - mean**2, 0.0)
@@ -353,6 +363,6 @@ def nchg_marginal(t: NCHG, mu: float, tau2: float) -> FloatArray:
         nodes = th + math.sqrt(2) * s * _HX
         lp, _, _ = t.moments(i, nodes)
         lnorm = -0.5 * math.log(2 * math.pi * tau2) - (nodes - mu) ** 2 / (2 * tau2)
-        total[i] = float(special.logsumexp(lp + lnorm + _HX**2, b=_HW)) + math.log(
+        total[i] = float(_lse(lp + lnorm + _HX**2, 0, _HW)) + math.log(
             math.sqrt(2) * s)
     return total
