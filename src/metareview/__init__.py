@@ -25,6 +25,9 @@ from metareview._lazy import attach
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from metareview.appraisal.grade import GradeOutcome
+    from metareview.appraisal.grade_store import set_rating
+    from metareview.appraisal.sof import sof_table, write_sof
     from metareview.effects.escalc import NotComputable, escalc
     from metareview.effects.measures import MEASURE_INFO, MEASURE_NAMES, MeasureInfo, measure_info
     from metareview.effects.transforms import display_transform
@@ -124,6 +127,10 @@ _EXPORTS: dict[str, str] = {
     "rma_glmm": "metareview.models.glmm",
     "SelmodelResult": "metareview.models.selmodel",
     "selmodel": "metareview.models.selmodel",
+    "GradeOutcome": "metareview.appraisal.grade",
+    "set_rating": "metareview.appraisal.grade_store",
+    "sof_table": "metareview.appraisal.sof",
+    "write_sof": "metareview.appraisal.sof",
 }
 
 __all__ = [
@@ -135,6 +142,7 @@ __all__ = [
     "ConvergenceError",
     "ConvergenceWarning",
     "GLMMResult",
+    "GradeOutcome",
     "InputError",
     "MHResult",
     "MeasureInfo",
@@ -181,8 +189,11 @@ __all__ = [
     "rma_reg",
     "run_folder",
     "selmodel",
+    "set_rating",
+    "sof_table",
     "subgroup",
     "trimfill",
     "write_report",
+    "write_sof",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)
