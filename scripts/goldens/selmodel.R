@@ -81,8 +81,9 @@ bask_yi <- c(1.01, 0.82, 0.59, 0.44, 0.84, 0.73, 1.12, 0.04, 0.24, 0.32, 1.04, 1
              0.62, 0.47, 1.08, 0.98, 0.26, 0.39, 0.60, 0.94, 0.11)
 bask_sei <- c(0.52, 0.46, 0.23, 0.18, 0.29, 0.29, 0.36, 0.37, 0.15, 0.40, 0.32, 0.57, 0.29, 0.19,
               0.31, 0.27, 0.32, 0.32, 0.18, 0.18, 0.31, 0.53, 0.27)
-add_case("baskerville2012_beta", "Baskerville et al. 2012 (metafor test_misc_selmodel.r)",
-         bask_yi, bask_sei^2, "ML", "beta")
+# (the beta model for these data is not here: its tau^2 runs to the boundary 0 on the log
+# scale and optim() at reltol 1e-14 did not finish in 20 minutes; tests/models/
+# test_selmodel_examples.py checks it against the values of metafor's own test instead)
 add_case("baskerville2012_3PSM", "Baskerville et al. 2012 (metafor test_misc_selmodel.r)",
          bask_yi, bask_sei^2, "ML", "stepfun", list(steps = 0.025))
 

@@ -152,13 +152,14 @@ class SelmodelResult(Printed):
                          f"{num(self.LRT, digits)}, p-val {pval(self.LRTp, digits, True)}"))
         out += ["", "Selection Model Results:", ""]
         dheader = ["k", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
-        if self.ptable is None:
+        with_k = self.ptable is not None and self.type == "stepfun"
+        if not with_k:
             dheader = dheader[1:]
         drows = []
         names = []
         for j, d in enumerate(self.delta):
             fixed = self.type == "stepfun" and j == 0
-            cells: list[str | None] = [] if self.ptable is None else [str(self.ptable[j])]
+            cells: list[str | None] = [str(self.ptable[j])] if with_k and self.ptable else []
             if fixed:
                 cells += [num(d, digits), "---", "---", "---", "---", "---"]
             else:
