@@ -206,6 +206,34 @@ def test_bad_input() -> None:
         rma_glmm("IRR", x1i=[1, 2], x2i=[3, 4], t1i=[10, 10])
 
 
+@pytest.mark.parametrize(
+    ("measure", "cells", "field"),
+    [
+        ("OR", {"ai": [0, 0, 0], "bi": [10, 20, 30], "ci": [3, 4, 5], "di": [7, 16, 25]}, "ai"),
+        ("OR", {"ai": [3, 4, 5], "bi": [0, 0, 0], "ci": [3, 4, 5], "di": [7, 16, 25]}, "bi"),
+        ("IRR", {"x1i": [0, 0], "x2i": [3, 4], "t1i": [10, 10], "t2i": [10, 10]}, "x1i"),
+        ("PLO", {"xi": [0, 0, 0], "ni": [10, 20, 30]}, "xi"),
+        ("PLO", {"xi": [10, 20, 30], "ni": [10, 20, 30]}, "xi"),
+    ],
+)
+@pytest.mark.parametrize("method", ["EE", "ML"])
+def test_estimate_at_infinity_is_an_error(
+    measure: str, cells: dict[str, list[int]], field: str, method: str
+) -> None:
+    """An empty (or full) cell in every study puts the MLE at infinity: an InputError naming
+    the column, not the huge number where an optimiser stopped."""
+    with pytest.raises(InputError, match="not estimable") as err:
+        rma_glmm(measure, **cells, method=method)  # type: ignore[arg-type]
+    assert err.value.field == field
+
+
+def test_huge_counts_are_an_error() -> None:
+    """Counts that are no longer whole numbers in floating point (1e300) are rejected."""
+    with pytest.raises(InputError, match="whole number") as err:
+        rma_glmm("OR", ai=[1e300, 2], bi=[3, 4], ci=[5, 6], di=[7, 8], method="EE")
+    assert (err.value.row, err.value.field) == (1, "ai")
+
+
 def test_zero_cells_warn_and_drop() -> None:
     """Tables with no events in either group are left out with a warning, as metafor's
     drop00 = TRUE (dat.nielweise2007 study 15: 0/118 vs 0/105)."""

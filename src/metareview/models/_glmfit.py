@@ -135,7 +135,10 @@ def glm_fit(
         z = (eta - off)[good] + (y - mu)[good] / me[good]
         w = np.sqrt(wt[good] * me[good] ** 2 / _variance(mu, family)[good])
         Xw = X[good] * w[:, None]
-        coef, *_ = np.linalg.lstsq(Xw, z * w, rcond=None)
+        try:
+            coef, *_ = np.linalg.lstsq(Xw, z * w, rcond=None)
+        except np.linalg.LinAlgError:
+            break
         xtwx = Xw.T @ Xw
         eta = X @ coef + off
         mu = _linkinv(eta, family)
@@ -144,7 +147,11 @@ def glm_fit(
             converged = True
             break
         devold = dev
-    vcov = np.asarray(np.linalg.inv(xtwx), dtype=float)
+    try:
+        vcov = np.asarray(np.linalg.inv(xtwx), dtype=float)
+    except np.linalg.LinAlgError:
+        vcov = np.full(xtwx.shape, np.nan)
+        converged = False
     return GLMFit(coef, vcov, mu, loglik(x, wt, mu, family), converged)
 
 

@@ -48,6 +48,7 @@ from metareview.effects.escalc import _as_float, _resolve, escalc
 from metareview.errors import ConvergenceError, InputError, MetareviewWarning
 from metareview.models._glmfit import (
     NCHG,
+    GLMFit,
     GroupedData,
     agq_terms,
     conditional_loglik,
@@ -257,14 +258,33 @@ def _check_counts(cols: dict[str, FloatArray], counts: tuple[str, ...]) -> None:
     for name, values in cols.items():
         ok = ~np.isnan(values)
         if name in counts:
-            bad = ok & ((values < 0) | (values != np.round(values)))
-            what = "a non-negative whole number"
+            bad = ok & ((values < 0) | (values != np.round(values)) | (values > 2.0**53))
+            what = "a non-negative whole number (below 2^53)"
         else:
             bad = ok & ~(values > 0)
             what = "positive"
         if np.any(bad) or np.any(ok & ~np.isfinite(values)):
             row = int(np.argmax(bad | (ok & ~np.isfinite(values)))) + 1
             raise InputError(f"must be {what} (got {values[row - 1]:g})", row=row, field=name)
+
+
+def _check_estimable(measure: str, c: dict[str, FloatArray]) -> None:
+    """The pooled estimate is at infinity when one cell is empty (or full) in every study:
+    say so rather than return the point where an optimiser stopped."""
+    if measure == "OR":
+        for name, what in (("ai", "no events in group 1"), ("ci", "no events in group 2"),
+                           ("bi", "only events in group 1"), ("di", "only events in group 2")):
+            if np.all(c[name] == 0):
+                raise InputError(f"{what} in any study ({name} = 0 throughout): the odds ratio "
+                                 "is not estimable (its MLE is infinite)", field=name)
+    elif measure == "IRR":
+        for name in ("x1i", "x2i"):
+            if np.all(c[name] == 0):
+                raise InputError(f"no events in any study ({name} = 0 throughout): the rate "
+                                 "ratio is not estimable (its MLE is infinite)", field=name)
+    elif np.all(c["xi"] == 0) or np.all(c["xi"] == c["ni"]):
+        raise InputError("xi is 0 in every study (or equals ni in every study): the logit is "
+                         "not estimable (its MLE is infinite)", field="xi")
 
 
 @dataclass
@@ -326,6 +346,7 @@ def _prepare(measure: str, given: dict[str, Any], data: pd.DataFrame | None) -> 
         raise InputError("no study left to fit (every row is missing or has no events in "
                          "either group)")
     cells = {name: values[keep] for name, values in cells.items()}
+    _check_estimable(measure, cells)
     if measure == "OR":
         es = escalc("OR", ai=cells["ai"], bi=cells["bi"], ci=cells["ci"], di=cells["di"],
                     drop00=True)
@@ -359,6 +380,13 @@ class _Het:
     ll_fe: float
     ll_qe: float
     wald: float
+
+
+def _converged(fit: GLMFit) -> GLMFit:
+    if not (fit.converged and np.all(np.isfinite(fit.coef))):
+        raise ConvergenceError("the equal-effects fit (IRLS, as R's glm) did not converge in "
+                               "25 iterations")
+    return fit
 
 
 def _wald_equal(theta: FloatArray, var: FloatArray) -> float:
@@ -415,7 +443,7 @@ def _binomial_conditional(data: _Data, measure: str, method: str, nagq: int) -> 
         x, n, off = c["xi"], c["ni"], np.zeros(data.k)
     k = data.k
     ones = np.ones((k, 1))
-    fe = glm_fit(ones, x, n, off, "binomial")
+    fe = _converged(glm_fit(ones, x, n, off, "binomial"))
     if k > 1:
         sat = glm_fit(np.hstack([ones, _dummies(k, np.arange(k))[:, 1:]]), x, n, off, "binomial")
         het = _Het(fe.loglik, sat.loglik, _wald_block(sat.coef[1:], sat.vcov[1:, 1:]))
@@ -447,7 +475,7 @@ def _um_fs(data: _Data, measure: str, method: str, nagq: int) -> tuple[_Fit, _He
     study = np.repeat(np.arange(k), 2)
     S = _dummies(k, study)
     X = np.column_stack([group1, S])
-    fe = glm_fit(X, x, n, off, family)
+    fe = _converged(glm_fit(X, x, n, off, family))
     if k > 1:
         inter = S[:, :-1] * group1[:, None]  # study:group1, the last one aliased with group1
         sat = glm_fit(np.hstack([X, inter]), x, n, off, family)
