@@ -11,6 +11,8 @@ computation; ``leave1out`` refits without each study in turn. All three share on
 meta-regression, ``subgroup`` pools within subgroups and tests their differences, and
 ``regtest``, ``ranktest`` and ``trimfill`` address small-study effects. ``METHODS``, ``TESTS``
 and ``METHOD_NAMES`` (:mod:`metareview.models.methods`) are the vocabulary of pooling.
+``rma_glmm`` fits generalised linear mixed models to 2x2 tables, rates and proportions
+(metafor's ``rma.glmm``); ``selmodel`` fits selection models for publication bias.
 
 Names are loaded on first use (PEP 562), so ``from metareview.models import METHODS`` does not
 import SciPy.
