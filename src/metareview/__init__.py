@@ -43,12 +43,14 @@ if TYPE_CHECKING:
     )
     from metareview.extraction import StudyData, load_studies
     from metareview.models.batch import rma_batch
+    from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
+    from metareview.models.selmodel import SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -121,6 +123,10 @@ _EXPORTS: dict[str, str] = {
     "ProtocolError": "metareview.errors",
     "SourceError": "metareview.errors",
     "StoreError": "metareview.errors",
+    "GLMMResult": "metareview.models.glmm",
+    "rma_glmm": "metareview.models.glmm",
+    "SelmodelResult": "metareview.models.selmodel",
+    "selmodel": "metareview.models.selmodel",
     "GradeOutcome": "metareview.appraisal.grade",
     "set_rating": "metareview.appraisal.grade_store",
     "sof_table": "metareview.appraisal.sof",
@@ -135,6 +141,7 @@ __all__ = [
     "TESTS",
     "ConvergenceError",
     "ConvergenceWarning",
+    "GLMMResult",
     "GradeOutcome",
     "InputError",
     "MHResult",
@@ -152,6 +159,7 @@ __all__ = [
     "RegResult",
     "RegtestResult",
     "ReviewResult",
+    "SelmodelResult",
     "SourceError",
     "StoreError",
     "StudyData",
@@ -175,10 +183,12 @@ __all__ = [
     "regtest",
     "rma",
     "rma_batch",
+    "rma_glmm",
     "rma_mh",
     "rma_peto",
     "rma_reg",
     "run_folder",
+    "selmodel",
     "set_rating",
     "sof_table",
     "subgroup",

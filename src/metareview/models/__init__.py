@@ -11,6 +11,8 @@ computation; ``leave1out`` refits without each study in turn. All three share on
 meta-regression, ``subgroup`` pools within subgroups and tests their differences, and
 ``regtest``, ``ranktest`` and ``trimfill`` address small-study effects. ``METHODS``, ``TESTS``
 and ``METHOD_NAMES`` (:mod:`metareview.models.methods`) are the vocabulary of pooling.
+``rma_glmm`` fits generalised linear mixed models to 2x2 tables, rates and proportions
+(metafor's ``rma.glmm``); ``selmodel`` fits selection models for publication bias.
 
 Names are loaded on first use (PEP 562), so ``from metareview.models import METHODS`` does not
 import SciPy.
@@ -24,6 +26,7 @@ from metareview._lazy import attach
 
 if TYPE_CHECKING:
     from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
+    from metareview.models.selmodel import SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -80,6 +84,10 @@ _EXPORTS: dict[str, str] = {
     "leave1out": "leave1out",
     "pad_groups": "batch",
     "rma_batch": "batch",
+    "GLMMResult": "glmm",
+    "rma_glmm": "glmm",
+    "SelmodelResult": "selmodel",
+    "selmodel": "selmodel",
 }
 
 __all__ = [
@@ -89,12 +97,14 @@ __all__ = [
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
+    "GLMMResult",
     "MHResult",
     "PublishedCheck",
     "RMAResult",
     "RanktestResult",
     "RegResult",
     "RegtestResult",
+    "SelmodelResult",
     "SubgroupResult",
     "TestName",
     "TrimfillResult",
@@ -107,9 +117,11 @@ __all__ = [
     "regtest",
     "rma",
     "rma_batch",
+    "rma_glmm",
     "rma_mh",
     "rma_peto",
     "rma_reg",
+    "selmodel",
     "subgroup",
     "trimfill",
 ]
