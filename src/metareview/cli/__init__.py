@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "extract": ("extract",),
     "link": ("link",),
     "analyse": ("analyse", "report"),
+    "serve": ("serve",),
 }  # fmt: skip
 
 

@@ -114,6 +114,49 @@ class ScreeningSession:
         self._probability: dict[int, float] = {}
         self._estimate = math.nan
         self._trained = False
+        self._data_version = int(
+            screening.project.connection.execute("PRAGMA data_version").fetchone()[0]
+        )
+
+    def sync(self) -> bool:
+        """Catch up with decisions written by others since the session was built (another
+        reviewer's browser, ``metareview decide`` beside it): reload the labels the ranker
+        learns from and this reviewer's queue. Cheap when nothing changed: SQLite's
+        ``PRAGMA data_version`` changes only when another connection commits. Returns whether
+        anything was reloaded.
+        """
+        conn = self.screening.project.connection
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._data_version:
+            return False
+        self._data_version = version
+        self.screening.refresh()
+        labels = np.full(len(self.ids), -1, dtype=np.int8)
+        for rid, label in self.screening.labels(self.stage).items():
+            if rid in self.index:
+                labels[self.index[rid]] = label
+        self.labels = labels
+        self.queue = set(self.screening.queue(self.stage, self.reviewer))
+        self._mine = self._my_counts()
+        self._ranking_dirty = True
+        return True
+
+    def recall_curve(self) -> list[tuple[int, int]]:
+        """This reviewer's screening so far as (records screened, records judged relevant)
+        after each of their current decisions, in the order they were made: the empirical
+        recall curve of an active-learning screen (Cormack & Grossman 2016, *Engineering
+        quality and reliability in technology-assisted review*, SIGIR; ASReview's recall
+        plot). Relevant means included or maybe, as the ranker learns it."""
+        latest: dict[int, str] = {}  # record -> current decision, in order of first decision
+        for d in self.screening.decisions(stage=self.stage, reviewer=self.reviewer):
+            if d.basis == "reviewer":
+                latest[d.record_id] = d.decision
+        out: list[tuple[int, int]] = []
+        found = 0
+        for n, decision in enumerate(latest.values(), start=1):
+            found += decision != "exclude"
+            out.append((n, found))
+        return out
 
     def _my_counts(self) -> dict[int, str]:
         mine: dict[int, str] = {}
