@@ -6,6 +6,7 @@ printed carries the launch token (as Jupyter's does); without it every request i
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 from pathlib import Path
@@ -72,5 +73,8 @@ def serve(
 
         webbrowser.open(url)
     config = uvicorn.Config(web, host=bind, port=port, log_level="warning", lifespan="on")
-    uvicorn.Server(config).run()  # handles Ctrl-C (SIGINT) itself: finishes requests, exits
+    # uvicorn handles Ctrl-C (SIGINT) itself: it finishes open requests, runs the app's
+    # shutdown (the store's connections are closed), then re-raises the signal.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run()
     typer.echo("metareview serve: stopped")

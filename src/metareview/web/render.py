@@ -71,6 +71,6 @@ def curve_svg(
         f'<text x="{pad}" y="{height - 4}" font-size="10">0</text>'
         f'<text x="{pad + w}" y="{height - 4}" font-size="10" text-anchor="end">{xs}</text>'
         f'<text x="2" y="12" font-size="10">{top}</text>'
-        f'<text x="{pad + 4}" y="16" font-size="10">{last[1]} relevant in {last[0]} '
-        f"screened</text></svg>"
+        f'<text x="{pad + w}" y="{6 + h - 6}" font-size="10" text-anchor="end">{last[1]} '
+        f"relevant in {last[0]} screened</text></svg>"
     )

@@ -7,11 +7,11 @@
   function typing(target) {
     return target && (target.closest("input, textarea, select, [contenteditable]") !== null);
   }
-  function busy() {
-    return document.querySelector(".htmx-request") !== null;
-  }
+  // A key pressed again before the next record arrives posts the same record id again; the
+  // server stores a reviewer's decision on a record once (the later one is answered with the
+  // next record and "already decided").
   function submit(form) {
-    if (form && !busy()) { form.requestSubmit(); }
+    if (form) { form.requestSubmit(); }
   }
 
   // -- screening ---------------------------------------------------------------------------
@@ -26,7 +26,15 @@
     if (!screen || ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
     if (ev.target && ev.target.id === "note") {
       if (ev.key === "Escape") { ev.target.blur(); ev.preventDefault(); }
-      return; // Enter submits the note form
+      if (ev.key === "Enter") {
+        // Submit, and leave the field so the next key is a decision again (htmx would
+        // otherwise put the focus back into the new note field after the swap).
+        ev.preventDefault();
+        var form = ev.target.form;
+        ev.target.blur();
+        submit(form);
+      }
+      return;
     }
     if (typing(ev.target)) { return; }
     var r = reasons();

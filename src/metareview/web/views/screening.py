@@ -76,6 +76,19 @@ def screen_view(
             "nct": ", ".join(rec.nct_ids),
             "doi": rec.doi,
             "hints": cand.hints,
+            "meta": [
+                m
+                for m in (
+                    ", ".join(rec.authors[:6]) + (" et al." if len(rec.authors) > 6 else ""),
+                    rec.journal,
+                    str(rec.year) if rec.year else "",
+                    ", ".join(rec.publication_types) or rec.kind,
+                    f"PMID {rec.pmid}" if rec.pmid else "",
+                    ", ".join(rec.nct_ids),
+                    f"doi {rec.doi}" if rec.doi else "",
+                )
+                if m
+            ],
         }
     estimate = (
         f"≈ {prog.remaining_relevant:.1f}"
