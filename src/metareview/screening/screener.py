@@ -30,7 +30,7 @@ from rich.text import Text
 from metareview.errors import InputError
 from metareview.screening.decisions import Decision, Screening, normalise_stage
 from metareview.screening.hints import Hint, publication_hints
-from metareview.screening.ranking import DEFAULT_MODEL, Ranker
+from metareview.screening.ranking import DEFAULT_MODEL, Ranker, record_text
 from metareview.sources.record import Record
 
 __all__ = ["Candidate", "ScreeningProgress", "ScreeningSession", "read_key", "run_screener"]
@@ -100,6 +100,9 @@ class ScreeningSession:
         self.ids: list[int] = screening.candidates(self.stage)
         self.index = {rid: i for i, rid in enumerate(self.ids)}
         self.records = [screening.reports.records[rid].record for rid in self.ids]
+        # The ranker's text of each record, built once: refitting after every decision then
+        # reuses the cached features (the texts are the same objects each time).
+        self.texts = [record_text(r) for r in self.records]
         self.labels = np.full(len(self.ids), -1, dtype=np.int8)
         for rid, label in screening.labels(self.stage).items():
             if rid in self.index:
@@ -174,7 +177,7 @@ class ScreeningSession:
             self._order, self._probability, self._estimate = [], {}, 0.0
             self._ranking_dirty = False
             return
-        self.ranker.fit(self.records, self.labels)
+        self.ranker.fit(self.texts, self.labels)
         pending = [self.index[r] for r in self.queue if r in self.index]
         ranking = self.ranker.rank(np.asarray(sorted(pending), dtype=np.intp))
         self._order = [self.ids[int(i)] for i in ranking.order]
