@@ -324,6 +324,12 @@ class ModelSettings(_Model):
     drop00: bool = False
     sensitivity: list[SensitivityAnalysis] = Field(default_factory=list)
     subgroups: list[SubgroupAnalysis] = Field(default_factory=list)
+    #: Risk of bias (``metareview rob``): refit with only the studies at ``low`` overall risk
+    #: of bias, or without those at high risk (``not_high``: RoB 2 low or some concerns;
+    #: ROBINS-I low or moderate). Studies not assessed are left out of that refit.
+    rob_sensitivity: Literal["low", "not_high"] | None = None
+    #: Risk of bias: a subgroup analysis by the studies' overall judgement.
+    rob_subgroup: bool = False
 
     @field_validator("method")
     @classmethod

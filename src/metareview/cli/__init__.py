@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "link": ("link",),
     "analyse": ("analyse", "report"),
     "serve": ("serve",),
+    "rob": ("rob",),
 }  # fmt: skip
 
 
