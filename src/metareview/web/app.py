@@ -154,9 +154,9 @@ def create_app(directory: str | Path, *, token: str | None = None) -> WebApp:
             return response
         return state.render(request, "error.html", {"error": str(exc)}, status_code=400)
 
-    from metareview.web.views import analysis, dedupe, extraction, overview, screening
+    from metareview.web.views import analysis, dedupe, extraction, overview, rob, screening
 
-    for module in (overview, screening, dedupe, extraction, analysis):
+    for module in (overview, screening, dedupe, extraction, rob, analysis):
         app.include_router(module.router)
     app.add_middleware(SecurityMiddleware, token=state.token, sessions=state.sessions)
     return app
