@@ -330,3 +330,43 @@ def test_extract_with_a_selected_quote_and_the_forest_plot_changes(
     events = {v.key.group: v.value for v in values if v.key.field == "events"}
     assert events == {"intervention": 2, "comparator": 9}
     assert all(v.quote and v.location.startswith("abstract, sentence") for v in values)
+
+
+def test_risk_of_bias_judgement_shown_as_answers_are_given(browser: Any, e2e_project: Path) -> None:
+    """RoB 2 domain 1 (guidance flowchart): 1.2 (allocation concealed) N -> high."""
+    with serving(e2e_project) as server:
+        context, page, console = _page(browser, server, "Ana")
+        page.goto(server.base + "/rob")
+        _shot(page, "rob-list")
+        page.click("a[href*='/sae?tool=rob2']")
+        page.select_option("select[name='a-1.2']", "N")
+        page.wait_for_selector("#judgement-D1:has-text('High')")
+        answers = {
+            "1.1": "Y",
+            "1.2": "Y",
+            "1.3": "N",
+            "2.1": "N",
+            "2.2": "N",
+            "2.6": "Y",
+            "3.1": "Y",
+            "4.1": "N",
+            "4.2": "N",
+            "4.3": "N",
+            "5.1": "Y",
+            "5.2": "N",
+            "5.3": "N",
+        }  # every domain low (tests/appraisal/test_rob2.py: ALL_LOW)
+        for q, a in answers.items():
+            page.select_option(f"select[name='a-{q}']", a)
+        page.wait_for_selector("#judgement-D1:has-text('Low')")
+        page.wait_for_selector("#judgement-overall:has-text('Low')")
+        _shot(page, "rob-form")
+        page.click("#save")
+        page.wait_for_selector("#form-message")
+        assert console == [], "\n".join(console)
+        context.close()
+    from metareview.appraisal.stored import assessments
+
+    with Project.open(e2e_project) as p:
+        (a,) = assessments(p)
+    assert (a.reviewer, a.outcome, a.overall.judgement) == ("Ana", "sae", "low")
