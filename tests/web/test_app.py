@@ -460,3 +460,25 @@ def test_app_refuses_a_folder_that_is_not_a_project(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match="not a metareview project"):
         create_app(tmp_path)
+
+
+def test_cli_beside_the_app(tmp_path: Path) -> None:
+    """A decision made with `metareview decide` while the app is open: the app's session
+    catches up (the record leaves the reviewer's queue) and nothing is decided twice."""
+    project = _fresh_project(tmp_path)
+    with TestClient(create_app(project, token=TOKEN), base_url="http://127.0.0.1") as c:
+        csrf = login(c, "Ana")
+        page = c.get("/screening").text
+        assert '<mark class="inc">' in page  # the protocol's key terms highlighted
+        shown = _current(page)
+        csv = tmp_path / "d.csv"
+        csv.write_text(
+            f"record_id,stage,decision,reason,reviewer\n{shown},title_abstract,include,,Ana\n",
+            encoding="utf-8",
+        )
+        assert main(["decide", str(project), str(csv)]) == 0
+        # the page still shows the record; pressing a key on it is not stored again
+        page = _post(c, "/screening/decide", csrf, record_id=shown, decision="exclude")
+        assert f"record {shown} is already decided" in page
+        assert _current(page) != shown
+    assert _decisions(project, "Ana") == [(shown, "title_abstract", "include", None)]
