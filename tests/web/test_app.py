@@ -482,3 +482,18 @@ def test_cli_beside_the_app(tmp_path: Path) -> None:
         assert f"record {shown} is already decided" in page
         assert _current(page) != shown
     assert _decisions(project, "Ana") == [(shown, "title_abstract", "include", None)]
+
+
+def test_registry_values_are_marked_for_confirmation(client: TestClient, e2e_project: Path) -> None:
+    """ALPHA-B's posted results (tests/data/e2e/README.md): SAE 4/60 vs 2/60, pre-filled from
+    the registry, shown for confirmation, with the results table cell that holds each."""
+    csrf = login(client, "Ana")
+    r = client.post("/extraction/registry", data={"csrf_token": csrf})
+    assert r.status_code == 200 and "19 values pre-filled" in r.text
+    study = int(re.findall(r'href="/extraction/(\d+)/sae"', r.text)[0])
+    page = _form(client, study, "sae")
+    assert page.count("from registry results: check and save to confirm") == 2
+    assert 'name="r1-events" class="num" inputmode="decimal" value="4"' in page
+    assert 'name="r2-n" class="num" inputmode="decimal" value="60"' in page
+    cells = re.findall(r'<td class="cell" data-loc="([^"]+)"[^>]*data-value="([^"]+)"', page)
+    assert tuple(v for loc, v in cells if "seriousNumAffected" in loc) == ("4", "2")
