@@ -58,6 +58,7 @@ class WebState:
         self.report_lock = threading.Lock()
         self.report_version: int | None = None
         self.report_cache: dict[str, Any] | None = None
+        self.running = 0
         env = Environment(
             loader=FileSystemLoader(str(_PACKAGE / "templates")),
             autoescape=True,  # every record field is escaped
@@ -88,6 +89,9 @@ class WebState:
         self._store.submit(close_all).result()
         self._store.shutdown(wait=True)
         self._jobs.shutdown(wait=True)
+        # a later start (another test client) gets fresh threads
+        self._store = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metareview-store")
+        self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metareview-report")
 
     def render(
         self, request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
@@ -134,8 +138,15 @@ def create_app(directory: str | Path, *, token: str | None = None) -> WebApp:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        state.close()
+        # The store is closed when the last server running this app stops (a test may run
+        # the app under several clients at once).
+        state.running += 1
+        try:
+            yield
+        finally:
+            state.running -= 1
+            if state.running == 0:
+                state.close()
 
     app = WebApp(
         title="metareview", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
