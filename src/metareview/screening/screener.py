@@ -150,10 +150,9 @@ class ScreeningSession:
         recall curve of an active-learning screen (Cormack & Grossman 2016, *Engineering
         quality and reliability in technology-assisted review*, SIGIR; ASReview's recall
         plot). Relevant means included or maybe, as the ranker learns it."""
-        latest: dict[int, str] = {}  # record -> current decision, in order of first decision
-        for d in self.screening.decisions(stage=self.stage, reviewer=self.reviewer):
-            if d.basis == "reviewer":
-                latest[d.record_id] = d.decision
+        # self._mine: record -> current decision, in the order of each record's first
+        # decision (built from the store in id order, kept up to date by decide and undo).
+        latest = self._mine
         out: list[tuple[int, int]] = []
         found = 0
         for n, decision in enumerate(latest.values(), start=1):
