@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "analyse": ("analyse", "report"),
     "grade": ("grade",),
     "sof": ("sof",),
+    "serve": ("serve",),
     "rob": ("rob",),
 }  # fmt: skip
 

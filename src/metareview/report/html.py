@@ -94,7 +94,7 @@ from metareview.report.plots import (
     save_figure,
 )
 
-__all__ = ["build_report_data", "render_report", "write_report"]
+__all__ = ["build_report_data", "outcome_slugs", "render_report", "write_report"]
 
 #: k needed before a funnel plot says anything (Sterne et al. 2011, BMJ 343:d4002, advise ≥ 10
 #: for asymmetry tests; the plot itself is shown from 3 so the reader sees the spread).
@@ -160,6 +160,20 @@ def _safe_url(url: Any) -> str | None:
 def _slug(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower()
     return slug or "outcome"
+
+
+def outcome_slugs(names: Sequence[str]) -> list[str]:
+    """The slug of each analysis in the report, in order: its element ids and figure file
+    names (``figures/SLUG-forest.svg``); a repeated name gets ``-2`` appended."""
+    used: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        slug = _slug(str(name or "outcome"))
+        while slug in used:
+            slug += "-2"
+        used.add(slug)
+        out.append(slug)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -651,14 +665,10 @@ def _outcome_views(
     outcome_specs = {
         str(o.get("name")): o for o in (data.get("protocol") or {}).get("outcomes") or []
     }
-    used: set[str] = set()
-    for given, raw in zip(data["analyses"], raw_analyses, strict=True):
+    slugs = outcome_slugs([str(a.get("outcome") or "outcome") for a in data["analyses"]])
+    for given, raw, slug in zip(data["analyses"], raw_analyses, slugs, strict=True):
         raw_map = _as_mapping(raw)
         name = str(given.get("outcome") or "outcome")
-        slug = _slug(name)
-        while slug in used:
-            slug += "-2"
-        used.add(slug)
         spec = outcome_specs.get(name, {})
         label = str(given.get("label") or spec.get("description") or name)
         measure = str(given.get("measure") or spec.get("measure") or "GEN")

@@ -472,6 +472,31 @@ class Screening:
             if f.status == "conflict"
         ]
 
+    def progress(self, stage: str) -> dict[str, Any]:
+        """Where screening of ``stage`` stands: ``candidates`` (reports of the stage),
+        ``final`` (counts of final decisions by decision, ``conflict`` and ``awaiting``) and
+        ``reviewers`` (per reviewer, counts of their current decisions by decision, and
+        ``left``: the reports still in their queue)."""
+        stage = normalise_stage(stage)
+        candidates = self.candidates(stage)
+        final = Counter(
+            f.decision or f.status for f in self.final_decisions(stage).values()
+        )
+        current = self._current_by_reviewer(self.decisions(stage=stage))
+        per: dict[str, Counter[str]] = {name: Counter() for name in self.reviewers()}
+        for by_reviewer in current.values():
+            for name, d in by_reviewer.items():
+                per.setdefault(name, Counter())[d.decision] += 1
+        reviewers = {
+            name: {
+                **{k: counts.get(k, 0) for k in DECISIONS},
+                "done": sum(counts.values()),
+                "left": len(self.queue(stage, name)),
+            }
+            for name, counts in per.items()
+        }
+        return {"candidates": len(candidates), "final": dict(final), "reviewers": reviewers}
+
     # -- eligibility per stage --------------------------------------------------------------
 
     def candidates(self, stage: str) -> list[int]:
