@@ -51,7 +51,9 @@ _FUNCS: dict[str, Callable[[Any], Any]] = {
 
 def split_top(text: str, sep: str) -> list[str]:
     """``text`` split at ``sep`` characters outside parentheses."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1

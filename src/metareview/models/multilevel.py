@@ -434,7 +434,6 @@ class _Model:
         g_out = np.zeros(self.npar)
         if grad:
             for grp, (w, wx), wr in zip(self.groups, cache, wrs, strict=True):
-                j = 0
                 mats: list[FloatArray] = []
                 for sj, mask in zip(s2, grp.s_masks, strict=True):
                     mats.append(sj * mask)
@@ -442,15 +441,15 @@ class _Model:
                                                        strict=True):
                     for dg in dgs:
                         mats.append(mask * dg[inner[:, :, None], inner[:, None, :]])
-                for dmat in mats:
+                for j, dmat in enumerate(mats):
                     val = float(np.sum(w * dmat)) - float(
                         np.einsum("bi,bij,bj->", wr, dmat, wr))
                     if self.reml:
                         bm = np.einsum("bip,bij,bjq->pq", wx, dmat, wx)
                         val -= float(np.sum(ainv * bm))
                     g_out[j] += 0.5 * val
-                    j += 1
-        return _Eval(-ll, g_out, beta, ainv, ll, rss)
+        return _Eval(-ll, g_out, np.asarray(beta, dtype=float), np.asarray(ainv, dtype=float),
+                     ll, rss)
 
 
 def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[FloatArray, bool]:
@@ -483,7 +482,7 @@ def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[F
         if act.size == 0 or np.max(np.abs(g0[act])) < 1e-12:
             break
         h = np.zeros((act.size, act.size))
-        for a_i, i in enumerate(act):
+        for a_i, i in enumerate(act.tolist()):
             step = 1e-5 * max(1.0, abs(z[i]))
             zp, zm = z.copy(), z.copy()
             zp[i] += step
@@ -605,13 +604,13 @@ class RMAMVResult(Printed):
             return []
         out: list[Block] = []
         if self.sigma2.size:
-            rows = [[num(float(self.sigma2[j]), digits),
-                     num(math.sqrt(float(self.sigma2[j])), digits),
-                     str(self.s_nlevels[j]), "yes" if self.fixed[j] else "no", self.s_names[j]]
-                    for j in range(self.sigma2.size)]
+            srows: list[list[str | None]] = [
+                [num(float(self.sigma2[j]), digits), num(math.sqrt(float(self.sigma2[j])), digits),
+                 str(self.s_nlevels[j]), "yes" if self.fixed[j] else "no", self.s_names[j]]
+                for j in range(self.sigma2.size)]
             names = ["", *([f"sigma^2.{j + 1}" for j in range(self.sigma2.size)]
                            if self.sigma2.size > 1 else ["sigma^2  "])]
-            out.append(Table(["estim", "sqrt", "nlvls", "fixed", "factor"], rows,
+            out.append(Table(["estim", "sqrt", "nlvls", "fixed", "factor"], srows,
                              row_names=[n + " " for n in names], end=" "))
             out.append("")
         pos = self.sigma2.size

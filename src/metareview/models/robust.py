@@ -76,8 +76,8 @@ class RobustResult(Printed):
     ``beta`` as fitted; ``se``, ``zval`` (t values), ``pval``, ``ci_lb``/``ci_ub`` from the
     robust ``vb``; ``ddf`` the t df per coefficient (``n - p`` for CR1, Satterthwaite for CR2);
     ``QM``/``QMp`` the robust F-test of the coefficients ``btt`` on ``QMdf`` df (CR1: Wald
-    F on ``n - p`` df; CR2: clubSandwich's HTZ test); ``n_clusters`` and ``cluster_sizes``; ``vcov_type`` is
-    "CR0", "CR1" or "CR2". ``model`` is the fitted model.
+    F on ``n - p`` df; CR2: clubSandwich's HTZ test); ``n_clusters`` and ``cluster_sizes``;
+    ``vcov_type`` is "CR0", "CR1" or "CR2". ``model`` is the fitted model.
     """
 
     model: Any = field(repr=False)
@@ -294,7 +294,7 @@ def robust(
     for idx, w in wblocks:
         wx[idx] = np.einsum("bij,bjp->bip", w, x[idx])
         we[idx] = np.einsum("bij,bj->bi", w, e[idx])
-    bmat = np.linalg.inv(x.T @ wx)  # (X'WX)^-1
+    bmat = np.asarray(np.linalg.inv(x.T @ wx), dtype=float)  # (X'WX)^-1
     sizes = np.bincount(codes, minlength=n)
     alpha = alpha_from_level(level)
     if not clubsandwich:
