@@ -571,6 +571,10 @@ class RMAMVResult(Printed):
     yi: FloatArray = field(repr=False)
     M_blocks: tuple[tuple[IntArray, FloatArray], ...] = field(repr=False)
     random: tuple[str, ...] = ()
+    g_inner: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64),
+                                       repr=False)
+    h_inner: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64),
+                                       repr=False)
     g_labels: tuple[str, str] | tuple[()] = ()
     h_labels: tuple[str, str] | tuple[()] = ()
     converged: bool = True
@@ -768,7 +772,8 @@ class RMAMVResult(Printed):
         ``pred = x'beta``, ``se = sqrt(x' Var(beta) x)``, CI ``pred +- crit se``; the prediction
         interval ``pred +- crit sqrt(se^2 + sum(sigma2) + tau2 + gamma2)`` where ``tau2`` and
         ``gamma2`` enter only when a single value describes them (metafor's behaviour; otherwise
-        the interval is not given). ``crit`` is the normal quantile, or the t quantile on
+        the interval is not given, except at the fitted rows, where each row takes the
+        ``tau2`` of its own inner level, as metafor). ``crit`` is the normal quantile, or the t quantile on
         ``ddf`` df for ``test="t"``. ``newmods``: one row of moderator values per prediction
         (without the intercept unless ``intercept=False``); None predicts at each fitted row for
         a model with moderators and the pooled value for an intercept-only model.
@@ -790,19 +795,22 @@ class RMAMVResult(Printed):
         alpha = alpha_from_level(self.level)
         crit = (float(-special.stdtrit(self.ddf, alpha / 2)) if self.ddf is not None
                 else float(-special.ndtri(alpha / 2)))
-        extra = float(np.sum(self.sigma2))
-        ok = True
-        for t2, present in ((self.tau2, bool(self.g_names)), (self.gamma2, bool(self.h_names))):
-            if present:
-                if t2.size == 1:
-                    extra += float(t2[0])
-                else:
-                    ok = False
+        # heterogeneity added for the prediction interval, per predicted row
+        extra = np.full(xnew.shape[0], float(np.sum(self.sigma2)))
+        for t2, present, inner in ((self.tau2, bool(self.g_names), self.g_inner),
+                                   (self.gamma2, bool(self.h_names), self.h_inner)):
+            if not present:
+                continue
+            if t2.size == 1:
+                extra = extra + float(t2[0])
+            elif newmods is None and not self.int_only:
+                extra = extra + t2[inner]  # metafor: each row's own inner level
+            else:
+                extra = extra + np.nan  # metafor asks for tau2.levels here
         sp = np.sqrt(se * se + extra)
         return pd.DataFrame({
             "pred": pred, "se": se, "ci_lb": pred - crit * se, "ci_ub": pred + crit * se,
-            "pi_lb": pred - crit * sp if ok else np.nan,
-            "pi_ub": pred + crit * sp if ok else np.nan,
+            "pi_lb": pred - crit * sp, "pi_ub": pred + crit * sp,
         })
 
     def confint(self, *, level: float | None = None) -> pd.DataFrame:
@@ -1207,6 +1215,8 @@ def rma_mv(
         fixed=tuple(i in fixed for i in range(model.npar)),
         X=_readonly(x), yi=_readonly(y), M_blocks=_final_m(model, eta_hat),
         random=() if random is None else (random,) if isinstance(random, str) else tuple(random),
+        g_inner=_readonly(gts[0].inner_codes) if gts else np.empty(0, dtype=np.int64),
+        h_inner=_readonly(gts[1].inner_codes) if len(gts) > 1 else np.empty(0, dtype=np.int64),
         g_labels=(gts[0].label, gts[0].outer) if gts else (),
         h_labels=(gts[1].label, gts[1].outer) if len(gts) > 1 else (),
         converged=ok, _refit=(model, eta_hat, plabels, kinds),
