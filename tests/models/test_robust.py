@@ -81,7 +81,7 @@ def test_robust_agrees_with_metafor(rid: str, results: dict[str, RobustResult]) 
                                err_msg=f"{rid}.pval")
     np.testing.assert_allclose(r.vb, np.asarray(c["vb"], dtype=float), rtol=1e-6, atol=1e-12)
     if "QM" in c and r.beta.size > 1:
-        assert r.QM == pytest.approx(num(c["QM"]), rel=1e-6)
+        assert pytest.approx(num(c["QM"]), rel=1e-6) == r.QM
         assert r.QMp == pytest.approx(num(c["QMp"]), rel=2e-5)
         assert r.QMdf is not None
         np.testing.assert_allclose(r.QMdf, np.atleast_1d(num(c["QMdf"])), rtol=1e-6)
