@@ -80,11 +80,25 @@ add_dataset("gleser2009_RD", as.data.frame(dg[, c("study", "trt", "yi", "vi")]),
             "Gleser & Olkin (2009) multiple-treatment studies, risk differences")
 add_matrix("gleser2009_RD_V", Vg, "Gleser & Olkin (2009) eq. 19.5 covariances")
 
+dv <- to.long(measure = "OR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.colditz1994)
+dv <- escalc(measure = "PLO", xi = out1, mi = out2, data = dv)
+levels(dv$group) <- c("CON", "EXP")
+dv <- as.data.frame(dv[, c("trial", "group", "ablat", "yi", "vi")])
+dv$group <- as.character(dv$group)
+add_dataset("colditz1994_long", dv,
+            "to.long(measure='OR', dat.colditz1994) then escalc('PLO'), as van Houwelingen et al. (2002)")
+
+dc <- escalc(measure = "OR", ai = pre.xti, n1i = pre.nti, ci = pre.xci, n2i = pre.nci,
+             data = dat.collins1985b[, 1:7])
+dc$id <- seq_len(nrow(dc))
+add_dataset("collins1985b", as.data.frame(dc[, c("id", "yi", "vi")]),
+            "dat.collins1985b; escalc(measure='OR', ai=pre.xti, n1i=pre.nti, ci=pre.xci, n2i=pre.nci)")
+
 # ---------------------------------------------------------------- rma.mv fits
 fits <- list()
 Vs <- list(berkey1998_V = Vb, ishak2007_V = Vi, gleser2009_RD_V = Vg)
 frames <- list(konstantopoulos2011 = dk, berkey1998 = db, ishak2007 = dl, assink2016 = da,
-               gleser2009_RD = dg)
+               gleser2009_RD = dg, colditz1994_long = dv, collins1985b = dc)
 
 fit_case <- function(id, dataset, V, random = NULL, mods = NULL, struct = "CS",
                      method = "REML", test = "z", confint = FALSE, extra = list()) {
@@ -126,7 +140,7 @@ fit_case <- function(id, dataset, V, random = NULL, mods = NULL, struct = "CS",
   if (isTRUE(res$withS)) fx$sigma2 <- res$sigma2
   if (isTRUE(res$withG)) {
     fx$tau2 <- res$tau2
-    if (struct %in% c("CS", "HCS", "UN", "AR")) fx$rho <- res$rho
+    if (struct %in% c("CS", "HCS", "UN", "AR", "HAR")) fx$rho <- res$rho
   }
   if (isTRUE(res$withS) || isTRUE(res$withG)) {
     rf <- do.call(rma.mv, fx)
@@ -175,6 +189,14 @@ fit_case("ishak_diag_vi", "ishak2007", "vi", "~ factor(time) | study",
 fit_case("ishak_id_vi", "ishak2007", "vi", "~ factor(time) | study",
          mods = "~ 0 + factor(time)", struct = "ID")
 fit_case("ishak_study_vi", "ishak2007", "vi", "~ 1 | study", mods = "~ 0 + factor(time)")
+fit_case("ishak_har", "ishak2007", "ishak2007_V", "~ time | study", mods = "~ 0 + factor(time)",
+         struct = "HAR")
+fit_case("colditz_un_ml", "colditz1994_long", "vi", "~ group | trial", mods = "~ 0 + group",
+         struct = "UN", method = "ML")
+fit_case("collins_id_ml", "collins1985b", "vi", "~ 1 | id", method = "ML", confint = TRUE)
+fit_case("collins_id_reml", "collins1985b", "vi", "~ 1 | id", confint = TRUE)
+fit_case("konst_diag_district", "konstantopoulos2011", "vi",
+         c("~ 1 | district", "~ factor(district) | study"), struct = "DIAG")
 fit_case("gleser_rd", "gleser2009_RD", "gleser2009_RD_V", NULL, mods = "~ 0 + factor(trt)")
 fit_case("konst_two_terms", "konstantopoulos2011", "vi",
          c("~ 1 | district", "~ 1 | study"), mods = "~ I(year - 1990)", method = "ML")

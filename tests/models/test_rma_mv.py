@@ -13,7 +13,7 @@ Tolerances, and why:
 * Estimated components: rtol 1e-6 (atol 1e-7 for values near 0 such as a CI bound). metafor's
   optimum (BFGS with a numerical gradient) is reached to ~2e-7 in the components; ours uses the
   analytic gradient and Newton steps.
-* ``struct="UN"`` fits (berkey1998): the likelihood is flat in the correlation and metafor's
+* ``struct="UN"`` fits (berkey1998, colditz1994): the likelihood is flat in the correlation and metafor's
   optimiser stops up to 1.1e-4 (relative) from the optimum in tau^2, so those values are compared at
   rtol 5e-4 and the test asserts our log-likelihood is at least metafor's (it is higher by up to
   5e-9); their fixed-component refits above still agree to 1e-8.
@@ -36,7 +36,7 @@ from metareview.models import RMAMVResult, rma_mv, vcalc
 G = load_goldens("goldens_rma_mv.json")
 FITS: dict[str, Any] = G["fits"]
 FLAT = {"berkey_un_reml", "berkey_un_ml", "berkey_un_ml_year", "berkey_un_ml_star",
-        "berkey_un_ml_rho0"}
+        "berkey_un_ml_rho0", "colditz_un_ml"}
 #: fits whose printout is identical to metafor's (in the others the 4th decimal of a value
 #: differs by one unit because metafor stops its optimiser slightly short of the optimum)
 PRINT_SAME = ["konst_reml", "konst_ml", "konst_reml_year", "konst_ml_year", "konst_reml_t",
@@ -92,18 +92,21 @@ def test_estimates_agree_with_metafor(fid: str, fits: dict[str, RMAMVResult]) ->
     close(r.vb, np.asarray(f["vb"], dtype=float), rtol, 1e-10, f"{fid}.vb")
     for key in ("sigma2", "tau2", "rho"):
         if getattr(r, key).size:
-            close(getattr(r, key), f[key], rtol, 1e-9, f"{fid}.{key}")
+            # atol 5e-7: a component whose optimum is 0 (the boundary) is left by metafor
+            # at up to 1.4e-7 (konst_diag_district), ours at < 1e-14
+            close(getattr(r, key), f[key], rtol, 5e-7, f"{fid}.{key}")
     if f["s_nlevels"]:
         assert list(r.s_nlevels) == [int(x) for x in np.atleast_1d(f["s_nlevels"])]
     close(r.QE, f["QE"], 1e-9, 0.0, f"{fid}.QE")  # QE does not depend on the components
     close(r.QEp, f["QEp"], 1e-8, 1e-300, f"{fid}.QEp")
     close(r.QM, f["QM"], rtol, 0.0, f"{fid}.QM")
+    # the likelihood at the optimum: ours is never below metafor's (where they differ, by at
+    # most 1.6e-7 in konst_diag_district, ours is the higher)
     for key in ("logLik", "deviance", "AIC", "BIC", "AICc"):
-        close(getattr(r, key), f[key], 1e-8 if fid not in FLAT else 1e-7, 0.0, f"{fid}.{key}")
+        close(getattr(r, key), f[key], 1e-8, 5e-7, f"{fid}.{key}")
+    assert r.logLik >= f["logLik"] - 1e-9
     if f["test"] == "t":
         assert r.ddf == int(np.atleast_1d(f["ddf"])[0])
-    if fid in FLAT:  # our optimum is at least as good as metafor's
-        assert r.logLik >= f["logLik"] - 1e-10
 
 
 @pytest.mark.parametrize("fid", [k for k in FITS if "fixed" in FITS[k]])
@@ -136,7 +139,9 @@ def test_predict_agrees_with_metafor(fid: str, fits: dict[str, RMAMVResult]) -> 
         if vals.size == 0 or np.all(np.isnan(vals)):
             assert np.all(np.isnan(pr[key].to_numpy()))
             continue
-        close(pr[key].to_numpy(), vals, rtol, 2e-5 if fid in FLAT else 1e-7, f"{fid}.{key}")
+        # konst_diag_district: tau^2 at the boundary (0) is 1.4e-7 in metafor, which moves its PI
+        atol = 2e-5 if fid in FLAT else 2e-6 if fid == "konst_diag_district" else 1e-7
+        close(pr[key].to_numpy(), vals, rtol, atol, f"{fid}.{key}")
 
 
 def test_predict_newmods() -> None:

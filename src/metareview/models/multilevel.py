@@ -17,7 +17,8 @@ with ``u_j ~ N(0, sigma2_j I)`` one random intercept per level of the j-th group
 * ``CS``: ``tau2`` on the diagonal, ``rho tau2`` off it;
 * ``HCS``: ``tau2_i`` on the diagonal, ``rho sqrt(tau2_i tau2_i')`` off it;
 * ``UN``: ``tau2_i`` and ``rho_ii' sqrt(tau2_i tau2_i')`` (one correlation per pair);
-* ``AR``: ``tau2 rho^|i - i'|`` over the ordered levels of ``inner`` (AR(1)).
+* ``AR``: ``tau2 rho^|i - i'|`` over the ordered levels of ``inner`` (AR(1));
+  ``HAR``: ``sqrt(tau2_i tau2_i') rho^|i - i'|`` (heteroscedastic AR(1)).
 
 The marginal covariance is ``M = V + sum_j sigma2_j Z_j Z_j' + (Z_G G Z_G') * (O O')`` (``O``
 the outer-level indicators). With ``W = M^-1`` and ``A = X'WX`` the fixed effects are
@@ -83,7 +84,7 @@ __all__ = ["RMAMVResult", "rma_mv"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR")
+STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR", "HAR")
 _EPS10 = 10.0 * float(np.finfo(float).eps)  # metafor: variances below this are 0
 _EVTOL = 1e-7
 
@@ -119,7 +120,7 @@ class _GTerm:
 
     @property
     def ntau(self) -> int:
-        return self.q if self.struct in ("DIAG", "HCS", "UN") else 1
+        return self.q if self.struct in ("DIAG", "HCS", "UN", "HAR") else 1
 
     @property
     def nrho(self) -> int:
@@ -240,11 +241,14 @@ def _g_matrix(
         with np.errstate(divide="ignore", invalid="ignore"):
             dpw = np.where(lag > 0, lag * np.power(r, np.maximum(lag - 1.0, 0.0)), 0.0)
         d.append(tau2[0] * drho[0] * dpw)
-    else:  # HCS, UN
+    else:  # HCS, HAR, UN
         sd = np.sqrt(tau2)
         ss = np.outer(sd, sd)
+        lag = np.abs(np.subtract.outer(np.arange(q), np.arange(q))).astype(float)
         if s == "HCS":
             corr = np.eye(q) + rho[0] * ones_off
+        elif s == "HAR":
+            corr = np.power(rho[0], lag)
         else:
             corr = np.eye(q)
             il = np.tril_indices(q, -1)
@@ -260,6 +264,10 @@ def _g_matrix(
             d.append(e)
         if s == "HCS":
             d.append(drho[0] * ss * ones_off)
+        elif s == "HAR":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dpw = np.where(lag > 0, lag * np.power(rho[0], np.maximum(lag - 1.0, 0.0)), 0.0)
+            d.append(drho[0] * ss * dpw)
         else:
             for j in range(len(rho)):
                 e = np.zeros((q, q))
@@ -638,7 +646,7 @@ class RMAMVResult(Printed):
             out.append(f"outer factor: {outer_label.ljust(w)} (nlvls = {nl[1]})")
             out.append(f"inner factor: {inner_label.ljust(w)} (nlvls = {nl[0]})")
             out.append("")
-            per_level = struct in ("DIAG", "HCS", "UN")
+            per_level = struct in ("DIAG", "HCS", "UN", "HAR")
             rows: list[list[str | None]] = []
             rn = [""]
             for j in range(tau2.size):
@@ -650,7 +658,7 @@ class RMAMVResult(Printed):
                     cells += ["yes" if fx[j] else "no"]
                 rows.append(cells)
                 rn.append(f"{tname}.{j + 1}  " if per_level else f"{tname}    ")
-            if struct in ("CS", "HCS", "AR"):
+            if struct in ("CS", "HCS", "AR", "HAR"):
                 cells = [num(float(rho[0]), digits), ""]
                 cells += ["", "yes" if fx[-1] else "no", ""] if per_level else [
                     "yes" if fx[-1] else "no"]
@@ -775,12 +783,21 @@ class RMAMVResult(Printed):
         the interval is not given, except at the fitted rows, where each row takes the
         ``tau2`` of its own inner level, as metafor). ``crit`` is the normal quantile, or the t quantile on
         ``ddf`` df for ``test="t"``. ``newmods``: one row of moderator values per prediction
-        (without the intercept unless ``intercept=False``); None predicts at each fitted row for
+        (without the intercept column; ``intercept=False`` sets the intercept to 0 in them, as
+        metafor's ``intercept`` argument); None predicts at each fitted row for
         a model with moderators and the pooled value for an intercept-only model.
         """
-        add1 = intercept and self.coef_names[0] == "intrcpt"
+        add1 = self.coef_names[0] == "intrcpt"
+        multi = any(t.size > 1 for t, present in ((self.tau2, bool(self.g_names)),
+                                                  (self.gamma2, bool(self.h_names))) if present)
+        per_level = newmods is None and self.int_only and multi
         if newmods is None:
+            # metafor: one row per estimate; for an intercept-only model one row, or one per
+            # inner level when tau2 has a value per level
             xnew = self.X[:1] if self.int_only else self.X
+            if per_level:
+                nlev = (self.tau2 if self.tau2.size > 1 else self.gamma2).size
+                xnew = np.ones((nlev, 1))
         else:
             arr = np.asarray(newmods, dtype=float)
             need = self.p - 1 if add1 else self.p
@@ -789,7 +806,8 @@ class RMAMVResult(Printed):
                     arr.reshape(1, -1)
             if arr.shape[1] != need:
                 raise InputError(f"newmods needs {need} column(s)", field="newmods")
-            xnew = np.column_stack([np.ones(arr.shape[0]), arr]) if add1 else arr
+            lead = np.full(arr.shape[0], 1.0 if intercept else 0.0)
+            xnew = np.column_stack([lead, arr]) if add1 else arr
         pred = xnew @ self.beta
         se = np.sqrt(np.einsum("ip,pq,iq->i", xnew, self.vb, xnew))
         alpha = alpha_from_level(self.level)
@@ -803,7 +821,9 @@ class RMAMVResult(Printed):
                 continue
             if t2.size == 1:
                 extra = extra + float(t2[0])
-            elif newmods is None and not self.int_only:
+            elif per_level:
+                extra = extra + t2  # one prediction per inner level
+            elif newmods is None:
                 extra = extra + t2[inner]  # metafor: each row's own inner level
             else:
                 extra = extra + np.nan  # metafor asks for tau2.levels here
@@ -1100,7 +1120,8 @@ def rma_mv(
     total = _start_total(y, x, groups, nvc)
     eta0: list[float] = [math.log(total / max(nvc, 1))] * len(sig)
     kinds: list[str] = ["var"] * len(sig)
-    plabels: list[str] = [f"sigma^2.{j + 1}" for j in range(len(sig))]
+    plabels: list[str] = ([f"sigma^2.{j + 1}" for j in range(len(sig))] if len(sig) > 1
+                          else ["sigma^2"] * len(sig))
     for gi, t in enumerate(gts):
         eta0 += [math.log(total / max(nvc, 1))] * t.ntau + [math.atanh(0.5)] * t.nrho
         kinds += ["var"] * t.ntau + ["cor"] * t.nrho
