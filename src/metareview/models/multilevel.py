@@ -329,20 +329,24 @@ def _make_groups(
     order = np.argsort(labels, kind="stable")
     sizes = np.bincount(labels)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    # position of each observation within its block, and its block's slot within its group
+    pos = np.empty(labels.size, dtype=np.int64)
+    pos[order] = np.arange(labels.size) - np.repeat(starts, sizes)
+    coo = vmat.tocoo()
     groups: list[_Group] = []
     for m in np.unique(sizes):
         which = np.flatnonzero(sizes == m)
         idx = order[starts[which][:, None] + np.arange(m)[None, :]]
+        slot = np.full(sizes.size, -1, dtype=np.int64)
+        slot[which] = np.arange(which.size)
+        # V's entries (always within one block: blocks are V's connected components too)
+        sel = slot[labels[coo.row]] >= 0
+        r, c = coo.row[sel], coo.col[sel]
+        vblk = np.zeros((which.size, m, m))
+        vblk[slot[labels[r]], pos[r], pos[c]] = coo.data[sel]
         ii, jj = idx[:, :, None], idx[:, None, :]
-        vb = np.asarray(vmat[idx.ravel()][:, idx.ravel()].todense()) if m * which.size <= 4096 \
-            else None
-        if vb is not None:
-            vblk = vb.reshape(which.size, m, which.size, m)[
-                np.arange(which.size), :, np.arange(which.size), :]
-        else:
-            vblk = np.stack([np.asarray(vmat[b][:, b].todense()) for b in idx])
         groups.append(_Group(
-            idx=idx, y=y[idx], x=x[idx], v=np.ascontiguousarray(vblk, dtype=float),
+            idx=idx, y=y[idx], x=x[idx], v=vblk,
             s_masks=[(t.codes[ii] == t.codes[jj]).astype(float) for t in sig],
             g_inner=[t.inner_codes[idx] for t in gts],
             g_masks=[(t.outer_codes[ii] == t.outer_codes[jj]).astype(float) for t in gts],
@@ -351,6 +355,42 @@ def _make_groups(
 
 
 # --------------------------------------------------------------------------- the likelihood
+
+
+def _chol_inv(mm: FloatArray) -> tuple[float, FloatArray] | None:
+    """``(sum log|M_b|, M_b^-1)`` of a stack of positive definite blocks, None when one is not.
+
+    NumPy's batched ``cholesky``/``solve`` loop over the stack in C but pay a large overhead per
+    small matrix; for blocks of up to 48 rows the Cholesky factor ``L`` and ``L^-1`` are built
+    column by column with every operation vectorised over the stack (Golub & Van Loan 2013,
+    alg. 4.2.1 and forward substitution), which is ~10x faster for 10 x 10 blocks.
+    """
+    nb, m, _ = mm.shape
+    if m > 48:
+        try:
+            chol = np.linalg.cholesky(mm)
+        except np.linalg.LinAlgError:
+            return None
+        logdet = 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
+        linv = np.linalg.solve(chol, np.broadcast_to(np.eye(m), mm.shape))
+        return logdet, np.swapaxes(linv, 1, 2) @ linv
+    lo = np.zeros_like(mm)
+    for j in range(m):
+        d = mm[:, j, j] - np.einsum("bk,bk->b", lo[:, j, :j], lo[:, j, :j])
+        if not np.all(d > 0):
+            return None
+        lo[:, j, j] = np.sqrt(d)
+        if j + 1 < m:
+            lo[:, j + 1:, j] = (mm[:, j + 1:, j] - np.einsum("bik,bk->bi", lo[:, j + 1:, :j],
+                                                             lo[:, j, :j])) / lo[:, j, j, None]
+    diag = np.diagonal(lo, axis1=1, axis2=2)
+    logdet = 2.0 * float(np.sum(np.log(diag)))
+    li = np.zeros_like(mm)
+    for j in range(m):  # row j of L^-1: (e_j - L[j, :j] L^-1[:j, :]) / L[j, j]
+        row = -np.einsum("bk,bkc->bc", lo[:, j, :j], li[:, :j, :])
+        row[:, j] += 1.0
+        li[:, j, :] = row / diag[:, j, None]
+    return logdet, np.swapaxes(li, 1, 2) @ li
 
 
 @dataclass
@@ -407,15 +447,12 @@ class _Model:
                 mm += sj * mask
             for (g, _, _, _), inner, mask in zip(gmats, grp.g_inner, grp.g_masks, strict=True):
                 mm += mask * g[inner[:, :, None], inner[:, None, :]]
-            try:
-                chol = np.linalg.cholesky(mm)
-            except np.linalg.LinAlgError:
+            ci = _chol_inv(mm)
+            if ci is None:
                 return _Eval(math.inf, np.zeros(self.npar), np.full(p, np.nan),
                              np.full((p, p), np.nan), -math.inf, math.nan)
-            logdet += 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
-            eye = np.broadcast_to(np.eye(mm.shape[1]), mm.shape)
-            linv = np.linalg.solve(chol, eye)
-            w = np.swapaxes(linv, 1, 2) @ linv
+            logdet += ci[0]
+            w = ci[1]
             wx = w @ grp.x
             a += np.einsum("bip,biq->pq", grp.x, wx)
             xwy += np.einsum("bip,bi->p", wx, grp.y)
