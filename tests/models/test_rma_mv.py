@@ -13,10 +13,10 @@ Tolerances, and why:
 * Estimated components: rtol 1e-6 (atol 1e-7 for values near 0 such as a CI bound). metafor's
   optimum (BFGS with a numerical gradient) is reached to ~2e-7 in the components; ours uses the
   analytic gradient and Newton steps.
-* ``struct="UN"`` fits (berkey1998, colditz1994): the likelihood is flat in the correlation and metafor's
-  optimiser stops up to 1.1e-4 (relative) from the optimum in tau^2, so those values are compared at
-  rtol 5e-4 and the test asserts our log-likelihood is at least metafor's (it is higher by up to
-  5e-9); their fixed-component refits above still agree to 1e-8.
+* ``struct="UN"`` fits (berkey1998, colditz1994): the likelihood is flat in the correlation
+  and metafor's optimiser stops up to 1.1e-4 (relative) from the optimum in tau^2, so those
+  values are compared at rtol 5e-4 and the test asserts our log-likelihood is at least
+  metafor's (it is higher by up to 5e-9); their fixed-component refits still agree to 1e-8.
 """
 
 from __future__ import annotations

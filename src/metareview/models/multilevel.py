@@ -365,7 +365,7 @@ def _chol_inv(mm: FloatArray) -> tuple[float, FloatArray] | None:
     column by column with every operation vectorised over the stack (Golub & Van Loan 2013,
     alg. 4.2.1 and forward substitution), which is ~10x faster for 10 x 10 blocks.
     """
-    nb, m, _ = mm.shape
+    m = mm.shape[1]
     if m > 48:
         try:
             chol = np.linalg.cholesky(mm)
@@ -818,10 +818,10 @@ class RMAMVResult(Printed):
         interval ``pred +- crit sqrt(se^2 + sum(sigma2) + tau2 + gamma2)`` where ``tau2`` and
         ``gamma2`` enter only when a single value describes them (metafor's behaviour; otherwise
         the interval is not given, except at the fitted rows, where each row takes the
-        ``tau2`` of its own inner level, as metafor). ``crit`` is the normal quantile, or the t quantile on
-        ``ddf`` df for ``test="t"``. ``newmods``: one row of moderator values per prediction
-        (without the intercept column; ``intercept=False`` sets the intercept to 0 in them, as
-        metafor's ``intercept`` argument); None predicts at each fitted row for
+        ``tau2`` of its own inner level, as metafor). ``crit`` is the normal quantile, or the t
+        quantile on ``ddf`` df for ``test="t"``. ``newmods``: one row of moderator values per
+        prediction (without the intercept column; ``intercept=False`` sets the intercept to 0
+        in them, as metafor's ``intercept`` argument); None predicts at each fitted row for
         a model with moderators and the pooled value for an intercept-only model.
         """
         add1 = self.coef_names[0] == "intrcpt"
