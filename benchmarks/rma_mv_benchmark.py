@@ -8,8 +8,9 @@ Two data sets, both fitted by both in the same run:
    sigma^2 = 0.1 between and 0.05 within clusters, v_i ~ U(0.01, 0.1)); metafor with
    ``sparse=TRUE`` (its dense default would factor a 10,000 x 10,000 matrix each iteration).
 
-Times are the best of ``--repeat`` fits, in process on each side (R's ``system.time`` around
-``rma.mv``, so R's start-up and CSV reading are not counted; ours includes building the blocks).
+Times are the best of ``--repeat`` fits (metafor's sparse fit: one run), in process on each
+side (R's ``system.time`` around ``rma.mv``, so R's start-up and CSV reading are not counted;
+ours includes building the blocks).
 Also printed: the ratio and the largest absolute difference of the estimates (beta, se, sigma^2).
 Needs ``Rscript`` with metafor for the comparison; without it only our times are printed.
 
@@ -80,15 +81,20 @@ def ours(d: pd.DataFrame, repeat: int) -> tuple[float, dict[str, np.ndarray]]:
     return best, {"beta": res.beta, "se": res.se, "sigma2": res.sigma2}
 
 
-def metafor(d: pd.DataFrame, repeat: int, sparse: bool) -> tuple[float, dict[str, np.ndarray]]:
+def metafor(d: pd.DataFrame, repeat: int, sparse: bool,
+            timeout: float) -> tuple[float, dict[str, np.ndarray]] | None:
+    """metafor's best time and estimates; None when it does not finish within ``timeout`` s."""
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "d.csv"
         script = Path(tmp) / "fit.R"
         d.to_csv(csv, index=False)
         script.write_text(R_SCRIPT, encoding="utf-8")
-        out = subprocess.run(["Rscript", str(script), str(csv), str(repeat),
-                              "sparse" if sparse else "dense"],
-                             capture_output=True, text=True, check=True)
+        try:
+            out = subprocess.run(["Rscript", str(script), str(csv), str(repeat),
+                                  "sparse" if sparse else "dense"],
+                                 capture_output=True, text=True, check=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
     got = json.loads(out.stdout)
     return float(got["seconds"]), {k: np.atleast_1d(np.asarray(got[k], dtype=float))
                                    for k in ("beta", "se", "sigma2")}
@@ -100,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=20261202)
+    ap.add_argument("--metafor-timeout", type=float, default=3600.0,
+                    help="seconds to wait for metafor on one data set")
     args = ap.parse_args(argv)
     have_r = shutil.which("Rscript") is not None
     sets = [("dat.konstantopoulos2011 (k = 56)", konstantopoulos(), False),
@@ -108,11 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, d, sparse in sets:
         t_ours, est_ours = ours(d, args.repeat)
         line = f"{name}: metareview {t_ours:.3f} s"
-        if have_r:
-            t_r, est_r = metafor(d, args.repeat, sparse)
+        got = metafor(d, args.repeat if not sparse else 1, sparse, args.metafor_timeout) \
+            if have_r else None
+        label = f"metafor rma.mv{' (sparse=TRUE)' if sparse else ''}"
+        if got is not None:
+            t_r, est_r = got
             diff = max(float(np.max(np.abs(est_ours[k] - est_r[k]))) for k in est_r)
-            line += (f", metafor rma.mv{' (sparse=TRUE)' if sparse else ''} {t_r:.3f} s, "
-                     f"ratio {t_r / t_ours:.1f}x, max |difference| of estimates {diff:.2e}")
+            line += (f", {label} {t_r:.3f} s, ratio {t_r / t_ours:.1f}x, "
+                     f"max |difference| of estimates {diff:.2e}")
+        elif have_r:
+            line += (f", {label} did not finish within {args.metafor_timeout:.0f} s "
+                     f"(ratio > {args.metafor_timeout / t_ours:.0f}x)")
         else:
             line += " (Rscript not found: metafor not run)"
         print(line, flush=True)

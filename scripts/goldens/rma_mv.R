@@ -166,6 +166,11 @@ fit_case("konst_ml_year", "konstantopoulos2011", "vi", "~ 1 | district/school",
 fit_case("konst_reml_t", "konstantopoulos2011", "vi", "~ 1 | district/school", test = "t")
 fit_case("konst_ml_year_t", "konstantopoulos2011", "vi", "~ 1 | district/school",
          mods = "~ year", method = "ML", test = "t")
+fit_case("konst_year_contain", "konstantopoulos2011", "vi", "~ 1 | district/school",
+         mods = "~ I(year - 1990)", test = "t", extra = list(dfs = "contain"))
+fit_case("berkey_un_contain", "berkey1998", "berkey1998_V", "~ outcome | trial",
+         mods = "~ 0 + outcome + outcome:I(year - 1983)", struct = "UN", test = "t",
+         extra = list(dfs = "contain"))
 fit_case("konst_study", "konstantopoulos2011", "vi", "~ 1 | study")
 fit_case("konst_mv_cs", "konstantopoulos2011", "vi", "~ factor(study) | district")
 for (s in c("UN", "CS", "HCS", "DIAG", "ID")) {

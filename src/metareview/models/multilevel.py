@@ -599,6 +599,7 @@ class RMAMVResult(Printed):
     h_levels_comb_k: FloatArray = field(repr=False)
     h_nlevels: tuple[int, int]
     ddf: int | None
+    ddf_coef: tuple[int, ...]
     QE: float
     QEp: float
     QM: float
@@ -636,7 +637,7 @@ class RMAMVResult(Printed):
         stat = "tval" if self.ddf is not None else "zval"
         cols: dict[str, Any] = {"estimate": self.beta, "se": self.se, stat: self.zval}
         if self.ddf is not None:
-            cols["df"] = np.full(self.p, self.ddf)
+            cols["df"] = np.array(self.ddf_coef)
         cols.update({"pval": self.pval, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub})
         return pd.DataFrame(cols, index=pd.Index(self.coef_names, name="coef"))
 
@@ -773,7 +774,7 @@ class RMAMVResult(Printed):
             row = [num(float(self.beta[j]), digits), num(float(self.se[j]), digits),
                    num(float(self.zval[j]), digits)]
             if self.ddf is not None:
-                row.append(f"{self.ddf:g}")
+                row.append(f"{self.ddf_coef[j]:g}")
             row += [pval(float(self.pval[j]), digits), num(float(self.ci_lb[j]), digits),
                     num(float(self.ci_ub[j]), digits)]
             if signif_stars:
@@ -1050,8 +1051,12 @@ def rma_mv(
     method : {"REML", "ML"}
     test : {"z", "t"}
         Wald z-tests, or t-tests (and an F omnibus test) with ``dfs`` degrees of freedom.
-    dfs : {"residual"}
-        ``k - p`` df for ``test="t"`` (metafor's default).
+    dfs : {"residual", "contain"}
+        The t df for ``test="t"``: ``k - p`` (metafor's default), or metafor's "contain"
+        method: per coefficient, the fewest levels among the random factors (for a ``~ inner |
+        outer`` term: its inner-outer combinations and its outer levels) within each of whose
+        levels the coefficient's column is constant, minus ``p`` (``k - p`` when no factor
+        contains it). ``QM``'s denominator df is the smallest over ``btt``.
     level : float
         Confidence level in percent.
     btt : sequence of int, optional
@@ -1083,8 +1088,8 @@ def rma_mv(
     test_l = str(test).lower()
     if test_l not in ("z", "t"):
         raise InputError(f"test must be 'z' or 't' (got {test!r})", field="test")
-    if dfs != "residual":
-        raise InputError("dfs must be 'residual'", field="dfs")
+    if dfs not in ("residual", "contain"):
+        raise InputError("dfs must be 'residual' or 'contain'", field="dfs")
     alpha = alpha_from_level(level)
 
     # ---- outcomes, design, V
@@ -1195,7 +1200,8 @@ def rma_mv(
     se = np.sqrt(np.diag(vb))
     zval = beta / se
     use_t = test_l == "t"
-    ddf = k - p
+    ddfs = _contain_df(x, sig, gts, k) if dfs == "contain" else np.full(p, k - p)
+    ddf = int(np.min(ddfs[list(btt_t)]))
     bsel = beta[list(btt_t)]
     try:
         qm = float(bsel @ np.linalg.solve(vb[np.ix_(btt_t, btt_t)], bsel))
@@ -1205,13 +1211,13 @@ def rma_mv(
     if use_t:
         qm /= m
         qmp = float(special.fdtrc(m, ddf, qm))
-        pv = 2.0 * special.stdtr(ddf, -np.abs(zval))
-        crit = float(-special.stdtrit(ddf, alpha / 2.0))
+        pv = 2.0 * special.stdtr(ddfs, -np.abs(zval))
+        crit_v = -special.stdtrit(ddfs, alpha / 2.0)
         qmdf: tuple[int, int | None] = (m, ddf)
     else:
         qmp = float(special.chdtrc(m, qm))
         pv = 2.0 * special.ndtr(-np.abs(zval))
-        crit = float(-special.ndtri(alpha / 2.0))
+        crit_v = np.full(p, float(-special.ndtri(alpha / 2.0)))
         qmdf = (m, None)
 
     # ---- QE with W = V^-1 and the saturated log-likelihood
@@ -1252,8 +1258,8 @@ def rma_mv(
         k=k, p=p, method=method_u, test=test_l, level=lv, coef_names=tuple(names),
         beta=_readonly(beta), se=_readonly(se), zval=_readonly(zval),
         pval=_readonly(np.asarray(pv, dtype=float)),
-        ci_lb=_readonly(beta - crit * se), ci_ub=_readonly(beta + crit * se), vb=_readonly(vb),
-        sigma2=_readonly(s2), s_names=tuple(t.name for t in sig),
+        ci_lb=_readonly(beta - crit_v * se), ci_ub=_readonly(beta + crit_v * se),
+        vb=_readonly(vb), sigma2=_readonly(s2), s_names=tuple(t.name for t in sig),
         s_nlevels=tuple(t.nlevels for t in sig),
         tau2=_readonly(gpart(0, "tau2", empty)), rho=_readonly(gpart(0, "rho", empty)),
         gamma2=_readonly(gpart(1, "tau2", empty)), phi=_readonly(gpart(1, "rho", empty)),
@@ -1268,6 +1274,7 @@ def rma_mv(
         h_levels_comb_k=_readonly(gpart(1, "comb", np.empty((0, 0)))),
         h_nlevels=gpart(1, "nlevels", (0, 0)),
         ddf=ddf if use_t else None,
+        ddf_coef=tuple(int(d) for d in ddfs) if use_t else (),
         QE=qe, QEp=qep, QM=qm, QMp=qmp, QMdf=qmdf, btt=btt_t,
         logLik=ll, deviance=dev, AIC=aic, BIC=bic, AICc=aicc, parms=parms,
         fixed=tuple(i in fixed for i in range(model.npar)),
@@ -1279,6 +1286,25 @@ def rma_mv(
         h_labels=(gts[1].label, gts[1].outer) if len(gts) > 1 else (),
         converged=ok, _refit=(model, eta_hat, plabels, kinds),
     )
+
+
+def _contain_df(x: FloatArray, sig: Sequence[_SigmaTerm], gts: Sequence[_GTerm],
+                k: int) -> NDArray[np.int64]:
+    """metafor's ``dfs="contain"`` (its ``.ddf.calc``; see :func:`rma_mv`)."""
+    p = x.shape[1]
+    factors: list[tuple[IntArray, int]] = [(t.codes, t.nlevels) for t in sig]
+    for t in gts:
+        combo = pd.factorize(pd.MultiIndex.from_arrays([t.inner_codes, t.outer_codes]))[0]
+        factors.append((combo.astype(np.int64), int(combo.max()) + 1))
+        factors.append((t.outer_codes, t.n_outer))
+    out = np.full(p, k, dtype=np.int64)
+    for j in range(p):
+        col = pd.factorize(x[:, j])[0]
+        for codes, nl in factors:
+            pairs = pd.MultiIndex.from_arrays([codes, col]).unique()
+            if len(pairs) == nl:  # each level holds a single value of the column
+                out[j] = min(out[j], nl)
+    return np.asarray(out - p, dtype=np.int64)
 
 
 def _final_m(model: _Model, eta: FloatArray) -> tuple[tuple[IntArray, FloatArray], ...]:
