@@ -36,7 +36,7 @@ from metareview.models import RMAMVResult, rma_mv, vcalc
 G = load_goldens("goldens_rma_mv.json")
 FITS: dict[str, Any] = G["fits"]
 FLAT = {"berkey_un_reml", "berkey_un_ml", "berkey_un_ml_year", "berkey_un_ml_star",
-        "berkey_un_ml_rho0", "colditz_un_ml"}
+        "berkey_un_ml_rho0", "colditz_un_ml", "berkey_un_contain"}
 #: fits whose printout is identical to metafor's (in the others the 4th decimal of a value
 #: differs by one unit because metafor stops its optimiser slightly short of the optimum)
 PRINT_SAME = ["konst_reml", "konst_ml", "konst_reml_year", "konst_ml_year", "konst_reml_t",

@@ -281,7 +281,8 @@ def _g_matrix(
 
 @dataclass
 class _Group:
-    """Blocks of ``M`` of one size ``m``, stacked: ``idx (nb, m)`` observation indices."""
+    """Blocks of ``M`` padded to one size ``m``, stacked: ``idx (nb, m)`` observation indices
+    (-1 for padding, whose rows have ``y = 0``, ``X = 0``, ``V = 1`` and no random effects)."""
 
     idx: IntArray
     y: FloatArray
@@ -322,6 +323,18 @@ def _blocks(
     return out
 
 
+def _padded_sizes(sizes: IntArray) -> IntArray:
+    """The size each block is padded to so that blocks stack into few groups: all to the
+    largest when that at most quadruples the work (``sum m^2``), else to the next size of the
+    ladder 1, 2, 3, 4, 6, 8, 12, 16, ... (at most 1.5x per dimension)."""
+    mx = int(sizes.max())
+    if sizes.size * mx * mx <= 4 * int(np.sum(sizes.astype(np.int64) ** 2)) + 20000:
+        return np.full(sizes.size, mx, dtype=np.int64)
+    lad = np.array(sorted({v for e in range(40) for v in (2**e, 3 * 2**e)}), dtype=np.int64)
+    out: IntArray = lad[np.searchsorted(lad, sizes)]
+    return out
+
+
 def _make_groups(
     labels: IntArray, y: FloatArray, x: FloatArray, vmat: sparse.csr_matrix,
     sig: Sequence[_SigmaTerm], gts: Sequence[_GTerm],
@@ -332,24 +345,34 @@ def _make_groups(
     # position of each observation within its block, and its block's slot within its group
     pos = np.empty(labels.size, dtype=np.int64)
     pos[order] = np.arange(labels.size) - np.repeat(starts, sizes)
+    padded = _padded_sizes(sizes)
     coo = vmat.tocoo()
     groups: list[_Group] = []
-    for m in np.unique(sizes):
-        which = np.flatnonzero(sizes == m)
-        idx = order[starts[which][:, None] + np.arange(m)[None, :]]
+    for m in np.unique(padded):
+        which = np.flatnonzero(padded == m)
+        offs = np.arange(m)[None, :]
+        valid = offs < sizes[which][:, None]
+        idx = np.where(valid, order[np.minimum(starts[which][:, None] + offs,
+                                               labels.size - 1)], -1)
+        safe = np.where(valid, idx, 0)
         slot = np.full(sizes.size, -1, dtype=np.int64)
         slot[which] = np.arange(which.size)
-        # V's entries (always within one block: blocks are V's connected components too)
+        # V's entries (always within one block: blocks are V's connected components too);
+        # padding rows get 1 on the diagonal and nothing else, so they drop out of every sum
         sel = slot[labels[coo.row]] >= 0
         r, c = coo.row[sel], coo.col[sel]
         vblk = np.zeros((which.size, m, m))
         vblk[slot[labels[r]], pos[r], pos[c]] = coo.data[sel]
-        ii, jj = idx[:, :, None], idx[:, None, :]
+        pad_b, pad_i = np.nonzero(~valid)
+        vblk[pad_b, pad_i, pad_i] = 1.0
+        both = (valid[:, :, None] & valid[:, None, :]).astype(float)
+        ii, jj = safe[:, :, None], safe[:, None, :]
         groups.append(_Group(
-            idx=idx, y=y[idx], x=x[idx], v=vblk,
-            s_masks=[(t.codes[ii] == t.codes[jj]).astype(float) for t in sig],
-            g_inner=[t.inner_codes[idx] for t in gts],
-            g_masks=[(t.outer_codes[ii] == t.outer_codes[jj]).astype(float) for t in gts],
+            idx=idx, y=np.where(valid, y[safe], 0.0), x=np.where(valid[:, :, None], x[safe], 0.0),
+            v=vblk,
+            s_masks=[(t.codes[ii] == t.codes[jj]) * both for t in sig],
+            g_inner=[t.inner_codes[safe] for t in gts],
+            g_masks=[(t.outer_codes[ii] == t.outer_codes[jj]) * both for t in gts],
         ))
     return groups
 
@@ -820,8 +843,9 @@ class RMAMVResult(Printed):
         ``gamma2`` enter only when a single value describes them (metafor's behaviour; otherwise
         the interval is not given, except at the fitted rows, where each row takes the
         ``tau2`` of its own inner level, as metafor). ``crit`` is the normal quantile, or the t
-        quantile on ``ddf`` df for ``test="t"``. ``newmods``: one row of moderator values per
-        prediction (without the intercept column; ``intercept=False`` sets the intercept to 0
+        quantile on the smallest coefficient df for ``test="t"``. ``newmods``: one row of
+        moderator values per prediction (without the intercept column; ``intercept=False``
+        sets the intercept to 0
         in them, as metafor's ``intercept`` argument); None predicts at each fitted row for
         a model with moderators and the pooled value for an intercept-only model.
         """
@@ -849,7 +873,8 @@ class RMAMVResult(Printed):
         pred = xnew @ self.beta
         se = np.sqrt(np.einsum("ip,pq,iq->i", xnew, self.vb, xnew))
         alpha = alpha_from_level(self.level)
-        crit = (float(-special.stdtrit(self.ddf, alpha / 2)) if self.ddf is not None
+        # metafor: the smallest df of the coefficients (dfs="contain" gives several)
+        crit = (float(-special.stdtrit(min(self.ddf_coef), alpha / 2)) if self.ddf is not None
                 else float(-special.ndtri(alpha / 2)))
         # heterogeneity added for the prediction interval, per predicted row
         extra = np.full(xnew.shape[0], float(np.sum(self.sigma2)))
@@ -1336,7 +1361,8 @@ def _start_total(y: FloatArray, x: FloatArray, groups: list[_Group], nvc: int) -
             wx = w @ grp.x
             a += np.einsum("bip,biq->pq", grp.x, wx)
             xwy += np.einsum("bip,bi->p", wx, grp.y)
-            dv[grp.idx] = np.diagonal(grp.v, axis1=1, axis2=2)
+            ok = grp.idx >= 0
+            dv[grp.idx[ok]] = np.diagonal(grp.v, axis1=1, axis2=2)[ok]
         b = np.linalg.solve(a, xwy)
     except np.linalg.LinAlgError:
         return float(np.var(y, ddof=1))

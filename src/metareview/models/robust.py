@@ -288,12 +288,13 @@ def robust(
         raise InputError("cluster-robust inference needs at least two clusters",
                          field="cluster")
     e = y - x @ beta
-    # W X and W e row by row from the blocks (W is block diagonal)
+    # W X row by row from the blocks (W is block diagonal)
     wx = np.zeros((k, p))
-    we = np.zeros(k)
-    for idx, w in wblocks:
-        wx[idx] = np.einsum("bij,bjp->bip", w, x[idx])
-        we[idx] = np.einsum("bij,bj->bi", w, e[idx])
+    for idx, w in wblocks:  # rows with idx -1 pad a block (identity, decoupled): skipped
+        ok = idx >= 0
+        safe = np.where(ok, idx, 0)
+        xb = np.where(ok[:, :, None], x[safe], 0.0)
+        wx[idx[ok]] = np.einsum("bij,bjp->bip", w, xb)[ok]
     bmat = np.asarray(np.linalg.inv(x.T @ wx), dtype=float)  # (X'WX)^-1
     sizes = np.bincount(codes, minlength=n)
     alpha = alpha_from_level(level)
@@ -387,9 +388,12 @@ def _cr2(
     vals: list[FloatArray] = []
     for idx, w in wblocks:
         m = idx.shape[1]
-        rows.append(np.repeat(idx, m, axis=1).ravel())
-        cols.append(np.tile(idx, (1, m)).ravel())
-        vals.append(w.reshape(w.shape[0], -1).ravel())
+        rr = np.repeat(idx, m, axis=1).ravel()
+        cc = np.tile(idx, (1, m)).ravel()
+        keep = (rr >= 0) & (cc >= 0)
+        rows.append(rr[keep])
+        cols.append(cc[keep])
+        vals.append(w.reshape(w.shape[0], -1).ravel()[keep])
     wfull = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
                                                       np.concatenate(cols))), shape=(k, k))
     # random effects must be nested in the clusters: no weight links two clusters
