@@ -146,12 +146,14 @@ def _codes(data: pd.DataFrame, cols: Sequence[str], field_name: str) -> tuple[In
         if miss.any():
             raise InputError("missing value in a random-effects variable",
                              row=int(np.flatnonzero(miss)[0]) + 1, field=c)
-    if len(cols) == 1:
-        codes, uniq = pd.factorize(data[cols[0]], sort=True)
-        return codes.astype(np.int64), len(uniq)
-    key = pd.MultiIndex.from_frame(data[list(cols)].astype(str))
-    codes, uniq = pd.factorize(key, sort=True)
-    return codes.astype(np.int64), len(uniq)
+    codes, uniq = pd.factorize(data[cols[0]], sort=True)
+    out = codes.astype(np.int64)
+    n = len(uniq)
+    for c in cols[1:]:  # combinations, ordered by the first column, then the next, ...
+        nxt, u2 = pd.factorize(data[c], sort=True)
+        comb, u3 = pd.factorize(out * len(u2) + nxt, sort=True)
+        out, n = comb.astype(np.int64), len(u3)
+    return out, n
 
 
 def _strip_factor(text: str) -> str:
@@ -383,13 +385,13 @@ def _make_groups(
 def _chol_inv(mm: FloatArray) -> tuple[float, FloatArray] | None:
     """``(sum log|M_b|, M_b^-1)`` of a stack of positive definite blocks, None when one is not.
 
-    NumPy's batched ``cholesky``/``solve`` loop over the stack in C but pay a large overhead per
-    small matrix; for blocks of up to 48 rows the Cholesky factor ``L`` and ``L^-1`` are built
-    column by column with every operation vectorised over the stack (Golub & Van Loan 2013,
-    alg. 4.2.1 and forward substitution), which is ~10x faster for 10 x 10 blocks.
+    NumPy's batched ``cholesky``/``solve`` loop over the stack in C but pay a large overhead
+    per small matrix; for 64 or more blocks of up to 48 rows the Cholesky factor ``L`` and
+    ``L^-1`` are built column by column with every operation vectorised over the stack (Golub &
+    Van Loan 2013, alg. 4.2.1 and forward substitution), about 2x faster for 10 x 10 blocks.
     """
-    m = mm.shape[1]
-    if m > 48:
+    nb, m = mm.shape[0], mm.shape[1]
+    if m > 48 or nb < 64:
         try:
             chol = np.linalg.cholesky(mm)
         except np.linalg.LinAlgError:
