@@ -130,3 +130,48 @@ def test_bad_clusters() -> None:
         robust(mv, d["year"], clubsandwich=True)
     with pytest.raises(InputError, match="rma, rma_reg or rma_mv"):
         robust(object(), [1, 2])
+
+
+# --------------------------------------------------------------------------- live R
+
+
+def _r_has(package: str) -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("Rscript") is None:
+        return False
+    code = f'cat(requireNamespace("{package}", quietly = TRUE))'
+    out = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=False)
+    return out.stdout.strip().endswith("TRUE")
+
+
+@pytest.mark.skipif(not (_r_has("metafor") and _r_has("clubSandwich")),
+                    reason="needs Rscript with metafor and clubSandwich (a dev/CI tool)")
+def test_live_metafor_and_clubsandwich(tmp_path: Any) -> None:
+    """metafor run live: ``rma.mv(yi, vi, random = ~ 1 | district/school, mods = ~ year)``
+    on dat.konstantopoulos2011 and ``robust(..., clubSandwich=TRUE)``, at 1e-6."""
+    import json
+    import subprocess
+
+    script = tmp_path / "live.R"
+    script.write_text(
+        'suppressPackageStartupMessages({library(metafor); library(clubSandwich)})\n'
+        "d <- dat.konstantopoulos2011\n"
+        "r <- rma.mv(yi, vi, random = ~ 1 | district/school, mods = ~ I(year - 1990), data = d,"
+        " control = list(optimizer = 'optim', optmethod = 'BFGS', reltol = 1e-14))\n"
+        "s <- robust(r, cluster = d$district, clubSandwich = TRUE)\n"
+        "cat(jsonlite::toJSON(list(beta = c(r$beta), sigma2 = r$sigma2, se = s$se, df = s$ddf,"
+        " QM = s$QM), digits = NA))\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, check=True)
+    ref = json.loads(out.stdout)
+    d = frame("konstantopoulos2011")
+    fit = rma_mv("yi", "vi", data=d, random="~ 1 | district/school", mods="~ I(year - 1990)")
+    rob = robust(fit, d["district"], clubsandwich=True)
+    np.testing.assert_allclose(fit.beta, ref["beta"], rtol=1e-6)
+    np.testing.assert_allclose(fit.sigma2, ref["sigma2"], rtol=1e-6)
+    np.testing.assert_allclose(rob.se, ref["se"], rtol=1e-6)
+    np.testing.assert_allclose(rob.ddf, ref["df"], rtol=1e-6)
+    assert pytest.approx(ref["QM"][0], rel=1e-6) == rob.QM
