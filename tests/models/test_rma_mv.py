@@ -251,3 +251,19 @@ def test_blocks_do_not_change_the_fit() -> None:
     np.testing.assert_allclose(b.sigma2, a.sigma2, rtol=1e-8)
     np.testing.assert_allclose(b.beta, a.beta, rtol=1e-10)
     assert b.logLik == pytest.approx(a.logLik, rel=1e-12)
+
+
+def test_v_forms_give_the_same_fit() -> None:
+    """V as a sparse matrix, a dense array and a list of per-trial blocks: one model (berkey1998,
+    the goldens' ``berkey_un_reml``)."""
+    d = frame("berkey1998")
+    vs = matrix("berkey1998_V")
+    dense = vs.toarray()
+    blocks = [dense[i:i + 2, i:i + 2] for i in range(0, 10, 2)]
+    kw: dict[str, Any] = {"data": d, "mods": "~ 0 + outcome", "random": "~ outcome | trial",
+                          "struct": "UN"}
+    a = rma_mv("yi", vs, **kw)
+    for v in (dense, blocks):
+        b = rma_mv("yi", v, **kw)
+        np.testing.assert_allclose(b.beta, a.beta, rtol=1e-10)
+        np.testing.assert_allclose(b.tau2, a.tau2, rtol=1e-8)
