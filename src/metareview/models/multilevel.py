@@ -549,7 +549,7 @@ def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[F
     # Newton polish on the parameters away from the boundary (log variance > -25)
     for _ in range(8):
         act = np.flatnonzero(z > -25.0)
-        if act.size == 0 or np.max(np.abs(g0[act])) < 1e-12:
+        if act.size == 0 or np.max(np.abs(g0[act])) < 1e-9:  # ~1e-9 from the optimum
             break
         h = np.zeros((act.size, act.size))
         for a_i, i in enumerate(act.tolist()):
