@@ -543,7 +543,7 @@ def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[F
     if free.size == 0:
         return full, True
     res = optimize.minimize(fun, full[free], jac=True, method="BFGS",
-                            options={"gtol": 1e-9, "maxiter": 2000})
+                            options={"gtol": 1e-6, "maxiter": 2000})  # Newton finishes
     z = np.asarray(res.x, dtype=float)
     f0, g0 = fun(z)
     # Newton polish on the parameters away from the boundary (log variance > -25)
