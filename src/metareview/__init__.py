@@ -47,9 +47,11 @@ if TYPE_CHECKING:
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
+    from metareview.models.robust import RobustResult, robust
     from metareview.models.selmodel import SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
         trimfill,
     )
     from metareview.models.subgroup import SubgroupResult, subgroup
+    from metareview.models.vcalc import vcalc
     from metareview.protocol import Protocol, load_protocol, parse_protocol
     from metareview.report.html import write_report
     from metareview.report.plots import forest_plot, funnel_plot
@@ -97,6 +100,11 @@ _EXPORTS: dict[str, str] = {
     "trimfill": "metareview.models.smallstudy",
     "PublishedCheck": "metareview.models.published",
     "check_published": "metareview.models.published",
+    "RMAMVResult": "metareview.models.multilevel",
+    "rma_mv": "metareview.models.multilevel",
+    "RobustResult": "metareview.models.robust",
+    "robust": "metareview.models.robust",
+    "vcalc": "metareview.models.vcalc",
     "METHODS": "metareview.models.methods",
     "METHOD_NAMES": "metareview.models.methods",
     "TESTS": "metareview.models.methods",
@@ -154,11 +162,13 @@ __all__ = [
     "Protocol",
     "ProtocolError",
     "PublishedCheck",
+    "RMAMVResult",
     "RMAResult",
     "RanktestResult",
     "RegResult",
     "RegtestResult",
     "ReviewResult",
+    "RobustResult",
     "SelmodelResult",
     "SourceError",
     "StoreError",
@@ -185,14 +195,17 @@ __all__ = [
     "rma_batch",
     "rma_glmm",
     "rma_mh",
+    "rma_mv",
     "rma_peto",
     "rma_reg",
+    "robust",
     "run_folder",
     "selmodel",
     "set_rating",
     "sof_table",
     "subgroup",
     "trimfill",
+    "vcalc",
     "write_report",
     "write_sof",
 ]

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from metareview.cli.app import app
+from metareview.errors import InputError
 from metareview.models._format import format_number, format_p
 from metareview.review.pool import pool_file
 
@@ -63,11 +64,27 @@ def pool(
     level: Annotated[float, typer.Option(help="Confidence level in percent.")] = 95.0,
     by: Annotated[str | None, typer.Option(help="Pool each value of this column apart.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    model: Annotated[
+        str, typer.Option(help="uni (one effect a study) or mv (multilevel, rma_mv).")
+    ] = "uni",
+    random: Annotated[
+        str, typer.Option(help="With --model mv: metafor's random formula.")
+    ] = "~ 1 | study/es",
 ) -> None:
     """Compute effect sizes from FILE and pool them (fixed or random effects)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        outcome = pool_file(file, measure, method=method, test=test, level=level, by=by)
+        if model.lower() == "mv":
+            from metareview.review.pool_mv import pool_file_mv
+
+            if by is not None:
+                raise InputError("--by cannot be combined with --model mv", field="by")
+            outcome = pool_file_mv(file, measure, random=random, method=method, test=test,
+                                   level=level)
+        elif model.lower() != "uni":
+            raise InputError(f"--model must be uni or mv (got {model!r})", field="model")
+        else:
+            outcome = pool_file(file, measure, method=method, test=test, level=level, by=by)
     for w in caught:
         print(f"metareview: warning: {w.message}", file=sys.stderr)
     if as_json:

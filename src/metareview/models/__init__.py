@@ -9,7 +9,9 @@ computation; ``leave1out`` refits without each study in turn. All three share on
 (``metareview.models._core.fit_padded``), so each formula lives in one place. ``rma_mh`` and
 ``rma_peto`` pool 2x2 tables by Mantel-Haenszel's and Peto's methods. ``rma_reg`` fits a
 meta-regression, ``subgroup`` pools within subgroups and tests their differences, and
-``regtest``, ``ranktest`` and ``trimfill`` address small-study effects. ``METHODS``, ``TESTS``
+``regtest``, ``ranktest`` and ``trimfill`` address small-study effects. ``rma_mv`` fits
+multilevel and multivariate models (``vcalc`` builds their covariance matrices) and ``robust``
+gives cluster-robust tests for ``rma``, ``rma_reg`` and ``rma_mv`` fits. ``METHODS``, ``TESTS``
 and ``METHOD_NAMES`` (:mod:`metareview.models.methods`) are the vocabulary of pooling.
 ``rma_glmm`` fits generalised linear mixed models to 2x2 tables, rates and proportions
 (metafor's ``rma.glmm``); ``selmodel`` fits selection models for publication bias.
@@ -39,9 +41,11 @@ if TYPE_CHECKING:
         method_name,
     )
     from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
+    from metareview.models.robust import RobustResult, robust
     from metareview.models.selmodel import SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
         trimfill,
     )
     from metareview.models.subgroup import SubgroupResult, subgroup
+    from metareview.models.vcalc import vcalc
 
 #: Where each public name lives (module under ``metareview.models``).
 _EXPORTS: dict[str, str] = {
@@ -84,6 +89,11 @@ _EXPORTS: dict[str, str] = {
     "leave1out": "leave1out",
     "pad_groups": "batch",
     "rma_batch": "batch",
+    "RMAMVResult": "multilevel",
+    "rma_mv": "multilevel",
+    "RobustResult": "robust",
+    "robust": "robust",
+    "vcalc": "vcalc",
     "GLMMResult": "glmm",
     "rma_glmm": "glmm",
     "SelmodelResult": "selmodel",
@@ -100,10 +110,12 @@ __all__ = [
     "GLMMResult",
     "MHResult",
     "PublishedCheck",
+    "RMAMVResult",
     "RMAResult",
     "RanktestResult",
     "RegResult",
     "RegtestResult",
+    "RobustResult",
     "SelmodelResult",
     "SubgroupResult",
     "TestName",
@@ -119,10 +131,13 @@ __all__ = [
     "rma_batch",
     "rma_glmm",
     "rma_mh",
+    "rma_mv",
     "rma_peto",
     "rma_reg",
+    "robust",
     "selmodel",
     "subgroup",
     "trimfill",
+    "vcalc",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)
