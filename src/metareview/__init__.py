@@ -40,9 +40,13 @@ if TYPE_CHECKING:
     )
     from metareview.extraction import StudyData, load_studies
     from metareview.models.batch import rma_batch
+    from metareview.models.confint import confint
+    from metareview.models.cumul import cumul
+    from metareview.models.influence import baujat, influence
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.permutest import permutest
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
@@ -118,6 +122,11 @@ _EXPORTS: dict[str, str] = {
     "ProtocolError": "metareview.errors",
     "SourceError": "metareview.errors",
     "StoreError": "metareview.errors",
+    "influence": "metareview.models.influence",
+    "baujat": "metareview.models.influence",
+    "cumul": "metareview.models.cumul",
+    "permutest": "metareview.models.permutest",
+    "confint": "metareview.models.confint",
 }
 
 __all__ = [
@@ -151,17 +160,22 @@ __all__ = [
     "TrimfillResult",
     "__version__",
     "analyse_project",
+    "baujat",
     "bundled_example",
     "check_published",
+    "confint",
+    "cumul",
     "display_transform",
     "escalc",
     "forest_plot",
     "funnel_plot",
+    "influence",
     "leave1out",
     "load_protocol",
     "load_studies",
     "measure_info",
     "parse_protocol",
+    "permutest",
     "pool_file",
     "ranktest",
     "regtest",

@@ -24,6 +24,17 @@ from metareview._lazy import attach
 
 if TYPE_CHECKING:
     from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.confint import ConfintResult, confint
+    from metareview.models.cumul import cumul
+    from metareview.models.influence import (
+        BaujatResult,
+        InfluenceResult,
+        baujat,
+        hatvalues,
+        influence,
+        rstandard,
+        rstudent,
+    )
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
@@ -36,6 +47,7 @@ if TYPE_CHECKING:
         method_name,
     )
     from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.permutest import PermutestResult, permutest
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
@@ -80,6 +92,18 @@ _EXPORTS: dict[str, str] = {
     "leave1out": "leave1out",
     "pad_groups": "batch",
     "rma_batch": "batch",
+    "BaujatResult": "influence",
+    "InfluenceResult": "influence",
+    "baujat": "influence",
+    "hatvalues": "influence",
+    "influence": "influence",
+    "rstandard": "influence",
+    "rstudent": "influence",
+    "cumul": "cumul",
+    "PermutestResult": "permutest",
+    "permutest": "permutest",
+    "ConfintResult": "confint",
+    "confint": "confint",
 }
 
 __all__ = [
@@ -89,7 +113,11 @@ __all__ = [
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
+    "BaujatResult",
+    "ConfintResult",
+    "InfluenceResult",
     "MHResult",
+    "PermutestResult",
     "PublishedCheck",
     "RMAResult",
     "RanktestResult",
@@ -98,11 +126,17 @@ __all__ = [
     "SubgroupResult",
     "TestName",
     "TrimfillResult",
+    "baujat",
     "check_published",
+    "confint",
+    "cumul",
+    "hatvalues",
+    "influence",
     "leave1out",
     "method_name",
     "model_matrix",
     "pad_groups",
+    "permutest",
     "ranktest",
     "regtest",
     "rma",
@@ -110,6 +144,8 @@ __all__ = [
     "rma_mh",
     "rma_peto",
     "rma_reg",
+    "rstandard",
+    "rstudent",
     "subgroup",
     "trimfill",
 ]

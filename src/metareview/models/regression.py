@@ -26,6 +26,7 @@ Thompson, S. G., & Higgins, J. P. T. (2002). How should meta-regression analyses
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -476,6 +477,36 @@ class RegResult(Printed):
     slab: tuple[str, ...] = field(default=(), repr=False)
     tau2_fixed: bool = False
     control: Control = field(default_factory=Control, repr=False)
+    #: The moderator terms as ``(name, categorical, levels)`` (levels of a categorical term in
+    #: model order, the first the reference), so ``predict(newmods=...)`` codes new values as
+    #: the fit did; empty when the moderators were given as an array.
+    mod_terms: tuple[tuple[str, bool, tuple[Any, ...]], ...] = field(default=(), repr=False)
+
+    def predict(
+        self,
+        newmods: Any = None,
+        *,
+        transf: Any = None,
+        level: float | None = None,
+    ) -> pd.DataFrame:
+        """Predicted values with CIs and prediction intervals (metafor's ``predict.rma``).
+
+        ``newmods`` are new moderator values: a DataFrame or mapping with the original
+        moderator columns (text and ``factor()`` columns coded with the fit's levels), or
+        numbers as metafor takes them (one column per non-intercept coefficient, in
+        ``coef_names`` order; a 1-D array is one value per row for a single moderator, else
+        one row); None gives the fitted values of the studies. See
+        :func:`metareview.models.predict.predict_reg` for the formulas.
+        """
+        from metareview.models.predict import predict_reg
+
+        return predict_reg(self, newmods, transf=transf, level=level)
+
+    def confint(self, *, type: str = "QP", level: float | None = None) -> Any:
+        """CIs of tau^2, tau, I^2, H^2 (Q-profile by default): :func:`metareview.models.confint`."""
+        from metareview.models.confint import confint
+
+        return confint(self, type=type, level=level)
 
     @property
     def int_only(self) -> bool:
@@ -580,6 +611,8 @@ class RegResult(Printed):
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
             val = getattr(self, name)
+            if name == "mod_terms":
+                continue
             if isinstance(val, np.ndarray):
                 out[name] = jsonable(np.where(np.isfinite(val), val, np.nan))
             elif isinstance(val, Control):
@@ -729,10 +762,18 @@ def rma_reg(
     if data is not None and by_name and not keep.all():
         # a factor whose levels changed after omission: rebuild from the rows used
         x, names, _ = model_matrix(mods, data.loc[keep].reset_index(drop=True), k=y.size)
-    return _fit(
+    res = _fit(
         y, v, x, names, method=method, test=test, alpha=alpha, level=level, btt=btt,
         measure=measure, slab=labels, tau2=tau2, control=ctl,
     )
+    if by_name and data is not None:
+        used = data.loc[keep].reset_index(drop=True)
+        info = tuple(
+            (name, cat, tuple(_levels(col)) if cat else ())
+            for name, col, cat in _mod_terms(mods, used, y.size)
+        )
+        res = dataclasses.replace(res, mod_terms=info)
+    return res
 
 
 def _fit(
