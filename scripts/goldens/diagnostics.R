@@ -82,7 +82,7 @@ for (s in specs) {
     rstudent = num(inf$inf$rstudent), dffits = num(inf$inf$dffits), cook_d = num(inf$inf$cook.d),
     cov_r = num(inf$inf$cov.r), tau2_del = num(inf$inf$tau2.del), QE_del = num(inf$inf$QE.del),
     hat = num(inf$inf$hat), weight = num(inf$inf$weight), inf = as.character(inf$inf$inf),
-    dfbs = lapply(inf$dfbs[seq_len(r$p)], num), is_infl = as.logical(inf$is.infl))
+    dfbs = lapply(unclass(inf$dfbs)[seq_len(r$p)], num), is_infl = as.logical(inf$is.infl))
   rs <- rstandard(r)
   out$rstandard <- list(resid = num(rs$resid), se = num(rs$se), z = num(rs$z))
   rt <- rstudent(r)
@@ -119,7 +119,7 @@ for (s in specs) {
   } else {
     out$predict_fitted <- with(predict(r), list(pred = num(pred), se = num(se),
       ci_lb = num(ci.lb), ci_ub = num(ci.ub), pi_lb = num(pi.lb), pi_ub = num(pi.ub)))
-    rp <- regplot(r)
+    rp <- regplot(r, mod = 2)
     out$regplot <- list(xi = num(rp$xi), yi = num(rp$yi), psize = num(rp$psize))
   }
   if (s$id %in% c("bcg_REML", "normand_DL", "bcg6_ablat_REML", "bcg_DL_knha")) {

@@ -378,6 +378,7 @@ class _Notes:
 
     stuck: int = 0  # rows where Fisher scoring did not converge (finished by _solve_score)
     ll0: int = 0  # rows set to tau^2 = 0 by the ll0check
+    knha_zero: int = 0  # knha rows whose residuals are all 0 (s2w = 1 used instead of 0)
 
 
 def _tau2_dl(d: _Data) -> FloatArray:
@@ -920,6 +921,14 @@ def fit_padded(
             MetareviewWarning,
             stacklevel=3,
         )
+    if notes.knha_zero:
+        warnings.warn(
+            f"Knapp-Hartung: the effects of {notes.knha_zero} analysis(es) are identical, so "
+            "the scaling factor s2w is 0 and the t statistic would be infinite (metafor: zval = "
+            "Inf); the unscaled variance (s2w = 1) is used",
+            MetareviewWarning,
+            stacklevel=3,
+        )
     if not converged.all():
         bad = np.flatnonzero(~converged)
         if on_fail == "raise":
@@ -1071,8 +1080,13 @@ def _fit_block(
     if test == "knha":
         r = yy - beta[:, None]
         rss = _rdot(w * r, r)
-        s2w = np.where(rss <= _EPS, 0.0, rss / km1)
+        # All weighted residuals 0 (identical effects): the Knapp-Hartung factor is 0, so the
+        # variance would be 0 and t infinite (metafor reports zval = Inf). The unscaled variance
+        # is used instead (s2w = 1, Knapp & Hartung's ad hoc floor) and a warning says so.
+        degenerate = use_t & (rss <= _EPS)
+        s2w = np.where(degenerate, 1.0, rss / km1)
         vb = np.where(use_t, s2w * vb, vb)
+        notes.knha_zero += int(np.count_nonzero(degenerate))
     se = np.sqrt(vb)
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = beta / se

@@ -176,14 +176,27 @@ def _imhof_sf(q: float, lam: FloatArray) -> float:
     lam = lam / scale
     x = q / scale
 
+    def amp(u: float) -> float:  # 1 / (u rho(u))
+        return 1.0 / (u * float(np.exp(0.25 * np.sum(np.log1p((lam * u) ** 2)))))
+
+    def half_atan(u: float) -> float:
+        return 0.5 * float(np.sum(np.arctan(lam * u)))
+
     def f(u: float) -> float:
         if u == 0.0:
             return 0.5 * float(np.sum(lam)) - 0.5 * x
-        th = 0.5 * float(np.sum(np.arctan(lam * u))) - 0.5 * x * u
-        rho = float(np.exp(0.25 * np.sum(np.log1p((lam * u) ** 2))))
-        return math.sin(th) / (u * rho)
+        return math.sin(half_atan(u) - 0.5 * x * u) * amp(u)
 
-    val, _ = integrate.quad(f, 0.0, np.inf, limit=1000, epsabs=1e-13, epsrel=1e-12)
+    if x <= 0:
+        return 1.0
+    # [0, 1]: plain quadrature; [1, inf): the oscillating factor sin(A(u) - x u/2) expanded
+    # into cos/sin(x u/2) weights, integrated by QUADPACK's Fourier routine (QAWF)
+    head, _ = integrate.quad(f, 0.0, 1.0, limit=200, epsabs=1e-14, epsrel=1e-13)
+    c, _ = integrate.quad(lambda u: math.sin(half_atan(u)) * amp(u), 1.0, np.inf,
+                          weight="cos", wvar=0.5 * x, limlst=200)
+    s_, _ = integrate.quad(lambda u: math.cos(half_atan(u)) * amp(u), 1.0, np.inf,
+                           weight="sin", wvar=0.5 * x, limlst=200)
+    val = head + c - s_
     return min(1.0, max(0.0, 0.5 + val / math.pi))
 
 

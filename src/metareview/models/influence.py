@@ -12,15 +12,14 @@ deletion loop; :mod:`metareview.models._refit`). With ``W = diag(1/(v + tau^2))`
 
 - ``rstudent``: ``(y_i - x_i'b_(-i)) / sqrt(s2w_(-i) (v_i + tau2_(-i)) + x_i'Var_(-i)(b) x_i)``
 - ``dffits``: ``(x_i'b - x_i'b_(-i)) / sqrt(s2w_(-i) h_i (tau2_(-i) + v_i))``
-- ``cook_d``: ``(b - b_(-i))' Var(b)^-1 (b - b_(-i))`` over the coefficients tested (all but
-  the intercept; the intercept in intercept-only models)
-- ``cov_r``: ``det Var_(-i)(b) / det Var(b)`` over those coefficients
+- ``cook_d``: ``(b - b_(-i))' Var(b)^-1 (b - b_(-i))`` over all ``p`` coefficients
+- ``cov_r``: ``det Var_(-i)(b) / det Var(b)``
 - ``tau2_del``, ``QE_del``: tau^2 and the residual Q of the fit without ``i``
 - ``hat``: ``h_i``; ``weight``: ``100 w_i / sum w`` (percent)
 - ``dfbs``: ``(b - b_(-i)) / sqrt(s2w_(-i) diag((X'W_(-i)X)^-1))``, ``W_(-i) = diag(1/(v +
   tau2_(-i)))`` over all ``k`` studies
 - ``inf``: "*" when ``|dffits| > 3 sqrt(p/(k-p))``, or ``pchisq(cook_d, m) > 0.5``, or
-  ``hat > 3 p/k``, or any ``|dfbs| > 1`` (metafor's rule; ``m`` coefficients tested).
+  ``hat > 3 p/k``, or any ``|dfbs| > 1`` (metafor's rule; ``m = p`` coefficients).
 
 References
 ----------
@@ -170,7 +169,7 @@ def influence(result: Any) -> InfluenceResult:
     m = model_of(result)
     _check_k(m, "influence")
     k, p = m.k, m.p
-    btt = [0] if m.int_only else list(range(1, p))  # metafor: btt without the intercept
+    btt = list(range(p))  # metafor's .set.btt(NULL, p, int.incl=FALSE): every coefficient
     nb = len(btt)
     d = _deletion_fits(m)
     h = _hat_matrix(m)

@@ -84,6 +84,8 @@ Mods = str | Sequence[str] | pd.DataFrame | ArrayLike
 _EPS = float(np.finfo(float).eps)
 #: metafor's ``evtol``: the model matrix is rank deficient when an eigenvalue of X'X is below it.
 _EVTOL = 1e-7
+#: Largest moderator value (absolute) accepted: products in X'WX must stay finite.
+_MAX_MOD = 1e100
 _FACTOR_TERM = re.compile(r"^factor\(\s*([^()]+?)\s*\)$")
 
 
@@ -803,6 +805,14 @@ def _fit(
             f"from k = {k} studies",
             field="mods",
         )
+    big = np.flatnonzero(np.nanmax(np.abs(x), axis=0) > _MAX_MOD)
+    if big.size:
+        # X'WX holds products of moderator values: beyond 1e100 they overflow (all-NaN fits)
+        raise InputError(
+            f"moderator {names[int(big[0])]!r} has values above {_MAX_MOD:g} in absolute value, "
+            "whose products overflow double precision; rescale it (e.g. divide by a power of 10)",
+            field=names[int(big[0])],
+        )
     if np.linalg.eigvalsh(x.T @ x).min() <= _EVTOL:
         raise InputError(
             "model matrix not of full rank (a moderator is constant or a combination of others): "
@@ -848,7 +858,17 @@ def _fit(
     s2w = 1.0
     if test == "knha":
         rss = float(np.sum(w * (y - x @ beta) ** 2))
-        s2w = 0.0 if rss <= _EPS else rss / (k - p)
+        s2w = rss / (k - p) if k > p else 1.0
+        if rss <= _EPS and k > p:
+            # a perfect fit: s2w = 0 would make every t infinite (metafor: zval = Inf)
+            warnings.warn(
+                "Knapp-Hartung: the model fits the effects exactly, so the scaling factor s2w "
+                "is 0 and the t statistics would be infinite (metafor: zval = Inf); the unscaled "
+                "variance (s2w = 1) is used",
+                MetareviewWarning,
+                stacklevel=3,
+            )
+            s2w = 1.0
     vb = s2w * vb
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):
