@@ -2,9 +2,9 @@
 
 Goldens (tests/data/goldens_diagnostics.json, scripts/goldens/diagnostics.R):
 ``confint(res, type="QP"|"PL", control=list(tol=1e-12, tau2.max=max(1e4, 1e4 tau2)))`` for
-dat.bcg (RR; REML, DL+knha, REML with ablat, REML+knha with ablat + alloc), dat.normand1999 (MD, DL),
-dat.hackshaw1998 (OR; REML, ML) and dat.bcg rows 1-6 with ablat, and the default ``confint(res)``
-whose upper bound stops at metafor's search cap for Normand 1999.
+dat.bcg (RR; REML, DL+knha, REML with ablat, REML+knha with ablat + alloc), dat.normand1999
+(MD, DL), dat.hackshaw1998 (OR; REML, ML) and dat.bcg rows 1-6 with ablat, and the default
+``confint(res)`` whose upper bound stops at metafor's search cap for Normand 1999.
 
 GENQ needs CompQuadForm in R, which Debian does not package; it is checked by hand: with equal
 sampling variances v and equal weights, ``Q_a = a sum (y - ybar)^2`` and ``S P_a S`` has the
@@ -25,8 +25,8 @@ from scipy import stats
 
 from metareview.errors import InputError
 from metareview.models import confint, rma, rma_reg
-from metareview.models.confint import _imhof_sf, loglik_tau2
 from metareview.models._refit import model_of
+from metareview.models.confint import _imhof_sf, loglik_tau2
 
 IDS = sorted(FITS)
 ROWS = {"tau2": "tau^2", "tau": "tau", "I2": "I^2(%)", "H2": "H^2"}

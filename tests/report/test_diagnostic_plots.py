@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
-from diag_goldens import FITS, G, fit, frame  # noqa: E402
-from goldens_helpers import ATOL, RTOL, num  # noqa: E402
+from diag_goldens import FITS, G, fit, frame
+from goldens_helpers import ATOL, RTOL, num
 
-from metareview.errors import InputError  # noqa: E402
-from metareview.report import diagnostic_plots as dp  # noqa: E402
-from metareview.report.plots import save_figure  # noqa: E402
+from metareview.errors import InputError
+from metareview.report import diagnostic_plots as dp
+from metareview.report.plots import save_figure
 
 
 def test_baujat_plot_draws_metafors_points() -> None:

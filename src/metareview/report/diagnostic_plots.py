@@ -69,8 +69,8 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (5.6, 4.4)) -> tuple[Figu
     if ax is not None:
         fig = ax.figure
         if not isinstance(fig, Figure):  # a SubFigure
-            fig = fig.figure  # type: ignore[assignment]
-        return fig, ax  # type: ignore[return-value]
+            fig = fig.figure
+        return fig, ax
     fig = Figure(figsize=size)
     return fig, fig.add_subplot(1, 1, 1)
 
