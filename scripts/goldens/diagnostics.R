@@ -153,7 +153,7 @@ newmods[[2]] <- list(id = "bcg_ablat_alloc_REML",
 r <- rma(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg,
          control = ctrl)
 lb <- labbe(r)
-labbe_out <- list(x = num(lb$x), y = num(lb$y), psize = num(lb$psize))
+labbe_out <- list(x = num(lb$x), y = num(lb$y), psize = num(lb$cex))
 
 # Normand 1999 (MD, DL): metafor's default Q-profile search stops at max(100, 10 tau2)
 r <- fit_model("normand1999_MD", NULL, "DL", "z")
