@@ -357,6 +357,9 @@ def rma(
     - Zero sampling variances and missing values are errors (metafor accepts the former for some
       estimators and drops the latter with a warning: ``na_action="omit"`` does that).
     - metafor's ``test="adhoc"`` is not offered.
+    - Knapp-Hartung on effects that are all identical: the scaling factor is 0 and metafor
+      reports ``se = 0``, ``zval = Inf``; here the unscaled variance is used (``s2w = 1``, the
+      values of ``test="t"``) with a :class:`~metareview.errors.MetareviewWarning`.
 
     References
     ----------
