@@ -75,6 +75,7 @@ def test_labbe_data_matches_metafor() -> None:
     out = dp.labbe_data(d["tpos"], d["tneg"], d["cpos"], d["cneg"], measure="RR")
     np.testing.assert_allclose(out["x"], num(G["labbe"]["x"]), rtol=RTOL)
     np.testing.assert_allclose(out["y"], num(G["labbe"]["y"]), rtol=RTOL)
+    np.testing.assert_allclose(out["psize"], num(G["labbe"]["psize"]), rtol=RTOL)
     # psize by hand: sqrt(1/(vt + vc)) scaled onto [0.5, 3.5]
     vt = 1 / d["tpos"] - 1 / (d["tpos"] + d["tneg"])
     vc = 1 / d["cpos"] - 1 / (d["cpos"] + d["cneg"])

@@ -135,7 +135,7 @@ def refit(
                 yy, vv, xx, m.names, method=m.method, test=m.test,
                 alpha=(100.0 - m.level) / 100.0, level=m.level,
                 btt=m.btt if btt is None else btt, measure=m.measure, slab=slab,
-                tau2=fixed, control=m.control,
+                tau2=fixed, control=m.control, skip_r2=True,
             )  # fmt: skip
     except (MetareviewError, np.linalg.LinAlgError, FloatingPointError):
         return None

@@ -793,6 +793,7 @@ def _fit(
     slab: Sequence[str],
     tau2: float | None,
     control: Control,
+    skip_r2: bool = False,
 ) -> RegResult:
     """Fit the model to clean data (used by :func:`rma_reg` and the small-study tests)."""
     k, p = x.shape
@@ -908,7 +909,8 @@ def _fit(
     else:
         qe, qep, i2, h2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
 
-    r2 = None if int_only else _pseudo_r2(y, v, x, w, method, t, control)
+    # skip_r2: refits of the diagnostics need no R^2 (metafor's skipr2=TRUE)
+    r2 = None if int_only or skip_r2 else _pseudo_r2(y, v, x, w, method, t, control)
 
     lv = float(level) * 100.0 if float(level) < 1 else float(level)
     return RegResult(
