@@ -25,6 +25,9 @@ from metareview._lazy import attach
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from metareview.appraisal.grade import GradeOutcome
+    from metareview.appraisal.grade_store import set_rating
+    from metareview.appraisal.sof import sof_table, write_sof
     from metareview.effects.escalc import NotComputable, escalc
     from metareview.effects.measures import MEASURE_INFO, MEASURE_NAMES, MeasureInfo, measure_info
     from metareview.effects.transforms import display_transform
@@ -122,6 +125,10 @@ _EXPORTS: dict[str, str] = {
     "ProtocolError": "metareview.errors",
     "SourceError": "metareview.errors",
     "StoreError": "metareview.errors",
+    "GradeOutcome": "metareview.appraisal.grade",
+    "set_rating": "metareview.appraisal.grade_store",
+    "sof_table": "metareview.appraisal.sof",
+    "write_sof": "metareview.appraisal.sof",
     "influence": "metareview.models.influence",
     "baujat": "metareview.models.influence",
     "cumul": "metareview.models.cumul",
@@ -137,6 +144,7 @@ __all__ = [
     "TESTS",
     "ConvergenceError",
     "ConvergenceWarning",
+    "GradeOutcome",
     "InputError",
     "MHResult",
     "MeasureInfo",
@@ -185,8 +193,11 @@ __all__ = [
     "rma_peto",
     "rma_reg",
     "run_folder",
+    "set_rating",
+    "sof_table",
     "subgroup",
     "trimfill",
     "write_report",
+    "write_sof",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

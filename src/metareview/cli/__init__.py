@@ -35,6 +35,9 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "extract": ("extract",),
     "link": ("link",),
     "analyse": ("analyse", "report"),
+    "grade": ("grade",),
+    "sof": ("sof",),
+    "rob": ("rob",),
 }  # fmt: skip
 
 

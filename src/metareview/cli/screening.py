@@ -245,7 +245,7 @@ def export(
     if records:
         from metareview.screening.exports import RECORD_COLUMNS, record_rows, records_ris
 
-        with Screening.open(directory) as s:
+        with Screening.open(directory, read_only=True) as s:
             if fmt == "ris":
                 _write_out(records_ris(s, included=included), out)
                 return
@@ -265,7 +265,7 @@ def export(
         return
     from metareview.screening.exports import DECISION_COLUMNS, decision_rows
 
-    with Screening.open(directory) as s:
+    with Screening.open(directory, read_only=True) as s:
         text = _csv_text(DECISION_COLUMNS, decision_rows(s, include_undone=include_undone))
     _write_out(text, out)
 
@@ -315,7 +315,7 @@ def conflicts(
     if reviewers is not None and len(reviewers) != 2:
         raise InputError("give --reviewer exactly twice (two reviewers to compare)")
     out: dict[str, Any] = {}
-    with Screening.open(directory) as s:
+    with Screening.open(directory, read_only=True) as s:
         for st in stages:
             listed = s.conflicts(st)
             try:
@@ -452,7 +452,7 @@ def prisma(
     from metareview.screening.checklist import prisma_checklist
     from metareview.screening.prisma import prisma_counts, write_prisma
 
-    with Screening.open(directory) as s:
+    with Screening.open(directory, read_only=True) as s:
         if checklist:
             entries = prisma_checklist(s)
             if as_json:

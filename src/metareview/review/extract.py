@@ -477,7 +477,7 @@ def fill_from_registry(project_dir: str | Path, *, actor: str | None = None) -> 
 
 def extraction_conflicts(project_dir: str | Path) -> list[Conflict]:
     """Values two reviewers extracted differently, with no consensus recorded."""
-    with Project.open(project_dir) as project:
+    with Project.open(project_dir, read_only=True) as project:
         return conflicts(project)
 
 
@@ -491,7 +491,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 
 def export_extraction(project_dir: str | Path) -> list[dict[str, Any]]:
     """Every current value, tidy: one row per value with its provenance and its study's label."""
-    with Project.open(project_dir) as project:
+    with Project.open(project_dir, read_only=True) as project:
         labels = {
             int(i): str(lab or "") for i, lab in project.connection.execute(
                 "SELECT id, label FROM studies"

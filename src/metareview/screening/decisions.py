@@ -221,8 +221,14 @@ class Screening:
         self._owns_project = False
 
     @classmethod
-    def open(cls, path: str | Path, *, actor: str | None = None) -> Screening:
+    def open(
+        cls, path: str | Path, *, actor: str | None = None, read_only: bool = False
+    ) -> Screening:
         """Open the project at ``path`` with its protocol; notice protocol amendments.
+
+        ``read_only=True`` opens the store read-only (:meth:`Project.open`) for the commands
+        that only read it; protocol amendments are then not recorded (the next writing command
+        records them).
 
         Raises
         ------
@@ -233,10 +239,11 @@ class Screening:
         """
         from metareview.screening.amendments import sync_protocol
 
-        project = Project.open(path, actor=actor)
+        project = Project.open(path, actor=actor, read_only=read_only)
         try:
             screening = cls(project, actor=actor)
-            sync_protocol(project, actor=actor)
+            if not read_only:
+                sync_protocol(project, actor=actor)
         except BaseException:
             project.close()
             raise
