@@ -43,11 +43,15 @@ if TYPE_CHECKING:
     )
     from metareview.extraction import StudyData, load_studies
     from metareview.models.batch import rma_batch
+    from metareview.models.confint import confint
+    from metareview.models.cumul import cumul
     from metareview.models.glmm import GLMMResult, rma_glmm
+    from metareview.models.influence import baujat, influence
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
+    from metareview.models.permutest import permutest
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
@@ -139,6 +143,11 @@ _EXPORTS: dict[str, str] = {
     "set_rating": "metareview.appraisal.grade_store",
     "sof_table": "metareview.appraisal.sof",
     "write_sof": "metareview.appraisal.sof",
+    "influence": "metareview.models.influence",
+    "baujat": "metareview.models.influence",
+    "cumul": "metareview.models.cumul",
+    "permutest": "metareview.models.permutest",
+    "confint": "metareview.models.confint",
 }
 
 __all__ = [
@@ -177,17 +186,22 @@ __all__ = [
     "TrimfillResult",
     "__version__",
     "analyse_project",
+    "baujat",
     "bundled_example",
     "check_published",
+    "confint",
+    "cumul",
     "display_transform",
     "escalc",
     "forest_plot",
     "funnel_plot",
+    "influence",
     "leave1out",
     "load_protocol",
     "load_studies",
     "measure_info",
     "parse_protocol",
+    "permutest",
     "pool_file",
     "ranktest",
     "regtest",

@@ -79,7 +79,13 @@ def test_batch_matches_metafor_goldens() -> None:
                  and f["test"] == "z" and f["level"] == 95 and f["tau2_fixed"] == "NA")
         assert row.estimate == pytest.approx(f["b"], rel=1e-6, abs=1e-9)
         assert row.tau2 == pytest.approx(f["tau2"], rel=1e-6, abs=1e-9)
-        assert row.tau2_ci_ub == pytest.approx(f["tau2.ci.ub"], rel=1e-6, abs=1e-9)
+        cap = max(100.0, 10.0 * f["tau2"])
+        if abs(f["tau2.ci.ub"] - cap) <= 1e-9 * cap:
+            # metafor stopped at its search cap (printed ">"); the true bound lies beyond it,
+            # solved by the same core as rma() (checked against Q in test_goldens.py)
+            assert row.tau2_ci_ub > cap
+        else:
+            assert row.tau2_ci_ub == pytest.approx(f["tau2.ci.ub"], rel=1e-6, abs=1e-9)
 
 
 def test_multiple_by_columns_and_k1_groups() -> None:

@@ -30,8 +30,21 @@ def _assert_matches(got: dict[str, Any], want: dict[str, Any]) -> None:
             return bool(g == w)
         return g is not None and abs(g - w) <= RTOL * abs(w) + 1e-10
 
+    want = _beyond_cap(got, want)
     bad = {k: (got.get(k), v) for k, v in want.items() if not close(got.get(k), v)}
     assert not bad, bad
+
+
+def _beyond_cap(got: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
+    """metafor stops the Q-profile search at max(100, 10 tau2) (the k = 2 "alternate" group
+    prints ">100"); metareview reports the true bound beyond it (tests/models/test_confint.py
+    checks it by hand), so that key is compared as "> cap"."""
+    cap = max(100.0, 10.0 * want["tau2"]) if isinstance(want.get("tau2"), float) else None
+    w = want.get("tau2_ci_upper")
+    if cap is not None and isinstance(w, int | float) and abs(w - cap) <= 1e-9 * cap:
+        assert got["tau2_ci_upper"] > cap
+        return {k: v for k, v in want.items() if k != "tau2_ci_upper"}
+    return want
 
 
 @pytest.mark.parametrize(

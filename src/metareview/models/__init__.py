@@ -28,7 +28,18 @@ from metareview._lazy import attach
 
 if TYPE_CHECKING:
     from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.confint import ConfintResult, confint
+    from metareview.models.cumul import cumul
     from metareview.models.glmm import GLMMResult, rma_glmm
+    from metareview.models.influence import (
+        BaujatResult,
+        InfluenceResult,
+        baujat,
+        hatvalues,
+        influence,
+        rstandard,
+        rstudent,
+    )
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
@@ -42,6 +53,7 @@ if TYPE_CHECKING:
     )
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
+    from metareview.models.permutest import PermutestResult, permutest
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
@@ -98,6 +110,18 @@ _EXPORTS: dict[str, str] = {
     "rma_glmm": "glmm",
     "SelmodelResult": "selmodel",
     "selmodel": "selmodel",
+    "BaujatResult": "influence",
+    "InfluenceResult": "influence",
+    "baujat": "influence",
+    "hatvalues": "influence",
+    "influence": "influence",
+    "rstandard": "influence",
+    "rstudent": "influence",
+    "cumul": "cumul",
+    "PermutestResult": "permutest",
+    "permutest": "permutest",
+    "ConfintResult": "confint",
+    "confint": "confint",
 }
 
 __all__ = [
@@ -107,8 +131,12 @@ __all__ = [
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
+    "BaujatResult",
+    "ConfintResult",
     "GLMMResult",
+    "InfluenceResult",
     "MHResult",
+    "PermutestResult",
     "PublishedCheck",
     "RMAMVResult",
     "RMAResult",
@@ -120,11 +148,17 @@ __all__ = [
     "SubgroupResult",
     "TestName",
     "TrimfillResult",
+    "baujat",
     "check_published",
+    "confint",
+    "cumul",
+    "hatvalues",
+    "influence",
     "leave1out",
     "method_name",
     "model_matrix",
     "pad_groups",
+    "permutest",
     "ranktest",
     "regtest",
     "rma",
@@ -135,6 +169,8 @@ __all__ = [
     "rma_peto",
     "rma_reg",
     "robust",
+    "rstandard",
+    "rstudent",
     "selmodel",
     "subgroup",
     "trimfill",

@@ -212,6 +212,9 @@ class BatchFit:
     weights: FloatArray
     test: NDArray[np.str_]
     converged: BoolArray
+    #: True where the Q-profile upper bound of tau^2 does not exist in double precision (then
+    #: ``tau2_ci_ub`` is the search limit, printed with ">"); None when no row has a CI.
+    tau2_ci_open: BoolArray | None = None
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -375,6 +378,7 @@ class _Notes:
 
     stuck: int = 0  # rows where Fisher scoring did not converge (finished by _solve_score)
     ll0: int = 0  # rows set to tau^2 = 0 by the ll0check
+    knha_zero: int = 0  # knha rows whose residuals are all 0 (s2w = 1 used instead of 0)
 
 
 def _tau2_dl(d: _Data) -> FloatArray:
@@ -740,21 +744,35 @@ def _se_tau2(d: _Data, method: str, tau2: FloatArray) -> FloatArray:
 
 def _qprofile(
     d: _Data, tau2: FloatArray, alpha: float, control: Control
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, BoolArray]:
     """Q-profile confidence interval of tau^2 (Viechtbauer 2007), as metafor's ``confint()``.
 
     The bounds solve ``Q(tau2_lb) = chi2_{k-1; 1-alpha/2}`` and ``Q(tau2_ub) = chi2_{k-1; alpha/2}``
-    on ``[0, max(100, 10 tau2)]`` (metafor's default search interval): a bound is 0 when
-    ``Q(0)`` is already below its target and is the interval's upper end when ``Q`` there is
-    still above it (metafor prints such a bound with ">").
+    (``Q`` the generalised Q statistic, decreasing in tau^2); a bound is 0 when ``Q(0)`` is
+    already below its target. metafor searches ``[0, max(100, 10 tau2)]`` only and reports the
+    end of that interval (printed with ">") when the root lies beyond it; that end is a search
+    limit, not a bound. Here the interval is widened tenfold until it holds the root: as
+    ``tau2 -> inf``, ``tau2 Q(tau2) -> sum (y_i - ybar)^2``, so ``Q`` falls to 0 and the root
+    exists whenever the ``y_i`` differ. Only if ``Q`` is still above its target at the largest
+    finite tau^2 tried (about 1e300) is there no bound in double precision: the third array
+    (``open``) flags those rows, whose upper bound is then that largest value ("> value").
     """
     n = d.y.shape[0]
     crit_u = _per_value(special.chdtri, d.km1, alpha / 2.0)
     crit_l = 2.0 * _per_value(special.gammaincinv, d.km1 / 2.0, alpha / 2.0)
     tmax = np.maximum(100.0, 10.0 * tau2)
     q0, _, _ = _q_stat(d.y, d.maskf / d.v)
-    qmax, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, tmax))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        qmax, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, tmax))
+        # widen the search interval until Q(tmax) <= crit_l (then also <= crit_u)
+        for _ in range(320):
+            grow = (q0 >= crit_l) & (qmax > crit_l) & (tmax < 1e299)
+            if not grow.any():
+                break
+            tmax = np.where(grow, tmax * 10.0, tmax)
+            qmax, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, tmax))
     qhat, _, _ = _q_stat(d.y, _weights(d.v, d.maskf, tau2))
+    open_ub = (q0 >= crit_l) & ~(qmax <= crit_l)
 
     # Newton needs a start left of the root (Q(start) >= target): the estimate when it is, else 0.
     lb_root = np.full(n, np.nan)
@@ -777,12 +795,11 @@ def _qprofile(
         )
 
     # metafor's cases, in its order: the upper bound first, then the lower bound, which
-    # overwrites both when even tau2max leaves Q above the upper quantile.
+    # overwrites both when even tmax leaves Q above the upper quantile.
     ub = np.where(q0 < crit_l, 0.0, np.where(qmax > crit_l, tmax, ub_root))
-    lb = np.where(q0 < crit_l, 0.0, np.nan)
     lb = np.where(qmax > crit_u, tmax, np.where(q0 < crit_u, 0.0, lb_root))
     ub = np.where(qmax > crit_u, tmax, ub)
-    return lb, ub
+    return lb, ub, open_ub
 
 
 # --------------------------------------------------------------------------- the fit
@@ -904,6 +921,14 @@ def fit_padded(
             MetareviewWarning,
             stacklevel=3,
         )
+    if notes.knha_zero:
+        warnings.warn(
+            f"Knapp-Hartung: the effects of {notes.knha_zero} analysis(es) are identical, so "
+            "the scaling factor s2w is 0 and the t statistic would be infinite (metafor: zval = "
+            "Inf); the unscaled variance (s2w = 1) is used",
+            MetareviewWarning,
+            stacklevel=3,
+        )
     if not converged.all():
         bad = np.flatnonzero(~converged)
         if on_fail == "raise":
@@ -948,6 +973,7 @@ def fit_padded(
         weights=wts,
         test=tests.astype(str),
         converged=converged,
+        tau2_ci_open=cols["tau2_ci_open"] > 0,
     )
     if not converged.all():
         fit = _blank_rows(fit, ~converged)
@@ -1054,8 +1080,13 @@ def _fit_block(
     if test == "knha":
         r = yy - beta[:, None]
         rss = _rdot(w * r, r)
-        s2w = np.where(rss <= _EPS, 0.0, rss / km1)
+        # All weighted residuals 0 (identical effects): the Knapp-Hartung factor is 0, so the
+        # variance would be 0 and t infinite (metafor reports zval = Inf). The unscaled variance
+        # is used instead (s2w = 1, Knapp & Hartung's ad hoc floor) and a warning says so.
+        degenerate = use_t & (rss <= _EPS)
+        s2w = np.where(degenerate, 1.0, rss / km1)
         vb = np.where(use_t, s2w * vb, vb)
+        notes.knha_zero += int(np.count_nonzero(degenerate))
     se = np.sqrt(vb)
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = beta / se
@@ -1095,12 +1126,22 @@ def _fit_block(
     # ---- tau^2 CI (Q-profile), prediction interval
     nan = np.full(n, np.nan)
     tau2_lb, tau2_ub = nan.copy(), nan.copy()
+    tau2_open = np.zeros(n)
     if not is_ee and tau2 is None:
         rows = np.flatnonzero(~k1 & converged)
         if rows.size:
-            lb, ub = _qprofile(_subset(data, rows), tau2_hat[rows], alpha, ctl)
+            lb, ub, open_ub = _qprofile(_subset(data, rows), tau2_hat[rows], alpha, ctl)
             tau2_lb[rows] = lb
             tau2_ub[rows] = ub
+            tau2_open[rows] = open_ub
+            if open_ub.any():
+                warnings.warn(
+                    f"the Q-profile upper bound of tau^2 does not exist in double precision for "
+                    f"{int(open_ub.sum())} analysis(es) (Q stays above its target up to "
+                    "tau^2 = 1e300); reported as that search limit",
+                    MetareviewWarning,
+                    stacklevel=4,
+                )
     with np.errstate(divide="ignore", invalid="ignore"):
         i2_lb = 100.0 * tau2_lb / (vt + tau2_lb)
         i2_ub = 100.0 * tau2_ub / (vt + tau2_ub)
@@ -1117,7 +1158,7 @@ def _fit_block(
         "ddf": ddf, "tau2": tau2_hat, "se_tau2": se_tau2, "tau2_ci_lb": tau2_lb,
         "tau2_ci_ub": tau2_ub, "I2_ci_lb": i2_lb, "I2_ci_ub": i2_ub, "H2_ci_lb": h2_lb,
         "H2_ci_ub": h2_ub, "QE": q_e, "QEp": q_p, "I2": i2, "H2": h2, "vt": vt,
-        "pi_lb": pi_lb, "pi_ub": pi_ub,
+        "pi_lb": pi_lb, "pi_ub": pi_ub, "tau2_ci_open": tau2_open,
     }  # fmt: skip
     return out, converged
 
@@ -1127,7 +1168,7 @@ def _blank_rows(fit: BatchFit, bad: BoolArray) -> BatchFit:
     out: dict[str, Any] = {}
     for name in fit.__dataclass_fields__:
         val = getattr(fit, name)
-        if name in ("k", "test", "converged"):
+        if name in ("k", "test", "converged", "tau2_ci_open"):
             out[name] = val
         elif name == "weights":
             out[name] = np.where(bad[:, None], np.nan, val)

@@ -270,6 +270,16 @@ def _prepare(
         cells = {"ai": a, "bi": b, "ci": c, "di": d}
     if not keep.any():
         raise InputError("no table without missing cells: nothing to pool (k = 0)")
+    rows = np.flatnonzero(keep)
+    for name, cell in cells.items():
+        big = np.flatnonzero(np.abs(cell) > _MAX_CELL)
+        if big.size:
+            # products and squares of such counts overflow double precision in the MH sums
+            raise InputError(
+                f"count or time above {_MAX_CELL:g} cannot be pooled exactly in double "
+                "precision; rescale (e.g. person-time in thousands)",
+                row=int(rows[big[0]]) + 1, field=name,
+            )
     yi = dat["yi"].to_numpy(dtype=float)
     vi = dat["vi"].to_numpy(dtype=float)
     ok = ~(np.isnan(yi) | np.isnan(vi))
@@ -321,6 +331,32 @@ def _check_level(level: float) -> float:
     return level * 100 if level <= 1 else level
 
 
+#: Largest cell count or person-time accepted (integers are exact in double precision below
+#: 2^53 ~ 9e15; beyond 1e15 the Mantel-Haenszel sums of products lose every digit or overflow).
+_MAX_CELL = 1e15
+
+
+def _undefined(p: _Prepared, measure: str) -> str:
+    """Why a Mantel-Haenszel estimate is undefined for these tables (for the error message)."""
+    c = p.cells
+    if measure in ("IRR", "IRD"):
+        if not np.any(c["x1i"] > 0) and not np.any(c["x2i"] > 0):
+            return "no events in either group of any study (all x1i = x2i = 0)"
+        return "no events in one group of every study (all x1i = 0 or all x2i = 0)"
+    a, b, cc, d = c["ai"], c["bi"], c["ci"], c["di"]
+    if not np.any(a > 0) and not np.any(cc > 0):
+        return "no events in either group of any study (all ai = ci = 0)"
+    if not np.any(b > 0) and not np.any(d > 0):
+        return "no non-events in either group of any study (all bi = di = 0)"
+    if measure == "OR":
+        if not np.any((a > 0) & (d > 0)):
+            return "no study has both ai > 0 and di > 0 (sum ai di / ni = 0)"
+        return "no study has both bi > 0 and ci > 0 (sum bi ci / ni = 0)"
+    if measure == "RR":
+        return "no events in one group of every study (all ai = 0 or all ci = 0)"
+    return "the tables carry no information on the risk difference (its variance is 0)"
+
+
 def _tables(p: _Prepared) -> tuple[FloatArray, ...]:
     """Cells a, b, c, d of the pooled tables and n1 = a + b, n2 = c + d, N = n1 + n2."""
     a, b, c, d = (p.cells[name] for name in ("ai", "bi", "ci", "di"))
@@ -351,10 +387,14 @@ def _result(
     """The :class:`MHResult` of a pooled ``beta``/``se``: its Wald test and CI (NaN when
     ``beta`` is), ``heterogeneity`` as (Q, p, I², H²), ``weights`` in percent; the tests not
     given are NaN."""
-    if math.isnan(beta):
-        zval = pval = ci_lb = ci_ub = math.nan
-    else:
-        zval, pval, ci_lb, ci_ub = _z_interval(beta, se, level)
+    if not (math.isfinite(beta) and math.isfinite(se) and se > 0):
+        # metafor returns NA here (rma.mh sets beta, se, zval to NA); a silent NA is no result,
+        # so the reason is an error (the CLI prints it on one line, exit 2)
+        raise InputError(
+            f"the {method} estimate of the {measure} cannot be computed: {_undefined(p, measure)}",
+            field="ai" if measure not in ("IRR", "IRD") else "x1i",
+        )
+    zval, pval, ci_lb, ci_ub = _z_interval(beta, se, level)
     qe, qep, i2, h2 = heterogeneity
     return MHResult(
         k=p.k,

@@ -26,6 +26,7 @@ Thompson, S. G., & Higgins, J. P. T. (2002). How should meta-regression analyses
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -83,6 +84,8 @@ Mods = str | Sequence[str] | pd.DataFrame | ArrayLike
 _EPS = float(np.finfo(float).eps)
 #: metafor's ``evtol``: the model matrix is rank deficient when an eigenvalue of X'X is below it.
 _EVTOL = 1e-7
+#: Largest moderator value (absolute) accepted: products in X'WX must stay finite.
+_MAX_MOD = 1e100
 _FACTOR_TERM = re.compile(r"^factor\(\s*([^()]+?)\s*\)$")
 
 
@@ -476,6 +479,36 @@ class RegResult(Printed):
     slab: tuple[str, ...] = field(default=(), repr=False)
     tau2_fixed: bool = False
     control: Control = field(default_factory=Control, repr=False)
+    #: The moderator terms as ``(name, categorical, levels)`` (levels of a categorical term in
+    #: model order, the first the reference), so ``predict(newmods=...)`` codes new values as
+    #: the fit did; empty when the moderators were given as an array.
+    mod_terms: tuple[tuple[str, bool, tuple[Any, ...]], ...] = field(default=(), repr=False)
+
+    def predict(
+        self,
+        newmods: Any = None,
+        *,
+        transf: Any = None,
+        level: float | None = None,
+    ) -> pd.DataFrame:
+        """Predicted values with CIs and prediction intervals (metafor's ``predict.rma``).
+
+        ``newmods`` are new moderator values: a DataFrame or mapping with the original
+        moderator columns (text and ``factor()`` columns coded with the fit's levels), or
+        numbers as metafor takes them (one column per non-intercept coefficient, in
+        ``coef_names`` order; a 1-D array is one value per row for a single moderator, else
+        one row); None gives the fitted values of the studies. See
+        :func:`metareview.models.predict.predict_reg` for the formulas.
+        """
+        from metareview.models.predict import predict_reg
+
+        return predict_reg(self, newmods, transf=transf, level=level)
+
+    def confint(self, *, type: str = "QP", level: float | None = None) -> Any:
+        """CIs of tau^2, tau, I^2, H^2 (Q-profile by default): :func:`metareview.models.confint`."""
+        from metareview.models.confint import confint
+
+        return confint(self, type=type, level=level)
 
     @property
     def int_only(self) -> bool:
@@ -580,6 +613,8 @@ class RegResult(Printed):
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
             val = getattr(self, name)
+            if name == "mod_terms":
+                continue
             if isinstance(val, np.ndarray):
                 out[name] = jsonable(np.where(np.isfinite(val), val, np.nan))
             elif isinstance(val, Control):
@@ -729,10 +764,18 @@ def rma_reg(
     if data is not None and by_name and not keep.all():
         # a factor whose levels changed after omission: rebuild from the rows used
         x, names, _ = model_matrix(mods, data.loc[keep].reset_index(drop=True), k=y.size)
-    return _fit(
+    res = _fit(
         y, v, x, names, method=method, test=test, alpha=alpha, level=level, btt=btt,
         measure=measure, slab=labels, tau2=tau2, control=ctl,
     )
+    if by_name and data is not None:
+        used = data.loc[keep].reset_index(drop=True)
+        info = tuple(
+            (name, cat, tuple(_levels(col)) if cat else ())
+            for name, col, cat in _mod_terms(mods, used, y.size)
+        )
+        res = dataclasses.replace(res, mod_terms=info)
+    return res
 
 
 def _fit(
@@ -750,6 +793,7 @@ def _fit(
     slab: Sequence[str],
     tau2: float | None,
     control: Control,
+    skip_r2: bool = False,
 ) -> RegResult:
     """Fit the model to clean data (used by :func:`rma_reg` and the small-study tests)."""
     k, p = x.shape
@@ -761,6 +805,14 @@ def _fit(
             f"{p} coefficient(s){'' if is_ee or fixed else ' and tau^2'} cannot be estimated "
             f"from k = {k} studies",
             field="mods",
+        )
+    big = np.flatnonzero(np.nanmax(np.abs(x), axis=0) > _MAX_MOD)
+    if big.size:
+        # X'WX holds products of moderator values: beyond 1e100 they overflow (all-NaN fits)
+        raise InputError(
+            f"moderator {names[int(big[0])]!r} has values above {_MAX_MOD:g} in absolute value, "
+            "whose products overflow double precision; rescale it (e.g. divide by a power of 10)",
+            field=names[int(big[0])],
         )
     if np.linalg.eigvalsh(x.T @ x).min() <= _EVTOL:
         raise InputError(
@@ -807,7 +859,17 @@ def _fit(
     s2w = 1.0
     if test == "knha":
         rss = float(np.sum(w * (y - x @ beta) ** 2))
-        s2w = 0.0 if rss <= _EPS else rss / (k - p)
+        s2w = rss / (k - p) if k > p else 1.0
+        if rss <= _EPS and k > p:
+            # a perfect fit: s2w = 0 would make every t infinite (metafor: zval = Inf)
+            warnings.warn(
+                "Knapp-Hartung: the model fits the effects exactly, so the scaling factor s2w "
+                "is 0 and the t statistics would be infinite (metafor: zval = Inf); the unscaled "
+                "variance (s2w = 1) is used",
+                MetareviewWarning,
+                stacklevel=3,
+            )
+            s2w = 1.0
     vb = s2w * vb
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -847,7 +909,8 @@ def _fit(
     else:
         qe, qep, i2, h2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
 
-    r2 = None if int_only else _pseudo_r2(y, v, x, w, method, t, control)
+    # skip_r2: refits of the diagnostics need no R^2 (metafor's skipr2=TRUE)
+    r2 = None if int_only or skip_r2 else _pseudo_r2(y, v, x, w, method, t, control)
 
     lv = float(level) * 100.0 if float(level) < 1 else float(level)
     return RegResult(

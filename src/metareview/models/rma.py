@@ -116,6 +116,9 @@ class RMAResult(Printed):
     vt: float = float("nan")
     tau2_fixed: bool = False
     control: Control = field(default_factory=Control, repr=False)
+    #: True when the Q-profile upper bound of tau^2 does not exist in double precision;
+    #: ``tau2_ci_ub`` is then the search limit (printed "> value").
+    tau2_ci_ub_open: bool = False
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -188,9 +191,13 @@ class RMAResult(Printed):
                 [self.I2, self.I2_ci_lb, self.I2_ci_ub],
                 [self.H2, self.H2_ci_lb, self.H2_ci_ub],
             ]
+            cells = [[num(x, digits) for x in r] for r in rows]
+            if self.tau2_ci_ub_open:
+                for r in cells:
+                    r[2] = ">" + r[2]
             out.append(Table(
                 ["estimate", "ci.lb", "ci.ub"],
-                [[num(x, digits) for x in r] for r in rows],
+                cells,
                 row_names=["", "tau^2", "tau", "I^2(%)", "H^2"],
             ))
         if self.pi_lb is not None and self.pi_ub is not None:
@@ -343,11 +350,16 @@ def rma(
       with a :class:`~metareview.errors.ConvergenceWarning`; metafor reaches the same value with
       ``control=list(stepadj=0.5)``.
     - PM searches a bracket that grows until it holds the root (metafor stops if the root lies
-      above ``max(100, 10 mad(yi)^2)``). The Q-profile CI keeps metafor's interval
-      ``[0, max(100, 10 tau2)]``.
+      above ``max(100, 10 mad(yi)^2)``). The Q-profile CI of tau^2 likewise widens metafor's
+      search interval ``[0, max(100, 10 tau2)]`` until it holds the root, where metafor reports
+      the interval's end (">") as the bound; only when no bound exists in double precision is
+      ``tau2_ci_ub_open`` set (printed ">").
     - Zero sampling variances and missing values are errors (metafor accepts the former for some
       estimators and drops the latter with a warning: ``na_action="omit"`` does that).
     - metafor's ``test="adhoc"`` is not offered.
+    - Knapp-Hartung on effects that are all identical: the scaling factor is 0 and metafor
+      reports ``se = 0``, ``zval = Inf``; here the unscaled variance is used (``s2w = 1``, the
+      values of ``test="t"``) with a :class:`~metareview.errors.MetareviewWarning`.
 
     References
     ----------
@@ -459,4 +471,5 @@ def result_from_batch(
         vt=float(fit.vt[i]),
         tau2_fixed=tau2_fixed,
         control=control,
+        tau2_ci_ub_open=bool(fit.tau2_ci_open[i]) if fit.tau2_ci_open is not None else False,
     )
