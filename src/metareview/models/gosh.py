@@ -175,7 +175,8 @@ def _fit_subsets(args: tuple[Any, ...]) -> dict[str, NDArray[Any]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # metafor's gosh suppresses the refits' warnings
         fit = fit_padded(
-            ya, va, packed, method=method, test="z", tau2=tau2, control=control, on_fail="nan"
+            ya, va, packed, method=method, test="z", tau2=tau2, control=control, on_fail="nan",
+            tau2_ci=False,
         )
     i2, h2 = fit.I2, fit.H2
     if method == "DL" and tau2 is None:
