@@ -70,13 +70,30 @@ for (ds in c("bcg", "molloy")) {
 
 # ---------------------------------------------------------------- tes
 out$tes <- list()
+# metafor finds theta.lim by uniroot() at its default tol (~1.2e-4); theta_lim_tight is the same
+# root of tes(theta = th)$pval - tes.alpha (find.lim = FALSE) refined by uniroot(tol = 1e-13).
+tight <- function(lim, yi, vi, side, level, a, test) {
+  if (is.na(lim)) return(NA)
+  f <- function(th) {
+    b <- a; b$theta <- th; b$tes.alternative <- side; b$test <- test
+    do.call(tes, c(list(yi, vi, progbar = FALSE, find.lim = FALSE, tes.alpha = level), b))$pval - level
+  }
+  uniroot(f, c(lim - 0.01, lim + 0.01), tol = 1e-13)$root
+}
 tes_case <- function(name, yi, vi, ...) {
   t <- tes(yi, vi, progbar = FALSE, ...)
+  a <- list(...)
+  a$tes.alternative <- NULL
+  lim_tight <- if (is.null(t$theta.lim)) NA else if (length(t$theta.lim) == 2)
+    c(tight(t$theta.lim[1], yi, vi, "greater", t$tes.alpha / 2, a, t$test),
+      tight(t$theta.lim[2], yi, vi, "less", t$tes.alpha / 2, a, t$test))
+    else tight(t$theta.lim, yi, vi, t$tes.alternative, t$tes.alpha, a, t$test)
   a <- list(...)
   out$tes[[name]] <<- list(args = a, k = t$k, O = t$O, E = t$E, OEratio = t$OEratio,
                            test = t$test, X2 = if (is.na(t$X2)) "NA" else t$X2, pval = t$pval,
                            power = t$power, sig = as.integer(t$sig), theta = t$theta,
-                           theta_lim = if (is.null(t$theta.lim)) "NA" else t$theta.lim)
+                           theta_lim = if (is.null(t$theta.lim)) "NA" else t$theta.lim,
+                           theta_lim_tight = lim_tight)
 }
 for (ds in c("bcg", "molloy")) {
   d <- out$datasets[[ds]]

@@ -40,9 +40,11 @@ if TYPE_CHECKING:
     )
     from metareview.extraction import StudyData, load_studies
     from metareview.models.batch import rma_batch
+    from metareview.models.gosh import GoshResult, gosh
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
@@ -118,6 +120,12 @@ _EXPORTS: dict[str, str] = {
     "ProtocolError": "metareview.errors",
     "SourceError": "metareview.errors",
     "StoreError": "metareview.errors",
+    "GoshResult": "metareview.models.gosh",
+    "gosh": "metareview.models.gosh",
+    "FsnResult": "metareview.models.publication",
+    "TesResult": "metareview.models.publication",
+    "fsn": "metareview.models.publication",
+    "tes": "metareview.models.publication",
 }
 
 __all__ = [
@@ -128,6 +136,8 @@ __all__ = [
     "TESTS",
     "ConvergenceError",
     "ConvergenceWarning",
+    "FsnResult",
+    "GoshResult",
     "InputError",
     "MHResult",
     "MeasureInfo",
@@ -148,6 +158,7 @@ __all__ = [
     "StoreError",
     "StudyData",
     "SubgroupResult",
+    "TesResult",
     "TrimfillResult",
     "__version__",
     "analyse_project",
@@ -156,7 +167,9 @@ __all__ = [
     "display_transform",
     "escalc",
     "forest_plot",
+    "fsn",
     "funnel_plot",
+    "gosh",
     "leave1out",
     "load_protocol",
     "load_studies",
@@ -172,6 +185,7 @@ __all__ = [
     "rma_reg",
     "run_folder",
     "subgroup",
+    "tes",
     "trimfill",
     "write_report",
 ]

@@ -9,7 +9,9 @@ computation; ``leave1out`` refits without each study in turn. All three share on
 (``metareview.models._core.fit_padded``), so each formula lives in one place. ``rma_mh`` and
 ``rma_peto`` pool 2x2 tables by Mantel-Haenszel's and Peto's methods. ``rma_reg`` fits a
 meta-regression, ``subgroup`` pools within subgroups and tests their differences, and
-``regtest``, ``ranktest`` and ``trimfill`` address small-study effects. ``METHODS``, ``TESTS``
+``regtest``, ``ranktest`` and ``trimfill`` address small-study effects, ``fsn`` and ``tes`` are
+file-drawer analyses, and ``gosh`` refits every subset of the studies (``backend="dask"`` for a
+cluster, as ``rma_batch``). ``METHODS``, ``TESTS``
 and ``METHOD_NAMES`` (:mod:`metareview.models.methods`) are the vocabulary of pooling.
 
 Names are loaded on first use (PEP 562), so ``from metareview.models import METHODS`` does not
@@ -24,6 +26,7 @@ from metareview._lazy import attach
 
 if TYPE_CHECKING:
     from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.gosh import GoshResult, gosh
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
         method_name,
     )
     from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
@@ -80,6 +84,12 @@ _EXPORTS: dict[str, str] = {
     "leave1out": "leave1out",
     "pad_groups": "batch",
     "rma_batch": "batch",
+    "GoshResult": "gosh",
+    "gosh": "gosh",
+    "FsnResult": "publication",
+    "TesResult": "publication",
+    "fsn": "publication",
+    "tes": "publication",
 }
 
 __all__ = [
@@ -89,6 +99,8 @@ __all__ = [
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
+    "FsnResult",
+    "GoshResult",
     "MHResult",
     "PublishedCheck",
     "RMAResult",
@@ -96,9 +108,12 @@ __all__ = [
     "RegResult",
     "RegtestResult",
     "SubgroupResult",
+    "TesResult",
     "TestName",
     "TrimfillResult",
     "check_published",
+    "fsn",
+    "gosh",
     "leave1out",
     "method_name",
     "model_matrix",
@@ -111,6 +126,7 @@ __all__ = [
     "rma_peto",
     "rma_reg",
     "subgroup",
+    "tes",
     "trimfill",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

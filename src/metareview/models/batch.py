@@ -10,10 +10,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from metareview.errors import InputError, MetareviewWarning
@@ -27,7 +26,11 @@ from metareview.models._core import (
     normalise_method,
     normalise_test,
 )
-from metareview.models._input import NaAction, as_float, clean_yi_vi
+
+if TYPE_CHECKING:  # pandas and the input checks load with rma_batch: pad_groups needs NumPy only
+    import pandas as pd
+
+    from metareview.models._input import NaAction
 
 __all__ = ["BATCH_COLUMNS", "CHUNK_GROUPS", "pad_groups", "rma_batch"]
 
@@ -131,6 +134,10 @@ def rma_batch(
         ``na_action="omit"``), or sampling variances <= 0: the message names the data row
         (1-based position in ``df``) and the column.
     """
+    import pandas as pd
+
+    from metareview.models._input import as_float, clean_yi_vi
+
     if not isinstance(df, pd.DataFrame):
         raise InputError("rma_batch needs a DataFrame")
     by_cols = [by] if isinstance(by, str) else list(by)

@@ -1,0 +1,122 @@
+"""fsn() and tes() against metafor 3.8's ``fsn()`` and ``tes()``.
+
+Goldens: ``tests/data/goldens_gosh.json`` from ``scripts/goldens/gosh.R``: ``fsn(yi, vi, type =,
+alpha =, weighted =, target =)`` and ``tes(yi, vi, test =, alternative =, tes.alternative =,
+theta =, tau2 =)`` on dat.bcg (log risk ratios) and dat.molloy2014 (Fisher's z). metafor finds
+``theta.lim`` with ``uniroot``'s default tolerance (about 1.2e-4); the script also stores the same
+root refined by ``uniroot(tol = 1e-13)`` (``theta_lim_tight``), which we match at 1e-6.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from goldens_helpers import RTOL, load_goldens, num
+
+from metareview.errors import InputError
+from metareview.models import fsn, rma, tes
+
+G = load_goldens("goldens_gosh.json")
+
+
+def _data(case: str) -> tuple[list[float], list[float]]:
+    ds = G["datasets"][case.split("_")[0]]
+    return ds["yi"], ds["vi"]
+
+
+def _opt(x: Any) -> float | None:
+    return None if x == "NA" else float(x)
+
+
+@pytest.mark.parametrize("case", sorted(G["fsn"]))
+def test_fsn_matches_metafor(case: str) -> None:
+    want = G["fsn"][case]
+    yi, vi = _data(case)
+    got = fsn(yi, vi, **(want["args"] or {}))
+    assert got.type == want["type"]
+    assert got.fsnum == want["fsnum"]
+    for name in ("pval", "meanes", "target"):
+        w = _opt(want[name])
+        g = getattr(got, name)
+        assert (g is None) == (w is None), name
+        if w is not None:
+            assert g == pytest.approx(w, rel=RTOL), name
+
+
+def test_fsn_by_hand() -> None:
+    # Rosenthal: z_i = y_i / sqrt(v_i) = 2, 3, 1 -> z = 6 / sqrt(3); N = 3 (z / 1.644854)^2 - 3
+    got = fsn([0.2, 0.3, 0.1], [0.01, 0.01, 0.01])
+    assert got.fsnum == math.ceil(3 * (6 / math.sqrt(3) / 1.6448536269514722) ** 2 - 3)
+    # Orwin: mean 0.2, target 0.1 -> N = 3 (0.2 - 0.1) / 0.1 = 3 exactly (not rounded up)
+    assert fsn([0.2, 0.3, 0.1], type="Orwin").fsnum == 3
+    assert fsn([0.2, 0.3, 0.1], type="orwin", target=0).fsnum == math.inf
+    # a target of the other sign takes the sign of the mean (metafor)
+    assert fsn([-0.2, -0.3, -0.1], type="Orwin", target=0.1).target == -0.1
+
+
+def test_fsn_bad_input() -> None:
+    with pytest.raises(InputError, match="unknown type"):
+        fsn([0.1, 0.2], [0.1, 0.1], type="General")
+    with pytest.raises(InputError, match="alpha"):
+        fsn([0.1, 0.2], [0.1, 0.1], alpha=1.5)
+    with pytest.raises(InputError):
+        fsn([0.1, 0.2], [0.1, -0.1])
+
+
+@pytest.mark.parametrize("case", sorted(G["tes"]))
+def test_tes_matches_metafor(case: str) -> None:
+    want = G["tes"][case]
+    yi, vi = _data(case)
+    args = {k.replace(".", "_"): v for k, v in (want["args"] or {}).items()}
+    got = tes(yi, vi, **args)
+    assert (got.k, got.O, got.test) == (want["k"], want["O"], want["test"])
+    np.testing.assert_array_equal(got.sig.astype(int), want["sig"])
+    np.testing.assert_allclose(got.power, num(want["power"]), rtol=RTOL, atol=1e-12)
+    for name in ("E", "OEratio", "pval", "theta"):
+        assert getattr(got, name) == pytest.approx(want[name], rel=RTOL), name
+    assert (got.X2 is None) == (want["X2"] == "NA")
+    if got.X2 is not None:
+        assert got.X2 == pytest.approx(want["X2"], rel=RTOL)
+    lim, loose, tight = got.theta_lim, want["theta_lim"], want["theta_lim_tight"]
+    if loose == "NA":
+        assert lim is None
+        return
+    got_lim = list(lim) if isinstance(lim, tuple) else [lim]
+    for g, w_loose, w_tight in zip(got_lim, np.atleast_1d(num(loose)),
+                                   np.atleast_1d(num(tight)), strict=True):  # fmt: skip
+        assert g is not None
+        assert g == pytest.approx(w_loose, abs=2e-4)  # metafor's uniroot tolerance
+        assert g == pytest.approx(w_tight, rel=RTOL)
+
+
+def test_tes_of_a_fitted_model_uses_its_estimate_and_tau2() -> None:
+    yi, vi = _data("bcg")
+    res = rma(yi, vi, method="REML")
+    want = G["tes"]["bcg_reml_tau2"]  # tes(yi, vi, theta = fit$beta, tau2 = fit$tau2)
+    got = tes(res)
+    assert got.pval == pytest.approx(want["pval"], rel=RTOL)
+    assert got.E == pytest.approx(want["E"], rel=RTOL)
+
+
+def test_tes_exact_test_by_hand() -> None:
+    # Two studies, no heterogeneity, theta given: power p_i = Phi(mu_i - c) + Phi(-c - mu_i);
+    # the exact greater-than test of O = 1 is P(S >= 1) = 1 - (1 - p1)(1 - p2).
+    from scipy.stats import norm
+
+    yi, vi = [0.5, 0.1], [0.04, 0.09]
+    c = norm.ppf(0.975)
+    p = [norm.cdf(0.3 / s - c) + norm.cdf(-c - 0.3 / s) for s in (0.2, 0.3)]
+    got = tes(yi, vi, theta=0.3)
+    assert got.O == 1  # z = 2.5 and 0.33
+    assert got.power == pytest.approx(p, rel=1e-12)
+    assert got.pval == pytest.approx(1 - (1 - p[0]) * (1 - p[1]), rel=1e-12)
+
+
+def test_tes_bad_input() -> None:
+    with pytest.raises(InputError, match="tes_alternative"):
+        tes([0.1, 0.2], [0.1, 0.1], tes_alternative="sideways")
+    with pytest.raises(InputError, match="theta"):
+        tes([0.1, 0.2], [0.1, 0.1], theta=[0.1, 0.2, 0.3])
