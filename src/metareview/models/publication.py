@@ -446,9 +446,9 @@ def tes(
     if theta is None:
         theta_arr = None
     else:
-        theta_arr = np.broadcast_to(np.asarray(theta, dtype=float), (k,)).astype(float)
         if np.ndim(theta) not in (0, 1) or (np.ndim(theta) == 1 and np.size(theta) != k):
             raise InputError("theta needs one value or one per study", field="theta")
+        theta_arr = np.broadcast_to(np.asarray(theta, dtype=float), (k,)).astype(float)
     single = theta is None or np.ndim(theta) == 0
     if tau2 is not None and not (math.isfinite(tau2) and tau2 >= 0):
         raise InputError("tau2 must be finite and >= 0", field="tau2")
