@@ -455,14 +455,23 @@ def _pool_lean(
     var = "vi" if "vi" in names else "sei" if "sei" in names else None
     if var is None:
         return None
-    cols = [names.index("yi"), names.index(var)]
+    cols = [names.index("yi"), names.index(var), names.index(by)]
+    groups: Any
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # e.g. an empty file: take the full path
-            num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, ndmin=2,
-                             dtype=float, encoding="utf-8")  # fmt: skip
-            raw = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[names.index(by)],
-                             dtype=str, encoding="utf-8", ndmin=1, quotechar='"')  # fmt: skip
+            try:  # one pass when the group column is numeric (the common case)
+                num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, ndmin=2,
+                                 dtype=float, encoding="utf-8")  # fmt: skip
+                groups = num[:, 2]
+            except ValueError:
+                num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols[:2], ndmin=2,
+                                 dtype=float, encoding="utf-8")  # fmt: skip
+                raw = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[cols[2]],
+                                 dtype=str, encoding="utf-8", ndmin=1, quotechar='"')  # fmt: skip
+                groups = np.char.strip(raw.astype(str))
+                if (groups == "").any():
+                    return None
     except (ValueError, UserWarning, OSError):
         return None
     y, v = num[:, 0], num[:, 1]
@@ -470,8 +479,7 @@ def _pool_lean(
         v = v**2
     if not (np.isfinite(y).all() and np.isfinite(v).all() and (v > 0).all()):
         return None
-    groups = np.char.strip(raw.astype(str))
-    if (groups == "").any() or groups.size != y.size:
+    if groups.size != y.size or (groups.dtype.kind == "f" and not np.isfinite(groups).all()):
         return None
     keys, codes, as_json = _group_keys(groups)
     from metareview.models._core import fit_padded
@@ -505,12 +513,13 @@ def _pool_lean(
 def _group_keys(groups: Any) -> tuple[list[Any], Any, list[Any]]:
     """Sorted distinct groups, each row's group code, and the groups as JSON values: numbers
     sort and print as numbers (integers as int), as pandas' ``groupby`` of a numeric column."""
-    try:
-        as_float = groups.astype(float)
-    except ValueError:
-        keys, codes = np.unique(groups, return_inverse=True)
-        return list(keys), codes, [str(x) for x in keys]
-    keys, codes = np.unique(as_float, return_inverse=True)
+    if groups.dtype.kind != "f":
+        try:
+            groups = groups.astype(float)
+        except ValueError:
+            keys, codes = np.unique(groups, return_inverse=True)
+            return list(keys), codes, [str(x) for x in keys]
+    keys, codes = np.unique(groups, return_inverse=True)
     if np.all(keys == np.round(keys)) and np.all(np.abs(keys) < 2**53):
         return list(keys), codes, [int(x) for x in keys]
     return list(keys), codes, [float(x) for x in keys]
@@ -557,16 +566,23 @@ def _columns_to_json(
     k: Any, columns: dict[str, Any], groups: list[Any], measure: str, method: str, test: str
 ) -> list[dict[str, Any]]:
     """One ``--json`` object per group from result columns under metafor's names."""
-    values = np.column_stack([np.asarray(columns[f], dtype=float) for f in _FIELDS.values()])
-    cells = values.astype(object)
-    cells[~np.isfinite(values)] = None
-    ks = np.asarray(k).astype(int).tolist()
-    fixed = {"measure": measure, "method": method, "test": test}
-    out = []
-    for kk, group, row in zip(ks, groups, cells.tolist(), strict=True):
-        item = {"k": kk, **fixed, **dict(zip(_FIELDS, row, strict=True))}
-        out.append({**{key: item[key] for key in JSON_KEYS}, "by": group})
-    return out
+    lists: dict[str, list[Any]] = {
+        "k": np.asarray(k).astype(int).tolist(),
+        "measure": [measure] * len(groups),
+        "method": [method] * len(groups),
+        "test": [test] * len(groups),
+    }
+    for key, name in _FIELDS.items():
+        col = np.asarray(columns[name], dtype=float)
+        cells = col.tolist()
+        bad = np.flatnonzero(~np.isfinite(col))
+        for i in bad.tolist():
+            cells[i] = None
+        lists[key] = cells
+    lists["by"] = list(groups)
+    keys = (*JSON_KEYS, "by")
+    rows = zip(*(lists[c] for c in keys), strict=True)
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 
