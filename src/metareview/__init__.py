@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     )
     from metareview.models.subgroup import SubgroupResult, subgroup
     from metareview.protocol import Protocol, load_protocol, parse_protocol
+    from metareview.report.gosh_plot import gosh_plot
     from metareview.report.html import write_report
     from metareview.report.plots import forest_plot, funnel_plot
     from metareview.review.folder import bundled_example, run_folder
@@ -122,6 +123,7 @@ _EXPORTS: dict[str, str] = {
     "StoreError": "metareview.errors",
     "GoshResult": "metareview.models.gosh",
     "gosh": "metareview.models.gosh",
+    "gosh_plot": "metareview.report.gosh_plot",
     "FsnResult": "metareview.models.publication",
     "TesResult": "metareview.models.publication",
     "fsn": "metareview.models.publication",
@@ -170,6 +172,7 @@ __all__ = [
     "fsn",
     "funnel_plot",
     "gosh",
+    "gosh_plot",
     "leave1out",
     "load_protocol",
     "load_studies",

@@ -157,9 +157,6 @@ def _write_figure(kind: str, model: Any, path: Path) -> None:
     """Draw and save a forest or funnel plot (``report.plots``), dated nowhere in the file."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from metareview.report.plots import forest_plot, funnel_plot
 
     fig = forest_plot(model) if kind == "forest" else funnel_plot(model)
@@ -174,5 +171,3 @@ def _write_figure(kind: str, model: Any, path: Path) -> None:
             fig.savefig(path, format="png", dpi=200)
     except OSError as exc:
         raise InputError(f"cannot write the figure ({exc.strerror})", file=str(path)) from exc
-    finally:
-        plt.close(fig)

@@ -40,7 +40,7 @@ GOSH_COLUMNS: tuple[str, ...] = ("k", "QE", "I2", "H2", "tau2", "estimate")
 #: metafor fits every subset when there are at most this many, else this many random ones.
 MAX_EXACT = 10**6
 #: Subsets fitted per chunk (one task with the dask backend): bounds the padded arrays' memory.
-CHUNK_ROWS = 1 << 16
+CHUNK_ROWS = 1 << 14
 
 
 @dataclass(frozen=True)
