@@ -7,6 +7,7 @@ the chunk sizes are made small here so that several tasks run. Skips when dask[d
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,7 +37,8 @@ def client() -> Iterator[Any]:
 
 def test_gosh_on_dask_equals_numpy(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     res = rma(BCG["yi"], BCG["vi"], method="REML")
-    monkeypatch.setattr("metareview.models.gosh.CHUNK_ROWS", 1000)  # 8191 subsets: 9 tasks
+    module = importlib.import_module("metareview.models.gosh")  # the module, not the function
+    monkeypatch.setattr(module, "CHUNK_ROWS", 1000)  # 8191 subsets: 9 tasks
     ref = gosh(res)
     out = gosh(res, backend="dask", client=client)
     np.testing.assert_array_equal(out.incl, ref.incl)
@@ -57,7 +59,7 @@ def test_rma_batch_on_dask_equals_numpy(client: Any, monkeypatch: pytest.MonkeyP
     df = pd.DataFrame(
         {"g": g, "yi": rng.normal(0.2, 0.4, g.size), "vi": rng.uniform(0.01, 0.3, g.size)}
     )
-    monkeypatch.setattr("metareview.models.batch.CHUNK_GROUPS", 300)  # 7 tasks
+    monkeypatch.setattr(importlib.import_module("metareview.models.batch"), "CHUNK_GROUPS", 300)
     with pytest.warns(UserWarning, match="k = 1"):
         ref = rma_batch(df, by="g")
     with pytest.warns(UserWarning, match="k = 1"):

@@ -82,8 +82,12 @@ def gosh_plot(
     ax = fig.add_axes((left, bottom, width, height))
     ax_top = fig.add_axes((left, bottom + height + gap, width, side), sharex=ax)
     ax_right = fig.add_axes((left + width + gap, bottom, side, height), sharey=ax)
-    bins_x = np.linspace(x.min(), x.max(), breaks + 1) if x.max() > x.min() else breaks
-    bins_y = np.linspace(y.min(), y.max(), breaks + 1) if y.max() > y.min() else breaks
+    bins_x: int | list[float] = (
+        np.linspace(x.min(), x.max(), breaks + 1).tolist() if x.max() > x.min() else breaks
+    )
+    bins_y: int | list[float] = (
+        np.linspace(y.min(), y.max(), breaks + 1).tolist() if y.max() > y.min() else breaks
+    )
     if out is None:
         ax.scatter(x, y, s=6, color="#1a1a1a", alpha=alpha, linewidths=0)
         ax_top.hist(x, bins=bins_x, color="#7f7f7f", edgecolor="white", linewidth=0.3)
