@@ -39,6 +39,16 @@ mol <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
 out$datasets$molloy <- list(source = "dat.molloy2014, escalc ZCOR", yi = as.numeric(mol$yi),
                             vi = as.numeric(mol$vi))
 
+# Becker (2005)'s three data sets, for the General fail-safe N values that metafor's own
+# tests/testthat/test_misc_fsn.r asserts (metafor >= 4, not installed here).
+out$datasets$raudenbush <- list(source = "dat.raudenbush1985", yi = as.numeric(dat.raudenbush1985$yi),
+                                vi = as.numeric(dat.raudenbush1985$vi))
+out$datasets$hackshaw <- list(source = "dat.hackshaw1998", yi = as.numeric(dat.hackshaw1998$yi),
+                              vi = as.numeric(dat.hackshaw1998$vi))
+mcd <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.mcdaniel1994)
+out$datasets$mcdaniel <- list(source = "dat.mcdaniel1994, escalc ZCOR", yi = as.numeric(mcd$yi),
+                              vi = as.numeric(mcd$vi))
+
 # ---------------------------------------------------------------- gosh
 out$gosh <- list()
 for (method in c("EE", "DL", "REML", "PM")) {
@@ -57,7 +67,7 @@ fsn_case <- function(name, yi, vi, ...) {
   out$fsn[[name]] <<- list(args = list(...), fsnum = f$fsnum, pval = f$pval, meanes = f$meanes,
                            target = f$target, alpha = f$alpha, type = f$type)
 }
-for (ds in c("bcg", "molloy")) {
+for (ds in c("bcg", "molloy", "raudenbush", "hackshaw", "mcdaniel")) {
   d <- out$datasets[[ds]]
   for (alpha in c(0.05, 0.01)) {
     fsn_case(sprintf("%s_rosenthal_%s", ds, alpha), d$yi, d$vi, type = "Rosenthal", alpha = alpha)

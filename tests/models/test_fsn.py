@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from goldens_helpers import RTOL, load_goldens, num
+from scipy.stats import norm
 
 from metareview.errors import InputError
 from metareview.models import fsn, rma, tes
@@ -57,9 +58,62 @@ def test_fsn_by_hand() -> None:
     assert fsn([-0.2, -0.3, -0.1], type="Orwin", target=0.1).target == -0.1
 
 
+# metafor's own tests (tests/testthat/test_misc_fsn.r of the metafor repository, Becker 2005's
+# three data sets): Rosenthal, Orwin (unweighted and weighted, with a target), Rosenberg and the
+# General method (metafor >= 4; its default approximate form).
+BECKER = [
+    ("raudenbush", {"type": "Rosenthal"}, 26),
+    ("raudenbush", {"type": "Orwin", "target": 0.05}, 44),
+    ("raudenbush", {"type": "Orwin", "target": 0.05, "weighted": True}, 4),
+    ("raudenbush", {"type": "Rosenberg"}, 0),
+    ("raudenbush", {"type": "General"}, 0),
+    ("raudenbush", {"type": "General", "target": 0.05}, 12),
+    ("hackshaw", {"type": "Rosenthal"}, 393),
+    ("hackshaw", {"type": "Orwin", "target": 0.049}, 186),
+    ("hackshaw", {"type": "Orwin", "target": 0.049, "weighted": True}, 104),
+    ("hackshaw", {"type": "Rosenberg"}, 202),
+    ("hackshaw", {"type": "General"}, 112),
+    ("mcdaniel", {"type": "Rosenthal"}, 50364),
+    ("mcdaniel", {"type": "Orwin", "target": 0.15}, 129),
+    ("mcdaniel", {"type": "Orwin", "target": 0.15, "weighted": True}, 65),
+    ("mcdaniel", {"type": "Rosenberg"}, 45528),
+    ("mcdaniel", {"type": "General"}, 6068),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "want"), BECKER)
+def test_fsn_matches_metafors_own_tests(case: str, args: dict[str, Any], want: int) -> None:
+    yi, vi = _data(case)
+    assert fsn(yi, vi, **args).fsnum == want
+
+
+def test_general_fsn_by_hand() -> None:
+    # The General method's definition written out: N studies averaging 0 with the typical
+    # variance vt = 1/mean(1/v); tau^2 updated as in fsn()'s docstring; N is the smallest count
+    # with p >= alpha.
+    yi, vi = _data("hackshaw")
+    y, v = np.array(yi), np.array(vi)
+    res = rma(y, v)
+    k, est, tau2, vt = len(y), res.beta, res.tau2, 1 / np.mean(1 / v)
+
+    def p_with(n: int) -> float:
+        mu0 = k * est / (k + n)
+        t = max(0.0, ((k - 1) * tau2 + max(0, n - 1) * tau2 + k * (est - mu0) ** 2
+                      + n * mu0**2) / (k + n - 1))  # fmt: skip
+        sw = np.sum(1 / (v + t)) + n / (vt + t)
+        mu = np.sum(y / (v + t)) / sw
+        return float(2 * norm.sf(abs(mu) * np.sqrt(sw)))
+
+    n = next(n for n in range(10_000) if p_with(n) >= 0.05)
+    got = fsn(y, v, type="General")
+    assert got.fsnum == n
+    assert got.pval_fsn == pytest.approx(p_with(n), rel=1e-10)
+    assert got.ub_sign == "" and "General" in got.summary()
+
+
 def test_fsn_bad_input() -> None:
     with pytest.raises(InputError, match="unknown type"):
-        fsn([0.1, 0.2], [0.1, 0.1], type="General")
+        fsn([0.1, 0.2], [0.1, 0.1], type="REM")
     with pytest.raises(InputError, match="alpha"):
         fsn([0.1, 0.2], [0.1, 0.1], alpha=1.5)
     with pytest.raises(InputError):
@@ -78,8 +132,9 @@ def test_tes_matches_metafor(case: str) -> None:
     for name in ("E", "OEratio", "pval", "theta"):
         assert getattr(got, name) == pytest.approx(want[name], rel=RTOL), name
     assert (got.X2 is None) == (want["X2"] == "NA")
-    if got.X2 is not None:
-        assert got.X2 == pytest.approx(want["X2"], rel=RTOL)
+    x2 = got.X2
+    if x2 is not None:
+        assert x2 == pytest.approx(want["X2"], rel=RTOL)
     lim, loose, tight = got.theta_lim, want["theta_lim"], want["theta_lim_tight"]
     if loose == "NA":
         assert lim is None
@@ -98,14 +153,13 @@ def test_tes_of_a_fitted_model_uses_its_estimate_and_tau2() -> None:
     want = G["tes"]["bcg_reml_tau2"]  # tes(yi, vi, theta = fit$beta, tau2 = fit$tau2)
     got = tes(res)
     assert got.pval == pytest.approx(want["pval"], rel=RTOL)
-    assert got.E == pytest.approx(want["E"], rel=RTOL)
+    expected = got.E
+    assert expected == pytest.approx(want["E"], rel=RTOL)
 
 
 def test_tes_exact_test_by_hand() -> None:
     # Two studies, no heterogeneity, theta given: power p_i = Phi(mu_i - c) + Phi(-c - mu_i);
     # the exact greater-than test of O = 1 is P(S >= 1) = 1 - (1 - p1)(1 - p2).
-    from scipy.stats import norm
-
     yi, vi = [0.5, 0.1], [0.04, 0.09]
     c = norm.ppf(0.975)
     p = [norm.cdf(0.3 / s - c) + norm.cdf(-c - 0.3 / s) for s in (0.2, 0.3)]

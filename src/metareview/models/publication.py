@@ -36,9 +36,11 @@ from metareview.models.rma import RMAResult
 __all__ = ["FSN_TYPES", "FsnResult", "TesResult", "fsn", "tes"]
 
 FloatArray = NDArray[np.float64]
-FsnType = Literal["Rosenthal", "Orwin", "Rosenberg"]
+FsnType = Literal["Rosenthal", "Orwin", "Rosenberg", "General"]
 #: The fail-safe N methods of :func:`fsn` (metafor's ``type=``).
-FSN_TYPES: tuple[str, ...] = ("Rosenthal", "Orwin", "Rosenberg")
+FSN_TYPES: tuple[str, ...] = ("Rosenthal", "Orwin", "Rosenberg", "General")
+#: The General method's search stops here (metafor's ``maxint``); ``ub_sign`` is then ">".
+FSN_MAXINT = 10**7
 Alternative = Literal["two.sided", "greater", "less"]
 _ALTERNATIVES = ("two.sided", "greater", "less")
 _SQRT_EPS = math.sqrt(np.finfo(float).eps)
@@ -72,8 +74,10 @@ def _round_fsn(x: float) -> float:
 class FsnResult:
     """A fail-safe N (metafor's ``fsn`` object): ``type``, ``fsnum`` (the fail-safe N; ``inf``
     when Orwin's target is 0), ``alpha``, ``pval`` (of the observed studies; None for Orwin),
-    ``meanes`` (their average effect; None for Rosenthal), ``target`` (Orwin's target effect;
-    None for the other types) and ``k``."""
+    ``meanes`` (their average effect; None for Rosenthal), ``target`` (the target effect of
+    Orwin and General; None otherwise) and ``k``; for General also ``method``, ``tau2`` and the
+    estimate, tau^2 and p-value with the ``fsnum`` added studies (``est_fsn``, ``tau2_fsn``,
+    ``pval_fsn``), and ``ub_sign`` ">" when the search stopped at :data:`FSN_MAXINT`."""
 
     type: str
     fsnum: float
@@ -82,6 +86,12 @@ class FsnResult:
     meanes: float | None
     target: float | None
     k: int
+    method: str | None = None
+    tau2: float | None = None
+    est_fsn: float | None = None
+    tau2_fsn: float | None = None
+    pval_fsn: float | None = None
+    ub_sign: str = ""
 
     def summary(self) -> str:
         """As metafor's ``print.fsn``."""
@@ -89,6 +99,7 @@ class FsnResult:
             "Rosenthal": "Fail-safe N Calculation Using the Rosenthal Approach",
             "Orwin": "Fail-safe N Calculation Using the Orwin Approach",
             "Rosenberg": "Fail-safe N Calculation Using the Rosenberg Approach",
+            "General": "Fail-safe N Calculation Using the General Approach",
         }[self.type]
         lines = ["", head, ""]
         if self.meanes is not None:
@@ -98,7 +109,7 @@ class FsnResult:
         if self.pval is not None:
             lines.append(f"Observed Significance Level: {_fmt_p(self.pval)}")
             lines.append(f"Target Significance Level:   {self.alpha:g}")
-        fs = "Inf" if math.isinf(self.fsnum) else f"{int(self.fsnum)}"
+        fs = "Inf" if math.isinf(self.fsnum) else f"{self.ub_sign}{int(self.fsnum)}"
         lines += ["", f"Fail-safe N: {fs}", ""]
         return "\n".join(lines)
 
@@ -119,6 +130,7 @@ def fsn(
     alpha: float = 0.05,
     target: float | None = None,
     weighted: bool = False,
+    method: str = "REML",
     na_action: NaAction = "fail",
 ) -> FsnResult:
     """The fail-safe N: how many unpublished null studies would overturn the result.
@@ -136,6 +148,16 @@ def fsn(
       - sum w) / sum w)``: studies of the average weight with ``y = 0`` that make the
       fixed-effect estimate non-significant at ``alpha`` (two-sided).
 
+    - ``"General"`` (metafor >= 4's general method, its fast approximate form): fit the
+      random-effects model (``method``) for ``mu_hat``, ``tau^2`` and its p-value; add ``N``
+      studies with outcomes averaging 0 and the typical variance ``v_t = 1/mean(1/v_i)``; with
+      them ``mu_0 = k mu_hat / (k + N)``, ``tau^2_N = max(0, ((k - 1 + max(0, N - 1)) tau^2 +
+      k (mu_hat - mu_0)^2 + N mu_0^2) / (k + N - 1))`` (0 for EE), and the estimate
+      ``mu_N = sum w_i y_i / (sum w_i + N/(v_t + tau^2_N))``, ``w_i = 1/(v_i + tau^2_N)``, with
+      ``z_N = mu_N sqrt(sum w_i + N/(v_t + tau^2_N))``. ``N`` is the smallest number of such
+      studies that makes ``p_N = 2 (1 - Phi(|z_N|)) >= alpha``, or with ``target`` the
+      smallest that brings ``mu_N`` to the target (of the estimate's sign).
+
     ``N`` is rounded up to an integer (unless it is one, to within ``sqrt(eps)``), as metafor.
 
     Parameters
@@ -143,13 +165,15 @@ def fsn(
     yi, vi, sei : array-like
         Effect sizes and their sampling variances (or standard errors). Orwin's unweighted
         method does not use them.
-    type : {"Rosenthal", "Orwin", "Rosenberg"}
+    type : {"Rosenthal", "Orwin", "Rosenberg", "General"}
     alpha : float, default 0.05
         Target significance level (Rosenthal, Rosenberg).
     target : float, optional
         Orwin's target average effect size (default: half the observed average).
     weighted : bool, default False
         Orwin's method with inverse-variance weighted averages.
+    method : str, default "REML"
+        The tau^2 estimator of the General method's random-effects model.
     na_action : {"fail", "omit"}
 
     Returns
@@ -158,8 +182,9 @@ def fsn(
 
     Notes
     -----
-    metafor 3.8 also has ``type="REM"``, a Monte-Carlo method, and later metafor versions a
-    ``"General"`` type; neither is offered here.
+    metafor 3.8 also has ``type="REM"``, a Monte-Carlo method, not offered here. metafor 4
+    finds the General N by ``uniroot`` over a step function and may report one more than the
+    smallest N defined above; here the integer search is exact.
     """
     types = {t.lower(): t for t in FSN_TYPES}
     kind = types.get(str(type).lower())
@@ -192,7 +217,7 @@ def fsn(
             if math.copysign(1.0, tgt) != math.copysign(1.0, meanes):
                 tgt = -tgt
             fsnum = max(0.0, k * (meanes - tgt) / tgt)
-    else:
+    elif kind == "Rosenberg":
         w = 1.0 / v
         sw = float(np.sum(w))
         swy = float(np.sum(w * y))
@@ -201,9 +226,78 @@ def fsn(
         pval = float(2.0 * special.ndtr(-abs(zval)))
         z_half = -float(special.ndtri(alpha / 2.0))
         fsnum = max(0.0, k * ((swy / z_half) ** 2 - sw) / sw)
+    else:
+        return _fsn_general(y, v, alpha=float(alpha), target=target, method=method)
     return FsnResult(
         type=kind, fsnum=_round_fsn(fsnum), alpha=float(alpha), pval=pval, meanes=meanes,
         target=tgt, k=k,
+    )  # fmt: skip
+
+
+def _fsn_general(
+    y: FloatArray, v: FloatArray, *, alpha: float, target: float | None, method: str
+) -> FsnResult:
+    """The General fail-safe N (see :func:`fsn`): an exact integer search."""
+    from metareview.models.rma import rma
+
+    k = y.size
+    if k < 2:
+        raise InputError("the General fail-safe N needs at least 2 studies", field="yi")
+    res = rma(y, v, method=method)
+    est, tau2, pval = float(res.beta), float(res.tau2), float(res.pval)
+    vt = 1.0 / float(np.mean(1.0 / v))
+    is_ee = res.method in ("EE", "FE")
+
+    def added(n: int) -> tuple[float, float, float]:
+        """Estimate, tau^2 and p-value with ``n`` studies averaging 0 added."""
+        if is_ee:
+            t = 0.0
+        else:
+            mu0 = k * est / (k + n)
+            t = ((k - 1) * tau2 + max(0, n - 1) * tau2 + k * (est - mu0) ** 2 + n * mu0**2)
+            t = max(0.0, t / (k + n - 1))
+        sw = float(np.sum(1.0 / (v + t))) + n / (vt + t)
+        mu = float(np.sum(y / (v + t))) / sw
+        return mu, t, float(2.0 * special.ndtr(-abs(mu * math.sqrt(sw))))
+
+    tgt: float | None = None
+    if target is None:
+        def enough(n: int) -> bool:
+            return added(n)[2] >= alpha
+
+        done = pval >= alpha
+    else:
+        tgt = float(target)
+        if math.copysign(1.0, tgt) != math.copysign(1.0, est):
+            tgt = -tgt
+        if tgt == 0:
+            return FsnResult(type="General", fsnum=math.inf, alpha=alpha, pval=pval, meanes=est,
+                             target=0.0, k=k, method=res.method, tau2=tau2)  # fmt: skip
+        goal = tgt
+
+        def enough(n: int) -> bool:
+            return abs(added(n)[0]) <= abs(goal)
+
+        done = abs(goal) >= abs(est)
+    ub = ""
+    if done:
+        n = 0
+    else:
+        hi = 1
+        while not enough(hi) and hi < FSN_MAXINT:
+            hi = min(2 * hi, FSN_MAXINT)
+        if not enough(hi):
+            n, ub = FSN_MAXINT, ">"
+        else:
+            lo = hi // 2  # enough(lo) is false (or lo = 0, which is not enough)
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+            n = hi
+    mu_n, t_n, p_n = added(n) if n else (est, tau2, pval)
+    return FsnResult(
+        type="General", fsnum=float(n), alpha=alpha, pval=pval, meanes=est, target=tgt, k=k,
+        method=res.method, tau2=tau2, est_fsn=mu_n, tau2_fsn=t_n, pval_fsn=p_n, ub_sign=ub,
     )  # fmt: skip
 
 
