@@ -267,6 +267,13 @@ def test_lean_csv_path_equals_the_pandas_path(tmp_path: Path) -> None:
     table = rma_batch(df, by="id")
     full = pool_mod._table_to_json(table, "id", "GEN", "REML", "z")
     assert lean.json == full
+    named = tmp_path / "named.csv"  # quoted text groups and standard errors
+    named.write_text('g,yi,sei\n"b",0.1,0.2\n"a",0.3,0.1\n"b",0.2,0.3\n"a",0.5,0.2\n')
+    lean = pool_mod._pool_lean(named, method="DL", test="z", level=95.0, by="g")
+    assert lean is not None and [i["by"] for i in lean.json] == ["a", "b"]
+    table = rma_batch(pool_mod.read_study_csv(named).assign(vi=lambda d: d["sei"] ** 2),
+                      by="g", method="DL")  # fmt: skip
+    assert lean.json == pool_mod._table_to_json(table, "g", "GEN", "DL", "z")
     bad = tmp_path / "bad.csv"
     bad.write_text("id,yi,vi\n1,0.1,0.02\n1,,0.03\n2,0.2,0.01\n")
     assert pool_mod._pool_lean(bad, method="REML", test="z", level=95.0, by="id") is None
