@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models._backend import check_backend, run_chunks
 from metareview.models._core import Control, fit_padded
+from metareview.models._printer import Printable, Printed, Table, num
 from metareview.models.rma import RMAResult
 
 __all__ = ["GOSH_COLUMNS", "GoshResult", "gosh", "subset_matrix"]
@@ -44,7 +45,7 @@ CHUNK_ROWS = 1 << 14
 
 
 @dataclass(frozen=True)
-class GoshResult:
+class GoshResult(Printed):
     """The fits of :func:`gosh` (metafor's ``gosh.rma`` object).
 
     Attributes
@@ -81,33 +82,33 @@ class GoshResult:
         incl = pd.DataFrame(self.incl.astype(np.int8), columns=list(self.slab))
         return pd.concat([self.res.reset_index(drop=True), incl], axis=1)
 
-    def summary(self, digits: int = 4) -> str:
-        """Fits attempted and succeeded, then min/quartiles/max of each column (as metafor's
-        ``print.gosh.rma``)."""
-        lines = [
-            "",
-            f"Model fits attempted: {len(self.res)}",
-            f"Model fits succeeded: {int(self.fit.sum())}",
-            "",
-        ]
+    def _printable(self) -> Printable:
+        """metafor's ``print.gosh.rma``: fits attempted and succeeded, then the mean, min,
+        quartiles and max of each column over the successful fits."""
         cols = [c for c in GOSH_COLUMNS if c != "k"]
         vals = self.res.loc[self.fit, cols].to_numpy(float)
-        stats = {
-            "mean": np.mean(vals, axis=0) if len(vals) else np.full(len(cols), np.nan),
-            "min": np.min(vals, axis=0) if len(vals) else np.full(len(cols), np.nan),
-        }
-        for name, q in (("q1", 0.25), ("median", 0.5), ("q3", 0.75)):
-            stats[name] = np.quantile(vals, q, axis=0) if len(vals) else np.full(len(cols), np.nan)
-        stats["max"] = np.max(vals, axis=0) if len(vals) else np.full(len(cols), np.nan)
-        width = max(digits + 8, 10)
-        lines.append(" " * 10 + "".join(f"{c:>{width}}" for c in cols))
-        for name, row in stats.items():
-            cells = "".join(f"{v:>{width}.{digits}f}" for v in row)
-            lines.append(f"{name:<10}{cells}")
-        return "\n".join(lines) + "\n"
+        names = ["mean", "min", "q1", "median", "q3", "max"]
+        if len(vals):
+            stats = [np.mean(vals, axis=0), np.min(vals, axis=0),
+                     *np.quantile(vals, [0.25, 0.5, 0.75], axis=0), np.max(vals, axis=0)]
+        else:
+            stats = [np.full(len(cols), np.nan)] * len(names)  # fmt: skip
+        rows = [[num(float(v)) for v in row] for row in stats]
+        return Printable([
+            "", f"Model fits attempted: {len(self.res)}",
+            f"Model fits succeeded: {int(self.fit.sum())}", "",
+            Table(cols, rows, row_names=["", *names]), "",
+        ])  # fmt: skip
 
-    def __str__(self) -> str:
-        return self.summary()
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict: settings, and ``res`` column by column (None for NaN), ``incl`` as
+        0/1 rows."""
+        res = {c: [None if not np.isfinite(x) else float(x) for x in self.res[c].to_numpy(float)]
+               for c in GOSH_COLUMNS}  # fmt: skip
+        res["k"] = [int(x) for x in self.res["k"]]
+        return {"k": self.k, "method": self.method, "measure": self.measure,
+                "exact": self.exact, "slab": list(self.slab), "res": res,
+                "incl": self.incl.astype(int).tolist(), "fit": self.fit.tolist()}  # fmt: skip
 
 
 def subset_matrix(

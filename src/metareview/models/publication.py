@@ -29,8 +29,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import integrate, optimize, special, stats
 
+from metareview._json import finite_or_none
 from metareview.errors import InputError
 from metareview.models._input import Column, NaAction, clean_yi_vi, effect_columns
+from metareview.models._printer import Block, Field, Printable, Printed, Table, num, pval
 from metareview.models.rma import RMAResult
 
 __all__ = ["FSN_TYPES", "FsnResult", "TesResult", "fsn", "tes"]
@@ -71,7 +73,7 @@ def _round_fsn(x: float) -> float:
 
 
 @dataclass(frozen=True)
-class FsnResult:
+class FsnResult(Printed):
     """A fail-safe N (metafor's ``fsn`` object): ``type``, ``fsnum`` (the fail-safe N; ``inf``
     when Orwin's target is 0), ``alpha``, ``pval`` (of the observed studies; None for Orwin),
     ``meanes`` (their average effect; None for Rosenthal), ``target`` (the target effect of
@@ -93,32 +95,28 @@ class FsnResult:
     pval_fsn: float | None = None
     ub_sign: str = ""
 
-    def summary(self) -> str:
-        """As metafor's ``print.fsn``."""
-        head = {
-            "Rosenthal": "Fail-safe N Calculation Using the Rosenthal Approach",
-            "Orwin": "Fail-safe N Calculation Using the Orwin Approach",
-            "Rosenberg": "Fail-safe N Calculation Using the Rosenberg Approach",
-            "General": "Fail-safe N Calculation Using the General Approach",
-        }[self.type]
-        lines = ["", head, ""]
+    def _printable(self) -> Printable:
+        """metafor's ``print.fsn``."""
+        out: list[Block] = ["", f"Fail-safe N Calculation Using the {self.type} Approach", ""]
         if self.meanes is not None:
-            lines.append(f"Average Effect Size:        {self.meanes:.4f}")
+            out.append(Field("Average Effect Size:         ", num(self.meanes)))
         if self.target is not None:
-            lines.append(f"Target Effect Size:         {self.target:.4f}")
+            out.append(Field("Target Effect Size:          ", num(self.target)))
         if self.pval is not None:
-            lines.append(f"Observed Significance Level: {_fmt_p(self.pval)}")
-            lines.append(f"Target Significance Level:   {self.alpha:g}")
+            out.append(Field("Observed Significance Level: ", pval(self.pval)))
+            out.append(Field("Target Significance Level:   ", f"{self.alpha:g}"))
         fs = "Inf" if math.isinf(self.fsnum) else f"{self.ub_sign}{int(self.fsnum)}"
-        lines += ["", f"Fail-safe N: {fs}", ""]
-        return "\n".join(lines)
+        out += ["", Field("Fail-safe N: ", fs), ""]
+        return Printable(out)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-
-def _fmt_p(p: float) -> str:
-    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (``fsnum`` None when infinite)."""
+        return {
+            "type": self.type, "fsnum": finite_or_none(self.fsnum), "alpha": self.alpha,
+            "pval": self.pval, "meanes": self.meanes, "target": self.target, "k": self.k,
+            "method": self.method, "tau2": self.tau2, "est_fsn": self.est_fsn,
+            "tau2_fsn": self.tau2_fsn, "pval_fsn": self.pval_fsn, "ub_sign": self.ub_sign,
+        }  # fmt: skip
 
 
 def fsn(
@@ -305,7 +303,7 @@ def _fsn_general(
 
 
 @dataclass(frozen=True)
-class TesResult:
+class TesResult(Printed):
     """The test of excess significance (metafor's ``tes`` object).
 
     ``k``; ``O`` and ``E``, the observed and expected numbers of significant studies, and
@@ -330,36 +328,40 @@ class TesResult:
     tes_alternative: str
     tes_alpha: float
 
-    def summary(self) -> str:
-        """As metafor's ``print.tes``."""
-        lines = [
-            "",
-            "Test of Excess Significance",
-            "",
-            f"Observed Number of Significant Findings: {self.O} (out of {self.k})",
-            f"Expected Number of Significant Findings: {self.E:.4f}",
-            f"Observed Number / Expected Number:       {self.OEratio:.4f}",
-            "",
-            "Estimated Power of Tests (based on theta = "
-            + (f"{self.theta:.4f})" if np.ndim(self.theta) == 0 else "fitted values)"),
-            "",
-        ]
+    def _printable(self) -> Printable:
+        """metafor's ``print.tes``."""
+        based = f"theta = {num(float(self.theta))}" if np.ndim(self.theta) == 0 else "fitted values"
         q = np.quantile(self.power, [0, 0.25, 0.5, 0.75, 1])
-        lines.append("   min      q1  median      q3     max")
-        lines.append(" ".join(f"{x:7.4f}" for x in q))
-        stat = f"X^2 = {self.X2:.4f}, " if self.X2 is not None else ""
-        lines += ["", f"Test of Excess Significance: {stat}p = {_fmt_p(self.pval)} ({self.test})"]
+        out: list[Block] = [
+            "", "Test of Excess Significance", "",
+            Field("Observed Number of Significant Findings: ", f"{self.O} (out of {self.k})"),
+            Field("Expected Number of Significant Findings: ", num(self.E)),
+            Field("Observed Number / Expected Number:       ", num(self.OEratio)), "",
+            f"Estimated Power of Tests (based on {based})", "",
+            Table(["min", "q1", "median", "q3", "max"], [[num(x) for x in q]]), "",
+        ]  # fmt: skip
+        stat = "" if self.X2 is None else f"X^2 = {num(self.X2)}, "
+        out.append(Field("Test of Excess Significance: ",
+                         f"{stat}p = {pval(self.pval)} ({self.test})"))  # fmt: skip
         lim = self.theta_lim
         if lim is not None:
-            def fmt(x: float | None) -> str:
-                return "NA" if x is None else f"{x:.4f}"
+            text = (f"{num(lim[0])}, {num(lim[1])}" if isinstance(lim, tuple) else num(lim))
+            out.append(Field("Limit Estimate (theta_lim): ", text))
+        out.append("")
+        return Printable(out)
 
-            text = f"{fmt(lim[0])}, {fmt(lim[1])}" if isinstance(lim, tuple) else fmt(lim)
-            lines.append(f"Limit Estimate (theta_lim): {text}")
-        return "\n".join(lines) + "\n"
-
-    def __str__(self) -> str:
-        return self.summary()
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        lim = self.theta_lim
+        return {
+            "k": self.k, "O": self.O, "E": self.E, "OEratio": finite_or_none(self.OEratio),
+            "test": self.test, "X2": self.X2, "pval": self.pval,
+            "power": [float(x) for x in self.power], "sig": [bool(x) for x in self.sig],
+            "theta": (float(self.theta) if np.ndim(self.theta) == 0
+                      else [float(x) for x in np.asarray(self.theta)]),
+            "theta_lim": list(lim) if isinstance(lim, tuple) else lim,
+            "tes_alternative": self.tes_alternative, "tes_alpha": self.tes_alpha,
+        }  # fmt: skip
 
 
 def _critical(alternative: str, alpha: float) -> float:
