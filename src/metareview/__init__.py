@@ -25,6 +25,9 @@ from metareview._lazy import attach
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from metareview.appraisal.grade import GradeOutcome
+    from metareview.appraisal.grade_store import set_rating
+    from metareview.appraisal.sof import sof_table, write_sof
     from metareview.effects.escalc import NotComputable, escalc
     from metareview.effects.measures import MEASURE_INFO, MEASURE_NAMES, MeasureInfo, measure_info
     from metareview.effects.transforms import display_transform
@@ -40,14 +43,18 @@ if TYPE_CHECKING:
     )
     from metareview.extraction import StudyData, load_studies
     from metareview.models.batch import rma_batch
+    from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.gosh import GoshResult, gosh
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
+    from metareview.models.robust import RobustResult, robust
+    from metareview.models.selmodel import SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -57,6 +64,7 @@ if TYPE_CHECKING:
         trimfill,
     )
     from metareview.models.subgroup import SubgroupResult, subgroup
+    from metareview.models.vcalc import vcalc
     from metareview.protocol import Protocol, load_protocol, parse_protocol
     from metareview.report.gosh_plot import gosh_plot
     from metareview.report.html import write_report
@@ -95,6 +103,11 @@ _EXPORTS: dict[str, str] = {
     "trimfill": "metareview.models.smallstudy",
     "PublishedCheck": "metareview.models.published",
     "check_published": "metareview.models.published",
+    "RMAMVResult": "metareview.models.multilevel",
+    "rma_mv": "metareview.models.multilevel",
+    "RobustResult": "metareview.models.robust",
+    "robust": "metareview.models.robust",
+    "vcalc": "metareview.models.vcalc",
     "METHODS": "metareview.models.methods",
     "METHOD_NAMES": "metareview.models.methods",
     "TESTS": "metareview.models.methods",
@@ -121,6 +134,14 @@ _EXPORTS: dict[str, str] = {
     "ProtocolError": "metareview.errors",
     "SourceError": "metareview.errors",
     "StoreError": "metareview.errors",
+    "GLMMResult": "metareview.models.glmm",
+    "rma_glmm": "metareview.models.glmm",
+    "SelmodelResult": "metareview.models.selmodel",
+    "selmodel": "metareview.models.selmodel",
+    "GradeOutcome": "metareview.appraisal.grade",
+    "set_rating": "metareview.appraisal.grade_store",
+    "sof_table": "metareview.appraisal.sof",
+    "write_sof": "metareview.appraisal.sof",
     "GoshResult": "metareview.models.gosh",
     "gosh": "metareview.models.gosh",
     "gosh_plot": "metareview.report.gosh_plot",
@@ -139,7 +160,9 @@ __all__ = [
     "ConvergenceError",
     "ConvergenceWarning",
     "FsnResult",
+    "GLMMResult",
     "GoshResult",
+    "GradeOutcome",
     "InputError",
     "MHResult",
     "MeasureInfo",
@@ -151,11 +174,14 @@ __all__ = [
     "Protocol",
     "ProtocolError",
     "PublishedCheck",
+    "RMAMVResult",
     "RMAResult",
     "RanktestResult",
     "RegResult",
     "RegtestResult",
     "ReviewResult",
+    "RobustResult",
+    "SelmodelResult",
     "SourceError",
     "StoreError",
     "StudyData",
@@ -183,13 +209,21 @@ __all__ = [
     "regtest",
     "rma",
     "rma_batch",
+    "rma_glmm",
     "rma_mh",
+    "rma_mv",
     "rma_peto",
     "rma_reg",
+    "robust",
     "run_folder",
+    "selmodel",
+    "set_rating",
+    "sof_table",
     "subgroup",
     "tes",
     "trimfill",
+    "vcalc",
     "write_report",
+    "write_sof",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

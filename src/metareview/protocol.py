@@ -52,6 +52,7 @@ from metareview.models.methods import POOLING_METHODS, TestName
 __all__ = [
     "HINT_KINDS",
     "REGISTER_SOURCES",
+    "AssumedRisk",
     "EligibilityCriterion",
     "ModelSettings",
     "OutcomeSpec",
@@ -235,13 +236,30 @@ class RegistryMatch(_Model):
     terms: list[_Text] = Field(default_factory=list)
 
 
+class AssumedRisk(_Model):
+    """An assumed comparator risk for the absolute effects of a dichotomous outcome (GRADE's
+    "assumed risk" of a summary-of-findings table, e.g. a low- and a high-risk population):
+    ``risk`` is a proportion (0-1), ``label`` what population it describes. Without one the
+    comparator risk is the pooled comparator-arm risk (GRADEpro's "study population")."""
+
+    label: _Text
+    risk: Annotated[float, Field(gt=0, lt=1)]
+
+
 class OutcomeSpec(_Model):
     """An outcome to pool: its name, effect measure (metafor ``escalc`` name), time window and
     the direction of benefit (``better: lower`` when a decrease is good, as for mRSS).
 
     The measure must be one :func:`~metareview.effects.escalc` computes
     (:data:`metareview.effects.measures.MEASURE_NAMES`); one it only labels (HR) is refused.
-    ``registry`` optionally says which registry results item gives its data."""
+    ``registry`` optionally says which registry results item gives its data.
+
+    For GRADE (:mod:`metareview.appraisal.grade`): ``mid`` is the minimal important difference
+    the imprecision rule compares the confidence interval with -- for ratio measures a relative
+    change (``0.25``: RR 0.75 and 1.25), otherwise in the measure's units (points of a score
+    for MD, standard deviations for SMD, a proportion for RD); ``assumed_risks`` are comparator
+    risks for the absolute effects of a dichotomous outcome; ``units`` names the outcome's
+    units in the summary-of-findings table."""
 
     name: _Text
     measure: str
@@ -250,6 +268,9 @@ class OutcomeSpec(_Model):
     primary: bool = False
     description: str | None = None
     registry: RegistryMatch | None = None
+    mid: Annotated[float, Field(gt=0)] | None = None
+    assumed_risks: list[AssumedRisk] = Field(default_factory=list)
+    units: str | None = None
 
     @field_validator("measure")
     @classmethod
@@ -324,6 +345,12 @@ class ModelSettings(_Model):
     drop00: bool = False
     sensitivity: list[SensitivityAnalysis] = Field(default_factory=list)
     subgroups: list[SubgroupAnalysis] = Field(default_factory=list)
+    #: Risk of bias (``metareview rob``): refit with only the studies at ``low`` overall risk
+    #: of bias, or without those at high risk (``not_high``: RoB 2 low or some concerns;
+    #: ROBINS-I low or moderate). Studies not assessed are left out of that refit.
+    rob_sensitivity: Literal["low", "not_high"] | None = None
+    #: Risk of bias: a subgroup analysis by the studies' overall judgement.
+    rob_subgroup: bool = False
 
     @field_validator("method")
     @classmethod

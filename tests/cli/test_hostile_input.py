@@ -224,8 +224,9 @@ def test_screen_unknown_model_writes_nothing(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The reviewer used to be registered (and logged) before the model was checked. Opening
-    # for screening first records the protocol version; do that before taking the snapshot.
-    assert main(["export", str(project), "--decisions"]) == 0
+    # for screening first records the protocol version; do that before taking the snapshot
+    # (with `protocol`: `export` opens the store read-only and records nothing).
+    assert main(["protocol", str(project), "--json"]) == 0
     before = _dump(project)
     line = _error(["screen", str(project), "--reviewer", "zed", "--model", "foo"], capsys)
     assert "unknown ranking model 'foo'" in line
@@ -244,3 +245,31 @@ def test_pool_zero_computed_variance_names_the_row_not_a_missing_column(
     line = _error(["pool", str(csv), "--measure", "MD"], capsys)
     assert f"{csv}, row 1: sampling variance must be > 0 (got 0); escalc computed it for MD" in line
     assert "column 'vi'" not in line
+
+
+# -- search -------------------------------------------------------------------------------------
+# (tests/reliability/test_live_clients.py has the hostile servers; these need no server.)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("file:///etc/", "only http:// and https:// services can be searched, not file://"),
+        ("http://[::1", "not a valid URL (Invalid IPv6 URL)"),
+        ("http:///path", "the URL names no host"),
+    ],
+)
+def test_search_bad_base_url_is_one_line(
+    url: str, said: str, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _dump(project)
+    line = _error(["search", str(project), "pubmed", "x", "--base-url", url], capsys)
+    assert f"{url}: {said}" in line
+    assert _dump(project) == before
+
+
+def test_search_limit_out_of_range_is_a_usage_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", str(project), "ctgov", "x", "--max-empty-pages", "0"]) == 2
+    assert "Traceback" not in capsys.readouterr().err

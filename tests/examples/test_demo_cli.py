@@ -42,7 +42,8 @@ def test_demo_json_contract(
         assert a["estimate"] is None or 0 <= a["estimate"] <= 1
     # The one addition to issue 6's document: the PRISMA 2020 counts, computed from a project
     # store built (in a temporary folder) from records.jsonl and screening.csv.
-    assert set(doc) == {"analyses", "prisma"}
+    # and (issue 12) the risk of bias of the studies assessed, from the bundled rob.csv
+    assert set(doc) == {"analyses", "prisma", "risk_of_bias", "grade"}
     prisma = doc["prisma"]
     assert prisma["identified"] == {"databases": 7, "registers": 4, "other": 7}
     assert (prisma["studies_included"], prisma["reports_included"]) == (5, 9)

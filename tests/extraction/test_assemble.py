@@ -534,3 +534,14 @@ def test_hyphenated_time_points_are_ordered_by_time() -> None:
     row = assemble_outcome("RR", values)
     assert row.timepoint == "12-week"
     assert numbers(row)["ai"] == 12
+
+
+def test_an_empty_time_point_is_not_stated() -> None:
+    """A form row with an empty ``timepoint`` cell is a value whose time point was not stated
+    (it used to end in a pydantic traceback from OutcomeData)."""
+    row = assemble_outcome("PLO", row_of("single", timepoint="", events=12, n=40))
+    assert row.timepoint == "not stated"
+    # escalc("PLO", xi=12, ni=40)
+    assert effect(row, "PLO", ("xi", "ni")) == pytest.approx(
+        (-0.847297860387, 0.119047619048), rel=1e-9
+    )

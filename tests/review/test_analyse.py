@@ -234,7 +234,8 @@ def test_haq_is_not_pooled_and_says_why(result: ReviewResult) -> None:
 
 def test_json_document_shape(result: ReviewResult) -> None:
     doc = json.loads(json.dumps(result.to_json(), allow_nan=False))
-    assert list(doc) == ["analyses", "prisma"]
+    # risk_of_bias: the bundled review's RoB 2 assessments of its two randomised trials
+    assert list(doc) == ["analyses", "prisma", "risk_of_bias", "grade"]
     assert doc["prisma"]["studies_included"] == 5
     assert [a["outcome"] for a in doc["analyses"]] == ["mRSS", "HAQ", "dropout_ae", "sae"]
     for a in doc["analyses"]:

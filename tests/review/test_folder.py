@@ -170,7 +170,9 @@ def test_checklist_summary(built: StudySelection) -> None:
     # The study data live in the store's extraction tables (imported from studies.yaml).
     assert by_id["17"].status == "answered"
     assert by_id["9"].status == "answered" and "extraction" in by_id["9"].where
-    assert by_id["18"].status == "missing"  # no risk-of-bias assessment
+    # The bundled rob.csv holds RoB 2 assessments of the two randomised trials.
+    assert by_id["18"].status == "answered" and "risk of bias" in by_id["18"].where
+    assert by_id["11"].status == "answered"
 
 
 def test_stage_column_is_optional(review_copy: Path, tmp_path: Path) -> None:
@@ -259,7 +261,8 @@ def test_no_records_no_selection(review_copy: Path, tmp_path: Path) -> None:
     (review_copy / "screening.csv").unlink()
     result = run_folder(review_copy, tmp_path / "out")
     assert result.selection is None
-    assert set(result.to_json()) == {"analyses"}
+    # rob.csv still goes in (its quotes kept, its source records unresolved without records)
+    assert set(result.to_json()) == {"analyses", "risk_of_bias", "grade"}
     # the study data still go through the store: five studies, the same pooled mRSS
     assert (tmp_path / "out" / PROJECT_DIRNAME / "project.sqlite").is_file()
     assert len(result.studies) == 5 and result.analysis("mRSS").k == 3
@@ -270,7 +273,8 @@ def test_json_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     result = run_folder(bundled_example())
     assert result.selection is not None and result.selection.project_dir is None
     doc = result.to_json()
-    assert set(doc) == {"analyses", "prisma"}
+    # risk_of_bias: the bundled RoB 2 assessments (rob.csv) of the two randomised trials
+    assert set(doc) == {"analyses", "prisma", "risk_of_bias", "grade"}
     assert {k: doc["prisma"][k] for k in HAND} == HAND
     assert list(tmp_path.iterdir()) == []
 

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import random
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 from metareview.cli import main
 from metareview.errors import StoreError
+from metareview.screening import dedupe
 from metareview.screening.dedupe import (
     DedupeSettings,
     Link,
@@ -447,3 +450,46 @@ def test_labelled_set_precision_and_recall(shared_dir: Path) -> None:
     assert overall["recall"] >= 0.97
     pmid_only = evaluate(items, ("pmid",), DedupeSettings())
     assert pmid_only["precision"] == 1.0
+
+
+def _all_pairs(prepared: list, cfg: object) -> tuple[np.ndarray, np.ndarray]:
+    """Reference candidates without blocking: every pair i < j."""
+    i, j = np.triu_indices(len(prepared), 1)
+    return i.astype(np.int64), j.astype(np.int64)
+
+
+def test_blocking_finds_the_links_scoring_every_pair_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The title stage scores only pairs sharing a rare title word or the first author's
+    surname; on records with typos, case changes, shuffled authors and look-alike titles it
+    makes exactly the links that scoring all n(n-1)/2 pairs makes."""
+    rng = random.Random(3)
+    words = [f"w{k}" + "x" * rng.randint(2, 9) for k in range(400)]
+    surnames = ["Smith", "Wang", "Garcia", "Müller", "Okafor", "Ivanova", "Kim", "Rossi"]
+    records: list[Record] = []
+    for k in range(300):
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(3, 12)))
+        author = f"{rng.choice(surnames)}, {chr(65 + k % 26)}"
+        year = rng.randint(2000, 2010)
+        records.append(Record(source="pubmed", title=title, authors=[author], year=year))
+        if rng.random() < 0.5:  # a copy with one typo and a different case
+            pos = rng.randrange(len(title))
+            typo = title[:pos] + "q" + title[pos + 1 :]
+            records.append(
+                Record(source="embase", title=typo.upper(), authors=[author], year=year)
+            )
+    blocked = find_links(records)
+    monkeypatch.setattr(dedupe, "_title_candidates", _all_pairs)
+    reference = find_links(records)
+    assert len(reference) > 50
+    assert [(x.a, x.b, x.rule, x.score) for x in blocked] == [
+        (x.a, x.b, x.rule, x.score) for x in reference
+    ]
+
+
+def test_a_5000_digit_number_in_a_title_is_compared_as_text() -> None:
+    """Python refuses int() of more than 4,300 digits; a title number is kept as a string."""
+    digits = "9" * 5000
+    a = Record(source="pubmed", title=f"Trial {digits} of imatinib", authors=["Ng, A"], year=2001)
+    b = Record(source="embase", title=f"TRIAL {digits} OF IMATINIB", authors=["Ng, A"], year=2001)
+    links = find_links([a, b])
+    assert [(x.a, x.b, x.rule) for x in links] == [(0, 1, "title")]

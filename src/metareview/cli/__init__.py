@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "extract": ("extract",),
     "link": ("link",),
     "analyse": ("analyse", "report"),
+    "grade": ("grade",),
+    "sof": ("sof",),
+    "serve": ("serve",),
+    "rob": ("rob",),
 }  # fmt: skip
 
 

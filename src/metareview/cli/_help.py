@@ -29,12 +29,16 @@ HELP: dict[str, str] = {
     'retrieval': 'Mark reports whose full text could not be retrieved (PRISMA: reports not retrieved).',
     'remove-record': 'Remove records before screening for a stated reason (PRISMA: removed for other reasons).',
     'prisma': 'Write the PRISMA 2020 flow diagram (SVG, PNG) and its counts (JSON).',
-    'search': 'Search a live source and store the records with the query, date and count (PRISMA-S).\n\nPubMed is searched through the NCBI E-utilities (3 requests/s, 10 with $NCBI_API_KEY).',
+    'search': 'Search a live source and store the records with the query, date and count (PRISMA-S).\n\nPubMed is searched through the NCBI E-utilities (3 requests/s, 10 with $NCBI_API_KEY).\nEvery search is bounded: a total --deadline, --max-response-mb per reply (after\ndecompression), same-host redirects only, a --max-retry-after ceiling; retries are said on\nstderr.',
     'dedupe': 'Link records that report the same study (PMID, DOI, NCT id, then title/year/author).',
     'extract': 'Extract study data: write the form, import it, list conflicts, fill from registries.',
     'link': 'Link reports of one study by hand (audited); --undo LINK_ID takes a link back.',
     'analyse': 'Pool every protocol outcome from the stored extraction.',
     'report': 'Write the HTML report of the review from its project store.',
+    'grade': "GRADE certainty per outcome: suggestions with their rules, reviewers' ratings.",
+    'sof': "Write the summary-of-findings table (GRADEpro's layout).",
+    'serve': 'Serve the project as a local web app (screening, extraction, analysis, report).',
+    'rob': 'Assess risk of bias: write the form, import it, list assessments and conflicts.',
 }
 
 

@@ -84,16 +84,35 @@ def pool(
     funnel: Annotated[
         Path | None, typer.Option(help="Write a funnel plot to this file (.svg, .png or .pdf).")
     ] = None,
+    model: Annotated[
+        str, typer.Option(help="uni (one effect a study) or mv (multilevel, rma_mv).")
+    ] = "uni",
+    random: Annotated[
+        str, typer.Option(help="With --model mv: metafor's random formula.")
+    ] = "~ 1 | study/es",
 ) -> None:
     """Compute effect sizes from FILE and pool them (fixed or random effects)."""
     for plot in (forest, funnel):
         if plot is not None:
             _check_figure_path(plot, by)
+            if model.lower() == "mv":
+                raise InputError("--forest/--funnel draw rma models: leave out --model mv",
+                                 file=str(plot))  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        outcome = pool_file(
-            file, measure, method=method, test=test, level=level, by=by, transf=transf
-        )
+        if model.lower() == "mv":
+            from metareview.review.pool_mv import pool_file_mv
+
+            if by is not None:
+                raise InputError("--by cannot be combined with --model mv", field="by")
+            outcome = pool_file_mv(file, measure, random=random, method=method, test=test,
+                                   level=level)
+        elif model.lower() != "uni":
+            raise InputError(f"--model must be uni or mv (got {model!r})", field="model")
+        else:
+            outcome = pool_file(
+                file, measure, method=method, test=test, level=level, by=by, transf=transf
+            )
     for w in caught:
         print(f"metareview: warning: {w.message}", file=sys.stderr)
     if outcome.model is not None:

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,8 +25,9 @@ from rich.text import Text
 from metareview.cli.app import app
 from metareview.errors import InputError
 from metareview.screening.decisions import STAGES, DecisionInput, Screening, normalise_stage
+from metareview.screening.exports import csv_text
 from metareview.sources.base import read_text
-from metareview.sources.cells import guard_cell, restore_cell
+from metareview.sources.cells import restore_cell
 
 __all__ = [
     "conflicts",
@@ -245,11 +245,11 @@ def export(
     if records:
         from metareview.screening.exports import RECORD_COLUMNS, record_rows, records_ris
 
-        with Screening.open(directory) as s:
+        with Screening.open(directory, read_only=True) as s:
             if fmt == "ris":
                 _write_out(records_ris(s, included=included), out)
                 return
-            _write_out(_csv_text(RECORD_COLUMNS, record_rows(s, included=included)), out)
+            _write_out(csv_text(RECORD_COLUMNS, record_rows(s, included=included)), out)
         return
     if r_script is not None:
         from metareview.report.rscript import write_r_script
@@ -261,25 +261,13 @@ def export(
     if extraction:
         from metareview.review.extract import EXPORT_COLUMNS, export_extraction
 
-        _write_out(_csv_text(EXPORT_COLUMNS, export_extraction(directory)), out)
+        _write_out(csv_text(EXPORT_COLUMNS, export_extraction(directory)), out)
         return
     from metareview.screening.exports import DECISION_COLUMNS, decision_rows
 
-    with Screening.open(directory) as s:
-        text = _csv_text(DECISION_COLUMNS, decision_rows(s, include_undone=include_undone))
+    with Screening.open(directory, read_only=True) as s:
+        text = csv_text(DECISION_COLUMNS, decision_rows(s, include_undone=include_undone))
     _write_out(text, out)
-
-
-def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """CSV with every cell made safe to open in a spreadsheet (guard_cell)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        cells = {k: row.get(k, "") for k in columns}
-        lists = {k: ";".join(map(str, v)) for k, v in cells.items() if isinstance(v, list)}
-        writer.writerow({k: guard_cell(v) for k, v in {**cells, **lists}.items()})
-    return buffer.getvalue()
 
 
 def _write_out(text: str, out: Path | None) -> None:
@@ -315,7 +303,7 @@ def conflicts(
     if reviewers is not None and len(reviewers) != 2:
         raise InputError("give --reviewer exactly twice (two reviewers to compare)")
     out: dict[str, Any] = {}
-    with Screening.open(directory) as s:
+    with Screening.open(directory, read_only=True) as s:
         for st in stages:
             listed = s.conflicts(st)
             try:
@@ -452,7 +440,7 @@ def prisma(
     from metareview.screening.checklist import prisma_checklist
     from metareview.screening.prisma import prisma_counts, write_prisma
 
-    with Screening.open(directory) as s:
+    with Screening.open(directory, read_only=True) as s:
         if checklist:
             entries = prisma_checklist(s)
             if as_json:

@@ -8,6 +8,10 @@ transaction; a failed search stores nothing.
 from __future__ import annotations
 
 import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +22,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from metareview.cli.app import app
+from metareview.sources.clients.base import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_EMPTY_PAGES,
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRY_AFTER,
+)
 from metareview.sources.clients.record_search import make_client
 from metareview.store import Project
 from metareview.store.ingest import search_into_project
@@ -51,13 +62,58 @@ def search(
         typer.Option("--base-url", help="Service root URL (a mirror, or a local test server)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    deadline: Annotated[
+        float,
+        typer.Option("--deadline", min=0.001, help="Seconds the whole search may take."),
+    ] = DEFAULT_DEADLINE,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=0.001, help="Seconds one request may wait for the server."),
+    ] = 60.0,
+    max_retries: Annotated[
+        int,
+        typer.Option("--max-retries", min=0, help="Retries of a request after 429/5xx/timeouts."),
+    ] = 5,
+    max_retry_after: Annotated[
+        float,
+        typer.Option(
+            "--max-retry-after", min=0, help="Longest Retry-After (s) waited for; longer stops."
+        ),
+    ] = DEFAULT_MAX_RETRY_AFTER,
+    max_redirects: Annotated[
+        int,
+        typer.Option("--max-redirects", min=0, help="Same-host redirects followed per request."),
+    ] = DEFAULT_MAX_REDIRECTS,
+    max_response_mb: Annotated[
+        float,
+        typer.Option(
+            "--max-response-mb", min=0.000001, help="Largest response (MiB, decompressed)."
+        ),
+    ] = DEFAULT_MAX_RESPONSE_BYTES / 2**20,
+    max_empty_pages: Annotated[
+        int,
+        typer.Option(
+            "--max-empty-pages", min=1, help="Pages in a row with no records before stopping."
+        ),
+    ] = DEFAULT_MAX_EMPTY_PAGES,
 ) -> None:
     """Search a live source and store the records with the query, date and count (PRISMA-S).
 
     PubMed is searched through the NCBI E-utilities (3 requests/s, 10 with $NCBI_API_KEY).
+    Every search is bounded: a total --deadline, --max-response-mb per reply (after
+    decompression), same-host redirects only, a --max-retry-after ceiling; retries are said on
+    stderr.
     """
     console = Console(stderr=True)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {
+        "deadline": deadline,
+        "timeout": timeout,
+        "max_retries": max_retries,
+        "max_retry_after": max_retry_after,
+        "max_redirects": max_redirects,
+        "max_response_bytes": max(1, int(max_response_mb * 2**20)),
+        "max_empty_pages": max_empty_pages,
+    }
     if source is LiveSource.pubmed and email:
         options["email"] = email
     with Project.open(directory) as project:
@@ -77,7 +133,7 @@ def search(
             progress.update(task, completed=done, total=total, description=source.value)
 
         try:
-            with progress:
+            with progress, _log_to_stderr():
                 stored = search_into_project(
                     project, client, query, max_records=max_records, progress=advance
                 )
@@ -95,7 +151,15 @@ def search(
         "n_added": imported.n_added,
         "n_already_in_project": imported.n_duplicates,
         "requests": result.requests,
+        "n_asked": max_records,
     }
+    if max_records is not None and result.count < max_records:
+        # The shortfall against the hit count is logged by the client; this says it against --max.
+        print(
+            f"metareview: {len(result.records)} records retrieved, fewer than the --max "
+            f"{max_records} asked for: {result.source} reports {result.count} hits",
+            file=sys.stderr,
+        )
     if as_json:
         typer.echo(json.dumps(summary))
         return
@@ -116,3 +180,20 @@ def search(
         value = summary[key]
         table.add_row(label, f"#{value}" if key == "search_id" else str(value))
     Console().print(table)
+
+
+@contextmanager
+def _log_to_stderr() -> Iterator[None]:
+    """Show the clients' log lines (retries, shortfalls) on stderr while a search runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("metareview: %(message)s"))
+    handler.setLevel(logging.INFO)
+    log = logging.getLogger("metareview.sources.clients")
+    old_level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)

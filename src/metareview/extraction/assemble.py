@@ -487,7 +487,7 @@ def assemble_outcome(
     if not numbers:
         raise NotPoolable("no numbers extracted")
     groups = _groups(numbers)
-    times = sorted({t for g in groups.values() for t in g.timepoints()})
+    times = sorted({t for g in groups.values() for t in g.timepoints() if t.strip()})
     _align_times(groups)
     ins = _Inputs()
     try:
@@ -506,7 +506,9 @@ def assemble_outcome(
             raise (first if measure in _GROUP_LAYOUTS else second) from None
         layout = "GEN"
     used = [t for g in groups.values() for a in g.arms for t in [_followup_time(g, a)] if t]
+    # a form row with an empty time point is a value whose time point was not stated
     timepoint = used[0] if used else (times[0] if times else "not stated")
+    timepoint = timepoint.strip() or "not stated"
     if note is not None and len(times) > 1:
         others = ", ".join(t for t in times if t != timepoint)
         note(f"time point {timepoint} used (also reported: {others})")

@@ -9,10 +9,14 @@ computation; ``leave1out`` refits without each study in turn. All three share on
 (``metareview.models._core.fit_padded``), so each formula lives in one place. ``rma_mh`` and
 ``rma_peto`` pool 2x2 tables by Mantel-Haenszel's and Peto's methods. ``rma_reg`` fits a
 meta-regression, ``subgroup`` pools within subgroups and tests their differences, and
-``regtest``, ``ranktest`` and ``trimfill`` address small-study effects, ``fsn`` and ``tes`` are
+``regtest``, ``ranktest`` and ``trimfill`` address small-study effects. ``rma_mv`` fits
+multilevel and multivariate models (``vcalc`` builds their covariance matrices) and ``robust``
+gives cluster-robust tests for ``rma``, ``rma_reg`` and ``rma_mv`` fits. ``fsn`` and ``tes`` are
 file-drawer analyses, and ``gosh`` refits every subset of the studies (``backend="dask"`` for a
 cluster, as ``rma_batch``). ``METHODS``, ``TESTS``
 and ``METHOD_NAMES`` (:mod:`metareview.models.methods`) are the vocabulary of pooling.
+``rma_glmm`` fits generalised linear mixed models to 2x2 tables, rates and proportions
+(metafor's ``rma.glmm``); ``selmodel`` fits selection models for publication bias.
 
 Names are loaded on first use (PEP 562), so ``from metareview.models import METHODS`` does not
 import SciPy.
@@ -26,6 +30,7 @@ from metareview._lazy import attach
 
 if TYPE_CHECKING:
     from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.gosh import GoshResult, gosh
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import (
@@ -39,10 +44,13 @@ if TYPE_CHECKING:
         method_name,
     )
     from metareview.models.mh import MHResult, rma_mh, rma_peto
+    from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
+    from metareview.models.robust import RobustResult, robust
+    from metareview.models.selmodel import SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -52,6 +60,7 @@ if TYPE_CHECKING:
         trimfill,
     )
     from metareview.models.subgroup import SubgroupResult, subgroup
+    from metareview.models.vcalc import vcalc
 
 #: Where each public name lives (module under ``metareview.models``).
 _EXPORTS: dict[str, str] = {
@@ -84,6 +93,15 @@ _EXPORTS: dict[str, str] = {
     "leave1out": "leave1out",
     "pad_groups": "batch",
     "rma_batch": "batch",
+    "RMAMVResult": "multilevel",
+    "rma_mv": "multilevel",
+    "RobustResult": "robust",
+    "robust": "robust",
+    "vcalc": "vcalc",
+    "GLMMResult": "glmm",
+    "rma_glmm": "glmm",
+    "SelmodelResult": "selmodel",
+    "selmodel": "selmodel",
     "GoshResult": "gosh",
     "gosh": "gosh",
     "FsnResult": "publication",
@@ -100,13 +118,17 @@ __all__ = [
     "RE_METHODS",
     "TESTS",
     "FsnResult",
+    "GLMMResult",
     "GoshResult",
     "MHResult",
     "PublishedCheck",
+    "RMAMVResult",
     "RMAResult",
     "RanktestResult",
     "RegResult",
     "RegtestResult",
+    "RobustResult",
+    "SelmodelResult",
     "SubgroupResult",
     "TesResult",
     "TestName",
@@ -122,11 +144,16 @@ __all__ = [
     "regtest",
     "rma",
     "rma_batch",
+    "rma_glmm",
     "rma_mh",
+    "rma_mv",
     "rma_peto",
     "rma_reg",
+    "robust",
+    "selmodel",
     "subgroup",
     "tes",
     "trimfill",
+    "vcalc",
 ]
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

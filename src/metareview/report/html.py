@@ -94,7 +94,7 @@ from metareview.report.plots import (
     save_figure,
 )
 
-__all__ = ["build_report_data", "render_report", "write_report"]
+__all__ = ["build_report_data", "outcome_slugs", "render_report", "write_report"]
 
 #: k needed before a funnel plot says anything (Sterne et al. 2011, BMJ 343:d4002, advise ≥ 10
 #: for asymmetry tests; the plot itself is shown from 3 so the reader sees the spread).
@@ -160,6 +160,20 @@ def _safe_url(url: Any) -> str | None:
 def _slug(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower()
     return slug or "outcome"
+
+
+def outcome_slugs(names: Sequence[str]) -> list[str]:
+    """The slug of each analysis in the report, in order: its element ids and figure file
+    names (``figures/SLUG-forest.svg``); a repeated name gets ``-2`` appended."""
+    used: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        slug = _slug(str(name or "outcome"))
+        while slug in used:
+            slug += "-2"
+        used.add(slug)
+        out.append(slug)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -651,14 +665,10 @@ def _outcome_views(
     outcome_specs = {
         str(o.get("name")): o for o in (data.get("protocol") or {}).get("outcomes") or []
     }
-    used: set[str] = set()
-    for given, raw in zip(data["analyses"], raw_analyses, strict=True):
+    slugs = outcome_slugs([str(a.get("outcome") or "outcome") for a in data["analyses"]])
+    for given, raw, slug in zip(data["analyses"], raw_analyses, slugs, strict=True):
         raw_map = _as_mapping(raw)
         name = str(given.get("outcome") or "outcome")
-        slug = _slug(name)
-        while slug in used:
-            slug += "-2"
-        used.add(slug)
         spec = outcome_specs.get(name, {})
         label = str(given.get("label") or spec.get("description") or name)
         measure = str(given.get("measure") or spec.get("measure") or "GEN")
@@ -1038,6 +1048,21 @@ def _methods(data: Mapping[str, Any]) -> dict[str, Any]:
         {"name": str(s.get("name") or ""), "description": str(s.get("description") or "")}
         for s in model.get("sensitivity") or []
     ]
+    rob_plan = model.get("rob_sensitivity")
+    if rob_plan in ("low", "not_high"):
+        sensitivity.append({
+            "name": "risk of bias",
+            "description": "the main model refitted on the studies at low overall risk of bias"
+            if rob_plan == "low" else
+            "the main model refitted without the studies at high overall risk of bias "
+            "(RoB 2 high; ROBINS-I serious or critical); studies not assessed are left out",
+        })  # fmt: skip
+    if model.get("rob_subgroup"):
+        text = (
+            "subgroup analysis by the overall risk-of-bias judgement, with the test for "
+            "subgroup differences"
+        )
+        sensitivity.append({"name": "risk of bias subgroups", "description": text})
     return {
         "model": _model_text(method, test, level),
         "method": method,
@@ -1078,6 +1103,23 @@ def _question(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"text": str(q or ""), "pico": []}
 
 
+def _sof(data: Mapping[str, Any]) -> Markup | None:
+    """The summary-of-findings table of the result's GRADE rows (None without any)."""
+    grade = data.get("grade") or []
+    if not isinstance(grade, list) or not grade:
+        return None
+    from metareview.appraisal.sof import sof_html, sof_table
+
+    q = (data.get("protocol") or {}).get("question") or {}
+    table = sof_table(
+        grade,
+        title="Summary of findings (GRADE)",
+        intervention=str(q.get("intervention") or "intervention"),
+        comparator=str(q.get("comparator") or "comparator"),
+    )
+    return sof_html(table)
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("metareview.report", "templates"),
@@ -1091,6 +1133,48 @@ def _environment() -> Environment:
     return env
 
 
+def _risk_of_bias(data: Mapping[str, Any], fig_dir: Path) -> list[dict[str, Any]]:
+    """The "Risk of bias" section: per outcome and tool the traffic-light plot and the summary
+    bar chart (weighted by the studies' weights in the outcome's main model when it is pooled;
+    :mod:`metareview.report.rob_plots`), written to ``figures/<outcome>-rob-*`` too, and the
+    judgements as a table."""
+    from metareview.appraisal.vocabulary import JUDGEMENT_LABELS, TOOLS
+    from metareview.report.rob_plots import rob_summary_plot, traffic_light_plot
+
+    out: list[dict[str, Any]] = []
+    for entry in data.get("risk_of_bias") or []:
+        studies = [s for s in entry.get("studies") or [] if s.get("tool") in TOOLS]
+        for tool in dict.fromkeys(str(s["tool"]) for s in studies):
+            mine = [s for s in studies if s["tool"] == tool]
+            slug = _slug(f"{entry.get('outcome')}-rob-{tool}")
+            light = traffic_light_plot(mine, tool)
+            weighted = any(s.get("weight") is not None for s in mine)
+            summary = rob_summary_plot(mine, tool, weighted=weighted)
+            files = [p.name for p in save_figure(light, fig_dir / f"{slug}-traffic-light").values()]
+            files += [p.name for p in save_figure(summary, fig_dir / f"{slug}-summary").values()]
+            spec = TOOLS[tool]
+            out.append({
+                "outcome": str(entry.get("outcome") or ""),
+                "label": str(entry.get("label") or entry.get("outcome") or ""),
+                "tool": spec.title,
+                "domains": [(d.id, d.name) for d in spec.domains],
+                "rows": [
+                    {"study": str(s.get("study") or ""),
+                     "judgements": [JUDGEMENT_LABELS.get(j, j) for j in (
+                         {str(d["domain"]): str(d["judgement"]) for d in s.get("domains") or []}
+                         .get(d.id, "–") for d in spec.domains)],
+                     "overall": JUDGEMENT_LABELS.get(str(s.get("overall")), str(s.get("overall"))),
+                     "weight": _fmt(s.get("weight"), 1) if s.get("weight") is not None else "–"}
+                    for s in mine
+                ],
+                "weighted": weighted,
+                "traffic_svg": Markup(figure_svg(light, salt=f"{slug}-traffic")),
+                "summary_svg": Markup(figure_svg(summary, salt=f"{slug}-summary")),
+                "files": files,
+            })  # fmt: skip
+    return out
+
+
 def render_report(review_result: Any, fig_dir: Path) -> tuple[str, dict[str, Any]]:
     """Render the HTML (and return the report.json content); figures are written to fig_dir."""
     raw = _as_mapping(review_result)
@@ -1102,6 +1186,7 @@ def render_report(review_result: Any, fig_dir: Path) -> tuple[str, dict[str, Any
     protocol = data.get("protocol") or {}
     screening = _screening(data)
     selection = _selection(data, fig_dir)
+    risk_of_bias = _risk_of_bias(data, fig_dir)
     title = str(data.get("title") or protocol.get("title") or "Systematic review report")
     source_list = [
         {
@@ -1125,6 +1210,8 @@ def render_report(review_result: Any, fig_dir: Path) -> tuple[str, dict[str, Any
             sources=source_list,
             screening=screening,
             selection=selection,
+            risk_of_bias=risk_of_bias,
+            sof=_sof(data),
             notes=[str(n) for n in data.get("notes") or []]
             if isinstance(data.get("notes"), list)
             else ([str(data["notes"])] if data.get("notes") else []),

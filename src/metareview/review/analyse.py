@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from metareview._json import jsonable
+from metareview.appraisal.stored import StudyRob
 from metareview.effects import escalc
 from metareview.effects.measures import (
     MEASURE_INFO,
@@ -518,6 +519,7 @@ def analyse_outcome(project: ReviewData, outcome: OutcomeSpec) -> OutcomeAnalysi
                     _sens_row(f"assumed {name}", f"{name} = {v:g}", eff, measure, method, test,
                               level)
                 )  # fmt: skip
+        sens.extend(_rob_sensitivity(project, outcome, effects, measure, method, test, level))
         if proportion:
             other = "PFT" if measure != "PFT" else "PLO"
             eff = collect_effects(project, outcome, measure=other)
@@ -630,7 +632,60 @@ def _subgroups(
             )  # fmt: skip
         out.append({"name": plan.name, "by": plan.by, "labels": tuple(labels),
                     "result": result, "note": plan.description})  # fmt: skip
+    rob = project.risk_of_bias.get(outcome.name, {})
+    if project.protocol.model.rob_subgroup and rob:
+        labels = [_rob_overall(rob, e) for e in effects]
+        if len(set(labels)) >= 2:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MetareviewWarning)
+                result = subgroup(
+                    np.array([e.yi for e in effects]), np.array([e.vi for e in effects]), labels,
+                    method=method, test=test, level=level, measure=measure,
+                )  # fmt: skip
+            out.append({"name": "risk of bias", "by": "risk_of_bias", "labels": tuple(labels),
+                        "result": result,
+                        "note": "studies grouped by their overall risk-of-bias judgement "
+                                "(metareview rob; protocol model.rob_subgroup)"})  # fmt: skip
     return tuple(out)
+
+
+def _rob_overall(rob: Mapping[int, StudyRob], effect: StudyEffect) -> str:
+    """A study's overall risk-of-bias judgement for the outcome, or ``not assessed``."""
+    found = rob.get(effect.study_id) if effect.study_id is not None else None
+    return found.overall if found is not None else "not assessed"
+
+
+#: Overall judgements kept by ``model.rob_sensitivity`` (RoB 2 and ROBINS-I words).
+ROB_KEPT: dict[str, frozenset[str]] = {
+    "low": frozenset({"low"}),
+    "not_high": frozenset({"low", "some_concerns", "moderate"}),
+}
+
+
+def _rob_sensitivity(
+    project: ReviewData,
+    outcome: OutcomeSpec,
+    effects: Sequence[StudyEffect],
+    measure: str,
+    method: str,
+    test: str,
+    level: float,
+) -> list[SensitivityRow]:
+    """The protocol's risk-of-bias sensitivity analysis (``model.rob_sensitivity``): the main
+    model refitted on the studies at low overall risk of bias (``low``), or on those not at
+    high risk (``not_high``: RoB 2 low or some concerns, ROBINS-I low or moderate; Cochrane
+    Handbook v6.4, section 7.6.2 and 10.14). Studies not assessed, or whose reviewers disagree
+    without a consensus, are left out of the refit (their risk is not known to be low)."""
+    plan = project.protocol.model.rob_sensitivity
+    if plan is None:
+        return []
+    rob = project.risk_of_bias.get(outcome.name, {})
+    kept = [e for e in effects if _rob_overall(rob, e) in ROB_KEPT[plan]]
+    left = [f"{e.label} ({_rob_overall(rob, e).replace('_', ' ')})" for e in effects
+            if e not in kept]  # fmt: skip
+    setting = "low risk of bias only" if plan == "low" else "without high risk of bias"
+    note = "left out: " + ", ".join(left) if left else "no study left out"
+    return [_sens_row("risk of bias", setting, kept, measure, method, test, level, note)]
 
 
 def _transformed(

@@ -34,6 +34,7 @@ from metareview.extraction.table import (
     TEMPLATE_COLUMNS,
     TEXT_COLUMNS,
     ParsedRow,
+    TableRow,
     parse_rows,
     read_table,
     write_csv,
@@ -57,6 +58,7 @@ __all__ = [
     "extraction_conflicts",
     "groups_for",
     "import_extraction",
+    "import_extraction_rows",
     "write_template",
 ]
 
@@ -292,9 +294,48 @@ def import_extraction(
     """
     file = Path(path)
     rows = read_table(file)
+    return import_extraction_rows(
+        project_dir,
+        rows,
+        file=str(file),
+        file_name=file.name,
+        sha256=hashlib.sha256(file.read_bytes()).hexdigest(),
+        reviewer=reviewer,
+        consensus=consensus,
+        actor=actor,
+    )
+
+
+def import_extraction_rows(
+    project_dir: str | Path,
+    rows: Sequence[TableRow],
+    *,
+    file: str,
+    reviewer: str,
+    file_name: str | None = None,
+    sha256: str | None = None,
+    consensus: bool = False,
+    actor: str | None = None,
+) -> ImportSummary:
+    """Check and store rows of the extraction form (as :func:`read_table` reads them, or as a
+    web form posts them), all rows or none: the checks of :func:`import_extraction`.
+
+    ``file`` names where the rows come from in error messages; ``file_name`` and ``sha256``
+    are kept with the batch (default: ``file`` and the digest of the rows' cells).
+
+    Raises
+    ------
+    InputErrors
+        Every problem found, each naming ``file``, sheet, row and column.
+    """
+    if sha256 is None:
+        digest = hashlib.sha256()
+        for r in rows:
+            digest.update(repr((r.sheet, r.row, sorted(r.cells.items()))).encode("utf-8"))
+        sha256 = digest.hexdigest()
     with Project.open(project_dir, actor=actor) as project:
         protocol = _open_protocol(project)
-        parsed = parse_rows(rows, file=str(file), outcomes=[o.name for o in protocol.outcomes])
+        parsed = parse_rows(rows, file=file, outcomes=[o.name for o in protocol.outcomes])
         studies = ensure_studies(project, actor=actor)
         by_id = {str(s.study_id): int(s.study_id) for s in studies if s.study_id is not None}
         by_label = {s.label: int(s.study_id) for s in studies if s.study_id is not None}
@@ -307,7 +348,7 @@ def import_extraction(
         source_keys = {s.key for s in extraction_sources(project)}
         for row in parsed:
             w = row.where
-            where = str(file) if w.sheet is None else f"{file}, sheet {w.sheet!r}"
+            where = file if w.sheet is None else f"{file}, sheet {w.sheet!r}"
             sid = _resolve_study(row.study_id, by_id) or _resolve_study(row.study_id, by_label)
             if sid is None:
                 problems.append(
@@ -362,8 +403,8 @@ def import_extraction(
             values,
             reviewer=reviewer,
             basis=basis,
-            file_name=file.name,
-            sha256=hashlib.sha256(file.read_bytes()).hexdigest(),
+            file_name=file_name or file,
+            sha256=sha256,
             details=details,
             actor=actor,
         )
@@ -477,7 +518,7 @@ def fill_from_registry(project_dir: str | Path, *, actor: str | None = None) -> 
 
 def extraction_conflicts(project_dir: str | Path) -> list[Conflict]:
     """Values two reviewers extracted differently, with no consensus recorded."""
-    with Project.open(project_dir) as project:
+    with Project.open(project_dir, read_only=True) as project:
         return conflicts(project)
 
 
@@ -491,7 +532,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 
 def export_extraction(project_dir: str | Path) -> list[dict[str, Any]]:
     """Every current value, tidy: one row per value with its provenance and its study's label."""
-    with Project.open(project_dir) as project:
+    with Project.open(project_dir, read_only=True) as project:
         labels = {
             int(i): str(lab or "") for i, lab in project.connection.execute(
                 "SELECT id, label FROM studies"

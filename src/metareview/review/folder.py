@@ -9,6 +9,7 @@ A review folder holds::
     screening.csv     source_id, decision, reason_code, study_id, reason (optional), and
                       optionally stage (title_abstract or full_text) and reviewer
     published.yaml    published pooled results to compare with (optional)
+    rob.csv           risk-of-bias assessments, a filled ``metareview rob`` form (optional)
 
 :func:`import_folder` turns it into a project store, the way a review run with ``metareview
 init``, ``import``, ``decide``, ``link`` and ``extract --import`` would hold it:
@@ -28,7 +29,9 @@ init``, ``import``, ``decide``, ``link`` and ``extract --import`` would hold it:
    stage its eligibility criterion can be judged at (the protocol's ``eligibility[].stage``);
 5. the study data go into the store's extraction tables as values (one per number, with its
    status, source, location and quote; derived numbers are not stored but recomputed);
-6. ``published.yaml`` is copied into the project folder.
+6. ``published.yaml`` is copied into the project folder;
+7. ``rob.csv``, when present, is imported as the risk-of-bias assessments
+   (:func:`metareview.review.rob.import_rob_into`), by the protocol's screener or first author.
 
 The project is built in a temporary folder beside its destination and renamed into place only
 when complete, so a failing build never leaves a half-written project; a previous project at
@@ -535,12 +538,22 @@ def _remove_abandoned(parent: Path, name: str) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
+#: The folder's risk-of-bias assessments: a filled ``metareview rob --template`` form (optional).
+ROB_FILE = "rob.csv"
+
+
 def _build_in(review: ReviewFolder, folder: Path, *, actor: str | None) -> None:
     protocol_file = review.path / "protocol.yaml"
     project = Project.init(folder, protocol_file=protocol_file, actor=actor)
     try:
         populate_project(project, review, actor=actor)
         import_study_data(project, review, actor=actor)
+        rob_file = review.path / ROB_FILE
+        if rob_file.is_file():
+            from metareview.review.rob import import_rob_into
+
+            import_rob_into(project, rob_file, reviewer=_default_reviewer(review),
+                            resolve_records=bool(review.records), actor=actor)  # fmt: skip
         published = review.path / PUBLISHED_FILE
         if published.is_file():
             shutil.copyfile(published, folder / PUBLISHED_FILE)

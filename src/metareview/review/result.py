@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from metareview._json import jsonable
+from metareview.appraisal.stored import StudyRob
 from metareview.effects.measures import is_proportion
 from metareview.extraction.study import StudyData, StudyDataFile
 from metareview.models.published import PublishedCheck
@@ -28,6 +29,9 @@ from metareview.screening.amendments import ProtocolVersion
 from metareview.screening.checklist import ChecklistEntry
 from metareview.screening.prisma import PrismaCounts
 from metareview.sources.record import Record
+
+if TYPE_CHECKING:
+    from metareview.appraisal.grade import GradeOutcome
 
 __all__ = [
     "InputValue",
@@ -442,6 +446,9 @@ class ReviewData:
     study_ids: Mapping[str, int] = field(default_factory=dict)
     #: Sentences about the data as assembled (time points chosen, unconfirmed registry values).
     notes: tuple[str, ...] = ()
+    #: Risk of bias that counts per outcome and store study id
+    #: (:func:`metareview.appraisal.stored.study_rob`); empty when nothing is assessed.
+    risk_of_bias: Mapping[str, Mapping[int, StudyRob]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -453,6 +460,9 @@ class ReviewResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: The study selection computed from the project store (PRISMA 2020 flow, amendments).
     selection: StudySelection | None = None
+    #: GRADE certainty of the evidence per outcome (:mod:`metareview.appraisal.grade`), from
+    #: the store's ratings; empty outside a store.
+    grade: tuple[GradeOutcome, ...] = ()
 
     @property
     def protocol(self) -> Protocol:
@@ -484,11 +494,54 @@ class ReviewResult:
 
     def to_json(self) -> dict[str, Any]:
         """The ``metareview demo --json`` document: ``{"analyses": [...]}``, plus ``"prisma"``
-        (the PRISMA 2020 counts) when the study selection was computed."""
+        (the PRISMA 2020 counts) when the study selection was computed and ``"grade"`` (one
+        GRADE assessment per outcome, as ``metareview grade --json``) when it was made."""
         doc: dict[str, Any] = {"analyses": [a.to_json() for a in self.analyses]}
         if self.selection is not None:
             doc["prisma"] = self.selection.counts.to_dict()
+        rob = self.risk_of_bias()
+        if rob:
+            doc["risk_of_bias"] = rob
+        if self.grade:
+            doc["grade"] = [g.to_json() for g in self.grade]
         return doc
+
+    def risk_of_bias(self) -> list[dict[str, Any]]:
+        """Per outcome with assessments, the risk of bias that counts for each included study:
+        ``[{"outcome", "label", "sensitivity", "studies": [{"study_id", "study", "tool",
+        "overall", "domains": [{"domain", "judgement"}], "weight"}]}]``; ``weight`` is the
+        study's weight (percent) in the outcome's main model, None when it is not pooled;
+        ``sensitivity`` the protocol's risk-of-bias refit (``model.rob_sensitivity``), if any
+        (the subgroup analysis by risk of bias is among the outcome's ``subgroups``)."""
+        proj = self.project
+        labels = {sid: sd.label for sd in proj.data.studies
+                  if (sid := proj.study_ids.get(sd.id)) is not None}  # fmt: skip
+        order = list(labels)
+        out: list[dict[str, Any]] = []
+        for a in self.analyses:
+            rob = proj.risk_of_bias.get(a.outcome)
+            if not rob:
+                continue
+            weights: dict[int, float] = {}
+            if a.fit is not None:
+                w = np.asarray(a.fit.weights, dtype=float)
+                weights = {e.study_id: float(w[i]) for i, e in enumerate(a.studies)
+                           if e.study_id is not None}  # fmt: skip
+            ids = sorted(rob, key=lambda i: (order.index(i) if i in order else len(order), i))
+            out.append({
+                "outcome": a.outcome,
+                "label": a.description,
+                "sensitivity": [r.to_dict() for r in a.sensitivity
+                                if r.analysis == "risk of bias"],
+                "studies": [
+                    {"study_id": i, "study": labels.get(i, rob[i].study), "tool": rob[i].tool,
+                     "overall": rob[i].overall,
+                     "domains": [{"domain": d, "judgement": j} for d, j in rob[i].domains],
+                     "weight": weights.get(i)}
+                    for i in ids
+                ],
+            })  # fmt: skip
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Everything the HTML report renders (see :func:`metareview.report.html.write_report`)."""
@@ -524,6 +577,8 @@ class ReviewResult:
             "analyses": [a.to_dict() for a in self.analyses],
             "notes": list(self.notes),
             "selection": None if self.selection is None else self.selection.to_dict(),
+            "risk_of_bias": self.risk_of_bias(),
+            "grade": [g.to_dict() for g in self.grade],
         }
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from metareview.appraisal.stored import assessments, study_rob
 from metareview.errors import InputError
 from metareview.extraction.assemble import (
     CONVERSIONS_SOURCE,
@@ -75,6 +76,21 @@ _ANSWERED_BY_REVIEW: dict[str, tuple[str, str]] = {
     "19": ("answered", "report: study estimates with CIs (forest plots) and their inputs"),
     "20b": ("answered", "report: pooled estimates with CI, p-value and prediction interval"),
     "20d": ("answered", "report: sensitivity tables per outcome"),
+}
+
+#: Checklist items the risk-of-bias assessments answer, when the store holds any.
+_ANSWERED_BY_ROB: dict[str, tuple[str, str]] = {
+    "11": (
+        "answered",
+        "risk of bias per study and outcome in the project store (metareview rob): RoB 2 for "
+        "randomised trials (signalling questions, the guidance's algorithm, overrides with "
+        "justification) or ROBINS-I; reviewers, conflicts (--conflicts) and consensus recorded",
+    ),
+    "18": (
+        "answered",
+        "report: risk of bias section (traffic-light and summary plots, judgements per domain)",
+    ),
+    "20a": ("answered", "report: risk of bias of the contributing studies per outcome"),
 }
 
 
@@ -372,7 +388,7 @@ def load_review(path: str | Path) -> ReviewData:
     InputError
         The folder is not a project, or has no protocol.
     """
-    with Project.open(path) as project:
+    with Project.open(path, read_only=True) as project:
         protocol = _open_protocol(project)
         studies = included_studies(project, protocol)
         effective = effective_values(project)
@@ -415,6 +431,13 @@ def load_review(path: str | Path) -> ReviewData:
         screening_rows = _screening_rows(project, screening, keys)
         sources = _sources(project, effective.values)
         published, published_source = load_published(Path(project.path) / PUBLISHED_FILE)
+        # the risk of bias that counts, of the studies included now (an assessment stays in the
+        # store when its study is later excluded, but does not enter the review)
+        included = set(ids.values())
+        rob = {
+            o.name: {sid: r for sid, r in study_rob(project, o.name).items() if sid in included}
+            for o in protocol.outcomes
+        }
         return ReviewData(
             path=Path(project.path),
             protocol=protocol,
@@ -426,6 +449,7 @@ def load_review(path: str | Path) -> ReviewData:
             data_file=f"{project.path} (extraction)",
             study_ids=ids,
             notes=tuple(notes),
+            risk_of_bias={o: r for o, r in rob.items() if r},
         )
 
 
@@ -435,10 +459,14 @@ def _said(v: ExtractedValue) -> str:
 
 def _checklist(screening: Screening, has_data: bool) -> tuple[ChecklistEntry, ...]:
     out: list[ChecklistEntry] = []
+    assessed = bool(assessments(screening.project))
     for entry in prisma_checklist(screening):
         better = _ANSWERED_BY_REVIEW.get(entry.item.id) if has_data else None
         if better is not None and entry.status == "missing":
             entry = replace(entry, status=better[0], where=better[1])
+        rob = _ANSWERED_BY_ROB.get(entry.item.id) if assessed else None
+        if rob is not None:
+            entry = replace(entry, status=rob[0], where=rob[1])
         out.append(entry)
     return tuple(out)
 
@@ -466,6 +494,8 @@ def study_selection(
 
 def analyse_project(path: str | Path, *, write_prisma_files: bool = False) -> ReviewResult:
     """Load the review in the project at ``path``, analyse it and add its study selection."""
+    from metareview.appraisal.grade_store import grade_review
+
     review = load_review(path)
     result = analyse(review)
     with Project.open(path) as project:
@@ -476,6 +506,8 @@ def analyse_project(path: str | Path, *, write_prisma_files: bool = False) -> Re
             if project.count_records()
             else None
         )
+        grade = grade_review(result, project)
     return ReviewResult(
-        project=result.project, analyses=result.analyses, notes=result.notes, selection=selection
+        project=result.project, analyses=result.analyses, notes=result.notes, selection=selection,
+        grade=grade,
     )

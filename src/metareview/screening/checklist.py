@@ -390,6 +390,13 @@ def prisma_checklist(screening: Screening) -> list[ChecklistEntry]:
     set_("13e", "missing", "no subgroup or meta-regression plan in the protocol")
     for item in ("14", "15", "21", "22"):
         set_(item, "missing", "not assessed by metareview; state it in the report")
+    # GRADE: reviewers' certainty ratings (metareview grade --set) in the store.
+    grade = _tables_with_rows(conn, "grade")
+    if grade:
+        set_("15", "answered", f"GRADE, five domains per outcome with the rules shown: "
+             f"metareview grade (tables: {', '.join(grade)})")  # fmt: skip
+        set_("22", "answered", "certainty per outcome: summary of findings (metareview sof; "
+             "the report)")  # fmt: skip
     for item in ("2", "3", "23a", "23b", "23c", "23d"):
         set_(item, "missing", _NARRATIVE)
     set_(

@@ -221,8 +221,14 @@ class Screening:
         self._owns_project = False
 
     @classmethod
-    def open(cls, path: str | Path, *, actor: str | None = None) -> Screening:
+    def open(
+        cls, path: str | Path, *, actor: str | None = None, read_only: bool = False
+    ) -> Screening:
         """Open the project at ``path`` with its protocol; notice protocol amendments.
+
+        ``read_only=True`` opens the store read-only (:meth:`Project.open`) for the commands
+        that only read it; protocol amendments are then not recorded (the next writing command
+        records them).
 
         Raises
         ------
@@ -233,10 +239,11 @@ class Screening:
         """
         from metareview.screening.amendments import sync_protocol
 
-        project = Project.open(path, actor=actor)
+        project = Project.open(path, actor=actor, read_only=read_only)
         try:
             screening = cls(project, actor=actor)
-            sync_protocol(project, actor=actor)
+            if not read_only:
+                sync_protocol(project, actor=actor)
         except BaseException:
             project.close()
             raise
@@ -464,6 +471,31 @@ class Screening:
             for rid, f in sorted(finals.items())
             if f.status == "conflict"
         ]
+
+    def progress(self, stage: str) -> dict[str, Any]:
+        """Where screening of ``stage`` stands: ``candidates`` (reports of the stage),
+        ``final`` (counts of final decisions by decision, ``conflict`` and ``awaiting``) and
+        ``reviewers`` (per reviewer, counts of their current decisions by decision, and
+        ``left``: the reports still in their queue)."""
+        stage = normalise_stage(stage)
+        candidates = self.candidates(stage)
+        final = Counter(
+            f.decision or f.status for f in self.final_decisions(stage).values()
+        )
+        current = self._current_by_reviewer(self.decisions(stage=stage))
+        per: dict[str, Counter[str]] = {name: Counter() for name in self.reviewers()}
+        for by_reviewer in current.values():
+            for name, d in by_reviewer.items():
+                per.setdefault(name, Counter())[d.decision] += 1
+        reviewers = {
+            name: {
+                **{k: counts.get(k, 0) for k in DECISIONS},
+                "done": sum(counts.values()),
+                "left": len(self.queue(stage, name)),
+            }
+            for name, counts in per.items()
+        }
+        return {"candidates": len(candidates), "final": dict(final), "reviewers": reviewers}
 
     # -- eligibility per stage --------------------------------------------------------------
 

@@ -177,8 +177,10 @@ class DedupeSettings:
     year_tolerance: int = 1
     #: Titles with fewer significant words than this need a known, agreeing year and author.
     short_title_words: int = 4
-    #: Rows of the title-similarity matrix computed at once (memory: chunk * n bytes).
-    chunk: int = 1000
+    #: Candidate pairs of the title rule scored in one batch.
+    chunk: int = 100_000
+    #: How many of a title's rarest words are its blocking keys (with the first author).
+    block_words: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +216,8 @@ class _Prepared:
 
 
 def _strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -262,15 +266,18 @@ def _roman_series(title: str) -> set[str]:
     return found
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def _numbers(tokens: list[str]) -> frozenset[str]:
     found = set()
     for i, token in enumerate(tokens):
         if token.isdigit():
-            found.add(str(int(token)))
+            found.add(token.lstrip("0") or "0")
         elif token in _ROMAN and i > 0 and tokens[i - 1] in _ORDINAL_CONTEXT:
             found.add(_ROMAN[token])
-        else:
-            found.update(str(int(d)) for d in re.findall(r"\d+", token))
+        elif not token.isalpha():
+            found.update(d.lstrip("0") or "0" for d in _DIGITS.findall(token))
     return frozenset(found)
 
 
@@ -489,35 +496,105 @@ def find_links(
     return pairs.links
 
 
+def _blocking_keys(prepared: list[_Prepared], cfg: DedupeSettings) -> list[list[str]]:
+    """Each record's blocking keys: its ``cfg.block_words`` rarest title words (by how many
+    titles hold them; ties by the word) and ``"@" + first-author surname``."""
+    words = [sorted(set(p.title.split())) for p in prepared]
+    df: dict[str, int] = {}
+    for ws in words:
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
+    out: list[list[str]] = []
+    for p, ws in zip(prepared, words, strict=True):
+        keys = sorted(ws, key=lambda w: (df[w], w))[: cfg.block_words]
+        if p.surname:
+            keys.append("@" + p.surname)
+        out.append(keys)
+    return out
+
+
+def _title_candidates(
+    prepared: list[_Prepared], cfg: DedupeSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, worth scoring: they share a blocking key
+    (:func:`_blocking_keys`), both have a title, neither is a registry record, their lengths
+    allow the threshold and known years are at most ``year_tolerance`` apart.
+
+    The length test is exact, not a heuristic: the Indel distance of two strings is at least
+    the difference of their lengths, so ``ratio >= t`` needs ``|la - lb| <= (1 - t)(la + lb)``.
+    """
+    n = len(prepared)
+    t = cfg.title_threshold
+    eligible = [bool(p.title) and not p.registry for p in prepared]
+    length = np.fromiter((len(p.title) for p in prepared), dtype=np.int64, count=n)
+    blocks: dict[str, list[int]] = {}
+    for i, keys in enumerate(_blocking_keys(prepared, cfg)):
+        if eligible[i]:
+            for k in keys:
+                blocks.setdefault(k, []).append(i)
+    codes: list[np.ndarray] = []
+    for members in blocks.values():
+        if len(members) < 2:
+            continue
+        idx = np.asarray(members, dtype=np.int64)
+        idx = idx[np.argsort(length[idx], kind="stable")]
+        lens = length[idx]
+        # partners of position p: the longer titles at p+1 .. hi[p]-1 with lb <= la (2 - t) / t
+        hi = np.searchsorted(lens, lens * (2.0 - t) / t + 1e-9, side="right")
+        counts = np.maximum(hi - np.arange(len(idx)) - 1, 0)
+        total = int(counts.sum())
+        if total == 0:
+            continue
+        pos = np.repeat(np.arange(len(idx)), counts)
+        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        a, b = idx[pos], idx[pos + 1 + offset]
+        codes.append(np.minimum(a, b) * n + np.maximum(a, b))
+    if not codes:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    pair = np.unique(np.concatenate(codes))
+    first, second = pair // n, pair % n
+    year = np.fromiter(
+        (-(10**6) if r.year is None else r.year for r in prepared), dtype=np.int64, count=n
+    )
+    ya, yb = year[first], year[second]
+    known = (ya > -(10**6)) & (yb > -(10**6))
+    keep = ~known | (np.abs(ya - yb) <= cfg.year_tolerance)
+    return first[keep], second[keep]
+
+
 def _title_rule(prepared: list[_Prepared], pairs: _Pairs[Any], cfg: DedupeSettings) -> None:
     """Add title links, best first, never joining groups that hold different PMIDs or DOIs.
 
     The groups are those the links made so far form (identifier links included). Without this
     constraint a copy lacking identifiers would chain two different reports with the same title
     together; with it, the copy joins the report it resembles best (the first on a tie).
+
+    Blocking: instead of all n(n-1)/2 pairs, only the pairs of :func:`_title_candidates` are
+    scored (records sharing one of their rarest title words or the first author's surname), in
+    batches through :func:`rapidfuzz.process.cpdist`. On the labelled set
+    (``benchmarks/dedupe_eval.py``) and on 20,000 records (``benchmarks/dedupe_speed.py
+    --check``) this finds the same links as scoring every pair.
     """
-    titles = [p.title for p in prepared]
-    n = len(titles)
-    if n < 2:
+    if len(prepared) < 2:
         return
-    candidates: list[tuple[float, int, int, str]] = []
+    cand_i, cand_j = _title_candidates(prepared, cfg)
+    titles = [p.title for p in prepared]
     cutoff = int(np.floor(cfg.title_threshold * 100))
-    for start in range(0, n, cfg.chunk):
-        stop = min(n, start + cfg.chunk)
-        # Only compare with later records: row i against columns i+1..n-1.
-        block = process.cdist(
-            titles[start:stop],
-            titles[start:],
+    candidates: list[tuple[float, int, int, str]] = []
+    for start in range(0, len(cand_i), cfg.chunk):
+        bi = cand_i[start : start + cfg.chunk].tolist()
+        bj = cand_j[start : start + cfg.chunk].tolist()
+        scores = process.cpdist(
+            [titles[x] for x in bi],
+            [titles[y] for y in bj],
             scorer=fuzz.ratio,
             score_cutoff=cutoff,
             dtype=np.uint8,
             workers=1,
         )
-        rows, cols = np.nonzero(block)
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            i, j = start + r, start + c
-            if j <= i:
-                continue
+        for k in np.flatnonzero(scores).tolist():
+            i, j = bi[k], bj[k]
             found = _consider_title_pair(i, j, prepared, cfg)
             if found is not None:
                 candidates.append((found[0], i, j, found[1]))

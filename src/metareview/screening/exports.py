@@ -10,16 +10,20 @@ id (:func:`decision_rows`). Cells are made safe to open in a spreadsheet by the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import rispy
 
 from metareview.screening.decisions import Screening
+from metareview.sources.cells import guard_cell
 
 __all__ = [
     "DECISION_COLUMNS",
     "RECORD_COLUMNS",
+    "csv_text",
     "decision_rows",
     "record_rows",
     "records_ris",
@@ -36,6 +40,19 @@ DECISION_COLUMNS: tuple[str, ...] = (
     "decision_id", "record_id", "stage", "decision", "reason", "reviewer", "note", "basis",
     "decided_at", "undone_at", "source_id", "title",
 )  # fmt: skip
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    """CSV text of ``rows`` under ``columns`` with every cell made safe to open in a
+    spreadsheet (:func:`~metareview.sources.cells.guard_cell`); lists are joined by ``;``."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        cells = {k: row.get(k, "") for k in columns}
+        lists = {k: ";".join(map(str, v)) for k, v in cells.items() if isinstance(v, list)}
+        writer.writerow({k: guard_cell(v) for k, v in {**cells, **lists}.items()})
+    return buffer.getvalue()
 
 
 def decision_rows(

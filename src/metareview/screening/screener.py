@@ -30,7 +30,7 @@ from rich.text import Text
 from metareview.errors import InputError
 from metareview.screening.decisions import Decision, Screening, normalise_stage
 from metareview.screening.hints import Hint, publication_hints
-from metareview.screening.ranking import DEFAULT_MODEL, Ranker
+from metareview.screening.ranking import DEFAULT_MODEL, Ranker, record_text
 from metareview.sources.record import Record
 
 __all__ = ["Candidate", "ScreeningProgress", "ScreeningSession", "read_key", "run_screener"]
@@ -100,6 +100,9 @@ class ScreeningSession:
         self.ids: list[int] = screening.candidates(self.stage)
         self.index = {rid: i for i, rid in enumerate(self.ids)}
         self.records = [screening.reports.records[rid].record for rid in self.ids]
+        # The ranker's text of each record, built once: refitting after every decision then
+        # reuses the cached features (the texts are the same objects each time).
+        self.texts = [record_text(r) for r in self.records]
         self.labels = np.full(len(self.ids), -1, dtype=np.int8)
         for rid, label in screening.labels(self.stage).items():
             if rid in self.index:
@@ -114,6 +117,48 @@ class ScreeningSession:
         self._probability: dict[int, float] = {}
         self._estimate = math.nan
         self._trained = False
+        self._data_version = int(
+            screening.project.connection.execute("PRAGMA data_version").fetchone()[0]
+        )
+
+    def sync(self) -> bool:
+        """Catch up with decisions written by others since the session was built (another
+        reviewer's browser, ``metareview decide`` beside it): reload the labels the ranker
+        learns from and this reviewer's queue. Cheap when nothing changed: SQLite's
+        ``PRAGMA data_version`` changes only when another connection commits. Returns whether
+        anything was reloaded.
+        """
+        conn = self.screening.project.connection
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._data_version:
+            return False
+        self._data_version = version
+        self.screening.refresh()
+        labels = np.full(len(self.ids), -1, dtype=np.int8)
+        for rid, label in self.screening.labels(self.stage).items():
+            if rid in self.index:
+                labels[self.index[rid]] = label
+        self.labels = labels
+        self.queue = set(self.screening.queue(self.stage, self.reviewer))
+        self._mine = self._my_counts()
+        self._ranking_dirty = True
+        return True
+
+    def recall_curve(self) -> list[tuple[int, int]]:
+        """This reviewer's screening so far as (records screened, records judged relevant)
+        after each of their current decisions, in the order they were made: the empirical
+        recall curve of an active-learning screen (Cormack & Grossman 2016, *Engineering
+        quality and reliability in technology-assisted review*, SIGIR; ASReview's recall
+        plot). Relevant means included or maybe, as the ranker learns it."""
+        # self._mine: record -> current decision, in the order of each record's first
+        # decision (built from the store in id order, kept up to date by decide and undo).
+        latest = self._mine
+        out: list[tuple[int, int]] = []
+        found = 0
+        for n, decision in enumerate(latest.values(), start=1):
+            found += decision != "exclude"
+            out.append((n, found))
+        return out
 
     def _my_counts(self) -> dict[int, str]:
         mine: dict[int, str] = {}
@@ -131,7 +176,7 @@ class ScreeningSession:
             self._order, self._probability, self._estimate = [], {}, 0.0
             self._ranking_dirty = False
             return
-        self.ranker.fit(self.records, self.labels)
+        self.ranker.fit(self.texts, self.labels)
         pending = [self.index[r] for r in self.queue if r in self.index]
         ranking = self.ranker.rank(np.asarray(sorted(pending), dtype=np.intp))
         self._order = [self.ids[int(i)] for i in ranking.order]

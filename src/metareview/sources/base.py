@@ -20,6 +20,8 @@ from metareview.sources.record import Record
 
 __all__ = [
     "DOI_RE",
+    "MAX_LINE_BYTES",
+    "MAX_RECORD_CHARS",
     "NCT_RE",
     "Parser",
     "SourceFormatError",
@@ -30,12 +32,21 @@ __all__ = [
     "load_json",
     "parse_year",
     "peekable",
+    "raw_lines",
     "read_text",
+    "record_too_long",
+    "refuse_constant",
 ]
 
 #: An importer: reads a binary stream lazily and yields records. ``file`` names the input in
 #: error messages and in :attr:`Record.origin_file`; ``encoding`` overrides the text encoding.
 Parser = Callable[..., Iterator[Record]]
+
+#: The longest line (in bytes) a text importer reads; longer stops the import. Read at each
+#: call, so a caller (or a test) may lower it.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+#: The most text (in characters) one RIS/MEDLINE record or CSV row may hold.
+MAX_RECORD_CHARS = 32 * 1024 * 1024
 
 #: ClinicalTrials.gov identifier: NCT and eight digits.
 NCT_RE = re.compile(r"\bNCT\d{8}\b")
@@ -98,11 +109,11 @@ def iter_lines(
             encoding = "utf-8"
             buffered.read(3)
         elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            yield from _iter_utf16(buffered.read(), file=file)
+            yield from _iter_utf16(buffered, file=file)
             return
         else:
             encoding = "utf-8"
-    for number, raw in enumerate(buffered, start=1):
+    for number, raw in enumerate(raw_lines(buffered, file=file), start=1):
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
@@ -113,7 +124,66 @@ def iter_lines(
                 file=file,
                 line=number,
             ) from None
-        yield number, text.rstrip("\r\n")
+        yield number, text
+
+
+def raw_lines(stream: io.BufferedReader, *, file: str) -> Iterator[bytes]:
+    """The lines of a binary stream without their ends, at most :data:`MAX_LINE_BYTES` each.
+
+    Lines end at ``\n``, ``\r\n`` or a lone ``\r`` (old Mac exports, some RIS writers), as
+    Python's universal newlines read them. A line longer than the limit stops the import with a
+    message rather than being read whole (a 1 GB line would otherwise sit in memory several
+    times over before SQLite refused it).
+
+    Raises
+    ------
+    SourceFormatError
+        A line longer than :data:`MAX_LINE_BYTES`.
+    """
+    limit = MAX_LINE_BYTES
+    pending = b""
+    number = 0
+    while True:
+        chunk = stream.readline(limit + 1)
+        if not chunk:
+            if pending:
+                number += 1
+                yield _checked(pending.rstrip(b"\r"), limit, file, number)
+            return
+        pieces = (pending + chunk).splitlines(keepends=True)
+        # The last piece is unfinished unless it ends with LF: cut at the limit, or a lone CR
+        # that the next byte (an LF) may turn into CRLF.
+        pending = b"" if pieces[-1].endswith(b"\n") else pieces.pop()
+        for piece in pieces:
+            number += 1
+            yield _checked(piece.rstrip(b"\r\n"), limit, file, number)
+        if len(pending) - pending.endswith(b"\r") > limit:
+            raise _too_long(limit, file, number + 1)
+
+
+def record_too_long(*, file: str, line: int | None, record: int) -> SourceFormatError:
+    """The error for a record holding more than :data:`MAX_RECORD_CHARS` characters of text."""
+    return SourceFormatError(
+        f"record longer than {MAX_RECORD_CHARS} characters; no bibliographic record is that "
+        "long (is a record end marker missing?)",
+        file=file,
+        line=line,
+        record=record,
+    )
+
+
+def _checked(line: bytes, limit: int, file: str, number: int) -> bytes:
+    if len(line) > limit:
+        raise _too_long(limit, file, number)
+    return line
+
+
+def _too_long(limit: int, file: str, number: int) -> SourceFormatError:
+    return SourceFormatError(
+        f"line longer than {limit} bytes; no record field is that long (is this the right file?)",
+        file=file,
+        line=number,
+    )
 
 
 def peekable(stream: IO[bytes]) -> io.BufferedReader:
@@ -123,12 +193,25 @@ def peekable(stream: IO[bytes]) -> io.BufferedReader:
     return io.BufferedReader(stream)  # type: ignore[arg-type]
 
 
-def _iter_utf16(data: bytes, *, file: str) -> Iterator[tuple[int, str]]:
+def _iter_utf16(stream: io.BufferedReader, *, file: str) -> Iterator[tuple[int, str]]:
+    """Lines of a UTF-16 stream (byte-order mark first), decoded incrementally and bounded."""
+    reader = io.TextIOWrapper(stream, encoding="utf-16", newline=None)
+    number = 0
     try:
-        text = data.decode("utf-16")
+        while True:
+            line = reader.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > MAX_LINE_BYTES:
+                raise _too_long(MAX_LINE_BYTES, file, number)
+            yield number, line.rstrip("\n")
     except UnicodeDecodeError as exc:
-        raise SourceFormatError(f"not valid UTF-16 text at byte {exc.start}", file=file) from None
-    yield from enumerate(text.splitlines(), start=1)
+        raise SourceFormatError(
+            f"not valid UTF-16 text ({exc.reason})", file=file, line=number + 1
+        ) from None
+    finally:
+        reader.detach()
 
 
 def load_json(stream: IO[bytes], *, file: str) -> Any:
@@ -153,11 +236,24 @@ def load_json(stream: IO[bytes], *, file: str) -> Any:
             line=line,
         ) from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=refuse_constant)
     except json.JSONDecodeError as exc:
         raise SourceFormatError(
             f"malformed JSON at column {exc.colno}: {exc.msg}", file=file, line=exc.lineno
         ) from None
+    except RecursionError:
+        raise SourceFormatError(
+            "JSON nested too deeply to read (no source nests more than a few dozen levels)",
+            file=file,
+        ) from None
+    except ValueError as exc:  # an integer of more than 4300 digits (sys.int_info)
+        raise SourceFormatError(f"JSON value not usable: {exc}", file=file) from None
+
+
+def refuse_constant(name: str) -> Any:
+    """``json.loads(parse_constant=...)``: refuse ``NaN``/``Infinity``, which JSON does not have
+    (RFC 8259 section 6) and Python's decoder would otherwise accept."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def read_text(path: Path) -> str:

@@ -36,9 +36,12 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import IO
 
+from metareview.errors import MetareviewWarning
+from metareview.sources import base
 from metareview.sources.base import (
     SourceFormatError,
     clean_doi,
@@ -111,6 +114,63 @@ def resolve_columns(
     return resolved
 
 
+def _refuse_repeats(header: list[str], *, file: str) -> None:
+    """Refuse a header that names a column twice (the second would be silently dropped)."""
+    seen: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = name.strip().lower()
+        if not key:
+            continue
+        if key in seen:
+            raise SourceFormatError(
+                f"the header names this column twice (columns {seen[key] + 1} and {index + 1}); "
+                "rename one",
+                file=file,
+                line=1,
+                field=name.strip(),
+            )
+        seen[key] = index
+
+
+def _check_quotes(
+    raw: str,
+    cells: list[str],
+    header: list[str],
+    delimiter: str,
+    *,
+    file: str,
+    line: int | None,
+    row: int,
+) -> None:
+    """Catch a quote that swallowed the rows after it (a cell spanning several lines).
+
+    An odd number of ``"`` in the row's text means a quoted cell was never closed: the csv
+    module reads to the end of the file as one cell, so the import is refused. A closed cell
+    whose later lines each look like a whole row (as many delimiters as the header) is kept,
+    with a warning naming the row and the column.
+    """
+    if raw.count('"') % 2:
+        raise SourceFormatError(
+            "a quoted cell opened here is never closed, so every line after it would be read as "
+            "one cell; close the quote (or double a quote inside a cell: \"\")",
+            file=file,
+            line=line,
+            record=row,
+        )
+    for index, cell in enumerate(cells):
+        parts = cell.split("\n")
+        if len(parts) > 2 and all(
+            p.count(delimiter) >= len(header) - 1 for p in parts[1:] if p.strip()
+        ):
+            name = header[index] if index < len(header) else f"column {index + 1}"
+            warnings.warn(
+                f"{file}, line {line}, row {row}, column {name!r}: the cell spans "
+                f"{len(parts)} lines that look like rows of their own; check its quotes",
+                MetareviewWarning,
+                stacklevel=3,
+            )
+
+
 def _split(value: str) -> list[str]:
     return [p.strip() for p in value.split(";") if p.strip()]
 
@@ -158,7 +218,15 @@ def parse(
     if first is None:
         raise SourceFormatError("empty file: no header row", file=file, line=1)
     delimiter = max((",", ";", "\t"), key=first.count)
-    header = next(csv.reader([first], delimiter=delimiter))
+    # A cell may be as long as a line may be (the csv module's default stops at 128 KiB).
+    csv.field_size_limit(base.MAX_LINE_BYTES)
+    try:
+        header = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as exc:
+        raise SourceFormatError(
+            f"the header row does not parse: {exc}", file=file, line=1
+        ) from None
+    _refuse_repeats(header, file=file)
     columns = resolve_columns(header, mapping, file=file)
     if "title" not in columns and "pmid" not in columns:
         raise SourceFormatError(
@@ -171,14 +239,28 @@ def parse(
     line_numbers.clear()
     reader = csv.reader(lines, delimiter=delimiter)
     row_number = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            raise SourceFormatError(
+                f"does not parse as CSV: {exc}",
+                file=file,
+                line=line_numbers[0] if line_numbers else None,
+                record=row_number + 1,
+            ) from None
+        if cells is None:
+            break
         start_line = line_numbers[0] if line_numbers else None
+        spans = len(consumed)
         raw = "\n".join(consumed)
         consumed.clear()
         line_numbers.clear()
         if not any(c.strip() for c in cells):
             continue
         row_number += 1
+        if spans > 1:
+            _check_quotes(raw, cells, header, delimiter, file=file, line=start_line, row=row_number)
         if len(cells) > len(header):
             raise SourceFormatError(
                 f"{len(cells)} cells but the header has {len(header)} columns",

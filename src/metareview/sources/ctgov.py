@@ -77,6 +77,7 @@ from typing import IO, Any
 from metareview.errors import MetareviewWarning
 from metareview.sources.base import SourceFormatError, dedupe_keep_order, load_json, parse_year
 from metareview.sources.record import Record
+from metareview.sources.shape import NUMBER, SCALAR, TEXT, Spec, check_shape, json_type
 
 __all__ = [
     "DOSE_RE",
@@ -193,6 +194,10 @@ def parse_page(document: Any, *, file: str = "<ctgov-json>") -> tuple[list[Recor
     if isinstance(document, dict) and "studies" in document:
         studies = document["studies"]
         token = document.get("nextPageToken")
+        if token is not None and not isinstance(token, str):
+            raise SourceFormatError(
+                f"should be text, not {json_type(token)}", file=file, field="nextPageToken"
+            )
         if not isinstance(studies, list):
             raise SourceFormatError('"studies" is not a list', file=file, field="studies")
     elif isinstance(document, dict) and "protocolSection" in document:
@@ -206,6 +211,217 @@ def parse_page(document: Any, *, file: str = "<ctgov-json>") -> tuple[list[Recor
             file=file,
         )
     return [parse_study(s, file=file, position=i) for i, s in enumerate(studies, 1)], token
+
+
+def _date() -> dict[str, Spec]:
+    return {"date": TEXT, "type": TEXT}
+
+
+_TEXTS: list[Spec] = [TEXT]
+_GROUPS: list[Spec] = [{"id": SCALAR, "title": TEXT, "description": TEXT}]
+_DENOMS: list[Spec] = [{"units": TEXT, "counts": [{"groupId": SCALAR, "value": NUMBER}]}]
+_MEASURE: dict[str, Spec] = {
+    "title": TEXT,
+    "paramType": TEXT,
+    "dispersionType": TEXT,
+    "unitOfMeasure": TEXT,
+    "classes": [
+        {
+            "title": TEXT,
+            "categories": [
+                {
+                    "title": TEXT,
+                    "measurements": [
+                        {
+                            "groupId": SCALAR,
+                            "value": NUMBER,
+                            "spread": NUMBER,
+                            "lowerLimit": NUMBER,
+                            "upperLimit": NUMBER,
+                        }
+                    ],
+                }
+            ],
+        }
+    ],
+}
+_EVENTS: list[Spec] = [
+    {
+        "term": TEXT,
+        "organSystem": TEXT,
+        "assessmentType": TEXT,
+        "sourceVocabulary": TEXT,
+        "stats": [
+            {"groupId": SCALAR, "numEvents": NUMBER, "numAffected": NUMBER, "numAtRisk": NUMBER}
+        ],
+    }
+]
+
+#: The shape of one API v2 study, as far as :func:`parse_study` reads it (see
+#: :mod:`metareview.sources.shape`; the field names are the API's).
+STUDY_SHAPE: dict[str, Spec] = {
+    "hasResults": SCALAR,
+    "protocolSection": {
+        "identificationModule": {
+            "nctId": TEXT,
+            "briefTitle": TEXT,
+            "officialTitle": TEXT,
+            "acronym": TEXT,
+            "orgStudyIdInfo": {"id": SCALAR},
+            "secondaryIdInfos": [{"id": SCALAR}],
+        },
+        "statusModule": {
+            "overallStatus": TEXT,
+            "whyStopped": TEXT,
+            "startDateStruct": _date(),
+            "primaryCompletionDateStruct": _date(),
+            "completionDateStruct": _date(),
+            "studyFirstPostDateStruct": _date(),
+            "lastUpdatePostDateStruct": _date(),
+        },
+        "sponsorCollaboratorsModule": {
+            "leadSponsor": {"name": TEXT, "class": TEXT},
+            "collaborators": [{"name": TEXT}],
+        },
+        "conditionsModule": {"conditions": _TEXTS, "keywords": _TEXTS},
+        "descriptionModule": {"briefSummary": TEXT, "detailedDescription": TEXT},
+        "designModule": {
+            "studyType": TEXT,
+            "phases": _TEXTS,
+            "designInfo": {
+                "allocation": TEXT,
+                "interventionModel": TEXT,
+                "primaryPurpose": TEXT,
+                "maskingInfo": {"masking": TEXT, "whoMasked": _TEXTS},
+            },
+            "enrollmentInfo": {"count": NUMBER, "type": TEXT},
+        },
+        "armsInterventionsModule": {
+            "armGroups": [
+                {"label": TEXT, "type": TEXT, "description": TEXT, "interventionNames": _TEXTS}
+            ],
+            "interventions": [
+                {
+                    "type": TEXT,
+                    "name": TEXT,
+                    "description": TEXT,
+                    "armGroupLabels": _TEXTS,
+                    "otherNames": _TEXTS,
+                }
+            ],
+        },
+        "eligibilityModule": {
+            "eligibilityCriteria": TEXT,
+            "sex": TEXT,
+            "minimumAge": TEXT,
+            "maximumAge": TEXT,
+            "healthyVolunteers": SCALAR,
+            "stdAges": _TEXTS,
+        },
+        "outcomesModule": {
+            key: [{"measure": TEXT, "description": TEXT, "timeFrame": TEXT}]
+            for key in ("primaryOutcomes", "secondaryOutcomes", "otherOutcomes")
+        },
+        "contactsLocationsModule": {
+            "overallOfficials": [{"name": TEXT, "affiliation": TEXT, "role": TEXT}],
+            "locations": [
+                {
+                    "facility": TEXT,
+                    "city": TEXT,
+                    "state": TEXT,
+                    "zip": TEXT,
+                    "country": TEXT,
+                    "status": TEXT,
+                }
+            ],
+        },
+        "referencesModule": {"references": [{"pmid": SCALAR, "type": TEXT, "citation": TEXT}]},
+    },
+    "resultsSection": {
+        "participantFlowModule": {
+            "recruitmentDetails": TEXT,
+            "preAssignmentDetails": TEXT,
+            "groups": _GROUPS,
+            "periods": [
+                {
+                    "title": TEXT,
+                    "milestones": [
+                        {
+                            "type": TEXT,
+                            "achievements": [{"groupId": SCALAR, "numSubjects": NUMBER}],
+                        }
+                    ],
+                    "dropWithdraws": [
+                        {"type": TEXT, "reasons": [{"groupId": SCALAR, "numSubjects": NUMBER}]}
+                    ],
+                }
+            ],
+        },
+        "baselineCharacteristicsModule": {
+            "populationDescription": TEXT,
+            "groups": _GROUPS,
+            "denoms": _DENOMS,
+            "measures": [_MEASURE],
+        },
+        "outcomeMeasuresModule": {
+            "outcomeMeasures": [
+                {
+                    **_MEASURE,
+                    "type": TEXT,
+                    "description": TEXT,
+                    "populationDescription": TEXT,
+                    "reportingStatus": TEXT,
+                    "timeFrame": TEXT,
+                    "groups": _GROUPS,
+                    "denoms": _DENOMS,
+                    "analyses": [
+                        {
+                            "groupIds": [SCALAR],
+                            "pValue": SCALAR,
+                            "statisticalMethod": TEXT,
+                            "paramType": TEXT,
+                            "paramValue": NUMBER,
+                            "ciPctValue": NUMBER,
+                            "ciNumSides": TEXT,
+                            "ciLowerLimit": NUMBER,
+                            "ciUpperLimit": NUMBER,
+                            "nonInferiorityType": TEXT,
+                        }
+                    ],
+                }
+            ]
+        },
+        "adverseEventsModule": {
+            "timeFrame": TEXT,
+            "description": TEXT,
+            "frequencyThreshold": NUMBER,
+            "eventGroups": [
+                {
+                    "id": SCALAR,
+                    "title": TEXT,
+                    "description": TEXT,
+                    **{
+                        key: NUMBER
+                        for key in (
+                            "deathsNumAffected",
+                            "deathsNumAtRisk",
+                            "seriousNumAffected",
+                            "seriousNumAtRisk",
+                            "otherNumAffected",
+                            "otherNumAtRisk",
+                        )
+                    },
+                }
+            ],
+            "seriousEvents": _EVENTS,
+            "otherEvents": _EVENTS,
+        },
+    },
+    "derivedSection": {
+        key: {"meshes": [{"term": TEXT}]}
+        for key in ("conditionBrowseModule", "interventionBrowseModule")
+    },
+}
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -425,6 +641,7 @@ def parse_study(study: Any, *, file: str = "<ctgov-json>", position: int = 1) ->
     """
     if not isinstance(study, dict):
         raise SourceFormatError("a study is not a JSON object", file=file, record=position)
+    check_shape(study, STUDY_SHAPE, file=file, record=position)
     protocol = study.get("protocolSection")
     nct_id = _get(protocol, "identificationModule", "nctId")
     if not isinstance(nct_id, str) or not nct_id:

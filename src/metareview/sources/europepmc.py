@@ -38,10 +38,38 @@ from metareview.sources.base import (
     parse_year,
 )
 from metareview.sources.record import Record
+from metareview.sources.shape import NUMBER, SCALAR, TEXT, Spec, check_shape
 
 __all__ = ["parse", "parse_europepmc_json", "parse_response", "parse_result"]
 
 _TAG = re.compile(r"<[^>]+>")
+
+#: The shape of one ``resultList.result`` object as far as :func:`parse_result` reads it (see
+#: :mod:`metareview.sources.shape`; the field names are Europe PMC's).
+RESULT_SHAPE: dict[str, Spec] = {
+    "id": SCALAR,
+    "source": TEXT,
+    "pmid": SCALAR,
+    "pmcid": TEXT,
+    "doi": TEXT,
+    "title": TEXT,
+    "abstractText": TEXT,
+    "authorString": TEXT,
+    "authorList": {"author": [{"fullName": TEXT, "collectiveName": TEXT}]},
+    "journalTitle": TEXT,
+    "journalInfo": {"journal": {"title": TEXT}, "volume": SCALAR, "issue": SCALAR},
+    "journalVolume": SCALAR,
+    "issue": SCALAR,
+    "pageInfo": SCALAR,
+    "pubYear": SCALAR,
+    "pubTypeList": {"pubType": [TEXT]},
+    "keywordList": {"keyword": [TEXT]},
+    "meshHeadingList": {"meshHeading": [{"descriptorName": TEXT}]},
+    "language": TEXT,
+    "isOpenAccess": SCALAR,
+    "citedByCount": NUMBER,
+    "firstPublicationDate": TEXT,
+}
 
 
 def _clean(text: Any) -> str:
@@ -80,6 +108,7 @@ def parse_response(
             field="resultList",
         )
     cursor = document.get("nextCursorMark") if isinstance(document, dict) else None
+    check_shape(document, {"hitCount": NUMBER, "nextCursorMark": TEXT}, file=file, record=None)
     records = [parse_result(r, file=file, position=i) for i, r in enumerate(results, 1)]
     return records, cursor if isinstance(cursor, str) else None
 
@@ -94,6 +123,7 @@ def parse_result(result: Any, *, file: str = "<europepmc-json>", position: int =
     """
     if not isinstance(result, dict) or not result.get("id"):
         raise SourceFormatError("result without id", file=file, record=position, field="id")
+    check_shape(result, RESULT_SHAPE, file=file, record=position)
     epmc_source = str(result.get("source") or "")
     source_id = f"{epmc_source}:{result['id']}" if epmc_source else str(result["id"])
     title = _clean(result.get("title"))

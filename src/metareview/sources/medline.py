@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from typing import IO
 
+from metareview.sources import base
 from metareview.sources.base import (
     SourceFormatError,
     clean_doi,
@@ -52,8 +53,13 @@ def parse(
     raw_lines: list[str] = []
     start_line = 0
     count = 0
+    size = 0
     for number, line in iter_lines(stream, file=file, encoding=encoding):
+        size += len(line)
+        if size > base.MAX_RECORD_CHARS:
+            raise base.record_too_long(file=file, line=start_line, record=count + 1)
         if not line.strip():
+            size = 0
             if block:
                 count += 1
                 yield parse_medline_record(

@@ -48,6 +48,10 @@ __all__ = ["parse", "parse_article", "parse_pubmed_xml"]
 
 _ARTICLE_TAGS = ("PubmedArticle", "PubmedBookArticle")
 
+#: The deepest element nesting read. PubMed's DTD nests about a dozen levels (with inline
+#: markup in titles); reading the text of a deeper tree would recurse past Python's limit.
+MAX_XML_DEPTH = 256
+
 
 def parse(
     stream: IO[bytes], *, file: str = "<pubmed-xml>", encoding: str | None = None
@@ -76,6 +80,13 @@ def parse(
         for event, elem in iterparse(stream, events=("start", "end")):
             if event == "start":
                 depth += 1
+                if depth > MAX_XML_DEPTH:
+                    raise SourceFormatError(
+                        f"XML nested more than {MAX_XML_DEPTH} elements deep; PubMed XML nests "
+                        "about a dozen (refused as malformed or hostile)",
+                        file=file,
+                        record=count + 1,
+                    )
                 if depth == 1:
                     root = elem
                     if elem.tag != "PubmedArticleSet":

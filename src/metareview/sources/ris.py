@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import rispy
 
+from metareview.sources import base
 from metareview.sources.base import (
     SourceFormatError,
     clean_doi,
@@ -70,7 +71,11 @@ def parse(
     lines: list[str] = []
     start = 0
     count = 0
+    size = 0
     for number, line in iter_lines(stream, file=file, encoding=encoding):
+        size += len(line)
+        if size > base.MAX_RECORD_CHARS:
+            raise base.record_too_long(file=file, line=start, record=count + 1)
         stripped = line.strip()
         match = _TAG.match(stripped)
         if not lines:
@@ -96,6 +101,7 @@ def parse(
             count += 1
             yield _entry(lines, file=file, line=start, position=count)
             lines = []
+            size = 0
     if lines:
         raise SourceFormatError(
             f"record starting at line {start} has no 'ER  -' (file ends inside it)",

@@ -123,15 +123,30 @@ def parse(
             file=file,
         )
     # Decoding line by line names the line of a bad byte; the record keeps the text verbatim.
-    for _ in iter_lines(io.BytesIO(data), file=file, encoding=encoding):
-        pass
+    for number, line in iter_lines(io.BytesIO(data), file=file, encoding=encoding):
+        binary = sum(1 for ch in line if ch < " " and ch not in "\t\f\v")
+        if "\x00" in line or binary > max(2, len(line) // 100):
+            raise SourceFormatError(
+                "binary data, not text (control characters such as NUL); give --format if this "
+                "file is in one of the record formats",
+                file=file,
+                line=number,
+            )
     if encoding is not None:
         raw = data.decode(encoding)
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raw = data.decode("utf-16")
     else:
         raw = data.decode("utf-8-sig")
-    yield parse_text(raw, file=file)
+    record = parse_text(raw, file=file)
+    if not record.title.strip():
+        raise SourceFormatError(
+            "no title found in the text; a record needs one (give --format if this file is in "
+            "one of the record formats)",
+            file=file,
+            field="title",
+        )
+    yield record
 
 
 def classify(text: str) -> str:

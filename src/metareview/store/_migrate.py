@@ -12,11 +12,19 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import resources
 
 from metareview.errors import StoreError
 
-__all__ = ["Migration", "applied_versions", "available_migrations", "migrate"]
+__all__ = [
+    "Migration",
+    "applied_versions",
+    "available_migrations",
+    "check_schema",
+    "migrate",
+    "pending_versions",
+]
 
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -68,6 +76,94 @@ def applied_versions(conn: sqlite3.Connection) -> dict[int, str]:
     return dict(conn.execute("SELECT version, name FROM schema_migrations ORDER BY version"))
 
 
+def pending_versions(conn: sqlite3.Connection) -> list[int]:
+    """Shipped migrations not yet applied to ``conn``."""
+    applied = applied_versions(conn)
+    return [m.version for m in available_migrations() if m.version not in applied]
+
+
+def _objects(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    """Schema objects by name: (type, SQL with whitespace normalised); SQLite's own left out."""
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    return {name: (kind, " ".join((sql or "").split())) for kind, name, sql in rows}
+
+
+@lru_cache(maxsize=8)
+def _reference(versions: tuple[int, ...]) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """The schema ``versions`` of the shipped migrations make in an empty database, and which
+    migration made (or last changed) each object."""
+    shipped = {m.version: m for m in available_migrations()}
+    conn = sqlite3.connect(":memory:")
+    made_by: dict[str, str] = {}
+    try:
+        before: dict[str, tuple[str, str]] = {}
+        for version in versions:
+            migration = shipped[version]
+            for statement in _statements(migration.sql):
+                conn.execute(statement)
+            after = _objects(conn)
+            for name, value in after.items():
+                if before.get(name) != value:
+                    made_by[name] = f"{migration.version:03d}_{migration.name}"
+            before = after
+        return before, made_by
+    finally:
+        conn.close()
+
+
+def check_schema(conn: sqlite3.Connection, *, where: str) -> None:
+    """Refuse a store whose applied migrations or schema are not what metareview made.
+
+    Two checks, as a careful reader of its own files does: each ``schema_migrations`` row's
+    ``sha256`` must be the hash of the migration file this metareview ships under that version
+    (a changed migration file made the project), and the tables, indexes, triggers and views in
+    ``sqlite_master`` must be exactly those the applied migrations create (nothing dropped,
+    added or altered by hand). Versions this metareview does not know are left to
+    :func:`migrate`, which refuses them.
+
+    Raises
+    ------
+    StoreError
+        A hash or a schema object differs; the message names the migration.
+    """
+    shipped = {m.version: m for m in available_migrations()}
+    rows = conn.execute(
+        "SELECT version, name, sha256 FROM schema_migrations ORDER BY version"
+    ).fetchall()
+    for version, name, digest in rows:
+        migration = shipped.get(version)
+        if migration is not None and digest != migration.sha256:
+            raise StoreError(
+                f"{where}: migration {version:03d}_{name} was applied from a different file "
+                f"(sha256 {str(digest)[:12]}..., this metareview ships {migration.sha256[:12]}...);"
+                " the project's schema cannot be trusted"
+            )
+    versions = tuple(sorted(v for v, _, _ in rows if v in shipped))
+    if len(versions) != len(rows):
+        return
+    expected, made_by = _reference(versions)
+    actual = _objects(conn)
+    problems: list[str] = []
+    for name in sorted(set(expected) | set(actual)):
+        if name not in actual:
+            kind = expected[name][0]
+            problems.append(f"{kind} {name!r} (from migration {made_by[name]}) is missing")
+        elif name not in expected:
+            problems.append(f"{actual[name][0]} {name!r} is not made by any migration")
+        elif actual[name] != expected[name]:
+            kind = expected[name][0]
+            problems.append(f"{kind} {name!r} differs from migration {made_by[name]}")
+    if problems:
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        shown = "; ".join(problems[:3]) + more
+        raise StoreError(
+            f"{where}: the schema was changed outside metareview: {shown}; restore the project "
+            "from a backup"
+        )
+
+
 def migrate(conn: sqlite3.Connection, *, actor: str) -> list[int]:
     """Apply every pending migration to ``conn`` (in autocommit mode); return the versions applied.
 
@@ -109,7 +205,8 @@ def migrate(conn: sqlite3.Connection, *, actor: str) -> list[int]:
             )
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise StoreError(
                 f"migration {migration.version:03d}_{migration.name} failed: {exc}"
             ) from exc

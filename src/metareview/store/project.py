@@ -25,7 +25,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,12 @@ from typing import Any
 
 from metareview.errors import StoreError
 from metareview.sources.record import Record
-from metareview.store._migrate import applied_versions, migrate
+from metareview.store._migrate import (
+    applied_versions,
+    check_schema,
+    migrate,
+    pending_versions,
+)
 
 __all__ = [
     "AuditEntry",
@@ -339,10 +344,11 @@ class Project:
     use it as a context manager.
     """
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, read_only: bool = False) -> None:
         self.path = path
         self._conn = conn
         self._in_transaction = False
+        self.read_only = read_only
 
     # -- creating and opening --------------------------------------------------------------
 
@@ -415,30 +421,54 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, path: str | Path, *, actor: str | None = None) -> Project:
-        """Open an existing project, applying pending schema migrations.
+    def open(
+        cls, path: str | Path, *, actor: str | None = None, read_only: bool = False
+    ) -> Project:
+        """Open an existing project, applying pending schema migrations (unless ``read_only``).
+
+        Every open checks the schema first (:func:`~metareview.store._migrate.check_schema`):
+        a project whose migrations were applied from other files, or whose tables, indexes or
+        triggers were changed by hand, is refused.
+
+        ``read_only=True`` (the reading commands: ``export``, ``prisma``, ``conflicts``,
+        ``analyse``, ``report``) opens the database with SQLite's ``mode=ro``: it takes no write
+        lock, so it never waits for a writer in another process (WAL readers do not block), and
+        on read-only storage it adds ``immutable=1`` so the project can still be read. Any write
+        through a read-only project raises :class:`StoreError`.
 
         Raises
         ------
         StoreError
-            ``path`` is not a project, or its database is damaged or from a newer metareview.
+            ``path`` is not a project, or its database is damaged, changed by hand, from a newer
+            metareview, on read-only storage (for writing), or needs a migration (read-only).
         """
         folder = Path(path)
         db = folder / DB_NAME
         if not db.is_file():
             raise StoreError(f"{folder}: not a metareview project (no {DB_NAME}); run init first")
-        conn = _connect(db)
+        conn = _connect_read_only(db) if read_only else _connect(db)
         try:
             if not applied_versions(conn):
                 raise StoreError(f"{db}: not a metareview project database")
-            migrate(conn, actor=actor or default_actor())
+            check_schema(conn, where=str(db))
+            if read_only:
+                pending = pending_versions(conn)
+                if pending:
+                    raise StoreError(
+                        f"{db}: the project needs schema migration(s) "
+                        f"{', '.join(f'{v:03d}' for v in pending)} before it can be read; run a "
+                        "command that changes it (e.g. metareview import or dedupe) once where "
+                        "it can be written"
+                    )
+            else:
+                migrate(conn, actor=actor or default_actor())
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"{db}: cannot read the project database: {exc}") from exc
         except BaseException:
             conn.close()
             raise
-        return cls(folder, conn)
+        return cls(folder, conn, read_only=read_only)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -488,6 +518,8 @@ class Project:
         """
         if self._in_transaction:
             raise StoreError("a transaction is already open on this project")
+        if self.read_only:
+            raise StoreError(f"{self.db_path}: the project was opened read-only")
         self._in_transaction = True
         try:
             try:
@@ -497,16 +529,28 @@ class Project:
             tx = Transaction(self._conn, actor or default_actor())
             try:
                 yield tx
+            except (sqlite3.OperationalError, sqlite3.DataError) as exc:
+                # SQLite rolls back by itself on SQLITE_FULL/IOERR; a second ROLLBACK would fail
+                # with "cannot rollback - no transaction is active" and hide the cause.
+                self._rollback()
+                raise StoreError(f"{self.db_path}: the write failed and was undone: {exc}") from exc
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
-                raise StoreError(f"{self.db_path}: commit failed: {exc}") from exc
+                self._rollback()
+                raise StoreError(f"{self.db_path}: commit failed and was undone: {exc}") from exc
         finally:
             self._in_transaction = False
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if SQLite has not already done so."""
+        if self._conn.in_transaction:
+            # If it fails, SQLite ended the transaction already; nothing of it was committed.
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     # -- imports ---------------------------------------------------------------------------
 
@@ -1025,8 +1069,51 @@ def _has_schema(db: Path) -> bool:
         return True
 
 
+def on_read_only_storage(folder: Path) -> bool:
+    """Whether ``folder`` is on storage that cannot be written (a read-only mount, a CD-ROM)."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except (OSError, AttributeError):
+        pass
+    return not os.access(folder, os.W_OK)
+
+
+def _connect_read_only(db: Path) -> sqlite3.Connection:
+    """Open the database for reading only: ``mode=ro``, plus ``immutable=1`` on read-only storage.
+
+    ``immutable=1`` tells SQLite no one can change the file, so it takes no locks and needs no
+    ``-shm`` file (which cannot be made on read-only storage); it also ignores a ``-wal`` file,
+    so a non-empty one there (changes not yet checkpointed) is refused rather than skipped.
+    (SQLite URI parameters: sqlite.org/uri.html.)
+    """
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(db.resolve()))}?mode=ro"
+    if on_read_only_storage(db.parent):
+        wal = db.with_name(db.name + "-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"{db}: the project is on read-only storage and its last changes are still in "
+                f"{wal.name}, which cannot be read there; copy the project folder to writable "
+                "storage"
+            )
+        uri += "&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
+        conn.execute("PRAGMA query_only = ON")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{db}: cannot open the project database to read: {exc}") from exc
+    return conn
+
+
 def _connect(db: Path) -> sqlite3.Connection:
     """Open the database in autocommit mode (transactions are explicit) with foreign keys on."""
+    if on_read_only_storage(db.parent) or (db.exists() and not os.access(db, os.W_OK)):
+        raise StoreError(
+            f"{db}: the project is on read-only storage (or the file is read-only); commands "
+            "that change it (import, search, dedupe, decide, ...) cannot run there"
+        )
     try:
         conn = sqlite3.connect(db, isolation_level=None, timeout=30.0)
         conn.execute("PRAGMA foreign_keys = ON")

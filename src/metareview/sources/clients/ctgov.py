@@ -12,7 +12,6 @@ from typing import Any, Unpack
 
 from metareview.errors import SourceError
 from metareview.sources.clients.base import (
-    Harvest,
     HttpOptions,
     LiveClient,
     ParsePage,
@@ -49,10 +48,13 @@ class CTGovClient(LiveClient):
         :func:`metareview.sources.ctgov.parse_page`.
     **http
         ``client``, ``transport``, ``sleep``, ``clock``, ``max_retries``, ``backoff``,
-        ``timeout`` (default 60 s): :class:`~metareview.sources.clients.base.HttpOptions`.
+        ``timeout`` (default 60 s), ``deadline``, ``max_response_bytes``, ``max_redirects``,
+        ``max_retry_after``, ``max_empty_pages``:
+        :class:`~metareview.sources.clients.base.HttpOptions`.
     """
 
     source = "ctgov"
+    label = "ClinicalTrials.gov"
 
     def __init__(
         self,
@@ -77,11 +79,12 @@ class CTGovClient(LiveClient):
         progress: ProgressCallback | None = None,
     ) -> SearchResult:
         """Search for ``query`` (``query.term``) and fetch up to ``max_records`` studies."""
-        harvest = Harvest(query, max_records, progress)
+        harvest = self._harvest(query, max_records, progress)
         url = self.http.url("studies")
         token: str | None = None
         seen_tokens: set[str] = set()
         page = 0
+        empty = 0
         while True:
             params = {
                 "query.term": query,
@@ -105,6 +108,10 @@ class CTGovClient(LiveClient):
             token = body.get("nextPageToken")
             if not token or harvest.full:
                 break
+            if not isinstance(token, str):
+                raise SourceError(f"{where}: 'nextPageToken' is not a string")
+            empty = 0 if batch else empty + 1
+            self._no_progress(where, empty, "studies")
             if token in seen_tokens:
                 raise SourceError(f"{url} (page {page}): nextPageToken {token!r} repeats")
             seen_tokens.add(token)

@@ -13,7 +13,6 @@ from typing import Any, Unpack
 
 from metareview.errors import SourceError
 from metareview.sources.clients.base import (
-    Harvest,
     HttpOptions,
     LiveClient,
     ParsePage,
@@ -50,10 +49,13 @@ class EuropePMCClient(LiveClient):
         :func:`metareview.sources.europepmc.parse_response`.
     **http
         ``client``, ``transport``, ``sleep``, ``clock``, ``max_retries``, ``backoff``,
-        ``timeout`` (default 60 s): :class:`~metareview.sources.clients.base.HttpOptions`.
+        ``timeout`` (default 60 s), ``deadline``, ``max_response_bytes``, ``max_redirects``,
+        ``max_retry_after``, ``max_empty_pages``:
+        :class:`~metareview.sources.clients.base.HttpOptions`.
     """
 
     source = "europepmc"
+    label = "Europe PMC"
 
     def __init__(
         self,
@@ -78,7 +80,7 @@ class EuropePMCClient(LiveClient):
         progress: ProgressCallback | None = None,
     ) -> SearchResult:
         """Search for ``query`` and fetch up to ``max_records`` results (default all)."""
-        harvest = Harvest(query, max_records, progress)
+        harvest = self._harvest(query, max_records, progress)
         url = self.http.url("search")
         cursor = "*"
         page = 0

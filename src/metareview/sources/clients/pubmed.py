@@ -20,7 +20,6 @@ from typing import Any, Unpack
 
 from metareview.errors import SourceError
 from metareview.sources.clients.base import (
-    Harvest,
     HttpOptions,
     LiveClient,
     ProgressCallback,
@@ -64,10 +63,13 @@ class PubMedClient(LiveClient):
         :func:`metareview.sources.pubmed.parse_pubmed_xml`.
     **http
         ``client``, ``transport``, ``sleep``, ``clock``, ``max_retries``, ``backoff``,
-        ``timeout`` (default 60 s): :class:`~metareview.sources.clients.base.HttpOptions`.
+        ``timeout`` (default 60 s), ``deadline``, ``max_response_bytes``, ``max_redirects``,
+        ``max_retry_after``, ``max_empty_pages``:
+        :class:`~metareview.sources.clients.base.HttpOptions`.
     """
 
     source = "pubmed"
+    label = "PubMed"
 
     def __init__(
         self,
@@ -160,7 +162,7 @@ class PubMedClient(LiveClient):
             The query matches more than 10,000 records and ``max_records`` does not cap it
             below that (E-utilities cannot page past 10,000), or any request fails.
         """
-        harvest = Harvest(query, max_records, progress)
+        harvest = self._harvest(query, max_records, progress)
         count, webenv, query_key, result = self.esearch(query)
         wanted = count if max_records is None else min(count, max_records)
         if wanted > MAX_RETRIEVABLE:

@@ -1,0 +1,106 @@
+# Regenerate tests/data/goldens_glmm.json: metafor's rma.glmm() on metadat data sets.
+#
+# Run from the repository root:  Rscript scripts/goldens/glmm.R
+# Needs R with metafor (3.8.1 was used), metadat, lme4, BiasedUrn (CM.EL) and jsonlite.
+# Every fit runs at tight convergence, so the goldens are the optimum of each likelihood, not
+# where an optimiser happened to stop: lme4's glmer with bobyqa in both stages (rhoend 1e-10)
+# and CM.EL with optim's BFGS at reltol 1e-14, integrate() at rel.tol 1e-10
+# and dFNCHypergeo at precision 1e-15. Each case stores the input cells, the options, metafor's
+# result fields (null where metafor gives NA) and the printed summary.
+
+suppressPackageStartupMessages({
+  library(metafor)
+  library(metadat)
+  library(jsonlite)
+})
+
+num <- function(x) if (is.null(x)) NA_real_ else as.numeric(x)
+tight <- list(
+  glmerCtrl = list(optimizer = "bobyqa",
+                   optCtrl = list(rhoend = 1e-10, maxfun = 1e6)),
+  optimizer = "BFGS", optCtrl = list(reltol = 1e-14, maxit = 1e4),
+  intCtrl = list(rel.tol = 1e-10, subdivisions = 1000L),
+  dnchgprec = 1e-15
+)
+cases <- list()
+
+add_case <- function(name, source, measure, cells, options = list()) {
+  args <- c(list(measure = measure), cells, options, list(control = tight))
+  res <- suppressWarnings(do.call(rma.glmm, args))
+  printed <- paste(capture.output(print(res)), collapse = "\n")
+  fs <- res$fit.stats
+  cases[[length(cases) + 1L]] <<- list(
+    name = name, source = source, measure = measure, cells = cells, options = options,
+    result = list(
+      k = res$k, k_eff = res$k.eff, p_eff = res$p.eff, parms = res$parms,
+      beta = num(res$beta), se = num(res$se), zval = num(res$zval), pval = num(res$pval),
+      ci_lb = num(res$ci.lb), ci_ub = num(res$ci.ub),
+      tau2 = num(res$tau2), se_tau2 = num(res$se.tau2), sigma2 = num(res$sigma2),
+      I2 = num(res$I2), H2 = num(res$H2),
+      QE_Wld = num(res$QE.Wld), QEp_Wld = num(res$QEp.Wld),
+      QE_LRT = num(res$QE.LRT), QEp_LRT = num(res$QEp.LRT), QE_df = num(res$QE.df),
+      QM = num(res$QM), QMp = num(res$QMp),
+      logLik = fs["ll", "ML"], deviance = fs["dev", "ML"], AIC = fs["AIC", "ML"],
+      BIC = fs["BIC", "ML"], AICc = fs["AICc", "ML"]
+    ),
+    printed = printed
+  )
+}
+
+bcg <- dat.bcg
+bcg_cells <- list(ai = bcg$tpos, bi = bcg$tneg, ci = bcg$cpos, di = bcg$cneg)
+niel <- dat.nielweise2007
+niel_cells <- list(ai = niel$ai, n1i = niel$n1i, ci = niel$ci, n2i = niel$n2i)
+col <- dat.collins1985a
+col_cells <- list(ai = col$b.xci, n1i = col$nci, ci = col$b.xti, n2i = col$nti)
+n08 <- dat.nielweise2008
+n08_cells <- list(x1i = n08$x1i, t1i = n08$t1i / 1000, x2i = n08$x2i, t2i = n08$t2i / 1000)
+
+for (model in c("UM.FS", "CM.EL", "CM.AL", "UM.RS")) {
+  for (method in c("EE", "ML")) {
+    add_case(paste0("bcg_OR_", model, "_", method), "metadat::dat.bcg", "OR", bcg_cells,
+             list(model = model, method = method))
+  }
+}
+add_case("bcg_OR_CM.EL_ML_t_level90", "metadat::dat.bcg", "OR", bcg_cells,
+         list(model = "CM.EL", method = "ML", test = "t", level = 90))
+for (model in c("UM.FS", "CM.EL", "CM.AL")) {
+  add_case(paste0("nielweise2007_OR_", model, "_ML"), "metadat::dat.nielweise2007", "OR",
+           niel_cells, list(model = model, method = "ML"))
+}
+add_case("nielweise2007_OR_UM.FS_EE", "metadat::dat.nielweise2007", "OR", niel_cells,
+         list(model = "UM.FS", method = "EE"))
+add_case("collins1985a_OR_CM.EL_EE", "metadat::dat.collins1985a (b.xci/nci vs b.xti/nti)",
+         "OR", col_cells, list(model = "CM.EL", method = "EE"))
+add_case("collins1985a_OR_CM.EL_ML", "metadat::dat.collins1985a (b.xci/nci vs b.xti/nti)",
+         "OR", col_cells, list(model = "CM.EL", method = "ML"))
+for (model in c("UM.FS", "CM.EL")) {
+  for (method in c("EE", "ML")) {
+    add_case(paste0("nielweise2008_IRR_", model, "_", method),
+             "metadat::dat.nielweise2008 (t1i, t2i / 1000)", "IRR", n08_cells,
+             list(model = model, method = method))
+  }
+}
+add_case("bcg_PLO_ML", "metadat::dat.bcg (tpos of tpos + tneg)", "PLO",
+         list(xi = bcg$tpos, ni = bcg$tpos + bcg$tneg), list(method = "ML"))
+add_case("bcg_PLO_EE", "metadat::dat.bcg (tpos of tpos + tneg)", "PLO",
+         list(xi = bcg$tpos, ni = bcg$tpos + bcg$tneg), list(method = "EE"))
+add_case("nielweise2007_PLO_ML", "metadat::dat.nielweise2007 (ci of n2i)", "PLO",
+         list(xi = niel$ci, ni = niel$n2i), list(method = "ML"))
+add_case("nielweise2007_PLO_ai_ML", "metadat::dat.nielweise2007 (ai of n1i)", "PLO",
+         list(xi = niel$ai, ni = niel$n1i), list(method = "ML"))
+add_case("pritz1997_PLO_ML", "metadat::dat.pritz1997", "PLO",
+         list(xi = dat.pritz1997$xi, ni = dat.pritz1997$ni), list(method = "ML"))
+
+out <- list(
+  generated_by = "scripts/goldens/glmm.R",
+  metafor_version = as.character(packageVersion("metafor")),
+  lme4_version = as.character(packageVersion("lme4")),
+  biasedurn_version = as.character(packageVersion("BiasedUrn")),
+  control = tight,
+  cases = cases
+)
+dir.create("tests/data", showWarnings = FALSE, recursive = TRUE)
+writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "string", pretty = TRUE),
+           "tests/data/goldens_glmm.json")
+cat("wrote tests/data/goldens_glmm.json with", length(cases), "cases\n")

@@ -1,0 +1,264 @@
+# Regenerates tests/data/goldens_rma_mv.json: reference values for metareview.models.multilevel
+# (rma_mv), .vcalc (vcalc) and .robust (robust).
+#
+# Run from the repository root:
+#     Rscript scripts/goldens/rma_mv.R
+# Needs R >= 4.2 with metafor 3.8, metadat, clubSandwich and jsonlite
+# (Debian: r-cran-metafor r-cran-metadat r-cran-clubsandwich r-cran-jsonlite).
+#
+# Every rma.mv model is fitted with optim(method = "BFGS") at reltol = 1e-14, far tighter than
+# metafor's defaults (nlminb stops with "false convergence" this tight), so the variance
+# components are at the optimum to the precision a numerical gradient allows. Non-finite numbers are written as the
+# strings "NA", "NaN", "Inf", "-Inf". Printed output is captured with plain ASCII quotes.
+
+suppressPackageStartupMessages({
+  library(metafor)
+  library(clubSandwich)
+  library(jsonlite)
+})
+options(useFancyQuotes = FALSE, width = 200)
+
+ctrl <- list(optimizer = "optim", optmethod = "BFGS", reltol = 1e-14, maxit = 10000)
+vnum <- function(x) if (is.null(x)) numeric(0) else as.numeric(x)
+
+datasets <- list()
+matrices <- list()
+add_dataset <- function(name, dat, source) {
+  datasets[[name]] <<- list(
+    source = source,
+    columns = lapply(as.list(dat), function(x) if (is.numeric(x)) as.numeric(x) else as.character(x))
+  )
+}
+add_matrix <- function(name, V, source) {
+  V <- as.matrix(V)
+  nz <- which(V != 0, arr.ind = TRUE)
+  matrices[[name]] <<- list(source = source, n = nrow(V), i = nz[, 1] - 1, j = nz[, 2] - 1,
+                            x = V[nz])
+}
+
+# ---------------------------------------------------------------- datasets
+dk <- dat.konstantopoulos2011
+add_dataset("konstantopoulos2011", dk[, c("district", "school", "study", "year", "yi", "vi")],
+            "dat.konstantopoulos2011")
+
+db <- dat.berkey1998
+add_dataset("berkey1998", db[, c("trial", "author", "year", "ni", "outcome", "yi", "vi")],
+            "dat.berkey1998")
+Vb <- bldiag(lapply(split(db[, c("v1i", "v2i")], db$trial), as.matrix))
+add_matrix("berkey1998_V", Vb, "bldiag(lapply(split(dat.berkey1998[,c('v1i','v2i')], trial), as.matrix))")
+
+di <- dat.ishak2007
+dl <- reshape(di, direction = "long", idvar = "study", v.names = c("yi", "vi"),
+              varying = list(c(2, 4, 6, 8), c(3, 5, 7, 9)))
+dl <- dl[order(dl$study, dl$time), ]
+rownames(dl) <- 1:nrow(dl)
+miss <- is.na(dl$yi)
+dl <- dl[!miss, ]
+Vi <- lapply(split(with(di, cbind(v1i, v2i, v3i, v4i)), di$study), diag)
+Vi <- lapply(Vi, function(v) sqrt(v) %*% toeplitz(ARMAacf(ar = .97, lag.max = 3)) %*% sqrt(v))
+Vi <- bldiag(Vi)[!miss, !miss]
+add_dataset("ishak2007", dl[, c("study", "time", "yi", "vi")],
+            "dat.ishak2007 in long format (missing occasions removed), as metafor's test file")
+add_matrix("ishak2007_V", Vi, "AR(1) sampling covariances with rho = 0.97 (Ishak et al. 2007)")
+
+da <- dat.assink2016
+add_dataset("assink2016", da[, c("study", "esid", "id", "yi", "vi", "year", "deltype")],
+            "dat.assink2016")
+
+dg <- data.frame(study = c(1, 1, 2, 3, 3, 3), trt = c(1, 2, 1, 1, 2, 3),
+                 ai = c(40, 40, 10, 150, 150, 150), n1i = c(1000, 1000, 200, 2000, 2000, 2000),
+                 ci = c(100, 150, 15, 40, 80, 50), n2i = c(4000, 4000, 400, 1000, 1000, 1000))
+dg$pci <- with(dg, ai / n1i)
+dg <- escalc(measure = "RD", ai = ai, ci = ci, n1i = n1i, n2i = n2i, data = dg)
+calc.v <- function(x) {
+  v <- matrix(x$pci[1] * (1 - x$pci[1]) / x$n1i[1], nrow = nrow(x), ncol = nrow(x))
+  diag(v) <- x$vi
+  v
+}
+Vg <- bldiag(lapply(split(dg, dg$study), calc.v))
+add_dataset("gleser2009_RD", as.data.frame(dg[, c("study", "trt", "yi", "vi")]),
+            "Gleser & Olkin (2009) multiple-treatment studies, risk differences")
+add_matrix("gleser2009_RD_V", Vg, "Gleser & Olkin (2009) eq. 19.5 covariances")
+
+dv <- to.long(measure = "OR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.colditz1994)
+dv <- escalc(measure = "PLO", xi = out1, mi = out2, data = dv)
+levels(dv$group) <- c("CON", "EXP")
+dv <- as.data.frame(dv[, c("trial", "group", "ablat", "yi", "vi")])
+dv$group <- as.character(dv$group)
+add_dataset("colditz1994_long", dv,
+            "to.long(measure='OR', dat.colditz1994) then escalc('PLO'), as van Houwelingen et al. (2002)")
+
+dc <- escalc(measure = "OR", ai = pre.xti, n1i = pre.nti, ci = pre.xci, n2i = pre.nci,
+             data = dat.collins1985b[, 1:7])
+dc$id <- seq_len(nrow(dc))
+add_dataset("collins1985b", as.data.frame(dc[, c("id", "yi", "vi")]),
+            "dat.collins1985b; escalc(measure='OR', ai=pre.xti, n1i=pre.nti, ci=pre.xci, n2i=pre.nci)")
+
+# ---------------------------------------------------------------- rma.mv fits
+fits <- list()
+Vs <- list(berkey1998_V = Vb, ishak2007_V = Vi, gleser2009_RD_V = Vg)
+frames <- list(konstantopoulos2011 = dk, berkey1998 = db, ishak2007 = dl, assink2016 = da,
+               gleser2009_RD = dg, colditz1994_long = dv, collins1985b = dc)
+
+fit_case <- function(id, dataset, V, random = NULL, mods = NULL, struct = "CS",
+                     method = "REML", test = "z", confint = FALSE, extra = list()) {
+  dat <- frames[[dataset]]
+  Vmat <- if (V %in% names(Vs)) Vs[[V]] else dat[[V]]
+  args <- c(list(yi = dat$yi, V = Vmat, data = dat, struct = struct, method = method,
+                 test = test, control = ctrl), extra)
+  if (!is.null(random)) {
+    args$random <- if (length(random) == 1) as.formula(random[[1]]) else lapply(random, as.formula)
+  }
+  if (!is.null(mods)) args$mods <- as.formula(mods)
+  res <- do.call(rma.mv, args)
+  out <- list(
+    id = id, dataset = dataset, V = V, random = if (is.null(random)) NULL else as.list(random),
+    mods = mods, struct = struct, method = method, test = test,
+    extra = extra,
+    coef_names = rownames(res$beta),
+    beta = vnum(res$beta), se = vnum(res$se), zval = vnum(res$zval), pval = vnum(res$pval),
+    ci_lb = vnum(res$ci.lb), ci_ub = vnum(res$ci.ub), vb = unname(as.matrix(res$vb)),
+    sigma2 = vnum(res$sigma2), tau2 = vnum(res$tau2), rho = vnum(res$rho),
+    gamma2 = vnum(res$gamma2), phi = vnum(res$phi),
+    s_nlevels = vnum(res$s.nlevels),
+    QE = res$QE, QEp = res$QEp, QM = res$QM, QMp = res$QMp, QMdf = vnum(res$QMdf),
+    ddf = vnum(res$ddf),
+    logLik = as.numeric(logLik(res)), deviance = as.numeric(deviance(res)),
+    AIC = AIC(res), BIC = BIC(res), AICc = fitstats(res)[5, 1], parms = res$parms,
+    k = res$k, p = res$p,
+    print = paste(capture.output(print(res)), collapse = "\n")
+  )
+  if (confint) {
+    ci <- confint(res, control = list(tol = 1e-10))
+    ci <- if (inherits(ci, "list.confint.rma")) do.call(rbind, lapply(ci[sapply(ci, is.list)], function(x) x$random)) else ci$random
+    out$confint <- list(names = rownames(ci), estimate = vnum(ci[, 1]), ci_lb = vnum(ci[, 2]),
+                        ci_ub = vnum(ci[, 3]))
+  }
+  # the same model with its variance components fixed at these estimates: no optimiser involved,
+  # so beta, se and logLik here test the likelihood and the GLS algebra exactly
+  fx <- args
+  if (isTRUE(res$withS)) fx$sigma2 <- res$sigma2
+  if (isTRUE(res$withG)) {
+    fx$tau2 <- res$tau2
+    if (struct %in% c("CS", "HCS", "UN", "AR", "HAR")) fx$rho <- res$rho
+  }
+  if (isTRUE(res$withS) || isTRUE(res$withG)) {
+    rf <- do.call(rma.mv, fx)
+    out$fixed <- list(sigma2 = vnum(fx$sigma2), tau2 = vnum(fx$tau2), rho = vnum(fx$rho),
+                      beta = vnum(rf$beta), se = vnum(rf$se), vb = unname(as.matrix(rf$vb)),
+                      QM = rf$QM, logLik = as.numeric(logLik(rf)))
+  }
+  pr <- predict(res)
+  out$predict <- list(pred = vnum(pr$pred), se = vnum(pr$se), ci_lb = vnum(pr$ci.lb),
+                      ci_ub = vnum(pr$ci.ub), pi_lb = vnum(pr$pi.lb), pi_ub = vnum(pr$pi.ub))
+  fits[[id]] <<- out
+  invisible(res)
+}
+
+k_reml <- fit_case("konst_reml", "konstantopoulos2011", "vi", "~ 1 | district/school",
+                   confint = TRUE)
+fit_case("konst_ml", "konstantopoulos2011", "vi", "~ 1 | district/school", method = "ML",
+         confint = TRUE)
+k_mods <- fit_case("konst_reml_year", "konstantopoulos2011", "vi", "~ 1 | district/school",
+                   mods = "~ I(year - 1990)")
+fit_case("konst_ml_year", "konstantopoulos2011", "vi", "~ 1 | district/school",
+         mods = "~ I(year - 1990)", method = "ML")
+fit_case("konst_reml_t", "konstantopoulos2011", "vi", "~ 1 | district/school", test = "t")
+fit_case("konst_ml_year_t", "konstantopoulos2011", "vi", "~ 1 | district/school",
+         mods = "~ year", method = "ML", test = "t")
+fit_case("konst_year_contain", "konstantopoulos2011", "vi", "~ 1 | district/school",
+         mods = "~ I(year - 1990)", test = "t", extra = list(dfs = "contain"))
+fit_case("berkey_un_contain", "berkey1998", "berkey1998_V", "~ outcome | trial",
+         mods = "~ 0 + outcome + outcome:I(year - 1983)", struct = "UN", test = "t",
+         extra = list(dfs = "contain"))
+fit_case("konst_study", "konstantopoulos2011", "vi", "~ 1 | study")
+fit_case("konst_mv_cs", "konstantopoulos2011", "vi", "~ factor(study) | district")
+for (s in c("UN", "CS", "HCS", "DIAG", "ID")) {
+  fit_case(paste0("berkey_", tolower(s), "_reml"), "berkey1998", "berkey1998_V",
+           "~ outcome | trial", mods = "~ 0 + outcome", struct = s, confint = (s == "UN"))
+}
+fit_case("berkey_un_ml", "berkey1998", "berkey1998_V", "~ outcome | trial",
+         mods = "~ 0 + outcome", struct = "UN", method = "ML")
+fit_case("berkey_un_ml_year", "berkey1998", "berkey1998_V", "~ outcome | trial",
+         mods = "~ 0 + outcome + outcome:I(year - 1983)", struct = "UN", method = "ML")
+fit_case("berkey_un_ml_star", "berkey1998", "berkey1998_V", "~ outcome | trial",
+         mods = "~ 0 + outcome*I(year - 1983)", struct = "UN", method = "ML")
+fit_case("berkey_un_ml_rho0", "berkey1998", "berkey1998_V", "~ outcome | trial",
+         mods = "~ 0 + outcome", struct = "UN", method = "ML", extra = list(rho = 0))
+fit_case("ishak_ar", "ishak2007", "ishak2007_V", "~ time | study", mods = "~ 0 + factor(time)",
+         struct = "AR")
+fit_case("ishak_hcs", "ishak2007", "ishak2007_V", "~ factor(time) | study",
+         mods = "~ 0 + factor(time)", struct = "HCS")
+fit_case("ishak_diag_vi", "ishak2007", "vi", "~ factor(time) | study",
+         mods = "~ 0 + factor(time)", struct = "DIAG")
+fit_case("ishak_id_vi", "ishak2007", "vi", "~ factor(time) | study",
+         mods = "~ 0 + factor(time)", struct = "ID")
+fit_case("ishak_study_vi", "ishak2007", "vi", "~ 1 | study", mods = "~ 0 + factor(time)")
+fit_case("ishak_har", "ishak2007", "ishak2007_V", "~ time | study", mods = "~ 0 + factor(time)",
+         struct = "HAR")
+fit_case("colditz_un_ml", "colditz1994_long", "vi", "~ group | trial", mods = "~ 0 + group",
+         struct = "UN", method = "ML")
+fit_case("collins_id_ml", "collins1985b", "vi", "~ 1 | id", method = "ML", confint = TRUE)
+fit_case("collins_id_reml", "collins1985b", "vi", "~ 1 | id", confint = TRUE)
+fit_case("konst_diag_district", "konstantopoulos2011", "vi",
+         c("~ 1 | district", "~ factor(district) | study"), struct = "DIAG")
+fit_case("gleser_rd", "gleser2009_RD", "gleser2009_RD_V", NULL, mods = "~ 0 + factor(trt)")
+fit_case("konst_two_terms", "konstantopoulos2011", "vi",
+         c("~ 1 | district", "~ 1 | study"), mods = "~ I(year - 1990)", method = "ML")
+
+# ---------------------------------------------------------------- vcalc
+Va <- vcalc(vi, cluster = study, obs = esid, data = da, rho = 0.6)
+add_matrix("assink2016_vcalc_rho06", Va, "vcalc(vi, cluster=study, obs=esid, data=dat.assink2016, rho=0.6)")
+Vs$assink2016_vcalc_rho06 <- Va
+a_fit <- fit_case("assink_vcalc", "assink2016", "assink2016_vcalc_rho06", "~ 1 | study/esid",
+                  mods = "~ deltype")
+Va3 <- vcalc(vi, cluster = study, obs = esid, data = da, rho = 0.3)
+add_matrix("assink2016_vcalc_rho03", Va3, "vcalc(vi, cluster=study, obs=esid, data=dat.assink2016, rho=0.3)")
+
+# ---------------------------------------------------------------- robust
+robust_case <- function(id, fit, cluster, clubsandwich, fit_id) {
+  r <- robust(fit, cluster = cluster, clubSandwich = clubsandwich)
+  list(id = id, fit = fit_id, clubsandwich = clubsandwich,
+       beta = vnum(r$beta), se = vnum(r$se), zval = vnum(r$zval), pval = vnum(r$pval),
+       ci_lb = vnum(r$ci.lb), ci_ub = vnum(r$ci.ub), ddf = vnum(r$ddf),
+       vb = unname(as.matrix(r$vb)), QM = vnum(r$QM), QMp = vnum(r$QMp), QMdf = vnum(r$QMdf),
+       print = paste(capture.output(print(r)), collapse = "\n"))
+}
+robust_cases <- list()
+rc <- function(...) { x <- robust_case(...); robust_cases[[x$id]] <<- x }
+rc("konst_reml_cr1", k_reml, dk$district, FALSE, "konst_reml")
+rc("konst_reml_cr2", k_reml, dk$district, TRUE, "konst_reml")
+rc("konst_reml_year_cr1", k_mods, dk$district, FALSE, "konst_reml_year")
+rc("konst_reml_year_cr2", k_mods, dk$district, TRUE, "konst_reml_year")
+rc("assink_vcalc_cr1", a_fit, da$study, FALSE, "assink_vcalc")
+rc("assink_vcalc_cr2", a_fit, da$study, TRUE, "assink_vcalc")
+
+# rma.uni fits (rma and rma_reg) with cluster = district
+uni <- list()
+u1 <- rma(yi, vi, data = dk, control = list(threshold = 1e-12, tol = 1e-12, maxiter = 5000))
+u2 <- rma(yi, vi, mods = ~ I(year - 1990), data = dk,
+          control = list(threshold = 1e-12, tol = 1e-12, maxiter = 5000))
+u3 <- rma(yi, vi, data = dk, method = "DL")
+uni$konst_rma_reml <- list(method = "REML", mods = NULL)
+uni$konst_reg_reml <- list(method = "REML", mods = "I(year - 1990)")
+uni$konst_rma_dl <- list(method = "DL", mods = NULL)
+rc("konst_rma_reml_cr1", u1, dk$district, FALSE, "konst_rma_reml")
+rc("konst_rma_reml_cr2", u1, dk$district, TRUE, "konst_rma_reml")
+rc("konst_reg_reml_cr1", u2, dk$district, FALSE, "konst_reg_reml")
+rc("konst_reg_reml_cr2", u2, dk$district, TRUE, "konst_reg_reml")
+rc("konst_rma_dl_cr1", u3, dk$district, FALSE, "konst_rma_dl")
+r0 <- robust(u1, cluster = dk$district, adjust = FALSE)
+robust_cases$konst_rma_reml_cr0 <- list(id = "konst_rma_reml_cr0", fit = "konst_rma_reml",
+  clubsandwich = FALSE, adjust = FALSE, beta = vnum(r0$beta), se = vnum(r0$se),
+  zval = vnum(r0$zval), pval = vnum(r0$pval), ci_lb = vnum(r0$ci.lb), ci_ub = vnum(r0$ci.ub),
+  ddf = vnum(r0$ddf), vb = unname(as.matrix(r0$vb)))
+
+out <- list(
+  meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
+              clubSandwich = as.character(packageVersion("clubSandwich")),
+              control = ctrl),
+  datasets = datasets, matrices = matrices, fits = fits, rma_uni = uni, robust = robust_cases
+)
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "string",
+                  pretty = FALSE), "tests/data/goldens_rma_mv.json")
+cat("wrote tests/data/goldens_rma_mv.json\n")

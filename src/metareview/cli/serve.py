@@ -1,0 +1,80 @@
+"""``metareview serve DIR [--port N] [--open] [--host H]``: the local web app over a project.
+
+Thin: :func:`metareview.web.create_app` builds the app; uvicorn serves it until Ctrl-C. The URL
+printed carries the launch token (as Jupyter's does); without it every request is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from metareview.cli.app import app
+from metareview.errors import InputError
+
+__all__ = ["serve"]
+
+LOCALHOST = "127.0.0.1"
+
+
+def _free_port(host: str, port: int) -> int:
+    """``port``, or (0) one the system picks; an InputError when ``port`` is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise InputError(
+                f"cannot listen on {host}:{port}: {exc.strerror}", field="--port"
+            ) from exc
+        return int(sock.getsockname()[1])
+
+
+@app.command("serve")
+def serve(
+    directory: Annotated[Path, typer.Argument(help="The project folder.")],
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (default 8765; 0: any free).")
+    ] = 8765,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the URL in the default browser.")
+    ] = False,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Address to listen on (default 127.0.0.1, this machine only)."),
+    ] = None,
+) -> None:
+    """Serve the project as a local web app (screening, extraction, analysis, report)."""
+    import uvicorn
+
+    from metareview.web import create_app
+
+    bind = host or LOCALHOST
+    if host is not None and host not in (LOCALHOST, "localhost", "::1"):
+        typer.echo(
+            f"metareview: warning: listening on {host}: anyone who can reach this address and "
+            "has the URL's token can read and change the project",
+            err=True,
+        )
+    web = create_app(directory)
+    port = _free_port(bind, port)
+    shown = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
+    shown = f"[{shown}]" if ":" in shown else shown
+    url = f"http://{shown}:{port}/?token={web.web.token}"
+    typer.echo(f"metareview serve {directory}: open {url}")
+    typer.echo("Press Ctrl-C to stop.")
+    sys.stdout.flush()
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    config = uvicorn.Config(web, host=bind, port=port, log_level="warning", lifespan="on")
+    # uvicorn handles Ctrl-C (SIGINT) itself: it finishes open requests, runs the app's
+    # shutdown (the store's connections are closed), then re-raises the signal.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run()
+    typer.echo("metareview serve: stopped")

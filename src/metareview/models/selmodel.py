@@ -1,0 +1,591 @@
+"""Selection models for publication bias, as metafor's ``selmodel.rma.uni``.
+
+A selection model says that a study with one-sided p-value ``p_i`` is published with relative
+likelihood ``w(p_i)``; the observed ``y_i`` then has the weighted normal density (Vevea &
+Hedges 1995, *Psychometrika* 60, 419-435; Citkowicz & Vevea 2017, *Psychol Methods* 22,
+42-58; metafor's ``selmodel`` help)::
+
+    f(y_i) = w(p_i) phi(y_i; mu, v_i + tau^2) / A_i,   A_i = int w(p(y)) phi(y; mu, v_i + tau^2) dy
+
+with ``p(y) = 1 - Phi(y / sqrt(v_i))`` for ``alternative="greater"`` (``Phi(.)`` for "less",
+``2 (1 - Phi(|y| / sqrt(v_i)))`` for "two.sided"). ``mu``, ``tau^2`` and the ``delta``
+parameters of ``w`` are estimated by maximum likelihood. The selection functions (``p1 =
+steps[0]``, 0 unless given; ``w = 1`` for ``p <= p1``; Preston, Ashby & Smyth 2004, *J Eval
+Clin Pract* 10, 313-322, for the exponential family):
+
+* ``beta``: ``w = p^(delta1 - 1) (1 - p)^(delta2 - 1)`` (p clamped to [1e-5, 1 - 1e-5]);
+* ``halfnorm``: ``exp(-delta p^2) / exp(-delta p1^2)``; ``negexp``: ``exp(-delta p) /
+  exp(-delta p1)``; ``logistic``: ``2 exp(-delta p) / (1 + exp(-delta p))`` over its value at
+  ``p1``; ``power``: ``(1 - p)^delta / (1 - p1)^delta`` (p clamped to [1e-5, 1 - 1e-5]);
+* ``stepfun``: ``w = delta_j`` for ``steps[j-1] < p <= steps[j]``, ``delta_1 = 1`` (the
+  three-parameter selection model, 3PSM, for ``steps=0.025``); ``A_i`` in closed form from
+  normal CDFs.
+
+Each ``delta`` lies in metafor's bounds ([1e-5, 100] for beta, [0, 100] otherwise). Standard
+errors come from the inverse Hessian of the log likelihood in ``(beta, tau^2, delta)``;
+``zval_delta`` tests ``delta = 1`` (beta, stepfun) or ``delta = 0`` (the others); ``LRT``
+compares the fit with the model without selection (the ML fit of ``rma``) on as many df as
+``delta`` parameters are estimated; ``LRT_tau2`` tests ``tau^2 = 0`` within the selection
+model. A REML (or other) ``rma`` fit is refitted by ML first, as metafor does.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize, special
+
+from metareview._json import finite_or_none
+from metareview.errors import ConvergenceError, ConvergenceWarning, InputError
+from metareview.models._optim import hessian_full, newton
+from metareview.models._printer import (
+    SIGNIF_CODES,
+    Block,
+    Field,
+    Printable,
+    Printed,
+    Table,
+    num,
+    pval,
+    render_text,
+    stars,
+)
+
+__all__ = ["SelmodelResult", "selmodel"]
+
+FloatArray = NDArray[np.float64]
+TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "stepfun")
+ALTERNATIVES = ("greater", "less", "two.sided")
+_PVAL_MIN = {"beta": 1e-5, "power": 1e-5}
+_H0 = {"beta": 1.0, "stepfun": 1.0}
+
+
+@dataclass(frozen=True, eq=False)
+class SelmodelResult(Printed):
+    """Result of :func:`selmodel`, with metafor's field names (``se.delta`` is ``se_delta``).
+
+    ``beta`` (with ``se``, ``zval``, ``pval``, ``ci_lb``, ``ci_ub``) and ``tau2`` are the
+    estimates adjusted for selection; ``delta`` the selection parameters (for ``stepfun`` the
+    first is fixed at 1 and has no SE); ``ptable`` the number of p-values in each interval of
+    ``steps``; ``LRT`` on ``LRTdf`` df tests for selection, ``LRT_tau2`` tests ``tau^2 = 0``;
+    ``ll`` and ``ll0`` the log likelihoods with and without selection; ``logLik``,
+    ``deviance``, ``AIC``, ``BIC``, ``AICc`` metafor's ``fit.stats``.
+    """
+
+    type: str
+    alternative: str
+    method: str
+    k: int
+    level: float
+    beta: float
+    se: float
+    zval: float
+    pval: float
+    ci_lb: float
+    ci_ub: float
+    tau2: float
+    se_tau2: float
+    ci_lb_tau2: float
+    ci_ub_tau2: float
+    delta: tuple[float, ...]
+    se_delta: tuple[float, ...]
+    zval_delta: tuple[float, ...]
+    pval_delta: tuple[float, ...]
+    ci_lb_delta: tuple[float, ...]
+    ci_ub_delta: tuple[float, ...]
+    steps: tuple[float, ...]
+    ptable: tuple[int, ...] | None
+    LRT: float
+    LRTdf: int
+    LRTp: float
+    LRT_tau2: float
+    LRTp_tau2: float
+    ll: float
+    ll0: float
+    QM: float
+    QMp: float
+    logLik: float
+    deviance: float
+    AIC: float
+    BIC: float
+    AICc: float
+
+    def summary(self, digits: int = 4, signif_stars: bool = True) -> str:
+        """The text metafor's ``print()`` shows for a selection model."""
+        return render_text(self._printable(digits=digits, signif_stars=signif_stars))
+
+    def _printable(self, digits: int = 4, signif_stars: bool = True) -> Printable:
+        """metafor's ``print.rma.uni`` for ``rma.uni.selmodel`` objects (intercept only)."""
+        ee = self.method in ("EE", "FE")
+        head = (f"Equal-Effects Model (k = {self.k})" if ee else
+                f"Random-Effects Model (k = {self.k}; tau^2 estimator: ML)")
+        out: list[Block] = ["", head, ""]
+        if not ee:
+            tdig = 0 if abs(self.tau2) <= 2.220446049250313e-15 else digits
+            se = "" if math.isnan(self.se_tau2) else f" (SE = {num(self.se_tau2, digits)})"
+            out.append(Field("tau^2 (estimated amount of total heterogeneity): ",
+                             num(self.tau2, tdig) + se))
+            out.append(Field("tau (square root of estimated tau^2 value):      ",
+                             num(math.sqrt(self.tau2), tdig)))
+            out.append("")
+            if not math.isnan(self.LRT_tau2):
+                out.append("Test for Heterogeneity:")
+                out.append(Field("LRT(df = 1) = ", f"{num(self.LRT_tau2, digits)}, p-val "
+                                 f"{pval(self.LRTp_tau2, digits, True)}"))
+                out.append("")
+        out += ["Model Results:", ""]
+        header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
+        row = [num(self.beta, digits), num(self.se, digits), num(self.zval, digits),
+               pval(self.pval, digits), num(self.ci_lb, digits), num(self.ci_ub, digits)]
+        if signif_stars:
+            header.append("")
+            row.append(stars(self.pval) or " ")  # R's symnum() gives " " above 0.1
+        out += [Table(header, [row], end=" "), ""]
+        out.append("Test for Selection Model Parameters:")
+        out.append(Field(f"LRT(df = {self.LRTdf}) = ",
+                         f"{num(self.LRT, digits)}, p-val {pval(self.LRTp, digits, True)}"))
+        out += ["", "Selection Model Results:", ""]
+        dheader = ["k", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
+        with_k = self.ptable is not None and self.type == "stepfun"
+        if not with_k:
+            dheader = dheader[1:]
+        drows = []
+        names = []
+        for j, d in enumerate(self.delta):
+            fixed = self.type == "stepfun" and j == 0
+            cells: list[str | None] = [str(self.ptable[j])] if with_k and self.ptable else []
+            if fixed:
+                cells += [num(d, digits), "---", "---", "---", "---", "---"]
+            else:
+                cells += [num(d, digits), num(self.se_delta[j], digits),
+                          num(self.zval_delta[j], digits), pval(self.pval_delta[j], digits),
+                          num(self.ci_lb_delta[j], digits), num(self.ci_ub_delta[j], digits)]
+            if signif_stars:
+                cells.append(" " if fixed else (stars(self.pval_delta[j]) or " "))
+            drows.append(cells)
+            names.append(self._delta_name(j) + " ")  # R's print.gap = 2 after row names
+        if signif_stars:
+            dheader.append("")
+        if self.type == "stepfun" or len(self.delta) > 1:
+            out.append(Table(dheader, drows, row_names=[" ", *names], end=" "))
+        else:
+            out.append(Table(dheader, drows, end=" "))
+        if signif_stars:
+            out.append(SIGNIF_CODES)
+        out.append("")
+        return Printable(out)
+
+    def _delta_name(self, j: int) -> str:
+        if self.type != "stepfun":
+            return "delta" if len(self.delta) == 1 else f"delta.{j + 1}"
+        left = [f"{s:g}" for s in (0.0, *self.steps[:-1])]
+        width = max(len(x) for x in left)
+        return f"{left[j].ljust(width)} < p <= {self.steps[j]:g}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary (NaN and inf become None; tuples become lists)."""
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            if isinstance(value, tuple):
+                out[key] = [finite_or_none(v) if isinstance(v, float) else v for v in value]
+            elif isinstance(value, float):
+                out[key] = finite_or_none(value)
+            else:
+                out[key] = value
+        return out
+
+
+# --- selection functions -----------------------------------------------------------------------
+
+
+def _pvalues(y: FloatArray, v: FloatArray, alternative: str) -> FloatArray:
+    """One- or two-sided p-values of ``y`` with sampling variance ``v`` (metafor's
+    ``.selmodel.pval``)."""
+    z = y / np.sqrt(v)
+    if alternative == "two.sided":
+        return np.asarray(2 * special.ndtr(-np.abs(z)))
+    if alternative == "greater":
+        return np.asarray(special.ndtr(-z))
+    return np.asarray(special.ndtr(z))
+
+
+def _log_w(type_: str, p: FloatArray, delta: FloatArray, p1: float) -> FloatArray:
+    """log of the selection function ``w(p)`` of a continuous type (1 for ``p <= p1``)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if type_ == "beta":
+            return np.asarray((delta[0] - 1) * np.log(p) + (delta[1] - 1) * np.log1p(-p))
+        d = delta[0]
+        if type_ == "halfnorm":
+            lw = -d * (p**2 - p1**2)
+        elif type_ == "negexp":
+            lw = -d * (p - p1)
+        elif type_ == "logistic":
+            lw = (math.log(2) - d * p - np.logaddexp(0, -d * p)) - (
+                math.log(2) - d * p1 - np.logaddexp(0, -d * p1))
+        else:  # power
+            lw = d * (np.log1p(-p) - math.log1p(-p1))
+        return np.asarray(np.where(p <= p1, 0.0, lw))
+
+
+# Gauss-Legendre panels for the normalising integrals, in z = (y - mu) / sqrt(v + tau2):
+# +-20 holds all the mass for w >= exp(-100) (halfnorm, negexp, logistic) and for beta
+# (log w <= 23); power reaches w = 1e-500 at its clamp, so it integrates over +-50.
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
+_Z_MAX = {"power": 50.0}
+
+
+def _panels(breaks: FloatArray, z_max: float) -> tuple[FloatArray, FloatArray]:
+    """Nodes and weights (k, n) on [-z_max, z_max] for each study: panels of width <= 1
+    split at that study's ``breaks`` (k, m); every study gets the same number of panels (a
+    break outside the range gives an empty panel)."""
+    base = np.arange(-z_max, z_max + 1e-9, 1.0)
+    inner = np.clip(breaks, -z_max, z_max)
+    edges = np.sort(np.concatenate([np.broadcast_to(base, (breaks.shape[0], base.size)), inner],
+                                   axis=1), axis=1)
+    a, b = edges[:, :-1], edges[:, 1:]
+    half = (b - a) / 2
+    nodes = ((a + b) / 2)[:, :, None] + half[:, :, None] * _GL_X[None, None, :]
+    weights = half[:, :, None] * _GL_W[None, None, :]
+    k = breaks.shape[0]
+    return nodes.reshape(k, -1), weights.reshape(k, -1)
+
+
+def _kinks(alternative: str, p_cuts: Sequence[float]) -> list[float]:
+    """Standardised effects ``y / sqrt(v)`` where a selection function has a kink: where the
+    p-value crosses each value of ``p_cuts``."""
+    out: list[float] = []
+    for c in p_cuts:
+        if not 0 < c < 1:
+            continue
+        if alternative == "greater":
+            out.append(float(-special.ndtri(c)))
+        elif alternative == "less":
+            out.append(float(special.ndtri(c)))
+        else:
+            q = float(-special.ndtri(c / 2))
+            out += [q, -q]
+    if alternative == "two.sided":
+        out.append(0.0)
+    return out
+
+
+@dataclass(frozen=True)
+class _Setup:
+    type: str
+    alternative: str
+    yi: FloatArray
+    vi: FloatArray
+    steps: FloatArray
+    pvals: FloatArray
+    pgrp: NDArray[np.intp] | None
+    pval_min: float
+    n_delta: int
+    delta_fixed: tuple[float | None, ...]
+    delta_min: FloatArray
+    delta_max: FloatArray
+
+
+def _log_a_stepfun(s: _Setup, mu: float, tau2: float, delta: FloatArray) -> FloatArray:
+    """log A_i of the step function model in closed form (metafor's ``.selmodel.ll.stepfun``):
+    the probability of each p-value interval under ``N(mu, v_i + tau2)`` times its delta."""
+    sd = np.sqrt(s.vi + tau2)
+    sv = np.sqrt(s.vi)
+    cuts = np.concatenate([[0.0], s.steps])
+    total = np.zeros(s.yi.size)
+    for j in range(s.steps.size):
+        lo, hi = cuts[j], cuts[j + 1]
+        if s.alternative == "two.sided":
+            # |y| / sqrt(v) between the two quantiles
+            qa = -special.ndtri(lo / 2) if lo > 0 else np.inf
+            qb = -special.ndtri(hi / 2) if hi < 1 else 0.0
+            up = special.ndtr((qa * sv - mu) / sd) - special.ndtr((qb * sv - mu) / sd)
+            dn = special.ndtr((-qb * sv - mu) / sd) - special.ndtr((-qa * sv - mu) / sd)
+            prob = up + dn
+        else:
+            qa = -special.ndtri(lo) if lo > 0 else np.inf
+            qb = -special.ndtri(hi) if hi < 1 else -np.inf
+            if s.alternative == "greater":
+                prob = special.ndtr((qa * sv - mu) / sd) - special.ndtr((qb * sv - mu) / sd)
+            else:
+                prob = special.ndtr((-qb * sv - mu) / sd) - special.ndtr((-qa * sv - mu) / sd)
+        total += delta[j] * prob
+    return np.asarray(np.log(total))
+
+
+def _log_a_cont(s: _Setup, mu: float, tau2: float, delta: FloatArray) -> FloatArray:
+    """log A_i of a continuous selection function by composite Gauss-Legendre quadrature,
+    with panel edges at the kinks of ``w`` (the p-value clamps and ``steps[0]``)."""
+    sd = np.sqrt(s.vi + tau2)[:, None]
+    sv = np.sqrt(s.vi)[:, None]
+    cuts = [s.pval_min, 1 - s.pval_min] if s.pval_min > 0 else []
+    cuts.append(float(s.steps[0]))
+    kinks = np.asarray(_kinks(s.alternative, cuts))[None, :]
+    nodes, weights = _panels((kinks * sv - mu) / sd, _Z_MAX.get(s.type, 20.0))
+    y = mu + sd * nodes
+    z = y / sv
+    if s.alternative == "two.sided":
+        p = 2 * special.ndtr(-np.abs(z))
+    elif s.alternative == "greater":
+        p = special.ndtr(-z)
+    else:
+        p = special.ndtr(z)
+    p = np.clip(p, s.pval_min, 1 - s.pval_min)
+    lw = _log_w(s.type, p, delta, float(s.steps[0]))
+    expo = lw - nodes**2 / 2
+    top = np.max(expo, axis=1, keepdims=True)
+    out = np.log(np.sum(weights * np.exp(expo - top), axis=1)) + top[:, 0]
+    return np.asarray(out - 0.5 * math.log(2 * math.pi))
+
+
+def _loglik_terms(s: _Setup, mu: float, tau2: float, delta: FloatArray) -> FloatArray:
+    """Each study's log likelihood under the selection model."""
+    tau2 = 0.0 if tau2 < 2.220446049250313e-15 else tau2
+    sd = np.sqrt(s.vi + tau2)
+    ldens = -0.5 * np.log(2 * math.pi) - np.log(sd) - (s.yi - mu) ** 2 / (2 * sd**2)
+    if s.type == "stepfun":
+        assert s.pgrp is not None
+        lw = np.log(delta[s.pgrp])
+        la = _log_a_stepfun(s, mu, tau2, delta)
+    else:
+        p = np.clip(s.pvals, s.pval_min, 1 - s.pval_min)
+        lw = _log_w(s.type, p, delta, float(s.steps[0]))
+        la = _log_a_cont(s, mu, tau2, delta)
+    return np.asarray(lw + ldens - la)
+
+
+# --- fitting -------------------------------------------------------------------------------------
+
+
+def _map(x: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+    """metafor's ``.mapfun``: a real number to (lo, hi) by the logistic function."""
+    return np.asarray(lo + (hi - lo) * special.expit(x))
+
+
+def _unmap(d: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+    return np.asarray(np.log((d - lo) / (hi - d)))
+
+
+def _fit(s: _Setup, mu0: float, tau20: float | None) -> tuple[float, float, FloatArray, float]:
+    """ML estimates (mu, tau2, delta) and the maximised log likelihood; ``tau20=None`` keeps
+    tau^2 fixed at 0."""
+    free = [j for j, f in enumerate(s.delta_fixed) if f is None]
+    lo, hi = s.delta_min[free], s.delta_max[free]
+
+    def unpack(par: FloatArray) -> tuple[float, float, FloatArray]:
+        tau2 = math.exp(par[1]) if tau20 is not None else 0.0
+        delta = np.array([1.0 if f is None else f for f in s.delta_fixed])
+        rest = par[2:] if tau20 is not None else par[1:]
+        delta[free] = _map(rest, lo, hi)
+        return float(par[0]), tau2, delta
+
+    def terms(par: FloatArray) -> FloatArray:
+        mu, tau2, delta = unpack(par)
+        return -_loglik_terms(s, mu, tau2, delta)
+
+    start = [mu0] + ([math.log(tau20 + 0.001)] if tau20 is not None else [])
+    start += list(_unmap(np.ones(len(free)), lo, hi))
+    # quasi-Newton first (as metafor's optim(method = "BFGS")): a Newton step from the start
+    # can head for a saddle of this likelihood; then Newton steps to full precision
+    first = optimize.minimize(lambda x: float(np.sum(terms(x))), np.array(start),
+                              method="BFGS", options={"gtol": 1e-7, "maxiter": 1000})
+    x0 = first.x if np.all(np.isfinite(first.x)) else np.array(start)
+    par = newton(terms, x0, len(start), False, "selection model")
+    mu, tau2, delta = unpack(par)
+    if tau2 < 2.220446049250313e-15:
+        tau2 = 0.0
+    return mu, tau2, delta, -float(np.sum(terms(par)))
+
+
+def _ml_refit(yi: FloatArray, vi: FloatArray, method: str, tau2: float) -> tuple[float, float]:
+    """The input model as an ML fit (beta, tau2): EE as given, otherwise refitted by ML."""
+    if method in ("EE", "FE"):
+        w = 1 / vi
+        return float(np.sum(w * yi) / np.sum(w)), 0.0
+    if method == "ML":
+        w = 1 / (vi + tau2)
+        return float(np.sum(w * yi) / np.sum(w)), tau2
+    from metareview.models.rma import rma
+
+    fit = rma(yi, vi, method="ML")
+    return float(fit.beta), float(fit.tau2)
+
+
+def selmodel(
+    result: Any,
+    type: str,
+    *,
+    steps: float | Sequence[float] | None = None,
+    alternative: str = "greater",
+) -> SelmodelResult:
+    """Fit a selection model to an ``rma`` result (metafor's ``selmodel.rma.uni``).
+
+    Parameters
+    ----------
+    result
+        An :class:`~metareview.models.RMAResult` (intercept-only); a REML (or other) fit is
+        refitted by ML, an equal-effects fit keeps tau² = 0.
+    type
+        ``"beta"``, ``"halfnorm"``, ``"negexp"``, ``"logistic"``, ``"power"`` or
+        ``"stepfun"`` (the formulas are in the module docstring).
+    steps
+        For ``stepfun`` the p-value cut points (1 is added as the last); ``steps=0.025`` is
+        the three-parameter selection model. For halfnorm/negexp/logistic/power one value
+        ``p1`` below which ``w = 1``.
+    alternative
+        ``"greater"`` (default), ``"less"`` or ``"two.sided"``: the p-values the selection
+        acts on.
+
+    Returns
+    -------
+    SelmodelResult
+        Estimates adjusted for selection, the ``delta`` estimates with SE and CI, and the
+        likelihood-ratio test for selection (Vevea & Hedges 1995; Citkowicz & Vevea 2017).
+    """
+    from metareview.models.rma import RMAResult
+
+    if not isinstance(result, RMAResult):
+        raise InputError("selmodel() takes the result of rma() (an intercept-only model)",
+                         field="result")
+    type_ = str(type)
+    if type_ not in TYPES:
+        raise InputError(f"unknown selection model type {type_!r}; use one of "
+                         f"{', '.join(TYPES)}", field="type")
+    if alternative not in ALTERNATIVES:
+        raise InputError(f"unknown alternative {alternative!r}; use one of "
+                         f"{', '.join(ALTERNATIVES)}", field="alternative")
+    if result.tau2_fixed:
+        raise InputError("selmodel() needs tau^2 estimated (or 0 for an equal-effects fit), "
+                         "not a user-specified tau^2", field="result")
+    yi = np.asarray(result.yi, dtype=float)
+    vi = np.asarray(result.vi, dtype=float)
+    if not np.all(vi > 0):
+        raise InputError("selmodel() needs positive sampling variances", field="vi")
+    k = yi.size
+    ee = result.method in ("EE", "FE")
+    steps_arr = _steps(type_, steps)
+    pvals = _pvalues(yi, vi, alternative)
+    pval_min = _PVAL_MIN.get(type_, 0.0)
+    pvals_c = np.clip(pvals, pval_min, 1 - pval_min)
+    pgrp: NDArray[np.intp] | None = None
+    ptable: tuple[int, ...] | None = None
+    if type_ == "stepfun":
+        pgrp = np.searchsorted(steps_arr, pvals_c, side="left").astype(np.intp)
+        counts = np.bincount(pgrp, minlength=steps_arr.size)
+        ptable = tuple(int(c) for c in counts)
+        if np.any(counts[1:] == 0):
+            empty = [j + 1 for j in range(1, steps_arr.size) if counts[j] == 0]
+            raise InputError(
+                "one or more intervals of 'steps' contain no observed p-value (intervals "
+                f"{', '.join(map(str, empty))}); choose other steps", field="steps")
+        n_delta = steps_arr.size
+        fixed: tuple[float | None, ...] = (1.0, *([None] * (n_delta - 1)))
+        dmin, dmax = np.zeros(n_delta), np.full(n_delta, 100.0)
+    elif type_ == "beta":
+        n_delta, fixed = 2, (None, None)
+        dmin, dmax = np.full(2, 1e-5), np.full(2, 100.0)
+    else:
+        n_delta, fixed = 1, (None,)
+        dmin, dmax = np.zeros(1), np.full(1, 100.0)
+        if steps_arr.size == 2:
+            pgrp_tmp = np.searchsorted(steps_arr, pvals_c, side="left")
+            ptable = tuple(int(c) for c in np.bincount(pgrp_tmp, minlength=2))
+    n_free = sum(f is None for f in fixed)
+    parms = 1 + (0 if ee else 1) + n_free
+    if k < parms:
+        raise InputError(f"the selection model has {parms} parameters but only k = {k} "
+                         "studies", field="result")
+    s = _Setup(type_, alternative, yi, vi, steps_arr, pvals, pgrp, pval_min, n_delta, fixed,
+               dmin, dmax)
+    mu0, tau20 = _ml_refit(yi, vi, result.method, result.tau2)
+    w0 = 1 / (vi + tau20)
+    ll0 = float(np.sum(-0.5 * np.log(2 * math.pi) + 0.5 * np.log(w0) - w0 * (yi - mu0) ** 2 / 2))
+    mu, tau2, delta, ll = _fit(s, mu0, None if ee else tau20)
+    at_bound = [j + 1 for j in range(n_delta) if fixed[j] is None and (
+        delta[j] <= dmin[j] + 1.220703125e-04 or delta[j] >= dmax[j] - 100 * 1.220703125e-04)]
+    if at_bound:
+        warnings.warn(
+            f"delta estimate(s) {', '.join(map(str, at_bound))} at (or next to) their bound "
+            f"[{dmin[0]:g}, {dmax[0]:g}]; treat the results with caution (as metafor warns)",
+            ConvergenceWarning, stacklevel=2)
+    # Hessian of -ll in (beta, tau2, free deltas), untransformed, as metafor's numDeriv call
+    free = [j for j, f in enumerate(fixed) if f is None]
+
+    def terms(par: FloatArray) -> FloatArray:
+        d = delta.copy()
+        d[free] = par[(1 if ee else 2):]
+        return -_loglik_terms(s, float(par[0]), 0.0 if ee else float(par[1]), d)
+
+    point = np.array([mu, *([] if ee else [tau2]), *delta[free]])
+    hess = hessian_full(terms, point, point.size, False)
+    try:
+        cov = np.linalg.inv(np.linalg.cholesky(hess))
+        cov = cov.T @ cov
+    except np.linalg.LinAlgError:
+        raise ConvergenceError("cannot invert the Hessian of the selection model (not "
+                               "positive definite); the model is not identified by these "
+                               "data") from None
+    crit = float(-special.ndtri((1 - result.level / 100) / 2))
+    se = math.sqrt(cov[0, 0])
+    se_tau2 = math.nan if ee else math.sqrt(cov[1, 1])
+    off = 1 if ee else 2
+    se_d = np.full(n_delta, math.nan)
+    se_d[free] = np.sqrt(np.diag(cov)[off:])
+    h0 = _H0.get(type_, 0.0)
+    zd = (delta - h0) / se_d
+    pd = 2 * special.ndtr(-np.abs(zd))
+    lb_d = np.maximum(delta - crit * se_d, 0.0)
+    ub_d = delta + crit * se_d
+    lrt_tau2 = lrtp_tau2 = math.nan
+    if not ee:
+        _, _, _, ll_t0 = _fit(s, mu, None)
+        lrt_tau2 = max(0.0, -2 * (ll_t0 - ll))
+        lrtp_tau2 = float(special.chdtrc(1, lrt_tau2))
+    lrt = max(0.0, -2 * (ll0 - ll))
+    zval = mu / se
+    qm = zval**2
+    kk = max(k, parms + 2)
+    return SelmodelResult(
+        type=type_, alternative=alternative, method="EE" if ee else "ML", k=k,
+        level=result.level, beta=mu, se=se, zval=zval, pval=float(2 * special.ndtr(-abs(zval))),
+        ci_lb=mu - crit * se, ci_ub=mu + crit * se, tau2=tau2, se_tau2=se_tau2,
+        ci_lb_tau2=max(tau2 - crit * se_tau2, 0.0) if not ee else math.nan,
+        ci_ub_tau2=tau2 + crit * se_tau2 if not ee else math.nan,
+        delta=_tup(delta), se_delta=_tup(se_d), zval_delta=_tup(zd), pval_delta=_tup(pd),
+        ci_lb_delta=_tup(lb_d), ci_ub_delta=_tup(ub_d), steps=_tup(steps_arr), ptable=ptable,
+        LRT=lrt, LRTdf=n_free, LRTp=float(special.chdtrc(n_free, lrt)), LRT_tau2=lrt_tau2,
+        LRTp_tau2=lrtp_tau2, ll=ll, ll0=ll0, QM=qm, QMp=float(special.chdtrc(1, qm)),
+        logLik=ll, deviance=-2 * ll, AIC=-2 * ll + 2 * parms, BIC=-2 * ll + parms * math.log(k),
+        AICc=-2 * ll + 2 * parms * kk / (kk - parms - 1),
+    )
+
+
+def _tup(x: FloatArray) -> tuple[float, ...]:
+    return tuple(float(v) for v in x)
+
+
+def _steps(type_: str, steps: float | Sequence[float] | None) -> FloatArray:
+    """metafor's ``steps``: sorted, unique, in [0, 1], with 1 appended; 0 for the continuous
+    types when not given; required for ``stepfun``."""
+    if steps is None:
+        if type_ == "stepfun":
+            raise InputError("type='stepfun' needs 'steps' (e.g. steps=0.025 for the 3PSM)",
+                             field="steps")
+        return np.array([0.0])
+    arr = np.atleast_1d(np.asarray(steps, dtype=float))
+    if arr.size == 0 or np.any(~np.isfinite(arr)) or np.any((arr < 0) | (arr > 1)):
+        raise InputError("'steps' must be values between 0 and 1", field="steps")
+    arr = np.unique(arr)
+    if arr[-1] != 1:
+        arr = np.append(arr, 1.0)
+    if type_ == "beta":
+        return np.array([0.0])
+    if type_ != "stepfun" and arr.size != 2:
+        raise InputError(f"type={type_!r} takes a single value for 'steps'", field="steps")
+    return np.asarray(arr, dtype=float)
+

@@ -1,0 +1,269 @@
+"""metareview.models.rma_mv and vcalc against metafor 3.8.1 (``rma.mv``, ``vcalc``).
+
+Reference values: tests/data/goldens_rma_mv.json, written by ``Rscript scripts/goldens/rma_mv.R``
+(each fit ``rma.mv(yi, V, random=, mods=, struct=, method=, test=, control=list(optimizer="optim",
+optmethod="BFGS", reltol=1e-14))``, its ``predict()``, ``confint(res, control=list(tol=1e-10))``
+and ``print()``; and the same model refitted with its variance components *fixed* at the
+estimates (``sigma2=, tau2=, rho=``), which involves no optimiser).
+
+Tolerances, and why:
+
+* Fixed variance components: no optimisation on either side, so beta, se, Var(beta), the
+  (restricted) log-likelihood and QM agree to rtol 1e-8 (measured: <= 4e-11).
+* Estimated components: rtol 1e-6 (atol 1e-7 for values near 0 such as a CI bound). metafor's
+  optimum (BFGS with a numerical gradient) is reached to ~2e-7 in the components; ours uses the
+  analytic gradient and Newton steps.
+* ``struct="UN"`` fits (berkey1998, colditz1994): the likelihood is flat in the correlation
+  and metafor's optimiser stops up to 1.1e-4 (relative) from the optimum in tau^2, so those
+  values are compared at rtol 5e-4 and the test asserts our log-likelihood is at least
+  metafor's (it is higher by up to 5e-9); their fixed-component refits still agree to 1e-8.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from goldens_helpers import load_goldens, num
+from scipy import sparse
+
+from metareview.errors import InputError
+from metareview.models import RMAMVResult, rma_mv, vcalc
+
+G = load_goldens("goldens_rma_mv.json")
+FITS: dict[str, Any] = G["fits"]
+FLAT = {"berkey_un_reml", "berkey_un_ml", "berkey_un_ml_year", "berkey_un_ml_star",
+        "berkey_un_ml_rho0", "colditz_un_ml", "berkey_un_contain"}
+#: fits whose printout is identical to metafor's (in the others the 4th decimal of a value
+#: differs by one unit because metafor stops its optimiser slightly short of the optimum)
+PRINT_SAME = ["konst_reml", "konst_ml", "konst_reml_year", "konst_ml_year", "konst_reml_t",
+              "konst_ml_year_t", "konst_study", "konst_mv_cs", "berkey_cs_reml",
+              "berkey_hcs_reml", "berkey_diag_reml", "berkey_id_reml", "ishak_diag_vi",
+              "ishak_id_vi", "gleser_rd", "konst_two_terms", "assink_vcalc"]
+
+
+def frame(name: str) -> pd.DataFrame:
+    return pd.DataFrame(G["datasets"][name]["columns"])
+
+
+def matrix(name: str) -> sparse.csr_matrix:
+    m = G["matrices"][name]
+    return sparse.csr_matrix((m["x"], (m["i"], m["j"])), shape=(m["n"], m["n"]))
+
+
+def fit(fid: str, **extra: Any) -> RMAMVResult:
+    f = FITS[fid]
+    d = frame(f["dataset"])
+    v = f["V"] if f["V"] in d.columns else matrix(f["V"])
+    rnd = f["random"]
+    rnd = None if rnd is None else (rnd[0] if len(rnd) == 1 else rnd)
+    kw = dict(f.get("extra") or {})
+    kw.update(extra)
+    return rma_mv("yi", v, data=d, random=rnd, mods=f["mods"], struct=f["struct"],
+                  method=f["method"], test=f["test"], **kw)
+
+
+def close(ours: Any, ref: Any, rtol: float, atol: float = 0.0, what: str = "") -> None:
+    a = np.atleast_1d(np.asarray(ours, dtype=float))
+    b = np.atleast_1d(num(ref) if not isinstance(ref, np.ndarray) else ref)
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=what)
+
+
+@pytest.fixture(scope="module")
+def fits() -> dict[str, RMAMVResult]:
+    return {fid: fit(fid) for fid in FITS}
+
+
+@pytest.mark.parametrize("fid", list(FITS))
+def test_estimates_agree_with_metafor(fid: str, fits: dict[str, RMAMVResult]) -> None:
+    """``rma.mv`` (metafor 3.8.1), per fit: coefficients, tests, components, fit statistics."""
+    f, r = FITS[fid], fits[fid]
+    rtol = 5e-4 if fid in FLAT else 1e-6
+    names = f["coef_names"]
+    assert list(r.coef_names) == ([names] if isinstance(names, str) else list(names))
+    assert r.k == f["k"] and r.p == f["p"] and r.parms == f["parms"]
+    for key in ("beta", "se", "zval", "ci_lb", "ci_ub"):
+        close(getattr(r, key), f[key], rtol, 1e-7, f"{fid}.{key}")
+    # a p-value's relative error is about z^2 times that of z: 20 x rtol (measured 1.1e-6)
+    close(r.pval, f["pval"], 20 * rtol, 1e-12, f"{fid}.pval")
+    close(r.vb, np.asarray(f["vb"], dtype=float), rtol, 1e-10, f"{fid}.vb")
+    for key in ("sigma2", "tau2", "rho"):
+        if getattr(r, key).size:
+            # atol 5e-7: a component whose optimum is 0 (the boundary) is left by metafor
+            # at up to 1.4e-7 (konst_diag_district), ours at < 1e-14
+            close(getattr(r, key), f[key], rtol, 5e-7, f"{fid}.{key}")
+    if f["s_nlevels"]:
+        assert list(r.s_nlevels) == [int(x) for x in np.atleast_1d(f["s_nlevels"])]
+    close(r.QE, f["QE"], 1e-9, 0.0, f"{fid}.QE")  # QE does not depend on the components
+    close(r.QEp, f["QEp"], 1e-8, 1e-300, f"{fid}.QEp")
+    close(r.QM, f["QM"], rtol, 0.0, f"{fid}.QM")
+    # the likelihood at the optimum: ours is never below metafor's (where they differ, by at
+    # most 1.6e-7 in konst_diag_district, ours is the higher)
+    for key in ("logLik", "deviance", "AIC", "BIC", "AICc"):
+        close(getattr(r, key), f[key], 1e-8, 5e-7, f"{fid}.{key}")
+    assert r.logLik >= f["logLik"] - 1e-9
+    if f["test"] == "t":  # per coefficient (dfs="contain" gives different ones)
+        assert list(r.ddf_coef) == [int(d) for d in np.broadcast_to(num(f["ddf"]), (r.p,))]
+        assert r.QMdf[1] == int(num(f["QMdf"])[1])
+
+
+@pytest.mark.parametrize("fid", [k for k in FITS if "fixed" in FITS[k]])
+def test_fixed_components_agree_exactly(fid: str) -> None:
+    """``rma.mv(..., sigma2=, tau2=, rho=)`` with the components fixed: no optimiser, so the GLS
+    algebra and the (restricted) likelihood are compared at rtol 1e-8."""
+    fx = FITS[fid]["fixed"]
+    kw: dict[str, Any] = {}
+    for key in ("sigma2", "tau2", "rho"):
+        vals = np.atleast_1d(num(fx[key])) if fx[key] is not None else np.empty(0)
+        if vals.size:
+            kw[key] = [float(v) for v in vals]
+    r = fit(fid, **kw)
+    assert all(r.fixed)
+    close(r.beta, fx["beta"], 1e-8, 1e-12, "beta")
+    close(r.se, fx["se"], 1e-8, 0.0, "se")
+    close(r.vb, np.asarray(fx["vb"], dtype=float), 1e-8, 1e-14, "vb")
+    close(r.logLik, fx["logLik"], 1e-10, 0.0, "logLik")
+    close(r.QM, fx["QM"], 1e-8, 0.0, "QM")
+
+
+@pytest.mark.parametrize("fid", list(FITS))
+def test_predict_agrees_with_metafor(fid: str, fits: dict[str, RMAMVResult]) -> None:
+    """``predict.rma.mv`` without newmods: pred, se, CI and (where metafor gives one) the PI."""
+    ref = FITS[fid]["predict"]
+    pr = fits[fid].predict()
+    rtol = 5e-4 if fid in FLAT else 1e-6
+    for key in ("pred", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub"):
+        vals = np.atleast_1d(num(ref[key])) if ref[key] is not None else np.empty(0)
+        if vals.size == 0 or np.all(np.isnan(vals)):
+            assert np.all(np.isnan(pr[key].to_numpy()))
+            continue
+        # konst_diag_district: tau^2 at the boundary (0) is 1.4e-7 in metafor, which moves its PI
+        atol = 2e-5 if fid in FLAT else 2e-6 if fid == "konst_diag_district" else 1e-7
+        close(pr[key].to_numpy(), vals, rtol, atol, f"{fid}.{key}")
+
+
+def test_predict_newmods() -> None:
+    """x'b and sqrt(x' Var(b) x) at year 2000 (hand calculation from the fitted b and vb)."""
+    r = fit("konst_reml_year")
+    pr = r.predict(newmods=[[10.0]])
+    x = np.array([1.0, 10.0])
+    assert pr["pred"].iloc[0] == pytest.approx(float(x @ r.beta), rel=1e-12)
+    assert pr["se"].iloc[0] == pytest.approx(math.sqrt(float(x @ r.vb @ x)), rel=1e-12)
+    with pytest.raises(InputError, match="newmods"):
+        r.predict(newmods=[[1.0, 2.0]])
+
+
+@pytest.mark.parametrize("fid", [k for k in FITS if "confint" in FITS[k]])
+def test_profile_confint_agrees_with_metafor(fid: str, fits: dict[str, RMAMVResult]) -> None:
+    """``confint.rma.mv`` (profile likelihood) at tol 1e-10: bounds agree to 1e-6 (absolute;
+    measured <= 3e-8). metafor caps rho's upper bound at 1 as we do."""
+    ref = FITS[fid]["confint"]
+    ci = fits[fid].confint()
+    assert list(ci.index) == ref["names"]
+    close(ci["estimate"], ref["estimate"], 5e-4 if fid in FLAT else 1e-6, 0.0, "estimate")
+    close(ci["ci_lb"], ref["ci_lb"], 0.0, 1e-6, "ci_lb")
+    close(ci["ci_ub"], ref["ci_ub"], 0.0, 1e-6, "ci_ub")
+
+
+@pytest.mark.parametrize("fid", PRINT_SAME)
+def test_summary_is_metafors_printout(fid: str, fits: dict[str, RMAMVResult]) -> None:
+    """``print(rma.mv(...))`` captured from R, character for character."""
+    assert fits[fid].summary() == FITS[fid]["print"]
+
+
+def test_to_dict_is_json_safe(fits: dict[str, RMAMVResult]) -> None:
+    import json
+
+    d = fits["berkey_un_reml"].to_dict()
+    text = json.dumps(d)
+    assert "NaN" not in text
+    assert d["coefficients"][0]["name"] == "outcomeAL"
+    assert d["struct"] == ["UN"]
+    assert fits["konst_reml"]._repr_html_().startswith('<div class="metareview-result">')
+
+
+# --------------------------------------------------------------------------- vcalc
+
+
+@pytest.mark.parametrize("name,rho", [("assink2016_vcalc_rho06", 0.6),
+                                      ("assink2016_vcalc_rho03", 0.3)])
+def test_vcalc_agrees_with_metafor(name: str, rho: float) -> None:
+    """``vcalc(vi, cluster=study, obs=esid, data=dat.assink2016, rho=)``: exact up to rounding."""
+    d = frame("assink2016")
+    ref = matrix(name).toarray()
+    dense = vcalc("vi", "study", obs="esid", rho=rho, data=d)
+    assert isinstance(dense, np.ndarray)
+    np.testing.assert_allclose(dense, ref, rtol=1e-14, atol=1e-15)
+    sp = vcalc(d["vi"], d["study"], obs=d["esid"], rho=rho, sparse=True)
+    assert sparse.issparse(sp)
+    np.testing.assert_allclose(sp.toarray(), ref, rtol=1e-14, atol=1e-15)
+
+
+def test_vcalc_by_hand() -> None:
+    """Two estimates of cluster 1 (v = 1, 4), one of cluster 2: V12 = 0.5 * sqrt(1 * 4) = 1; the
+    same obs twice is perfectly correlated (metafor's rule): sqrt(1 * 4) = 2."""
+    v = vcalc([1.0, 4.0, 9.0], [1, 1, 2], rho=0.5)
+    np.testing.assert_array_equal(v, [[1, 1, 0], [1, 4, 0], [0, 0, 9]])
+    v = vcalc([1.0, 4.0, 9.0], [1, 1, 2], obs=[1, 1, 1], rho=0.5)
+    assert v[0, 1] == 2.0
+    with pytest.raises(InputError, match="rho"):
+        vcalc([1.0, 4.0], [1, 1], rho=1.5)
+    with pytest.raises(InputError, match="row 2"):
+        vcalc([1.0, -4.0], [1, 1])
+    with pytest.raises(InputError, match="missing cluster"):
+        vcalc([1.0, 4.0], [1, None])
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def test_bad_input_is_a_located_error() -> None:
+    d = frame("konstantopoulos2011")
+    with pytest.raises(InputError, match="no column 'nope'"):
+        rma_mv("yi", "vi", data=d, random="~ 1 | nope")
+    with pytest.raises(InputError, match="random formula"):
+        rma_mv("yi", "vi", data=d, random="1 | district")
+    with pytest.raises(InputError, match="struct"):
+        rma_mv("yi", "vi", data=d, random="~ factor(study) | district", struct="XYZ")
+    bad = d.copy()
+    bad.loc[3, "vi"] = -1.0
+    with pytest.raises(InputError, match="row 4"):
+        rma_mv("yi", "vi", data=bad, random="~ 1 | district/school")
+    with pytest.raises(InputError, match="method"):
+        rma_mv("yi", "vi", data=d, random="~ 1 | district", method="DL")
+    with pytest.raises(InputError, match="V is 3 x 3"):
+        rma_mv("yi", np.eye(3), data=d, random="~ 1 | district")
+    with pytest.raises(InputError, match="not of full rank"):
+        rma_mv("yi", "vi", data=d.assign(y2=2 * d["year"]), random="~ 1 | district",
+               mods="~ year + y2")
+
+
+def test_blocks_do_not_change_the_fit() -> None:
+    """Shuffling the rows (blocks interleaved) gives the same estimates (metafor's own check in
+    test_analysis_example_konstantopoulos2011.r, 'shuffle up dat')."""
+    d = frame("konstantopoulos2011")
+    a = rma_mv("yi", "vi", data=d, random="~ 1 | district/school")
+    s = d.sample(frac=1.0, random_state=1234).reset_index(drop=True)
+    b = rma_mv("yi", "vi", data=s, random="~ 1 | district/school")
+    np.testing.assert_allclose(b.sigma2, a.sigma2, rtol=1e-8)
+    np.testing.assert_allclose(b.beta, a.beta, rtol=1e-10)
+    assert b.logLik == pytest.approx(a.logLik, rel=1e-12)
+
+
+def test_v_forms_give_the_same_fit() -> None:
+    """V as a sparse matrix, a dense array and a list of per-trial blocks: one model (berkey1998,
+    the goldens' ``berkey_un_reml``)."""
+    d = frame("berkey1998")
+    vs = matrix("berkey1998_V")
+    dense = vs.toarray()
+    blocks = [dense[i:i + 2, i:i + 2] for i in range(0, 10, 2)]
+    kw: dict[str, Any] = {"data": d, "mods": "~ 0 + outcome", "random": "~ outcome | trial",
+                          "struct": "UN"}
+    a = rma_mv("yi", vs, **kw)
+    for v in (dense, blocks):
+        b = rma_mv("yi", v, **kw)
+        np.testing.assert_allclose(b.beta, a.beta, rtol=1e-10)
+        np.testing.assert_allclose(b.tau2, a.tau2, rtol=1e-8)
