@@ -31,5 +31,25 @@ out$mh_or <- list(k = mh$k, estimate = mh$beta[1], se = mh$se, ci_lower = mh$ci.
 pt <- rma.peto(ai = tpos, bi = tneg, ci = cpos, di = cneg, data = bcg)
 out$peto <- list(k = pt$k, estimate = pt$beta[1], se = pt$se, ci_lower = pt$ci.lb,
                  ci_upper = pt$ci.ub, pvalue = pt$pval, Q = pt$QE, Q_pvalue = pt$QEp, I2 = pt$I2)
+# --json per-study rows (metafor's summary.escalc() CI at level 95, weights() in percent),
+# --transf exp (predict(res, transf = exp)) and the --by test for subgroup differences
+# (separate tau^2: rma(estimate, sei = se, mods = ~ group, method = "FE")$QM).
+reml <- rma(yi, vi, data = dat, method = "REML", control = ctrl)
+sdat <- summary(dat)
+out$studies <- list(yi = as.numeric(dat$yi), vi = as.numeric(dat$vi),
+                    weight = as.numeric(weights(reml)), ci_lb = sdat$ci.lb, ci_ub = sdat$ci.ub)
+pe <- predict(reml, transf = exp)
+out$transf_exp <- list(estimate = pe$pred, ci_lower = pe$ci.lb, ci_upper = pe$ci.ub,
+                       pi_lower = pe$pi.lb, pi_upper = pe$pi.ub)
+groups <- lapply(split(dat, dat$alloc), function(d) rma(yi, vi, data = d, method = "REML", control = ctrl))
+between <- rma(sapply(groups, function(g) g$beta[1]), sei = sapply(groups, function(g) g$se),
+               mods = ~ names(groups), method = "FE")
+out$by_alloc_test <- list(Q = between$QM, df = between$QMdf[1], pvalue = between$QMp)
+mh_studies <- escalc(measure = "OR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = bcg)
+out$mh_or$weight <- as.numeric(weights(mh))
+out$mh_or$studies_yi <- as.numeric(mh_studies$yi)
+out$mh_or$studies_vi <- as.numeric(mh_studies$vi)
+pm <- predict(mh, transf = exp)
+out$mh_or$transf_exp <- list(estimate = pm$pred, ci_lower = pm$ci.lb, ci_upper = pm$ci.ub)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
            "tests/data/cli/bcg_pool_goldens.json")

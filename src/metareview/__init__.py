@@ -46,12 +46,14 @@ if TYPE_CHECKING:
     from metareview.models.confint import confint
     from metareview.models.cumul import cumul
     from metareview.models.glmm import GLMMResult, rma_glmm
+    from metareview.models.gosh import GoshResult, gosh
     from metareview.models.influence import baujat, influence
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import permutest
+    from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
     from metareview.models.subgroup import SubgroupResult, subgroup
     from metareview.models.vcalc import vcalc
     from metareview.protocol import Protocol, load_protocol, parse_protocol
+    from metareview.report.gosh_plot import gosh_plot
     from metareview.report.html import write_report
     from metareview.report.plots import forest_plot, funnel_plot
     from metareview.review.folder import bundled_example, run_folder
@@ -148,6 +151,13 @@ _EXPORTS: dict[str, str] = {
     "cumul": "metareview.models.cumul",
     "permutest": "metareview.models.permutest",
     "confint": "metareview.models.confint",
+    "GoshResult": "metareview.models.gosh",
+    "gosh": "metareview.models.gosh",
+    "gosh_plot": "metareview.report.gosh_plot",
+    "FsnResult": "metareview.models.publication",
+    "TesResult": "metareview.models.publication",
+    "fsn": "metareview.models.publication",
+    "tes": "metareview.models.publication",
 }
 
 __all__ = [
@@ -158,7 +168,9 @@ __all__ = [
     "TESTS",
     "ConvergenceError",
     "ConvergenceWarning",
+    "FsnResult",
     "GLMMResult",
+    "GoshResult",
     "GradeOutcome",
     "InputError",
     "MHResult",
@@ -183,6 +195,7 @@ __all__ = [
     "StoreError",
     "StudyData",
     "SubgroupResult",
+    "TesResult",
     "TrimfillResult",
     "__version__",
     "analyse_project",
@@ -194,7 +207,10 @@ __all__ = [
     "display_transform",
     "escalc",
     "forest_plot",
+    "fsn",
     "funnel_plot",
+    "gosh",
+    "gosh_plot",
     "influence",
     "leave1out",
     "load_protocol",
@@ -218,6 +234,7 @@ __all__ = [
     "set_rating",
     "sof_table",
     "subgroup",
+    "tes",
     "trimfill",
     "vcalc",
     "write_report",

@@ -3,7 +3,9 @@
 Expected values: ``tests/data/cli/bcg_pool_goldens.json``, written by
 ``scripts/goldens/cli_pool.R`` (``rma(yi, vi, data = escalc("RR", ...), method = ...)``,
 ``confint()``, ``predict()``, ``rma.mh(measure = "OR")``, ``rma.peto()`` with
-``control = list(threshold = 1e-12, tol = 1e-12, maxiter = 5000)``).
+``control = list(threshold = 1e-12, tol = 1e-12, maxiter = 5000)``); per-study rows from
+``summary(escalc(...))`` and ``weights(fit)``, ``--transf`` from ``predict(fit, transf = exp)``,
+the ``--by`` test from ``rma(estimates, sei = se, mods = ~ group, method = "FE")$QM``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 
 from metareview.cli import main
-from metareview.review.pool import JSON_KEYS
+from metareview.review.pool import JSON_KEYS, STUDY_KEYS
 
 GOLDENS = json.loads((Path(__file__).parents[1] / "data/cli/bcg_pool_goldens.json").read_text())
 BCG = Path(__file__).parents[1] / "data/cli/bcg.csv"
@@ -57,7 +59,9 @@ def _beyond_cap(got: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
 def test_json_has_exactly_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "pool", str(BCG), "--measure", "RR", "--json")
     assert code == 0
-    assert tuple(json.loads(out)) == JSON_KEYS
+    got = json.loads(out)
+    assert tuple(got) == (*JSON_KEYS, "studies")
+    assert all(tuple(row) == STUDY_KEYS for row in got["studies"])
 
 
 @pytest.mark.parametrize(
@@ -171,3 +175,118 @@ def test_mh_takes_group_sizes_instead_of_non_event_counts(
     code, out, err = _run(capsys, "pool", str(path), "--measure", "OR", "--method", "MH", "--json")
     assert code == 0, err
     assert _close(json.loads(out)["estimate"], GOLDENS["mh_or"]["estimate"])
+
+
+def test_json_per_study_rows_match_metafor(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--json")
+    assert code == 0, err
+    rows = json.loads(out)["studies"]
+    want = GOLDENS["studies"]
+    assert [r["row"] for r in rows] == list(range(1, 14))
+    assert rows[0]["study"] == "Aronson 1948"
+    for key in ("yi", "vi", "weight", "ci_lb", "ci_ub"):
+        for got, w in zip([r[key] for r in rows], want[key], strict=True):
+            assert _close(got, w), (key, got, w)
+
+
+def test_transf_exp_matches_metafor_predict(capsys: pytest.CaptureFixture[str]) -> None:
+    for transf in ("exp", "auto"):  # auto for RR is exp
+        code, out, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--transf", transf,
+                              "--json")  # fmt: skip
+        assert code == 0, err
+        got = json.loads(out)
+        assert got["transf"] == transf
+        _assert_matches(got["transformed"], GOLDENS["transf_exp"])
+        _assert_matches(got, GOLDENS["reml_z"])  # the model scale is still reported
+    code, out, _ = _run(capsys, "pool", str(BCG), "--measure", "RR", "--transf", "auto")
+    # metafor's print of predict(res, transf = exp): "0.4894 0.3441 0.6962 0.1546 1.5490"
+    assert "0.4894 0.3441 0.6962 0.1546 1.5490" in out
+
+
+def test_transf_auto_leaves_a_difference_measure_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "pool", str(BCG), "--measure", "RD", "--transf", "auto", "--json")
+    assert code == 0 and "transformed" not in json.loads(out)
+    code, _, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--transf", "cube")
+    assert code == 2 and "unknown transf" in err
+
+
+def test_mh_per_study_rows_and_transf(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "pool", str(BCG), "--measure", "OR", "--method", "MH",
+                          "--transf", "auto", "--json")  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)
+    want = GOLDENS["mh_or"]
+    for r, yi, vi, w in zip(got["studies"], want["studies_yi"], want["studies_vi"],
+                            want["weight"], strict=True):  # fmt: skip
+        assert _close(r["yi"], yi) and _close(r["vi"], vi) and _close(r["weight"], w)
+    _assert_matches(got["transformed"], want["transf_exp"])
+
+
+def test_by_prints_the_test_for_subgroup_differences(capsys: pytest.CaptureFixture[str]) -> None:
+    from metareview.review.pool import pool_file
+
+    want = GOLDENS["by_alloc_test"]
+    outcome = pool_file(BCG, "RR", by="alloc")
+    assert outcome.test_between is not None
+    assert outcome.test_between["df"] == want["df"]
+    assert _close(outcome.test_between["Q"], want["Q"])
+    assert _close(outcome.test_between["pvalue"], want["pvalue"])
+    code, out, _ = _run(capsys, "pool", str(BCG), "--measure", "RR", "--by", "alloc")
+    assert code == 0
+    # metafor prints QM as "QM(df = 2) = 1.8614, p-val = 0.3943"
+    assert f"QM(df = 2) = {want['Q']:.4f}, p-val = {want['pvalue']:.4f}" in out
+
+
+@pytest.mark.parametrize("suffix", ["svg", "png", "pdf"])
+def test_forest_and_funnel_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    forest, funnel = tmp_path / f"forest.plot.{suffix}", tmp_path / f"funnel.{suffix}"
+    code, _, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--forest", str(forest),
+                        "--funnel", str(funnel), "--json")  # fmt: skip
+    assert code == 0, err
+    magic = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF"}[suffix]
+    for path in (forest, funnel):
+        assert path.read_bytes().startswith(magic)
+    if suffix == "svg":
+        text = forest.read_text()
+        assert "Aronson 1948" in text and "Random-effects model (REML)" in text
+
+
+def test_figure_errors_are_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--forest",
+                        str(tmp_path / "f.gif"))  # fmt: skip
+    assert code == 2 and "f.gif" in err and ".svg" in err
+    code, _, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--by", "alloc",
+                        "--forest", str(tmp_path / "f.svg"))  # fmt: skip
+    assert code == 2 and "--by" in err
+    assert not (tmp_path / "f.svg").exists()
+
+
+def test_lean_csv_path_equals_the_pandas_path(tmp_path: Path) -> None:
+    # GEN with --by reads the file without pandas; an irregular file takes the full path.
+    from metareview.review import pool as pool_mod
+
+    rows = ["id,yi,vi"] + [f"{g},{0.1 * (i % 7) - 0.3},{0.02 + 0.01 * (i % 5)}"
+                           for i, g in enumerate([3, 1, 2, 3, 1, 2, 2, 3, 1, 10, 10, 10])]
+    path = tmp_path / "gen.csv"
+    path.write_text("\n".join(rows) + "\n")
+    lean = pool_mod._pool_lean(path, method="REML", test="z", level=95.0, by="id")
+    assert lean is not None
+    assert [i["by"] for i in lean.json] == [1, 2, 3, 10]  # numeric order, ints
+    df = pool_mod.read_study_csv(path)
+    from metareview.models import rma_batch
+
+    table = rma_batch(df, by="id")
+    full = pool_mod._table_to_json(table, "id", "GEN", "REML", "z")
+    assert lean.json == full
+    named = tmp_path / "named.csv"  # quoted text groups and standard errors
+    named.write_text('g,yi,sei\n"b",0.1,0.2\n"a",0.3,0.1\n"b",0.2,0.3\n"a",0.5,0.2\n')
+    lean = pool_mod._pool_lean(named, method="DL", test="z", level=95.0, by="g")
+    assert lean is not None and [i["by"] for i in lean.json] == ["a", "b"]
+    table = rma_batch(pool_mod.read_study_csv(named).assign(vi=lambda d: d["sei"] ** 2),
+                      by="g", method="DL")  # fmt: skip
+    assert lean.json == pool_mod._table_to_json(table, "g", "GEN", "DL", "z")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,yi,vi\n1,0.1,0.02\n1,,0.03\n2,0.2,0.01\n")
+    assert pool_mod._pool_lean(bad, method="REML", test="z", level=95.0, by="id") is None

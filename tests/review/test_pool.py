@@ -54,7 +54,7 @@ def _beyond_cap(got: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
 def test_one_analysis_matches_metafor(case: str, kwargs: dict[str, str]) -> None:
     out = pool_file(BCG, "rr", **kwargs)
     assert isinstance(out, PoolOutcome) and isinstance(out.json, dict)
-    assert tuple(out.json) == JSON_KEYS
+    assert tuple(out.json) == (*JSON_KEYS, "studies")  # per-study rows: tests/cli/test_pool.py
     _assert_matches(out.json, GOLDENS[case])
     assert out.model is not None and out.model.k == 13
     assert json.loads(out.to_json()) == json.loads(to_json(out)) == out.json

@@ -50,6 +50,22 @@ def load_commands(argv: list[str] | None = None) -> None:
         importlib.import_module(f"metareview.cli.{module}")
 
 
+def _load_for(argv: list[str]) -> None:
+    """Import what running ``argv`` needs: the named command's module; for the root help or an
+    unknown command, only modules with a command missing from the help table
+    (:mod:`metareview.cli._help`), since :class:`~metareview.cli._group.LazyGroup` lists the
+    others without them."""
+    name = next((arg for arg in argv if not arg.startswith("-")), None)
+    if any(name in names for names in COMMANDS.values()):
+        load_commands(argv)
+        return
+    from metareview.cli._help import HELP
+
+    for module, names in COMMANDS.items():
+        if any(n not in HELP for n in names):
+            importlib.import_module(f"metareview.cli.{module}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
@@ -57,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        load_commands(args)
+        _load_for(args)
         app(args=args, prog_name="metareview")
     except SystemExit as exc:
         if exc.code is None:

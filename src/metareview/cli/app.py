@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from metareview.cli._group import LazyGroup
+
 HELP = "metareview: a systematic review of clinical evidence, from the search to the pooled answer."
 
 app = typer.Typer(
@@ -12,6 +14,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
 
 

@@ -11,7 +11,9 @@ computation; ``leave1out`` refits without each study in turn. All three share on
 meta-regression, ``subgroup`` pools within subgroups and tests their differences, and
 ``regtest``, ``ranktest`` and ``trimfill`` address small-study effects. ``rma_mv`` fits
 multilevel and multivariate models (``vcalc`` builds their covariance matrices) and ``robust``
-gives cluster-robust tests for ``rma``, ``rma_reg`` and ``rma_mv`` fits. ``METHODS``, ``TESTS``
+gives cluster-robust tests for ``rma``, ``rma_reg`` and ``rma_mv`` fits. ``fsn`` and ``tes`` are
+file-drawer analyses, and ``gosh`` refits every subset of the studies (``backend="dask"`` for a
+cluster, as ``rma_batch``). ``METHODS``, ``TESTS``
 and ``METHOD_NAMES`` (:mod:`metareview.models.methods`) are the vocabulary of pooling.
 ``rma_glmm`` fits generalised linear mixed models to 2x2 tables, rates and proportions
 (metafor's ``rma.glmm``); ``selmodel`` fits selection models for publication bias.
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from metareview.models.confint import ConfintResult, confint
     from metareview.models.cumul import cumul
     from metareview.models.glmm import GLMMResult, rma_glmm
+    from metareview.models.gosh import GoshResult, gosh
     from metareview.models.influence import (
         BaujatResult,
         InfluenceResult,
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import PermutestResult, permutest
+    from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
@@ -122,6 +126,12 @@ _EXPORTS: dict[str, str] = {
     "permutest": "permutest",
     "ConfintResult": "confint",
     "confint": "confint",
+    "GoshResult": "gosh",
+    "gosh": "gosh",
+    "FsnResult": "publication",
+    "TesResult": "publication",
+    "fsn": "publication",
+    "tes": "publication",
 }
 
 __all__ = [
@@ -133,7 +143,9 @@ __all__ = [
     "TESTS",
     "BaujatResult",
     "ConfintResult",
+    "FsnResult",
     "GLMMResult",
+    "GoshResult",
     "InfluenceResult",
     "MHResult",
     "PermutestResult",
@@ -146,12 +158,15 @@ __all__ = [
     "RobustResult",
     "SelmodelResult",
     "SubgroupResult",
+    "TesResult",
     "TestName",
     "TrimfillResult",
     "baujat",
     "check_published",
     "confint",
     "cumul",
+    "fsn",
+    "gosh",
     "hatvalues",
     "influence",
     "leave1out",
@@ -173,6 +188,7 @@ __all__ = [
     "rstudent",
     "selmodel",
     "subgroup",
+    "tes",
     "trimfill",
     "vcalc",
 ]

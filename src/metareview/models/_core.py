@@ -817,6 +817,7 @@ def fit_padded(
     control: Mapping[str, Any] | Control | None = None,
     on_fail: Literal["raise", "nan"] = "raise",
     labels: Sequence[object] | None = None,
+    tau2_ci: bool = True,
 ) -> BatchFit:
     """Fit the intercept-only fixed- or random-effects model to each row of padded arrays.
 
@@ -846,6 +847,9 @@ def fit_padded(
         ``leave1out()`` does for fits that fail).
     labels : sequence, optional
         Names of the rows used in error messages.
+    tau2_ci : bool, default True
+        Compute the Q-profile CI of tau^2 (NaN bounds when False, e.g. for GOSH, which needs
+        only the point estimates).
 
     Returns
     -------
@@ -891,12 +895,14 @@ def fit_padded(
     converged = np.ones(n, dtype=bool)
     for rows, width in _blocks(k_int):
         if rows is None:
-            part, conv = _fit_block(ya, va, ma, method, test, alpha, ctl, tau2_fixed, notes)
+            part, conv = _fit_block(
+                ya, va, ma, method, test, alpha, ctl, tau2_fixed, notes, tau2_ci
+            )
             cols, converged = part, conv
             continue
         part, conv = _fit_block(
             ya[rows, :width], va[rows, :width], ma[rows, :width], method, test, alpha, ctl,
-            None if tau2_fixed is None else tau2_fixed[rows], notes,
+            None if tau2_fixed is None else tau2_fixed[rows], notes, tau2_ci,
         )  # fmt: skip
         if not cols:
             cols = {name: np.empty(n) for name in part}
@@ -1042,6 +1048,7 @@ def _fit_block(
     ctl: Control,
     tau2: FloatArray | None,
     notes: _Notes,
+    tau2_ci: bool = True,
 ) -> tuple[dict[str, FloatArray], BoolArray]:
     """The fit of :func:`fit_padded` for the rows of one block: the per-row results (named as
     :class:`BatchFit`'s fields) and the convergence flags."""
@@ -1127,7 +1134,7 @@ def _fit_block(
     nan = np.full(n, np.nan)
     tau2_lb, tau2_ub = nan.copy(), nan.copy()
     tau2_open = np.zeros(n)
-    if not is_ee and tau2 is None:
+    if not is_ee and tau2 is None and tau2_ci:
         rows = np.flatnonzero(~k1 & converged)
         if rows.size:
             lb, ub, open_ub = _qprofile(_subset(data, rows), tau2_hat[rows], alpha, ctl)

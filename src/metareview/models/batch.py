@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, overload
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from metareview.errors import InputError, MetareviewWarning
+from metareview.models._backend import check_backend, run_chunks
 from metareview.models._core import (
+    BatchFit,
     Control,
     alpha_from_level,
     fit_padded,
@@ -24,9 +26,17 @@ from metareview.models._core import (
     normalise_method,
     normalise_test,
 )
-from metareview.models._input import NaAction, as_float, clean_yi_vi
 
-__all__ = ["BATCH_COLUMNS", "pad_groups", "rma_batch"]
+if TYPE_CHECKING:  # pandas and the input checks load with rma_batch: pad_groups needs NumPy only
+    import pandas as pd
+
+    from metareview.models._input import NaAction
+
+__all__ = ["BATCH_COLUMNS", "CHUNK_GROUPS", "pad_groups", "rma_batch"]
+
+#: Analyses per chunk: a batch of more groups is fitted chunk by chunk (one task each with the
+#: dask backend). Both backends cut the same chunks, so their results are identical.
+CHUNK_GROUPS = 1 << 16
 
 #: Result columns of :func:`rma_batch` after the grouping column(s).
 BATCH_COLUMNS: tuple[str, ...] = (
@@ -83,6 +93,8 @@ def rma_batch(
     control: Mapping[str, Any] | Control | None = None,
     na_action: NaAction = "fail",
     on_fail: Literal["raise", "nan"] = "raise",
+    backend: str = "numpy",
+    client: Any = None,
 ) -> pd.DataFrame:
     """Fit one model per group of ``df`` in a single array computation.
 
@@ -100,6 +112,12 @@ def rma_batch(
     on_fail : {"raise", "nan"}
         A group whose estimator does not converge raises
         :class:`~metareview.errors.ConvergenceError` naming the group, or gets NaN results.
+    backend : {"numpy", "dask"}
+        Where the chunks of :data:`CHUNK_GROUPS` analyses are fitted: in this process, or as
+        tasks on a ``dask.distributed`` client (``pip install 'metareview[scale]'``). The chunks
+        are the same, so are the results, to the last bit.
+    client : dask.distributed.Client, optional
+        The client for ``backend="dask"``; by default a ``LocalCluster`` is started for the call.
 
     Returns
     -------
@@ -116,6 +134,10 @@ def rma_batch(
         ``na_action="omit"``), or sampling variances <= 0: the message names the data row
         (1-based position in ``df``) and the column.
     """
+    import pandas as pd
+
+    from metareview.models._input import as_float, clean_yi_vi
+
     if not isinstance(df, pd.DataFrame):
         raise InputError("rma_batch needs a DataFrame")
     by_cols = [by] if isinstance(by, str) else list(by)
@@ -128,6 +150,7 @@ def rma_batch(
     test = normalise_test(test)
     alpha_from_level(level)
     ctl = make_control(control)
+    check_backend(backend, client)
 
     y = as_float(df[yi], yi)
     v = as_float(df[vi], vi)
@@ -142,7 +165,6 @@ def rma_batch(
     keys = grouped.size().index
     n_groups = len(keys)
     mask, (yy, vv) = pad_groups(codes, n_groups, y, v)
-    labels = _GroupLabels(by_cols, keys)
 
     k = mask.sum(axis=1)
     if np.any(k == 1):
@@ -152,10 +174,12 @@ def rma_batch(
             MetareviewWarning,
             stacklevel=2,
         )
-    fit = fit_padded(
-        yy, vv, mask, method=method, test=test, level=level, control=ctl, on_fail=on_fail,
-        labels=labels,
-    )
+    chunks = [
+        (yy[a : a + CHUNK_GROUPS], vv[a : a + CHUNK_GROUPS], mask[a : a + CHUNK_GROUPS],
+         method, test, level, ctl, on_fail, _GroupLabels(by_cols, keys[a : a + CHUNK_GROUPS]))
+        for a in range(0, n_groups, CHUNK_GROUPS)
+    ]  # fmt: skip
+    fit = _concat_fits(run_chunks(_fit_chunk, chunks, backend=backend, client=client))
     out = keys.to_frame(index=False) if isinstance(keys, pd.MultiIndex) else pd.DataFrame(
         {by_cols[0]: np.asarray(keys)}
     )
@@ -185,6 +209,24 @@ def rma_batch(
     out.attrs["test"] = test
     out.attrs["level"] = float(level)
     return out
+
+
+def _fit_chunk(args: tuple[Any, ...]) -> BatchFit:
+    """``fit_padded`` on one chunk of analyses (module level, so Dask can ship it)."""
+    yy, vv, mask, method, test, level, ctl, on_fail, labels = args
+    return fit_padded(
+        yy, vv, mask, method=method, test=test, level=level, control=ctl, on_fail=on_fail,
+        labels=labels,
+    )
+
+
+def _concat_fits(parts: list[BatchFit]) -> BatchFit:
+    """The fits of consecutive chunks as one :class:`BatchFit` (rows in chunk order)."""
+    if len(parts) == 1:
+        return parts[0]
+    return BatchFit(
+        **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(BatchFit)}
+    )
 
 
 class _GroupLabels(Sequence[str]):

@@ -9,6 +9,7 @@ return a matplotlib Figure; ``save_figure`` writes it as SVG, PNG and PDF; ``wri
 turns a review result into a self-contained ``report.html`` plus ``report.json``.
 """
 
+from metareview.report.gosh_plot import gosh_plot
 from metareview.report.html import build_report_data, render_report, write_report
 from metareview.report.plots import figure_svg, forest_plot, funnel_plot, save_figure
 
@@ -17,6 +18,7 @@ __all__ = [
     "figure_svg",
     "forest_plot",
     "funnel_plot",
+    "gosh_plot",
     "render_report",
     "save_figure",
     "write_report",

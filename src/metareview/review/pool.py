@@ -17,19 +17,26 @@ Example
 from __future__ import annotations
 
 import json
+import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from metareview._json import jsonable
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models.methods import POOLING_METHODS, TESTS
 
-__all__ = ["ESCALC_COLUMNS", "JSON_KEYS", "PoolOutcome", "pool_file", "read_study_csv", "to_json"]
+if TYPE_CHECKING:  # pandas is imported where used: the lean CSV path of the CLI never needs it
+    import pandas as pd
+
+__all__ = [
+    "ESCALC_COLUMNS", "JSON_KEYS", "STUDY_KEYS", "TRANSFS", "PoolOutcome", "pool_file",
+    "read_study_csv", "to_json",
+]  # fmt: skip
 
 #: metafor's argument names that ``escalc`` reads from columns of the same name.
 ESCALC_COLUMNS: tuple[str, ...] = (
@@ -43,6 +50,24 @@ JSON_KEYS: tuple[str, ...] = (
     "tau2", "tau2_ci_lower", "tau2_ci_upper", "I2", "H2", "Q", "Q_pvalue", "pi_lower", "pi_upper",
 )  # fmt: skip
 
+#: The keys of each per-study row (``"studies"`` in the ``--json`` of one analysis): the data row
+#: (1-based), its label, the effect size and sampling variance, its weight in the model (percent,
+#: metafor's ``weights()``) and its own confidence interval ``yi -/+ z_(1-alpha/2) sqrt(vi)``
+#: (metafor's ``summary.escalc()`` / ``forest()``).
+STUDY_KEYS: tuple[str, ...] = ("row", "study", "yi", "vi", "weight", "ci_lb", "ci_ub")
+
+#: ``--transf`` choices: ``none`` (the model scale), ``auto`` (the measure's back-transformation:
+#: exp for ratio measures and log rates/means, inverse logit for PLO, tanh for ZCOR, ...), or a
+#: named function (metafor's ``transf.*``).
+TRANSFS: tuple[str, ...] = ("none", "auto", "exp", "ilogit", "ztor", "iarcsin")
+
+
+def _check_file(path: Path) -> None:
+    if path.is_dir():
+        raise InputError("is a folder, not a CSV file", file=str(path))
+    if not path.is_file():
+        raise InputError("no such file", file=str(path))
+
 
 def read_study_csv(path: str | Path) -> pd.DataFrame:
     """Read a study-level CSV; numeric metafor columns must hold numbers or be empty.
@@ -53,11 +78,10 @@ def read_study_csv(path: str | Path) -> pd.DataFrame:
         The file is missing or unreadable, has no data rows, or a numeric column holds text
         (the error names the first offending row, 1-based over data rows, and the column).
     """
+    import pandas as pd
+
     path = Path(path)
-    if path.is_dir():
-        raise InputError("is a folder, not a CSV file", file=str(path))
-    if not path.is_file():
-        raise InputError("no such file", file=str(path))
+    _check_file(path)
     try:
         df = pd.read_csv(path, skipinitialspace=True)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -164,10 +188,14 @@ class PoolOutcome:
         added.
     model : RMAResult or MHResult or None
         The fitted model when there is one analysis (None with ``by``).
+    test_between : dict or None
+        With ``by``: the test for subgroup differences (``Q``, ``df``, ``pvalue``; see
+        :func:`test_between`), None when fewer than two groups have an estimate.
     """
 
     json: dict[str, Any] | list[dict[str, Any]]
     model: Any = None
+    test_between: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         """:attr:`json` as JSON text (strict: no NaN), as ``metareview pool --json`` prints it."""
@@ -181,6 +209,7 @@ def pool_file(
     test: str = "z",
     level: float = 95.0,
     by: str | None = None,
+    transf: str = "none",
 ) -> PoolOutcome:
     """Read a study-level CSV, compute effect sizes and pool them: ``metareview pool``'s API.
 
@@ -207,12 +236,18 @@ def pool_file(
     level : float, default 95
         Confidence level in percent.
     by : str, optional
-        A column: pool each of its values apart.
+        A column: pool each of its values apart, and test the subgroup differences
+        (:func:`test_between`).
+    transf : str, default "none"
+        :data:`TRANSFS`: also report the estimate, CI and prediction interval back-transformed
+        (``"transformed"`` in the JSON; metafor's ``predict(res, transf=)``); ``auto`` uses the
+        measure's back-transformation (exp for OR, RR, IRR, ...; none for MD, SMD, RD, ...).
 
     Returns
     -------
     PoolOutcome
-        The JSON form (:data:`JSON_KEYS`) and, for one analysis, the fitted model.
+        The JSON form (:data:`JSON_KEYS`; for one analysis also ``"studies"``, one object per
+        study with :data:`STUDY_KEYS`) and, for one analysis, the fitted model.
 
     Raises
     ------
@@ -233,12 +268,18 @@ def pool_file(
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(POOLING_METHODS)}")
     if test not in TESTS:
         raise InputError(f"unknown test {test!r}; choose {', '.join(TESTS[:-1])} or {TESTS[-1]}")
+    back = transf_function(transf, measure)
+    if by is not None and method not in ("MH", "PETO") and measure == "GEN":
+        lean = _pool_lean(path, method=method, test=test, level=level, by=by)
+        if lean is not None:
+            return _with_transf(lean, transf, back)
     df = read_study_csv(path)
     if by is not None and by not in df.columns:
         raise InputError(f"no column {by!r} to group by", file=str(path), field=by)
 
     if method in ("MH", "PETO"):
-        return _pool_mh(df, path, measure=measure, method=method, level=level, by=by)
+        outcome = _pool_mh(df, path, measure=measure, method=method, level=level, by=by)
+        return _with_transf(outcome, transf, back)
 
     es = _effect_sizes(df, measure, path)
     es = _drop_uncomputable(es, path)
@@ -248,6 +289,7 @@ def pool_file(
     if by is None:
         from metareview.models import rma
 
+        labels = _labels(df, es.index)
         try:
             res = rma(
                 es["yi"].to_numpy(float),
@@ -256,10 +298,13 @@ def pool_file(
                 test=test,
                 level=level,
                 measure=measure,
+                slab=labels,
             )
         except InputError as exc:
             raise _in_file(exc, es, path, measure) from exc
-        return PoolOutcome(_row_to_json(_result_fields(res), measure, method, test), res)
+        item = _row_to_json(_result_fields(res), measure, method, test)
+        item["studies"] = _study_rows(res, [int(i) + 1 for i in es.index], level)
+        return _with_transf(PoolOutcome(item, res), transf, back)
 
     from metareview.models import rma_batch
 
@@ -267,7 +312,217 @@ def pool_file(
         table = rma_batch(es, by=by, method=method, test=test, level=level)
     except InputError as exc:
         raise _in_file(exc, es, path, measure) from exc
-    return PoolOutcome(_table_to_json(table, by, measure, method, test))
+    items = _table_to_json(table, by, measure, method, test)
+    return _with_transf(PoolOutcome(items, test_between=test_between(items)), transf, back)
+
+
+#: The named back-transformations of ``--transf`` (metafor's ``transf.exp.int``, ...).
+def _named_transf(name: str) -> Callable[..., Any]:
+    from metareview.effects import transforms
+
+    return {
+        "exp": transforms.transf_exp,
+        "ilogit": transforms.transf_ilogit,
+        "ztor": transforms.transf_ztor,
+        "iarcsin": transforms.transf_iarcsin,
+    }[name]
+
+
+def transf_function(transf: str, measure: str) -> Callable[..., Any] | None:
+    """The function ``--transf`` names (None for ``none``, and for ``auto`` with a measure on
+    its display scale); an unknown name is an InputError."""
+    name = str(transf).lower()
+    if name not in TRANSFS:
+        raise InputError(f"unknown transf {transf!r}; choose {', '.join(TRANSFS)}", field="transf")
+    if name == "none":
+        return None
+    if name == "auto":
+        from metareview.effects.measures import find_measure
+
+        info = find_measure("PETO" if measure == "PETO" else measure)
+        if info is None or info.back_transform is None:
+            return None
+        if info.needs_ni:
+            raise InputError(
+                f"the back-transformation of {measure} needs the sample sizes; pick one of "
+                "exp, ilogit, ztor, iarcsin",
+                field="transf",
+            )
+        return info.back_transform
+    return _named_transf(name)
+
+
+def _with_transf(
+    outcome: PoolOutcome, transf: str, back: Callable[..., Any] | None
+) -> PoolOutcome:
+    """Add ``"transf"`` and the back-transformed estimate/CI/PI (``"transformed"``) to each
+    analysis of ``outcome`` (metafor's ``predict(res, transf=)``): nothing when ``back`` is
+    None."""
+    if back is None:
+        return outcome
+    items = [outcome.json] if isinstance(outcome.json, dict) else outcome.json
+    keys = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
+    for item in items:
+        vals = np.array([np.nan if item[k] is None else item[k] for k in keys], dtype=float)
+        with np.errstate(all="ignore"):
+            out = np.asarray(back(vals), dtype=float)
+        item["transf"] = str(transf).lower()
+        item["transformed"] = {
+            k: (float(x) if math.isfinite(x) else None) for k, x in zip(keys, out, strict=True)
+        }
+    return outcome
+
+
+def _labels(df: pd.DataFrame, index: Any) -> list[str] | None:
+    """Study labels from a ``slab`` or ``study`` column, if the file has one."""
+    for col in ("slab", "study"):
+        if col in df.columns:
+            return [str(x) for x in df.loc[index, col].tolist()]
+    return None
+
+
+def _study_rows(res: Any, rows: list[int] | None, level: float) -> list[dict[str, Any]]:
+    """Per-study ``--json`` rows (:data:`STUDY_KEYS`) of a fitted model; ``rows`` are the file's
+    data rows of its studies (None when they cannot be told)."""
+    from scipy.special import ndtri
+
+    yi = np.asarray(res.yi, dtype=float)
+    vi = np.asarray(res.vi, dtype=float)
+    crit = -float(ndtri((1.0 - level / 100.0) / 2.0))
+    half = crit * np.sqrt(vi)
+    weights = np.asarray(res.weights, dtype=float)
+    slab = list(res.slab)
+    out = []
+    for i in range(yi.size):
+        out.append({
+            "row": None if rows is None or len(rows) != yi.size else rows[i],
+            "study": slab[i] if i < len(slab) else str(i + 1),
+            "yi": jsonable(yi[i]),
+            "vi": jsonable(vi[i]),
+            "weight": jsonable(weights[i]),
+            "ci_lb": jsonable(yi[i] - half[i]),
+            "ci_ub": jsonable(yi[i] + half[i]),
+        })  # fmt: skip
+    return out
+
+
+def test_between(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The test for subgroup differences of ``--by`` (separate tau^2 per group).
+
+    ``Q_b = sum_j (mu_j - mu_bar)^2 / SE_j^2`` with ``mu_bar = sum(mu_j/SE_j^2)/sum(1/SE_j^2)``
+    over the groups with an estimate, chi-square with ``G - 1`` df (Borenstein et al. 2009,
+    ch. 19); equal to metafor's ``rma(estimate, sei = se, mods = ~ group, method = "FE")$QM``
+    and to :func:`metareview.models.subgroup`'s ``Q_between``. None for fewer than two groups.
+    """
+    est = np.array([np.nan if i["estimate"] is None else i["estimate"] for i in items], float)
+    se = np.array([np.nan if i["se"] is None else i["se"] for i in items], float)
+    ok = np.isfinite(est) & np.isfinite(se) & (se > 0)
+    if ok.sum() < 2:
+        return None
+    w = 1.0 / se[ok] ** 2
+    mu = float(np.sum(w * est[ok]) / np.sum(w))
+    q = float(np.sum(w * (est[ok] - mu) ** 2))
+    df = int(ok.sum()) - 1
+    from scipy.special import chdtrc
+
+    return {"Q": q, "df": df, "pvalue": float(chdtrc(df, q)), "groups": int(ok.sum())}
+
+
+def _pool_lean(
+    path: Path, *, method: str, test: str, level: float, by: str
+) -> PoolOutcome | None:
+    """``--by`` with ``yi``/``vi`` (or ``sei``) columns, without pandas: the CLI's fast path.
+
+    The file is read by NumPy's C parser; any irregularity (a missing or non-numeric cell, a
+    quoted field, a missing group) returns None and the caller takes the full path, which
+    reads the file with pandas and reports the problem located in the file. The fit is the
+    same batch core as :func:`metareview.models.rma_batch` (same chunks, same numbers).
+    """
+    import csv
+
+    _check_file(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh), None)
+            body_starts = fh.read(1) != ""
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not header or not body_starts:
+        return None
+    names = [h.strip() for h in header]
+    if len(set(names)) != len(names) or by not in names or "yi" not in names:
+        return None
+    var = "vi" if "vi" in names else "sei" if "sei" in names else None
+    if var is None:
+        return None
+    cols = [names.index("yi"), names.index(var), names.index(by)]
+    groups: Any
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. an empty file: take the full path
+            try:  # one pass when the group column is numeric (the common case)
+                num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, ndmin=2,
+                                 dtype=float, encoding="utf-8")  # fmt: skip
+                groups = num[:, 2]
+            except ValueError:
+                num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols[:2], ndmin=2,
+                                 dtype=float, encoding="utf-8")  # fmt: skip
+                raw = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[cols[2]],
+                                 dtype=str, encoding="utf-8", ndmin=1, quotechar='"')  # fmt: skip
+                groups = np.char.strip(raw.astype(str))
+                if (groups == "").any():
+                    return None
+    except (ValueError, UserWarning, OSError):
+        return None
+    y, v = num[:, 0], num[:, 1]
+    if var == "sei":
+        v = v**2
+    if not (np.isfinite(y).all() and np.isfinite(v).all() and (v > 0).all()):
+        return None
+    if groups.size != y.size or (groups.dtype.kind == "f" and not np.isfinite(groups).all()):
+        return None
+    keys, codes, as_json = _group_keys(groups)
+    from metareview.models._core import fit_padded
+    from metareview.models.batch import CHUNK_GROUPS, pad_groups
+
+    mask, (yy, vv) = pad_groups(codes, len(keys), y, v)
+    k = mask.sum(axis=1)
+    if np.any(k == 1):
+        warnings.warn(
+            f"{int((k == 1).sum())} group(s) with k = 1 fitted with tau^2 = 0 and a z test "
+            "(as metafor)",
+            MetareviewWarning,
+            stacklevel=3,
+        )
+    parts = []
+    for a in range(0, len(keys), CHUNK_GROUPS):
+        sl = slice(a, a + CHUNK_GROUPS)
+        try:
+            parts.append(fit_padded(yy[sl], vv[sl], mask[sl], method=method, test=test,
+                                    level=level, labels=[f"{by}={g!r}" for g in as_json[sl]]))
+        except InputError:  # pragma: no cover - the data were checked above
+            return None
+    fields = {
+        f: np.concatenate([getattr(p, "beta" if f == "estimate" else f) for p in parts])
+        for f in _FIELDS.values()
+    }
+    items = _columns_to_json(k, fields, as_json, "GEN", method, test)
+    return PoolOutcome(items, test_between=test_between(items))
+
+
+def _group_keys(groups: Any) -> tuple[list[Any], Any, list[Any]]:
+    """Sorted distinct groups, each row's group code, and the groups as JSON values: numbers
+    sort and print as numbers (integers as int), as pandas' ``groupby`` of a numeric column."""
+    if groups.dtype.kind != "f":
+        try:
+            groups = groups.astype(float)
+        except ValueError:
+            keys, codes = np.unique(groups, return_inverse=True)
+            return list(keys), codes, [str(x) for x in keys]
+    keys, codes = np.unique(groups, return_inverse=True)
+    if np.all(keys == np.round(keys)) and np.all(np.abs(keys) < 2**53):
+        return list(keys), codes, [int(x) for x in keys]
+    return list(keys), codes, [float(x) for x in keys]
 
 
 def _in_file(exc: InputError, es: pd.DataFrame, path: Path, measure: str) -> InputError:
@@ -299,20 +554,35 @@ def _table_to_json(
     table: pd.DataFrame, by: str, measure: str, method: str, test: str
 ) -> list[dict[str, Any]]:
     """``rma_batch``'s table as ``--json`` objects, converted column-wise (10,000 rows fast)."""
-    values = np.column_stack(
-        [table[f].to_numpy(float) if f in table else np.full(len(table), np.nan)
-         for f in _FIELDS.values()]
-    )  # fmt: skip
-    cells = values.astype(object)
-    cells[~np.isfinite(values)] = None
-    ks = table["k"].astype(int).tolist()
+    columns = {
+        f: table[f].to_numpy(float) if f in table else np.full(len(table), np.nan)
+        for f in _FIELDS.values()
+    }
     groups = [jsonable(g) for g in table[by].tolist()]
-    fixed = {"measure": measure, "method": method, "test": test}
-    out = []
-    for k, group, row in zip(ks, groups, cells.tolist(), strict=True):
-        item = {"k": k, **fixed, **dict(zip(_FIELDS, row, strict=True))}
-        out.append({**{key: item[key] for key in JSON_KEYS}, "by": group})
-    return out
+    return _columns_to_json(table["k"].to_numpy(), columns, groups, measure, method, test)
+
+
+def _columns_to_json(
+    k: Any, columns: dict[str, Any], groups: list[Any], measure: str, method: str, test: str
+) -> list[dict[str, Any]]:
+    """One ``--json`` object per group from result columns under metafor's names."""
+    lists: dict[str, list[Any]] = {
+        "k": np.asarray(k).astype(int).tolist(),
+        "measure": [measure] * len(groups),
+        "method": [method] * len(groups),
+        "test": [test] * len(groups),
+    }
+    for key, name in _FIELDS.items():
+        col = np.asarray(columns[name], dtype=float)
+        cells = col.tolist()
+        bad = np.flatnonzero(~np.isfinite(col))
+        for i in bad.tolist():
+            cells[i] = None
+        lists[key] = cells
+    lists["by"] = list(groups)
+    keys = (*JSON_KEYS, "by")
+    rows = zip(*(lists[c] for c in keys), strict=True)
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 
@@ -362,13 +632,15 @@ def _pool_mh(
 
     if by is None:
         item, res = fit(df)
+        rows = list(range(1, len(df) + 1)) if len(res.yi) == len(df) else None
+        item["studies"] = _study_rows(res, rows, level)
         return PoolOutcome(item, res)
     out = []
     for group, part in df.groupby(by, sort=True):
         item, _ = fit(part)
         item["by"] = jsonable(group)
         out.append(item)
-    return PoolOutcome(out)
+    return PoolOutcome(out, test_between=test_between(out))
 
 
 def to_json(outcome: PoolOutcome) -> str:

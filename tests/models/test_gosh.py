@@ -1,0 +1,82 @@
+"""gosh(): every subset refitted through the batch core, against metafor's ``gosh()``.
+
+Goldens: ``tests/data/goldens_gosh.json`` from ``scripts/goldens/gosh.R``:
+``gosh(rma(yi, vi, data = escalc("RR", ...)[1:8, ], method = M, control = ctrl))`` for M in EE,
+DL, REML, PM (dat.bcg's first 8 trials; 255 subsets); ``res`` (k, QE, I2, H2, tau2, estimate)
+and ``incl`` in metafor's row order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from goldens_helpers import ATOL, RTOL, load_goldens
+
+from metareview.errors import InputError
+from metareview.models import rma
+from metareview.models.gosh import GOSH_COLUMNS, gosh, subset_matrix
+
+G = load_goldens("goldens_gosh.json")
+BCG8 = G["datasets"]["bcg8"]
+
+
+@pytest.mark.parametrize("method", ["EE", "DL", "REML", "PM"])
+def test_gosh_matches_metafor(method: str) -> None:
+    want = G["gosh"][method]
+    out = gosh(rma(BCG8["yi"], BCG8["vi"], method=method))
+    assert out.exact and len(out) == 255 and out.fit.all()
+    assert list(out.res.columns) == list(GOSH_COLUMNS)
+    np.testing.assert_array_equal(out.incl.astype(int), np.array(want["incl"]))
+    for col in GOSH_COLUMNS:
+        np.testing.assert_allclose(
+            out.res[col].to_numpy(float), np.array(want[col], float), rtol=RTOL, atol=ATOL,
+            err_msg=f"{method} {col}",
+        )  # fmt: skip
+
+
+def test_subset_order_is_metafors_expand_grid_order() -> None:
+    # k = 3 by hand: expand.grid over (study1, study2, study3) with study 1 varying fastest,
+    # rows with no study dropped, then (stably) ordered by size.
+    incl, exact = subset_matrix(3)
+    assert exact
+    want = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]]
+    np.testing.assert_array_equal(incl.astype(int), want)
+
+
+def test_random_subsets_are_distinct_and_each_row_is_an_rma_fit() -> None:
+    y, v = np.array(G["datasets"]["bcg"]["yi"]), np.array(G["datasets"]["bcg"]["vi"])
+    res = rma(y, v, method="REML")
+    out = gosh(res, subsets=300, seed=7)
+    assert not out.exact and len(out) == 300
+    assert len({tuple(r) for r in out.incl}) == 300  # without replacement
+    assert (np.diff(out.res["k"].to_numpy()) >= 0).all()  # ordered by k, as metafor
+    np.testing.assert_array_equal(gosh(res, subsets=300, seed=7).incl, out.incl)
+    for i in (0, 57, 150, 299):
+        sel = out.incl[i]
+        ref = rma(y[sel], v[sel], method="REML")
+        row = out.res.iloc[i]
+        assert row["k"] == sel.sum()
+        assert row["estimate"] == pytest.approx(ref.beta, rel=1e-10)
+        assert row["tau2"] == pytest.approx(ref.tau2, rel=1e-8, abs=1e-12)
+        assert row["QE"] == pytest.approx(ref.QE, rel=1e-10)
+        assert row["I2"] == pytest.approx(ref.I2, rel=1e-8, abs=1e-10)
+
+
+def test_fixed_tau2_is_kept_and_frame_has_inclusion_columns() -> None:
+    res = rma(BCG8["yi"], BCG8["vi"], tau2=0.1, slab=[f"s{i}" for i in range(8)])
+    out = gosh(res)
+    assert (out.res["tau2"] == 0.1).all()
+    frame = out.to_frame()
+    assert list(frame.columns) == [*GOSH_COLUMNS, *[f"s{i}" for i in range(8)]]
+    assert (frame[[f"s{i}" for i in range(8)]].sum(axis=1) == frame["k"]).all()
+    assert "Model fits attempted: 255" in out.summary()
+
+
+def test_bad_input() -> None:
+    with pytest.raises(InputError, match="k = 1"), pytest.warns(UserWarning, match="k = 1"):
+        gosh(rma([0.1], [0.1]))
+    with pytest.raises(InputError, match="rma"):
+        gosh("not a model")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="backend"):
+        gosh(rma(BCG8["yi"], BCG8["vi"]), backend="spark")
+
