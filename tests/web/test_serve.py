@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -54,8 +55,16 @@ def test_serve_prints_a_token_url_and_stops_on_ctrl_c(e2e_project: Path) -> None
 
 def test_serve_warns_when_listening_beyond_this_machine(e2e_project: Path) -> None:
     proc, url = _serve(str(e2e_project), "--port", "0", "--host", "0.0.0.0")
+    # Ctrl-C once the server answers (a signal during uvicorn's start-up can be lost)
+    base = url.split("/?")[0]
+    for _ in range(600):
+        try:
+            httpx.get(base + "/", timeout=1.0)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=60)
     assert "warning: listening on 0.0.0.0" in err
     assert url.startswith("http://127.0.0.1:")
 
