@@ -99,7 +99,7 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "stop_words": False,
     "max_df": 0.95,
     "min_df": 1,
-    "keyword_weight": 0.5,
+    "keyword_weight": 0.3,
     "relevant_weight": 1.0,
 }
 
