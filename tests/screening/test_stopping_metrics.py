@@ -130,3 +130,17 @@ def test_prior_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["simulate", str(path), "--prior-ids", "0,9999"]) == 2
     assert "prior row 9999" in capsys.readouterr().err
+
+
+def test_asreview_label_columns(tmp_path: Path) -> None:
+    from metareview.screening.simulation import load_labelled_csv
+
+    path = tmp_path / "asreview.csv"
+    path.write_text("title,abstract,included\nA drug trial,x,1\nA rat study,y,0\n"
+                    "Another trial,z,1\nA cell assay,w,0\n", encoding="utf-8")
+    data = load_labelled_csv(path, "included")
+    assert data.labels.tolist() == [1, 0, 1, 0]
+    path.write_text("title,label_included\nA,1\nB,\n", encoding="utf-8")
+    with pytest.raises(InputError, match="row 2") as info:
+        load_labelled_csv(path, "label_included")
+    assert info.value.field == "label_included"

@@ -33,6 +33,10 @@ doi:10.1038/s42256-020-00287-7):
   logistic regression had the best WSS@95 averaged over the files at both label levels
   (0.313 / 0.398 against 0.290 / 0.388 for naive Bayes and 0.310 / 0.395 for the SVM:
   benchmarks/results/screening_simulation.md).
+  With the issue-11 features, leave-one-review-out over the nine sets (one seed) gave
+  held-out mean WSS@95 0.303 / 0.409 and recall@10% 27.8% / 43.2% (label1 / label2) against
+  0.304 / 0.392 and 28.8% / 40.1% for the ``"legacy"`` preset:
+  benchmarks/results/screening_select.md.
 - **Class balance.** Relevant records are rare, so each class gets the same total weight:
   ``w_c = n / (2 n_c)`` for the ``n_c`` labelled records of class ``c`` among ``n`` (scikit-learn's
   "balanced" weights, King & Zeng 2001), and the relevant class is then weighted

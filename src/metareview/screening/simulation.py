@@ -63,6 +63,8 @@ __all__ = [
 DEFAULT_BATCH_FRACTION = 0.02
 
 _TEXT_COLUMNS = ("title", "abstracts", "abstract", "keywords")
+#: ASReview LAB's label columns in a labelled CSV (1 relevant, 0 irrelevant).
+_ASREVIEW_LABELS = ("included", "label_included")
 
 
 # -- metrics --------------------------------------------------------------------------------
@@ -263,7 +265,8 @@ def load_labelled_csv(path: str | Path, label_column: str = "label1") -> Labelle
 
     Columns ``title``, ``abstracts`` (or ``abstract``), ``keywords`` feed the ranker (any may be
     missing but not all); ``label_column`` holds ``I`` for an include and anything else
-    (``E``, an exclusion code, empty) for an exclusion.
+    (``E``, an exclusion code, empty) for an exclusion. ASReview LAB's label columns
+    ``included`` and ``label_included`` hold 1 (relevant) or 0 (irrelevant) instead.
 
     Raises
     ------
@@ -304,7 +307,19 @@ def load_labelled_csv(path: str | Path, label_column: str = "label1") -> Labelle
                         f"fewer fields than the header's {len(header)}", file=name, row=row_number
                     )
                 records.append({c: row[c] for c in _TEXT_COLUMNS if c in row})
-                labels.append(1 if row[label_column].strip() == "I" else 0)
+                value = row[label_column].strip()
+                if label_column in _ASREVIEW_LABELS:
+                    # ASReview's labelled CSV: 1 relevant, 0 irrelevant (empty: unlabelled,
+                    # which a simulation cannot replay)
+                    if value not in ("0", "1"):
+                        raise InputError(
+                            f"{label_column} is {value!r}; ASReview's labels are 1 (relevant) "
+                            "or 0 (irrelevant), and a simulation needs every record labelled",
+                            file=name, row=row_number, field=label_column,
+                        )
+                    labels.append(int(value))
+                else:
+                    labels.append(1 if value == "I" else 0)
     except FileNotFoundError as exc:
         raise InputError("no such file", file=name) from exc
     except IsADirectoryError as exc:
