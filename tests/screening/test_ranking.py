@@ -150,7 +150,9 @@ def test_bad_input() -> None:
     with pytest.raises(InputError, match="no records"):
         Ranker().fit([], [])
     with pytest.raises(InputError, match="no words"):
-        Ranker().fit(["the", "and"], [1, 0])
+        Ranker().fit(["", "  ?  "], [1, 0])
+    with pytest.raises(InputError, match="no words"):  # only stop words, removed on request
+        Ranker(stop_words=True).fit(["the", "and"], [1, 0])
     with pytest.raises(RuntimeError, match="fit"):
         Ranker().rank()
 

@@ -160,6 +160,15 @@ def test_session_ranks_relevant_records_first(tmp_path: Path) -> None:
         assert sorted(shown) == sorted(relevant[1:])
         # the model's estimate of relevant records left lies between 0 and the 3 unscreened
         assert 0.0 <= session.progress().remaining_relevant <= 3.0
+        # the stopping rules judge the five decisions so far (1, 0, 1, 1, 1 of 8 records):
+        # the last record read was relevant, so no irrelevant run; the hypergeometric p-value is
+        # the one metareview.screening.stopping computes for that order
+        from metareview.screening.stopping import hypergeometric_p
+
+        hyper, run = session.progress().stopping
+        assert (hyper.rule, run.rule) == ("hypergeometric", "irrelevant-run")
+        assert run.value == 0 and not run.stop
+        assert hyper.value == pytest.approx(hypergeometric_p([1, 0, 1, 1, 1], 8, 0.95))
         # hints are shown with the record (record x0 is typed "Review")
         cand = session.next()
         assert cand is not None

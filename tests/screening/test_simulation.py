@@ -209,7 +209,9 @@ def test_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert code == 0
     payload = json.loads(out)
-    assert list(payload) == ["n", "n_included", "wss95", "wss100", "rrf10", "curve"]
+    assert {"n", "n_included", "wss95", "wss100", "rrf10", "curve", "metrics", "stopping"} <= set(
+        payload
+    )
     assert (payload["n"], payload["n_included"]) == (60, 10)
     assert payload["curve"][0] == [0, 0.0] and payload["curve"][-1] == [58, 9.0]
     assert "<svg" in plot.read_text()

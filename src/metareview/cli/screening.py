@@ -26,6 +26,7 @@ from metareview.cli.app import app
 from metareview.errors import InputError
 from metareview.screening.decisions import STAGES, DecisionInput, Screening, normalise_stage
 from metareview.screening.exports import csv_text
+from metareview.screening.ranking import DEFAULT_MODEL
 from metareview.sources.base import read_text
 from metareview.sources.cells import restore_cell
 
@@ -164,7 +165,9 @@ def screen(
     stage: Annotated[
         str, typer.Option("--stage", help="title_abstract (default) or full_text.")
     ] = "title_abstract",
-    model: Annotated[str, typer.Option("--model", help="Ranker: nb, logreg or svm.")] = "nb",
+    model: Annotated[
+        str, typer.Option("--model", help="Ranker: logreg (default), nb or svm.")
+    ] = DEFAULT_MODEL,
     seed: Annotated[int, typer.Option("--seed", help="Ranker seed.")] = 0,
 ) -> None:
     """Screen records one at a time in the ranker's order (interactive)."""

@@ -11,13 +11,26 @@ from rich.table import Table
 
 from metareview.cli.app import app
 from metareview.errors import InputError
-from metareview.screening.ranking import DEFAULT_MODEL, MODELS
+from metareview.screening.ranking import DEFAULT_MODEL, PRESETS
 from metareview.screening.simulation import (
     DEFAULT_BATCH_FRACTION,
+    SimulationResult,
     load_labelled_csv,
+    parse_batch,
     plot_recall_curve,
     simulate,
 )
+
+
+def _parse_ids(text: str) -> list[int]:
+    """``--prior-ids 3,17,40`` as 0-based data rows."""
+    try:
+        return [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise InputError(
+            f"--prior-ids {text!r}: give comma-separated 0-based data rows, e.g. 3,17",
+            field="prior_ids",
+        ) from None
 
 
 @app.command("simulate")
@@ -27,11 +40,37 @@ def simulate_command(
         "label1", "--label-column", help="Column with 'I' for an include; anything else excludes."
     ),
     seeds: int = typer.Option(5, "--seeds", help="Number of seeds (0..n-1) to average over."),
-    model: str = typer.Option(DEFAULT_MODEL, "--model", help=f"Classifier: {', '.join(MODELS)}."),
+    model: str = typer.Option(
+        DEFAULT_MODEL, "--model", help=f"Ranker preset: {', '.join(PRESETS)}."
+    ),
     batch_fraction: float = typer.Option(
         DEFAULT_BATCH_FRACTION,
         "--batch-fraction",
         help="Retrain after max(1, floor(f x labelled)) new labels; 0 retrains every decision.",
+    ),
+    batch: str | None = typer.Option(
+        None, "--batch", help="Retrain every N decisions ('10') or after a growing batch ('2%')."
+    ),
+    prior_ids: str | None = typer.Option(
+        None, "--prior-ids", help="Comma-separated 0-based data rows known before screening."
+    ),
+    prior_relevant: int = typer.Option(
+        1, "--prior-relevant", help="Relevant priors drawn per seed (without --prior-ids)."
+    ),
+    prior_irrelevant: int = typer.Option(
+        1, "--prior-irrelevant", help="Irrelevant priors drawn per seed (without --prior-ids)."
+    ),
+    orders: Path | None = typer.Option(
+        None, "--orders", help="Write every seed's reading order as CSV: seed, rank, row, label."
+    ),
+    stop_target: float = typer.Option(
+        0.95, "--stop-target", help="Target recall of the hypergeometric stopping rule."
+    ),
+    stop_confidence: float = typer.Option(
+        0.95, "--stop-confidence", help="Confidence of the hypergeometric stopping rule."
+    ),
+    stop_run: int = typer.Option(
+        50, "--stop-run", help="Stop after this many irrelevant records in a row (heuristic)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON only."),
     plot: Path | None = typer.Option(
@@ -44,25 +83,49 @@ def simulate_command(
     simulation does); the metrics and the curve cover the records read after them. WSS@r =
     (N - k_r)/N - (1 - r) (Cohen et al. 2006); RRF@10 = recall after reading 10% of the
     records. --json prints {"n", "n_included", "wss95", "wss100", "rrf10", "curve"} averaged
-    over the seeds, with rrf10 as a proportion and curve rows (screened, found).
+    over the seeds, with rrf10 as a proportion and curve rows (screened, found), plus
+    "metrics" (recall@k%, WSS@x, ERF@x, ATD from one shared function), "stopping" (each
+    stopping rule's recall and work saved when it says stop) and "per_seed".
     """
     if seeds < 1:
         raise InputError("--seeds must be 1 or more", field="seeds")
-    if model not in MODELS:
+    if model not in PRESETS:
         raise InputError(
-            f"unknown model {model!r}; choose one of {', '.join(MODELS)}", field="model"
+            f"unknown model {model!r}; choose one of {', '.join(PRESETS)}", field="model"
         )
     if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
         raise InputError("the plot file must end in .svg or .png", file=str(plot))
+    if not 0.0 < stop_target < 1.0 or not 0.0 < stop_confidence < 1.0:
+        raise InputError("--stop-target and --stop-confidence must lie in (0, 1)",
+                         field="stop_target")
+    batch_size: int | None = None
+    if batch is not None:
+        batch_size, fraction = parse_batch(batch)
+        if fraction is not None:
+            batch_fraction = fraction
+    preset = dict(PRESETS[model])
+    classifier = preset.pop("model")
+    ids = _parse_ids(prior_ids) if prior_ids is not None else None
     data = load_labelled_csv(file, label_column)
+
+    def run() -> SimulationResult:
+        return simulate(
+            data, model=classifier, seeds=range(seeds), batch_fraction=batch_fraction,
+            batch_size=batch_size, prior_ids=ids, prior_relevant=prior_relevant,
+            prior_irrelevant=prior_irrelevant, ranker_options=preset, stop_target=stop_target,
+            stop_confidence=stop_confidence, stop_run=stop_run,
+        )
+
     if as_json:
-        result = simulate(data, model=model, seeds=range(seeds), batch_fraction=batch_fraction)
+        result = run()
     else:
         console = Console(stderr=True)
         with console.status(f"simulating {data.n} records x {seeds} seed(s) with {model}"):
-            result = simulate(data, model=model, seeds=range(seeds), batch_fraction=batch_fraction)
+            result = run()
     if plot is not None:
         plot_recall_curve(result, plot)
+    if orders is not None:
+        result.write_orders(orders)
     if as_json:
         typer.echo(json.dumps(result.to_json()))
         return
@@ -72,17 +135,33 @@ def simulate_command(
     table.add_column("WSS@95", justify="right")
     table.add_column("WSS@100", justify="right")
     table.add_column("RRF@10", justify="right")
+    table.add_column("ERF@10", justify="right")
+    table.add_column("ATD", justify="right")
+    m = result.metrics
     table.add_row(
         str(result.n),
         str(result.n_included),
         f"{result.wss95:.3f}",
         f"{result.wss100:.3f}",
         f"{100 * result.rrf10:.1f}%",
+        f"{100 * m['erf']['10']:.1f}%",
+        f"{m['atd']:.1f}",
     )
     out = Console()
     out.print(table)
+    recalls = ", ".join(f"{k}% {100 * v:.1f}%" for k, v in m["recall"].items())
+    out.print(f"recall after screening {recalls} (after {result.n_priors} prior records)")
+    for rule, stop in result.stopping.items():
+        settings = ", ".join(f"{k} {v:g}" for k, v in stop["settings"].items())
+        out.print(
+            f"stopping rule {rule} ({settings}): stops after {stop['stopped_at']:.0f} records, "
+            f"recall {100 * stop['recall']:.1f}% (lowest seed {100 * stop['min_recall']:.1f}%), "
+            f"work saved {100 * stop['work_saved']:.1f}%"
+        )
     if len(result.per_seed) > 1:
         per = ", ".join(f"{s['wss95']:.3f}" for s in result.per_seed)
         out.print(f"WSS@95 per seed: {per}")
     if plot is not None:
         out.print(f"recall curve written to {plot}")
+    if orders is not None:
+        out.print(f"screening orders written to {orders}")

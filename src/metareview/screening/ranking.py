@@ -19,9 +19,13 @@ Design, following ASReview LAB (van de Schoot et al., Nat Mach Intell 2021;3:125
 doi:10.1038/s42256-020-00287-7):
 
 - **Features.** ``TfidfVectorizer`` over all records of the project (feature extraction is
-  unsupervised, so it is fitted once on the whole corpus, labelled or not, as ASReview does);
-  English stop words removed, sublinear term frequency, single words (``ngram_max=1``, as
-  ASReview's TF-IDF default; bigrams did not raise the average WSS@95 in our runs).
+  unsupervised, so it is fitted once on the whole corpus, labelled or not, as ASReview does):
+  title and abstract as word 1-2-grams, no stop-word removal, sublinear term frequency, terms
+  in more than 95% of the records dropped (``max_df``), as ASReview LAB 2's TF-IDF. Keywords /
+  MeSH terms are a separate TF-IDF block (each term a token) multiplied by ``keyword_weight``
+  and stacked beside the text block, so a long MeSH list cannot swamp a short abstract (appended
+  as text they wrecked the cold start on some reviews: issue 11). Every default was chosen by
+  leave-one-review-out over the nine Cohen (2006) sets (``benchmarks/screening_select.py``).
 - **Classifiers.** ``"logreg"`` L2-penalised logistic regression (C = 1, liblinear), the
   default; ``"nb"`` multinomial naive Bayes with alpha = 3.822 (ASReview 1's default classifier
   and smoothing); ``"svm"`` linear support vector machine (squared hinge loss, C = 0.11, the
@@ -29,10 +33,15 @@ doi:10.1038/s42256-020-00287-7):
   logistic regression had the best WSS@95 averaged over the files at both label levels
   (0.313 / 0.398 against 0.290 / 0.388 for naive Bayes and 0.310 / 0.395 for the SVM:
   benchmarks/results/screening_simulation.md).
+  With the issue-11 features, leave-one-review-out over the nine sets (one seed) gave
+  held-out mean WSS@95 0.303 / 0.409 and recall@10% 27.8% / 43.2% (label1 / label2) against
+  0.304 / 0.392 and 28.8% / 40.1% for the ``"legacy"`` preset:
+  benchmarks/results/screening_select.md.
 - **Class balance.** Relevant records are rare, so each class gets the same total weight:
   ``w_c = n / (2 n_c)`` for the ``n_c`` labelled records of class ``c`` among ``n`` (scikit-learn's
-  "balanced" weights, King & Zeng 2001); ASReview balances the classes too, by resampling
-  ("double" balance) or weighting.
+  "balanced" weights, King & Zeng 2001), and the relevant class is then weighted
+  ``relevant_weight`` times more; ASReview balances the classes too, by resampling ("double"
+  balance) or weighting.
 - **Query.** Records are ordered by the classifier's score (log-odds or margin), highest first.
 - **Determinism.** Given the same records, labels, model and seed the ranking is identical: the
   classifiers are deterministic given the seed, and ties in score are broken by a seeded
@@ -64,10 +73,13 @@ from metareview.sources.record import Record
 
 __all__ = [
     "DEFAULT_MODEL",
+    "FEATURE_DEFAULTS",
     "MODELS",
+    "PRESETS",
     "Ranker",
     "Ranking",
     "RecordLike",
+    "record_parts",
     "record_text",
 ]
 
@@ -84,7 +96,82 @@ _NB_ALPHA = 3.822
 _SVM_C = 0.11
 _LOGREG_C = 1.0
 
-RecordLike = Record | Mapping[str, Any] | str
+#: Feature and weighting defaults of :class:`Ranker` (leave-one-review-out selection over the
+#: nine Cohen 2006 sets: benchmarks/screening_select.py, benchmarks/results/screening_select.md).
+FEATURE_DEFAULTS: dict[str, Any] = {
+    "ngram_max": 2,
+    "stop_words": False,
+    "max_df": 0.95,
+    "min_df": 1,
+    "keyword_weight": 0.3,
+    "relevant_weight": 1.0,
+}
+
+#: Named ranker configurations for ``metareview simulate --model`` / ``screen --model``: the
+#: three classifiers with the default features, and ``"legacy"``, the ranker before issue 11
+#: (logistic regression on single words, English stop words removed, keywords appended to the
+#: text), kept so the change can be measured.
+PRESETS: dict[str, dict[str, Any]] = {
+    "logreg": {"model": "logreg"},
+    "nb": {"model": "nb"},
+    "svm": {"model": "svm"},
+    "legacy": {
+        "model": "logreg",
+        "ngram_max": 1,
+        "stop_words": True,
+        "max_df": 1.0,
+        "min_df": 1,
+        "keyword_weight": None,
+        "relevant_weight": 1.0,
+    },
+}
+
+#: What the ranker reads a record from; a ``(text, keywords)`` pair is what
+#: :func:`record_parts` returns (a screening session computes it once per record).
+RecordLike = Record | Mapping[str, Any] | str | tuple[str, str]
+
+
+def _join(part: Any) -> str:
+    """One field as text: strings as they are, lists joined by '; ', missing/'NA' empty."""
+    if part is None:
+        return ""
+    if isinstance(part, str):
+        text = part
+    elif isinstance(part, float) and np.isnan(part):  # pandas' missing value
+        return ""
+    else:
+        text = "; ".join(str(p) for p in part)
+    text = text.strip()
+    return "" if text == "NA" else text
+
+
+def record_parts(record: RecordLike) -> tuple[str, str]:
+    """The ranker's two inputs for one record: (title and abstract, keywords and MeSH terms).
+
+    Accepts what :func:`record_text` accepts; a plain string is all text, no keywords. The
+    keywords come back ``'; '``-separated (one MeSH heading or keyword between separators).
+    """
+    if isinstance(record, str):
+        return record, ""
+    if isinstance(record, tuple):
+        return record
+    if isinstance(record, Record):
+        text_parts: list[Any] = [record.title, record.abstract]
+        kw_parts: list[Any] = [record.keywords, record.mesh_terms]
+    else:
+        abstract = record.get("abstract")
+        if abstract is None:
+            abstract = record.get("abstracts")
+        text_parts = [record.get("title"), abstract]
+        kw_parts = [record.get("keywords"), record.get("mesh_terms")]
+    text = "\n".join(t for t in (_join(p) for p in text_parts) if t)
+    keywords = "; ".join(t for t in (_join(p) for p in kw_parts) if t)
+    return text, keywords
+
+
+def _keyword_tokens(text: str) -> list[str]:
+    """Keywords split at ';' (MeSH headings keep their commas: 'Carcinoma, Non-Small-Cell Lung')."""
+    return [t.strip().lower() for t in text.split(";") if t.strip()]
 
 
 def record_text(record: RecordLike) -> str:
@@ -105,6 +192,8 @@ def record_text(record: RecordLike) -> str:
     """
     if isinstance(record, str):
         return record
+    if isinstance(record, tuple):
+        return "\n".join(p for p in record if p)
     if isinstance(record, Record):
         parts: list[Any] = [record.title, record.abstract, record.keywords, record.mesh_terms]
     else:
@@ -153,12 +242,12 @@ class Ranking:
         return len(self.order)
 
 
-def _balanced_weights(y: NDArray[np.int8]) -> NDArray[np.float64]:
-    """Sample weights ``n / (2 n_c)`` so both classes carry equal total weight."""
+def _balanced_weights(y: NDArray[np.int8], relevant_weight: float = 1.0) -> NDArray[np.float64]:
+    """Sample weights ``n / (2 n_c)`` (both classes equal total weight), relevant ones x more."""
     n = len(y)
     n_pos = int(y.sum())
     n_neg = n - n_pos
-    return np.where(y == 1, n / (2.0 * n_pos), n / (2.0 * n_neg))
+    return np.where(y == 1, relevant_weight * n / (2.0 * n_pos), n / (2.0 * n_neg))
 
 
 def _coerce_labels(labels: Sequence[Any] | NDArray[Any], n: int) -> NDArray[np.int8]:
@@ -202,7 +291,17 @@ class Ranker:
     seed
         Seed for the classifier and for breaking ties; the same seed gives the same ranking.
     ngram_max
-        Longest word n-gram in the TF-IDF features (1: single words; 2 adds bigrams).
+        Longest word n-gram in the text block (1: single words; 2 adds bigrams).
+    stop_words
+        Remove scikit-learn's English stop words from the text block (default False).
+    max_df, min_df
+        Drop terms found in more than ``max_df`` (a proportion) or fewer than ``min_df`` (a
+        count) of the records.
+    keyword_weight
+        Weight of the keyword/MeSH block stacked beside the text block (0 leaves keywords out);
+        ``None`` appends the keywords to the text instead (the ranker before issue 11).
+    relevant_weight
+        Extra weight on relevant records, on top of the balanced class weights.
 
     Notes
     -----
@@ -215,7 +314,18 @@ class Ranker:
     Fan et al., J Mach Learn Res 2008;9:1871-1874).
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, seed: int = 0, ngram_max: int = 1) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        seed: int = 0,
+        ngram_max: int = FEATURE_DEFAULTS["ngram_max"],
+        stop_words: bool = FEATURE_DEFAULTS["stop_words"],
+        max_df: float = FEATURE_DEFAULTS["max_df"],
+        min_df: int = FEATURE_DEFAULTS["min_df"],
+        keyword_weight: float | None = FEATURE_DEFAULTS["keyword_weight"],
+        relevant_weight: float = FEATURE_DEFAULTS["relevant_weight"],
+    ) -> None:
         if model not in MODELS:
             raise InputError(
                 f"unknown ranking model {model!r}; choose one of {', '.join(MODELS)}",
@@ -223,13 +333,26 @@ class Ranker:
             )
         if ngram_max < 1:
             raise InputError("ngram_max must be 1 or more", field="ngram_max")
+        if not 0.0 < max_df <= 1.0:
+            raise InputError("max_df must lie in (0, 1]", field="max_df")
+        if min_df < 1:
+            raise InputError("min_df must be 1 or more", field="min_df")
+        if keyword_weight is not None and not keyword_weight >= 0:
+            raise InputError("keyword_weight must be 0 or more (or None)", field="keyword_weight")
+        if not relevant_weight > 0:
+            raise InputError("relevant_weight must be more than 0", field="relevant_weight")
         self.model = model
         self.seed = int(seed)
         self.ngram_max = int(ngram_max)
+        self.stop_words = bool(stop_words)
+        self.max_df = float(max_df)
+        self.min_df = int(min_df)
+        self.keyword_weight = None if keyword_weight is None else float(keyword_weight)
+        self.relevant_weight = float(relevant_weight)
         self._features: sp.csr_matrix | None = None
-        # (ngram_max, texts) of the corpus the cached features belong to; comparing the texts
+        # (settings, texts) of the corpus the cached features belong to; comparing the texts
         # themselves is exact and, on 5,000 abstracts, takes about a millisecond.
-        self._corpus_key: tuple[int, list[str]] | None = None
+        self._corpus_key: tuple[Any, list[tuple[str, str]]] | None = None
         self._labels: NDArray[np.int8] | None = None
         self._probabilities: NDArray[np.float64] | None = None
         self._tiebreak: NDArray[np.intp] | None = None
@@ -238,25 +361,48 @@ class Ranker:
 
     # -- features ---------------------------------------------------------------------------
 
-    def _vectorize(self, texts: list[str]) -> sp.csr_matrix:
+    def _settings(self) -> tuple[Any, ...]:
+        return (self.ngram_max, self.stop_words, self.max_df, self.min_df, self.keyword_weight)
+
+    def _vectorize(self, parts: list[tuple[str, str]]) -> sp.csr_matrix:
+        """TF-IDF of the text block, and of the keyword block scaled by ``keyword_weight``."""
+        n = len(parts)
+        # max_df as a proportion prunes nothing on a corpus too small for it to mean anything
+        max_df: float | int = self.max_df if n * self.max_df >= 2 else 1.0
+        min_df = self.min_df if self.min_df <= n else 1
+        appended = self.keyword_weight is None
+        texts = [f"{t}\n{k}" if appended and k else t for t, k in parts]
         vectorizer = TfidfVectorizer(
-            stop_words="english",
+            stop_words="english" if self.stop_words else None,
             ngram_range=(1, self.ngram_max),
             sublinear_tf=True,
-            min_df=1,
+            max_df=max_df,
+            min_df=min_df,
             dtype=np.float64,
         )
         try:
-            matrix = vectorizer.fit_transform(texts)
-        except ValueError as exc:  # every record empty or only stop words
+            matrix = sp.csr_matrix(vectorizer.fit_transform(texts))
+        except ValueError as exc:  # every record empty, only stop words, or pruned away
             raise InputError(f"the records have no words to rank on ({exc})") from exc
-        return sp.csr_matrix(matrix)
+        if appended or not self.keyword_weight:
+            return matrix
+        keywords = [k for _, k in parts]
+        if not any(keywords):
+            return matrix
+        kw_vectorizer = TfidfVectorizer(
+            analyzer=_keyword_tokens, sublinear_tf=True, max_df=max_df, dtype=np.float64
+        )
+        try:
+            kw = sp.csr_matrix(kw_vectorizer.fit_transform(keywords))
+        except ValueError:  # every keyword pruned: the text block alone
+            return matrix
+        return sp.csr_matrix(sp.hstack([matrix, self.keyword_weight * kw], format="csr"))
 
     def _set_corpus(self, records: Sequence[RecordLike]) -> None:
-        texts = [record_text(r) for r in records]
+        texts = [record_parts(r) for r in records]
         if not texts:
             raise InputError("no records to rank", field="records")
-        key = (self.ngram_max, texts)
+        key = (self._settings(), texts)
         if self._corpus_key is None or key != self._corpus_key:
             self._features = self._vectorize(texts)
             self._corpus_key = key
@@ -314,7 +460,7 @@ class Ranker:
             self._scores = None
             return
         X = self._features[labelled]
-        weights = _balanced_weights(y)
+        weights = _balanced_weights(y, self.relevant_weight)
         X_all = self._features
         # ``score`` orders the records (a log-odds or margin at full precision, so that
         # probabilities rounding to 0 or 1 never tie); ``proba`` is what the reviewer sees.

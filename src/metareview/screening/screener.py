@@ -30,7 +30,8 @@ from rich.text import Text
 from metareview.errors import InputError
 from metareview.screening.decisions import Decision, Screening, normalise_stage
 from metareview.screening.hints import Hint, publication_hints
-from metareview.screening.ranking import DEFAULT_MODEL, Ranker, record_text
+from metareview.screening.ranking import DEFAULT_MODEL, Ranker, record_parts
+from metareview.screening.stopping import StopDecision, decide
 from metareview.sources.record import Record
 
 __all__ = ["Candidate", "ScreeningProgress", "ScreeningSession", "read_key", "run_screener"]
@@ -58,6 +59,10 @@ class ScreeningProgress:
     maybe: int
     remaining_relevant: float
     trained: bool
+    #: The stopping rules' verdicts on this reviewer's decisions so far, in decision order
+    #: (:func:`metareview.screening.stopping.decide`: hypergeometric test for 95% recall at 95%
+    #: confidence, and 50 irrelevant in a row).
+    stopping: tuple[StopDecision, ...] = ()
 
     @property
     def left(self) -> int:
@@ -102,7 +107,7 @@ class ScreeningSession:
         self.records = [screening.reports.records[rid].record for rid in self.ids]
         # The ranker's text of each record, built once: refitting after every decision then
         # reuses the cached features (the texts are the same objects each time).
-        self.texts = [record_text(r) for r in self.records]
+        self.texts = [record_parts(r) for r in self.records]
         self.labels = np.full(len(self.ids), -1, dtype=np.int8)
         for rid, label in screening.labels(self.stage).items():
             if rid in self.index:
@@ -159,6 +164,7 @@ class ScreeningSession:
             found += decision != "exclude"
             out.append((n, found))
         return out
+        self._stopping: tuple[StopDecision, ...] = ()
 
     def _my_counts(self) -> dict[int, str]:
         mine: dict[int, str] = {}
@@ -188,6 +194,11 @@ class ScreeningSession:
         self._estimate = self.ranker.estimate_remaining_relevant(
             np.asarray(sorted(pending), dtype=np.intp)
         )
+        known = np.asarray(
+            [v for v in (self.labels[i] for i in self.ranker._history) if v in (0, 1)],
+            dtype=np.int64,
+        )
+        self._stopping = tuple(decide(known, len(self.ids)))
         self._ranking_dirty = False
 
     def next(self) -> Candidate | None:
@@ -261,6 +272,7 @@ class ScreeningSession:
             maybe=counts["maybe"],
             remaining_relevant=self._estimate,
             trained=self._trained,
+            stopping=self._stopping,
         )
 
 
@@ -308,6 +320,17 @@ def _render(session: ScreeningSession, cand: Candidate, message: str | None) -> 
             f"{prog.excluded} excluded · {prog.maybe} maybe · relevant left {estimate}"
         ),
     )
+    if prog.stopping:
+        hyper, run = prog.stopping
+        head.add_row(
+            Text(""),
+            Text(
+                f"stop? 95% recall test p = {hyper.value:.3f} (stop below {hyper.threshold:g}"
+                f"{': STOP' if hyper.stop else ''}) · {run.value:.0f} irrelevant in a row "
+                f"(heuristic stop at {run.threshold:.0f}{': STOP' if run.stop else ''})",
+                style="dim",
+            ),
+        )
     rec = cand.record
     title = Text(rec.title or "(no title)", style="bold")
     meta = [

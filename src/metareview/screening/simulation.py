@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,15 +42,18 @@ from numpy.typing import NDArray
 
 from metareview.errors import InputError
 from metareview.screening.ranking import DEFAULT_MODEL, Ranker, RecordLike
+from metareview.screening.stopping import first_stop
 
 __all__ = [
     "DEFAULT_BATCH_FRACTION",
     "LabelledSet",
     "SimulationResult",
     "load_labelled_csv",
+    "parse_batch",
     "plot_recall_curve",
     "recall_curve",
     "rrf",
+    "screening_metrics",
     "simulate",
     "simulate_order",
     "wss",
@@ -60,6 +63,8 @@ __all__ = [
 DEFAULT_BATCH_FRACTION = 0.02
 
 _TEXT_COLUMNS = ("title", "abstracts", "abstract", "keywords")
+#: ASReview LAB's label columns in a labelled CSV (1 relevant, 0 irrelevant).
+_ASREVIEW_LABELS = ("included", "label_included")
 
 
 # -- metrics --------------------------------------------------------------------------------
@@ -147,6 +152,94 @@ def rrf(labels_in_order: Sequence[int] | NDArray[Any], fraction: float = 0.10) -
     return float(y[:k].sum() / y.sum())
 
 
+def screening_metrics(
+    labels_in_order: Sequence[int] | NDArray[Any],
+    *,
+    n_priors: int = 0,
+    recall_at: Sequence[float] = (0.05, 0.10, 0.20),
+    wss_at: Sequence[float] = (0.95, 1.0),
+    erf_at: Sequence[float] = (0.10,),
+) -> dict[str, Any]:
+    """Every metric of a screening order, from one function (so any tool's order scores alike).
+
+    Parameters
+    ----------
+    labels_in_order
+        1 / 0 for each record in the order it was read, prior records first.
+    n_priors
+        How many leading records were prior knowledge; they are left out of every metric (as
+        ASReview Insights does by default), so ``N`` and ``R`` count the records after them.
+    recall_at, wss_at, erf_at
+        The fractions screened for recall@k% and ERF@x, the recall levels for WSS@r.
+
+    Returns
+    -------
+    dict
+        ``n`` (N), ``n_relevant`` (R), ``recall`` {"10": recall after ``floor(0.10 N)``
+        records}, ``wss`` {"95": WSS@95}, ``erf`` {"10": ERF@10}, ``atd`` and ``atd_fraction``;
+        keys are percentages written with ``%g``.
+
+    Notes
+    -----
+    With ``found(k)`` the relevant records among the first ``k`` read:
+
+    - recall@x = ``found(floor(x N)) / R`` (ASReview Insights' recall / RRF@x);
+    - WSS@r = ``(N - k_r) / N - (1 - r)``, ``k_r`` the records read when ``ceil(r R)`` relevant
+      are found (Cohen et al., J Am Med Inform Assoc 2006;13:206-219);
+    - ERF@x = recall@x - floor(x N)/N, the share of relevant records found beyond what reading
+      in random order finds on average (ASReview Insights' extra relevant records found, as
+      a proportion);
+    - ATD = ``(1/R) sum_i t_i``, ``t_i`` the records read (1-based position) when the i-th
+      relevant record was found, the average time to discovery (Ferdinands et al., Syst Rev
+      2023;12:100); ``atd_fraction = ATD / N``.
+    """
+    y_all = np.asarray(labels_in_order).astype(np.int64).reshape(-1)
+    if not 0 <= n_priors < len(y_all):
+        raise InputError(
+            f"n_priors must lie in 0..{len(y_all) - 1} for an order of {len(y_all)} records",
+            field="n_priors",
+        )
+    y = _as_labels(y_all[n_priors:])
+    n = len(y)
+    n_rel = int(y.sum())
+    positions = np.flatnonzero(y == 1) + 1
+    atd = float(positions.mean())
+    return {
+        "n": n,
+        "n_relevant": n_rel,
+        "n_priors": int(n_priors),
+        "recall": {f"{100 * x:g}": rrf(y, x) for x in recall_at},
+        "wss": {f"{100 * r:g}": wss(y, r) for r in wss_at},
+        "erf": {f"{100 * x:g}": rrf(y, x) - math.floor(x * n + 1e-9) / n for x in erf_at},
+        "atd": atd,
+        "atd_fraction": atd / n,
+    }
+
+
+def parse_batch(text: str) -> tuple[int | None, float | None]:
+    """``--batch``: ``"N"`` retrains every N decisions, ``"2%"`` after a growing 2% batch.
+
+    Returns ``(size, None)`` or ``(None, fraction)``; InputError on anything else.
+    """
+    raw = text.strip()
+    try:
+        if raw.endswith("%"):
+            fraction = float(raw[:-1]) / 100.0
+            if not 0.0 <= fraction <= 1.0:
+                raise ValueError
+            return None, fraction
+        size = int(raw)
+        if size < 1:
+            raise ValueError
+        return size, None
+    except ValueError:
+        raise InputError(
+            f"--batch {text!r} is neither a whole number of decisions (1 or more) nor a "
+            "percentage such as 2%",
+            field="batch",
+        ) from None
+
+
 # -- data -----------------------------------------------------------------------------------
 
 
@@ -172,7 +265,8 @@ def load_labelled_csv(path: str | Path, label_column: str = "label1") -> Labelle
 
     Columns ``title``, ``abstracts`` (or ``abstract``), ``keywords`` feed the ranker (any may be
     missing but not all); ``label_column`` holds ``I`` for an include and anything else
-    (``E``, an exclusion code, empty) for an exclusion.
+    (``E``, an exclusion code, empty) for an exclusion. ASReview LAB's label columns
+    ``included`` and ``label_included`` hold 1 (relevant) or 0 (irrelevant) instead.
 
     Raises
     ------
@@ -213,7 +307,19 @@ def load_labelled_csv(path: str | Path, label_column: str = "label1") -> Labelle
                         f"fewer fields than the header's {len(header)}", file=name, row=row_number
                     )
                 records.append({c: row[c] for c in _TEXT_COLUMNS if c in row})
-                labels.append(1 if row[label_column].strip() == "I" else 0)
+                value = row[label_column].strip()
+                if label_column in _ASREVIEW_LABELS:
+                    # ASReview's labelled CSV: 1 relevant, 0 irrelevant (empty: unlabelled,
+                    # which a simulation cannot replay)
+                    if value not in ("0", "1"):
+                        raise InputError(
+                            f"{label_column} is {value!r}; ASReview's labels are 1 (relevant) "
+                            "or 0 (irrelevant), and a simulation needs every record labelled",
+                            file=name, row=row_number, field=label_column,
+                        )
+                    labels.append(int(value))
+                else:
+                    labels.append(1 if value == "I" else 0)
     except FileNotFoundError as exc:
         raise InputError("no such file", file=name) from exc
     except IsADirectoryError as exc:
@@ -252,6 +358,10 @@ def simulate_order(
     seed: int = 0,
     batch_fraction: float = DEFAULT_BATCH_FRACTION,
     ranker: Ranker | None = None,
+    prior_ids: Sequence[int] | None = None,
+    prior_relevant: int = 1,
+    prior_irrelevant: int = 1,
+    batch_size: int | None = None,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Replay a reviewer reading in the ranker's order.
 
@@ -267,6 +377,11 @@ def simulate_order(
     ranker
         A ranker to reuse (its cached features are kept when the records are the same);
         default a new ``Ranker(model, seed=seed)``.
+    prior_ids
+        0-based rows to start from as prior knowledge (the same for every seed); default
+        ``prior_relevant`` relevant and ``prior_irrelevant`` irrelevant rows drawn with ``seed``.
+    batch_size
+        Retrain after every ``batch_size`` decisions instead of a growing fraction.
 
     Returns
     -------
@@ -287,8 +402,36 @@ def simulate_order(
     irrelevant = np.flatnonzero(y == 0)
     if len(relevant) == 0 or len(irrelevant) == 0:
         raise InputError("a simulation needs at least one relevant and one irrelevant record")
-    rng = np.random.default_rng(seed)
-    priors = np.array([rng.choice(relevant), rng.choice(irrelevant)], dtype=np.intp)
+    if batch_size is not None and batch_size < 1:
+        raise InputError("batch_size must be 1 or more", field="batch_size")
+    if prior_ids is not None:
+        priors = np.asarray(list(prior_ids), dtype=np.intp).reshape(-1)
+        bad = [int(i) for i in priors if not 0 <= i < n]
+        if bad:
+            raise InputError(
+                f"prior row {bad[0]} is not a data row (0..{n - 1})", field="prior_ids"
+            )
+        if len(set(priors.tolist())) != len(priors) or len(priors) >= n:
+            raise InputError("prior rows must be distinct and fewer than the records",
+                             field="prior_ids")
+    else:
+        if prior_relevant < 0 or prior_irrelevant < 0:
+            raise InputError("prior counts must be 0 or more", field="prior_relevant")
+        if prior_relevant > len(relevant) - 1 or prior_irrelevant > len(irrelevant):
+            raise InputError(
+                f"cannot draw {prior_relevant} relevant and {prior_irrelevant} irrelevant priors "
+                f"from {len(relevant)} relevant and {len(irrelevant)} irrelevant records "
+                "(one relevant must be left to find)",
+                field="prior_relevant",
+            )
+        rng = np.random.default_rng(seed)
+        if (prior_relevant, prior_irrelevant) == (1, 1):  # the draw of earlier versions
+            priors = np.array([rng.choice(relevant), rng.choice(irrelevant)], dtype=np.intp)
+        else:
+            priors = np.concatenate([
+                rng.choice(relevant, prior_relevant, replace=False),
+                rng.choice(irrelevant, prior_irrelevant, replace=False),
+            ]).astype(np.intp)
 
     if ranker is None:
         ranker = Ranker(model, seed=seed)
@@ -296,12 +439,15 @@ def simulate_order(
     ranker._reseed(seed)
     known = np.full(n, -1, dtype=np.int8)
     known[priors] = y[priors]
-    n_labelled = 2
+    n_labelled = len(priors)
     read: list[int] = []
     while n_labelled < n:
         ranker._fit_labels(known)
         queue = ranker.rank().order
-        batch = max(1, math.floor(batch_fraction * n_labelled))
+        if batch_size is not None:
+            batch = batch_size
+        else:
+            batch = max(1, math.floor(batch_fraction * n_labelled))
         take = queue[:batch]
         known[take] = y[take]
         read.extend(int(i) for i in take)
@@ -315,7 +461,10 @@ class SimulationResult:
 
     ``n`` and ``n_included`` describe the whole file; the metrics and ``curve`` describe the
     records read after the priors (see the module notes). ``curve`` holds rows
-    ``(screened, found)`` with ``found`` averaged over seeds.
+    ``(screened, found)`` with ``found`` averaged over seeds. ``orders`` holds each seed's
+    whole reading order (0-based data rows, priors first); ``metrics`` the mean over seeds of
+    :func:`screening_metrics`; ``stopping`` each stopping rule's mean recall and work saved
+    when it first said stop (recall over every relevant record of the file, priors included).
     """
 
     n: int
@@ -327,19 +476,64 @@ class SimulationResult:
     model: str
     seeds: tuple[int, ...]
     batch_fraction: float
-    per_seed: list[dict[str, float]] = field(default_factory=list)
+    per_seed: list[dict[str, Any]] = field(default_factory=list)
     source: str = ""
+    orders: list[NDArray[np.intp]] = field(default_factory=list)
+    n_priors: int = 2
+    metrics: dict[str, Any] = field(default_factory=dict)
+    stopping: dict[str, dict[str, Any]] = field(default_factory=dict)
+    batch_size: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``metareview simulate --json`` object."""
         return {
             "n": self.n,
             "n_included": self.n_included,
+            "n_priors": self.n_priors,
+            "model": self.model,
+            "seeds": list(self.seeds),
+            "batch": self.batch_size if self.batch_size is not None
+            else f"{100 * self.batch_fraction:g}%",
             "wss95": self.wss95,
             "wss100": self.wss100,
             "rrf10": self.rrf10,
+            "metrics": self.metrics,
+            "stopping": self.stopping,
+            "per_seed": self.per_seed,
             "curve": [[int(s), round(float(f), 6)] for s, f in self.curve],
         }
+
+    def write_orders(self, path: str | Path) -> Path:
+        """Write the per-seed orders as CSV ``seed, rank, row, label`` (rank from 1, priors
+        first, ``row`` the 0-based data row of the input file)."""
+        path = Path(path)
+        labels = self._labels
+        try:
+            with path.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["seed", "rank", "row", "label"])
+                for seed, order in zip(self.seeds, self.orders, strict=True):
+                    for rank, row in enumerate(order, start=1):
+                        writer.writerow([seed, rank, int(row), int(labels[row])])
+        except OSError as exc:
+            raise InputError(f"cannot write the orders ({exc.strerror})", file=str(path)) from exc
+        return path
+
+    _labels: NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+
+
+def _mean_nested(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean over dicts of the same shape (numbers averaged, nested dicts recursed)."""
+    out: dict[str, Any] = {}
+    for key, value in items[0].items():
+        if isinstance(value, dict):
+            out[key] = _mean_nested([it[key] for it in items])
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            vals = [it[key] for it in items if it[key] is not None]
+            out[key] = float(np.mean(vals)) if vals else None
+        else:
+            out[key] = value
+    return out
 
 
 def simulate(
@@ -348,31 +542,79 @@ def simulate(
     model: str = DEFAULT_MODEL,
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
     batch_fraction: float = DEFAULT_BATCH_FRACTION,
+    batch_size: int | None = None,
+    prior_ids: Sequence[int] | None = None,
+    prior_relevant: int = 1,
+    prior_irrelevant: int = 1,
+    ranker_options: Mapping[str, Any] | None = None,
+    stop_target: float = 0.95,
+    stop_confidence: float = 0.95,
+    stop_run: int = 50,
 ) -> SimulationResult:
-    """Simulate screening ``data`` once per seed and average WSS@95, WSS@100, RRF@10, the curve.
+    """Simulate screening ``data`` once per seed; score each order with
+    :func:`screening_metrics` and the stopping rules (:mod:`metareview.screening.stopping`).
 
-    Features are computed once and shared by the seeds.
+    Features are computed once and shared by the seeds. ``ranker_options`` are passed to
+    :class:`Ranker` (e.g. a preset of :data:`metareview.screening.ranking.PRESETS`).
     """
     if not seeds:
         raise InputError("give at least one seed", field="seeds")
-    ranker = Ranker(model, seed=int(seeds[0]))
-    per_seed: list[dict[str, float]] = []
+    ranker = Ranker(model, seed=int(seeds[0]), **dict(ranker_options or {}))
+    per_seed: list[dict[str, Any]] = []
     curves: list[NDArray[np.int64]] = []
+    orders: list[NDArray[np.intp]] = []
+    stops: dict[str, list[dict[str, Any]]] = {"hypergeometric": [], "irrelevant-run": []}
+    n_priors = 0
     for seed in seeds:
-        _, order = simulate_order(
+        priors, order = simulate_order(
             data.records,
             data.labels,
             model=model,
             seed=int(seed),
             batch_fraction=batch_fraction,
             ranker=ranker,
+            prior_ids=prior_ids,
+            prior_relevant=prior_relevant,
+            prior_irrelevant=prior_irrelevant,
+            batch_size=batch_size,
         )
-        y = data.labels[order]
+        n_priors = len(priors)
+        full = np.concatenate([priors, order])
+        orders.append(full)
+        y_full = data.labels[full]
+        y = y_full[n_priors:]
+        metrics = screening_metrics(y_full, n_priors=n_priors)
         per_seed.append(
-            {"seed": int(seed), "wss95": wss(y, 0.95), "wss100": wss(y, 1.0), "rrf10": rrf(y, 0.10)}
+            {"seed": int(seed), "wss95": wss(y, 0.95), "wss100": wss(y, 1.0),
+             "rrf10": rrf(y, 0.10), "metrics": metrics}
         )
         curves.append(recall_curve(y))
+        for rule in stops:
+            k = first_stop(
+                y_full, rule, target=stop_target, confidence=stop_confidence, run=stop_run,
+                check_every=max(1, data.n // 500),
+            )
+            read = data.n if k is None else k
+            stops[rule].append({
+                "stopped_at": read,
+                "recall": float(y_full[:read].sum() / y_full.sum()),
+                "work_saved": 1.0 - read / data.n,
+                "stopped": k is not None,
+            })
     curve = np.mean(np.stack(curves), axis=0).astype(np.float64)
+    stopping = {
+        rule: {
+            "recall": float(np.mean([r["recall"] for r in runs])),
+            "min_recall": float(np.min([r["recall"] for r in runs])),
+            "work_saved": float(np.mean([r["work_saved"] for r in runs])),
+            "stopped_at": float(np.mean([r["stopped_at"] for r in runs])),
+            "settings": (
+                {"target": stop_target, "confidence": stop_confidence}
+                if rule == "hypergeometric" else {"run": stop_run}
+            ),
+        }
+        for rule, runs in stops.items()
+    }
     return SimulationResult(
         n=data.n,
         n_included=data.n_included,
@@ -385,6 +627,12 @@ def simulate(
         batch_fraction=batch_fraction,
         per_seed=per_seed,
         source=data.source,
+        orders=orders,
+        n_priors=n_priors,
+        metrics=_mean_nested([s["metrics"] for s in per_seed]),
+        stopping=stopping,
+        batch_size=batch_size,
+        _labels=data.labels,
     )
 
 
@@ -411,6 +659,8 @@ def plot_recall_curve(result: SimulationResult, path: str | Path, *, title: str 
         label = f"{result.model} (mean of {len(result.seeds)} seed(s))"
         ax.plot(screened, found, color="#1f5fa8", lw=1.6, label=label)
         ax.plot([0, n_read], [0, n_rel], color="#888888", lw=1.0, ls="--", label="random order")
+        ax.plot([0, n_rel, n_read], [0, n_rel, n_rel], color="#2e8b57", lw=1.0, ls="-.",
+                label="oracle (relevant first)")
         target = _needed(0.95, round(n_rel))
         ax.axhline(target, color="#b5651d", lw=0.8, ls=":", label="95% recall")
         ax.set_xlim(0, n_read)

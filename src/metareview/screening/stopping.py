@@ -1,0 +1,173 @@
+"""When to stop screening: a statistical rule and a heuristic, on the decisions so far.
+
+- **Hypergeometric rule** (Callaghan MW, Müller-Hansen F. Statistical stopping criteria for
+  automated screening in systematic reviews. Syst Rev 2020;9:273, doi:10.1186/s13643-020-01521-4).
+  The last ``n`` records read are treated as a sample drawn without replacement from the
+  ``N_n = N - (k - n)`` records that were unread before them (``k`` read so far, ``N`` in all).
+  With ``r_seen`` relevant found in all and ``r_al`` among the first ``k - n``, recall is below
+  the target ``τ`` exactly when that urn held ``K >= K_τ = floor(r_seen / τ - r_al) + 1``
+  relevant records. The null hypothesis "recall < τ" is rejected when
+
+      p_n = P(X <= k_n),  X ~ Hypergeometric(N_n, K_τ, n)
+
+  (``k_n`` the relevant records among the last ``n``) falls below ``1 - confidence`` for some
+  ``n``. An active-learning order puts relevant records first, so the tail of the order holds
+  fewer of them than a random sample would: treating it as random is conservative (their
+  Section "Stopping criteria during active learning"). Stop when ``min_n p_n < 1 - confidence``.
+- **N irrelevant in a row**: stop after ``n`` consecutive irrelevant decisions (a common
+  heuristic with no recall guarantee; cf. Ros et al. 2017).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import hypergeom
+
+from metareview.errors import InputError
+
+__all__ = [
+    "StopDecision",
+    "decide",
+    "first_stop",
+    "hypergeometric_p",
+    "irrelevant_run",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StopDecision:
+    """A stopping rule's verdict after the records read so far."""
+
+    rule: str
+    stop: bool
+    value: float  # p-value (hypergeometric) or the current run of irrelevant records
+    threshold: float
+
+
+def _labels(labels_in_order: Sequence[int] | NDArray[Any]) -> NDArray[np.int64]:
+    y = np.asarray(labels_in_order).astype(np.int64).reshape(-1)
+    if y.size and not np.isin(y, (0, 1)).all():
+        raise InputError("labels in reading order must be 0 or 1", field="labels")
+    return y
+
+
+def hypergeometric_p(
+    labels_in_order: Sequence[int] | NDArray[Any], n_total: int, target: float = 0.95
+) -> float:
+    """Smallest p-value of "recall < target" over the tails of the order read so far.
+
+    Parameters
+    ----------
+    labels_in_order
+        1 / 0 for each record read so far, in reading order (``k`` of them).
+    n_total
+        ``N``, every record of the review (read or not).
+    target
+        Target recall ``τ`` in (0, 1).
+
+    Returns
+    -------
+    float
+        ``min_n P(X <= k_n)`` with ``X ~ Hypergeom(N - k + n, K_τ, n)`` (module notes); 1 when
+        nothing relevant has been found; 0 when the null is impossible (``K_τ`` larger than the
+        urn).
+    """
+    if not 0.0 < target < 1.0:
+        raise InputError(f"target recall must lie in (0, 1), got {target}", field="target")
+    y = _labels(labels_in_order)
+    k = len(y)
+    if n_total < k:
+        raise InputError(f"{k} records read but only {n_total} in all", field="n_total")
+    r_seen = int(y.sum())
+    if r_seen == 0 or k == 0:
+        return 1.0
+    n = np.arange(1, k + 1)  # sample sizes: the last n records read
+    tail = np.cumsum(y[::-1])  # k_n, relevant among the last n
+    r_al = r_seen - tail
+    urn = n_total - k + n
+    k_tau = np.floor(r_seen / target - r_al + 1e-9).astype(np.int64) + 1
+    k_tau = np.maximum(k_tau, 0)
+    possible = k_tau <= urn
+    if not possible.any():
+        return 0.0
+    p = hypergeom.cdf(tail[possible], urn[possible], k_tau[possible], n[possible])
+    return float(min(np.min(p), 1.0)) if possible.all() else 0.0
+
+
+def irrelevant_run(labels_in_order: Sequence[int] | NDArray[Any]) -> int:
+    """Irrelevant records read since the last relevant one (all of them if none yet)."""
+    y = _labels(labels_in_order)
+    hits = np.flatnonzero(y == 1)
+    return int(len(y) if hits.size == 0 else len(y) - 1 - hits[-1])
+
+
+def first_stop(
+    labels_in_order: Sequence[int] | NDArray[Any],
+    rule: str,
+    *,
+    n_total: int | None = None,
+    target: float = 0.95,
+    confidence: float = 0.95,
+    run: int = 50,
+    check_every: int = 1,
+) -> int | None:
+    """Number of records read when ``rule`` first says stop along an order, or None.
+
+    Parameters
+    ----------
+    labels_in_order
+        1 / 0 for the whole order (what a simulated reviewer reads, priors first).
+    rule
+        ``"hypergeometric"`` (target recall ``target`` at ``confidence``) or
+        ``"irrelevant-run"`` (``run`` irrelevant in a row).
+    n_total
+        Records in the review; default the length of the order.
+    check_every
+        Test the hypergeometric rule after every ``check_every`` records (1: each record).
+    """
+    y = _labels(labels_in_order)
+    total = len(y) if n_total is None else int(n_total)
+    if rule == "irrelevant-run":
+        if run < 1:
+            raise InputError("the run must be 1 or more", field="run")
+        # position of the run-th consecutive 0: cumulative count reset at each 1
+        streak = 0
+        for i, v in enumerate(y):
+            streak = 0 if v else streak + 1
+            if streak >= run:
+                return i + 1
+        return None
+    if rule == "hypergeometric":
+        if not 0.0 < confidence < 1.0:
+            raise InputError("confidence must lie in (0, 1)", field="confidence")
+        alpha = 1.0 - confidence
+        step = max(1, int(check_every))
+        for k in range(step, len(y) + 1, step):
+            if hypergeometric_p(y[:k], total, target) < alpha:
+                return k
+        return None
+    raise InputError(f"unknown stopping rule {rule!r}; use hypergeometric or irrelevant-run",
+                     field="rule")
+
+
+def decide(
+    labels_in_order: Sequence[int] | NDArray[Any],
+    n_total: int,
+    *,
+    target: float = 0.95,
+    confidence: float = 0.95,
+    run: int = 50,
+) -> list[StopDecision]:
+    """Both rules' verdicts on the records read so far (for the screener's progress line)."""
+    p = hypergeometric_p(labels_in_order, n_total, target)
+    streak = irrelevant_run(labels_in_order)
+    alpha = 1.0 - confidence
+    return [
+        StopDecision("hypergeometric", p < alpha, p, alpha),
+        StopDecision("irrelevant-run", streak >= run, float(streak), float(run)),
+    ]
