@@ -144,3 +144,27 @@ def test_asreview_label_columns(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="row 2") as info:
         load_labelled_csv(path, "label_included")
     assert info.value.field == "label_included"
+
+
+def test_hypergeometric_p_is_the_minimum_over_every_sample_size() -> None:
+    """The rule evaluates P(X <= k_n) only at the ends of runs of irrelevant records (where the
+    minimum over n lies); here every n = 1..k is evaluated by hand and the minima agree."""
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        k = int(rng.integers(1, 200))
+        n_total = k + int(rng.integers(0, 300))
+        y = (rng.random(k) < rng.random() * 0.5).astype(int)
+        target = float(rng.choice([0.8, 0.9, 0.95, 0.99]))
+        r = int(y.sum())
+        if r == 0:
+            assert hypergeometric_p(y, n_total, target) == 1.0
+            continue
+        n = np.arange(1, k + 1)
+        tail = np.cumsum(y[::-1])
+        urn = n_total - k + n
+        k_tau = np.maximum(np.floor(r / target - (r - tail) + 1e-9).astype(np.int64) + 1, 0)
+        if (k_tau > urn).any():
+            expected = 0.0
+        else:
+            expected = min(float(np.min(hypergeom.cdf(tail, urn, k_tau, n))), 1.0)
+        assert hypergeometric_p(y, n_total, target) == pytest.approx(expected, abs=1e-15)

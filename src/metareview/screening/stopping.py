@@ -95,8 +95,15 @@ def hypergeometric_p(
     possible = k_tau <= urn
     if not possible.any():
         return 0.0
-    p = hypergeom.cdf(tail[possible], urn[possible], k_tau[possible], n[possible])
-    return float(min(np.min(p), 1.0)) if possible.all() else 0.0
+    if not possible.all():
+        return 0.0
+    # Within a run of irrelevant records (tail constant) the p-value falls as n grows: a sample
+    # of n + 1 from an urn with one more irrelevant record is the n-sample (extra record drawn)
+    # or a larger sample of the same urn, so X stochastically grows. The minimum over n is
+    # therefore at the end of a run: before each relevant record, and at n = k.
+    ends = np.flatnonzero(np.append(y[::-1][1:] == 1, True))
+    p = hypergeom.cdf(tail[ends], urn[ends], k_tau[ends], n[ends])
+    return float(min(np.min(p), 1.0))
 
 
 def irrelevant_run(labels_in_order: Sequence[int] | NDArray[Any]) -> int:
