@@ -22,16 +22,21 @@ __all__ = ["serve"]
 LOCALHOST = "127.0.0.1"
 
 
-def _free_port(host: str, port: int) -> int:
-    """``port``, or (0) one the system picks; an InputError when ``port`` is taken."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise InputError(
-                f"cannot listen on {host}:{port}: {exc.strerror}", field="--port"
-            ) from exc
-        return int(sock.getsockname()[1])
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``port`` (0: one the system picks) and already listening, so that the
+    URL printed before uvicorn starts is answered at once (connections wait in the backlog);
+    an InputError when ``port`` is taken."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise InputError(
+            f"cannot listen on {host}:{port}: {exc.strerror}", field="--port"
+        ) from exc
+    return sock
 
 
 @app.command("serve")
@@ -61,7 +66,8 @@ def serve(
             err=True,
         )
     web = create_app(directory)
-    port = _free_port(bind, port)
+    sock = _listening_socket(bind, port)
+    port = int(sock.getsockname()[1])
     shown = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
     shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{port}/?token={web.web.token}"
@@ -75,6 +81,6 @@ def serve(
     config = uvicorn.Config(web, host=bind, port=port, log_level="warning", lifespan="on")
     # uvicorn handles Ctrl-C (SIGINT) itself: it finishes open requests, runs the app's
     # shutdown (the store's connections are closed), then re-raises the signal.
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run()
+    with sock, contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
     typer.echo("metareview serve: stopped")
