@@ -20,10 +20,13 @@ text and in HTML. Numbers follow metafor (4 decimals, p-values below 1e-4 printe
 from __future__ import annotations
 
 import html
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
+
+from numpy.typing import NDArray
 
 from metareview.models._format import format_number, format_p
 
@@ -35,6 +38,10 @@ __all__ = [
     "Printed",
     "SignifCodes",
     "Table",
+    "coefficient_rows",
+    "format_btt",
+    "moderators_heading",
+    "moderators_test",
     "num",
     "pval",
     "render_html",
@@ -125,6 +132,70 @@ class Printable:
 
     def __add__(self, other: Printable) -> Printable:
         return Printable([*self.blocks, *other.blocks])
+
+
+def format_btt(btt: Sequence[int]) -> str:
+    """metafor's ``.format.btt``: ``2:3`` for a run of coefficients, else ``2,4`` (1-based)."""
+    one = [b + 1 for b in btt]
+    if len(one) > 1 and all(b - a == 1 for a, b in itertools.pairwise(one)):
+        return f"{one[0]}:{one[-1]}"
+    return ",".join(str(b) for b in one)
+
+
+def moderators_heading(btt: Sequence[int], mark: str = "") -> str:
+    """metafor's ``Test of Moderators (coefficients 2:3):`` line (``mark``: a footnote sign)."""
+    plural = " " if len(btt) == 1 else "s "
+    return f"Test of Moderators (coefficient{plural}{format_btt(btt)}):{mark}"
+
+
+def moderators_test(
+    btt: Sequence[int],
+    QM: float,
+    QMp: float,
+    QMdf: tuple[int, int | float | None] | Sequence[Any],
+    *,
+    f_test: bool,
+    digits: int,
+) -> list[Block]:
+    """The omnibus test of moderators as metafor prints it: ``F(df1 = ., df2 = .)`` for a
+    t-based fit, else ``QM(df = .)``; then a blank line."""
+    test = f"{num(QM, digits)}, p-val {pval(QMp, digits, True)}"
+    label = f"F(df1 = {QMdf[0]}, df2 = {QMdf[1]}) = " if f_test else f"QM(df = {QMdf[0]}) = "
+    return [moderators_heading(btt), Field(label, test), ""]
+
+
+_Floats: TypeAlias = Sequence[float] | NDArray[Any]
+
+
+def coefficient_rows(
+    beta: _Floats,
+    se: _Floats,
+    zval: _Floats,
+    pvals: _Floats,
+    ci_lb: _Floats,
+    ci_ub: _Floats,
+    *,
+    digits: int,
+    df: Sequence[str] | None = None,
+    signif_stars: bool = False,
+    no_star: str = "",
+) -> list[list[str]]:
+    """The rows of metafor's ``Model Results`` table: estimate, se, z/t (df), p, CI, stars
+    (``no_star`` where p > 0.1: R's symnum prints a space in some methods)."""
+    rows = []
+    for j in range(len(beta)):
+        row = [num(float(beta[j]), digits), num(float(se[j]), digits), num(float(zval[j]), digits)]
+        if df is not None:
+            row.append(df[j])
+        row += [
+            pval(float(pvals[j]), digits),
+            num(float(ci_lb[j]), digits),
+            num(float(ci_ub[j]), digits),
+        ]
+        if signif_stars:
+            row.append(stars(float(pvals[j])) or no_star)
+        rows.append(row)
+    return rows
 
 
 def render_text(p: Printable) -> str:

@@ -73,10 +73,11 @@ from metareview.models._printer import (
     Printable,
     Printed,
     Table,
+    coefficient_rows,
+    moderators_test,
     num,
     pval,
     render_text,
-    stars,
 )
 from metareview.models.rma import _readonly
 
@@ -780,31 +781,17 @@ class RMAMVResult(Printed):
                          f"{num(self.QE, digits)}, p-val {pval(self.QEp, digits, True)}"))
         out.append("")
         if not self.int_only and not math.isnan(self.QM):
-            m = len(self.btt)
-            from metareview.models.regression import _format_btt
-
-            out.append(f"Test of Moderators (coefficient{' ' if m == 1 else 's '}"
-                       f"{_format_btt(self.btt)}):")
-            test = f"{num(self.QM, digits)}, p-val {pval(self.QMp, digits, True)}"
-            if self.ddf is not None:
-                out.append(Field(f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]}) = ", test))
-            else:
-                out.append(Field(f"QM(df = {self.QMdf[0]}) = ", test))
-            out.append("")
+            out += moderators_test(
+                self.btt, self.QM, self.QMp, self.QMdf, f_test=self.ddf is not None, digits=digits
+            )
         out += ["Model Results:", ""]
         stat = ["tval", "df"] if self.ddf is not None else ["zval"]
         header = ["estimate", "se", *stat, "pval", "ci.lb", "ci.ub"]
-        rows = []
-        for j in range(self.p):
-            row = [num(float(self.beta[j]), digits), num(float(self.se[j]), digits),
-                   num(float(self.zval[j]), digits)]
-            if self.ddf is not None:
-                row.append(f"{self.ddf_coef[j]:g}")
-            row += [pval(float(self.pval[j]), digits), num(float(self.ci_lb[j]), digits),
-                    num(float(self.ci_ub[j]), digits)]
-            if signif_stars:
-                row.append(stars(float(self.pval[j])) or " ")  # R's symnum: " " when p > 0.1
-            rows.append(row)
+        rows = coefficient_rows(
+            self.beta, self.se, self.zval, self.pval, self.ci_lb, self.ci_ub, digits=digits,
+            df=None if self.ddf is None else [f"{d:g}" for d in self.ddf_coef],
+            signif_stars=signif_stars, no_star=" ",  # R's symnum: " " when p > 0.1
+        )  # fmt: skip
         if signif_stars:
             header.append("")
         names = [n + " " for n in ["", *self.coef_names]] if not self.int_only else None

@@ -27,7 +27,6 @@ Thompson, S. G., & Higgins, J. P. T. (2002). How should meta-regression analyses
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import re
 import warnings
@@ -66,10 +65,11 @@ from metareview.models._printer import (
     Printable,
     Printed,
     Table,
+    coefficient_rows,
+    moderators_test,
     num,
     pval,
     render_text,
-    stars,
     tau2_fields,
 )
 from metareview.models.rma import _opt, _readonly
@@ -575,31 +575,17 @@ class RegResult(Printed):
         ))
         out.append("")
         if self.p > 1 and not math.isnan(self.QM):
-            m = len(self.btt)
-            out.append(
-                f"Test of Moderators (coefficient{' ' if m == 1 else 's '}"
-                f"{_format_btt(self.btt)}):"
+            out += moderators_test(
+                self.btt, self.QM, self.QMp, self.QMdf, f_test=self.ddf is not None, digits=digits
             )
-            test = f"{num(self.QM, digits)}, p-val {pval(self.QMp, digits, True)}"
-            if self.ddf is not None:
-                out.append(Field(f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]}) = ", test))
-            else:
-                out.append(Field(f"QM(df = {self.QMdf[0]}) = ", test))
-            out.append("")
         out += ["Model Results:", ""]
         stat = ["tval", "df"] if self.ddf is not None else ["zval"]
         header = ["estimate", "se", *stat, "pval", "ci.lb", "ci.ub"]
-        rows = []
-        for j in range(self.p):
-            row = [num(float(self.beta[j]), digits), num(float(self.se[j]), digits),
-                   num(float(self.zval[j]), digits)]
-            if self.ddf is not None:
-                row.append(f"{self.ddf:g}")
-            row += [pval(float(self.pval[j]), digits), num(float(self.ci_lb[j]), digits),
-                    num(float(self.ci_ub[j]), digits)]
-            if signif_stars:
-                row.append(stars(float(self.pval[j])))
-            rows.append(row)
+        rows = coefficient_rows(
+            self.beta, self.se, self.zval, self.pval, self.ci_lb, self.ci_ub, digits=digits,
+            df=None if self.ddf is None else [f"{self.ddf:g}"] * self.p,
+            signif_stars=signif_stars,
+        )  # fmt: skip
         if signif_stars:
             header.append("")
         out.append(Table(header, rows, row_names=["", *self.coef_names]))
@@ -637,14 +623,6 @@ class RegResult(Printed):
         ]
         out["tau"] = _opt(self.tau)
         return out
-
-
-def _format_btt(btt: tuple[int, ...]) -> str:
-    """metafor's ``.format.btt``: ``2:3`` for a run of coefficients, else ``2,4``."""
-    one = [b + 1 for b in btt]
-    if len(one) > 1 and all(b - a == 1 for a, b in itertools.pairwise(one)):
-        return f"{one[0]}:{one[-1]}"
-    return ",".join(str(b) for b in one)
 
 
 # --------------------------------------------------------------------------- public function

@@ -57,6 +57,7 @@ from metareview.models._printer import (
     Printable,
     Printed,
     Table,
+    moderators_heading,
     num,
     pval,
     render_text,
@@ -132,11 +133,7 @@ class RobustResult(Printed):
         p = self.beta.size
         int_only = p == 1 and self.coef_names == ("intrcpt",)
         if not int_only and self.QM is not None and self.QMdf is not None:
-            m = len(self.btt)
-            from metareview.models.regression import _format_btt
-
-            out.append(f"Test of Moderators (coefficient{' ' if m == 1 else 's '}"
-                       f"{_format_btt(self.btt)}):\u00b9")
+            out.append(moderators_heading(self.btt, "\u00b9"))
             out.append(Field(f"F(df1 = {self.QMdf[0]}, df2 = {_df_text(self.QMdf[1])}) = ",
                              f"{num(self.QM, digits)}, p-val {pval(self.QMp, digits, True)}"))
             out.append("")
