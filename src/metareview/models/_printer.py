@@ -38,6 +38,7 @@ __all__ = [
     "Printed",
     "SignifCodes",
     "Table",
+    "coefficient_header",
     "coefficient_rows",
     "format_btt",
     "moderators_heading",
@@ -162,6 +163,12 @@ def moderators_test(
     test = f"{num(QM, digits)}, p-val {pval(QMp, digits, True)}"
     label = f"F(df1 = {QMdf[0]}, df2 = {QMdf[1]}) = " if f_test else f"QM(df = {QMdf[0]}) = "
     return [moderators_heading(btt), Field(label, test), ""]
+
+
+def coefficient_header(*, t_test: bool, signif_stars: bool) -> list[str]:
+    """The header of metafor's ``Model Results`` table (``tval``/``df`` for a t-based fit)."""
+    stat = ["tval", "df"] if t_test else ["zval"]
+    return ["estimate", "se", *stat, "pval", "ci.lb", "ci.ub", *([""] if signif_stars else [])]
 
 
 _Floats: TypeAlias = Sequence[float] | NDArray[Any]

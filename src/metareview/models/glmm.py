@@ -64,9 +64,10 @@ from metareview.models._printer import (
     Printable,
     Printed,
     Table,
+    coefficient_header,
+    coefficient_rows,
     num,
     pval,
-    stars,
 )
 
 __all__ = ["GLMMResult", "rma_glmm"]
@@ -200,15 +201,12 @@ class GLMMResult(Printed):
             out.append(Field(f"LRT(df = {df}) = ",
                              f"{lrt.rjust(width)}, p-val {pval(self.QEp_LRT, digits, True)}"))
             out.append("")
-        stat = ["tval", "df"] if self.ddf is not None else ["zval"]
-        header = ["estimate", "se", *stat, "pval", "ci.lb", "ci.ub"]
-        row = [num(self.beta, digits), num(self.se, digits), num(self.zval, digits)]
-        if self.ddf is not None:
-            row.append(f"{self.ddf:g}")
-        row += [pval(self.pval, digits), num(self.ci_lb, digits), num(self.ci_ub, digits)]
-        if signif_stars:
-            header.append("")
-            row.append(stars(self.pval))
+        header = coefficient_header(t_test=self.ddf is not None, signif_stars=signif_stars)
+        [row] = coefficient_rows(
+            [self.beta], [self.se], [self.zval], [self.pval], [self.ci_lb], [self.ci_ub],
+            digits=digits, df=None if self.ddf is None else [f"{self.ddf:g}"],
+            signif_stars=signif_stars,
+        )
         out += ["Model Results:", "", Table(header, [row], end=" ")]
         if signif_stars:
             out.append(SIGNIF_CODES)

@@ -73,6 +73,7 @@ from metareview.models._printer import (
     Printable,
     Printed,
     Table,
+    coefficient_header,
     coefficient_rows,
     moderators_test,
     num,
@@ -785,15 +786,12 @@ class RMAMVResult(Printed):
                 self.btt, self.QM, self.QMp, self.QMdf, f_test=self.ddf is not None, digits=digits
             )
         out += ["Model Results:", ""]
-        stat = ["tval", "df"] if self.ddf is not None else ["zval"]
-        header = ["estimate", "se", *stat, "pval", "ci.lb", "ci.ub"]
+        header = coefficient_header(t_test=self.ddf is not None, signif_stars=signif_stars)
         rows = coefficient_rows(
             self.beta, self.se, self.zval, self.pval, self.ci_lb, self.ci_ub, digits=digits,
             df=None if self.ddf is None else [f"{d:g}" for d in self.ddf_coef],
             signif_stars=signif_stars, no_star=" ",  # R's symnum: " " when p > 0.1
         )  # fmt: skip
-        if signif_stars:
-            header.append("")
         names = [n + " " for n in ["", *self.coef_names]] if not self.int_only else None
         out.append(Table(header, rows, row_names=names, end=" "))
         if signif_stars:

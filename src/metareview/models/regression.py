@@ -65,6 +65,7 @@ from metareview.models._printer import (
     Printable,
     Printed,
     Table,
+    coefficient_header,
     coefficient_rows,
     moderators_test,
     num,
@@ -579,15 +580,12 @@ class RegResult(Printed):
                 self.btt, self.QM, self.QMp, self.QMdf, f_test=self.ddf is not None, digits=digits
             )
         out += ["Model Results:", ""]
-        stat = ["tval", "df"] if self.ddf is not None else ["zval"]
-        header = ["estimate", "se", *stat, "pval", "ci.lb", "ci.ub"]
+        header = coefficient_header(t_test=self.ddf is not None, signif_stars=signif_stars)
         rows = coefficient_rows(
             self.beta, self.se, self.zval, self.pval, self.ci_lb, self.ci_ub, digits=digits,
             df=None if self.ddf is None else [f"{self.ddf:g}"] * self.p,
             signif_stars=signif_stars,
         )  # fmt: skip
-        if signif_stars:
-            header.append("")
         out.append(Table(header, rows, row_names=["", *self.coef_names]))
         if signif_stars:
             out.append(SIGNIF_CODES)

@@ -46,10 +46,11 @@ from metareview.models._printer import (
     Printable,
     Printed,
     Table,
+    coefficient_header,
+    coefficient_rows,
     num,
     pval,
     render_text,
-    stars,
     tau2_fields,
 )
 
@@ -169,15 +170,12 @@ class RMAResult(Printed):
             f"{num(self.QE, digits)}, p-val {pval(self.QEp, digits, showeq=True)}",
         ))
         out += ["", "Model Results:", ""]
-        stat = ["tval", "df"] if self.ddf is not None else ["zval"]
-        header = ["estimate", "se", *stat, "pval", "ci.lb", "ci.ub"]
-        row = [num(self.beta, digits), num(self.se, digits), num(self.zval, digits)]
-        if self.ddf is not None:
-            row.append(f"{self.ddf:g}")
-        row += [pval(self.pval, digits), num(self.ci_lb, digits), num(self.ci_ub, digits)]
-        if signif_stars:
-            header.append("")
-            row.append(stars(self.pval))
+        header = coefficient_header(t_test=self.ddf is not None, signif_stars=signif_stars)
+        [row] = coefficient_rows(
+            [self.beta], [self.se], [self.zval], [self.pval], [self.ci_lb], [self.ci_ub],
+            digits=digits, df=None if self.ddf is None else [f"{self.ddf:g}"],
+            signif_stars=signif_stars,
+        )
         out.append(Table(header, [row]))
         if signif_stars:
             out.append(SIGNIF_CODES)
