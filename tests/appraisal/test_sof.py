@@ -102,3 +102,27 @@ def test_imatinib_single_group_proportions(tmp_path: Path, monkeypatch: pytest.M
     row = next(r for r in sof_table(result.grade).rows if r.outcome == "dropout_ae")
     assert row.comparator == "–"
     assert row.difference.startswith("350 per 1,000 (from 177 to 574); single group")
+
+
+def test_imatinib_mean_change_is_the_absolute_effect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mRSS is pooled as a single group's raw mean change (MC): GRADE's absolute effect is that
+    pooled change in the outcome's units, with its CI, and the table says there is no
+    comparator (it used to show a dash)."""
+    from metareview.review.folder import bundled_example, run_folder
+
+    monkeypatch.chdir(tmp_path)
+    result = run_folder(bundled_example())
+    mrss = next(g for g in result.grade if g.outcome == "mRSS")
+    pooled = next(a for a in result.analyses if a.outcome == "mRSS")
+    assert mrss.kind == "continuous"
+    assert mrss.absolute is not None and mrss.absolute["measure"] == "MC"
+    fit = pooled.fit
+    assert fit is not None
+    assert mrss.absolute["difference"] == pytest.approx(fit.beta, abs=1e-12)
+    assert mrss.absolute["ci_lower"] == pytest.approx(fit.ci_lb, abs=1e-12)
+    assert mrss.absolute["ci_upper"] == pytest.approx(fit.ci_ub, abs=1e-12)
+    row = next(r for r in sof_table(result.grade).rows if r.outcome == "mRSS")
+    assert row.difference.startswith(f"mean change {abs(fit.beta):.2f}")
+    assert row.difference.endswith("single group, no comparator")

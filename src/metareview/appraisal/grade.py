@@ -597,6 +597,8 @@ def _kind(measure: str) -> Literal["dichotomous", "continuous", "proportion", "o
         return "dichotomous"
     if info.family == "two-group continuous" and measure in ("MD", "SMD", "SMDH", "SMD1"):
         return "continuous"
+    if measure == "MC":  # a single group's raw mean change: in the outcome's units
+        return "continuous"
     return "other"
 
 
@@ -731,22 +733,26 @@ def grade_outcome(
                 what=" (GRADE 6 default: ratio 0.75 and 1.25)" if mid is None and null == 1 else "",
             )  # fmt: skip
         elif kind == "continuous":
-            units = spec.units if spec is not None and spec.units else (
-                "SD" if analysis.measure != "MD" else ""
-            )
+            raw = analysis.measure in ("MD", "MC")  # in the outcome's units, not SDs
+            units = spec.units if spec is not None and spec.units else ("" if raw else "SD")
             absolute = {"measure": analysis.measure, "difference": est, "ci_lower": lo,
                         "ci_upper": hi, "units": units or None}  # fmt: skip
             # an MD has no default threshold; an SMD GRADE 6's 0.5 SD
-            default = None if analysis.measure == "MD" else DEFAULT_SMD_MID
+            default = None if raw else DEFAULT_SMD_MID
             threshold = default if mid is None else mid
             ois = None
-            sd = _pooled_sd(studies) if analysis.measure == "MD" else 1.0
+            sd = _pooled_sd(studies) if raw else 1.0
             if threshold is not None and sd is not None:
                 ois = optimal_information_size_md(sd, threshold)
             suggestions["imprecision"] = suggest_imprecision(
                 (lo, hi), 0.0, None if threshold is None else (-threshold, threshold),
                 participants, ois,
             )  # fmt: skip
+            if analysis.measure == "MC":
+                notes.append(
+                    "a single group's mean change from baseline: no comparator, so the effect is "
+                    "the pooled change itself"
+                )
         else:
             if kind == "proportion":
                 absolute = {

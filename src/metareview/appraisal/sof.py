@@ -166,6 +166,11 @@ def _absolute_cells(g: Mapping[str, Any]) -> tuple[str, str]:
         def side(x: float) -> str:
             return f"{abs(x):.2f}{units} {'higher' if x > 0 else 'lower'}"
 
+        if a["measure"] == "MC":  # one group before/after: the pooled change, no comparator
+            return "–", (
+                f"mean change {side(md)} ({side(md_lo)} to {side(md_hi)}); single group, "
+                "no comparator"
+            )
         return "–", f"{a['measure']} {side(md)} ({side(md_lo)} to {side(md_hi)})"
     if kind == "proportion":
         return "–", (
