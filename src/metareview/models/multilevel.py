@@ -101,6 +101,7 @@ class _SigmaTerm:
     name: str
     codes: IntArray
     nlevels: int
+    levels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class _GTerm:
     levels: tuple[str, ...]
     n_outer: int
     label: str = ""
+    outer_levels: tuple[str, ...] = ()
 
     @property
     def q(self) -> int:
@@ -139,8 +141,11 @@ def _level_label(x: Any) -> str:
     return str(x)
 
 
-def _codes(data: pd.DataFrame, cols: Sequence[str], field_name: str) -> tuple[IntArray, int]:
-    """Integer codes of the combinations of ``cols`` (missing values are an InputError)."""
+def _coded_levels(data: pd.DataFrame, cols: Sequence[str], field_name: str
+                  ) -> tuple[IntArray, int, tuple[str, ...]]:
+    """Integer codes of the combinations of ``cols``, their number and each code's label (the
+    values joined by ``/``, as metafor's nested factors: ``district/school`` level ``11/3``).
+    Missing values are an InputError."""
     for c in cols:
         if c not in data.columns:
             raise InputError(f"no column {c!r} in the data", field=field_name)
@@ -148,14 +153,15 @@ def _codes(data: pd.DataFrame, cols: Sequence[str], field_name: str) -> tuple[In
         if miss.any():
             raise InputError("missing value in a random-effects variable",
                              row=int(np.flatnonzero(miss)[0]) + 1, field=c)
-    codes, uniq = pd.factorize(data[cols[0]], sort=True)
-    out = codes.astype(np.int64)
-    n = len(uniq)
-    for c in cols[1:]:  # combinations, ordered by the first column, then the next, ...
-        nxt, u2 = pd.factorize(data[c], sort=True)
+    per_col = [pd.factorize(data[c], sort=True) for c in cols]
+    out = per_col[0][0].astype(np.int64)
+    n = len(per_col[0][1])
+    for nxt, u2 in per_col[1:]:  # combinations, ordered by the first column, then the next, ...
         comb, u3 = pd.factorize(out * len(u2) + nxt, sort=True)
         out, n = comb.astype(np.int64), len(u3)
-    return out, n
+    first = np.unique(out, return_index=True)[1]  # one observation of each code, in code order
+    names = tuple("/".join(_level_label(u[c[i]]) for c, u in per_col) for i in first.tolist())
+    return out, n, names
 
 
 def _strip_factor(text: str) -> str:
@@ -187,8 +193,8 @@ def _parse_random(
                 raise InputError(f"cannot read the random formula {f!r}", field="random")
             for i in range(len(parts)):
                 cols = parts[: i + 1]
-                codes, nl = _codes(data, cols, "random")
-                sig.append(_SigmaTerm("/".join(cols), codes, nl))
+                codes, nl, labs = _coded_levels(data, cols, "random")
+                sig.append(_SigmaTerm("/".join(cols), codes, nl, labs))
         else:
             if len(gts) == 2:
                 raise InputError("at most two '~ inner | outer' terms", field="random")
@@ -199,11 +205,9 @@ def _parse_random(
             if struct not in STRUCTS:
                 raise InputError(f"unknown struct {struct!r}; choose one of "
                                  f"{', '.join(STRUCTS)}", field="struct")
-            icodes, _ = _codes(data, [inner], "random")
-            ocodes, no = _codes(data, [outer], "random")
-            uniq = pd.factorize(data[inner], sort=True)[1]
-            gts.append(_GTerm(inner, outer, struct, icodes, ocodes,
-                              tuple(_level_label(u) for u in uniq), no, lhs))
+            icodes, _, ilabs = _coded_levels(data, [inner], "random")
+            ocodes, no, olabs = _coded_levels(data, [outer], "random")
+            gts.append(_GTerm(inner, outer, struct, icodes, ocodes, ilabs, no, lhs, olabs))
     return sig, gts
 
 
@@ -651,6 +655,7 @@ class RMAMVResult(Printed):
     g_labels: tuple[str, str] | tuple[()] = ()
     h_labels: tuple[str, str] | tuple[()] = ()
     converged: bool = True
+    dfs: str = "residual"
     _refit: Any = field(default=None, repr=False)
 
     @property
@@ -722,7 +727,7 @@ class RMAMVResult(Printed):
                 else:
                     cells += ["yes" if fx[j] else "no"]
                 rows.append(cells)
-                rn.append(f"{tname}.{j + 1}  " if per_level else f"{tname}    ")
+                rn.append(f"{tname}.{j + 1}  " if per_level else f"{tname:<9}")  # metafor's padding
             if struct in ("CS", "HCS", "AR", "HAR"):
                 cells = [num(float(rho[0]), digits), ""]
                 cells += ["", "yes" if fx[-1] else "no", ""] if per_level else [
@@ -883,6 +888,100 @@ class RMAMVResult(Printed):
             "pi_lb": pred - crit * sp, "pi_ub": pred + crit * sp,
         })
 
+    def ranef(self, *, level: float | None = None) -> dict[str, pd.DataFrame]:
+        """Best linear unbiased predictions of the random effects, as metafor's ``ranef.rma.mv``.
+
+        With ``W = M^-1`` at the estimates, ``e = y - X beta`` and ``P = W - W X (X'WX)^-1 X'W``,
+        a ``~ 1 | f`` term with variance ``sigma2`` and indicator matrix ``Z`` has
+        ``u = sigma2 Z'W e`` and ``Var(u - u_true) = sigma2 I - sigma2^2 Z'PZ``; a
+        ``~ inner | outer`` term, whose covariance over the observations is
+        ``G* = (Z_inner G Z_inner') * (Z_outer Z_outer')``, has ``u = G* W e`` and
+        ``Var = G* - G* P G*`` (Henderson's BLUP; Robinson 1991; metafor's ``ranef.rma.mv``,
+        which calls the variance ``vpred``). Prediction intervals are ``u +- crit se``, ``crit``
+        the normal quantile, or for ``test="t"`` the t quantile on ``k - p`` df (``dfs=
+        "residual"``) or on the term's number of levels (its outer levels for a G term) minus
+        ``p`` (``dfs="contain"``), at least 1. Values below ``100 * machine epsilon`` are 0.
+
+        Returns one frame per random term (``intrcpt, se, pi_lb, pi_ub``), keyed as metafor's
+        list: the factor's name (``district``, ``district/school``) indexed by its levels
+        (nested levels joined by ``/``, ordered by the outer then the inner level, as metafor's
+        ``interaction(lex.order=TRUE)``), and ``~inner | outer`` indexed by ``"inner | outer"``
+        (the inner value right-aligned) for each combination in the data, ordered by outer then
+        inner level.
+
+        Robinson, G. K. (1991). That BLUP is a good thing: the estimation of random effects.
+        Statistical Science, 6(1), 15-32.
+        """
+        if self._refit is None:
+            raise InputError("this result has no random effects to predict", field="ranef")
+        model = self._refit[0]
+        lv = self.level if level is None else float(level)
+        alpha = alpha_from_level(lv)
+        k, p = self.k, self.p
+        beta = np.asarray(self.beta, dtype=float)
+        parts = []
+        a = np.zeros((p, p))
+        for grp, (_, mm) in zip(model.groups, self.M_blocks, strict=True):
+            ci = _chol_inv(mm)
+            if ci is None:
+                raise InputError("the marginal covariance matrix is not positive definite",
+                                 field="V")
+            w = ci[1]
+            e = grp.y - np.einsum("bip,p->bi", grp.x, beta)  # padding rows: y = 0, X = 0
+            wx = w @ grp.x
+            a += np.einsum("bip,biq->pq", grp.x, wx)
+            parts.append((grp, w, np.einsum("bij,bj->bi", w, e), wx))
+        ainv = np.linalg.inv(a)
+
+        def crit(nlevels: int) -> float:
+            if self.test != "t":
+                return float(-special.ndtri(alpha / 2.0))
+            ddf = max(1, (nlevels if self.dfs == "contain" else k) - p)
+            return float(-special.stdtrit(ddf, alpha / 2.0))
+
+        def frame(pred: FloatArray, var: FloatArray, index: list[str], nlev: int
+                  ) -> pd.DataFrame:
+            pred = np.where(np.abs(pred) < 100.0 * np.finfo(float).eps, 0.0, pred)
+            se = np.sqrt(np.maximum(var, 0.0))
+            c = crit(nlev)
+            return pd.DataFrame({"intrcpt": pred, "se": se, "pi_lb": pred - c * se,
+                                 "pi_ub": pred + c * se}, index=pd.Index(index))
+
+        out: dict[str, pd.DataFrame] = {}
+        for j, term in enumerate(model.sig):
+            s2 = float(self.sigma2[j])
+            nl = term.nlevels
+            zwe, zwz, zwx = np.zeros(nl), np.zeros(nl), np.zeros((nl, p))
+            for grp, w, we, wx in parts:
+                ok = grp.idx >= 0
+                codes = term.codes[grp.idx[ok]]
+                zwe += np.bincount(codes, we[ok], nl)
+                zwz += np.bincount(codes, (w * grp.s_masks[j]).sum(axis=2)[ok], nl)
+                np.add.at(zwx, codes, wx[ok])
+            zpz = zwz - np.einsum("lp,pq,lq->l", zwx, ainv, zwx)
+            out[term.name] = frame(s2 * zwe, s2 - s2 * s2 * zpz, list(term.levels), nl)
+        for gi, term in enumerate(model.gts):
+            g = np.asarray(self.G if gi == 0 else self.H, dtype=float)
+            pred, var = np.zeros(k), np.zeros(k)
+            for grp, w, we, _ in parts:
+                ok = grp.idx >= 0
+                inner = grp.g_inner[gi]
+                gb = grp.g_masks[gi] * g[inner[:, :, None], inner[:, None, :]]
+                gw = gb @ w
+                gwx = gw @ grp.x
+                v = (np.diagonal(gb, axis1=1, axis2=2) - np.sum(gw * gb, axis=2)
+                     + np.einsum("bip,pq,biq->bi", gwx, ainv, gwx))
+                pred[grp.idx[ok]] = np.einsum("bij,bj->bi", gb, we)[ok]
+                var[grp.idx[ok]] = v[ok]
+            combo = term.outer_codes * term.q + term.inner_codes
+            _, first = np.unique(combo, return_index=True)  # sorted: by outer, then inner
+            width = max(len(term.levels[c]) for c in term.inner_codes.tolist())
+            names = [f"{term.levels[term.inner_codes[i]]:>{width}} | "
+                     f"{term.outer_levels[term.outer_codes[i]]}" for i in first.tolist()]
+            key = f"~{term.label} | {term.outer}"
+            out[key] = frame(pred[first], var[first], names, term.n_outer)
+        return out
+
     def confint(self, *, level: float | None = None) -> pd.DataFrame:
         """Profile-likelihood CIs of the variance components, as metafor's ``confint.rma.mv``.
 
@@ -1038,6 +1137,8 @@ def rma_mv(
     sigma2: Any = None,
     tau2: Any = None,
     rho: Any = None,
+    gamma2: Any = None,
+    phi: Any = None,
 ) -> RMAMVResult:
     """Fit a multilevel / multivariate meta-analytic model (metafor's ``rma.mv``).
 
@@ -1057,7 +1158,9 @@ def rma_mv(
         ``gamma2/phi``).
     mods : str or array-like, optional
         A formula (``"~ year"``, ``"~ 0 + outcome + outcome:I(year - 1983)"``; factors,
-        interactions, ``I()``) or a numeric model matrix (used as given, no intercept added).
+        interactions, ``I()``) or a numeric model matrix (used as given, no intercept added:
+        metafor's ``mods=X, intercept=FALSE``; a DataFrame's column names name the
+        coefficients).
     struct : str or list of two str
         ``CS`` (default), ``HCS``, ``UN``, ``DIAG``, ``ID`` or ``AR`` (module docstring).
     method : {"REML", "ML"}
@@ -1068,14 +1171,14 @@ def rma_mv(
         method: per coefficient, the fewest levels among the random factors (for a ``~ inner |
         outer`` term: its inner-outer combinations and its outer levels) within each of whose
         levels the coefficient's column is constant, minus ``p`` (``k - p`` when no factor
-        contains it). ``QM``'s denominator df is the smallest over ``btt``.
+        contains it), at least 1. ``QM``'s denominator df is the smallest over ``btt``.
     level : float
         Confidence level in percent.
     btt : sequence of int, optional
         0-based indices of the coefficients tested by ``QM`` (default: all but the intercept).
-    sigma2, tau2, rho : float or list, optional
+    sigma2, tau2, rho, gamma2, phi : float or list, optional
         Fixed values of variance components (None entries are estimated), as metafor's
-        arguments of the same names.
+        arguments of the same names (``gamma2``/``phi``: the second ``~ inner | outer`` term).
 
     Returns
     -------
@@ -1133,11 +1236,16 @@ def rma_mv(
     else:
         x = np.asarray(mods, dtype=float)
         x = x[:, None] if x.ndim == 1 else x
+        cols = [str(c) for c in mods.columns] if isinstance(mods, pd.DataFrame) else None
         if x.shape[0] != k:
             raise InputError(f"mods has {x.shape[0]} rows for {k} estimates", field="mods")
         if not np.all(np.isfinite(x)):
             raise InputError("moderators must be finite numbers", field="mods")
-        names = tuple(f"X{j + 1}" for j in range(x.shape[1])) if x.shape[1] > 1 else ("mods",)
+        if cols is not None:  # a DataFrame's column names, as metafor names a matrix's columns
+            names = tuple(cols)
+        else:
+            names = tuple(f"X{j + 1}" for j in range(x.shape[1])) if x.shape[1] > 1 else \
+                ("mods",)
     p = x.shape[1]
     xtx = x.T @ x
     if np.linalg.matrix_rank(x) < p:
@@ -1168,7 +1276,7 @@ def rma_mv(
     if gts:
         fix_t = _fix_vector(tau2, gts[0].ntau, "tau2")
         fix_r = _fix_vector(rho, gts[0].nrho, "rho")
-    fix_g = [_fix_vector(None, t.ntau, "gamma2") + _fix_vector(None, t.nrho, "phi")
+    fix_g = [_fix_vector(gamma2, t.ntau, "gamma2") + _fix_vector(phi, t.nrho, "phi")
              for t in gts[1:]]
     nvc = len(sig) + sum(t.ntau for t in gts)
     total = _start_total(y, x, groups, nvc)
@@ -1296,7 +1404,7 @@ def rma_mv(
         h_inner=_readonly(gts[1].inner_codes) if len(gts) > 1 else np.empty(0, dtype=np.int64),
         g_labels=(gts[0].label, gts[0].outer) if gts else (),
         h_labels=(gts[1].label, gts[1].outer) if len(gts) > 1 else (),
-        converged=ok, _refit=(model, eta_hat, plabels, kinds),
+        converged=ok, dfs=dfs, _refit=(model, eta_hat, plabels, kinds),
     )
 
 
@@ -1316,7 +1424,7 @@ def _contain_df(x: FloatArray, sig: Sequence[_SigmaTerm], gts: Sequence[_GTerm],
             pairs = pd.MultiIndex.from_arrays([codes, col]).unique()
             if len(pairs) == nl:  # each level holds a single value of the column
                 out[j] = min(out[j], nl)
-    return np.asarray(out - p, dtype=np.int64)
+    return np.asarray(np.maximum(out - p, 1), dtype=np.int64)  # metafor: at least 1
 
 
 def _final_m(model: _Model, eta: FloatArray) -> tuple[tuple[IntArray, FloatArray], ...]:
