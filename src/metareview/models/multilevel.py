@@ -101,7 +101,12 @@ class _SigmaTerm:
     name: str
     codes: IntArray
     nlevels: int
-    levels: tuple[str, ...] = ()
+    labels: _LevelLabels | None = None
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Each level's label (computed when asked: only ``ranef`` needs them)."""
+        return self.labels() if self.labels is not None else ()
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,12 @@ class _GTerm:
     levels: tuple[str, ...]
     n_outer: int
     label: str = ""
-    outer_levels: tuple[str, ...] = ()
+    outer_labels: _LevelLabels | None = None
+
+    @property
+    def outer_levels(self) -> tuple[str, ...]:
+        """Each outer level's label (computed when asked)."""
+        return self.outer_labels() if self.outer_labels is not None else ()
 
     @property
     def q(self) -> int:
@@ -141,11 +151,24 @@ def _level_label(x: Any) -> str:
     return str(x)
 
 
+@dataclass(frozen=True)
+class _LevelLabels:
+    """The labels of coded levels, made on demand: per code, its columns' values joined by
+    ``/`` (metafor's nested factors: ``district/school`` level ``11/3``)."""
+
+    columns: tuple[tuple[IntArray, Any], ...]  # (codes, uniques) per column
+    codes: IntArray  # the combined codes
+
+    def __call__(self) -> tuple[str, ...]:
+        first = np.unique(self.codes, return_index=True)[1]  # one observation per code
+        return tuple("/".join(_level_label(u[c[i]]) for c, u in self.columns)
+                     for i in first.tolist())
+
+
 def _coded_levels(data: pd.DataFrame, cols: Sequence[str], field_name: str
-                  ) -> tuple[IntArray, int, tuple[str, ...]]:
-    """Integer codes of the combinations of ``cols``, their number and each code's label (the
-    values joined by ``/``, as metafor's nested factors: ``district/school`` level ``11/3``).
-    Missing values are an InputError."""
+                  ) -> tuple[IntArray, int, _LevelLabels]:
+    """Integer codes of the combinations of ``cols`` (ordered by the first column, then the
+    next, ...), their number and their labels. Missing values are an InputError."""
     for c in cols:
         if c not in data.columns:
             raise InputError(f"no column {c!r} in the data", field=field_name)
@@ -153,15 +176,13 @@ def _coded_levels(data: pd.DataFrame, cols: Sequence[str], field_name: str
         if miss.any():
             raise InputError("missing value in a random-effects variable",
                              row=int(np.flatnonzero(miss)[0]) + 1, field=c)
-    per_col = [pd.factorize(data[c], sort=True) for c in cols]
+    per_col = tuple(pd.factorize(data[c], sort=True) for c in cols)
     out = per_col[0][0].astype(np.int64)
     n = len(per_col[0][1])
-    for nxt, u2 in per_col[1:]:  # combinations, ordered by the first column, then the next, ...
+    for nxt, u2 in per_col[1:]:
         comb, u3 = pd.factorize(out * len(u2) + nxt, sort=True)
         out, n = comb.astype(np.int64), len(u3)
-    first = np.unique(out, return_index=True)[1]  # one observation of each code, in code order
-    names = tuple("/".join(_level_label(u[c[i]]) for c, u in per_col) for i in first.tolist())
-    return out, n, names
+    return out, n, _LevelLabels(per_col, out)
 
 
 def _strip_factor(text: str) -> str:
@@ -207,7 +228,7 @@ def _parse_random(
                                  f"{', '.join(STRUCTS)}", field="struct")
             icodes, _, ilabs = _coded_levels(data, [inner], "random")
             ocodes, no, olabs = _coded_levels(data, [outer], "random")
-            gts.append(_GTerm(inner, outer, struct, icodes, ocodes, ilabs, no, lhs, olabs))
+            gts.append(_GTerm(inner, outer, struct, icodes, ocodes, ilabs(), no, lhs, olabs))
     return sig, gts
 
 
@@ -976,8 +997,9 @@ class RMAMVResult(Printed):
             combo = term.outer_codes * term.q + term.inner_codes
             _, first = np.unique(combo, return_index=True)  # sorted: by outer, then inner
             width = max(len(term.levels[c]) for c in term.inner_codes.tolist())
+            outer_lv = term.outer_levels
             names = [f"{term.levels[term.inner_codes[i]]:>{width}} | "
-                     f"{term.outer_levels[term.outer_codes[i]]}" for i in first.tolist()]
+                     f"{outer_lv[term.outer_codes[i]]}" for i in first.tolist()]
             key = f"~{term.label} | {term.outer}"
             out[key] = frame(pred[first], var[first], names, term.n_outer)
         return out
