@@ -453,6 +453,8 @@ class _Eval:
     vb: FloatArray
     ll: float
     rss: float
+    info: FloatArray | None = None
+    hess: FloatArray | None = None
 
 
 class _Model:
@@ -463,6 +465,8 @@ class _Model:
         self.groups, self.sig, self.gts = groups, list(sig), list(gts)
         self.k, self.p, self.reml, self.logdet_xx = k, p, reml, logdet_xx
         self.npar = len(sig) + sum(t.ntau + t.nrho for t in gts)
+        # every parameter a log variance that M is linear in: d2M/d eta_j d eta_k = [j = k] D_j
+        self.linear = all(t.struct in ("ID", "DIAG") for t in gts)
 
     def split(self, eta: FloatArray) -> tuple[FloatArray, list[tuple[FloatArray, FloatArray]]]:
         ns = len(self.sig)
@@ -482,8 +486,16 @@ class _Model:
             gs.append((tau2, rho, g))
         return np.exp(es), gs
 
-    def evaluate(self, eta: FloatArray, grad: bool = True) -> _Eval:
-        """``-ll`` at ``eta`` (log variances, atanh correlations), its gradient and ``beta``."""
+    def evaluate(self, eta: FloatArray, grad: bool = True, info: bool = False) -> _Eval:
+        """``-ll`` at ``eta`` (log variances, atanh correlations), its gradient and ``beta``;
+        with ``info``, also the average information matrix of ``eta`` (Gilmour, Thompson &
+        Cullis 1995), ``AI_jk = 1/2 (Py)' D_j P D_k (Py)`` with ``P = W - W X A^-1 X'W``,
+        ``Py = W r`` and ``D_j = dM/d eta_j``: the mean of the observed and expected information
+        of REML, cheap to form and a close approximation to the Hessian of ``-ll`` near the
+        optimum (used for ML as well, as a scoring matrix). When every parameter is a log
+        variance that ``M`` is linear in (``~ 1 | f`` terms, ``ID``/``DIAG``), also the exact
+        Hessian of ``-ll``, ``2 AI - E + diag(g)`` with the expected information
+        ``E_jk = 1/2 tr(P D_j P D_k)`` (as ``d2M/d eta_j d eta_k = [j = k] D_j``)."""
         eta = np.clip(eta, -60.0, 60.0)
         es, eg = self.split(eta)
         s2 = np.exp(es)
@@ -529,7 +541,14 @@ class _Model:
         else:
             ll = -0.5 * self.k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
         g_out = np.zeros(self.npar)
-        if grad:
+        npar = self.npar
+        uwu = np.zeros((npar, npar)) if info else None
+        xwu = np.zeros((npar, p)) if info else None
+        exact = info and self.linear
+        tww = np.zeros((npar, npar)) if exact else None
+        bsum = np.zeros((npar, p, p)) if exact else None
+        csum = np.zeros((npar, npar, p, p)) if exact and self.reml else None
+        if grad or info:
             for grp, (w, wx), wr in zip(self.groups, cache, wrs, strict=True):
                 mats: list[FloatArray] = []
                 for sj, mask in zip(s2, grp.s_masks, strict=True):
@@ -538,20 +557,104 @@ class _Model:
                                                        strict=True):
                     for dg in dgs:
                         mats.append(mask * dg[inner[:, :, None], inner[:, None, :]])
+                us: list[FloatArray] = []
                 for j, dmat in enumerate(mats):
                     val = float(np.sum(w * dmat)) - float(
                         np.einsum("bi,bij,bj->", wr, dmat, wr))
                     if self.reml:
                         bm = np.einsum("bip,bij,bjq->pq", wx, dmat, wx)
                         val -= float(np.sum(ainv * bm))
+                        if bsum is not None:
+                            bsum[j] += bm
                     g_out[j] += 0.5 * val
+                    if uwu is not None and xwu is not None:
+                        u = np.einsum("bij,bj->bi", dmat, wr)  # D_j P y
+                        us.append(u)
+                        xwu[j] += np.einsum("bip,bi->p", wx, u)
+                if uwu is not None:
+                    wus = [np.einsum("bij,bj->bi", w, u) for u in us]
+                    wd = [w @ dm for dm in mats] if tww is not None else []
+                    dwx = [dm @ wx for dm in mats] if csum is not None else []
+                    for j in range(npar):
+                        for m in range(j + 1):
+                            uwu[j, m] += float(np.sum(us[j] * wus[m]))
+                            if tww is not None:
+                                tww[j, m] += float(np.einsum("bil,bli->", wd[j], wd[m]))
+                            if csum is not None:
+                                csum[j, m] += np.einsum("bip,biq->pq", dwx[j], w @ dwx[m])
+        info_m = hess_m = None
+        if uwu is not None and xwu is not None:
+            ai = uwu - xwu @ ainv @ xwu.T if self.reml else uwu
+            info_m = 0.5 * (np.tril(ai) + np.tril(ai, -1).T)
+            if tww is not None:
+                e = np.zeros((npar, npar))
+                for j in range(npar):
+                    for m in range(j + 1):
+                        val = tww[j, m]
+                        if csum is not None and bsum is not None:
+                            val += (-2.0 * float(np.sum(ainv * csum[j, m]))
+                                    + float(np.sum((ainv @ bsum[j]) * (ainv @ bsum[m]).T)))
+                        e[j, m] = e[m, j] = 0.5 * val
+                hess_m = 2.0 * info_m - e + np.diag(g_out)
         return _Eval(-ll, g_out, np.asarray(beta, dtype=float), np.asarray(ainv, dtype=float),
-                     ll, rss)
+                     ll, rss, info_m, hess_m)
+
+
+def _scoring(model: _Model, full: FloatArray, free: IntArray, max_iter: int = 40
+             ) -> FloatArray | None:
+    """Minimise ``-ll`` over ``free`` by Newton steps on the exact Hessian where
+    :meth:`_Model.evaluate` gives one (and it is positive definite), else average-information
+    scoring (Gilmour, Thompson & Cullis 1995): ``eta <- eta - t H^-1 g``, ``t`` halved until
+    ``-ll`` does not increase, each step at most 5 in ``eta``. Returns the estimates once
+    ``max |g| < 1e-9``, or None (not converged in ``max_iter`` steps, a singular AI matrix, an
+    estimate leaving ``[-25, 25]``): the caller then falls back to BFGS."""
+    eta = full.copy()
+    ev = model.evaluate(eta, info=True)
+    if not math.isfinite(ev.f):
+        return None
+    for _ in range(max_iter):
+        g = ev.grad[free]
+        if float(np.max(np.abs(g))) < 1e-9:
+            return eta
+        assert ev.info is not None
+        step = None
+        if ev.hess is not None:  # Newton where the Hessian is exact and positive definite
+            h = ev.hess[np.ix_(free, free)]
+            try:
+                np.linalg.cholesky(h)
+                step = np.linalg.solve(h, g)
+            except np.linalg.LinAlgError:
+                step = None
+        if step is None:
+            try:
+                step = np.linalg.solve(ev.info[np.ix_(free, free)], g)
+            except np.linalg.LinAlgError:
+                return None
+        big = float(np.max(np.abs(step)))
+        if not math.isfinite(big):
+            return None
+        if big > 5.0:
+            step *= 5.0 / big
+        t = 1.0
+        while True:
+            cand = eta.copy()
+            cand[free] -= t * step
+            if np.any(np.abs(cand[free]) > 25.0):  # towards a boundary: BFGS handles it
+                return None
+            evn = model.evaluate(cand, info=True)
+            if math.isfinite(evn.f) and evn.f <= ev.f + 1e-13 * max(1.0, abs(ev.f)):
+                break
+            t *= 0.5
+            if t < 1e-3:
+                return None
+        eta, ev = cand, evn
+    return None
 
 
 def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[FloatArray, bool]:
-    """Minimise ``-ll`` over the free parameters (BFGS with the analytic gradient, then Newton
-    steps on a finite-difference Hessian of the gradient for a tight optimum)."""
+    """Minimise ``-ll`` over the free parameters: average-information scoring
+    (:func:`_scoring`) from ``x0`` when it converges; otherwise BFGS with the analytic gradient,
+    then Newton steps on a finite-difference Hessian of the gradient for a tight optimum."""
     free = np.array([i for i in range(model.npar) if i not in fixed], dtype=np.int64)
     full = x0.copy()
     for i, val in fixed.items():
@@ -569,6 +672,9 @@ def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[F
 
     if free.size == 0:
         return full, True
+    sc = _scoring(model, full, free)
+    if sc is not None:
+        return sc, True
     res = optimize.minimize(fun, full[free], jac=True, method="BFGS",
                             options={"gtol": 1e-6, "maxiter": 2000})  # Newton finishes
     z = np.asarray(res.x, dtype=float)
