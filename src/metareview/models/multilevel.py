@@ -165,18 +165,25 @@ class _LevelLabels:
                      for i in first.tolist())
 
 
-def _coded_levels(data: pd.DataFrame, cols: Sequence[str], field_name: str
+def _coded_levels(data: pd.DataFrame, cols: Sequence[str], field_name: str,
+                  cache: dict[str, tuple[IntArray, Any]] | None = None
                   ) -> tuple[IntArray, int, _LevelLabels]:
     """Integer codes of the combinations of ``cols`` (ordered by the first column, then the
-    next, ...), their number and their labels. Missing values are an InputError."""
+    next, ...), their number and their labels. Missing values are an InputError. ``cache``
+    keeps each column's codes for the next call (nested terms share their columns)."""
+    cache = {} if cache is None else cache
     for c in cols:
+        if c in cache:
+            continue
         if c not in data.columns:
             raise InputError(f"no column {c!r} in the data", field=field_name)
-        miss = data[c].isna().to_numpy()
+        col = data[c]
+        miss = col.isna().to_numpy()
         if miss.any():
             raise InputError("missing value in a random-effects variable",
                              row=int(np.flatnonzero(miss)[0]) + 1, field=c)
-    per_col = tuple(pd.factorize(data[c], sort=True) for c in cols)
+        cache[c] = pd.factorize(col, sort=True)
+    per_col = tuple(cache[c] for c in cols)
     out = per_col[0][0].astype(np.int64)
     n = len(per_col[0][1])
     for nxt, u2 in per_col[1:]:
@@ -202,6 +209,7 @@ def _parse_random(
     forms = [random] if isinstance(random, str) else list(random)
     sig: list[_SigmaTerm] = []
     gts: list[_GTerm] = []
+    cache: dict[str, tuple[IntArray, Any]] = {}
     for f in forms:
         text = str(f).strip()
         if not text.startswith("~") or "|" not in text:
@@ -214,7 +222,7 @@ def _parse_random(
                 raise InputError(f"cannot read the random formula {f!r}", field="random")
             for i in range(len(parts)):
                 cols = parts[: i + 1]
-                codes, nl, labs = _coded_levels(data, cols, "random")
+                codes, nl, labs = _coded_levels(data, cols, "random", cache)
                 sig.append(_SigmaTerm("/".join(cols), codes, nl, labs))
         else:
             if len(gts) == 2:
@@ -226,8 +234,8 @@ def _parse_random(
             if struct not in STRUCTS:
                 raise InputError(f"unknown struct {struct!r}; choose one of "
                                  f"{', '.join(STRUCTS)}", field="struct")
-            icodes, _, ilabs = _coded_levels(data, [inner], "random")
-            ocodes, no, olabs = _coded_levels(data, [outer], "random")
+            icodes, _, ilabs = _coded_levels(data, [inner], "random", cache)
+            ocodes, no, olabs = _coded_levels(data, [outer], "random", cache)
             gts.append(_GTerm(inner, outer, struct, icodes, ocodes, ilabs(), no, lhs, olabs))
     return sig, gts
 
@@ -1407,7 +1415,8 @@ def rma_mv(
     fix_g = [_fix_vector(gamma2, t.ntau, "gamma2") + _fix_vector(phi, t.nrho, "phi")
              for t in gts[1:]]
     nvc = len(sig) + sum(t.ntau for t in gts)
-    total = _start_total(y, x, groups, nvc)
+    fe = _qe(groups, y, x)
+    total = _start_total(y, groups, nvc, fe)
     eta0: list[float] = [math.log(total / max(nvc, 1))] * len(sig)
     kinds: list[str] = ["var"] * len(sig)
     plabels: list[str] = ([f"sigma^2.{j + 1}" for j in range(len(sig))] if len(sig) > 1
@@ -1469,7 +1478,7 @@ def rma_mv(
         qmdf = (m, None)
 
     # ---- QE with W = V^-1 and the saturated log-likelihood
-    qe, logdet_v = _qe(groups, p)
+    qe, logdet_v, _ = fe
     qep = float(special.chdtrc(k - p, qe)) if math.isfinite(qe) else math.nan
 
     # ---- fit statistics (metafor's fitstats)
@@ -1570,32 +1579,26 @@ def _final_m(model: _Model, eta: FloatArray) -> tuple[tuple[IntArray, FloatArray
     return tuple(out)
 
 
-def _start_total(y: FloatArray, x: FloatArray, groups: list[_Group], nvc: int) -> float:
+def _start_total(y: FloatArray, groups: list[_Group], nvc: int,
+                 fe: tuple[float, float, FloatArray | None]) -> float:
     """metafor's start value: ``max(0.001 nvc, var(y - X b_FE) - 1/mean(1/diag V))`` with
-    ``b_FE`` the ``V^-1``-weighted fit (``var(y)`` when ``V`` is singular)."""
-    p = x.shape[1]
-    a = np.zeros((p, p))
-    xwy = np.zeros(p)
-    dv = np.zeros(y.size)
-    try:
-        for grp in groups:
-            w = np.linalg.inv(np.linalg.cholesky(grp.v))
-            w = np.swapaxes(w, 1, 2) @ w
-            wx = w @ grp.x
-            a += np.einsum("bip,biq->pq", grp.x, wx)
-            xwy += np.einsum("bip,bi->p", wx, grp.y)
-            ok = grp.idx >= 0
-            dv[grp.idx[ok]] = np.diagonal(grp.v, axis1=1, axis2=2)[ok]
-        b = np.linalg.solve(a, xwy)
-    except np.linalg.LinAlgError:
+    ``b_FE`` the ``V^-1``-weighted fit (``var(y)`` when ``V`` is singular); ``fe`` is
+    :func:`_qe`'s result."""
+    res = fe[2]
+    if res is None:
         return float(np.var(y, ddof=1))
-    res = y - x @ b
+    dv = np.zeros(y.size)
+    for grp in groups:
+        ok = grp.idx >= 0
+        dv[grp.idx[ok]] = np.diagonal(grp.v, axis1=1, axis2=2)[ok]
     return max(0.001 * max(nvc, 1), float(np.var(res, ddof=1)) - 1.0 / float(np.mean(1.0 / dv)))
 
 
-def _qe(groups: list[_Group], p: int) -> tuple[float, float]:
-    """``QE = r'V^-1 r`` of the ``V^-1``-weighted fit and ``log|V|`` (NaN when ``V`` is not
-    positive definite)."""
+def _qe(groups: list[_Group], y: FloatArray, x: FloatArray
+        ) -> tuple[float, float, FloatArray | None]:
+    """``QE = r'V^-1 r`` of the ``V^-1``-weighted fit, ``log|V|`` and the residuals ``r``
+    (NaN, NaN, None when ``V`` is not positive definite)."""
+    p = x.shape[1]
     a = np.zeros((p, p))
     xwy = np.zeros(p)
     logdet = 0.0
@@ -1612,9 +1615,9 @@ def _qe(groups: list[_Group], p: int) -> tuple[float, float]:
             cache.append(w)
         b = np.linalg.solve(a, xwy)
     except np.linalg.LinAlgError:
-        return math.nan, math.nan
+        return math.nan, math.nan, None
     qe = 0.0
     for grp, w in zip(groups, cache, strict=True):
         r = grp.y - np.einsum("bip,p->bi", grp.x, b)
         qe += float(np.einsum("bi,bij,bj->", r, w, r))
-    return max(qe, 0.0), logdet
+    return max(qe, 0.0), logdet, y - x @ b
