@@ -432,8 +432,9 @@ def _chol_inv(mm: FloatArray) -> tuple[float, FloatArray] | None:
         except np.linalg.LinAlgError:
             return None
         logdet = 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
-        linv = np.linalg.solve(chol, np.broadcast_to(np.eye(m), mm.shape))
-        return logdet, np.swapaxes(linv, 1, 2) @ linv
+        inv = np.linalg.inv(mm)  # one LAPACK call per stack; the factor checked PD
+        sym = np.asarray(0.5 * (inv + np.swapaxes(inv, 1, 2)), dtype=np.float64)
+        return logdet, sym
     lo = np.zeros_like(mm)
     for j in range(m):
         d = mm[:, j, j] - np.einsum("bk,bk->b", lo[:, j, :j], lo[:, j, :j])
@@ -565,44 +566,37 @@ class _Model:
                                                        strict=True):
                     for dg in dgs:
                         mats.append(mask * dg[inner[:, :, None], inner[:, None, :]])
-                us: list[FloatArray] = []
-                for j, dmat in enumerate(mats):
-                    val = float(np.sum(w * dmat)) - float(
-                        np.einsum("bi,bij,bj->", wr, dmat, wr))
-                    if self.reml:
-                        bm = np.einsum("bip,bij,bjq->pq", wx, dmat, wx)
-                        val -= float(np.sum(ainv * bm))
-                        if bsum is not None:
-                            bsum[j] += bm
-                    g_out[j] += 0.5 * val
-                    if uwu is not None and xwu is not None:
-                        u = np.einsum("bij,bj->bi", dmat, wr)  # D_j P y
-                        us.append(u)
-                        xwu[j] += np.einsum("bip,bi->p", wx, u)
-                if uwu is not None:
-                    wus = [np.einsum("bij,bj->bi", w, u) for u in us]
-                    wd = [w @ dm for dm in mats] if tww is not None else []
-                    dwx = [dm @ wx for dm in mats] if csum is not None else []
-                    for j in range(npar):
-                        for m in range(j + 1):
-                            uwu[j, m] += float(np.sum(us[j] * wus[m]))
-                            if tww is not None:
-                                tww[j, m] += float(np.einsum("bil,bli->", wd[j], wd[m]))
-                            if csum is not None:
-                                csum[j, m] += np.einsum("bip,biq->pq", dwx[j], w @ dwx[m])
+                dm = np.stack(mats)  # (npar, nb, m, m): every D_j of the stack at once
+                val = (np.einsum("bij,nbij->n", w, dm)
+                       - np.einsum("bi,nbij,bj->n", wr, dm, wr))
+                bm = None
+                if self.reml:
+                    bm = np.einsum("bip,nbij,bjq->npq", wx, dm, wx)
+                    val = val - np.einsum("pq,npq->n", ainv, bm)
+                    if bsum is not None:
+                        bsum += bm
+                g_out += 0.5 * val
+                if uwu is not None and xwu is not None:
+                    u = np.einsum("nbij,bj->nbi", dm, wr)  # D_j P y
+                    xwu += np.einsum("bip,nbi->np", wx, u)
+                    uwu += np.einsum("nbi,kbi->nk", u, np.einsum("bij,nbj->nbi", w, u))
+                if tww is not None:
+                    wd = w[None] @ dm
+                    tww += np.einsum("nbil,kbli->nk", wd, wd)
+                    if csum is not None:
+                        dwx = dm @ wx[None]
+                        csum += np.einsum("nbip,kbiq->nkpq", dwx, w[None] @ dwx)
         info_m = hess_m = None
         if uwu is not None and xwu is not None:
             ai = uwu - xwu @ ainv @ xwu.T if self.reml else uwu
-            info_m = 0.5 * (np.tril(ai) + np.tril(ai, -1).T)
+            info_m = 0.25 * (ai + ai.T)  # 1/2 AI, symmetrised
             if tww is not None:
-                e = np.zeros((npar, npar))
-                for j in range(npar):
-                    for m in range(j + 1):
-                        val = tww[j, m]
-                        if csum is not None and bsum is not None:
-                            val += (-2.0 * float(np.sum(ainv * csum[j, m]))
-                                    + float(np.sum((ainv @ bsum[j]) * (ainv @ bsum[m]).T)))
-                        e[j, m] = e[m, j] = 0.5 * val
+                e = tww.copy()
+                if csum is not None and bsum is not None:
+                    ab = ainv[None] @ bsum
+                    e += (-2.0 * np.einsum("pq,nkpq->nk", ainv, csum)
+                          + np.einsum("npq,kqp->nk", ab, ab))
+                e = 0.25 * (e + e.T)
                 hess_m = 2.0 * info_m - e + np.diag(g_out)
         return _Eval(-ll, g_out, np.asarray(beta, dtype=float), np.asarray(ainv, dtype=float),
                      ll, rss, info_m, hess_m)
