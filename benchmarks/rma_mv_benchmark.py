@@ -18,7 +18,7 @@ Needs ``Rscript`` with metafor for the comparison; without it only our times are
 Usage::
 
     .venv/bin/python benchmarks/rma_mv_benchmark.py [--clusters 1000] [--per 10] [--repeat 3]
-        [--sets both|konstantopoulos|simulated] [--rounds 1]
+        [--sets both|konstantopoulos|simulated] [--rounds 1] [--no-metafor]
 """
 
 from __future__ import annotations
@@ -113,11 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=1,
                     help="alternate ours and metafor this many times on dat.konstantopoulos2011 "
                          "and keep each side's best (a shared machine's load evens out)")
+    ap.add_argument("--no-metafor", action="store_true", help="time ours only")
     ap.add_argument("--sets", choices=["both", "konstantopoulos", "simulated"], default="both",
                     help="which data sets to run (metafor's sparse fit of the simulated one takes "
                          "~20 minutes)")
     args = ap.parse_args(argv)
-    have_r = shutil.which("Rscript") is not None
+    have_r = shutil.which("Rscript") is not None and not args.no_metafor
     sets = [("dat.konstantopoulos2011 (k = 56)", konstantopoulos(), False),
             (f"simulated (k = {args.clusters * args.per}, {args.clusters} clusters)",
              simulate(args.clusters, args.per, args.seed), True)]

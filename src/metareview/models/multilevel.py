@@ -337,6 +337,15 @@ def _blocks(
     """Block label of each observation: the connected components of the graph linking
     observations that share a level of a random factor (or an outer level, or a non-zero
     sampling covariance; ``extra`` groupings link as well)."""
+    diagonal_v = vmat is None or vmat.nnz == 0 or bool(np.all(
+        np.diff(vmat.indptr) <= 1) and np.all(vmat.indices == np.repeat(
+            np.arange(n), np.diff(vmat.indptr))))
+    if (sig and not gts and not extra and diagonal_v
+            and all(t.name.startswith(sig[0].name + "/") for t in sig[1:])):
+        # one nesting a/b/...: the components are the levels of a (the same labels, in order
+        # of first appearance, as the graph below gives)
+        first: IntArray = pd.factorize(sig[0].codes)[0].astype(np.int64)
+        return first
     rows: list[IntArray] = []
     cols: list[IntArray] = []
     offset = n
@@ -476,6 +485,7 @@ class _Model:
         self.npar = len(sig) + sum(t.ntau + t.nrho for t in gts)
         # every parameter a log variance that M is linear in: d2M/d eta_j d eta_k = [j = k] D_j
         self.linear = all(t.struct in ("ID", "DIAG") for t in gts)
+        self._last: tuple[FloatArray, _Eval, bool, bool] | None = None  # the last evaluation
 
     def split(self, eta: FloatArray) -> tuple[FloatArray, list[tuple[FloatArray, FloatArray]]]:
         ns = len(self.sig)
@@ -505,6 +515,15 @@ class _Model:
         variance that ``M`` is linear in (``~ 1 | f`` terms, ``ID``/``DIAG``), also the exact
         Hessian of ``-ll``, ``2 AI - E + diag(g)`` with the expected information
         ``E_jk = 1/2 tr(P D_j P D_k)`` (as ``d2M/d eta_j d eta_k = [j = k] D_j``)."""
+        last = self._last
+        if last is not None and (last[2] or not grad) and (last[3] or not info) \
+                and np.array_equal(last[0], eta):
+            return last[1]  # the optimum, asked again after the optimiser stopped there
+        ev = self._evaluate(eta, grad or info, info)
+        self._last = (np.array(eta, dtype=float), ev, grad or info, info)
+        return ev
+
+    def _evaluate(self, eta: FloatArray, grad: bool, info: bool) -> _Eval:
         eta = np.clip(eta, -60.0, 60.0)
         es, eg = self.split(eta)
         s2 = np.exp(es)
