@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             line += (f", {label} did not finish within {args.metafor_timeout:.0f} s "
                      f"(ratio > {args.metafor_timeout / t_ours:.0f}x)")
         else:
-            line += " (Rscript not found: metafor not run)"
+            line += " (metafor not run)" if args.no_metafor else \
+                " (Rscript not found: metafor not run)"
         print(line, flush=True)
     return 0
 
