@@ -148,7 +148,7 @@ fit_case <- function(id, dataset, V, random = NULL, mods = NULL, struct = "CS",
   if (isTRUE(res$withS)) fx$sigma2 <- res$sigma2
   if (isTRUE(res$withG)) {
     fx$tau2 <- res$tau2
-    if (struct %in% c("CS", "HCS", "UN", "AR", "HAR")) fx$rho <- res$rho
+    if (struct %in% c("CS", "HCS", "UN", "AR", "HAR", "CAR")) fx$rho <- res$rho
   }
   if (isTRUE(res$withH)) {
     fx$gamma2 <- res$gamma2
@@ -214,6 +214,14 @@ fit_case("ishak_id_vi", "ishak2007", "vi", "~ factor(time) | study",
 fit_case("ishak_study_vi", "ishak2007", "vi", "~ 1 | study", mods = "~ 0 + factor(time)")
 fit_case("ishak_har", "ishak2007", "ishak2007_V", "~ time | study", mods = "~ 0 + factor(time)",
          struct = "HAR")
+# struct="CAR" on the measurement times in months (3, 6, 12, 24), unequally spaced
+dm <- dl
+dm$month <- c(3, 6, 12, 24)[dm$time]
+frames$ishak2007_months <- dm
+add_dataset("ishak2007_months", dm[, c("study", "time", "month", "yi", "vi")],
+            "dat.ishak2007 as ishak2007, with month = c(3, 6, 12, 24)[time]")
+fit_case("ishak_car", "ishak2007_months", "ishak2007_V", "~ month | study",
+         mods = "~ 0 + factor(time)", struct = "CAR", confint = TRUE)
 fit_case("colditz_un_ml", "colditz1994_long", "vi", "~ group | trial", mods = "~ 0 + group",
          struct = "UN", method = "ML")
 fit_case("collins_id_ml", "collins1985b", "vi", "~ 1 | id", method = "ML", confint = TRUE)

@@ -50,7 +50,7 @@ PRINT_SAME = ["konst_reml", "konst_ml", "konst_reml_year", "konst_ml_year", "kon
               "berkey_hcs_reml", "berkey_diag_reml", "berkey_id_reml", "ishak_diag_vi",
               "ishak_id_vi", "gleser_rd", "konst_two_terms", "assink_vcalc",
               "konst_district_t_contain", "law2016_eg1_consistency", "law2016_eg1_inconsistency",
-              "law2016_eg2_consistency", "law2016_eg2_inconsistency"]
+              "law2016_eg2_consistency", "law2016_eg2_inconsistency", "ishak_car"]
 
 
 def frame(name: str) -> pd.DataFrame:
@@ -344,3 +344,22 @@ def test_v_forms_give_the_same_fit() -> None:
         b = rma_mv("yi", v, **kw)
         np.testing.assert_allclose(b.beta, a.beta, rtol=1e-10)
         np.testing.assert_allclose(b.tau2, a.tau2, rtol=1e-8)
+
+
+def test_car_on_equally_spaced_times_is_ar() -> None:
+    """``struct="CAR"`` with times 1, 2, 3, 4 is AR(1) with ``rho >= 0``: the same model as the
+    goldens' ``ishak_ar`` (whose rho is positive), so the same estimates (by construction)."""
+    f = FITS["ishak_ar"]
+    assert num(f["rho"]) > 0
+    d = frame("ishak2007")
+    car = rma_mv("yi", matrix("ishak2007_V"), data=d, random="~ time | study",
+                 mods="~ 0 + factor(time)", struct="CAR")
+    close(car.rho, f["rho"], 1e-6, 0.0, "rho")
+    close(car.tau2, f["tau2"], 1e-6, 0.0, "tau2")
+    close(car.beta, f["beta"], 1e-6, 1e-7, "beta")
+    assert car.logLik >= f["logLik"] - 1e-9
+    with pytest.raises(InputError, match="numeric inner"):
+        rma_mv("yi", "vi", data=d.assign(t=d["time"].astype(str)), random="~ t | study",
+               struct="CAR")
+    with pytest.raises(InputError, match="CAR"):
+        rma_mv("yi", "vi", data=d, random="~ time | study", struct="CAR", rho=-0.5)

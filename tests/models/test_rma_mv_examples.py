@@ -7,8 +7,9 @@ relative difference at most 0.01; metafor's ``settings.r`` sets every tolerance 
 Datasets come from tests/data/goldens_rma_mv.json (written by scripts/goldens/rma_mv.R from
 metadat) or are typed in as the R test file does.
 
-Not reproduced (outside this module): profile plots, ``restart=TRUE``, ``struct="CAR"``,
-``matreg`` and ``cvvc`` in vanhouwelingen2002. law2016 (network models: ``mods=X,
+Not reproduced (outside this module): profile plots, ``restart=TRUE``, ``matreg`` and ``cvvc``
+in vanhouwelingen2002 (``struct="CAR"``, used by none of these files, is checked against metafor
+in test_rma_mv.py). law2016 (network models: ``mods=X,
 intercept=FALSE`` on a contrast design, two G terms with fixed rho/phi, ``ranef``) is reproduced
 in full; its ``print()`` calls are checked character for character in test_rma_mv.py.
 """

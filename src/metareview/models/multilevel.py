@@ -18,6 +18,8 @@ with ``u_j ~ N(0, sigma2_j I)`` one random intercept per level of the j-th group
 * ``HCS``: ``tau2_i`` on the diagonal, ``rho sqrt(tau2_i tau2_i')`` off it;
 * ``UN``: ``tau2_i`` and ``rho_ii' sqrt(tau2_i tau2_i')`` (one correlation per pair);
 * ``AR``: ``tau2 rho^|i - i'|`` over the ordered levels of ``inner`` (AR(1));
+  ``CAR``: ``tau2 rho^|t_i - t_i'|`` over the numeric values ``t`` of ``inner`` (continuous-time
+  AR(1), ``0 <= rho <= 1``, optimised as ``logit rho`` as metafor does);
   ``HAR``: ``sqrt(tau2_i tau2_i') rho^|i - i'|`` (heteroscedastic AR(1)).
 
 The marginal covariance is ``M = V + sum_j sigma2_j Z_j Z_j' + (Z_G G Z_G') * (O O')`` (``O``
@@ -86,7 +88,7 @@ __all__ = ["RMAMVResult", "rma_mv"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR", "HAR")
+STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR", "HAR", "CAR")
 _EPS10 = 10.0 * float(np.finfo(float).eps)  # metafor: variances below this are 0
 _EVTOL = 1e-7
 
@@ -122,6 +124,7 @@ class _GTerm:
     n_outer: int
     label: str = ""
     outer_labels: _LevelLabels | None = None
+    values: FloatArray | None = None  # struct="CAR": the sorted numeric values of inner
 
     @property
     def outer_levels(self) -> tuple[str, ...]:
@@ -236,7 +239,14 @@ def _parse_random(
                                  f"{', '.join(STRUCTS)}", field="struct")
             icodes, _, ilabs = _coded_levels(data, [inner], "random", cache)
             ocodes, no, olabs = _coded_levels(data, [outer], "random", cache)
-            gts.append(_GTerm(inner, outer, struct, icodes, ocodes, ilabs(), no, lhs, olabs))
+            values = None
+            if struct == "CAR":
+                if inner not in data.columns or not pd.api.types.is_numeric_dtype(data[inner]):
+                    raise InputError(f"struct='CAR' needs a numeric inner variable ({inner!r})",
+                                     field="struct")
+                values = np.asarray(cache[inner][1], dtype=float)
+            gts.append(_GTerm(inner, outer, struct, icodes, ocodes, ilabs(), no, lhs, olabs,
+                              values))
     return sig, gts
 
 
@@ -252,8 +262,12 @@ def _g_matrix(
     """
     q, s = term.q, term.struct
     tau2 = np.exp(eta_tau)
-    rho = np.tanh(eta_rho)
-    drho = 1.0 - rho * rho
+    if s == "CAR":
+        rho = special.expit(eta_rho)
+        drho = rho * (1.0 - rho)
+    else:
+        rho = np.tanh(eta_rho)
+        drho = 1.0 - rho * rho
     ones_off = np.ones((q, q)) - np.eye(q)
     d: list[FloatArray] = []
     if s == "ID":
@@ -269,8 +283,9 @@ def _g_matrix(
         g = tau2[0] * (np.eye(q) + rho[0] * ones_off)
         d.append(g.copy())
         d.append(tau2[0] * drho[0] * ones_off)
-    elif s == "AR":
-        lag = np.abs(np.subtract.outer(np.arange(q), np.arange(q))).astype(float)
+    elif s in ("AR", "CAR"):
+        pos = term.values if s == "CAR" and term.values is not None else np.arange(q, dtype=float)
+        lag = np.abs(np.subtract.outer(pos, pos))
         r = rho[0]
         pw = np.power(r, lag)
         g = tau2[0] * pw
@@ -876,7 +891,7 @@ class RMAMVResult(Printed):
                     cells += ["yes" if fx[j] else "no"]
                 rows.append(cells)
                 rn.append(f"{tname}.{j + 1}  " if per_level else f"{tname:<9}")  # metafor's padding
-            if struct in ("CS", "HCS", "AR", "HAR"):
+            if struct in ("CS", "HCS", "AR", "HAR", "CAR"):
                 cells = [num(float(rho[0]), digits), ""]
                 cells += ["", "yes" if fx[-1] else "no", ""] if per_level else [
                     "yes" if fx[-1] else "no"]
@@ -1152,15 +1167,13 @@ class RMAMVResult(Printed):
         for i, (lab, kind) in enumerate(zip(labels, kinds, strict=True)):
             if self.fixed[i]:
                 continue
-            est_n = math.exp(eta_hat[i]) if kind == "var" else math.tanh(eta_hat[i])
+            est_n = math.exp(eta_hat[i]) if kind == "var" else _eta_cor(eta_hat[i], kind)
             start = eta_hat.copy()
 
             def prof(val: float, i: int = i, kind: str = kind, start: FloatArray = start
                      ) -> float:
-                if kind == "var":
-                    e = math.log(val) if val > 0 else -60.0
-                else:
-                    e = math.atanh(max(-1 + 1e-15, min(1 - 1e-15, val)))
+                e = (math.log(val) if val > 0 else -60.0) if kind == "var" else \
+                    _cor_eta(val, kind)
                 fixed = {j: float(eta_hat[j]) for j in range(len(labels)) if self.fixed[j]}
                 fixed[i] = e
                 z, _ = _optimise(model, start, fixed)
@@ -1182,8 +1195,9 @@ class RMAMVResult(Printed):
                                      xtol=1e-10 * max(est_n, 1e-8), rtol=1e-10) \
                     if prof(hi_end) >= 0 else math.inf
             else:
-                lo = -1.0 if prof(-1.0) <= 0 else optimize.brentq(prof, -1.0, est_n,
-                                                                 xtol=1e-10, rtol=1e-10)
+                end = 0.0 if kind == "car" else -1.0
+                lo = end if prof(end) <= 0 else optimize.brentq(prof, end, est_n,
+                                                               xtol=1e-10, rtol=1e-10)
                 hi = 1.0 if prof(1.0) <= 0 else optimize.brentq(prof, est_n, 1.0,
                                                                xtol=1e-10, rtol=1e-10)
             rows.append((lab, est_n, lo, hi))
@@ -1196,6 +1210,19 @@ class RMAMVResult(Printed):
 
 
 # --------------------------------------------------------------------------- input
+
+
+def _cor_eta(val: float, kind: str) -> float:
+    """A correlation on the optimiser's scale: ``atanh`` (``logit`` for CAR, as metafor)."""
+    if kind == "car":
+        v = max(1e-15, min(1 - 1e-15, val))
+        return math.log(v / (1.0 - v))
+    return math.atanh(max(-1 + 1e-15, min(1 - 1e-15, val)))
+
+
+def _eta_cor(e: float, kind: str) -> float:
+    """The inverse of :func:`_cor_eta`."""
+    return float(special.expit(e)) if kind == "car" else math.tanh(e)
 
 
 def _covariance(v_arg: Any, data: pd.DataFrame | None, k: int) -> sparse.csr_matrix:
@@ -1311,7 +1338,8 @@ def rma_mv(
         metafor's ``mods=X, intercept=FALSE``; a DataFrame's column names name the
         coefficients).
     struct : str or list of two str
-        ``CS`` (default), ``HCS``, ``UN``, ``DIAG``, ``ID`` or ``AR`` (module docstring).
+        ``CS`` (default), ``HCS``, ``UN``, ``DIAG``, ``ID``, ``AR``, ``HAR`` or ``CAR`` (module
+        docstring).
     method : {"REML", "ML"}
     test : {"z", "t"}
         Wald z-tests, or t-tests (and an F omnibus test) with ``dfs`` degrees of freedom.
@@ -1435,8 +1463,9 @@ def rma_mv(
     plabels: list[str] = ([f"sigma^2.{j + 1}" for j in range(len(sig))] if len(sig) > 1
                           else ["sigma^2"] * len(sig))
     for gi, t in enumerate(gts):
-        eta0 += [math.log(total / max(nvc, 1))] * t.ntau + [math.atanh(0.5)] * t.nrho
-        kinds += ["var"] * t.ntau + ["cor"] * t.nrho
+        ckind = "car" if t.struct == "CAR" else "cor"
+        eta0 += [math.log(total / max(nvc, 1))] * t.ntau + [_cor_eta(0.5, ckind)] * t.nrho
+        kinds += ["var"] * t.ntau + [ckind] * t.nrho
         tn, rn = ("tau^2", "rho") if gi == 0 else ("gamma^2", "phi")
         plabels += [f"{tn}.{j + 1}" if t.ntau > 1 else tn for j in range(t.ntau)]
         plabels += [f"{rn}.{j + 1}" if t.nrho > 1 else rn for j in range(t.nrho)]
@@ -1452,9 +1481,10 @@ def rma_mv(
                 raise InputError("a fixed variance component must be >= 0", field="sigma2")
             fixed[i] = math.log(val) if val > 0 else -60.0
         else:
-            if not -1 <= val <= 1:
-                raise InputError("a fixed correlation must be in [-1, 1]", field="rho")
-            fixed[i] = math.atanh(max(-1 + 1e-15, min(1 - 1e-15, val)))
+            if not (0 if kind == "car" else -1) <= val <= 1:
+                raise InputError("a fixed correlation must be in [-1, 1] ([0, 1] for CAR)",
+                                 field="rho")
+            fixed[i] = _cor_eta(val, kind)
     eta_start = np.array(eta0, dtype=float)
     eta_hat, ok = _optimise(model, eta_start, fixed)
     if not ok:
