@@ -112,3 +112,41 @@ def test_simulate_cli_reports_both_estimates(tmp_path: Path,
     assert est["sampled"] == 30 and 0.0 <= est["coverage"] <= 1.0
     assert est["sample_abs_error"] >= 0.0
     assert main(["simulate", str(path), "--estimate-sample", "0"]) == 2
+
+
+def test_screener_sample_shown_first_and_estimated(tmp_path: Path) -> None:
+    # 8 records (4 relevant, 4 irrelevant, as tests/screening/test_screener.py builds them);
+    # a sample of 4 is drawn from the 8 unscreened and shown first, in the drawn order.
+    from screening_builders import open_screening
+    from test_screener import RELEVANT, _project
+
+    from metareview.screening.remaining import latest_sample, sample_status
+    from metareview.screening.screener import ScreeningSession, remaining_text
+
+    folder = _project(tmp_path)
+    with open_screening(folder) as s:
+        session = ScreeningSession(s, reviewer="A", seed=1, sample=4, sample_seed=7)
+        stored = latest_sample(s, "title_abstract")
+        assert stored is not None and len(stored.pool) == 8 and len(stored.records) == 4
+        assert remaining_text(session.progress()).startswith("n/a")  # nothing read yet
+        relevant_in_sample = 0
+        for expected in stored.records:
+            cand = session.next()
+            assert cand is not None and cand.record_id == expected
+            rel = RELEVANT in cand.record.title
+            relevant_in_sample += rel
+            session.decide(cand.record_id, "include" if rel else "exclude",
+                           reason=None if rel else "population")  # fmt: skip
+        status = sample_status(s, "title_abstract")
+        assert status is not None and status.read == 4
+        # K_hat = 8 x / 4 relevant in the pool; x of them found, so 2x - x = x left
+        assert status.estimate is not None
+        assert status.estimate.estimate == 8 * relevant_in_sample / 4
+        assert status.left is not None and status.left[0] == relevant_in_sample
+        assert status.found == relevant_in_sample
+        assert "random sample, 4 of 4 read, of 8 unscreened" in remaining_text(session.progress())
+        # the stored sample cannot be changed
+        import sqlite3
+
+        with pytest.raises(sqlite3.DatabaseError):
+            s.project.connection.execute("DELETE FROM screening_samples")

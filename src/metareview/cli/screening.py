@@ -169,6 +169,14 @@ def screen(
         str, typer.Option("--model", help="Ranker: logreg (default), nb or svm.")
     ] = DEFAULT_MODEL,
     seed: Annotated[int, typer.Option("--seed", help="Ranker seed.")] = 0,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            help="First screen N unscreened records drawn at random: the estimate of relevant "
+            "records left then comes from them, with a 95% interval.",
+        ),
+    ] = None,
 ) -> None:
     """Screen records one at a time in the ranker's order (interactive)."""
     from metareview.screening.screener import ScreeningSession, run_screener
@@ -176,7 +184,8 @@ def screen(
 
     with Screening.open(directory) as s:
         session = ScreeningSession(
-            s, reviewer=reviewer or default_actor(), stage=stage, model=model, seed=seed
+            s, reviewer=reviewer or default_actor(), stage=stage, model=model, seed=seed,
+            sample=sample,
         )
         run_screener(session)
 
