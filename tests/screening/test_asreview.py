@@ -78,6 +78,7 @@ def test_bad_label_stores_nothing(tmp_path: Path) -> None:
         with pytest.raises(InputError) as info:
             import_labelled(project, bad)
         assert "row 2" in str(info.value) and "'included'" in str(info.value)
+        assert "--no-labels" in str(info.value)
         assert project.count_records() == 0
     with Screening.open(path, read_only=True) as s:
         assert s.decisions() == []

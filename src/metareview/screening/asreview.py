@@ -154,10 +154,16 @@ class _Collector:
                 if self.column is not None:
                     self.labelled_by = f"column {self.column!r}"
             if self.column is not None:
-                label = conv.csv_label(
-                    columns.get(self.column, ""), column=self.column, file=self.file,
-                    row=position,
-                )  # fmt: skip
+                try:
+                    label = conv.csv_label(
+                        columns.get(self.column, ""), column=self.column, file=self.file,
+                        row=position,
+                    )  # fmt: skip
+                except InputError as exc:
+                    raise InputError(
+                        f"{exc.message}; if this column is not ASReview's label, import with "
+                        "--no-labels", file=exc.file, row=exc.row, field=exc.field,
+                    ) from None  # fmt: skip
                 note = conv.csv_note(columns)
         elif record.raw_format == "ris":
             notes = [str(n) for n in record.fields.get("notes") or []]
@@ -165,20 +171,24 @@ class _Collector:
             if labelled:
                 self.labelled_by = "RIS notes"
                 note = conv.ris_note(notes)
+        # the content hash (to find a record already stored) only where a label needs it
         self.rows.append(
-            _Row(position, self.source or record.source, record.source_id, record_hash(record),
-                 label, note)
+            _Row(position, self.source or record.source, record.source_id,
+                 record_hash(record) if label is not None else "", label, note)
         )  # fmt: skip
 
 
 def _record_ids(tx: Transaction, import_id: int, rows: list[_Row]) -> dict[int, int]:
-    """File position -> stored record id: the row this import added, or the record already in
-    the project with the same identity (source and source id, or source and content hash)."""
+    """File position -> stored record id, for the labelled rows: the row this import added, or
+    the record already in the project with the same identity (source and source id, or source
+    and content hash)."""
     added = dict(
         tx.execute("SELECT position, id FROM records WHERE import_id = ?", (import_id,)).fetchall()
     )
     out: dict[int, int] = {}
     for row in rows:
+        if row.label is None:
+            continue
         rid = added.get(row.position)
         if rid is None and row.source_id is not None:
             hit = tx.execute(
