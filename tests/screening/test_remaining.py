@@ -150,3 +150,19 @@ def test_screener_sample_shown_first_and_estimated(tmp_path: Path) -> None:
 
         with pytest.raises(sqlite3.DatabaseError):
             s.project.connection.execute("DELETE FROM screening_samples")
+
+
+def test_bounds_equal_the_full_scan_over_k() -> None:
+    # the bisection's bounds against the definition evaluated at every feasible K
+    from scipy.stats import hypergeom
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        pool = int(rng.integers(1, 300))
+        sampled = int(rng.integers(1, pool + 1))
+        relevant = int(rng.integers(0, sampled + 1))
+        ks = np.arange(relevant, pool - (sampled - relevant) + 1)
+        lo = ks[hypergeom.sf(relevant - 1, pool, ks, sampled) > 0.025]
+        hi = ks[hypergeom.cdf(relevant, pool, ks, sampled) > 0.025]
+        est = sample_estimate(pool, sampled, relevant)
+        assert (est.lower, est.upper) == (int(lo.min()), int(hi.max())), (pool, sampled, relevant)

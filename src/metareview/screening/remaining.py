@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -122,16 +122,33 @@ def sample_estimate(
             f"{relevant} relevant in a sample of {sampled}", field="relevant"
         )
     alpha = (1.0 - confidence) / 2.0
-    # K must leave room for the sample: x <= K <= U - (s - x)
-    ks = np.arange(relevant, pool - (sampled - relevant) + 1)
-    upper_tail = hypergeom.sf(relevant - 1, pool, ks, sampled)  # P(X >= x | K)
-    lower_tail = hypergeom.cdf(relevant, pool, ks, sampled)  # P(X <= x | K)
-    lo = ks[upper_tail > alpha]
-    hi = ks[lower_tail > alpha]
+    # K must leave room for the sample: x <= K <= U - (s - x). P(X >= x | K) grows with K and
+    # P(X <= x | K) falls with K (a larger K shifts the hypergeometric up), so each bound is
+    # found by bisection over that range.
+    k_min, k_max = relevant, pool - (sampled - relevant)
+
+    def first(ok: Callable[[int], bool]) -> int:
+        """Smallest K in [k_min, k_max] with ok(K), ok monotone False..True (k_max if none)."""
+        lo, hi = k_min, k_max
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    lower = first(lambda k: float(hypergeom.sf(relevant - 1, pool, k, sampled)) > alpha)
+    # the largest K with P(X <= x | K) > alpha: one below the first K where it is not
+    beyond = first(lambda k: float(hypergeom.cdf(relevant, pool, k, sampled)) <= alpha)
+    if float(hypergeom.cdf(relevant, pool, beyond, sampled)) > alpha:
+        upper = k_max
+    else:
+        upper = max(k_min, beyond - 1)
     return RemainingEstimate(
         estimate=pool * relevant / sampled,
-        lower=int(lo.min()) if lo.size else relevant,
-        upper=int(hi.max()) if hi.size else int(ks[-1]),
+        lower=lower,
+        upper=upper,
         confidence=confidence,
         pool=pool,
         sampled=sampled,
@@ -254,6 +271,31 @@ def latest_sample(screening: Screening, stage: str) -> StoredSample | None:
                         tuple(json.loads(row[4])), str(row[5]))  # fmt: skip
 
 
+def _stage_labels(screening: Screening, stage: str) -> dict[int, int]:
+    """Record -> 1 (relevant) / 0 for every record with a current decision at ``stage``, read in
+    one query (the screener asks after every decision): the latest resolution when there is
+    one, else relevant when any reviewer's current decision (their latest not undone) is
+    include or maybe, as :meth:`Screening.labels` counts a conflict; a rule-based exclusion or
+    removal alone is 0."""
+    rows = screening.project.connection.execute(
+        "SELECT record_id, reviewer_id, decision, basis FROM screening_decisions "
+        "WHERE stage = ? AND undone_at IS NULL ORDER BY id",
+        (stage,),
+    ).fetchall()
+    resolved: dict[int, str] = {}
+    votes: dict[int, dict[Any, str]] = {}
+    for record_id, reviewer_id, decision, basis in rows:
+        if basis == "resolution":
+            resolved[int(record_id)] = str(decision)
+        else:
+            votes.setdefault(int(record_id), {})[reviewer_id if basis == "reviewer" else basis] = (
+                str(decision)
+            )
+    out = {rid: int(any(d != "exclude" for d in v.values())) for rid, v in votes.items()}
+    out.update({rid: int(d != "exclude") for rid, d in resolved.items()})
+    return out
+
+
 def sample_status(
     screening: Screening, stage: str, *, confidence: float = 0.95
 ) -> SampleStatus | None:
@@ -262,10 +304,9 @@ def sample_status(
     sample = latest_sample(screening, stage)
     if sample is None:
         return None
-    decided = set(screening.final_decisions(sample.stage))
-    labels = screening.labels(sample.stage)
-    read = [r for r in sample.records if r in decided]
-    found = sum(labels.get(r, 0) for r in sample.pool if r in decided)
+    labels = _stage_labels(screening, sample.stage)
+    read = [r for r in sample.records if r in labels]
+    found = sum(labels.get(r, 0) for r in sample.pool)
     if not read:
         return SampleStatus(sample, 0, None, found, None)
     est = sample_estimate(len(sample.pool), len(read), sum(labels.get(r, 0) for r in read),
