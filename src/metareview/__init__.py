@@ -43,10 +43,12 @@ if TYPE_CHECKING:
     )
     from metareview.extraction import StudyData, load_studies
     from metareview.models.batch import rma_batch
+    from metareview.models.blup import blup, ranef
     from metareview.models.confint import confint
     from metareview.models.cumul import cumul
     from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.gosh import GoshResult, gosh
+    from metareview.models.hc import HCResult, hc
     from metareview.models.influence import baujat, influence
     from metareview.models.leave1out import leave1out
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
@@ -158,6 +160,10 @@ _EXPORTS: dict[str, str] = {
     "TesResult": "metareview.models.publication",
     "fsn": "metareview.models.publication",
     "tes": "metareview.models.publication",
+    "blup": "metareview.models.blup",
+    "ranef": "metareview.models.blup",
+    "HCResult": "metareview.models.hc",
+    "hc": "metareview.models.hc",
 }
 
 __all__ = [
@@ -172,6 +178,7 @@ __all__ = [
     "GLMMResult",
     "GoshResult",
     "GradeOutcome",
+    "HCResult",
     "InputError",
     "MHResult",
     "MeasureInfo",
@@ -200,6 +207,7 @@ __all__ = [
     "__version__",
     "analyse_project",
     "baujat",
+    "blup",
     "bundled_example",
     "check_published",
     "confint",
@@ -211,6 +219,7 @@ __all__ = [
     "funnel_plot",
     "gosh",
     "gosh_plot",
+    "hc",
     "influence",
     "leave1out",
     "load_protocol",
@@ -219,6 +228,7 @@ __all__ = [
     "parse_protocol",
     "permutest",
     "pool_file",
+    "ranef",
     "ranktest",
     "regtest",
     "rma",

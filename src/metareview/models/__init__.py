@@ -30,10 +30,12 @@ from metareview._lazy import attach
 
 if TYPE_CHECKING:
     from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.blup import blup, ranef
     from metareview.models.confint import ConfintResult, confint
     from metareview.models.cumul import cumul
     from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.gosh import GoshResult, gosh
+    from metareview.models.hc import HCResult, hc
     from metareview.models.influence import (
         BaujatResult,
         InfluenceResult,
@@ -132,6 +134,10 @@ _EXPORTS: dict[str, str] = {
     "TesResult": "publication",
     "fsn": "publication",
     "tes": "publication",
+    "blup": "blup",
+    "ranef": "blup",
+    "HCResult": "hc",
+    "hc": "hc",
 }
 
 __all__ = [
@@ -146,6 +152,7 @@ __all__ = [
     "FsnResult",
     "GLMMResult",
     "GoshResult",
+    "HCResult",
     "InfluenceResult",
     "MHResult",
     "PermutestResult",
@@ -162,18 +169,21 @@ __all__ = [
     "TestName",
     "TrimfillResult",
     "baujat",
+    "blup",
     "check_published",
     "confint",
     "cumul",
     "fsn",
     "gosh",
     "hatvalues",
+    "hc",
     "influence",
     "leave1out",
     "method_name",
     "model_matrix",
     "pad_groups",
     "permutest",
+    "ranef",
     "ranktest",
     "regtest",
     "rma",
