@@ -143,28 +143,46 @@ def _clasp() -> pd.DataFrame:
 
 
 def _ders_fits() -> dict[str, Any]:
-    """test_analysis_example_dersimonian2007.r, lines 20-36, for the estimators metareview has."""
+    """test_analysis_example_dersimonian2007.r, lines 20-42: the 14 fits, in the file's order."""
     d = _clasp()
-    fits: dict[str, Any] = {
-        m: rma("yi", "vi", data=d, method=m) for m in ("PM", "DL", "EB", "ML", "REML", "HS", "SJ")
+    vi = d["vi"].to_numpy()
+    ca = rma("yi", "vi", data=d, method="HE")
+    dl = rma("yi", "vi", data=d, method="DL")
+    ca2 = rma("yi", "vi", data=d, method="GENQ", weights=1 / (vi + ca.tau2))
+    dl2 = rma("yi", "vi", data=d, method="GENQ", weights=1 / (vi + dl.tau2))
+    return {
+        "PM": rma("yi", "vi", data=d, method="PM"),
+        "CA": ca,
+        "DL": dl,
+        "CA2": rma("yi", "vi", data=d, tau2=ca2.tau2),
+        "DL2": rma("yi", "vi", data=d, tau2=dl2.tau2),
+        "EB": rma("yi", "vi", data=d, method="EB"),
+        "ML": rma("yi", "vi", data=d, method="ML"),
+        "REML": rma("yi", "vi", data=d, method="REML"),
+        "HS": rma("yi", "vi", data=d, method="HS"),
+        "SJ": rma("yi", "vi", data=d, method="SJ"),
+        "SJ2": rma("yi", "vi", data=d, method="SJ", control={"tau2_init": ca.tau2}),
+        "HSk": rma("yi", "vi", data=d, method="HSk"),
+        "GENQM": rma("yi", "vi", data=d, method="GENQM", weights=1 / vi),
+        "PMM": rma("yi", "vi", data=d, method="PMM"),
     }
-    fits["CA"] = rma("yi", "vi", data=d, method="HE")
-    return fits
 
 
 def test_dersimonian2007_tau2_estimators() -> None:
     """test_analysis_example_dersimonian2007.r, lines 23-62 (Tables 3 and 4): tau, mu and se of
-    the estimators PM, CA (= HE), DL, EB, ML, REML, HS and SJ. The file asserts each column over
-    all 14 estimators at once; the 8 rows here are compared in the same way (mean relative
-    difference <= .01, per column), and each with metafor at 1e-6. CA2, DL2, SJ2, HSk, GENQM and
-    PMM: see the skipped test below."""
+    the 14 estimators, each column compared as the file does (mean relative difference <= .01
+    over the 14), and each row with metafor at 1e-6 (GENQM, whose metafor needs CompQuadForm,
+    with the published values only)."""
     fits = _ders_fits()
     names = list(fits)
+    assert names == list(DERS_EXPECTED)
     got = np.array([[math.sqrt(fits[n].tau2), fits[n].beta, fits[n].se] for n in names])
     want = np.array([DERS_EXPECTED[n] for n in names])
     for j in range(3):
         expect_equivalent(got[:, j], want[:, j])
     for n in names:
+        if n == "GENQM":
+            continue
         g = GOLD["dersimonian2007"][n]
         same_as_metafor([fits[n].beta, fits[n].se], [g["mu"], g["se"]])
         # ML: the score at tau^2 = 0 is negative (the ML estimate is 0); metafor's Fisher
@@ -172,12 +190,33 @@ def test_dersimonian2007_tau2_estimators() -> None:
         same_as_metafor(fits[n].tau2, g["tau"] ** 2, atol=1e-6)
 
 
-def test_dersimonian2007_other_estimators() -> None:
-    """test_analysis_example_dersimonian2007.r, lines 27-42: CA2 and DL2 (the generalised
-    method of moments, ``method="GENQ"`` with weights ``1/(vi + tau2)``, then refitted with that
-    tau^2 fixed), SJ2 (``control=list(tau2.init=)``), HSk, GENQM and PMM."""
-    pytest.skip("rma has no GENQ/GENQM/PMM/HSk estimators and no SJ tau2.init: the six rows "
-                "CA2, DL2, SJ2, HSk, GENQM, PMM of Tables 3-4 are not reproduced")
+def test_dersimonian2007_genq_tau2() -> None:
+    """test_analysis_example_dersimonian2007.r, lines 27-28: the GENQ estimates behind CA2 and
+    DL2 (before they are refitted with tau^2 fixed), against metafor at 1e-6."""
+    d = _clasp()
+    vi = d["vi"].to_numpy()
+    ca = rma("yi", "vi", data=d, method="HE")
+    dl = rma("yi", "vi", data=d, method="DL")
+    g = GOLD["dersimonian2007"]["genq_tau2"]
+    ca2 = rma("yi", "vi", data=d, method="GENQ", weights=1 / (vi + ca.tau2))
+    dl2 = rma("yi", "vi", data=d, method="GENQ", weights=1 / (vi + dl.tau2))
+    same_as_metafor([ca2.tau2, dl2.tau2], [g["CA2"], g["DL2"]])
+
+
+def test_genq_needs_weights_and_weights_need_a_plain_test() -> None:
+    """GENQ and GENQM need ``weights`` (as metafor); weights must be one positive number per
+    study; Knapp-Hartung with weights is refused."""
+    from metareview.errors import InputError
+
+    d = _clasp()
+    with pytest.raises(InputError, match="needs weights"):
+        rma("yi", "vi", data=d, method="GENQ")
+    with pytest.raises(InputError, match="6 numbers"):
+        rma("yi", "vi", data=d, method="GENQ", weights=[1.0, 2.0])
+    with pytest.raises(InputError, match="positive"):
+        rma("yi", "vi", data=d, method="GENQM", weights=[1.0, 2.0, 0.0, 1.0, 1.0, 1.0])
+    with pytest.raises(InputError, match="knha"):
+        rma("yi", "vi", data=d, method="DL", test="knha", weights=np.ones(6))
 
 
 # ------------------------------------------------------------------ henmi2010
@@ -275,17 +314,18 @@ def test_jackson2014_wald_ci_of_reml_tau2(ex: str) -> None:
 @pytest.mark.parametrize("ex", ["ex1", "ex2"])
 @pytest.mark.parametrize("wname", ["iv", "se"])
 def test_jackson2014_generalised_q_ci(ex: str, wname: str) -> None:
-    """test_analysis_example_jackson2014.r, lines 28-37 / 70-79: the generalised Cochran
-    (GENQ) CI of tau^2 with weights ``1/vi`` and ``1/sqrt(vi)``. metafor's
-    ``rma(..., method="GENQ", weights=)`` followed by ``confint(res)`` is here
-    ``confint(fit, type="GENQ", weights=)``: the interval depends only on the data, the model
-    matrix and the weights, not on the point estimate. (Not compared with metafor live:
-    its GENQ CI needs CompQuadForm, not installed here.)"""
+    """test_analysis_example_jackson2014.r, lines 28-37 / 70-79: ``rma(yi, vi, mods=~xi,
+    method="GENQ", weights=)`` with weights ``1/vi`` and ``1/sqrt(vi)``, then ``confint(res)``
+    (the generalised Cochran CI of tau^2, the default type of a GENQ fit). The GENQ estimate is
+    compared with metafor at 1e-6; the CI with the published values only (metafor's GENQ CI
+    needs CompQuadForm, not installed here)."""
     y, v, x = JACKSON[ex]
     va = np.asarray(v, dtype=float)
     a = 1.0 / va if wname == "iv" else 1.0 / np.sqrt(va)
-    res = rma_reg(y, v, mods=np.asarray(x, dtype=float), method="DL")
-    ci = confint(res, type="GENQ", weights=a).tau2_ci
+    res = rma_reg(y, v, mods=np.asarray(x, dtype=float), method="GENQ", weights=a)
+    same_as_metafor(res.tau2, GOLD["jackson2014"][ex][f"GENQ_{wname}_tau2"])
+    ci = confint(res).tau2_ci
+    assert ci == confint(res, type="GENQ", weights=a).tau2_ci
     want = JACKSON_EXPECTED[ex][1 if wname == "iv" else 2]
     expect_equivalent(ci[0], want[0])
     expect_equivalent(ci[1], want[1])
