@@ -97,7 +97,7 @@ d5 <- escalc(measure = "PFT", xi = c(0, 4, 9, 16, 20), ni = c(10, 10, 15, 20, 20
 p5 <- predict(rma(yi, vi, method = "EE", data = d5), transf = transf.ipft.hm, targs = list(ni = c(10, 10, 15, 20, 20)))
 out$miller1978 <- list(
   yi = as.numeric(d$yi), vi = as.numeric(d$vi),
-  unweighted_beta = as.numeric(coef(u)),
+  unweighted_beta = as.numeric(coef(u)), unweighted_se = u$se,
   unweighted_ipft = predict(u, transf = transf.ipft.hm, targs = list(ni = c(11, 17, 21, 6)))$pred,
   weighted_beta = as.numeric(coef(w)),
   weighted_ipft = predict(w, transf = transf.ipft.hm, targs = list(ni = c(11, 17, 21, 6)))$pred,
@@ -150,6 +150,15 @@ out$raudenbush1985 <- list(
   RE = fit(res), RE_blup = lst(blup(res)), RE_ranef = lst(ranef(res)),
   ME = fit(me), ME_blup = lst(blup(me)), ME_ranef = lst(ranef(me)),
   ME_default_tau2 = rma(yi, vi, mods = ~ weeks.c, data = d)$tau2,
+  # lines 44, 51, 106: profile(); the numbers of the plots (plot = FALSE)
+  RE_profile_xlim = with(profile(res, xlim = c(0, .20), progbar = FALSE, plot = FALSE),
+                         list(tau2 = tau2, ll = ll, beta = beta[[1]],
+                              ci_lb = ci.lb[[1]], ci_ub = ci.ub[[1]],
+                              maxll = as.numeric(maxll))),
+  RE_profile = with(profile(res, progbar = FALSE, plot = FALSE), list(tau2 = tau2, ll = ll)),
+  RE_qp_ci_tight = as.numeric(confint(res, control = ci_ctrl)$random[1, 2:3]),
+  ME_profile_xlim = with(profile(me, xlim = c(0, .06), progbar = FALSE, plot = FALSE),
+                         list(tau2 = tau2, ll = ll)),
   ME_predict = list(pred = as.numeric(pr$pred), ci_lb = as.numeric(pr$ci.lb),
                     ci_ub = as.numeric(pr$ci.ub)))
 

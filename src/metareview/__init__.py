@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import permutest
+    from metareview.models.profile import ProfileResult, profile
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
@@ -164,6 +165,8 @@ _EXPORTS: dict[str, str] = {
     "ranef": "metareview.models.blup",
     "HCResult": "metareview.models.hc",
     "hc": "metareview.models.hc",
+    "ProfileResult": "metareview.models.profile",
+    "profile": "metareview.models.profile",
 }
 
 __all__ = [
@@ -186,6 +189,7 @@ __all__ = [
     "MetareviewWarning",
     "NotComputable",
     "PoolOutcome",
+    "ProfileResult",
     "Project",
     "Protocol",
     "ProtocolError",
@@ -228,6 +232,7 @@ __all__ = [
     "parse_protocol",
     "permutest",
     "pool_file",
+    "profile",
     "ranef",
     "ranktest",
     "regtest",

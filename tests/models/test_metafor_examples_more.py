@@ -30,7 +30,7 @@ from goldens_helpers import load_goldens, num
 
 from metareview.effects import escalc
 from metareview.effects.transforms import transf_ipft, transf_ipft_hm
-from metareview.models import blup, confint, hc, ranef, rma, rma_peto, rma_reg
+from metareview.models import blup, confint, hc, profile, ranef, rma, rma_peto, rma_reg
 
 D = load_goldens("metafor_examples_data.json")
 GOLD = load_goldens("metafor_examples_more.json")
@@ -363,17 +363,18 @@ def test_miller1978_escalc_pft() -> None:
 
 def test_miller1978_unweighted_equal_effects() -> None:
     """test_analysis_example_miller1978.r, lines 24-30: ``rma(method="EE", weighted=FALSE)``
-    is the plain mean of the yi (rma has no ``weighted=``: equal weights are the EE model on
-    equal variances, whose estimate is the same mean); ``predict(transf=x*2)`` and
-    ``transf.ipft.hm`` with the study sizes."""
+    is ``weights=`` all equal (the mean of the yi, ``SE = sqrt(sum v_i) / k``);
+    ``predict(transf=x*2)`` and ``transf.ipft.hm`` with the study sizes."""
     d = escalc("PFT", MILLER)
-    res = rma(d["yi"], np.ones(len(d)), method="EE")
+    res = rma("yi", "vi", data=d, method="EE", weights=np.ones(len(d)))
     assert res.beta == pytest.approx(float(np.mean(d["yi"])), rel=1e-14)
-    expect_equivalent(res.beta * 2, 1.2262)
-    back = float(transf_ipft_hm(res.beta, MILLER["ni"])[()])
+    assert res.se == pytest.approx(math.sqrt(float(np.sum(d["vi"]))) / len(d), rel=1e-14)
+    expect_equivalent(res.predict(transf=lambda x: x * 2)["pred"], 1.2262)
+    back = res.predict(transf=lambda x: transf_ipft_hm(x, MILLER["ni"]))["pred"]
     expect_equivalent(back, 0.3164)
     g = GOLD["miller1978"]
-    same_as_metafor([res.beta, back], [g["unweighted_beta"], g["unweighted_ipft"]])
+    same_as_metafor([res.beta, res.se, back],
+                    [g["unweighted_beta"], g["unweighted_se"], g["unweighted_ipft"]])
 
 
 def test_miller1978_weighted_equal_effects() -> None:
@@ -608,12 +609,41 @@ def test_raudenbush1985_blup_ranef() -> None:
     _check_list(ranef(res), RAUD_RANEF, g["RE_ranef"])
 
 
-def test_raudenbush1985_profile_plots() -> None:
-    """test_analysis_example_raudenbush1985.r, lines 42-61 and 104-109: ``profile(res)`` draws
-    the (restricted) log likelihood over tau^2 and the test compares image checksums."""
-    pytest.skip("graphics only (profile plots compared by md5 of the PNG in metafor); "
-                "the profile likelihood's numbers are confint(type='PL')'s, tested in "
-                "test_confint.py")
+def test_raudenbush1985_profile() -> None:
+    """test_analysis_example_raudenbush1985.r, lines 42-61: ``profile(res, xlim=c(0,.20))`` and
+    ``profile(res)``. metafor compares the PNGs by checksum (not reproducible here); the numbers
+    drawn, ``profile(..., plot=FALSE)``, are compared with metafor at 1e-6. Without ``xlim`` the
+    range comes from the Q-profile CI, which metafor finds to ``uniroot``'s default tolerance
+    (``.Machine$double.eps^0.25``), so that grid is compared at 2e-3 (and its ends with metafor's
+    CI at ``tol=1e-12`` at 1e-6) and the curve at metafor's own grid."""
+    res = rma("yi", "vi", data=RAUD)
+    g = GOLD["raudenbush1985"]
+    pr = profile(res, xlim=(0, 0.20))
+    gx = g["RE_profile_xlim"]
+    for col, key in (("tau2", "tau2"), ("ll", "ll"), ("beta", "beta"), ("ci_lb", "ci_lb"),
+                     ("ci_ub", "ci_ub")):
+        same_as_metafor(pr.table[col], gx[key])
+    same_as_metafor(pr.maxll, gx["maxll"])
+    assert pr.tau2[int(np.argmax(pr.ll))] == pytest.approx(0.0211, abs=0.006)
+    auto = profile(res)
+    # metafor's grid ends at its default-tolerance CI bounds (0.0058550 vs 0.0058615 at
+    # tol=1e-12); ours end at the tight bounds, which match metafor's at 1e-6
+    same_as_metafor([auto.tau2[0], auto.tau2[-1]], g["RE_qp_ci_tight"])
+    np.testing.assert_allclose(auto.tau2, num(g["RE_profile"]["tau2"]), rtol=2e-3)
+    at_r = profile(res, xlim=(g["RE_profile"]["tau2"][0], g["RE_profile"]["tau2"][-1]))
+    same_as_metafor(at_r.ll, g["RE_profile"]["ll"])
+
+
+def test_raudenbush1985_profile_mixed_effects() -> None:
+    """test_analysis_example_raudenbush1985.r, lines 104-109: ``profile(res, xlim=c(0,.06))``
+    of the mixed-effects model (its PNG checksum not reproduced; the numbers at 1e-6)."""
+    d = RAUD.copy()
+    d["weeks_c"] = np.minimum(d["weeks"], 3)
+    res = rma_reg("yi", "vi", mods="weeks_c", data=d)
+    pr = profile(res, xlim=(0, 0.06))
+    same_as_metafor(pr.tau2, GOLD["raudenbush1985"]["ME_profile_xlim"]["tau2"])
+    same_as_metafor(pr.ll, GOLD["raudenbush1985"]["ME_profile_xlim"]["ll"])
+    assert {"beta_intrcpt", "beta_weeks_c", "ci_lb_weeks_c"} <= set(pr.table.columns)
 
 
 def test_raudenbush1985_mixed_effects() -> None:

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import PermutestResult, permutest
+    from metareview.models.profile import ProfileResult, profile
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
@@ -138,6 +139,8 @@ _EXPORTS: dict[str, str] = {
     "ranef": "blup",
     "HCResult": "hc",
     "hc": "hc",
+    "ProfileResult": "profile",
+    "profile": "profile",
 }
 
 __all__ = [
@@ -156,6 +159,7 @@ __all__ = [
     "InfluenceResult",
     "MHResult",
     "PermutestResult",
+    "ProfileResult",
     "PublishedCheck",
     "RMAMVResult",
     "RMAResult",
@@ -183,6 +187,7 @@ __all__ = [
     "model_matrix",
     "pad_groups",
     "permutest",
+    "profile",
     "ranef",
     "ranktest",
     "regtest",

@@ -70,12 +70,10 @@ def check_weights(weights: object, k: int, field: str = "weights") -> FloatArray
     except (TypeError, ValueError):
         raise InputError("weights must be numbers", field=field) from None
     if a.shape != (k,):
-        raise InputError(f"weights must be {k} numbers (one per study), got {a.size}",
-                         field=field)
+        raise InputError(f"weights must be {k} numbers (one per study), got {a.size}", field=field)
     bad = np.flatnonzero(~(np.isfinite(a) & (a > 0)))
     if bad.size:
-        raise InputError("weights must be positive and finite", row=int(bad[0]) + 1,
-                         field=field)
+        raise InputError("weights must be positive and finite", row=int(bad[0]) + 1, field=field)
     return a
 
 
@@ -98,8 +96,9 @@ def _increasing_root(fun: Callable[[float], float], hi: float, tol: float, what:
         hi *= 10.0
     else:
         raise ConvergenceError(f"{what}: no root found below tau^2 = {hi:g}")
-    return float(optimize.brentq(fun, 0.0, hi, xtol=tol, rtol=4 * np.finfo(float).eps,
-                                 maxiter=1000))
+    return float(
+        optimize.brentq(fun, 0.0, hi, xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=1000)
+    )
 
 
 def extra_tau2(
@@ -131,8 +130,9 @@ def extra_tau2(
         if _q(y, v, x, 0.0) < target:
             return 0.0
         var = float(np.var(y, ddof=1)) if k > 1 else float(v.mean())
-        return _increasing_root(lambda t: target - _q(y, v, x, t), max(100.0, 10.0 * var), tol,
-                                "PMM")
+        return _increasing_root(
+            lambda t: target - _q(y, v, x, t), max(100.0, 10.0 * var), tol, "PMM"
+        )
     assert weights is not None
     pa = _proj(x, weights)
     qa = float(y @ pa @ y)
@@ -177,8 +177,11 @@ def extra_se_tau2(
     assert weights is not None
     pa = _proj(x, weights)
     pv = pa * v[None, :]
-    num = (2.0 * float(np.sum(pv * pv.T)) + 4.0 * t * float(np.sum(pv * pa))
-           + 2.0 * t * t * float(np.sum(pa * pa)))
+    num = (
+        2.0 * float(np.sum(pv * pv.T))
+        + 4.0 * t * float(np.sum(pv * pa))
+        + 2.0 * t * t * float(np.sum(pa * pa))
+    )
     return math.sqrt(num) / float(np.trace(pa))
 
 
