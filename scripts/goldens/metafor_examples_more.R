@@ -187,6 +187,19 @@ out$yusuf1985 <- list(
   peto = with(predict(peto, transf = exp), c(pred, ci.lb, ci.ub)),
   iv = with(predict(ee, transf = exp), c(pred, ci.lb, ci.ub)),
   iv_k = ee$k)
+# lines 22-25: llplot() returns the curves it draws (invisibly); every 10th of the 1000 x values
+# is stored (NA where the curve is not drawn)
+pdf(NULL)
+ll <- function(scale) {
+  l <- suppressWarnings(llplot(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = dat.yusuf1985,
+                               subset = (table == "6"), drop00 = FALSE, lwd = 1, xlim = c(-5, 5),
+                               scale = scale))
+  cols <- seq(1, 1000, by = 10)
+  list(cols = cols - 1, lls = lapply(seq_len(nrow(l)), function(i) l[i, cols]))
+}
+out$yusuf1985$llplot_scaled <- ll(TRUE)
+out$yusuf1985$llplot_unscaled <- ll(FALSE)
+invisible(dev.off())
 
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "string"),
            "tests/data/metafor_examples_more.json")

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from metareview.models.hc import HCResult, hc
     from metareview.models.influence import baujat, influence
     from metareview.models.leave1out import leave1out
+    from metareview.models.llplot import llplot_data
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
     from metareview.protocol import Protocol, load_protocol, parse_protocol
     from metareview.report.gosh_plot import gosh_plot
     from metareview.report.html import write_report
+    from metareview.report.llplot import llplot
     from metareview.report.plots import forest_plot, funnel_plot
     from metareview.review.folder import bundled_example, run_folder
     from metareview.review.pool import PoolOutcome, pool_file
@@ -167,6 +169,8 @@ _EXPORTS: dict[str, str] = {
     "hc": "metareview.models.hc",
     "ProfileResult": "metareview.models.profile",
     "profile": "metareview.models.profile",
+    "llplot_data": "metareview.models.llplot",
+    "llplot": "metareview.report.llplot",
 }
 
 __all__ = [
@@ -226,6 +230,8 @@ __all__ = [
     "hc",
     "influence",
     "leave1out",
+    "llplot",
+    "llplot_data",
     "load_protocol",
     "load_studies",
     "measure_info",

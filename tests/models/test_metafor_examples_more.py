@@ -738,15 +738,31 @@ def test_viechtbauer2005_estimators(ex: str) -> None:
 # ------------------------------------------------------------------ yusuf1985
 
 def _yusuf() -> pd.DataFrame:
-    """test_analysis_example_yusuf1985.r, line 10 and ``subset=(table=="6")``."""
-    return pd.DataFrame(D["yusuf1985_table6"])
+    """test_analysis_example_yusuf1985.r, line 10 and ``subset=(table=="6")`` (study 8 of
+    table 6 has no counts: "NA" in the JSON)."""
+    return pd.DataFrame({k: num(v) for k, v in D["yusuf1985_table6"].items()})
 
 
-def test_yusuf1985_llplot() -> None:
-    """test_analysis_example_yusuf1985.r, lines 13-49: ``llplot()`` draws each study's log
-    likelihood of the odds ratio and the test compares image checksums."""
-    pytest.skip("graphics only (llplot compared by md5 of the PNG in metafor); metareview has "
-                "no llplot")
+@pytest.mark.parametrize("scale", [True, False])
+def test_yusuf1985_llplot(scale: bool) -> None:
+    """test_analysis_example_yusuf1985.r, lines 22-25 (and 38-41): ``llplot(measure="OR", ...,
+    drop00=FALSE, xlim=c(-5,5)[, scale=FALSE])`` warns (the study with missing counts is left
+    out) and draws each study's likelihood; metafor compares the PNGs by checksum (not
+    reproduced), so the curves it returns are compared with metafor's at 1e-6 (every 10th of
+    the 1000 points, NaN where metafor draws nothing)."""
+    from metareview.errors import MetareviewWarning
+    from metareview.models import llplot_data
+
+    with pytest.warns(MetareviewWarning, match="row\\(s\\) 8"):
+        d = llplot_data("OR", ai="ai", n1i="n1i", ci="ci", n2i="n2i", data=_yusuf(),
+                        drop00=False, xlim=(-5, 5), scale=scale)
+    g = GOLD["yusuf1985"]["llplot_scaled" if scale else "llplot_unscaled"]
+    want = np.array([num(row) for row in g["lls"]])
+    got = d.lls[:, np.asarray(g["cols"], dtype=int)]
+    assert got.shape == want.shape == (21, 100)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=GOLD_RTOL, atol=1e-12)
 
 
 def test_yusuf1985_peto() -> None:

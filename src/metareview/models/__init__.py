@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         rstudent,
     )
     from metareview.models.leave1out import leave1out
+    from metareview.models.llplot import LLPlotData, llplot_data
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
         METHOD_NAMES,
@@ -141,6 +142,8 @@ _EXPORTS: dict[str, str] = {
     "hc": "hc",
     "ProfileResult": "profile",
     "profile": "profile",
+    "LLPlotData": "llplot",
+    "llplot_data": "llplot",
 }
 
 __all__ = [
@@ -157,6 +160,7 @@ __all__ = [
     "GoshResult",
     "HCResult",
     "InfluenceResult",
+    "LLPlotData",
     "MHResult",
     "PermutestResult",
     "ProfileResult",
@@ -183,6 +187,7 @@ __all__ = [
     "hc",
     "influence",
     "leave1out",
+    "llplot_data",
     "method_name",
     "model_matrix",
     "pad_groups",
