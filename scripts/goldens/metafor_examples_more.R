@@ -157,6 +157,14 @@ out$raudenbush1985 <- list(
                               maxll = as.numeric(maxll))),
   RE_profile = with(profile(res, progbar = FALSE, plot = FALSE), list(tau2 = tau2, ll = ll)),
   RE_qp_ci_tight = as.numeric(confint(res, control = ci_ctrl)$random[1, 2:3]),
+  # lines 113-117: regplot() returns the points it draws
+  ME_regplot = local({
+    pdf(NULL)
+    r <- regplot(me, xlab = "Weeks of Prior Contact", bty = "l", las = 1, digits = 1, refline = 0,
+                 xaxt = "n")
+    invisible(dev.off())
+    list(xi = r$xi, yi = r$yi, psize = r$psize, pred = r$pred)
+  }),
   ME_profile_xlim = with(profile(me, xlim = c(0, .06), progbar = FALSE, plot = FALSE),
                          list(tau2 = tau2, ll = ll)),
   ME_predict = list(pred = as.numeric(pr$pred), ci_lb = as.numeric(pr$ci.lb),

@@ -690,9 +690,22 @@ def test_raudenbush1985_mixed_effects() -> None:
 
 
 def test_raudenbush1985_regplot() -> None:
-    """test_analysis_example_raudenbush1985.r, lines 111-129: ``regplot()``."""
-    pytest.skip("graphics only (scatter plot compared by md5 of the PNG in metafor); its "
-                "fitted line is predict(res), tested in test_raudenbush1985_mixed_effects")
+    """test_analysis_example_raudenbush1985.r, lines 111-129: ``regplot()`` (metafor compares
+    the PNGs by checksum, not reproduced). The points it draws (moderator, effect, point size
+    from the weights) are compared with what metafor's ``regplot`` returns, at 1e-6, and its
+    line with ``predict``."""
+    from metareview.report.diagnostic_plots import regplot_data
+
+    d = RAUD.copy()
+    d["weeks_c"] = np.minimum(d["weeks"], 3)
+    res = rma_reg("yi", "vi", mods="weeks_c", data=d)
+    rp = regplot_data(res, "weeks_c")
+    g = GOLD["raudenbush1985"]["ME_regplot"]
+    for key in ("xi", "yi", "psize"):
+        same_as_metafor(rp[key], g[key])
+    same_as_metafor(res.predict()["pred"], g["pred"], atol=1e-8)
+    line = res.predict(newmods=rp["xs"])
+    np.testing.assert_allclose(rp["pred"], line["pred"].to_numpy(), rtol=1e-12)
 
 
 # ------------------------------------------------------------------ viechtbauer2005
