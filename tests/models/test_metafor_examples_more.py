@@ -219,6 +219,28 @@ def test_genq_needs_weights_and_weights_need_a_plain_test() -> None:
         rma("yi", "vi", data=d, method="DL", test="knha", weights=np.ones(6))
 
 
+def test_refits_refuse_what_they_cannot_carry() -> None:
+    """Diagnostics that refit through the batch core (leave1out, cumul, gosh, trimfill) or the
+    meta-regression code (influence, profile) refuse a fit with user weights, and the former an
+    estimator the batch core lacks, instead of refitting it differently."""
+    from metareview.errors import InputError
+    from metareview.models import cumul, gosh, influence, leave1out, trimfill
+
+    d = _clasp()
+    weighted = rma("yi", "vi", data=d, method="DL", weights=np.ones(6))
+    hsk = rma("yi", "vi", data=d, method="HSk")
+    for fn in (leave1out, cumul, gosh, trimfill):
+        with pytest.raises(InputError, match="user weights"):
+            fn(weighted)
+        with pytest.raises(InputError, match="HSk"):
+            fn(hsk)
+    with pytest.raises(InputError, match="user weights"):
+        influence(weighted)
+    with pytest.raises(InputError, match="user weights"):
+        profile(weighted)
+    assert np.isfinite(influence(hsk).inf["rstudent"]).all()
+
+
 # ------------------------------------------------------------------ henmi2010
 
 def _lee() -> pd.DataFrame:

@@ -79,6 +79,8 @@ def profile(
     m = model_of(result)
     if m.method in ("EE", "FE") or m.tau2_fixed is not None:
         raise InputError("a profile of tau^2 needs an estimated tau^2", field="result")
+    if m.weighted:
+        raise InputError("profile: not supported for a fit with user weights", field="weights")
     if int(steps) < 2:
         raise InputError("steps must be >= 2", field="steps")
     if xlim is None:
