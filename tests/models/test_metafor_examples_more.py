@@ -20,7 +20,6 @@ compared by checksum in metafor; here the numbers they are drawn from are tested
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -803,8 +802,10 @@ def test_yusuf1985_llplot(scale: bool) -> None:
 def test_yusuf1985_peto() -> None:
     """test_analysis_example_yusuf1985.r, lines 53-61 (page 107): ``rma.peto`` and
     ``predict(res, transf=exp)``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    from metareview.errors import MetareviewWarning
+
+    # line 53: expect_warning (metafor: "Tables with NAs omitted from model fitting.")
+    with pytest.warns(MetareviewWarning, match="missing counts left out: row\\(s\\) 8"):
         res = rma_peto(ai="ai", n1i="n1i", ci="ci", n2i="n2i", data=_yusuf())
     p = res.predict(transf=np.exp)
     tmp = [p["pred"], p["ci_lb"], p["ci_ub"]]
@@ -815,9 +816,14 @@ def test_yusuf1985_peto() -> None:
 def test_yusuf1985_inverse_variance() -> None:
     """test_analysis_example_yusuf1985.r, lines 67-75 (page 107): ``escalc("PETO", add=0)``
     then the EE model (studies with no events are left out, as metafor with its warning)."""
+    from metareview.effects import not_computable
+    from metareview.errors import MetareviewWarning
+
+    # lines 67-70: metafor warns that yi/vi are NA (escalc) and that studies are omitted (rma);
+    # here escalc records why (not_computable) and rma(na_action="omit") warns naming the rows
     d = escalc("PETO", _yusuf(), add=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    assert [n.row for n in not_computable(d)] == [8, 12, 15, 19]
+    with pytest.warns(MetareviewWarning, match="row\\(s\\) 8, 12, 15, 19"):
         res = rma("yi", "vi", data=d, method="EE", na_action="omit")
     assert res.k == GOLD["yusuf1985"]["iv_k"]
     p = res.predict(transf=np.exp)
