@@ -202,6 +202,20 @@ def test_dersimonian2007_genq_tau2() -> None:
     same_as_metafor([ca2.tau2, dl2.tau2], [g["CA2"], g["DL2"]])
 
 
+def test_extra_estimators_carry_their_tau2_ci() -> None:
+    """An ``rma`` fit with GENQM (or PMM) carries the CI of tau^2 that ``confint()`` gives for
+    it (generalised Q-profile with the fit's weights; Q-profile) and prints which."""
+    d = _clasp()
+    vi = d["vi"].to_numpy()
+    gm = rma("yi", "vi", data=d, method="GENQM", weights=1 / vi)
+    assert (gm.tau2_ci_lb, gm.tau2_ci_ub) == confint(gm).tau2_ci
+    assert confint(gm).tau2_ci == confint(gm, type="GENQ", weights=1 / vi).tau2_ci
+    assert "generalised Q-profile method" in gm.summary()
+    pmm = rma("yi", "vi", data=d, method="PMM")
+    assert (pmm.tau2_ci_lb, pmm.tau2_ci_ub) == confint(pmm).tau2_ci
+    assert confint(pmm).tau2_ci == confint(rma("yi", "vi", data=d, method="PM")).tau2_ci
+
+
 def test_genq_needs_weights_and_weights_need_a_plain_test() -> None:
     """GENQ and GENQM need ``weights`` (as metafor); weights must be one positive number per
     study; Knapp-Hartung with weights is refused."""

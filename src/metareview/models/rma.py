@@ -183,7 +183,8 @@ class RMAResult(Printed):
         if signif_stars:
             out.append(SIGNIF_CODES)
         if self.tau2_ci_lb is not None and self.tau2_ci_ub is not None:
-            out += ["", f"Heterogeneity, {self.level:g}% CI (Q-profile method):", ""]
+            kind = "generalised Q-profile" if self.method in ("GENQ", "GENQM") else "Q-profile"
+            out += ["", f"Heterogeneity, {self.level:g}% CI ({kind} method):", ""]
             tau_lb = math.sqrt(self.tau2_ci_lb) if self.tau2_ci_lb >= 0 else math.nan
             tau_ub = math.sqrt(self.tau2_ci_ub) if self.tau2_ci_ub >= 0 else math.nan
             rows: list[list[float | None]] = [
@@ -443,7 +444,9 @@ def rma(
 def _rma_via_reg(yi: Any, vi: Any, *, weights: Any, **kw: Any) -> RMAResult:
     """An intercept-only fit with user weights or an estimator of
     :mod:`metareview.models.estimators`: through the meta-regression code (one fit), as an
-    :class:`RMAResult`; the prediction interval is ``beta -/+ crit sqrt(se^2 + tau^2)``."""
+    :class:`RMAResult`; the prediction interval is ``beta -/+ crit sqrt(se^2 + tau^2)`` and the
+    CIs of tau^2, I^2 and H^2 are :func:`~metareview.models.confint`'s default (generalised
+    Q-profile with the fit's weights for GENQ/GENQM, else Q-profile)."""
     from metareview.models.regression import rma_reg
 
     reg = rma_reg(yi, vi, None, weights=weights, **kw)
@@ -452,15 +455,25 @@ def _rma_via_reg(yi: Any, vi: Any, *, weights: Any, **kw: Any) -> RMAResult:
     crit = (float(reg.ci_ub[0]) - beta) / se if se > 0 else math.nan
     half = crit * math.sqrt(se**2 + reg.tau2)
     w = 1.0 / (reg.vi + reg.tau2) if reg.user_weights is None else reg.user_weights
+    ci: list[float | None] = [None] * 6
+    ub_open = False
+    if not is_ee and not reg.tau2_fixed and reg.k >= 2:
+        from metareview.models.confint import confint
+
+        c = confint(reg)  # Q-profile, or generalised Q-profile for GENQ/GENQM (as metafor)
+        tab = c.random.to_numpy(dtype=float)
+        ci = [float(tab[r, j]) for r in (0, 2, 3) for j in (1, 2)]
+        ub_open = c.ub_sign == ">"
     return RMAResult(
         k=reg.k, measure=reg.measure, method=reg.method, test=reg.test, level=reg.level,
         beta=beta, se=se, zval=float(reg.zval[0]), pval=float(reg.pval[0]),
         ci_lb=float(reg.ci_lb[0]), ci_ub=float(reg.ci_ub[0]), tau2=reg.tau2,
-        se_tau2=reg.se_tau2, tau2_ci_lb=None, tau2_ci_ub=None, I2=reg.I2, H2=reg.H2,
+        se_tau2=reg.se_tau2, tau2_ci_lb=ci[0], tau2_ci_ub=ci[1], I2=reg.I2, H2=reg.H2,
         QE=reg.QE, QEp=reg.QEp, pi_lb=None if is_ee else beta - half,
         pi_ub=None if is_ee else beta + half, ddf=reg.ddf, yi=reg.yi, vi=reg.vi,
         weights=_readonly(100.0 * w / w.sum()), slab=reg.slab, vt=reg.vt,
         tau2_fixed=reg.tau2_fixed, control=reg.control, user_weights=reg.user_weights,
+        I2_ci_lb=ci[2], I2_ci_ub=ci[3], H2_ci_lb=ci[4], H2_ci_ub=ci[5], tau2_ci_ub_open=ub_open,
     )
 
 
