@@ -79,15 +79,15 @@ def _frame(
 
 def _parts(
     result: Any, level: float | None
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, float, bool, tuple[str, ...]]:
-    """``y, v, mu, Var(mu)``, the critical value, whether the model is EE, and the labels."""
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, float, float, bool, tuple[str, ...]]:
+    """``y, v, mu, Var(mu)``, tau^2, the critical value, whether the model is EE, the labels."""
     m = model_of(result)
     alpha = alpha_from_level(m.level if level is None else level)
     ddf = getattr(result, "ddf", None)
     mu = m.X @ m.beta
     vmu = np.einsum("ij,jk,ik->i", m.X, m.vb, m.X)
     is_ee = m.method in ("EE", "FE")
-    return m.y, m.v, mu, vmu, _crit(ddf, alpha), is_ee, m.slab
+    return m.y, m.v, mu, vmu, float(m.tau2), _crit(ddf, alpha), is_ee, m.slab
 
 
 def blup(
@@ -118,8 +118,7 @@ def blup(
     InputError
         For a result that is not an ``rma``/``rma_reg`` fit.
     """
-    y, v, mu, vmu, crit, _, slab = _parts(result, level)
-    tau2 = float(model_of(result).tau2)
+    y, v, mu, vmu, tau2, crit, _, slab = _parts(result, level)
     lam = tau2 / (tau2 + v)
     pred = lam * y + (1.0 - lam) * mu
     var = lam * v + (1.0 - lam) ** 2 * vmu
@@ -135,11 +134,10 @@ def ranef(
     """Best linear unbiased predictions of the random effects ``u_i`` (metafor's ``ranef()``;
     the formulas are in the module docstring). Parameters and returns as :func:`blup`; an
     equal-effects model has ``pred = se = 0``."""
-    y, v, mu, vmu, crit, is_ee, slab = _parts(result, level)
+    y, v, mu, vmu, tau2, crit, is_ee, slab = _parts(result, level)
     if is_ee:
         zero = np.zeros_like(y)
         return _frame(zero, zero.copy(), crit, slab, transf)
-    tau2 = float(model_of(result).tau2)
     lam = tau2 / (tau2 + v)
     pred = lam * (y - mu)
     var = lam * v + lam**2 * vmu
