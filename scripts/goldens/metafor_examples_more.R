@@ -36,6 +36,14 @@ out$berkey1995 <- list(
   R2 = suppressWarnings(anova(re, me))$R2,
   ME_pred = as.numeric(predict(me, newmods = c(33.46, 42) - 33.46, transf = exp)$pred),
   FE_pred = as.numeric(predict(fe, newmods = c(33.46, 42) - 33.46, transf = exp)$pred))
+av <- function(a) list(LRT = a$LRT, pval = a$pval, R2 = a$R2, parms = c(a$parms.f, a$parms.r),
+                       f = as.list(a$fit.stats.f), r = as.list(a$fit.stats.r))
+out$berkey1995$anova <- av(suppressWarnings(anova(re, me)))
+# anova() for ML, REML and EE fits with and without ablat (dat.bcg, usual vi)
+d0 <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+out$anova_bcg <- lapply(c(ML = "ML", REML = "REML", EE = "EE"), function(m)
+  av(suppressWarnings(anova(rma(yi, vi, data = d0, method = m, control = ctrl),
+                            rma(yi, vi, mods = ~ ablat, data = d0, method = m, control = ctrl)))))
 
 # ---------------------------------------------------------------- dersimonian2007 (lines 10-53)
 d <- escalc(measure = "OR", ai = c(5, 5, 12, 69, 9, 313), n1i = c(156, 303, 565, 1570, 103, 4659),

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         StoreError,
     )
     from metareview.extraction import StudyData, load_studies
+    from metareview.models.anova import AnovaResult, anova
     from metareview.models.batch import rma_batch
     from metareview.models.blup import blup, ranef
     from metareview.models.confint import confint
@@ -171,6 +172,8 @@ _EXPORTS: dict[str, str] = {
     "profile": "metareview.models.profile",
     "llplot_data": "metareview.models.llplot",
     "llplot": "metareview.report.llplot",
+    "AnovaResult": "metareview.models.anova",
+    "anova": "metareview.models.anova",
 }
 
 __all__ = [
@@ -179,6 +182,7 @@ __all__ = [
     "METHODS",
     "METHOD_NAMES",
     "TESTS",
+    "AnovaResult",
     "ConvergenceError",
     "ConvergenceWarning",
     "FsnResult",
@@ -214,6 +218,7 @@ __all__ = [
     "TrimfillResult",
     "__version__",
     "analyse_project",
+    "anova",
     "baujat",
     "blup",
     "bundled_example",

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from metareview._lazy import attach
 
 if TYPE_CHECKING:
+    from metareview.models.anova import AnovaResult, anova
     from metareview.models.batch import pad_groups, rma_batch
     from metareview.models.blup import blup, ranef
     from metareview.models.confint import ConfintResult, confint
@@ -144,6 +145,8 @@ _EXPORTS: dict[str, str] = {
     "profile": "profile",
     "LLPlotData": "llplot",
     "llplot_data": "llplot",
+    "AnovaResult": "anova",
+    "anova": "anova",
 }
 
 __all__ = [
@@ -153,6 +156,7 @@ __all__ = [
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
+    "AnovaResult",
     "BaujatResult",
     "ConfintResult",
     "FsnResult",
@@ -176,6 +180,7 @@ __all__ = [
     "TesResult",
     "TestName",
     "TrimfillResult",
+    "anova",
     "baujat",
     "blup",
     "check_published",
