@@ -297,7 +297,7 @@ def _modes_multi(
     of ``d.z``, relative SDs ``lam``), the penalised deviance there and ``log det(I + Lambda'
     Z_i' W_i Z_i Lambda)`` of each study (lme4's ``ldL2``): Newton with step halving, as
     lme4's PIRLS with the fixed effects held."""
-    zl = d.z * lam  # (n, q)
+    zl = d.z.reshape(d.z.shape[0], -1) * lam  # (n, q)
     q = lam.size
     eye = np.eye(q)
 
