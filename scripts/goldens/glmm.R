@@ -1,7 +1,8 @@
 # Regenerate tests/data/goldens_glmm.json: metafor's rma.glmm() on metadat data sets.
 #
 # Run from the repository root:  Rscript scripts/goldens/glmm.R
-# Needs R with metafor (3.8.1 was used), metadat, lme4, BiasedUrn (CM.EL) and jsonlite.
+# Needs R with metafor (3.8.1 was used), metadat, lme4, BiasedUrn (CM.EL), numDeriv, glmmTMB
+# (Debian: r-cran-glmmtmb; the UM.RS references) and jsonlite.
 # Every fit runs at tight convergence, so the goldens are the optimum of each likelihood, not
 # where an optimiser happened to stop: lme4's glmer with bobyqa in both stages (rhoend 1e-10)
 # and CM.EL with optim's BFGS at reltol 1e-14, integrate() at rel.tol 1e-10
@@ -167,6 +168,22 @@ laplace <- list(
   nielweise2008_IRR_UM.RS_ML = laplace_exact("IRR", n08_cells)
 )
 
+# A second, independent exact Laplace fit: metafor with control package = "glmmTMB" (TMB's
+# Laplace approximation, with the Hessian at the conditional modes), at glmmTMB's default
+# tolerances (its optimum agrees with the refit above to ~2e-6).
+tmb <- function(measure, cells) {
+  args <- c(list(measure = measure), cells,
+            list(model = "UM.RS", method = "ML", control = list(package = "glmmTMB")))
+  res <- suppressWarnings(do.call(rma.glmm, args))
+  list(beta = num(res$beta), se = num(res$se), tau2 = num(res$tau2), sigma2 = num(res$sigma2),
+       logLik = res$fit.stats["ll", "ML"], QE_LRT = num(res$QE.LRT), QE_Wld = num(res$QE.Wld))
+}
+glmmtmb <- list(
+  bcg_OR_UM.RS_ML = tmb("OR", bcg_cells),
+  nielweise2008_IRR_UM.RS_ML = tmb("IRR", n08_cells),
+  nielweise2007_OR_UM.RS_ML = tmb("OR", niel_cells)
+)
+
 out <- list(
   generated_by = "scripts/goldens/glmm.R",
   metafor_version = as.character(packageVersion("metafor")),
@@ -174,7 +191,9 @@ out <- list(
   biasedurn_version = as.character(packageVersion("BiasedUrn")),
   control = tight,
   cases = cases,
-  laplace_exact = laplace
+  laplace_exact = laplace,
+  glmmtmb_version = as.character(packageVersion("glmmTMB")),
+  glmmtmb = glmmtmb
 )
 dir.create("tests/data", showWarnings = FALSE, recursive = TRUE)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "string", pretty = TRUE),

@@ -30,11 +30,13 @@ Tolerances (relative; every value of every case is compared, apart from the exce
   dat.nielweise2008) and its finite-difference Hessian (SE by up to 1.4%, QE_Wld by 1.9%).
   metafor's values are compared at those envelopes (``UMRS_ML_TOL``); the exact Laplace fit
   is compared at 1e-6 with the same models refitted in R on the determinant at lme4's own
-  modes (``laplace_exact`` in the goldens; :func:`test_um_rs_exact_laplace`).
+  modes (``laplace_exact`` in the goldens; :func:`test_um_rs_exact_laplace`), and at 2e-5
+  with glmmTMB's fit through metafor (TMB's Laplace approximation; ``glmmtmb``).
 * UM.RS where group 1 of a study has no events (dat.nielweise2007): the saturated fit's
   log odds ratio of that study is at -inf; we take the limit, glmer stops at a finite point
   where its Hessian is singular and vcov falls back to the conditional covariance. QE_Wld
-  is not compared there; QE_LRT and the deviance agree to 1e-4.
+  is not compared with metafor's there (glmmTMB's is the limit's: ``test_um_rs_glmmtmb``);
+  QE_LRT and the deviance agree to 1e-4.
 """
 
 from __future__ import annotations
@@ -190,6 +192,20 @@ def test_um_rs_exact_laplace(name: str) -> None:
     want = EXACT[name]
     for field in ("beta", "se", "sigma2", "tau2", "logLik", "deviance", "QE_LRT", "QE_Wld"):
         assert getattr(res, field) == pytest.approx(num(want[field]), rel=1e-6), field
+
+
+@pytest.mark.parametrize("name", sorted(GOLDENS.get("glmmtmb", {})))
+def test_um_rs_glmmtmb(name: str) -> None:
+    """UM.RS with ML against metafor with ``control=list(package="glmmTMB")``
+    (scripts/goldens/glmm.R, ``glmmtmb``): TMB's Laplace approximation, an implementation
+    independent of lme4's and ours, at glmmTMB's default optimiser tolerance (its estimates
+    are within 2e-5 of the exact optimum). Where the saturated fit is at a limit
+    (dat.nielweise2007), glmmTMB's QE_Wld is the limit's, as ours (1e-6), and not lme4's."""
+    case = next(c for c in CASES if c["name"] == name)
+    res = _fit(case)
+    want = GOLDENS["glmmtmb"][name]
+    for field in ("beta", "se", "tau2", "sigma2", "logLik", "QE_LRT", "QE_Wld"):
+        assert getattr(res, field) == pytest.approx(num(want[field]), rel=2e-5), field
 
 
 def test_um_rs_laplace_is_agq_with_one_node() -> None:
