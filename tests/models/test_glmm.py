@@ -259,6 +259,30 @@ def test_um_rs_no_convergence_is_an_error(monkeypatch: pytest.MonkeyPatch) -> No
                  model="UM.RS", method="EE")
 
 
+def test_um_rs_saturated_fit_failing_leaves_no_heterogeneity_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the saturated UM.RS fit does not converge, metafor warns ("Cannot fit saturated
+    model") and gives QE_Wld, QE_LRT and the deviance as NA; so do we (None in to_dict),
+    with the estimate of the EE fit unchanged."""
+    from metareview.errors import ConvergenceError, MetareviewWarning
+    from metareview.models import glmm
+
+    case = next(c for c in CASES if c["name"] == "bcg_OR_UM.RS_EE")
+    cells = {name: num(v) for name, v in case["cells"].items()}
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise ConvergenceError("model='UM.RS', saturated fit of k = 13 studies: did not converge")
+
+    monkeypatch.setattr(glmm, "_um_rs_saturated", failing)
+    with pytest.warns(MetareviewWarning, match="no tests for heterogeneity.*saturated"):
+        res = rma_glmm("OR", **cells, model="UM.RS", method="EE")
+    assert res.beta == pytest.approx(num(case["result"]["beta"]), rel=1e-6)
+    out = res.to_dict()
+    assert out["QE_Wld"] is None and out["QE_LRT"] is None and out["deviance"] is None
+    assert "Tests for Heterogeneity" not in res.summary()
+
+
 def test_cm_el_wald_exact() -> None:
     """QE_Wld of CM.EL for dat.bcg, by hand with SciPy's Fisher non-central hypergeometric
     distribution: each table's conditional MLE solves E[X | psi] = a_i, its information is

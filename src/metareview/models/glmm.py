@@ -628,9 +628,15 @@ def _um_rs(data: _Data, measure: str, method: str) -> tuple[_Fit, _Het]:
     ll_fe = sat_ll - float(np.sum(fe_terms(par_fe)))
     sigma = float(par_fe[0])
 
-    ll_qe, wald = _um_rs_saturated(data, measure, x, n, off, family, nagq, sigma,
-                                   float(par_fe[2]))
-    ll_qe += sat_ll
+    try:
+        ll_qe, wald = _um_rs_saturated(data, measure, x, n, off, family, nagq, sigma,
+                                       float(par_fe[2]))
+        ll_qe += sat_ll
+    except ConvergenceError as err:
+        # as metafor ("Cannot fit saturated model"): the tests for heterogeneity (and the
+        # deviance) are missing, the pooled estimate stands
+        warnings.warn(f"no tests for heterogeneity: {err}", MetareviewWarning, stacklevel=3)
+        ll_qe, wald = math.nan, math.nan
     het = _Het(ll_fe, ll_qe, wald)
     if method in ("EE", "FE"):
         return _Fit(float(par_fe[1]), float(v_fe[0, 0]), sigma2=sigma**2, ll=ll_fe, parms=3,
