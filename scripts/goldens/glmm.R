@@ -163,6 +163,28 @@ laplace_exact <- function(measure, cells) {
        QE_Wld = c(t(b2) %*% solve(qe$vcov[-(1:2), -(1:2)]) %*% b2),
        sigma2_EE = fe$theta[[1]]^2, beta_EE = fe$beta[[1]], se_EE = sqrt(fe$vcov[1, 1]))
 }
+# lme4's stage-2 deviance function of bcg_OR_UM.RS_ML at metafor's optimum, with the linear
+# predictor lp0 every call starts PIRLS from and the log determinant it used, so that a test
+# can rebuild lme4's value: PIRLS from lp0, log det from the weights of the last iteration's
+# start.
+lme4_devfun <- function(cells) {
+  k <- length(cells$ai)
+  y <- cbind(c(rbind(cells$ai, cells$ci)), c(rbind(cells$bi, cells$di)))
+  group1 <- rep(c(1, 0), times = k)
+  group12 <- rep(c(1 / 2, -1 / 2), times = k)
+  study <- factor(rep(seq_len(k), each = 2L))
+  const <- rep(1, 2 * k)
+  ctrl <- do.call(glmerControl, tight$glmerCtrl)
+  m <- glmer(y ~ -1 + group1 + const + (group12 || study), family = binomial, nAGQ = 1,
+             control = ctrl)
+  dd <- glmer(y ~ -1 + group1 + const + (group12 || study), family = binomial, nAGQ = 1,
+              control = ctrl, devFunOnly = TRUE)
+  p <- c(getME(m, "theta"), fixef(m))
+  dev <- dd(p)
+  list(par = unname(p), lp0 = environment(dd)$lp0, deviance = dev,
+       ldL2 = environment(dd)$pp$ldL2(), tolPwrss = environment(dd)$tolPwrss)
+}
+
 laplace <- list(
   bcg_OR_UM.RS_ML = laplace_exact("OR", bcg_cells),
   nielweise2008_IRR_UM.RS_ML = laplace_exact("IRR", n08_cells)
@@ -193,7 +215,8 @@ out <- list(
   cases = cases,
   laplace_exact = laplace,
   glmmtmb_version = as.character(packageVersion("glmmTMB")),
-  glmmtmb = glmmtmb
+  glmmtmb = glmmtmb,
+  lme4_devfun = list(bcg_OR_UM.RS_ML = lme4_devfun(bcg_cells))
 )
 dir.create("tests/data", showWarnings = FALSE, recursive = TRUE)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "string", pretty = TRUE),

@@ -26,8 +26,10 @@ Tolerances (relative; every value of every case is compared, apart from the exce
 * UM.RS with ML: metafor's glmer fit is by the Laplace approximation, and lme4 takes log
   det(L^2) from the Cholesky factor of the last PIRLS iteration, built with the weights of
   the step before the conditional modes (2e-5 above the value at the modes for dat.bcg,
-  whatever tolPwrss). That moves its optimum (beta by up to 4e-4, tau^2 by 1.2e-3 for
-  dat.nielweise2008) and its finite-difference Hessian (SE by up to 1.4%, QE_Wld by 1.9%).
+  whatever tolPwrss; rebuilt by hand in
+  :func:`test_lme4_laplace_determinant_lags_one_pirls_step`). That moves its optimum (beta
+  by up to 4e-4, tau^2 by 1.2e-3 for dat.nielweise2008) and its finite-difference Hessian
+  (SE by up to 1.4%, QE_Wld by 1.9%).
   metafor's values are compared at those envelopes (``UMRS_ML_TOL``); the exact Laplace fit
   is compared at 1e-6 with the same models refitted in R on the determinant at lme4's own
   modes (``laplace_exact`` in the goldens; :func:`test_um_rs_exact_laplace`), and at 2e-5
@@ -49,11 +51,13 @@ from typing import Any
 import numpy as np
 import pytest
 from goldens_helpers import load_goldens, num
+from numpy.typing import NDArray
 
 from metareview.errors import InputError
 from metareview.models import GLMMResult, rma_glmm
 
 GOLDENS = load_goldens("goldens_glmm.json")
+FloatArray = NDArray[np.float64]
 CASES = GOLDENS["cases"]
 FIELDS = ("beta", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2", "se_tau2", "sigma2", "I2", "H2",
           "QE_Wld", "QEp_Wld", "QE_LRT", "QEp_LRT", "QM", "QMp", "logLik", "deviance", "AIC",
@@ -206,6 +210,71 @@ def test_um_rs_glmmtmb(name: str) -> None:
     want = GOLDENS["glmmtmb"][name]
     for field in ("beta", "se", "tau2", "sigma2", "logLik", "QE_LRT", "QE_Wld"):
         assert getattr(res, field) == pytest.approx(num(want[field]), rel=2e-5), field
+
+
+def test_lme4_laplace_determinant_lags_one_pirls_step() -> None:
+    """Why metafor's UM.RS ML fits differ from the exact Laplace fit, rebuilt by hand.
+
+    scripts/goldens/glmm.R stores lme4's stage-2 deviance function of bcg_OR_UM.RS_ML at
+    metafor's optimum: its value, the log determinant ``ldL2`` it used and the linear
+    predictor ``lp0`` every call starts from. lme4's PIRLS (``pwrssUpdate`` and
+    ``internal_glmerWrkIter`` in its external.cpp) computes, per iteration, the weights at
+    the current mu, the Cholesky factor L of ``Lambda' Z' W Z Lambda + I`` from them, the new
+    modes and mu, until the penalised deviance changes by less than tolPwrss (relative); the
+    Laplace deviance is then ``aic + |u|^2 + log det(L^2)``, with L from the *start* of the
+    last iteration. Redone here with NumPy, that reproduces lme4's ``ldL2`` and deviance to
+    1e-10, while the determinant at the modes (ours, :func:`laplace_terms`) is 2e-5 lower."""
+    from scipy import special
+
+    from metareview.models._glmfit import GroupedData, laplace_terms, saturated_loglik
+
+    ref = GOLDENS["lme4_devfun"]["bcg_OR_UM.RS_ML"]
+    case = next(c for c in CASES if c["name"] == "bcg_OR_UM.RS_ML")
+    a, b, c, d = (np.array(case["cells"][n], float) for n in ("ai", "bi", "ci", "di"))
+    k = a.size
+    x = np.ravel(np.column_stack([a, c]))
+    n = np.ravel(np.column_stack([a + b, c + d]))
+    y = x / n
+    group1, group12 = np.tile([1.0, 0.0], k), np.tile([0.5, -0.5], k)
+    study = np.repeat(np.arange(k), 2)
+    sigma, tau, beta, mu0 = ref["par"]
+    offset = group1 * beta + mu0
+    # Z Lambda with lme4's column order: the k intercepts, then the k group12 slopes
+    zl = np.zeros((2 * k, 2 * k))
+    zl[np.arange(2 * k), study] = sigma
+    zl[np.arange(2 * k), k + study] = tau * group12
+
+    def deviance(p: FloatArray) -> float:
+        return float(2 * np.sum(x * np.log(y / p) + (n - x) * np.log((1 - y) / (1 - p))))
+
+    eta = np.array(ref["lp0"], float)
+    p = special.expit(eta)
+    old = math.inf
+    for _ in range(30):
+        w = n * p * (1 - p)
+        m = zl.T @ (w[:, None] * zl) + np.eye(2 * k)
+        logdet = float(np.linalg.slogdet(m)[1])
+        u = np.linalg.solve(m, zl.T @ (w * ((eta - offset) + (y - p) / (p * (1 - p)))))
+        eta = offset + zl @ u
+        p = special.expit(eta)
+        pdev = deviance(p) + float(u @ u)
+        if abs((old - pdev) / pdev) < ref["tolPwrss"]:
+            break
+        old = pdev
+    d2 = GroupedData(x, n, np.column_stack([group1, np.ones(2 * k)]), np.zeros(2 * k),
+                     np.column_stack([np.ones(2 * k), group12]), study, k, "binomial")
+    sat = saturated_loglik(d2)
+    aic = deviance(p) - 2 * sat
+    assert logdet == pytest.approx(ref["ldL2"], rel=1e-10)
+    assert aic + float(u @ u) + logdet == pytest.approx(ref["deviance"], rel=1e-10)
+    # ours: aic + |u*|^2 + log det at the modes (laplace_terms is relative to the saturated
+    # model, whose -2 log likelihood is -2 sat)
+    ours = float(np.sum(laplace_terms(d2, np.array([beta, mu0]), np.array([sigma, tau]))))
+    logdet_at_modes = ours - 2 * sat - aic - float(u @ u)
+    assert 1e-5 < ref["ldL2"] - logdet_at_modes < 1e-4
+    # the whole gap between lme4's deviance and ours is that of the determinant
+    assert ref["deviance"] - (ours - 2 * sat) == pytest.approx(
+        ref["ldL2"] - logdet_at_modes, abs=1e-9)
 
 
 def test_um_rs_laplace_is_agq_with_one_node() -> None:
