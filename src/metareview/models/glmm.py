@@ -612,19 +612,23 @@ def _um_rs(data: _Data, measure: str, method: str) -> tuple[_Fit, _Het]:
     study = np.repeat(np.arange(k), 2)
     ones = np.ones(2 * k)
     nagq = 1 if method == "ML" else 7
-    fe_glm = _converged(glm_fit(np.column_stack([group1, _dummies(k, study)]), x, n, off,
-                                family))
+    # start values from the fixed-study-effects glm (UM.FS with EE), else from the control rows
+    fe_glm = glm_fit(np.column_stack([group1, _dummies(k, study)]), x, n, off, family)
+    if np.all(np.isfinite(fe_glm.coef)):
+        beta0, alpha = float(fe_glm.coef[0]), np.clip(fe_glm.coef[1:], -15, 15)
+    else:
+        xc, nc = x[group1 == 0] + 0.5, n[group1 == 0] + 1.0
+        lc = np.log(xc / (nc - xc)) if family == "binomial" else np.log(xc) - off[group1 == 0]
+        beta0, alpha = 0.0, lc
+    sigma0 = max(float(np.std(alpha)), 0.1)
     d_fe = GroupedData(x, n, np.column_stack([group1, ones]), off, ones, study, k, family)
     sat_ll = saturated_loglik(d_fe) if nagq == 1 else 0.0
-    alpha = fe_glm.coef[1:]
-    sigma0 = max(float(np.std(alpha)), 0.1)
 
     def fe_terms(par: FloatArray) -> FloatArray:
         return agq_terms(d_fe, par[1:], par[0], nagq) / 2
 
-    par_fe, v_fe = _glmer(fe_terms, np.array([sigma0]),
-                          np.array([fe_glm.coef[0], float(np.mean(alpha))]), None,
-                          "equal-effects (random study intercepts)", k)
+    par_fe, v_fe = _glmer(fe_terms, np.array([sigma0]), np.array([beta0, float(np.mean(alpha))]),
+                          None, "equal-effects (random study intercepts)", k)
     ll_fe = sat_ll - float(np.sum(fe_terms(par_fe)))
     sigma = float(par_fe[0])
 
