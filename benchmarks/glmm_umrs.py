@@ -5,7 +5,8 @@ Run from the repository root:  python benchmarks/glmm_umrs.py [--repeat 3]
 For each UM.RS case of tests/data/goldens_glmm.json (metafor 3.8.1 with lme4 1.1-31, made by
 scripts/goldens/glmm.R) it prints the median wall time of a fit and the largest relative
 difference from metafor's beta, SE, tau^2, sigma^2, QE_Wld and logLik; for the ML cases also
-from the exact Laplace fit made in R (``laplace_exact``). Why the ML fits differ from
+from the exact Laplace fit made in R (``laplace_exact``) and from metafor's fit with
+glmmTMB (``glmmtmb``). Why the ML fits differ from
 metafor's: tests/models/test_glmm.py's module docstring.
 """
 
@@ -44,6 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     goldens = json.loads((ROOT / "tests/data/goldens_glmm.json").read_text())
     exact = goldens["laplace_exact"]
+    tmb = goldens.get("glmmtmb", {})
     print(f"metafor {goldens['metafor_version']}, lme4 {goldens['lme4_version']}")
     head = f"{'case':30s} {'k':>3s} {'time s':>7s}  " + "  ".join(f"{f:>8s}" for f in FIELDS)
     print(head)
@@ -72,6 +74,14 @@ def main() -> None:
                 f"{'':30s} {'':3s} {'':7s}  "
                 + "  ".join(f"{d:8.1e}" for d in diffs)
                 + "  vs exact Laplace (R)"
+            )
+        if case["name"] in tmb:
+            ref = tmb[case["name"]]
+            diffs = [_rel(getattr(res, f), float(ref[f])) for f in FIELDS]
+            print(
+                f"{'':30s} {'':3s} {'':7s}  "
+                + "  ".join(f"{d:8.1e}" for d in diffs)
+                + "  vs metafor with glmmTMB"
             )
 
 
