@@ -223,7 +223,9 @@ def test_lme4_laplace_determinant_lags_one_pirls_step() -> None:
     modes and mu, until the penalised deviance changes by less than tolPwrss (relative); the
     Laplace deviance is then ``aic + |u|^2 + log det(L^2)``, with L from the *start* of the
     last iteration. Redone here with NumPy, that reproduces lme4's ``ldL2`` and deviance to
-    1e-10, while the determinant at the modes (ours, :func:`laplace_terms`) is 2e-5 lower."""
+    1e-10, while the determinant at the modes (ours, :func:`laplace_terms`) is 2e-5 lower;
+    and lme4's value depends at first order on ``lp0``, the state its first stage (nAGQ = 0)
+    ended in."""
     from scipy import special
 
     from metareview.models._glmfit import GroupedData, laplace_terms, saturated_loglik
@@ -247,20 +249,27 @@ def test_lme4_laplace_determinant_lags_one_pirls_step() -> None:
     def deviance(p: FloatArray) -> float:
         return float(2 * np.sum(x * np.log(y / p) + (n - x) * np.log((1 - y) / (1 - p))))
 
-    eta = np.array(ref["lp0"], float)
-    p = special.expit(eta)
-    old = math.inf
-    for _ in range(30):
-        w = n * p * (1 - p)
-        m = zl.T @ (w[:, None] * zl) + np.eye(2 * k)
-        logdet = float(np.linalg.slogdet(m)[1])
-        u = np.linalg.solve(m, zl.T @ (w * ((eta - offset) + (y - p) / (p * (1 - p)))))
-        eta = offset + zl @ u
+    def pirls(lp0: FloatArray) -> tuple[FloatArray, FloatArray, float]:
+        """lme4's PIRLS from ``lp0``: the final mu and modes, and the log determinant of the
+        last iteration (from the weights at its start)."""
+        eta = lp0
         p = special.expit(eta)
-        pdev = deviance(p) + float(u @ u)
-        if abs((old - pdev) / pdev) < ref["tolPwrss"]:
-            break
-        old = pdev
+        old = math.inf
+        for _ in range(30):
+            w = n * p * (1 - p)
+            m = zl.T @ (w[:, None] * zl) + np.eye(2 * k)
+            logdet = float(np.linalg.slogdet(m)[1])
+            u = np.linalg.solve(m, zl.T @ (w * ((eta - offset) + (y - p) / (p * (1 - p)))))
+            eta = offset + zl @ u
+            p = special.expit(eta)
+            pdev = deviance(p) + float(u @ u)
+            if abs((old - pdev) / pdev) < ref["tolPwrss"]:
+                break
+            old = pdev
+        return p, u, logdet
+
+    lp0 = np.array(ref["lp0"], float)
+    p, u, logdet = pirls(lp0)
     d2 = GroupedData(x, n, np.column_stack([group1, np.ones(2 * k)]), np.zeros(2 * k),
                      np.column_stack([np.ones(2 * k), group12]), study, k, "binomial")
     sat = saturated_loglik(d2)
@@ -275,6 +284,12 @@ def test_lme4_laplace_determinant_lags_one_pirls_step() -> None:
     # the whole gap between lme4's deviance and ours is that of the determinant
     assert ref["deviance"] - (ours - 2 * sat) == pytest.approx(
         ref["ldL2"] - logdet_at_modes, abs=1e-9)
+    # and lme4's value moves with lp0 (where its first stage ended) at first order: 1e-6 of
+    # lp0 moves it by ~1e-7, so metafor's ML fit is not reproducible at 1e-6 without
+    # replaying lme4's optimiser path
+    p2, u2, logdet2 = pirls(lp0 * (1 + 1e-6 * np.where(np.arange(lp0.size) % 2, -1.0, 1.0)))
+    moved = deviance(p2) - 2 * sat + float(u2 @ u2) + logdet2 - ref["deviance"]
+    assert 1e-8 < abs(moved) < 1e-6
 
 
 def test_um_rs_laplace_is_agq_with_one_node() -> None:
