@@ -290,3 +290,106 @@ def test_lean_csv_path_equals_the_pandas_path(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("id,yi,vi\n1,0.1,0.02\n1,,0.03\n2,0.2,0.01\n")
     assert pool_mod._pool_lean(bad, method="REML", test="z", level=95.0, by="id") is None
+
+
+# -- the plain-argument path (metareview.cli._pool.parse): pool without typer ------------------
+
+PLAIN_ARGV = [
+    ["f.csv", "--measure", "GEN", "--by", "id", "--json"],
+    ["--measure=RR", "f.csv", "--method", "DL", "--test=knha", "--level", "90"],
+    ["f.csv", "--measure", "OR", "--transf", "auto", "--level=99.5", "--forest", "a.svg",
+     "--funnel=b.png", "--json", "--json"],
+    ["f.csv", "--measure", "GEN", "--model", "mv", "--random", "~ 1 | study/es", "--by", ""],
+]  # fmt: skip
+
+NOT_PLAIN_ARGV = [
+    ["f.csv"],  # no --measure: typer's usage error
+    ["--measure", "RR"],  # no file
+    ["f.csv", "g.csv", "--measure", "RR"],
+    ["f.csv", "--measure", "RR", "--help"],
+    ["f.csv", "--measure", "RR", "--measure", "OR"],  # repeated
+    ["f.csv", "--measure", "RR", "--level", "1e2"],  # left to typer's float conversion
+    ["f.csv", "--measure", "RR", "--level", "high"],
+    ["f.csv", "--measure", "RR", "--by"],  # no value
+    ["f.csv", "--measure", "RR", "--by", "-x"],
+    ["f.csv", "--measure", "RR", "--json=yes"],
+    ["f.csv", "--measure", "RR", "--no-such-option", "1"],
+    ["f.csv", "--measure", "RR", "--forest", ""],
+    ["-", "--measure", "RR"],
+    ["f.csv", "--measure", "RR", "--"],
+]
+
+
+def _typer_kwargs(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The arguments typer passes to the command's body for ``pool argv``."""
+    import metareview.cli.pool as pool_cli
+    from metareview.cli import app
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(pool_cli, "run",
+                        lambda *a, **kw: seen.update(file=a[0], measure=a[1], **kw))  # fmt: skip
+    app(args=["pool", *argv], prog_name="metareview", standalone_mode=False)
+    return seen
+
+
+@pytest.mark.parametrize("argv", PLAIN_ARGV)
+def test_plain_arguments_are_parsed_as_typer_parses_them(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inspect
+
+    from metareview.cli import _pool
+
+    got = _pool.parse(argv)
+    assert got is not None
+    defaults = {name: p.default for name, p in inspect.signature(_pool.run).parameters.items()
+                if p.default is not inspect.Parameter.empty}  # fmt: skip
+    assert {**defaults, **got} == _typer_kwargs(argv, monkeypatch)
+
+
+@pytest.mark.parametrize("argv", NOT_PLAIN_ARGV)
+def test_other_arguments_are_left_to_typer(argv: list[str]) -> None:
+    from metareview.cli import _pool
+
+    assert _pool.parse(argv) is None
+
+
+def test_plain_parser_knows_every_option_of_the_typer_command() -> None:
+    # The option table of cli/_pool.py against the typer command: names, flags, defaults.
+    import inspect
+
+    import typer
+
+    from metareview.cli import _pool, app, load_commands
+
+    load_commands(["pool"])
+    cmd = typer.main.get_group(app).get_command(None, "pool")  # type: ignore[arg-type]
+    params = {p.name: p for p in cmd.params}
+    run_params = inspect.signature(_pool.run).parameters
+    assert set(params) == set(run_params)
+    options = {opt: name for opt, (name, _) in _pool.OPTIONS.items()}
+    for name, p in params.items():
+        if name == "file":
+            assert p.opts == ["file"] and p.required
+            continue
+        default = run_params[name].default
+        assert (p.required, p.default) == ((True, None) if default is inspect.Parameter.empty
+                                          else (False, default)), name  # fmt: skip
+        table = _pool.FLAGS if p.is_flag else options
+        assert [opt for opt, n in table.items() if n == name] == p.opts, name
+
+
+def test_plain_pool_does_not_import_typer(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from metareview.cli import main\n"
+        f"main(['pool', {str(BCG)!r}, '--measure', 'RR', '--by', 'alloc', '--json'])\n"
+        "print(sorted(m for m in ('typer', 'click', 'pydantic', 'rich', 'pandas')"
+        " if m in sys.modules))\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # RR needs escalc, which reads the file with pandas; typer, click, pydantic, rich stay out
+    assert out.stdout.strip().splitlines()[-1] == "['pandas']"
