@@ -5,7 +5,8 @@ Expected values: ``tests/data/cli/bcg_pool_goldens.json``, written by
 ``confint()``, ``predict()``, ``rma.mh(measure = "OR")``, ``rma.peto()`` with
 ``control = list(threshold = 1e-12, tol = 1e-12, maxiter = 5000)``); per-study rows from
 ``summary(escalc(...))`` and ``weights(fit)``, ``--transf`` from ``predict(fit, transf = exp)``,
-the ``--by`` test from ``rma(estimates, sei = se, mods = ~ group, method = "FE")$QM``.
+the ``--by`` test from ``rma(estimates, sei = se, mods = ~ group, method = "FE")$QM`` (groups
+fitted by REML, and by DL); ``bcg_gen.csv`` holds the same ``yi``, ``vi`` for the GEN path.
 """
 
 from __future__ import annotations
@@ -82,9 +83,52 @@ def test_pool_matches_metafor(
 def test_pool_by_group_matches_metafor(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--by", "alloc", "--json")
     assert code == 0, err
-    got = {item["by"]: item for item in json.loads(out)}
+    got = {item["by"]: item for item in json.loads(out)["analyses"]}
     for want in GOLDENS["by_alloc"]:
         _assert_matches(got[want["by"]], want)
+
+
+@pytest.mark.parametrize(
+    ("argv", "case"),
+    [
+        (["--measure", "RR"], "by_alloc_test"),
+        (["--measure", "RR", "--method", "DL"], "by_alloc_test_dl"),
+        (["--measure", "GEN"], "by_alloc_test"),  # bcg_gen.csv: yi, vi read by NumPy
+    ],
+)
+def test_by_json_reports_the_test_for_subgroup_differences(
+    capsys: pytest.CaptureFixture[str], argv: list[str], case: str
+) -> None:
+    # metafor: each group's rma() (REML or DL), then the groups' estimates in
+    # rma(estimate, sei = se, mods = ~ group, method = "FE"): QM, QMdf, QMp (cli_pool.R).
+    csv = BCG.with_name("bcg_gen.csv") if "GEN" in argv else BCG
+    if "GEN" in argv:
+        from metareview.review.pool import _pool_lean
+
+        assert _pool_lean(csv, method="REML", test="z", level=95.0, by="alloc") is not None
+    code, out, err = _run(capsys, "pool", str(csv), *argv, "--by", "alloc", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert set(got) == {"analyses", "test_between"}
+    assert [a["by"] for a in got["analyses"]] == ["alternate", "random", "systematic"]
+    want = GOLDENS[case]
+    test = got["test_between"]
+    assert test["df"] == want["df"] and test["groups"] == 3
+    assert _close(test["Q"], want["Q"]) and _close(test["pvalue"], want["pvalue"])
+    code, text, _ = _run(capsys, "pool", str(csv), *argv, "--by", "alloc")
+    assert code == 0
+    assert f"QM(df = 2) = {want['Q']:.4f}, p-val = {want['pvalue']:.4f}" in text
+
+
+def test_by_json_with_one_group_has_no_test(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "one.csv"
+    csv.write_text("g,yi,vi\na,0.1,0.02\na,0.3,0.05\na,-0.1,0.04\n")
+    code, out, err = _run(capsys, "pool", str(csv), "--measure", "GEN", "--by", "g", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["test_between"] is None and [a["by"] for a in got["analyses"]] == ["a"]
 
 
 @pytest.mark.parametrize(("method", "case"), [("MH", "mh_or"), ("PETO", "peto")])
