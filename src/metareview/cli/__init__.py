@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from metareview.errors import MetareviewError
 
-if TYPE_CHECKING:  # typer loads with the first command that needs it (see __getattr__)
+if TYPE_CHECKING:  # typer loads with the first command that needs it (see _Package)
     from metareview.cli.app import app
 
 __all__ = ["COMMANDS", "app", "load_commands", "main"]
