@@ -80,3 +80,28 @@ def test_bad_input() -> None:
     with pytest.raises(InputError, match="backend"):
         gosh(rma(BCG8["yi"], BCG8["vi"]), backend="spark")
 
+
+
+def test_flat_reml_subset_reaches_the_boundary() -> None:
+    """The subset behind the largest difference from metafor's gosh() in
+    benchmarks/gosh_benchmark.py (k = 16 simulated studies, seed 20261202; studies 2 4 7 10 12
+    14 15 16): its REML maximum is at tau^2 = 0. By hand: the REML score at 0,
+    ``y'PPy - tr P`` with ``P = W - W 1 1'W / sum w``, ``W = diag(1/v)``, is negative, so the
+    estimate is the inverse-variance mean. metafor agrees at tight convergence
+    (``rma(yi, vi, subset = ..., method = "REML", control = list(threshold = 1e-12))``:
+    tau2 0, estimate 0.329902718726598); its gosh() at the default threshold 1e-5 stops at
+    tau2 = 0.005635, estimate 0.341159 (benchmarks/results/gosh_benchmark.txt)."""
+    rng = np.random.default_rng(20261202)
+    vi = rng.uniform(0.01, 0.2, 16)
+    yi = rng.normal(0.3, np.sqrt(vi + 0.05))
+    out = gosh(rma(yi, vi, method="REML"))
+    studies = [2, 4, 7, 10, 12, 14, 15, 16]
+    want = np.isin(np.arange(1, 17), studies)
+    row = out.res.iloc[int(np.nonzero((out.incl == want).all(axis=1))[0][0])]
+    y, v = yi[want], vi[want]
+    w = 1 / v
+    P = np.diag(w) - np.outer(w, w) / w.sum()
+    assert y @ P @ P @ y - np.trace(P) < 0  # the restricted likelihood falls from tau^2 = 0
+    assert row["tau2"] == 0
+    assert row["estimate"] == pytest.approx(np.sum(w * y) / w.sum(), rel=1e-12)
+    assert row["estimate"] == pytest.approx(0.329902718726598, rel=1e-9)
