@@ -105,3 +105,57 @@ def test_flat_reml_subset_reaches_the_boundary() -> None:
     assert row["tau2"] == 0
     assert row["estimate"] == pytest.approx(np.sum(w * y) / w.sum(), rel=1e-12)
     assert row["estimate"] == pytest.approx(0.329902718726598, rel=1e-9)
+
+
+GR = load_goldens("goldens_gosh_reg.json")
+
+
+@pytest.mark.parametrize("name", list(GR["cases"]))
+def test_gosh_meta_regression_matches_metafor(name: str) -> None:
+    """gosh() of an rma_reg() fit against metafor's gosh() of rma(yi, vi, mods = ...) (the call
+    is stored with the case; scripts/goldens/gosh_reg.R, tight control): the subsets of at
+    least p studies in metafor's order, which fits fail (NA: too few studies for the
+    coefficients and tau^2, or a model matrix not of full rank), and k, QE, I2, H2, tau2 and
+    every coefficient."""
+    import pandas as pd
+
+    from metareview.models import rma_reg
+
+    case = GR["cases"][name]
+    data = pd.DataFrame({m: GR["data"][m] for m in ("yi", "vi", "ablat", "year")})
+    mods = case["mods"] if isinstance(case["mods"], list) else [case["mods"]]
+    res = rma_reg(data["yi"], data["vi"], mods=mods, data=data, method=case["method"],
+                  control={"threshold": 1e-12, "tol": 1e-12, "maxiter": 5000})
+    out = gosh(res)
+    assert out.exact
+    assert list(out.res.columns) == list(case["columns"])
+    np.testing.assert_array_equal(out.incl.astype(int), np.array(case["incl"]))
+    np.testing.assert_array_equal(out.fit, np.array(case["fit"], bool))
+    for col in case["columns"]:
+        want = np.array([np.nan if x == "NA" else x for x in case["res"][col]], float)
+        np.testing.assert_allclose(out.res[col].to_numpy(float), want, rtol=RTOL, atol=ATOL,
+                                   err_msg=f"{name} {col}")
+
+
+def test_gosh_meta_regression_random_subsets_and_plot_error() -> None:
+    """Random subsets of a meta-regression have at least p studies and are distinct; each row
+    is the rma_reg() fit of its subset; gosh_plot refuses it with a clear error."""
+    import pandas as pd
+
+    from metareview.models import rma_reg
+    from metareview.report.gosh_plot import gosh_plot
+
+    data = pd.DataFrame({m: GR["data"][m] for m in ("yi", "vi", "ablat")})
+    res = rma_reg(data["yi"], data["vi"], mods="ablat", data=data, method="REML")
+    out = gosh(res, subsets=200, seed=3)
+    assert not out.exact and len(out) == 200
+    assert (out.incl.sum(axis=1) >= 2).all()
+    assert len({tuple(r) for r in out.incl}) == 200
+    i = int(np.nonzero(out.fit)[0][-1])
+    sel = out.incl[i]
+    ref = rma_reg(data["yi"][sel], data["vi"][sel], mods="ablat",
+                  data=data[sel].reset_index(drop=True), method="REML")
+    assert out.res["ablat"].iloc[i] == pytest.approx(ref.beta[1], rel=1e-10)
+    assert out.res["tau2"].iloc[i] == pytest.approx(ref.tau2, rel=1e-8, abs=1e-12)
+    with pytest.raises(InputError, match="intercept-only"):
+        gosh_plot(out)
