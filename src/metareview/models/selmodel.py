@@ -27,6 +27,11 @@ errors come from the inverse Hessian of the log likelihood in ``(beta, tau^2, de
 compares the fit with the model without selection (the ML fit of ``rma``) on as many df as
 ``delta`` parameters are estimated; ``LRT_tau2`` tests ``tau^2 = 0`` within the selection
 model. A REML (or other) ``rma`` fit is refitted by ML first, as metafor does.
+
+For a meta-regression (an ``rma_reg`` result) ``mu`` is each study's ``x_i' beta``; as metafor,
+the fit runs in rescaled coefficients (non-dummy moderators centred and divided by their SD)
+and ``Var(beta) = mX Var(beta_scaled) mX'`` is reported; ``QM`` is the Wald test of the
+coefficients ``btt`` (all but the intercept), on ``len(btt)`` df.
 """
 
 from __future__ import annotations
