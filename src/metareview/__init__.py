@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
     from metareview.models.robust import RobustResult, robust
-    from metareview.models.selmodel import SelmodelResult, selmodel
+    from metareview.models.selmodel import SelmodelRegResult, SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -147,6 +147,7 @@ _EXPORTS: dict[str, str] = {
     "GLMMResult": "metareview.models.glmm",
     "rma_glmm": "metareview.models.glmm",
     "SelmodelResult": "metareview.models.selmodel",
+    "SelmodelRegResult": "metareview.models.selmodel",
     "selmodel": "metareview.models.selmodel",
     "GradeOutcome": "metareview.appraisal.grade",
     "set_rating": "metareview.appraisal.grade_store",
@@ -209,6 +210,7 @@ __all__ = [
     "RegtestResult",
     "ReviewResult",
     "RobustResult",
+    "SelmodelRegResult",
     "SelmodelResult",
     "SourceError",
     "StoreError",

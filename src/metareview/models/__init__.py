@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
     from metareview.models.robust import RobustResult, robust
-    from metareview.models.selmodel import SelmodelResult, selmodel
+    from metareview.models.selmodel import SelmodelRegResult, SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -118,6 +118,7 @@ _EXPORTS: dict[str, str] = {
     "GLMMResult": "glmm",
     "rma_glmm": "glmm",
     "SelmodelResult": "selmodel",
+    "SelmodelRegResult": "selmodel",
     "selmodel": "selmodel",
     "BaujatResult": "influence",
     "InfluenceResult": "influence",
@@ -175,6 +176,7 @@ __all__ = [
     "RegResult",
     "RegtestResult",
     "RobustResult",
+    "SelmodelRegResult",
     "SelmodelResult",
     "SubgroupResult",
     "TesResult",
