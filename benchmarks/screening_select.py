@@ -88,11 +88,11 @@ def loo_choose(table: dict[str, dict[str, tuple[float, float]]], files: list[str
                candidates: list[str]) -> dict[str, str]:
     """Leave-one-review-out selection: for each held-out review, the candidate with the best
     :func:`loo_objective` on the *other* reviews (ties: the first candidate)."""
-    return {
-        held: max(candidates, key=lambda n, held=held: loo_objective(
-            table, n, [f for f in files if f != held]))
-        for held in files
-    }
+    chosen: dict[str, str] = {}
+    for held in files:
+        keep = [f for f in files if f != held]
+        chosen[held] = max(candidates, key=lambda n: loo_objective(table, n, keep))
+    return chosen
 
 
 def main(argv: list[str] | None = None) -> int:
