@@ -144,7 +144,7 @@ def write_orders(path: Path, orders: dict[int, NDArray[np.intp]],
                  labels: NDArray[Any]) -> None:
     """Write ``seed, rank, row, label`` (rank from 1, priors first), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
+    tmp = path.with_suffix(f".csv.{os.getpid()}.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["seed", "rank", "row", "label"])
@@ -167,7 +167,7 @@ def read_orders(path: Path) -> dict[int, NDArray[np.intp]]:
 
 def _write_json(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
+    tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
     os.replace(tmp, path)
 
@@ -394,9 +394,15 @@ class Runner:
                 order: NDArray[np.intp], timing: dict[str, Any]) -> None:
         row = {**score_order(labels, order), "cpu_s": timing["cpu_s"],
                "wall_s": timing["wall_s"]}
-        tools = self.summary["tools"]
-        tools.setdefault(tool, {}).setdefault(name, {}).setdefault(label, {})[str(seed)] = row
-        _write_json(self.cache / "summary.json", self.summary)
+        on_disk = _read_json(self.cache / "summary.json")
+        for summary in (self.summary, on_disk):
+            tools = summary.setdefault("tools", {})
+            tools.setdefault(tool, {}).setdefault(name, {}).setdefault(label, {})[str(seed)] = row
+        # merged into the file as it is now, so runs side by side keep each other's rows
+        on_disk["settings"] = self.summary["settings"]
+        if "crosscheck" in self.summary:
+            on_disk["crosscheck"] = self.summary["crosscheck"]
+        _write_json(self.cache / "summary.json", on_disk)
 
     def scores(self, tool: str, name: str, label: str) -> dict[str, float]:
         """Mean over seeds of the summary row of ``tool`` on one set and label."""
