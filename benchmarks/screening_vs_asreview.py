@@ -195,7 +195,8 @@ def growing_batch(n_labelled: int, fraction: float = DEFAULT_BATCH_FRACTION) -> 
 
 
 def run_metareview(data: LabelledSet, setting: dict[str, Any], seed: int,
-                   priors: NDArray[np.intp]) -> tuple[NDArray[np.intp], float, float]:
+                   priors: NDArray[np.intp], fraction: float = DEFAULT_BATCH_FRACTION,
+                   ) -> tuple[NDArray[np.intp], float, float]:
     """One metareview simulation from ``priors``; (order with priors first, CPU s, wall s).
 
     A new :class:`Ranker` per run, so its feature extraction is timed as ASReview's is.
@@ -205,7 +206,7 @@ def run_metareview(data: LabelledSet, setting: dict[str, Any], seed: int,
     cpu0, wall0 = time.process_time(), time.perf_counter()
     ranker = Ranker(model, seed=seed, **options)
     got, order = simulate_order(data.records, data.labels, seed=seed, ranker=ranker,
-                                prior_ids=[int(i) for i in priors])
+                                prior_ids=[int(i) for i in priors], batch_fraction=fraction)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     return np.concatenate([got, order]).astype(np.intp), cpu, wall
 
@@ -356,29 +357,32 @@ class Runner:
                     out.append(f"{name}.{label}")
         return out
 
-    def orders(self, tool: str, name: str, label: str,
-               setting: dict[str, Any] | None) -> dict[int, NDArray[np.intp]]:
-        """Every seed's order of ``tool`` (ASReview when ``setting`` is None)."""
+    def orders(self, tool: str, name: str, label: str, setting: dict[str, Any] | None,
+               fraction: float = DEFAULT_BATCH_FRACTION, seeds: Sequence[int] | None = None,
+               ) -> dict[int, NDArray[np.intp]]:
+        """Every seed's order of ``tool`` (ASReview when ``setting`` is None); ``fraction`` 0
+        retrains after every decision."""
+        seeds = self.seeds if seeds is None else list(seeds)
         data = self.data(name, label)
         csv_path = self.cache / tool / f"{name}.{label}.csv"
         times_path = csv_path.with_suffix(".json")
         reuse = setting is None or self.reuse_metareview
         have = read_orders(csv_path) if reuse else {}
         times = _read_json(times_path) if reuse else {}
-        for seed in self.seeds:
+        for seed in seeds:
             if seed in have and str(seed) in times:
                 continue
             priors = draw_priors(data.labels, seed)
             if setting is None:
                 order, cpu, wall = run_asreview(self.data_dir / f"{name}.csv", label, seed,
-                                                priors)
+                                                priors, fraction)
                 if self.crosscheck is None:
                     check = insights_crosscheck(data.labels, order)
                     if check is not None:
                         self.crosscheck = {"set": name, "label": label, "seed": seed, **check}
                         self.summary["crosscheck"] = self.crosscheck
             else:
-                order, cpu, wall = run_metareview(data, setting, seed, priors)
+                order, cpu, wall = run_metareview(data, setting, seed, priors, fraction)
             have[seed] = order
             times[str(seed)] = {"cpu_s": cpu, "wall_s": wall,
                                 "priors": [int(p) for p in priors]}
@@ -386,9 +390,9 @@ class Runner:
             _write_json(times_path, times)
             self._record(tool, name, label, seed, data.labels, order, times[str(seed)])
             self.log(f"{tool} {name} {label} seed {seed}: {cpu:.1f} CPU-s, {wall:.1f} s")
-        for seed in self.seeds:  # summary rows for orders read from the cache
+        for seed in seeds:  # summary rows for orders read from the cache
             self._record(tool, name, label, seed, data.labels, have[seed], times[str(seed)])
-        return {s: have[s] for s in self.seeds}
+        return {s: have[s] for s in seeds}
 
     def _record(self, tool: str, name: str, label: str, seed: int, labels: NDArray[Any],
                 order: NDArray[np.intp], timing: dict[str, Any]) -> None:
@@ -404,9 +408,11 @@ class Runner:
             on_disk["crosscheck"] = self.summary["crosscheck"]
         _write_json(self.cache / "summary.json", on_disk)
 
-    def scores(self, tool: str, name: str, label: str) -> dict[str, float]:
+    def scores(self, tool: str, name: str, label: str,
+               seeds: Sequence[int] | None = None) -> dict[str, float]:
         """Mean over seeds of the summary row of ``tool`` on one set and label."""
-        rows = [self.summary["tools"][tool][name][label][str(s)] for s in self.seeds]
+        seeds = self.seeds if seeds is None else seeds
+        rows = [self.summary["tools"][tool][name][label][str(s)] for s in seeds]
         return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
@@ -460,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="reuse metareview's cached orders too (only if its code is unchanged)")
     parser.add_argument("--asreview-only", action="store_true",
                         help="only fill the cache with ASReview's orders")
+    parser.add_argument("--every-decision", default=None, metavar="SETS",
+                        help="also run both tools retraining after every decision (ASReview's "
+                        "own default, n_query 1) on these comma-separated sets, seed 0, label1")
     parser.add_argument("--out", type=Path, default=None, help="also write the tables here")
     args = parser.parse_args(argv)
 
@@ -549,6 +558,26 @@ def main(argv: list[str] | None = None) -> int:
             f"{c['ours']['erf10']:.6f} / {c['insights']['erf10']:.6f} (Insights' WSS@95 is "
             "read at floor(0.95 R) relevant against its rounded random line, ours at "
             "ceil(0.95 R) against 0.05 N; its ERF subtracts the rounded random line)")
+    if args.every_decision:
+        lines += ["\n## Retraining after every decision (seed 0, label1)\n",
+                  "ASReview's own default schedule (`n_query` 1) for both tools: CPU seconds "
+                  "per simulation, and the metrics of that one order.\n",
+                  f"| review | records | CPU-s mr {args.model} | CPU-s u4 | WSS@95 mr | "
+                  "WSS@95 u4 | recall@10% mr | recall@10% u4 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for name in _files(args.data, args.every_decision):
+            got = {}
+            runs: list[tuple[str, dict[str, Any] | None]] = [
+                (f"metareview-{args.model}-n1", dict(PRESETS[args.model])),
+                (f"{ASREVIEW_TOOL}-n1", None)]
+            for tool, cfg in runs:
+                runner.orders(tool, name, "label1", cfg, fraction=0.0, seeds=[0])
+                got[tool] = runner.scores(tool, name, "label1", seeds=[0])
+            a, b = got[f"metareview-{args.model}-n1"], got[f"{ASREVIEW_TOOL}-n1"]
+            lines.append(
+                f"| {name} | {runner.data(name, 'label1').n} | {a['cpu_s']:.1f} | "
+                f"{b['cpu_s']:.1f} | {a['wss95']:.3f} | {b['wss95']:.3f} | "
+                f"{100 * a['recall10']:.1f}% | {100 * b['recall10']:.1f}% |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
