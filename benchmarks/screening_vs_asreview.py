@@ -177,11 +177,20 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def asreview_available() -> bool:
-    """Whether ``import asreview`` works in this interpreter."""
-    try:
-        import asreview  # noqa: F401
-    except ImportError:
-        return False
+    """Whether ``import asreview`` works in this interpreter.
+
+    The import runs in a temporary folder: ASReview's ``synergy_dataset`` opens a
+    ``synergy_cache.sqlite`` in the working folder when first imported.
+    """
+    here = Path.cwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        try:
+            import asreview  # noqa: F401
+        except ImportError:
+            return False
+        finally:
+            os.chdir(here)
     return True
 
 
@@ -233,6 +242,8 @@ def run_asreview(src: Path, label: str, seed: int, priors: NDArray[np.intp],
     classes are labelled, then the default model's cycle, here with ``n_query`` the growing
     batch and a stopper that lets it read every record.
     """
+    if not asreview_available():  # imported first in a temporary folder (see there)
+        raise RuntimeError("asreview is not importable")
     from asreview import load_dataset
     from asreview.learner import ActiveLearningCycle
     from asreview.models.models import get_ai_config
