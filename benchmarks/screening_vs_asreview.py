@@ -541,6 +541,21 @@ def main(argv: list[str] | None = None) -> int:
             picked = {n: mr[label][chosen[n]][n] for n in names}
             title = "metareview's held-out choice (leave-one-review-out) against ELAS u4"
             lines += _table(label, names, picked, asr[label], chosen, title)
+            lines += [f"\nEach candidate on all {len(names)} reviews (for reference, not a "
+                      "selection): mean WSS@95 / recall@10%, and the reviews where it is at or "
+                      "above ELAS u4 on both\n",
+                      "| setting | WSS@95 | recall@10% | reviews >= u4 on both |",
+                      "|---|---|---|---|"]
+            for sname in settings:
+                got = mr[label][sname]
+                both = sum(got[n]["wss95"] >= asr[label][n]["wss95"]
+                           and got[n]["recall10"] >= asr[label][n]["recall10"] for n in names)
+                lines.append(
+                    f"| {sname} | {np.mean([got[n]['wss95'] for n in names]):.3f} | "
+                    f"{100 * np.mean([got[n]['recall10'] for n in names]):.1f}% | {both} |")
+            w_u4 = np.mean([asr[label][n]["wss95"] for n in names])
+            r_u4 = np.mean([asr[label][n]["recall10"] for n in names])
+            lines.append(f"| ELAS u4 | {w_u4:.3f} | {100 * r_u4:.1f}% | |")
             mr_name = "metareview LOO"
         else:
             picked = mr[label][args.model]
