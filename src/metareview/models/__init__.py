@@ -29,11 +29,14 @@ from typing import TYPE_CHECKING
 from metareview._lazy import attach
 
 if TYPE_CHECKING:
+    from metareview.models.anova import AnovaResult, anova
     from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.blup import blup, ranef
     from metareview.models.confint import ConfintResult, confint
     from metareview.models.cumul import cumul
     from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.gosh import GoshResult, gosh
+    from metareview.models.hc import HCResult, hc
     from metareview.models.influence import (
         BaujatResult,
         InfluenceResult,
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
         rstudent,
     )
     from metareview.models.leave1out import leave1out
+    from metareview.models.llplot import LLPlotData, llplot_data
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
         METHOD_NAMES,
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import PermutestResult, permutest
+    from metareview.models.profile import ProfileResult, profile
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
@@ -132,6 +137,16 @@ _EXPORTS: dict[str, str] = {
     "TesResult": "publication",
     "fsn": "publication",
     "tes": "publication",
+    "blup": "blup",
+    "ranef": "blup",
+    "HCResult": "hc",
+    "hc": "hc",
+    "ProfileResult": "profile",
+    "profile": "profile",
+    "LLPlotData": "llplot",
+    "llplot_data": "llplot",
+    "AnovaResult": "anova",
+    "anova": "anova",
 }
 
 __all__ = [
@@ -141,14 +156,18 @@ __all__ = [
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
+    "AnovaResult",
     "BaujatResult",
     "ConfintResult",
     "FsnResult",
     "GLMMResult",
     "GoshResult",
+    "HCResult",
     "InfluenceResult",
+    "LLPlotData",
     "MHResult",
     "PermutestResult",
+    "ProfileResult",
     "PublishedCheck",
     "RMAMVResult",
     "RMAResult",
@@ -161,19 +180,25 @@ __all__ = [
     "TesResult",
     "TestName",
     "TrimfillResult",
+    "anova",
     "baujat",
+    "blup",
     "check_published",
     "confint",
     "cumul",
     "fsn",
     "gosh",
     "hatvalues",
+    "hc",
     "influence",
     "leave1out",
+    "llplot_data",
     "method_name",
     "model_matrix",
     "pad_groups",
     "permutest",
+    "profile",
+    "ranef",
     "ranktest",
     "regtest",
     "rma",

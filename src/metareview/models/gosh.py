@@ -32,6 +32,7 @@ from metareview.errors import InputError, MetareviewWarning
 from metareview.models._backend import check_backend, run_chunks
 from metareview.models._core import Control, fit_padded
 from metareview.models._printer import Printable, Printed, Table, num
+from metareview.models._refit import check_batch_refit
 from metareview.models.rma import RMAResult
 
 __all__ = ["GOSH_COLUMNS", "GoshResult", "gosh", "subset_matrix"]
@@ -247,6 +248,7 @@ def gosh(
     if result.k < 2:
         raise InputError("gosh needs at least 2 studies (k = 1)")
     check_backend(backend, client)
+    check_batch_refit(result, "gosh")
     incl, exact = subset_matrix(result.k, subsets, seed)
     yi = np.asarray(result.yi, dtype=float)
     vi = np.asarray(result.vi, dtype=float)
