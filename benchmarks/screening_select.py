@@ -77,6 +77,24 @@ def run_one(
     return result
 
 
+def loo_objective(table: dict[str, dict[str, tuple[float, float]]], name: str,
+                  keep: list[str]) -> float:
+    """The selection score of setting ``name`` on reviews ``keep``: the mean over them of
+    ``(WSS@95 + recall@10%) / 2`` (``table[name][file] = (wss95, recall10)``)."""
+    return float(np.mean([(table[name][f][0] + table[name][f][1]) / 2 for f in keep]))
+
+
+def loo_choose(table: dict[str, dict[str, tuple[float, float]]], files: list[str],
+               candidates: list[str]) -> dict[str, str]:
+    """Leave-one-review-out selection: for each held-out review, the candidate with the best
+    :func:`loo_objective` on the *other* reviews (ties: the first candidate)."""
+    chosen: dict[str, str] = {}
+    for held in files:
+        keep = [f for f in files if f != held]
+        chosen[held] = max(candidates, key=lambda n: loo_objective(table, n, keep))
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_data = ROOT.parent / "shared/data/screening-cohen2006"
@@ -115,9 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     for label in labels:
         table = scores[label]
         candidates = [n for n in settings if n != "legacy"]
-
-        def objective(name: str, keep: list[str], table: Any = table) -> float:
-            return float(np.mean([(table[name][f][0] + table[name][f][1]) / 2 for f in keep]))
+        chosen_for = loo_choose(table, files, candidates)
 
         print(f"\n## {label}: leave-one-review-out ({args.seeds} seed(s))\n")
         print("| held out | chosen on the other 8 | WSS@95 | recall@10% | legacy WSS@95 | "
@@ -125,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|---|---|---|---|---|")
         rows = []
         for held in files:
-            keep = [f for f in files if f != held]
-            chosen = max(candidates, key=lambda n: objective(n, keep))
+            chosen = chosen_for[held]
             w, r = table[chosen][held]
             lw, lr = table["legacy"][held]
             rows.append({"held_out": held, "chosen": chosen, "wss95": w, "recall10": r,
@@ -141,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nheld-out WSS@95 at or above legacy on {wins} of {len(rows)} reviews; "
               f"held-out WSS@95 range {min(x['wss95'] for x in rows):.3f}"
               f"-{max(x['wss95'] for x in rows):.3f}")
-        overall = max(candidates, key=lambda n: objective(n, files))
+        overall = max(candidates, key=lambda n: loo_objective(table, n, files))
         print(f"best on all nine (for reference only, not a selection): {overall}")
         report["labels"][label] = {"folds": rows, "all_nine_best": overall,
                                    "per_setting": table}
