@@ -522,3 +522,69 @@ def test_to_dict_is_json_and_html_renders() -> None:
     assert out["beta"] == pytest.approx(num(case["result"]["beta"]), rel=1e-9)
     assert out["se_tau2"] is None and out["sigma2"] is None
     assert f"{res.beta:.4f}" in res._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("cells", "row", "field", "match"),
+    [
+        ({"xi": [1, 2, 3], "ti": [10, -1, 5]}, 2, "ti", "positive"),
+        ({"xi": [1, 2, 3], "ti": [10, 0, 5]}, 2, "ti", "positive"),
+        ({"xi": [1, -2, 3], "ti": [1, 1, 1]}, 2, "xi", "whole number"),
+        ({"xi": [1, 2.5, 3], "ti": [1, 1, 1]}, 2, "xi", "whole number"),
+        ({"xi": [0, 0, 0], "ti": [1, 2, 3]}, None, "xi", "not estimable"),
+        ({"xi": [1, 2]}, None, "ti", "needs xi, ti"),
+    ],
+)
+@pytest.mark.parametrize("method", ["EE", "ML"])
+def test_irln_bad_input(
+    cells: dict[str, list[float]], row: int | None, field: str, match: str, method: str
+) -> None:
+    """IRLN: a negative or zero person-time, a count that is not a whole number, no events
+    anywhere (the MLE at -inf) and a missing column are located InputErrors."""
+    with pytest.raises(InputError, match=match) as err:
+        rma_glmm("IRLN", **cells, method=method)  # type: ignore[arg-type]
+    assert (err.value.row, err.value.field) == (row, field)
+
+
+def test_irln_one_study() -> None:
+    """IRLN with k = 1: ML is an error (tau^2 and mu from one count); EE is the study's own
+    log rate, log(4 / 10), with SE 1 / sqrt(4) (the Poisson information x; to 1e-7, as R's
+    glm.fit takes the covariance from its last IRLS weights), and no test for heterogeneity."""
+    with pytest.raises(InputError, match="k = 1") as err:
+        rma_glmm("IRLN", xi=[4], ti=[10])
+    assert err.value.field == "method"
+    res = rma_glmm("IRLN", xi=[4], ti=[10], method="EE")
+    assert res.beta == pytest.approx(math.log(0.4), rel=1e-9)
+    assert res.se == pytest.approx(0.5, rel=1e-7)
+    assert res.QE_df is None and res.to_dict()["QE_Wld"] is None
+
+
+def test_irln_from_data_frame_and_to_dict() -> None:
+    """IRLN reads metafor's column names (xi, ti) from ``data``, gives the same fit as the
+    golden case, and to_dict() is JSON-safe; the printout has no "Model Type" line (as
+    print.rma.glmm for one-group measures)."""
+    import json
+
+    import pandas as pd
+
+    case = next(c for c in CASES if c["name"] == "hart1999_x1i_IRLN_ML")
+    res = rma_glmm("IRLN", data=pd.DataFrame(case["cells"]))
+    assert res.beta == pytest.approx(_fit(case).beta, rel=1e-12)
+    out = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert out["measure"] == "IRLN" and out["k"] == 6 and out["sigma2"] is None
+    assert "Model Type" not in res.summary()
+
+
+def test_irln_i2_uses_half_added_to_zero_counts() -> None:
+    """I^2 of an IRLN fit uses metafor's escalc(measure="IRLN") variances vi = 1 / xi with 1/2
+    added to a zero count (rma.glmm's add = 1/2, to = "only0"): by hand, vt = (k - 1) /
+    (sum w - sum w^2 / sum w) with w = (0.5, 3, 15, 2, 8, 4) for counts (0, 3, 15, 2, 8, 4)
+    (constructed: heterogeneous, tau^2 > 0), and I^2 = 100 tau^2 / (vt + tau^2)."""
+    res = rma_glmm("IRLN", xi=[0, 3, 15, 2, 8, 4], ti=[120, 200, 150, 90, 310, 140])
+    assert res.tau2 > 0.1
+    w = np.array([0.5, 3, 15, 2, 8, 4])
+    vt = 5 / (w.sum() - (w**2).sum() / w.sum())
+    assert res.vt == pytest.approx(vt, rel=1e-12)
+    i2 = 100 * res.tau2 / (vt + res.tau2)
+    got = res.I2
+    assert got == pytest.approx(i2, rel=1e-12)
