@@ -105,6 +105,34 @@ for (method in c("EE", "ML")) {
            list(model = "UM.RS", method = method))
 }
 
+# measure = "IRLN" (the Poisson-normal model for one group's events over person-time, log t as
+# the offset): both arms of dat.nielweise2008 as Stijnen et al. (2010, Table VII) and
+# test_analysis_example_stijnen2010.r, both arms of dat.hart1999 (patient-years), and a
+# constructed data set with a study without events (escalc adds 1/2 to it for I^2; the
+# saturated fit's rate of that study runs off towards 0 until glm's IRLS stops).
+irln <- list(
+  nielweise2008_x2i = list(source = "metadat::dat.nielweise2008 (x2i, t2i / 1000)",
+                           cells = list(xi = n08$x2i, ti = n08$t2i / 1000)),
+  nielweise2008_x1i = list(source = "metadat::dat.nielweise2008 (x1i, t1i / 1000)",
+                           cells = list(xi = n08$x1i, ti = n08$t1i / 1000)),
+  hart1999_x1i = list(source = "metadat::dat.hart1999 (x1i, t1i)",
+                      cells = list(xi = dat.hart1999$x1i, ti = dat.hart1999$t1i)),
+  hart1999_x2i = list(source = "metadat::dat.hart1999 (x2i, t2i)",
+                      cells = list(xi = dat.hart1999$x2i, ti = dat.hart1999$t2i)),
+  zero = list(source = "constructed (one study without events)",
+              cells = list(xi = c(0, 3, 5, 2, 8, 4), ti = c(120, 200, 150, 90, 310, 140)))
+)
+for (set in names(irln)) {
+  for (method in c("EE", "ML")) {
+    add_case(paste0(set, "_IRLN_", method), irln[[set]]$source, "IRLN", irln[[set]]$cells,
+             list(method = method))
+  }
+}
+add_case("hart1999_x1i_IRLN_ML_t_level90", "metadat::dat.hart1999 (x1i, t1i)", "IRLN",
+         irln$hart1999_x1i$cells, list(method = "ML", test = "t", level = 90))
+add_case("nielweise2007_PLO_EE", "metadat::dat.nielweise2007 (ci of n2i)", "PLO",
+         list(xi = niel$ci, ni = niel$n2i), list(method = "EE"))
+
 # The exact Laplace approximation of the UM.RS fits with nAGQ = 1. lme4's Laplace deviance
 # takes log det(L^2) from the Cholesky factor built in the last PIRLS iteration, i.e. with the
 # GLM weights of the step before the conditional modes (2e-5 above the value at the modes for
@@ -206,6 +234,29 @@ glmmtmb <- list(
   nielweise2007_OR_UM.RS_ML = tmb("OR", niel_cells)
 )
 
+# The IRLN ML fits at exact conditional modes: lme4 stops PIRLS at tolPwrss = 1e-7, which
+# leaves its AGQ deviance up to 1e-7 off the value at the modes and its Hessian-based SE up to
+# ~1e-6 off. Refitted here with tolPwrss = 1e-12, by nlminb at rel.tol 1e-14 on lme4's own
+# deviance function, the SE from numDeriv's Hessian (2 H^-1): the reference for the SE.
+agq_exact_fit <- function(cells) {
+  xi <- cells$xi
+  ti <- cells$ti
+  study <- factor(seq_along(xi))
+  ctrl <- glmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-10, maxfun = 1e6),
+                       tolPwrss = 1e-12)
+  m <- glmer(xi ~ 1 + (1 | study), offset = log(ti), family = poisson, nAGQ = 7, control = ctrl)
+  dd <- glmer(xi ~ 1 + (1 | study), offset = log(ti), family = poisson, nAGQ = 7, control = ctrl,
+              devFunOnly = TRUE)
+  opt <- nlminb(c(getME(m, "theta"), fixef(m)), dd, lower = c(0, -Inf),
+                control = list(rel.tol = 1e-14, x.tol = 1e-12))
+  h <- numDeriv::hessian(dd, opt$par, method.args = list(d = 0.01, r = 6))
+  list(beta = opt$par[[2]], se = sqrt(2 * solve(h)[2, 2]), tau2 = opt$par[[1]]^2)
+}
+agq_exact <- list()
+for (set in c("nielweise2008_x2i", "nielweise2008_x1i", "hart1999_x1i", "hart1999_x2i")) {
+  agq_exact[[paste0(set, "_IRLN_ML")]] <- agq_exact_fit(irln[[set]]$cells)
+}
+
 out <- list(
   generated_by = "scripts/goldens/glmm.R",
   metafor_version = as.character(packageVersion("metafor")),
@@ -216,7 +267,8 @@ out <- list(
   laplace_exact = laplace,
   glmmtmb_version = as.character(packageVersion("glmmTMB")),
   glmmtmb = glmmtmb,
-  lme4_devfun = list(bcg_OR_UM.RS_ML = lme4_devfun(bcg_cells))
+  lme4_devfun = list(bcg_OR_UM.RS_ML = lme4_devfun(bcg_cells)),
+  agq_exact = agq_exact
 )
 dir.create("tests/data", showWarnings = FALSE, recursive = TRUE)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "string", pretty = TRUE),

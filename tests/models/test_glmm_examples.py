@@ -123,6 +123,26 @@ def test_stijnen2010_poisson_normal_irr() -> None:
     _close(pred["ci_ub"], 0.9897)
 
 
+@pytest.mark.parametrize(
+    ("arm", "expected"),
+    [
+        ("x2i", (1.4007, 0.2310, 0.3165, 4.0580, 2.5803, 6.3819)),
+        ("x1i", (0.8494, 0.3303, 0.6543, 2.3383, 1.2240, 4.4670)),
+    ],
+)
+def test_stijnen2010_poisson_normal_irln(arm: str, expected: tuple[float, ...]) -> None:
+    """test_analysis_example_stijnen2010.r lines 151-177: rma.glmm(measure="IRLN", xi=x2i,
+    ti=t2i) and xi=x1i, ti=t1i on dat.nielweise2008 with person-time in 1000 days (lines
+    119-123; Stijnen, Hamza & Ozdemir 2010, Table VII): coef, se, tau2, and
+    predict(transf=exp)'s pred, ci.lb, ci.ub."""
+    t = "t" + arm[1:]
+    res = _fit("IRLN", xi=N08[arm], ti=N08[t])
+    pred = res.predict(np.exp)
+    got = (res.beta, res.se, res.tau2, pred["pred"], pred["ci_lb"], pred["ci_ub"])
+    for g, e in zip(got, expected, strict=True):
+        _close(g, e)
+
+
 def test_vanhouwelingen1993_conditional_logistic() -> None:
     """test_analysis_example_vanhouwelingen1993.r lines 43-52 (EE) and 67-77 (ML):
     rma.glmm(measure="OR", ai=b.xci, n1i=nci, ci=b.xti, n2i=nti, model="CM.EL")."""

@@ -26,6 +26,9 @@ it by maximum likelihood:
   ``logit p_i = theta_i + log(t1_i / t2_i)``.
 * ``measure="PLO"``: the binomial-normal model ``x_i ~ Bin(n_i, p_i)``, ``logit p_i ~
   N(mu, tau^2)``.
+* ``measure="IRLN"``: the Poisson-normal model for one group's events ``x_i`` over
+  person-time ``t_i``, ``x_i ~ Poisson(t_i lambda_i)``, ``log lambda_i ~ N(mu, tau^2)``
+  (``log t_i`` the offset; Stijnen, Hamza & Ozdemir 2010, section 4, Table VII).
 
 Heterogeneity is tested against the saturated model (one ``theta_i`` per study): ``QE_Wld``
 the Wald and ``QE_LRT`` the likelihood-ratio statistic on ``k - 1`` df. ``I2`` and ``H2``
@@ -80,7 +83,7 @@ from metareview.models._printer import (
 __all__ = ["GLMMResult", "rma_glmm"]
 
 FloatArray = NDArray[np.float64]
-MEASURES = ("OR", "IRR", "PLO")
+MEASURES = ("OR", "IRR", "PLO", "IRLN")
 MODELS = ("UM.FS", "UM.RS", "CM.EL", "CM.AL")
 _MODEL_NAMES = {
     "UM.FS": "Unconditional Model with Fixed Study Effects",
@@ -94,7 +97,8 @@ _MODEL_NAMES = {
 class GLMMResult(Printed):
     """Result of :func:`rma_glmm`, with metafor's field names (``QE.Wld`` is ``QE_Wld``).
 
-    ``beta`` is the pooled log odds ratio (OR), log rate ratio (IRR) or logit proportion (PLO);
+    ``beta`` is the pooled log odds ratio (OR), log rate ratio (IRR), logit proportion (PLO)
+    or log incidence rate (IRLN);
     ``tau2`` its between-study variance (0 for EE), ``se_tau2`` its SE where metafor gives one
     (CM.EL), ``sigma2`` the variance of random study intercepts (UM.RS; NaN otherwise).
     ``logLik``, ``deviance``, ``AIC``, ``BIC``, ``AICc`` are metafor's ``fit.stats`` (ML);
@@ -287,6 +291,10 @@ def _check_estimable(measure: str, c: dict[str, FloatArray]) -> None:
             if np.all(c[name] == 0):
                 raise InputError(f"no events in any study ({name} = 0 throughout): the rate "
                                  "ratio is not estimable (its MLE is infinite)", field=name)
+    elif measure == "IRLN":
+        if np.all(c["xi"] == 0):
+            raise InputError("xi is 0 in every study: the log incidence rate is not estimable "
+                             "(its MLE is -infinity)", field="xi")
     elif np.all(c["xi"] == 0) or np.all(c["xi"] == c["ni"]):
         raise InputError("xi is 0 in every study (or equals ni in every study): the logit is "
                          "not estimable (its MLE is infinite)", field="xi")
@@ -329,6 +337,13 @@ def _prepare(measure: str, given: dict[str, Any], data: pd.DataFrame | None) -> 
         cells = dict(cols)
         keep = ~np.any([np.isnan(v) for v in cells.values()], axis=0)
         zero = keep & (cells["x1i"] == 0) & (cells["x2i"] == 0)
+    elif measure == "IRLN":
+        cols = _columns(("xi", "ti"), given, data)
+        _need(cols, ("xi", "ti"), measure)
+        _check_counts(cols, ("xi",))
+        cells = dict(cols)
+        keep = ~(np.isnan(cells["xi"]) | np.isnan(cells["ti"]))
+        zero = np.zeros(keep.shape, dtype=bool)
     else:
         cols = _columns(("xi", "ni"), given, data)
         _need(cols, ("xi", "ni"), measure)
@@ -352,17 +367,29 @@ def _prepare(measure: str, given: dict[str, Any], data: pd.DataFrame | None) -> 
                          "either group)")
     cells = {name: values[keep] for name, values in cells.items()}
     _check_estimable(measure, cells)
-    if measure == "OR":
-        es = escalc("OR", ai=cells["ai"], bi=cells["bi"], ci=cells["ci"], di=cells["di"],
-                    drop00=True)
-    elif measure == "IRR":
-        es = escalc("IRR", x1i=cells["x1i"], x2i=cells["x2i"], t1i=cells["t1i"],
-                    t2i=cells["t2i"], drop00=True)
+    if measure == "IRLN":
+        yi, vi = _irln_yi_vi(cells["xi"], cells["ti"])
     else:
-        es = escalc("PLO", xi=cells["xi"], ni=cells["ni"])
-    yi, vi = es["yi"].to_numpy(float), es["vi"].to_numpy(float)
+        if measure == "OR":
+            es = escalc("OR", ai=cells["ai"], bi=cells["bi"], ci=cells["ci"], di=cells["di"],
+                        drop00=True)
+        elif measure == "IRR":
+            es = escalc("IRR", x1i=cells["x1i"], x2i=cells["x2i"], t1i=cells["t1i"],
+                        t2i=cells["t2i"], drop00=True)
+        else:
+            es = escalc("PLO", xi=cells["xi"], ni=cells["ni"])
+        yi, vi = es["yi"].to_numpy(float), es["vi"].to_numpy(float)
     ok = ~(np.isnan(yi) | np.isnan(vi))
     return _Data(int(keep.sum()), cells, yi[ok], vi[ok])
+
+
+def _irln_yi_vi(xi: FloatArray, ti: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """metafor's ``escalc(measure="IRLN")`` as ``rma.glmm`` calls it (``add=1/2``,
+    ``to="only0"``): ``yi = log(x_i / t_i)``, ``vi = 1 / x_i``, with 1/2 added to a count of
+    0. Only for the typical within-study variance behind I² and H² (escalc does not compute
+    the single-group rate measures)."""
+    x = np.where(xi == 0, 0.5, xi)
+    return np.log(x / ti), 1 / x
 
 
 # --- the models ---------------------------------------------------------------------------------
@@ -437,28 +464,35 @@ def _ml_agq(
 
 
 def _binomial_conditional(data: _Data, measure: str, method: str, nagq: int) -> tuple[_Fit, _Het]:
-    """One binomial row per study, random intercept: CM.AL (OR), CM.EL (IRR), PLO."""
+    """One row per study, random intercept: binomial for CM.AL (OR), CM.EL (IRR) and PLO;
+    Poisson with offset ``log t_i`` for IRLN (metafor's ``glm(xi ~ 1, offset = log(ti),
+    family = poisson)`` for EE, the saturated fit with a coefficient per study, and
+    ``glmer(xi ~ 1 + (1 | study), offset = log(ti), family = poisson, nAGQ = 7)`` for ML)."""
     c = data.cells
+    family: Any = "binomial"
     if measure == "OR":
         x, n = c["ai"], c["ai"] + c["ci"]
         off = np.log((c["ai"] + c["bi"]) / (c["ci"] + c["di"]))
     elif measure == "IRR":
         x, n = c["x1i"], c["x1i"] + c["x2i"]
         off = np.log(c["t1i"] / c["t2i"])
+    elif measure == "IRLN":
+        x, n, off = c["xi"], np.ones(data.k), np.log(c["ti"])
+        family = "poisson"
     else:
         x, n, off = c["xi"], c["ni"], np.zeros(data.k)
     k = data.k
     ones = np.ones((k, 1))
-    fe = _converged(glm_fit(ones, x, n, off, "binomial"))
+    fe = _converged(glm_fit(ones, x, n, off, family))
     if k > 1:
-        sat = glm_fit(np.hstack([ones, _dummies(k, np.arange(k))[:, 1:]]), x, n, off, "binomial")
+        sat = glm_fit(np.hstack([ones, _dummies(k, np.arange(k))[:, 1:]]), x, n, off, family)
         het = _Het(fe.loglik, sat.loglik, _wald_block(sat.coef[1:], sat.vcov[1:, 1:]))
     else:
         het = _Het(fe.loglik, fe.loglik, math.nan)
     if method in ("EE", "FE"):
         return _Fit(float(fe.coef[0]), float(fe.vcov[0, 0]), ll=fe.loglik, parms=1, p_eff=1,
                     k_eff=k), het
-    d = GroupedData(x, n, ones, off, np.ones(k), np.arange(k), k, "binomial")
+    d = GroupedData(x, n, ones, off, np.ones(k), np.arange(k), k, family)
     tau, beta, _, var = _ml_agq(d, fe.coef, None, nagq)
     ll = conditional_loglik(d, beta, tau)
     return _Fit(float(beta[0]), var, tau**2, ll=ll, parms=2, p_eff=1, k_eff=k), het
@@ -733,6 +767,7 @@ def rma_glmm(
     t2i: Any = None,
     xi: Any = None,
     ni: Any = None,
+    ti: Any = None,
     data: pd.DataFrame | None = None,
     model: str = "UM.FS",
     method: str = "ML",
@@ -745,11 +780,12 @@ def rma_glmm(
     ----------
     measure
         ``"OR"`` (2x2 tables: ``ai``, ``ci`` with ``bi``/``di`` or ``n1i``/``n2i``), ``"IRR"``
-        (``x1i``, ``t1i``, ``x2i``, ``t2i``) or ``"PLO"`` (``xi`` events of ``ni``).
+        (``x1i``, ``t1i``, ``x2i``, ``t2i``), ``"PLO"`` (``xi`` events of ``ni``) or
+        ``"IRLN"`` (``xi`` events over person-time ``ti``; the log incidence rate).
     model
         For OR: ``"UM.FS"`` (default), ``"UM.RS"``, ``"CM.EL"``, ``"CM.AL"``; for IRR:
         ``"UM.FS"``, ``"UM.RS"``, ``"CM.EL"`` (``"CM.AL"`` is the same, exact, model for
-        rates). Ignored for PLO. ``"UM.RS"`` also estimates ``sigma2``, the variance of the
+        rates). Ignored for PLO and IRLN. ``"UM.RS"`` also estimates ``sigma2``, the variance of the
         random study intercepts.
     method
         ``"ML"`` (tau² by maximum likelihood) or ``"EE"``/``"FE"`` (tau² = 0).
@@ -763,8 +799,8 @@ def rma_glmm(
 
     The models and their integrals are described in the module docstring (Stijnen, Hamza &
     Ozdemir 2010; Jackson et al. 2018; metafor's ``rma.glmm`` help). ML fits of UM.FS, CM.AL,
-    PLO and IRR's CM.EL use lme4's adaptive Gauss-Hermite approximation with 7 nodes (metafor's
-    ``nAGQ = 7``), so they agree with ``glmer``; CM.EL for OR integrates exactly. UM.RS
+    PLO, IRLN and IRR's CM.EL use lme4's adaptive Gauss-Hermite approximation with 7 nodes
+    (metafor's ``nAGQ = 7``), so they agree with ``glmer``; CM.EL for OR integrates exactly. UM.RS
     uses 7-node AGQ with EE and, as metafor, the Laplace approximation with ML; there ours is
     the Laplace approximation at the conditional modes, while lme4's log determinant comes
     from the PIRLS step before them (beta, tau² within ~1e-3 of metafor's, the SE ~1%; with
@@ -785,15 +821,15 @@ def rma_glmm(
         model = "CM.EL"
     lev = _level(level)
     given = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i, "x1i": x1i,
-             "x2i": x2i, "t1i": t1i, "t2i": t2i, "xi": xi, "ni": ni}
+             "x2i": x2i, "t1i": t1i, "t2i": t2i, "xi": xi, "ni": ni, "ti": ti}
     dat = _prepare(measure, given, data)
     k = dat.k
     if method == "ML" and k < 2:
         raise InputError(f"method='ML' estimates 2 parameters from k = {k} study; "
                          "use method='EE' or more studies", field="method")
     nagq = 7
-    if measure == "PLO":
-        fit, het = _binomial_conditional(dat, "PLO", method, nagq)
+    if measure in ("PLO", "IRLN"):
+        fit, het = _binomial_conditional(dat, measure, method, nagq)
     elif model == "UM.FS":
         fit, het = _um_fs(dat, measure, method, nagq)
     elif model == "UM.RS":
