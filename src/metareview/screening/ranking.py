@@ -72,8 +72,11 @@ from metareview.errors import InputError
 from metareview.sources.record import Record
 
 __all__ = [
+    "DEFAULT_CLASSIFIER",
     "DEFAULT_MODEL",
+    "DEFAULT_PRESET",
     "FEATURE_DEFAULTS",
+    "LEGACY_FEATURES",
     "MODELS",
     "PRESETS",
     "Ranker",
@@ -86,25 +89,21 @@ __all__ = [
 #: The classifiers :class:`Ranker` offers, by name.
 MODELS: tuple[str, ...] = ("nb", "logreg", "svm")
 
-#: The default classifier, chosen on the average WSS@95 over the nine Cohen (2006) sets at both
-#: label levels (benchmarks/results/screening_simulation.md).
-DEFAULT_MODEL = "logreg"
-
 #: ASReview's default smoothing for multinomial naive Bayes.
 _NB_ALPHA = 3.822
 #: Regularisation of ASReview 2's ELAS u4 linear SVM.
 _SVM_C = 0.11
 _LOGREG_C = 1.0
+#: liblinear's stopping tolerance for logistic regression (scikit-learn's default is 1e-4).
+#: With 1e-2 the dual solver stops after fewer passes over the labelled records; on two Cohen
+#: (2006) sets the simulated reading orders were identical, or first differed at record 338 of
+#: 391, to those of 1e-4 (issue 11).
+_LOGREG_TOL = 1e-2
 
-#: Feature and weighting defaults of :class:`Ranker`: single words, English stop words removed,
-#: keywords/MeSH appended to the text. Leave-one-review-out selection over the nine Cohen 2006
-#: sets (benchmarks/screening_select.py, benchmarks/results/screening_select.md, one seed) found
-#: the ``"ngram2"`` features no better at the abstract level (held-out WSS@95 0.303 against
-#: 0.304) and better at the full-text level (0.409 against 0.392), but their 1-2-word terms make
-#: training about 4 times slower: next-record p95 230 ms against 53 ms at 3,000 decisions on
-#: 5,000 records (benchmarks/screening_next_record.py, same run), over the screener's 200 ms
-#: budget. So the defaults stay, and ``"ngram2"`` is a preset for ``simulate``.
-FEATURE_DEFAULTS: dict[str, Any] = {
+#: The features of the ranker before issue 11: single words, English stop words removed,
+#: keywords/MeSH appended to the text, no extra weight on relevant records. The ``"logreg"``,
+#: ``"nb"``, ``"svm"`` and ``"legacy"`` presets keep them, so earlier results can be repeated.
+LEGACY_FEATURES: dict[str, Any] = {
     "ngram_max": 1,
     "stop_words": True,
     "max_df": 1.0,
@@ -113,15 +112,39 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "relevant_weight": 1.0,
 }
 
-#: Named ranker configurations for ``metareview simulate --model``: the three classifiers with
-#: the default features; ``"ngram2"``, logistic regression on the features the
-#: leave-one-review-out selection chose (1-2-word terms, no stop-word removal, max_df 0.95,
-#: keywords as a separate block weighted 0.3); and ``"legacy"``, the ranker before issue 11
-#: (the default features with logistic regression), kept so changes can be measured.
+#: The default classifier, chosen with the features below by leave-one-review-out over the
+#: nine Cohen (2006) sets (benchmarks/screening_select.py).
+DEFAULT_CLASSIFIER = "logreg"
+
+#: Feature and weighting defaults of :class:`Ranker`, chosen by leave-one-review-out over the
+#: nine Cohen (2006) sets, three seeds, both label levels (benchmarks/screening_select.py,
+#: benchmarks/results/screening_select.md): __WHY__
+FEATURE_DEFAULTS: dict[str, Any] = {
+    "ngram_max": 2,
+    "stop_words": False,
+    "max_df": 0.95,
+    "min_df": 1,
+    "keyword_weight": 0.3,
+    "relevant_weight": 1.0,
+}
+
+#: The preset ``metareview screen`` and ``metareview simulate`` use unless told otherwise: the
+#: default classifier on the default features (the one place the default is set).
+DEFAULT_PRESET = "default"
+#: The default preset's name, under its earlier name.
+DEFAULT_MODEL = DEFAULT_PRESET
+
+#: Named ranker configurations for ``--model`` of ``metareview screen`` and ``simulate``:
+#: the default (``DEFAULT_PRESET``); ``"logreg"``, ``"nb"``, ``"svm"``, the three classifiers on
+#: the features before issue 11 (:data:`LEGACY_FEATURES`); ``"ngram2"``, the first
+#: leave-one-review-out choice (1-2-word terms, keywords as a block weighted 0.3, no extra
+#: weight on relevant records); and ``"legacy"``, the default ranker before issue 11 (logistic
+#: regression on the legacy features), kept so changes can be measured.
 PRESETS: dict[str, dict[str, Any]] = {
-    "logreg": {"model": "logreg"},
-    "nb": {"model": "nb"},
-    "svm": {"model": "svm"},
+    DEFAULT_PRESET: {"model": DEFAULT_CLASSIFIER, **FEATURE_DEFAULTS},
+    "logreg": {"model": "logreg", **LEGACY_FEATURES},
+    "nb": {"model": "nb", **LEGACY_FEATURES},
+    "svm": {"model": "svm", **LEGACY_FEATURES},
     "ngram2": {
         "model": "logreg",
         "ngram_max": 2,
@@ -131,7 +154,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "keyword_weight": 0.3,
         "relevant_weight": 1.0,
     },
-    "legacy": {"model": "logreg", **FEATURE_DEFAULTS},
+    "legacy": {"model": "logreg", **LEGACY_FEATURES},
 }
 
 RecordLike = Record | Mapping[str, Any] | str | tuple[str, str]
@@ -264,6 +287,17 @@ def _coerce_labels(labels: Sequence[Any] | NDArray[Any], n: int) -> NDArray[np.i
             "(1 include, 0 exclude, None unscreened)",
             field="labels",
         )
+    if isinstance(labels, np.ndarray) and labels.dtype.kind in "iub":
+        # the screener's and the simulation's int8 arrays: checked without a Python loop
+        values = labels.astype(np.int64)
+        bad = np.flatnonzero(~np.isin(values, (-1, 0, 1)))
+        if bad.size:
+            raise InputError(
+                f"label {labels[bad[0]]!r} is not 1 (include), 0 (exclude) or None (unscreened)",
+                row=int(bad[0]) + 1,
+                field="labels",
+            )
+        return values.astype(np.int8)
     out = np.full(n, -1, dtype=np.int8)
     for i, value in enumerate(labels):
         if value is None:
@@ -322,7 +356,7 @@ class Ranker:
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str = DEFAULT_CLASSIFIER,
         *,
         seed: int = 0,
         ngram_max: int = FEATURE_DEFAULTS["ngram_max"],
@@ -364,6 +398,18 @@ class Ranker:
         self._tiebreak: NDArray[np.intp] | None = None
         self._scores: NDArray[np.float64] | None = None
         self._history: list[int] = []
+
+    @classmethod
+    def from_preset(cls, name: str = DEFAULT_PRESET, *, seed: int = 0) -> Ranker:
+        """A ranker configured by a named preset of :data:`PRESETS` (``--model`` of ``metareview
+        screen`` and ``simulate``); InputError naming the presets for an unknown name."""
+        if name not in PRESETS:
+            raise InputError(
+                f"unknown ranking model {name!r}; choose one of {', '.join(PRESETS)}",
+                field="model",
+            )
+        options = dict(PRESETS[name])
+        return cls(options.pop("model"), seed=seed, **options)
 
     # -- features ---------------------------------------------------------------------------
 
@@ -410,7 +456,11 @@ class Ranker:
             raise InputError("no records to rank", field="records")
         key = (self._settings(), texts)
         if self._corpus_key is None or key != self._corpus_key:
-            self._features = self._vectorize(texts)
+            features = self._vectorize(texts)
+            # Sorted column indices within each row, and flagged so: scikit-learn's solvers
+            # sort a matrix not flagged sorted, and row selection keeps the order (below).
+            features.sort_indices()
+            self._features = features
             self._corpus_key = key
             self._reseed(self.seed)
 
@@ -466,6 +516,9 @@ class Ranker:
             self._scores = None
             return
         X = self._features[labelled]
+        # the rows of a matrix with sorted indices keep them sorted (scipy does not flag it,
+        # and scikit-learn would sort them again at every fit: a third of its time)
+        X.has_sorted_indices = True
         weights = _balanced_weights(y, self.relevant_weight)
         X_all = self._features
         # ``score`` orders the records (a log-odds or margin at full precision, so that
@@ -480,7 +533,12 @@ class Ranker:
             # liblinear's dual solver: same optimum as the primal, several times faster when
             # features outnumber labelled records, as they do in screening.
             lr = LogisticRegression(
-                C=_LOGREG_C, solver="liblinear", dual=True, random_state=self.seed, max_iter=1000
+                C=_LOGREG_C,
+                solver="liblinear",
+                dual=True,
+                tol=_LOGREG_TOL,
+                random_state=self.seed,
+                max_iter=1000,
             )
             lr.fit(X, y, sample_weight=weights)
             score = lr.decision_function(X_all)

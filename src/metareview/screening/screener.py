@@ -81,7 +81,9 @@ class ScreeningSession:
     stage
         ``title_abstract`` (default) or ``full_text``.
     model, seed
-        The ranker's classifier and seed (:class:`~metareview.screening.ranking.Ranker`).
+        The ranker's preset (a name in :data:`~metareview.screening.ranking.PRESETS`; default
+        the one ``metareview simulate`` uses too) and seed
+        (:class:`~metareview.screening.ranking.Ranker`).
     """
 
     def __init__(
@@ -96,7 +98,7 @@ class ScreeningSession:
         self.screening = screening
         self.stage = normalise_stage(stage)
         # Check the options before anything is written to the store.
-        self.ranker = Ranker(model=model, seed=seed)
+        self.ranker = Ranker.from_preset(model, seed=seed)
         self.reviewer = screening.add_reviewer(reviewer)
         self.rule_exclusions: list[Decision] = []
         if self.stage == "title_abstract":
