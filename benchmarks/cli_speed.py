@@ -2,7 +2,12 @@
 
 Measured like hyperfine: each command is run ``--runs`` times as a fresh process after one
 warm-up run; the minimum, median and mean wall time are printed, with the CPU time of the child
-(user + sys, which a busy machine inflates less than wall time). Then:
+(user + sys, which a busy machine inflates less than wall time), and the load average before and
+after. The package is byte-compiled first (``compileall``), as ``pip install`` leaves it: with
+``PYTHONDONTWRITEBYTECODE`` set, an editable checkout would otherwise recompile every module on
+every run. ``--before SRC`` times another source tree (e.g. ``git archive main src | tar -x -C
+/tmp/before``, then ``--before /tmp/before/src``) in the same run, the runs interleaved so that
+both see the same load. Then:
 
 - where the start-up goes: ``python -X importtime`` of each command, the modules that cost most;
 - metafor's default loop over the same 10,000 analyses (``benchmarks/metafor_loop.R default``),
@@ -13,11 +18,13 @@ warm-up run; the minimum, median and mean wall time are printed, with the CPU ti
 Usage::
 
     .venv/bin/python benchmarks/cli_speed.py [--runs 10] [--n 10000] [--no-r] [--tight]
+        [--before SRC]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import resource
@@ -43,19 +50,28 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def time_command(cmd: list[str], runs: int) -> tuple[list[float], list[float], str]:
-    """Wall and CPU seconds of ``runs`` runs (after one warm-up), and the last stdout."""
-    subprocess.run(cmd, capture_output=True, check=True)
-    walls, cpus = [], []
-    out = ""
+def time_commands(
+    cmds: dict[str, tuple[list[str], dict[str, str] | None]], runs: int
+) -> dict[str, tuple[list[float], list[float], str]]:
+    """Wall and CPU seconds of ``runs`` runs of each labelled (command, environment), after one
+    warm-up each, the runs interleaved; and each command's last stdout."""
+    for cmd, env in cmds.values():
+        subprocess.run(cmd, capture_output=True, check=True, env=env)
+    out: dict[str, tuple[list[float], list[float], str]] = {k: ([], [], "") for k in cmds}
     for _ in range(runs):
-        c0 = _child_cpu()
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        walls.append(time.perf_counter() - t0)
-        cpus.append(_child_cpu() - c0)
-        out = proc.stdout
-    return walls, cpus, out
+        for label, (cmd, env) in cmds.items():
+            c0 = _child_cpu()
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+            walls, cpus, _ = out[label]
+            walls.append(time.perf_counter() - t0)
+            cpus.append(_child_cpu() - c0)
+            out[label] = (walls, cpus, proc.stdout)
+    return out
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def report(label: str, walls: list[float], cpus: list[float]) -> None:
@@ -90,6 +106,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--no-r", action="store_true", help="skip the metafor loop")
+    parser.add_argument("--before", help="another source tree (its src/) timed in the same run")
     parser.add_argument(
         "--tight", action="store_true", help="also run metafor's loop at the goldens' convergence"
     )
@@ -104,31 +121,53 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} "
           f"{load[2]:.1f}, Python {sys.version.split()[0]}")  # fmt: skip
 
-    exe = str(Path(sys.executable).with_name("metareview"))
-    walls, cpus, _ = time_command([exe, "--help"], args.runs)
-    report("metareview --help", walls, cpus)
-    print("  " + import_costs(["--help"]))
-    pool_cmd = [exe, "pool", str(csv), "--measure", "GEN", "--method", "REML", "--by", "id",
-                "--json"]  # fmt: skip
-    walls, cpus, out = time_command(pool_cmd, args.runs)
-    report(f"metareview pool ({args.n} analyses)", walls, cpus)
-    print("  " + import_costs(["pool", str(csv), "--measure", "GEN", "--by", "id", "--json"]))
-    best = min(walls)
+    import metareview
 
-    cli = pd.DataFrame(json.loads(out)).rename(columns={"by": "id", "ci_lower": "ci_lb",
+    trees = [Path(metareview.__file__).parent]
+    if args.before:
+        trees.append(Path(args.before) / "metareview")
+    for tree in trees:
+        compileall.compile_dir(str(tree), quiet=1)
+    print(f"bytecode: compiled ({', '.join(map(str, trees))})")
+
+    exe = str(Path(sys.executable).with_name("metareview"))
+    before_env = None
+    if args.before:
+        before_env = {**os.environ, "PYTHONPATH": str(Path(args.before).resolve())}
+    pool_args = ["pool", str(csv), "--measure", "GEN", "--method", "REML", "--by", "id", "--json"]
+    label = f"metareview pool ({args.n} analyses)"
+    for argv, name in ((["--help"], "metareview --help"), (pool_args, label)):
+        cmds: dict[str, tuple[list[str], dict[str, str] | None]] = {"": ([exe, *argv], None)}
+        if before_env is not None:
+            cmds["before"] = ([exe, *argv], before_env)
+        print(f"load average before: {_load()}")
+        timed = time_commands(cmds, args.runs)
+        for key, (walls, cpus, _) in timed.items():
+            report(f"{'before: ' if key else ''}{name}", walls, cpus)
+        print(f"load average after:  {_load()}")
+        print("  " + import_costs(argv))
+    walls, cpus, out = timed[""]
+    best, best_cpu = min(walls), min(cpus)
+
+    got = json.loads(out)
+    cli = pd.DataFrame(got["analyses"]).rename(columns={"by": "id", "ci_lower": "ci_lb",
                                                         "ci_upper": "ci_ub"})  # fmt: skip
     import warnings
 
     from metareview.models import rma_batch
+    from metareview.review.pool import _FIELDS, test_between
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = rma_batch(df, by="id", method="REML")
+    rows = pd.DataFrame(got["analyses"])
     same = all(
-        np.array_equal(cli[c].to_numpy(float), table[c].to_numpy(float), equal_nan=True)
-        for c in ("estimate", "se", "tau2", "ci_lb", "ci_ub")
-    )
-    print(f"CLI JSON equals rma_batch in process bit for bit: {same}")
+        np.array_equal(rows[key].to_numpy(float), table[name].to_numpy(float), equal_nan=True)
+        for key, name in _FIELDS.items()
+    ) and np.array_equal(rows["k"].to_numpy(), table["k"].to_numpy())
+    print(f"CLI JSON equals rma_batch in process bit for bit (k, {', '.join(_FIELDS)}): {same}")
+    print(f"test for subgroup differences equal to test_between() of the JSON rows: "
+          f"{got['test_between'] == test_between(got['analyses'])}")  # fmt: skip
 
     if args.no_r or shutil.which("Rscript") is None:
         print("metafor loop: skipped")
@@ -141,14 +180,17 @@ def main() -> None:
             print(f"metafor loop failed: {proc.stderr.strip()[:300]}")
             return
         loop = float(proc.stdout.strip().split("seconds=")[-1])
+        loop_cpu = float(proc.stdout.split("cpu_seconds=")[1].split()[0])
         ref = pd.read_csv(out_csv)
         merged = cli.merge(ref, on="id", suffixes=("", "_r"))
         diffs = ", ".join(
             f"{c} {np.nanmax(np.abs(merged[c].to_numpy(float) - merged[c + '_r'])):.1e}"
             for c in ("estimate", "se", "tau2", "ci_lb")
         )
-        print(f"metafor rma() loop, control {mode:7s}: {loop:7.2f} s -> the CLI end to end is "
-              f"{loop / best:6.1f}x faster; max abs difference: {diffs}")  # fmt: skip
+        print(f"metafor rma() loop, control {mode:7s}: {loop:7.2f} s wall, {loop_cpu:.2f} s CPU "
+              f"-> the CLI end to end is {loop / best:6.1f}x faster in wall time, "
+              f"{loop_cpu / best_cpu:6.1f}x in CPU time (best runs); max abs difference: "
+              f"{diffs}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def time_cli(csv: Path, repeat: int) -> tuple[float, list[dict[str, object]]]:
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
         best = min(best, time.perf_counter() - t0)
-        out = json.loads(proc.stdout)
+        out = json.loads(proc.stdout)["analyses"]
     return best, out
 
 

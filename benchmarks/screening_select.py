@@ -89,6 +89,38 @@ GRID: list[tuple[str, str]] = [
 ]
 
 
+def candidate_settings() -> dict[str, dict[str, Any]]:
+    """The grid as :class:`Ranker` options by name (``"model"`` and keyword arguments), plus
+    ``"legacy"``; used by ``benchmarks/screening_vs_asreview.py --loo``."""
+    out: dict[str, dict[str, Any]] = {}
+    for feat, clf in GRID:
+        model, rel, c = CLASSIFIERS[clf]
+        out[f"{feat}-{clf}"] = {"model": model, "relevant_weight": rel, "c": c,
+                                **FEATURES[feat]}
+    out["legacy"] = {"model": "logreg", **LEGACY_FEATURES}
+    return out
+
+
+def loo_objective(table: dict[str, dict[str, tuple[float, float]]], name: str,
+                  keep: list[str]) -> float:
+    """The selection score of setting ``name`` on reviews ``keep``: the mean over them of
+    ``(WSS@95 + recall@10%) / 2`` (``table[name][file] = (wss95, recall10)``)."""
+    return float(np.mean([(table[name][f][0] + table[name][f][1]) / 2 for f in keep]))
+
+
+def loo_choose(table: dict[str, dict[str, tuple[float, float]]], files: list[str],
+               candidates: list[str]) -> dict[str, str]:
+    """Leave-one-review-out selection: for each held-out review, the candidate with the best
+    :func:`loo_objective` on the *other* reviews (ties: the first candidate). For both label
+    levels at once, key the table's reviews by (label, review) and hold out both keys of a
+    review (as :func:`main` does)."""
+    chosen: dict[str, str] = {}
+    for held in files:
+        keep = [f for f in files if f != held]
+        chosen[held] = max(candidates, key=lambda n: loo_objective(table, n, keep))
+    return chosen
+
+
 def _metrics(result: dict[str, Any]) -> tuple[float, float]:
     """WSS@95 and recall@10% from the relevant records' positions (as simulation.wss/rrf)."""
     n, n_rel, pos = result["n"], result["n_rel"], result["pos"]

@@ -1,44 +1,225 @@
 """Stopping rules on the Cohen (2006) sets: recall reached and work saved when each says stop.
 
+For every file, label level and seed, replays a reviewer reading in the default ranker's order
+(one random relevant and one random irrelevant prior, 2% growing retraining batch) and writes
+the order to ``ORDERS/FILE_LABEL.csv`` (``seed, rank, row, label``, as ``simulate --orders``);
+orders already there are reused, so the rules can be rescored without simulating again.
+
 Prints one Markdown row per (file, label level, rule): mean recall at stop over the seeds, the
-lowest seed's recall, and the mean work saved (1 - records read / N). Rules: the hypergeometric
-test of Callaghan & Müller-Hansen (Syst Rev 2020;9:273; target 0.95, confidence 0.95) and 50
-irrelevant records in a row (metareview.screening.stopping).
+lowest seed's recall, how many seeds fell below the target, and the mean work saved
+(1 - records read / N). Rules: the hypergeometric test of Callaghan & Müller-Hansen (Syst Rev
+2020;9:273; target 0.95, confidence 0.95) and 50 irrelevant records in a row
+(metareview.screening.stopping).
+
+Then the estimates of relevant records left at 10%, 25% and 50% screened, along the same
+orders (metareview.screening.simulation.remaining_estimates): the ranker's extrapolation and a
+simple random sample of 50 or 100 unscreened records with its exact 95% interval
+(metareview.screening.remaining); median absolute error over every file, label and seed, and
+the interval's coverage.
 
 Usage::
 
-    nice -n 10 .venv/bin/python benchmarks/screening_stopping.py SEEDS FILE [FILE ...] \\
+    nice -n 10 .venv/bin/python benchmarks/screening_stopping.py --seeds 3 \\
+        [--orders benchmarks/results/screening_stopping_orders] [FILE ...] \\
         [--data ../shared/data/screening-cohen2006]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import time
 from pathlib import Path
 
-from metareview.screening.simulation import load_labelled_csv, simulate
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+
+from metareview.screening.ranking import Ranker
+from metareview.screening.simulation import (
+    ESTIMATE_AT,
+    LabelledSet,
+    load_labelled_csv,
+    remaining_estimates,
+    simulate_order,
+)
+from metareview.screening.stopping import first_stop
 
 ROOT = Path(__file__).resolve().parents[1]
+LABELS = ("label1", "label2")
+FILES = (
+    "ADHD", "Antihistamines", "AtypicalAntipsychotics", "CalciumChannelBlockers", "Estrogens",
+    "NSAIDS", "OralHypoglycemics", "Triptans", "UrinaryIncontinence",
+)
+TARGET = 0.95
+CONFIDENCE = 0.95
+RUN = 50
+
+
+def read_orders(path: Path) -> dict[int, NDArray[np.intp]]:
+    """``seed -> order`` (0-based rows, priors first) from a ``seed, rank, row, label`` CSV."""
+    rows: dict[int, list[tuple[int, int]]] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            rows.setdefault(int(r["seed"]), []).append((int(r["rank"]), int(r["row"])))
+    return {s: np.array([row for _, row in sorted(v)], dtype=np.intp) for s, v in rows.items()}
+
+
+def orders_for(
+    data: LabelledSet, seeds: list[int], path: Path
+) -> dict[int, NDArray[np.intp]]:
+    """Each seed's whole reading order, simulated (and appended to ``path``) when not cached."""
+    have = read_orders(path) if path.exists() else {}
+    missing = [s for s in seeds if s not in have]
+    if missing:
+        new_file = not path.exists()
+        with path.open("a", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            if new_file:
+                writer.writerow(["seed", "rank", "row", "label"])
+            for seed in missing:
+                started = time.perf_counter()
+                priors, order = simulate_order(data.records, data.labels, seed=seed)
+                full = np.concatenate([priors, order])
+                for rank, row in enumerate(full, start=1):
+                    writer.writerow([seed, rank, int(row), int(data.labels[row])])
+                fh.flush()
+                have[seed] = full
+                print(f"# simulated {path.stem} seed {seed} "
+                      f"({time.perf_counter() - started:.1f} s)", flush=True)
+    return {s: have[s] for s in seeds}
+
+
+def stopping_rows(
+    name: str, label: str, data: LabelledSet, orders: dict[int, NDArray[np.intp]]
+) -> list[str]:
+    """Markdown rows: each rule's recall at stop and work saved over the seeds."""
+    out = []
+    for rule in ("hypergeometric", "irrelevant-run"):
+        recalls, saved = [], []
+        for order in orders.values():
+            y = data.labels[order]
+            k = first_stop(y, rule, target=TARGET, confidence=CONFIDENCE, run=RUN,
+                           check_every=max(1, data.n // 500))
+            read = data.n if k is None else k
+            recalls.append(float(y[:read].sum() / y.sum()))
+            saved.append(1.0 - read / data.n)
+        below = sum(r < TARGET for r in recalls)
+        out.append(
+            f"| {name} | {label} | {rule} | {100 * np.mean(recalls):.1f}% | "
+            f"{100 * min(recalls):.1f}% | {below}/{len(recalls)} | {100 * np.mean(saved):.1f}% |"
+        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("seeds", type=int)
-    parser.add_argument("files", nargs="+")
-    default_data = ROOT.parent / "shared/data/screening-cohen2006"
-    parser.add_argument("--data", type=Path, default=default_data)
+    parser.add_argument("files", nargs="*", default=list(FILES))
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
+    parser.add_argument("--data", type=Path,
+                        default=ROOT.parent / "shared/data/screening-cohen2006")
+    parser.add_argument("--orders", type=Path,
+                        default=ROOT / "benchmarks/results/screening_stopping_orders")
     args = parser.parse_args(argv)
+    args.orders.mkdir(parents=True, exist_ok=True)
+    seeds = list(range(args.seeds))
+    print("| file | label | rule | recall at stop (mean) | lowest seed | seeds below 95% | "
+          "work saved |")
+    print("|---|---|---|---|---|---|---|")
+    estimates: list[dict[str, object]] = []
+    alternatives: list[dict[str, float]] = []
     for f in args.files:
-        for label in ("label1", "label2"):
+        for label in LABELS:
             data = load_labelled_csv(args.data / f"{f}.csv", label)
-            result = simulate(data, seeds=range(args.seeds))
-            for rule, s in result.stopping.items():
-                print(
-                    f"| {f} | {label} | {rule} | {100 * s['recall']:.1f}% | "
-                    f"{100 * s['min_recall']:.1f}% | {100 * s['work_saved']:.1f}% |",
-                    flush=True,
-                )
+            orders = orders_for(data, seeds, args.orders / f"{f}_{label}.csv")
+            for line in stopping_rows(f, label, data, orders):
+                print(line, flush=True)
+            ranker = Ranker(seed=0)
+            for seed, order in orders.items():
+                alternatives.extend(model_alternatives(data, order, ranker))
+                for size in SAMPLES:
+                    for row in remaining_estimates(data.records, data.labels, order,
+                                                   ranker=ranker, seed=seed, sample_size=size):
+                        estimates.append({"file": f, "label": label, "seed": seed,
+                                          "size": size, **row})
+    print()
+    print(estimate_table(estimates))
+    print()
+    print("| screened | Quant: median abs error (median error), normal 95% interval coverage | "
+          "EM prior-adjusted: median abs error (median error) |")
+    print("|---|---|---|")
+    for frac in ESTIMATE_AT:
+        sel = [a for a in alternatives if a["screened"] == frac]
+        t = np.array([a["truth"] for a in sel])
+        q = np.array([a["quant"] for a in sel])
+        e = np.array([a["em"] for a in sel])
+        cov = np.mean([abs(a["quant"] - a["truth"]) <= 1.96 * a["quant_sd"] for a in sel])
+        print(f"| {100 * frac:g}% | {np.median(np.abs(q - t)):.1f} ({np.median(q - t):+.1f}), "
+              f"{100 * cov:.0f}% | {np.median(np.abs(e - t)):.1f} ({np.median(e - t):+.1f}) |")
     return 0
+
+
+def _em_prior(p: NDArray[np.float64], prior: float, iters: int = 500) -> NDArray[np.float64]:
+    """Saerens et al. (2002): posteriors ``p`` (trained at prior ``prior``) re-weighted to the
+    prior of the records they are applied to, found by EM."""
+    pi = float(p.mean())
+    q = p
+    for _ in range(iters):
+        a = (pi / prior) * p
+        q = a / (a + ((1 - pi) / (1 - prior)) * (1 - p))
+        new = float(q.mean())
+        if abs(new - pi) < 1e-10:
+            break
+        pi = new
+    return q
+
+
+def model_alternatives(
+    data: LabelledSet, order: NDArray[np.intp], ranker: Ranker
+) -> list[dict[str, float]]:
+    """Quant and its EM prior adjustment at each fraction of ``ESTIMATE_AT`` along ``order``."""
+    ranker._set_corpus(data.records)
+    features = ranker._features
+    assert features is not None
+    out = []
+    for frac in ESTIMATE_AT:
+        k = int(frac * data.n)
+        read, left = order[:k], order[k:]
+        y = data.labels[read]
+        lr = LogisticRegression(C=1.0, solver="liblinear", max_iter=1000).fit(features[read], y)
+        p = lr.predict_proba(features[left])[:, 1]
+        out.append({"screened": frac, "truth": float(data.labels[left].sum()),
+                    "quant": float(p.sum()), "quant_sd": float(np.sqrt((p * (1 - p)).sum())),
+                    "em": float(_em_prior(p, float(y.mean())).sum())})
+    return out
+
+
+SAMPLES = (50, 100)
+
+
+def estimate_table(rows: list[dict[str, object]]) -> str:
+    """Markdown: per fraction screened, the median absolute error of each estimate of the
+    relevant records left (and its median signed error), and the random-sample interval's
+    coverage."""
+    out = ["| screened | runs | relevant left (median) | ranker's extrapolation: median abs "
+           "error (median error) | " + " | ".join(
+               f"random sample of {s}: median abs error, 95% interval coverage" for s in SAMPLES)
+           + " |", "|---|---|---|---|" + "---|" * len(SAMPLES)]
+    for frac in ESTIMATE_AT:
+        base = [r for r in rows if r["screened"] == frac and r["size"] == SAMPLES[0]]
+        truth = np.array([float(r["truth"]) for r in base])  # type: ignore[arg-type]
+        model = np.array([np.nan if r["model"] is None else float(r["model"])  # type: ignore[arg-type]
+                          for r in base])
+        cells = [f"{100 * frac:g}%", str(len(base)), f"{np.median(truth):.0f}",
+                 f"{np.nanmedian(np.abs(model - truth)):.1f} ({np.nanmedian(model - truth):+.1f})"]
+        for size in SAMPLES:
+            sel = [r for r in rows if r["screened"] == frac and r["size"] == size]
+            est = np.array([float(r["sample"]) for r in sel])  # type: ignore[arg-type]
+            t = np.array([float(r["truth"]) for r in sel])  # type: ignore[arg-type]
+            cov = np.mean([bool(r["covered"]) for r in sel])
+            cells.append(f"{np.median(np.abs(est - t)):.1f}, {100 * cov:.0f}%")
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

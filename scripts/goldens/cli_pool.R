@@ -51,5 +51,13 @@ out$mh_or$studies_yi <- as.numeric(mh_studies$yi)
 out$mh_or$studies_vi <- as.numeric(mh_studies$vi)
 pm <- predict(mh, transf = exp)
 out$mh_or$transf_exp <- list(estimate = pm$pred, ci_lower = pm$ci.lb, ci_upper = pm$ci.ub)
+# The --by test with DL per group, and the same effect sizes as a yi/vi file: `pool --measure GEN
+# --by` reads that file by NumPy (the lean path), the test must not change.
+dl_groups <- lapply(split(dat, dat$alloc), function(d) rma(yi, vi, data = d, method = "DL"))
+dl_between <- rma(sapply(dl_groups, function(g) g$beta[1]), sei = sapply(dl_groups, function(g) g$se),
+                  mods = ~ names(dl_groups), method = "FE")
+out$by_alloc_test_dl <- list(Q = dl_between$QM, df = dl_between$QMdf[1], pvalue = dl_between$QMp)
+write.csv(data.frame(alloc = dat$alloc, yi = as.numeric(dat$yi), vi = as.numeric(dat$vi)),
+          "tests/data/cli/bcg_gen.csv", row.names = FALSE)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
            "tests/data/cli/bcg_pool_goldens.json")

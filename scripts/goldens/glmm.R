@@ -1,7 +1,8 @@
 # Regenerate tests/data/goldens_glmm.json: metafor's rma.glmm() on metadat data sets.
 #
 # Run from the repository root:  Rscript scripts/goldens/glmm.R
-# Needs R with metafor (3.8.1 was used), metadat, lme4, BiasedUrn (CM.EL) and jsonlite.
+# Needs R with metafor (3.8.1 was used), metadat, lme4, BiasedUrn (CM.EL), numDeriv, glmmTMB
+# (Debian: r-cran-glmmtmb; the UM.RS references) and jsonlite.
 # Every fit runs at tight convergence, so the goldens are the optimum of each likelihood, not
 # where an optimiser happened to stop: lme4's glmer with bobyqa in both stages (rhoend 1e-10)
 # and CM.EL with optim's BFGS at reltol 1e-14, integrate() at rel.tol 1e-10
@@ -92,13 +93,130 @@ add_case("nielweise2007_PLO_ai_ML", "metadat::dat.nielweise2007 (ai of n1i)", "P
 add_case("pritz1997_PLO_ML", "metadat::dat.pritz1997", "PLO",
          list(xi = dat.pritz1997$xi, ni = dat.pritz1997$ni), list(method = "ML"))
 
+# model = "UM.RS" on a sparse data set (zero cells) and for rates; metafor fits UM.RS with
+# method = "ML" by the Laplace approximation (nAGQ = 1), with EE by 7-node AGQ.
+for (method in c("EE", "ML")) {
+  add_case(paste0("nielweise2007_OR_UM.RS_", method), "metadat::dat.nielweise2007", "OR",
+           niel_cells, list(model = "UM.RS", method = method))
+}
+for (method in c("EE", "ML")) {
+  add_case(paste0("nielweise2008_IRR_UM.RS_", method),
+           "metadat::dat.nielweise2008 (t1i, t2i / 1000)", "IRR", n08_cells,
+           list(model = "UM.RS", method = method))
+}
+
+# The exact Laplace approximation of the UM.RS fits with nAGQ = 1. lme4's Laplace deviance
+# takes log det(L^2) from the Cholesky factor built in the last PIRLS iteration, i.e. with the
+# GLM weights of the step before the conditional modes (2e-5 above the value at the modes for
+# dat.bcg, whatever tolPwrss), which moves the optimum by ~1e-4 and the finite-difference
+# Hessian by ~0.5%. Here the same three models (metafor's formulas) are refitted on
+# aic + ||u||^2 + log det(I + Lambda' Z' W Z Lambda) with W at lme4's own conditional modes
+# (tolPwrss 1e-10), by nlminb at rel.tol 1e-14, and the covariance is 2 H^-1 from numDeriv's
+# Hessian: the reference for rma_glmm's exact Laplace fit.
+suppressPackageStartupMessages(library(lme4))
+laplace_exact_fit <- function(form, fam, off) {
+  ctrl <- glmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-10, maxfun = 1e6),
+                       tolPwrss = 1e-10)
+  m <- suppressWarnings(glmer(form, offset = off, family = fam, nAGQ = 1, control = ctrl))
+  dd <- glmer(form, offset = off, family = fam, nAGQ = 1, control = ctrl, devFunOnly = TRUE)
+  e <- environment(dd)
+  f <- function(p) {
+    dd(p)
+    lz <- t(e$pp$Lambdat) %*% e$pp$Zt
+    w <- e$resp$sqrtXwt^2
+    ld <- determinant(lz %*% Diagonal(x = w) %*% t(lz) + Diagonal(nrow(lz)))$modulus
+    e$resp$aic() + e$pp$sqrL(1) + as.numeric(ld)
+  }
+  nth <- length(getME(m, "theta"))
+  p0 <- c(getME(m, "theta"), fixef(m))
+  opt <- nlminb(p0, f, lower = c(rep(0, nth), rep(-Inf, length(p0) - nth)),
+                control = list(rel.tol = 1e-14, x.tol = 1e-12, eval.max = 1e4, iter.max = 1e4))
+  h <- numDeriv::hessian(f, opt$par, method.args = list(d = 0.01, r = 6))
+  list(theta = opt$par[seq_len(nth)], beta = opt$par[-seq_len(nth)],
+       vcov = 2 * solve(h)[-seq_len(nth), -seq_len(nth), drop = FALSE], ll = -opt$objective / 2)
+}
+laplace_exact <- function(measure, cells) {
+  if (measure == "OR") {
+    y <- cbind(c(rbind(cells$ai, cells$ci)), c(rbind(cells$bi, cells$di)))
+    fam <- binomial
+    off <- NULL
+  } else {
+    y <- c(rbind(cells$x1i, cells$x2i))
+    fam <- poisson
+    off <- log(c(rbind(cells$t1i, cells$t2i)))
+  }
+  k <- length(cells[[1]])
+  group1 <- rep(c(1, 0), times = k)
+  group12 <- rep(c(1 / 2, -1 / 2), times = k)
+  study <- factor(rep(seq_len(k), each = 2L))
+  const <- rep(1, 2 * k)
+  X.QE <- model.matrix(~ -1 + group1 + const + study:group1)
+  X.QE <- X.QE[, !is.na(coef(glm(y ~ -1 + X.QE, offset = off, family = fam))), drop = FALSE]
+  environment(laplace_exact_fit) <- environment()
+  fe <- laplace_exact_fit(y ~ -1 + group1 + const + (1 | study), fam, off)
+  qe <- laplace_exact_fit(y ~ -1 + X.QE + (1 | study), fam, off)
+  ml <- laplace_exact_fit(y ~ -1 + group1 + const + (group12 || study), fam, off)
+  b2 <- qe$beta[-(1:2)]
+  list(beta = ml$beta[[1]], se = sqrt(ml$vcov[1, 1]), sigma2 = ml$theta[[1]]^2,
+       tau2 = ml$theta[[2]]^2, logLik = ml$ll, deviance = -2 * (ml$ll - qe$ll),
+       QE_LRT = -2 * (fe$ll - qe$ll),
+       QE_Wld = c(t(b2) %*% solve(qe$vcov[-(1:2), -(1:2)]) %*% b2),
+       sigma2_EE = fe$theta[[1]]^2, beta_EE = fe$beta[[1]], se_EE = sqrt(fe$vcov[1, 1]))
+}
+# lme4's stage-2 deviance function of bcg_OR_UM.RS_ML at metafor's optimum, with the linear
+# predictor lp0 every call starts PIRLS from and the log determinant it used, so that a test
+# can rebuild lme4's value: PIRLS from lp0, log det from the weights of the last iteration's
+# start.
+lme4_devfun <- function(cells) {
+  k <- length(cells$ai)
+  y <- cbind(c(rbind(cells$ai, cells$ci)), c(rbind(cells$bi, cells$di)))
+  group1 <- rep(c(1, 0), times = k)
+  group12 <- rep(c(1 / 2, -1 / 2), times = k)
+  study <- factor(rep(seq_len(k), each = 2L))
+  const <- rep(1, 2 * k)
+  ctrl <- do.call(glmerControl, tight$glmerCtrl)
+  m <- glmer(y ~ -1 + group1 + const + (group12 || study), family = binomial, nAGQ = 1,
+             control = ctrl)
+  dd <- glmer(y ~ -1 + group1 + const + (group12 || study), family = binomial, nAGQ = 1,
+              control = ctrl, devFunOnly = TRUE)
+  p <- c(getME(m, "theta"), fixef(m))
+  dev <- dd(p)
+  list(par = unname(p), lp0 = environment(dd)$lp0, deviance = dev,
+       ldL2 = environment(dd)$pp$ldL2(), tolPwrss = environment(dd)$tolPwrss)
+}
+
+laplace <- list(
+  bcg_OR_UM.RS_ML = laplace_exact("OR", bcg_cells),
+  nielweise2008_IRR_UM.RS_ML = laplace_exact("IRR", n08_cells)
+)
+
+# A second, independent exact Laplace fit: metafor with control package = "glmmTMB" (TMB's
+# Laplace approximation, with the Hessian at the conditional modes), at glmmTMB's default
+# tolerances (its optimum agrees with the refit above to ~2e-6).
+tmb <- function(measure, cells) {
+  args <- c(list(measure = measure), cells,
+            list(model = "UM.RS", method = "ML", control = list(package = "glmmTMB")))
+  res <- suppressWarnings(do.call(rma.glmm, args))
+  list(beta = num(res$beta), se = num(res$se), tau2 = num(res$tau2), sigma2 = num(res$sigma2),
+       logLik = res$fit.stats["ll", "ML"], QE_LRT = num(res$QE.LRT), QE_Wld = num(res$QE.Wld))
+}
+glmmtmb <- list(
+  bcg_OR_UM.RS_ML = tmb("OR", bcg_cells),
+  nielweise2008_IRR_UM.RS_ML = tmb("IRR", n08_cells),
+  nielweise2007_OR_UM.RS_ML = tmb("OR", niel_cells)
+)
+
 out <- list(
   generated_by = "scripts/goldens/glmm.R",
   metafor_version = as.character(packageVersion("metafor")),
   lme4_version = as.character(packageVersion("lme4")),
   biasedurn_version = as.character(packageVersion("BiasedUrn")),
   control = tight,
-  cases = cases
+  cases = cases,
+  laplace_exact = laplace,
+  glmmtmb_version = as.character(packageVersion("glmmTMB")),
+  glmmtmb = glmmtmb,
+  lme4_devfun = list(bcg_OR_UM.RS_ML = lme4_devfun(bcg_cells))
 )
 dir.create("tests/data", showWarnings = FALSE, recursive = TRUE)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "string", pretty = TRUE),

@@ -29,7 +29,21 @@ d$dosage <- (d$dosage * 7) / 1000
 linde <- c(list(yi = as.numeric(d$yi), vi = as.numeric(d$vi)),
            cols(d, c("dosage", "duration", "baseline")))
 
+# tests/models/test_metafor_examples_more.py: the raw data of the datasets that file's tests
+# take from metadat (the effect sizes are computed in Python by metareview's escalc).
+# test_analysis_example_berkey1995.r, line 10
+bcg <- cols(dat.bcg, c("tpos", "tneg", "cpos", "cneg", "ablat"))
+# test_analysis_example_henmi2010.r, line 10
+lee <- cols(dat.lee2004, c("ai", "n1i", "ci", "n2i"))
+# test_analysis_example_normand1999.r, lines 12 and 62-65
+hine <- cols(dat.hine1989, c("ai", "n1i", "ci", "n2i"))
+normand <- cols(dat.normand1999, c("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"))
+# test_analysis_example_yusuf1985.r, lines 10 and 53 (subset table == "6")
+yusuf <- cols(dat.yusuf1985[dat.yusuf1985$table == "6", ], c("ai", "n1i", "ci", "n2i"))
+
 writeLines(toJSON(list(metafor = as.character(packageVersion("metafor")),
-                       collins1985b_OR = collins, raudenbush1985 = raud, linde2005_RR = linde),
+                       collins1985b_OR = collins, raudenbush1985 = raud, linde2005_RR = linde,
+                       bcg = bcg, lee2004 = lee, hine1989 = hine, normand1999 = normand,
+                       yusuf1985_table6 = yusuf),
                   auto_unbox = TRUE, digits = NA, na = "string"),
            "tests/data/metafor_examples_data.json")

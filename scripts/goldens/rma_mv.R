@@ -100,6 +100,14 @@ Vs <- list(berkey1998_V = Vb, ishak2007_V = Vi, gleser2009_RD_V = Vg)
 frames <- list(konstantopoulos2011 = dk, berkey1998 = db, ishak2007 = dl, assink2016 = da,
                gleser2009_RD = dg, colditz1994_long = dv, collins1985b = dc)
 
+# ranef(): the BLUPs of each random term (one data frame per term, metafor's names)
+ranef_list <- function(res) {
+  re <- ranef(res)
+  if (!length(re)) return(NULL)
+  lapply(re, function(d) list(names = rownames(d), intrcpt = vnum(d$intrcpt), se = vnum(d$se),
+                              pi_lb = vnum(d$pi.lb), pi_ub = vnum(d$pi.ub)))
+}
+
 fit_case <- function(id, dataset, V, random = NULL, mods = NULL, struct = "CS",
                      method = "REML", test = "z", confint = FALSE, extra = list()) {
   dat <- frames[[dataset]]
@@ -140,17 +148,27 @@ fit_case <- function(id, dataset, V, random = NULL, mods = NULL, struct = "CS",
   if (isTRUE(res$withS)) fx$sigma2 <- res$sigma2
   if (isTRUE(res$withG)) {
     fx$tau2 <- res$tau2
-    if (struct %in% c("CS", "HCS", "UN", "AR", "HAR")) fx$rho <- res$rho
+    if (struct %in% c("CS", "HCS", "UN", "AR", "HAR", "CAR")) fx$rho <- res$rho
+  }
+  if (isTRUE(res$withH)) {
+    fx$gamma2 <- res$gamma2
+    fx$phi <- res$phi
   }
   if (isTRUE(res$withS) || isTRUE(res$withG)) {
     rf <- do.call(rma.mv, fx)
     out$fixed <- list(sigma2 = vnum(fx$sigma2), tau2 = vnum(fx$tau2), rho = vnum(fx$rho),
                       beta = vnum(rf$beta), se = vnum(rf$se), vb = unname(as.matrix(rf$vb)),
                       QM = rf$QM, logLik = as.numeric(logLik(rf)))
+    if (isTRUE(res$withH)) {
+      out$fixed$gamma2 <- vnum(fx$gamma2)
+      out$fixed$phi <- vnum(fx$phi)
+    }
+    out$fixed$ranef <- ranef_list(rf)
   }
   pr <- predict(res)
   out$predict <- list(pred = vnum(pr$pred), se = vnum(pr$se), ci_lb = vnum(pr$ci.lb),
                       ci_ub = vnum(pr$ci.ub), pi_lb = vnum(pr$pi.lb), pi_ub = vnum(pr$pi.ub))
+  out$ranef <- ranef_list(res)
   fits[[id]] <<- out
   invisible(res)
 }
@@ -196,6 +214,14 @@ fit_case("ishak_id_vi", "ishak2007", "vi", "~ factor(time) | study",
 fit_case("ishak_study_vi", "ishak2007", "vi", "~ 1 | study", mods = "~ 0 + factor(time)")
 fit_case("ishak_har", "ishak2007", "ishak2007_V", "~ time | study", mods = "~ 0 + factor(time)",
          struct = "HAR")
+# struct="CAR" on the measurement times in months (3, 6, 12, 24), unequally spaced
+dm <- dl
+dm$month <- c(3, 6, 12, 24)[dm$time]
+frames$ishak2007_months <- dm
+add_dataset("ishak2007_months", dm[, c("study", "time", "month", "yi", "vi")],
+            "dat.ishak2007 as ishak2007, with month = c(3, 6, 12, 24)[time]")
+fit_case("ishak_car", "ishak2007_months", "ishak2007_V", "~ month | study",
+         mods = "~ 0 + factor(time)", struct = "CAR", confint = TRUE)
 fit_case("colditz_un_ml", "colditz1994_long", "vi", "~ group | trial", mods = "~ 0 + group",
          struct = "UN", method = "ML")
 fit_case("collins_id_ml", "collins1985b", "vi", "~ 1 | id", method = "ML", confint = TRUE)
@@ -205,6 +231,94 @@ fit_case("konst_diag_district", "konstantopoulos2011", "vi",
 fit_case("gleser_rd", "gleser2009_RD", "gleser2009_RD_V", NULL, mods = "~ 0 + factor(trt)")
 fit_case("konst_two_terms", "konstantopoulos2011", "vi",
          c("~ 1 | district", "~ 1 | study"), mods = "~ I(year - 1990)", method = "ML")
+fit_case("berkey_un_t", "berkey1998", "berkey1998_V", "~ outcome | trial",
+         mods = "~ 0 + outcome", struct = "UN", test = "t")
+fit_case("konst_district_t_contain", "konstantopoulos2011", "vi", "~ 1 | district/school",
+         test = "t", extra = list(dfs = "contain"))
+# two districts: the intercept is constant within district, so "contain" gives it 2 - 2 = 0 df,
+# which metafor raises to 1 (school varies within district: 8 - 2 = 6 df)
+d2 <- dk[dk$district %in% c(11, 12), ]
+frames$konst_two_districts <- d2
+add_dataset("konst_two_districts", d2[, c("district", "school", "study", "year", "yi", "vi")],
+            "dat.konstantopoulos2011, districts 11 and 12")
+fit_case("konst_two_districts_contain", "konst_two_districts", "vi", "~ 1 | district/school",
+         mods = "~ school", test = "t", extra = list(dfs = "contain"))
+
+# ---------------------------------------------------------------- law2016 (network meta-analysis)
+# Law et al. (2016) examples 1 and 2, typed in from metafor's
+# tests/testthat/test_analysis_example_law2016.r (lines 13-51 and 90-125); the design matrix is
+# contrmat(dat, grp1="trt", grp2="ref", append=FALSE, last=NA)[,-1] (A the reference), used as
+# mods = ~ 0 + B + C + ... (the same model as mods=X, intercept=FALSE)
+eg1 <- read.table(header = TRUE, as.is = TRUE, text = "
+study y ref trt contr design
+1 -0.16561092 C D CD CD
+2 -0.13597406 C D CD CD
+3 -0.08012604 C E CE CE
+4 -0.14746890 C F CF CF
+5 0.09316853 E F EF EF
+6 -0.15859403 E F EF EF
+7 -0.22314355 E F EF EF
+8 -0.06744128 F G FG FG
+9 -0.11888254 C H CH CH
+10 -0.06899287 C H CH CH
+11 0.26917860 B C BC BC
+12 -0.33160986 A B AB AB
+13 -0.26236426 A B AB AB
+14 -0.39319502 F G FG FG
+15 -0.11557703 A B AB AB
+16 0.00000000 E F EF EF
+17 -0.40987456 A E AE AE
+")
+s1 <- c(0.0294183340466069, 0.147112449467866, 0.0780588660166125, 0.140361934247383,
+        0.0479709251030665, 0.0506583523716436, 0.235695187165775, 2.04499494438827,
+        0.17968120987923, 0.735714285714286, 0.184889643463497, 0.0294022652280727,
+        0.232478632478632, 0.857874134296899, 0.0219285638496459, 0.168131868131868,
+        0.0826973577700322)
+eg2 <- read.table(header = TRUE, as.is = TRUE, text = "
+study y ref trt contr design
+1 -3.61988658 A B AB AB
+2 0.00000000 B C BC BC
+3 0.19342045 B C BC BC
+4 2.79320801 B C BC BC
+5 0.24512246 B C BC BC
+6 0.03748309 B C BC BC
+7 0.86020127 B D BD BD
+8 0.14310084 B D BD BD
+9 0.07598591 C D CD CD
+10 -0.99039870 C D CD CD
+11 -1.74085310 A B AB ABD
+11 0.34830670 A D AD ABD
+12 0.40546510 B C BC BCD
+12 1.91692260 B D BD BCD
+13 -0.32850410 B C BC BCD
+13 1.07329450 B D BD BCD
+")
+S2 <- diag(c(0.9672619, 0.4, 0.24987648, 0.61904762, 0.27958937, 0.23845689, 0.04321419,
+             0.47692308, 0.18416468, 0.61978022, 0.12650164, 0.1583906, 0.389881, 0.5151261,
+             0.4361111, 0.5380342))
+S2[11, 12] <- S2[12, 11] <- 0.07397504
+S2[13, 14] <- S2[14, 13] <- 0.2857143
+S2[15, 16] <- S2[16, 15] <- 0.2111111
+for (nm in c("law2016_eg1", "law2016_eg2")) {
+  eg <- if (nm == "law2016_eg1") eg1 else eg2
+  X <- contrmat(eg, grp1 = "trt", grp2 = "ref", append = FALSE, last = NA)[, -1]
+  eg <- cbind(eg, as.data.frame(X))
+  eg$yi <- eg$y
+  if (nm == "law2016_eg1") eg$vi <- s1
+  frames[[nm]] <- eg
+  add_dataset(nm, eg, paste("Law et al. (2016) example", substr(nm, 12, 12),
+                            "(metafor's test_analysis_example_law2016.r) with contrmat() columns"))
+  mods_nm <- paste("~ 0 +", paste(colnames(X), collapse = " + "))
+  Vname <- if (nm == "law2016_eg1") "vi" else "law2016_eg2_V"
+  if (nm == "law2016_eg2") {
+    add_matrix("law2016_eg2_V", S2, "S2 of test_analysis_example_law2016.r lines 110-125")
+    Vs$law2016_eg2_V <- S2
+  }
+  fit_case(paste0(nm, "_consistency"), nm, Vname, "~ contr | study", mods = mods_nm,
+           confint = TRUE, extra = list(rho = 1/2))
+  fit_case(paste0(nm, "_inconsistency"), nm, Vname, c("~ contr | study", "~ contr | design"),
+           mods = mods_nm, confint = TRUE, extra = list(rho = 1/2, phi = 1/2))
+}
 
 # ---------------------------------------------------------------- vcalc
 Va <- vcalc(vi, cluster = study, obs = esid, data = da, rho = 0.6)

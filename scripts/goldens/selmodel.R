@@ -22,11 +22,26 @@ tights <- list(list(reltol = 1e-14, maxit = 1000L), list(reltol = 1e-10, maxit =
 rel_tols <- c(1e-8, 1e-6)
 cases <- list()
 
-add_case <- function(name, source, yi, vi, rma_method, type, options = list()) {
+add_case <- function(name, source, yi, vi, rma_method, type, options = list(), mods = NULL) {
   cat(name, "\n")
-  res <- rma(yi, vi, method = rma_method)
-  for (tight in tights) {
-    for (rt in if (type == "beta") 1e-6 else rel_tols) {
+  # mods: a matrix of moderators (no intercept column), fitted as rma(yi, vi, mods = mods)
+  res <- if (is.null(mods)) rma(yi, vi, method = rma_method) else
+    rma(yi, vi, mods = mods, method = rma_method)
+  tights_case <- tights
+  rel_tols_case <- if (type == "beta") 1e-6 else rel_tols
+  if (!is.null(mods)) {
+    # meta-regressions: optim's finite-difference gradient with steps ndeps = 1e-6 (step
+    # functions: closed-form likelihood) or 1e-5 (continuous: integrals at rel.tol 1e-10) in
+    # place of its default 1e-3, whose gradient error stops BFGS ~1e-6 short of the maximum
+    ndelta <- if (type == "stepfun") length(unique(c(options$steps, 1))) else
+      if (type == "beta") 2L else 1L
+    npar <- ncol(mods) + 2L + ndelta
+    nd <- if (type == "stepfun") 1e-6 else if (type == "beta") 1e-3 else 1e-5
+    tights_case <- lapply(tights, function(t) c(t, list(ndeps = rep(nd, npar))))
+    if (type != "beta") rel_tols_case <- c(1e-10, rel_tols)
+  }
+  for (tight in tights_case) {
+    for (rt in rel_tols_case) {
       ctl <- c(tight, list(intCtrl = list(rel.tol = rt)))
       sav <- try(suppressWarnings(do.call(selmodel, c(list(res, type = type), options,
                                                       list(control = ctl)))), silent = TRUE)
@@ -36,6 +51,36 @@ add_case <- function(name, source, yi, vi, rma_method, type, options = list()) {
   }
   if (inherits(sav, "try-error")) stop("selmodel failed for ", name)
   printed <- paste(capture.output(print(sav)), collapse = "\n")
+  if (!is.null(mods)) {
+    # meta-regression: one value per coefficient (kept as arrays), the moderator test
+    cases[[length(cases) + 1L]] <<- list(
+      name = name, source = source, yi = as.numeric(yi), vi = as.numeric(vi),
+      mods = lapply(seq_len(ncol(mods)), function(j) as.numeric(mods[, j])),
+      mod_names = colnames(mods), rma_method = rma_method, type = type, options = options,
+      int_rel_tol = rt, reltol = tight$reltol, ndeps = tight$ndeps[1],
+      result = list(
+        k = sav$k, coef_names = I(rownames(sav$beta)), beta = I(num(sav$beta)),
+        se = I(num(sav$se)), zval = I(num(sav$zval)), pval = I(num(sav$pval)),
+        ci_lb = I(num(sav$ci.lb)), ci_ub = I(num(sav$ci.ub)), vb = sav$vb,
+        tau2 = num(sav$tau2), se_tau2 = num(sav$se.tau2),
+        ci_lb_tau2 = num(sav$ci.lb.tau2), ci_ub_tau2 = num(sav$ci.ub.tau2),
+        delta = I(num(sav$delta)), se_delta = I(num(sav$se.delta)),
+        zval_delta = I(num(sav$zval.delta)), pval_delta = I(num(sav$pval.delta)),
+        ci_lb_delta = I(num(sav$ci.lb.delta)), ci_ub_delta = I(num(sav$ci.ub.delta)),
+        steps = I(num(sav$steps)),
+        ptable = if (is.data.frame(sav$ptable)) I(as.numeric(sav$ptable$k)) else NULL,
+        LRT = num(sav$LRT), LRTdf = num(sav$LRTdf), LRTp = num(sav$LRTp),
+        LRT_tau2 = num(sav$LRT.tau2), LRTp_tau2 = num(sav$LRTp.tau2),
+        ll = num(sav$ll), ll0 = num(sav$ll0), QM = num(sav$QM), QMp = num(sav$QMp),
+        QMdf = num(sav$QMdf[1]), btt = I(num(sav$btt)),
+        logLik = sav$fit.stats["ll", "ML"], deviance = sav$fit.stats["dev", "ML"],
+        AIC = sav$fit.stats["AIC", "ML"], BIC = sav$fit.stats["BIC", "ML"],
+        AICc = sav$fit.stats["AICc", "ML"]
+      ),
+      printed = printed
+    )
+    return(invisible(NULL))
+  }
   cases[[length(cases) + 1L]] <<- list(
     name = name, source = source, yi = as.numeric(yi), vi = as.numeric(vi),
     rma_method = rma_method, type = type, options = options, int_rel_tol = rt,
@@ -98,6 +143,42 @@ for (type in c("halfnorm", "negexp", "logistic", "power")) {
   add_case(paste0("preston2004_", type, "_less"), src_p, pr$yi, pr$vi, "EE", type,
            list(alternative = "less"))
 }
+
+# Meta-regressions (rma with mods): metafor's selmodel on an rma.uni fit with moderators.
+# Cases whose delta or tau^2 runs to a bound are left out (optim at reltol 1e-14 crawls there):
+# on dat.bcg with alternative = "less" the halfnorm, negexp and logistic deltas go to 0; its
+# ML power model ("less") is left out too: metafor's Hessian there is NaN at optim's default
+# ndeps and its SE of tau^2 moves by 2e-4 with the gradient step.
+# BCG vaccine trials (metadat::dat.bcg), log risk ratios, mods = ~ ablat
+bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+src_b <- "metadat::dat.bcg, escalc(measure = 'RR'), mods = ~ ablat"
+ablat <- cbind(ablat = bcg$ablat)
+add_case("bcg_ablat_halfnorm", src_b, bcg$yi, bcg$vi, "ML", "halfnorm", list(), mods = ablat)
+add_case("bcg_ablat_EE_power_less", src_b, bcg$yi, bcg$vi, "EE", "power",
+         list(alternative = "less"), mods = ablat)
+add_case("bcg_ablat_3PSM_less", src_b, bcg$yi, bcg$vi, "ML", "stepfun",
+         list(steps = 0.025, alternative = "less"), mods = ablat)
+add_case("bcg_ablat_REML_stepfun_less", src_b, bcg$yi, bcg$vi, "REML", "stepfun",
+         list(steps = c(0.01, 0.05), alternative = "less"), mods = ablat)
+add_case("bcg_ablat_beta_less", src_b, bcg$yi, bcg$vi, "ML", "beta",
+         list(alternative = "less"), mods = ablat)
+# Baskerville et al. (2012), metadat::dat.baskerville2012, mods = ~ blind (?selmodel's example)
+# and ~ blind + score
+bsk <- dat.baskerville2012
+src_k <- "metadat::dat.baskerville2012, rma(smd, se^2, mods = ~ blind) (?selmodel)"
+blind <- cbind(blind = bsk$blind)
+add_case("baskerville2012_blind_3PSM", src_k, bsk$smd, bsk$se^2, "ML", "stepfun",
+         list(steps = 0.025), mods = blind)
+for (type in c("halfnorm", "negexp", "logistic", "power")) {
+  add_case(paste0("baskerville2012_blind_", type), src_k, bsk$smd, bsk$se^2, "ML", type,
+           list(), mods = blind)
+}
+src_k2 <- "metadat::dat.baskerville2012, rma(smd, se^2, mods = ~ blind + score)"
+bs2 <- cbind(blind = bsk$blind, score = bsk$score)
+add_case("baskerville2012_blind_score_3PSM", src_k2, bsk$smd, bsk$se^2, "ML", "stepfun",
+         list(steps = 0.025), mods = bs2)
+add_case("baskerville2012_blind_score_REML_negexp", src_k2, bsk$smd, bsk$se^2, "REML", "negexp",
+         list(), mods = bs2)
 
 out <- list(
   generated_by = "scripts/goldens/selmodel.R",

@@ -42,23 +42,28 @@ if TYPE_CHECKING:
         StoreError,
     )
     from metareview.extraction import StudyData, load_studies
+    from metareview.models.anova import AnovaResult, anova
     from metareview.models.batch import rma_batch
+    from metareview.models.blup import blup, ranef
     from metareview.models.confint import confint
     from metareview.models.cumul import cumul
     from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.gosh import GoshResult, gosh
+    from metareview.models.hc import HCResult, hc
     from metareview.models.influence import baujat, influence
     from metareview.models.leave1out import leave1out
+    from metareview.models.llplot import llplot_data
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import permutest
+    from metareview.models.profile import ProfileResult, profile
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
     from metareview.models.rma import RMAResult, rma
     from metareview.models.robust import RobustResult, robust
-    from metareview.models.selmodel import SelmodelResult, selmodel
+    from metareview.models.selmodel import SelmodelRegResult, SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -72,6 +77,7 @@ if TYPE_CHECKING:
     from metareview.protocol import Protocol, load_protocol, parse_protocol
     from metareview.report.gosh_plot import gosh_plot
     from metareview.report.html import write_report
+    from metareview.report.llplot import llplot
     from metareview.report.plots import forest_plot, funnel_plot
     from metareview.review.folder import bundled_example, run_folder
     from metareview.review.pool import PoolOutcome, pool_file
@@ -141,6 +147,7 @@ _EXPORTS: dict[str, str] = {
     "GLMMResult": "metareview.models.glmm",
     "rma_glmm": "metareview.models.glmm",
     "SelmodelResult": "metareview.models.selmodel",
+    "SelmodelRegResult": "metareview.models.selmodel",
     "selmodel": "metareview.models.selmodel",
     "GradeOutcome": "metareview.appraisal.grade",
     "set_rating": "metareview.appraisal.grade_store",
@@ -158,6 +165,16 @@ _EXPORTS: dict[str, str] = {
     "TesResult": "metareview.models.publication",
     "fsn": "metareview.models.publication",
     "tes": "metareview.models.publication",
+    "blup": "metareview.models.blup",
+    "ranef": "metareview.models.blup",
+    "HCResult": "metareview.models.hc",
+    "hc": "metareview.models.hc",
+    "ProfileResult": "metareview.models.profile",
+    "profile": "metareview.models.profile",
+    "llplot_data": "metareview.models.llplot",
+    "llplot": "metareview.report.llplot",
+    "AnovaResult": "metareview.models.anova",
+    "anova": "metareview.models.anova",
 }
 
 __all__ = [
@@ -166,12 +183,14 @@ __all__ = [
     "METHODS",
     "METHOD_NAMES",
     "TESTS",
+    "AnovaResult",
     "ConvergenceError",
     "ConvergenceWarning",
     "FsnResult",
     "GLMMResult",
     "GoshResult",
     "GradeOutcome",
+    "HCResult",
     "InputError",
     "MHResult",
     "MeasureInfo",
@@ -179,6 +198,7 @@ __all__ = [
     "MetareviewWarning",
     "NotComputable",
     "PoolOutcome",
+    "ProfileResult",
     "Project",
     "Protocol",
     "ProtocolError",
@@ -190,6 +210,7 @@ __all__ = [
     "RegtestResult",
     "ReviewResult",
     "RobustResult",
+    "SelmodelRegResult",
     "SelmodelResult",
     "SourceError",
     "StoreError",
@@ -199,7 +220,9 @@ __all__ = [
     "TrimfillResult",
     "__version__",
     "analyse_project",
+    "anova",
     "baujat",
+    "blup",
     "bundled_example",
     "check_published",
     "confint",
@@ -211,14 +234,19 @@ __all__ = [
     "funnel_plot",
     "gosh",
     "gosh_plot",
+    "hc",
     "influence",
     "leave1out",
+    "llplot",
+    "llplot_data",
     "load_protocol",
     "load_studies",
     "measure_info",
     "parse_protocol",
     "permutest",
     "pool_file",
+    "profile",
+    "ranef",
     "ranktest",
     "regtest",
     "rma",

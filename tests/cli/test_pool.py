@@ -5,7 +5,8 @@ Expected values: ``tests/data/cli/bcg_pool_goldens.json``, written by
 ``confint()``, ``predict()``, ``rma.mh(measure = "OR")``, ``rma.peto()`` with
 ``control = list(threshold = 1e-12, tol = 1e-12, maxiter = 5000)``); per-study rows from
 ``summary(escalc(...))`` and ``weights(fit)``, ``--transf`` from ``predict(fit, transf = exp)``,
-the ``--by`` test from ``rma(estimates, sei = se, mods = ~ group, method = "FE")$QM``.
+the ``--by`` test from ``rma(estimates, sei = se, mods = ~ group, method = "FE")$QM`` (groups
+fitted by REML, and by DL); ``bcg_gen.csv`` holds the same ``yi``, ``vi`` for the GEN path.
 """
 
 from __future__ import annotations
@@ -82,9 +83,52 @@ def test_pool_matches_metafor(
 def test_pool_by_group_matches_metafor(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(capsys, "pool", str(BCG), "--measure", "RR", "--by", "alloc", "--json")
     assert code == 0, err
-    got = {item["by"]: item for item in json.loads(out)}
+    got = {item["by"]: item for item in json.loads(out)["analyses"]}
     for want in GOLDENS["by_alloc"]:
         _assert_matches(got[want["by"]], want)
+
+
+@pytest.mark.parametrize(
+    ("argv", "case"),
+    [
+        (["--measure", "RR"], "by_alloc_test"),
+        (["--measure", "RR", "--method", "DL"], "by_alloc_test_dl"),
+        (["--measure", "GEN"], "by_alloc_test"),  # bcg_gen.csv: yi, vi read by NumPy
+    ],
+)
+def test_by_json_reports_the_test_for_subgroup_differences(
+    capsys: pytest.CaptureFixture[str], argv: list[str], case: str
+) -> None:
+    # metafor: each group's rma() (REML or DL), then the groups' estimates in
+    # rma(estimate, sei = se, mods = ~ group, method = "FE"): QM, QMdf, QMp (cli_pool.R).
+    csv = BCG.with_name("bcg_gen.csv") if "GEN" in argv else BCG
+    if "GEN" in argv:
+        from metareview.review.pool import _pool_lean
+
+        assert _pool_lean(csv, method="REML", test="z", level=95.0, by="alloc") is not None
+    code, out, err = _run(capsys, "pool", str(csv), *argv, "--by", "alloc", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert set(got) == {"analyses", "test_between"}
+    assert [a["by"] for a in got["analyses"]] == ["alternate", "random", "systematic"]
+    want = GOLDENS[case]
+    test = got["test_between"]
+    assert test["df"] == want["df"] and test["groups"] == 3
+    assert _close(test["Q"], want["Q"]) and _close(test["pvalue"], want["pvalue"])
+    code, text, _ = _run(capsys, "pool", str(csv), *argv, "--by", "alloc")
+    assert code == 0
+    assert f"QM(df = 2) = {want['Q']:.4f}, p-val = {want['pvalue']:.4f}" in text
+
+
+def test_by_json_with_one_group_has_no_test(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "one.csv"
+    csv.write_text("g,yi,vi\na,0.1,0.02\na,0.3,0.05\na,-0.1,0.04\n")
+    code, out, err = _run(capsys, "pool", str(csv), "--measure", "GEN", "--by", "g", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["test_between"] is None and [a["by"] for a in got["analyses"]] == ["a"]
 
 
 @pytest.mark.parametrize(("method", "case"), [("MH", "mh_or"), ("PETO", "peto")])
@@ -290,3 +334,106 @@ def test_lean_csv_path_equals_the_pandas_path(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("id,yi,vi\n1,0.1,0.02\n1,,0.03\n2,0.2,0.01\n")
     assert pool_mod._pool_lean(bad, method="REML", test="z", level=95.0, by="id") is None
+
+
+# -- the plain-argument path (metareview.cli._pool.parse): pool without typer ------------------
+
+PLAIN_ARGV = [
+    ["f.csv", "--measure", "GEN", "--by", "id", "--json"],
+    ["--measure=RR", "f.csv", "--method", "DL", "--test=knha", "--level", "90"],
+    ["f.csv", "--measure", "OR", "--transf", "auto", "--level=99.5", "--forest", "a.svg",
+     "--funnel=b.png", "--json", "--json"],
+    ["f.csv", "--measure", "GEN", "--model", "mv", "--random", "~ 1 | study/es", "--by", ""],
+]  # fmt: skip
+
+NOT_PLAIN_ARGV = [
+    ["f.csv"],  # no --measure: typer's usage error
+    ["--measure", "RR"],  # no file
+    ["f.csv", "g.csv", "--measure", "RR"],
+    ["f.csv", "--measure", "RR", "--help"],
+    ["f.csv", "--measure", "RR", "--measure", "OR"],  # repeated
+    ["f.csv", "--measure", "RR", "--level", "1e2"],  # left to typer's float conversion
+    ["f.csv", "--measure", "RR", "--level", "high"],
+    ["f.csv", "--measure", "RR", "--by"],  # no value
+    ["f.csv", "--measure", "RR", "--by", "-x"],
+    ["f.csv", "--measure", "RR", "--json=yes"],
+    ["f.csv", "--measure", "RR", "--no-such-option", "1"],
+    ["f.csv", "--measure", "RR", "--forest", ""],
+    ["-", "--measure", "RR"],
+    ["f.csv", "--measure", "RR", "--"],
+]
+
+
+def _typer_kwargs(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The arguments typer passes to the command's body for ``pool argv``."""
+    import metareview.cli.pool as pool_cli
+    from metareview.cli import app
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(pool_cli, "run",
+                        lambda *a, **kw: seen.update(file=a[0], measure=a[1], **kw))  # fmt: skip
+    app(args=["pool", *argv], prog_name="metareview", standalone_mode=False)
+    return seen
+
+
+@pytest.mark.parametrize("argv", PLAIN_ARGV)
+def test_plain_arguments_are_parsed_as_typer_parses_them(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inspect
+
+    from metareview.cli import _pool
+
+    got = _pool.parse(argv)
+    assert got is not None
+    defaults = {name: p.default for name, p in inspect.signature(_pool.run).parameters.items()
+                if p.default is not inspect.Parameter.empty}  # fmt: skip
+    assert {**defaults, **got} == _typer_kwargs(argv, monkeypatch)
+
+
+@pytest.mark.parametrize("argv", NOT_PLAIN_ARGV)
+def test_other_arguments_are_left_to_typer(argv: list[str]) -> None:
+    from metareview.cli import _pool
+
+    assert _pool.parse(argv) is None
+
+
+def test_plain_parser_knows_every_option_of_the_typer_command() -> None:
+    # The option table of cli/_pool.py against the typer command: names, flags, defaults.
+    import inspect
+
+    import typer
+
+    from metareview.cli import _pool, app, load_commands
+
+    load_commands(["pool"])
+    cmd = typer.main.get_group(app).get_command(None, "pool")  # type: ignore[arg-type]
+    params = {p.name: p for p in cmd.params}
+    run_params = inspect.signature(_pool.run).parameters
+    assert set(params) == set(run_params)
+    options = {opt: name for opt, (name, _) in _pool.OPTIONS.items()}
+    for name, p in params.items():
+        if name == "file":
+            assert p.opts == ["file"] and p.required
+            continue
+        default = run_params[name].default
+        assert (p.required, p.default) == ((True, None) if default is inspect.Parameter.empty
+                                          else (False, default)), name  # fmt: skip
+        table = _pool.FLAGS if p.is_flag else options
+        assert [opt for opt, n in table.items() if n == name] == p.opts, name
+
+
+def test_plain_pool_does_not_import_typer(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from metareview.cli import main\n"
+        f"main(['pool', {str(BCG)!r}, '--measure', 'RR', '--by', 'alloc', '--json'])\n"
+        "print(sorted(m for m in ('typer', 'click', 'pydantic', 'rich', 'pandas')"
+        " if m in sys.modules))\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # RR needs escalc, which reads the file with pandas; typer, click, pydantic, rich stay out
+    assert out.stdout.strip().splitlines()[-1] == "['pandas']"

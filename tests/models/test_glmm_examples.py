@@ -258,3 +258,22 @@ def test_misc_rma_glmm_cm_el() -> None:
     _close(res.beta, -1.353158)
     _close(res.se**2, 0.1232445)
     _close(res.tau2, 0.6935)
+
+
+def test_misc_rma_glmm_um_rs() -> None:
+    """test_misc_rma_glmm.r lines 46-60: UM.RS with method="EE" (coef -1.2207, tau2 0, sigma2
+    0.6155) and with test="t" (ML: coef -1.2812, tau2 0.7258, sigma2 0.5212; lines 73-84 give
+    the same three with glmmTMB as the fitting package); print() runs on both."""
+    res = _fit("OR", ai=N07["ai"], n1i=N07["n1i"], ci=N07["ci"], n2i=N07["n2i"], model="UM.RS",
+               method="EE")
+    _close(res.beta, -1.2207)
+    assert res.tau2 == 0
+    _close(res.sigma2, 0.6155)
+    assert "sigma^2 (estimated amount of study level variability): 0.6155" in res.summary()
+    res = _fit("OR", ai=N07["ai"], n1i=N07["n1i"], ci=N07["ci"], n2i=N07["n2i"], model="UM.RS",
+               test="t")
+    _close(res.beta, -1.2812)
+    _close(res.tau2, 0.7258)
+    _close(res.sigma2, 0.5212)
+    assert res.ddf == 16
+    assert "tau^2 (estimated amount of total heterogeneity): 0.7258" in res.summary()

@@ -80,3 +80,82 @@ def test_bad_input() -> None:
     with pytest.raises(InputError, match="backend"):
         gosh(rma(BCG8["yi"], BCG8["vi"]), backend="spark")
 
+
+
+def test_flat_reml_subset_reaches_the_boundary() -> None:
+    """The subset behind the largest difference from metafor's gosh() in
+    benchmarks/gosh_benchmark.py (k = 16 simulated studies, seed 20261202; studies 2 4 7 10 12
+    14 15 16): its REML maximum is at tau^2 = 0. By hand: the REML score at 0,
+    ``y'PPy - tr P`` with ``P = W - W 1 1'W / sum w``, ``W = diag(1/v)``, is negative, so the
+    estimate is the inverse-variance mean. metafor agrees at tight convergence
+    (``rma(yi, vi, subset = ..., method = "REML", control = list(threshold = 1e-12))``:
+    tau2 0, estimate 0.329902718726598); its gosh() at the default threshold 1e-5 stops at
+    tau2 = 0.005635, estimate 0.341159 (benchmarks/results/gosh_benchmark.txt)."""
+    rng = np.random.default_rng(20261202)
+    vi = rng.uniform(0.01, 0.2, 16)
+    yi = rng.normal(0.3, np.sqrt(vi + 0.05))
+    out = gosh(rma(yi, vi, method="REML"))
+    studies = [2, 4, 7, 10, 12, 14, 15, 16]
+    want = np.isin(np.arange(1, 17), studies)
+    row = out.res.iloc[int(np.nonzero((out.incl == want).all(axis=1))[0][0])]
+    y, v = yi[want], vi[want]
+    w = 1 / v
+    P = np.diag(w) - np.outer(w, w) / w.sum()
+    assert y @ P @ P @ y - np.trace(P) < 0  # the restricted likelihood falls from tau^2 = 0
+    assert row["tau2"] == 0
+    assert row["estimate"] == pytest.approx(np.sum(w * y) / w.sum(), rel=1e-12)
+    assert row["estimate"] == pytest.approx(0.329902718726598, rel=1e-9)
+
+
+GR = load_goldens("goldens_gosh_reg.json")
+
+
+@pytest.mark.parametrize("name", list(GR["cases"]))
+def test_gosh_meta_regression_matches_metafor(name: str) -> None:
+    """gosh() of an rma_reg() fit against metafor's gosh() of rma(yi, vi, mods = ...) (the call
+    is stored with the case; scripts/goldens/gosh_reg.R, tight control): the subsets of at
+    least p studies in metafor's order, which fits fail (NA: too few studies for the
+    coefficients and tau^2, or a model matrix not of full rank), and k, QE, I2, H2, tau2 and
+    every coefficient."""
+    import pandas as pd
+
+    from metareview.models import rma_reg
+
+    case = GR["cases"][name]
+    data = pd.DataFrame({m: GR["data"][m] for m in ("yi", "vi", "ablat", "year")})
+    mods = case["mods"] if isinstance(case["mods"], list) else [case["mods"]]
+    res = rma_reg(data["yi"], data["vi"], mods=mods, data=data, method=case["method"],
+                  control={"threshold": 1e-12, "tol": 1e-12, "maxiter": 5000})
+    out = gosh(res)
+    assert out.exact
+    assert list(out.res.columns) == list(case["columns"])
+    np.testing.assert_array_equal(out.incl.astype(int), np.array(case["incl"]))
+    np.testing.assert_array_equal(out.fit, np.array(case["fit"], bool))
+    for col in case["columns"]:
+        want = np.array([np.nan if x == "NA" else x for x in case["res"][col]], float)
+        np.testing.assert_allclose(out.res[col].to_numpy(float), want, rtol=RTOL, atol=ATOL,
+                                   err_msg=f"{name} {col}")
+
+
+def test_gosh_meta_regression_random_subsets_and_plot_error() -> None:
+    """Random subsets of a meta-regression have at least p studies and are distinct; each row
+    is the rma_reg() fit of its subset; gosh_plot refuses it with a clear error."""
+    import pandas as pd
+
+    from metareview.models import rma_reg
+    from metareview.report.gosh_plot import gosh_plot
+
+    data = pd.DataFrame({m: GR["data"][m] for m in ("yi", "vi", "ablat")})
+    res = rma_reg(data["yi"], data["vi"], mods="ablat", data=data, method="REML")
+    out = gosh(res, subsets=200, seed=3)
+    assert not out.exact and len(out) == 200
+    assert (out.incl.sum(axis=1) >= 2).all()
+    assert len({tuple(r) for r in out.incl}) == 200
+    i = int(np.nonzero(out.fit)[0][-1])
+    sel = out.incl[i]
+    ref = rma_reg(data["yi"][sel], data["vi"][sel], mods="ablat",
+                  data=data[sel].reset_index(drop=True), method="REML")
+    assert out.res["ablat"].iloc[i] == pytest.approx(ref.beta[1], rel=1e-10)
+    assert out.res["tau2"].iloc[i] == pytest.approx(ref.tau2, rel=1e-8, abs=1e-12)
+    with pytest.raises(InputError, match="intercept-only"):
+        gosh_plot(out)

@@ -2,14 +2,16 @@
 
 Reference values: tests/data/goldens_rma_mv.json, written by ``Rscript scripts/goldens/rma_mv.R``
 (each fit ``rma.mv(yi, V, random=, mods=, struct=, method=, test=, control=list(optimizer="optim",
-optmethod="BFGS", reltol=1e-14))``, its ``predict()``, ``confint(res, control=list(tol=1e-10))``
-and ``print()``; and the same model refitted with its variance components *fixed* at the
-estimates (``sigma2=, tau2=, rho=``), which involves no optimiser).
+optmethod="BFGS", reltol=1e-14))``, its ``predict()``, ``confint(res, control=list(tol=1e-10))``,
+``ranef()`` and ``print()``; and the same model refitted with its variance components *fixed* at
+the estimates (``sigma2=, tau2=, rho=, gamma2=, phi=``), which involves no optimiser, with its
+``ranef()``).
 
 Tolerances, and why:
 
 * Fixed variance components: no optimisation on either side, so beta, se, Var(beta), the
-  (restricted) log-likelihood and QM agree to rtol 1e-8 (measured: <= 4e-11).
+  (restricted) log-likelihood and QM agree to rtol 1e-8 (measured: <= 4e-11), and so do the
+  BLUPs of ``ranef()`` (measured: <= 1e-11 relative to each term's largest value).
 * Estimated components: rtol 1e-6 (atol 1e-7 for values near 0 such as a CI bound). metafor's
   optimum (BFGS with a numerical gradient) is reached to ~2e-7 in the components; ours uses the
   analytic gradient and Newton steps.
@@ -36,13 +38,19 @@ from metareview.models import RMAMVResult, rma_mv, vcalc
 G = load_goldens("goldens_rma_mv.json")
 FITS: dict[str, Any] = G["fits"]
 FLAT = {"berkey_un_reml", "berkey_un_ml", "berkey_un_ml_year", "berkey_un_ml_star",
-        "berkey_un_ml_rho0", "colditz_un_ml", "berkey_un_contain"}
+        "berkey_un_ml_rho0", "colditz_un_ml", "berkey_un_contain", "berkey_un_t"}
+#: fits with a variance component at its boundary 0, where metafor's optimiser stops at up to
+#: 1e-8 (ours at < 1e-10): a BLUP's se there is about the square root, so up to 1e-4 apart
+BOUNDARY = {"konst_diag_district", "konst_two_districts_contain", "law2016_eg1_consistency",
+            "law2016_eg1_inconsistency"}
 #: fits whose printout is identical to metafor's (in the others the 4th decimal of a value
 #: differs by one unit because metafor stops its optimiser slightly short of the optimum)
 PRINT_SAME = ["konst_reml", "konst_ml", "konst_reml_year", "konst_ml_year", "konst_reml_t",
               "konst_ml_year_t", "konst_study", "konst_mv_cs", "berkey_cs_reml",
               "berkey_hcs_reml", "berkey_diag_reml", "berkey_id_reml", "ishak_diag_vi",
-              "ishak_id_vi", "gleser_rd", "konst_two_terms", "assink_vcalc"]
+              "ishak_id_vi", "gleser_rd", "konst_two_terms", "assink_vcalc",
+              "konst_district_t_contain", "law2016_eg1_consistency", "law2016_eg1_inconsistency",
+              "law2016_eg2_consistency", "law2016_eg2_inconsistency", "ishak_car"]
 
 
 def frame(name: str) -> pd.DataFrame:
@@ -90,7 +98,7 @@ def test_estimates_agree_with_metafor(fid: str, fits: dict[str, RMAMVResult]) ->
     # a p-value's relative error is about z^2 times that of z: 20 x rtol (measured 1.1e-6)
     close(r.pval, f["pval"], 20 * rtol, 1e-12, f"{fid}.pval")
     close(r.vb, np.asarray(f["vb"], dtype=float), rtol, 1e-10, f"{fid}.vb")
-    for key in ("sigma2", "tau2", "rho"):
+    for key in ("sigma2", "tau2", "rho", "gamma2", "phi"):
         if getattr(r, key).size:
             # atol 5e-7: a component whose optimum is 0 (the boundary) is left by metafor
             # at up to 1.4e-7 (konst_diag_district), ours at < 1e-14
@@ -116,8 +124,8 @@ def test_fixed_components_agree_exactly(fid: str) -> None:
     algebra and the (restricted) likelihood are compared at rtol 1e-8."""
     fx = FITS[fid]["fixed"]
     kw: dict[str, Any] = {}
-    for key in ("sigma2", "tau2", "rho"):
-        vals = np.atleast_1d(num(fx[key])) if fx[key] is not None else np.empty(0)
+    for key in ("sigma2", "tau2", "rho", "gamma2", "phi"):
+        vals = np.atleast_1d(num(fx[key])) if fx.get(key) is not None else np.empty(0)
         if vals.size:
             kw[key] = [float(v) for v in vals]
     r = fit(fid, **kw)
@@ -163,9 +171,78 @@ def test_profile_confint_agrees_with_metafor(fid: str, fits: dict[str, RMAMVResu
     ref = FITS[fid]["confint"]
     ci = fits[fid].confint()
     assert list(ci.index) == ref["names"]
-    close(ci["estimate"], ref["estimate"], 5e-4 if fid in FLAT else 1e-6, 0.0, "estimate")
+    # law2016 example 1: tau^2 and gamma^2 are 0; metafor's optimiser leaves them at up to 6e-10,
+    # whose square root (the tau row) is 2.5e-5, ours at < 2e-11
+    close(ci["estimate"], ref["estimate"], 5e-4 if fid in FLAT else 1e-6,
+          5e-5 if fid in BOUNDARY else 0.0, "estimate")
     close(ci["ci_lb"], ref["ci_lb"], 0.0, 1e-6, "ci_lb")
     close(ci["ci_ub"], ref["ci_ub"], 0.0, 1e-6, "ci_ub")
+
+
+@pytest.mark.parametrize("fid", [k for k in FITS if "ranef" in FITS[k]])
+def test_ranef_agrees_with_metafor(fid: str, fits: dict[str, RMAMVResult]) -> None:
+    """``ranef(res)`` (metafor's ``ranef.rma.mv``): per random term, the BLUPs with their se
+    and prediction interval, row names and order as metafor's. rtol 1e-6 as the estimates
+    (the UN fits 5e-4, see the module docstring); the PI bounds of ``test="t"`` fits use the
+    term's t df. A BLUP near 0 is compared relative to the term's largest value (a difference
+    of two fitted quantities keeps their absolute, not relative, precision). In the BOUNDARY
+    fits the se of a term whose variance is 0 is about the square root of where each optimiser
+    stopped, so there only the BLUPs are compared (the same model with the components fixed is
+    compared in full by test_ranef_with_fixed_components_agrees_exactly)."""
+    rtol = 5e-4 if fid in FLAT else 1e-6
+    atol0 = 2e-5 if fid in FLAT else 1e-7
+    cols = ("intrcpt",) if fid in BOUNDARY else ("intrcpt", "se", "pi_lb", "pi_ub")
+    _compare_ranef(fits[fid].ranef(), FITS[fid]["ranef"], rtol, atol0, cols, fid)
+
+
+@pytest.mark.parametrize("fid", [k for k in FITS if "ranef" in FITS[k].get("fixed", {})])
+def test_ranef_with_fixed_components_agrees_exactly(fid: str) -> None:
+    """``ranef()`` of the model refitted with its components fixed at metafor's estimates: no
+    optimiser on either side, so the BLUP algebra is compared at rtol 1e-8 (relative to the
+    term's largest value for a BLUP near 0)."""
+    fx = FITS[fid]["fixed"]
+    kw: dict[str, Any] = {}
+    for key in ("sigma2", "tau2", "rho", "gamma2", "phi"):
+        vals = np.atleast_1d(num(fx[key])) if fx.get(key) is not None else np.empty(0)
+        if vals.size:
+            kw[key] = [float(v) for v in vals]
+    _compare_ranef(fit(fid, **kw).ranef(), fx["ranef"], 1e-8, 1e-12,
+                   ("intrcpt", "se", "pi_lb", "pi_ub"), fid)
+
+
+def _compare_ranef(got: dict[str, pd.DataFrame], ref: dict[str, Any], rtol: float,
+                   atol0: float, cols: tuple[str, ...], fid: str) -> None:
+    assert list(got) == list(ref)
+    for term, r in ref.items():
+        df = got[term]
+        names = r["names"] if isinstance(r["names"], list) else [r["names"]]
+        assert list(df.index) == names, term
+        for col in cols:
+            vals = np.atleast_1d(num(r[col]))
+            atol = max(atol0, rtol * float(np.max(np.abs(vals))))
+            close(df[col].to_numpy(), vals, rtol, atol, f"{fid}.{term}.{col}")
+
+
+def test_ranef_by_hand() -> None:
+    """One ``~ 1 | study`` term with one estimate per study and sigma^2 fixed is the random-effects
+    model: the BLUP of study i is ``tau2/(tau2 + v_i) (y_i - mu)`` and its variance
+    ``tau2 v_i/(tau2 + v_i) + (tau2/(tau2 + v_i))^2 Var(mu)`` (Raudenbush & Bryk 1985; the
+    formula metafor's ``ranef.rma.uni`` uses), computed here from the fitted mu."""
+    y = np.array([0.2, -0.1, 0.5, 0.3, 0.0])
+    v = np.array([0.04, 0.09, 0.05, 0.02, 0.1])
+    t2 = 0.03
+    d = pd.DataFrame({"yi": y, "vi": v, "study": list("abcde")})
+    r = rma_mv("yi", "vi", data=d, random="~ 1 | study", sigma2=t2)
+    w = 1.0 / (v + t2)
+    mu = float(np.sum(w * y) / np.sum(w))
+    lam = t2 / (t2 + v)
+    re = r.ranef()["study"]
+    assert list(re.index) == list("abcde")
+    np.testing.assert_allclose(re["intrcpt"], lam * (y - mu), rtol=1e-12)
+    var = t2 * v / (t2 + v) + lam**2 / np.sum(w)
+    np.testing.assert_allclose(re["se"], np.sqrt(var), rtol=1e-12)
+    np.testing.assert_allclose(re["pi_ub"] - re["intrcpt"], 1.959963984540054 * np.sqrt(var),
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("fid", PRINT_SAME)
@@ -267,3 +344,22 @@ def test_v_forms_give_the_same_fit() -> None:
         b = rma_mv("yi", v, **kw)
         np.testing.assert_allclose(b.beta, a.beta, rtol=1e-10)
         np.testing.assert_allclose(b.tau2, a.tau2, rtol=1e-8)
+
+
+def test_car_on_equally_spaced_times_is_ar() -> None:
+    """``struct="CAR"`` with times 1, 2, 3, 4 is AR(1) with ``rho >= 0``: the same model as the
+    goldens' ``ishak_ar`` (whose rho is positive), so the same estimates (by construction)."""
+    f = FITS["ishak_ar"]
+    assert num(f["rho"]) > 0
+    d = frame("ishak2007")
+    car = rma_mv("yi", matrix("ishak2007_V"), data=d, random="~ time | study",
+                 mods="~ 0 + factor(time)", struct="CAR")
+    close(car.rho, f["rho"], 1e-6, 0.0, "rho")
+    close(car.tau2, f["tau2"], 1e-6, 0.0, "tau2")
+    close(car.beta, f["beta"], 1e-6, 1e-7, "beta")
+    assert car.logLik >= f["logLik"] - 1e-9
+    with pytest.raises(InputError, match="numeric inner"):
+        rma_mv("yi", "vi", data=d.assign(t=d["time"].astype(str)), random="~ t | study",
+               struct="CAR")
+    with pytest.raises(InputError, match="CAR"):
+        rma_mv("yi", "vi", data=d, random="~ time | study", struct="CAR", rho=-0.5)

@@ -7,9 +7,11 @@ relative difference at most 0.01; metafor's ``settings.r`` sets every tolerance 
 Datasets come from tests/data/goldens_rma_mv.json (written by scripts/goldens/rma_mv.R from
 metadat) or are typed in as the R test file does.
 
-Not reproduced (outside this module): BLUPs (``ranef``), profile plots, ``restart=TRUE``,
-``struct="CAR"``, ``matreg`` and ``cvvc`` in vanhouwelingen2002, and law2016 (network models
-with ``intercept=FALSE`` on a contrast design and two G terms with fixed rho/phi).
+Not reproduced (outside this module): profile plots, ``restart=TRUE``, ``matreg`` and ``cvvc``
+in vanhouwelingen2002 (``struct="CAR"``, used by none of these files, is checked against metafor
+in test_rma_mv.py). law2016 (network models: ``mods=X,
+intercept=FALSE`` on a contrast design, two G terms with fixed rho/phi, ``ranef``) is reproduced
+in full; its ``print()`` calls are checked character for character in test_rma_mv.py.
 """
 
 from __future__ import annotations
@@ -317,3 +319,87 @@ def test_viechtbauer2007a_profile_ci_of_sigma2() -> None:
     expect_equivalent(ci.loc["sigma^2", ["ci_lb", "ci_ub"]].to_numpy(), [0.0266, 1.1308])
     ci = rma_mv("yi", "vi", data=d, random="~ 1 | id", method="REML").confint()
     expect_equivalent(ci.loc["sigma^2", ["ci_lb", "ci_ub"]].to_numpy(), [0.0427, 1.4747])
+
+
+# --------------------------------------------------------------------- law2016
+# test_analysis_example_law2016.r: network meta-analyses of Law et al. (2016), examples 1 and 2
+# (data typed in at lines 13-51 and 90-125 of that file; here from the goldens, which carry the
+# same values). X is the file's ``contrmat(dat, grp1="trt", grp2="ref", append=FALSE,
+# last=NA)[,-1]``: +1 in the column of the treatment, -1 in that of the reference, A left out.
+
+
+def _law2016(name: str) -> tuple[pd.DataFrame, Any, pd.DataFrame]:
+    d = frame(name)
+    levels = sorted(set(d["trt"]) | set(d["ref"]))
+    x = pd.DataFrame({lv: (d["trt"] == lv).astype(float) - (d["ref"] == lv).astype(float)
+                      for lv in levels[1:]})
+    v = d["vi"] if name == "law2016_eg1" else matrix("law2016_eg2_V")
+    return d, v, x
+
+
+def test_law2016_example1_consistency_and_inconsistency() -> None:
+    """lines 56-62 (consistency model ``random = ~ contr | study, rho=1/2``) and 64-80 (with
+    ``~ contr | design``, ``phi=1/2``): tau^2, gamma^2, coefficients, the profile CIs of tau^2
+    and gamma^2, and ``predict(modI, newmods=c(1,0,0,0,0,0,0), transf=exp)``."""
+    d, v, x = _law2016("law2016_eg1")
+    coefs = [-0.2243, -0.1667, -0.3274, -0.3152, -0.3520, -0.6489, -0.2758]
+    mod_c = rma_mv("y", v, data=d, mods=x, random="~ contr | study", rho=0.5)
+    assert list(mod_c.coef_names) == ["B", "C", "D", "E", "F", "G", "H"]
+    expect_equivalent(mod_c.tau2, 0.0)
+    expect_equivalent(mod_c.beta, coefs)
+    ci = mod_c.confint()
+    expect_equivalent(ci.loc["tau^2", ["ci_lb", "ci_ub"]], [0.0, 0.0708])
+    mod_i = rma_mv("y", v, data=d, mods=x, random=["~ contr | study", "~ contr | design"],
+                   rho=0.5, phi=0.5)
+    expect_equivalent(mod_i.tau2, 0.0)
+    expect_equivalent(mod_i.gamma2, 0.0)
+    expect_equivalent(mod_i.beta, coefs)
+    ci = mod_i.confint()
+    expect_equivalent(ci.loc["tau^2", ["ci_lb", "ci_ub"]], [0.0, 0.0708])
+    expect_equivalent(ci.loc["gamma^2", ["ci_lb", "ci_ub"]], [0.0, 0.6153])
+    pr = mod_i.predict(newmods=[[1, 0, 0, 0, 0, 0, 0]]).iloc[0]
+    expect_equivalent(np.exp(pr[["pred", "ci_lb", "ci_ub", "pi_lb", "pi_ub"]].to_numpy(float)),
+                      [0.7991, 0.6477, 0.9859, 0.6477, 0.9859])
+
+
+def test_law2016_example2_with_ranef() -> None:
+    """lines 130-136 (consistency), 138-150 (inconsistency: tau^2, gamma^2, coefficients, CIs,
+    prediction with transf=exp), 152-157 (``ranef(modI)``: the BLUPs and their se of both terms)
+    and 161-162 (the prediction interval of every fitted row)."""
+    d, v, x = _law2016("law2016_eg2")
+    mod_c = rma_mv("y", v, data=d, mods=x, random="~ contr | study", rho=0.5)
+    expect_equivalent(mod_c.tau2, 0.5482)
+    expect_equivalent(mod_c.beta, [-1.8847, -1.3366, -0.7402])
+    expect_equivalent(mod_c.confint().loc["tau^2", ["ci_lb", "ci_ub"]], [0.0788, 2.0156])
+    mod_i = rma_mv("y", v, data=d, mods=x, random=["~ contr | study", "~ contr | design"],
+                   rho=0.5, phi=0.5)
+    expect_equivalent(mod_i.tau2, 0.1036)
+    expect_equivalent(mod_i.gamma2, 0.5391)
+    expect_equivalent(mod_i.beta, [-1.9735, -1.3957, -0.6572])
+    ci = mod_i.confint()
+    expect_equivalent(ci.loc["tau^2", ["ci_lb", "ci_ub"]], [0.0, 1.6661])
+    expect_equivalent(ci.loc["gamma^2", ["ci_lb", "ci_ub"]], [0.0, 3.9602])
+    pr = mod_i.predict(newmods=[[1, 0, 0]]).iloc[0]
+    expect_equivalent(np.exp(pr[["pred", "ci_lb", "ci_ub", "pi_lb", "pi_ub"]].to_numpy(float)),
+                      [0.1390, 0.0369, 0.5230, 0.0178, 1.0856])
+    re = mod_i.ranef()
+    study, design = re["~contr | study"], re["~contr | design"]
+    expect_equivalent(study["intrcpt"], [
+        -0.10597655, -0.09440298, -0.07779308, 0.3347431, -0.05778032, -0.12762821, 0.02644374,
+        -0.12131344, 0.01314657, -0.14752923, 0.02919657, 0.12976825, 0.02697319, 0.08415593,
+        -0.10064816, -0.06422411])
+    expect_equivalent(study["se"], [
+        0.31440795, 0.29262165, 0.28283046, 0.30063561, 0.28520752, 0.28184516, 0.28589877,
+        0.29733608, 0.29721077, 0.30375728, 0.3128377, 0.31456144, 0.3010675, 0.30435923,
+        0.30178776, 0.3045846])
+    expect_equivalent(design["intrcpt"], [
+        -0.55126986, 0.15187503, 0.67502976, -0.11892109, -0.38324316, 0.10368152, -0.49349415,
+        -0.69903298])
+    expect_equivalent(design["se"], [
+        0.64017885, 0.61901365, 0.64221591, 0.51773958, 0.54266969, 0.53007858, 0.48613683,
+        0.54031058])
+    assert list(design.index) == ["AB | AB", "AB | ABD", "AD | ABD", "BC | BC", "BC | BCD",
+                                  "BD | BCD", "BD | BD", "CD | CD"]
+    expect_equivalent(mod_i.predict()["pi_lb"], [
+        -4.029, -1.2853, -1.2853, -1.2853, -1.2853, -1.2853, -0.4911, -0.4911, -1.137, -1.137,
+        -4.029, -2.7699, -1.2853, -0.4911, -1.2853, -0.4911])

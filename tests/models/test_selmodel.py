@@ -27,13 +27,17 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from goldens_helpers import load_goldens, num
+from scipy import stats
 
-from metareview.models import SelmodelResult, rma, selmodel
+from metareview.models import SelmodelRegResult, SelmodelResult, rma, rma_reg, selmodel
 
 GOLDENS = load_goldens("goldens_selmodel.json")
-CASES = GOLDENS["cases"]
+#: intercept-only cases; the meta-regressions (with "mods") are tested at the end of the file
+CASES = [c for c in GOLDENS["cases"] if "mods" not in c]
+REG_CASES = [c for c in GOLDENS["cases"] if "mods" in c]
 TOL_STEP = 1e-5
 TOL_CONT = 1e-4
 TOL_CONT_SE = 1e-4
@@ -159,3 +163,175 @@ def test_ll0_is_the_ml_log_likelihood() -> None:
     w = 1 / (vi + ml.tau2)
     ll0 = float(np.sum(-0.5 * np.log(2 * math.pi / w) - w * (yi - ml.beta) ** 2 / 2))
     assert _fit(case).ll0 == pytest.approx(ll0, rel=1e-9)
+
+
+# --- meta-regressions: selmodel() of an rma_reg() fit (metafor's selmodel of rma(mods = )) ----
+
+#: Tolerances for the meta-regression cases (see the test's docstring).
+TOL_REG_STEP = 1e-6
+TOL_REG_CONT = 2e-6
+TOL_REG_POWER = 1e-4
+TOL_REG_BETA = 1e-3
+#: metafor's LRT for tau^2 = 0 is NA where its refit with tau^2 = 0 stopped with an error
+#: (selmodel.rma.uni wraps it in try()); ours is computed, and not compared there.
+METAFOR_NO_LRT_TAU2 = "metafor's tau^2 = 0 refit failed (NA)"
+
+
+def _fit_reg(case: dict[str, Any]) -> SelmodelRegResult:
+    names = np.atleast_1d(case["mod_names"]).tolist()  # R's toJSON unboxes a single name
+    mods = pd.DataFrame(dict(zip(names, case["mods"], strict=True)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma_reg(np.array(case["yi"], float), np.array(case["vi"], float), mods=mods,
+                      method=case["rma_method"])
+        return selmodel(res, case["type"], **(case["options"] or {}))
+
+
+@pytest.mark.parametrize("case", REG_CASES, ids=[c["name"] for c in REG_CASES])
+def test_meta_regression_matches_metafor(case: dict[str, Any]) -> None:
+    """metafor's selmodel() of rma(yi, vi, mods = ..., method = "ML") (a REML or EE fit as
+    given), from scripts/goldens/selmodel.R at optim reltol 1e-14 and integrate() rel.tol 1e-8
+    (beta: 1e-6) and optim's gradient steps ``ndeps`` 1e-6 (step functions) or 1e-5 (metafor's
+    default 1e-3 leaves BFGS ~1e-6 short of the maximum): every coefficient with se, z, p and
+    CI, their covariance ``vb``, tau^2 and its SE, the deltas, both LRTs, QM and the fit
+    statistics.
+
+    Measured: the step functions, halfnorm, negexp and logistic agree to 2e-6 relative (most
+    fields to 1e-7; our log likelihood is never below metafor's by more than 1e-14), tested at
+    ``TOL_REG_STEP`` = 1e-6 and ``TOL_REG_CONT`` = 2e-6; the power model's SEs to 3e-5 and an
+    equal-effects delta to 1.5e-5 (its integrand runs to w = 1e-500 at the p-value clamp; the
+    log likelihoods differ by 7e-9), at ``TOL_REG_POWER`` = 1e-4; the beta model at
+    ``TOL_REG_BETA`` = 1e-3 (integrals at rel.tol 1e-6, see the module docstring). ``LRT``
+    gets an absolute tolerance of tol: metafor's ll0 is its ML fit at the default threshold.
+    ``pval`` is compared through ``zval`` (a p-value of 1e-9 moves by 1e-5 relative for a z
+    that moves by 1e-7).
+    Values that are 0 in exact arithmetic get an absolute tolerance of tol times the scale of
+    their neighbours (coefficients: |beta| + 3 SE; covariances: the product of the SEs)."""
+    sav = _fit_reg(case)
+    want = case["result"]
+    tol = {"stepfun": TOL_REG_STEP, "beta": TOL_REG_BETA, "power": TOL_REG_POWER}.get(
+        case["type"], TOL_REG_CONT)
+    assert isinstance(sav, SelmodelRegResult)
+    assert sav.k == want["k"] and sav.LRTdf == want["LRTdf"] and sav.QMdf == want["QMdf"]
+    assert list(sav.coef_names) == list(want["coef_names"])
+    assert [b + 1 for b in sav.btt] == [int(b) for b in want["btt"]]
+    if case["type"] == "stepfun":
+        assert list(sav.ptable or ()) == [int(x) for x in want["ptable"]]
+    coef_scale = tol * (np.abs(sav.beta) + 3 * sav.se)
+    np.testing.assert_allclose(sav.pval, 2 * stats.norm.sf(np.abs(sav.zval)), rtol=1e-12)
+    for name in ("beta", "se", "zval", "ci_lb", "ci_ub"):
+        got, w = np.asarray(getattr(sav, name), float), num(want[name])
+        atol = {"se": 0.0, "zval": tol * (np.abs(sav.zval) + 3)}.get(
+            name, coef_scale)
+        bad = np.abs(got - w) > tol * np.abs(w) + atol
+        assert not bad.any(), (name, got, w)
+    vb = np.array(want["vb"], float)
+    se = np.sqrt(np.diag(vb))
+    np.testing.assert_allclose(sav.vb, vb, rtol=tol, atol=tol * np.outer(se, se).max(),
+                               err_msg="vb")
+    for name in ("tau2", "se_tau2", "ci_lb_tau2", "ci_ub_tau2", "delta", "se_delta",
+                 "zval_delta", "ci_lb_delta", "ci_ub_delta", "LRT", "LRT_tau2", "ll", "ll0",
+                 "QM", "logLik", "deviance", "AIC", "BIC", "AICc"):
+        w = np.atleast_1d(num(want[name]))
+        if name == "LRT_tau2" and case["rma_method"] != "EE" and np.isnan(w).all():
+            assert np.isfinite(sav.LRT_tau2), METAFOR_NO_LRT_TAU2
+            continue
+        got = np.atleast_1d(np.asarray(getattr(sav, name), dtype=float))
+        assert got.shape == w.shape, name
+        both_nan = np.isnan(w) & np.isnan(got)
+        atol = 1e-9
+        if name in ("tau2", "ci_lb_tau2"):
+            atol = max(atol, tol * float(num(want["se_tau2"])))
+        if name in ("zval_delta", "ci_lb_delta", "ci_ub_delta"):
+            atol = tol * (np.nanmax(np.abs(sav.delta)) + 3 * np.nanmax(sav.se_delta))
+        if name in ("LRT", "LRT_tau2"):
+            atol = tol  # a statistic near 0 is a difference of log likelihoods
+        np.testing.assert_allclose(got[~both_nan], w[~both_nan], rtol=tol, atol=atol,
+                                   err_msg=name)
+
+
+REG_ROUNDING = {
+    "baskerville2012_blind_logistic": "a CI bound at a rounding point of the 4th decimal: "
+    "metafor 13.9429505, ours 13.9429489 (1e-7 apart)",
+    "baskerville2012_blind_power": "a CI bound at a rounding point of the 4th decimal: "
+    "metafor 0.7759492, ours 0.7759525 (the power model's SEs agree to 1e-5)",
+}
+
+
+@pytest.mark.parametrize("case", REG_CASES, ids=[c["name"] for c in REG_CASES])
+def test_meta_regression_summary_as_metafor_prints(case: dict[str, Any]) -> None:
+    """summary() of a meta-regression selection model is metafor's print() (R's curly quotes
+    aside): Mixed-Effects (or Fixed-Effects with Moderators) header, residual heterogeneity
+    LRT, the test of moderators, the coefficient table and the selection model results."""
+    if case["type"] == "beta":
+        pytest.skip("the beta model's SEs differ beyond print precision (module docstring)")
+    if case["name"] in REG_ROUNDING:
+        pytest.skip(REG_ROUNDING[case["name"]])
+    printed = case["printed"].replace("\u2018", "'").replace("\u2019", "'")
+    got = _fit_reg(case).summary()
+    if case["rma_method"] != "EE" and num(case["result"]["LRT_tau2"]) != num(
+            case["result"]["LRT_tau2"]):  # NaN: metafor prints no heterogeneity LRT
+        lines = got.split("\n")
+        at = lines.index("Test for Residual Heterogeneity:")
+        got = "\n".join(lines[:at] + lines[at + 3:])  # METAFOR_NO_LRT_TAU2
+    assert got == printed
+
+
+@pytest.mark.parametrize("case", REG_CASES, ids=[c["name"] for c in REG_CASES])
+def test_meta_regression_same_likelihood(case: dict[str, Any]) -> None:
+    """Our log likelihood at metafor's (beta, tau2, delta), with each study's mean x_i' beta,
+    is metafor's ll, and our maximum is at least as high."""
+    import importlib
+
+    sm = importlib.import_module("metareview.models.selmodel")
+    sav = _fit_reg(case)
+    want = case["result"]
+    yi, vi = np.array(case["yi"], float), np.array(case["vi"], float)
+    X = np.column_stack([np.ones(yi.size), *[np.array(m, float) for m in case["mods"]]])
+    steps = np.array(sav.steps)
+    pvals = sm._pvalues(yi, vi, sav.alternative)
+    pmin = sm._PVAL_MIN.get(sav.type, 0.0)
+    pgrp = (np.searchsorted(steps, np.clip(pvals, pmin, 1 - pmin), side="left")
+            if sav.type == "stepfun" else None)
+    setup = sm._Setup(sav.type, sav.alternative, yi, vi, steps, pvals, pgrp, pmin,
+                      len(sav.delta), (None,) * len(sav.delta), np.zeros(1), np.zeros(1), X)
+    mu = X @ num(want["beta"])
+    ll_at_r = float(np.sum(sm._loglik_terms(setup, mu, num(want["tau2"]),
+                                            np.atleast_1d(num(want["delta"])))))
+    tol = 1e-10 if sav.type == "stepfun" else case["int_rel_tol"]
+    if sav.type == "power":
+        tol = 1e-8  # measured 1.8e-9: the integrand runs to 1e-500 at the p-value clamp
+    assert ll_at_r == pytest.approx(num(want["ll"]), rel=tol)
+    assert sav.ll >= ll_at_r - 1e-12
+
+
+def test_meta_regression_ll0_and_scaling() -> None:
+    """ll0 is the ML log likelihood of the meta-regression without selection (by hand:
+    sum log N(y_i; x_i' b, v_i + tau^2) at rma_reg's ML estimates); the fit does not depend on
+    the units of a moderator (ablat in degrees or in radians: the same slope in the other
+    unit, the same log likelihood)."""
+    case = next(c for c in REG_CASES if c["name"] == "bcg_ablat_3PSM_less")
+    yi, vi = np.array(case["yi"], float), np.array(case["vi"], float)
+    ablat = np.array(case["mods"][0], float)
+    ml = rma_reg(yi, vi, mods=pd.DataFrame({"ablat": ablat}), method="ML")
+    X = np.column_stack([np.ones(yi.size), ablat])
+    w = 1 / (vi + ml.tau2)
+    ll0 = float(np.sum(-0.5 * np.log(2 * math.pi / w) - w * (yi - X @ ml.beta) ** 2 / 2))
+    sav = selmodel(ml, "stepfun", steps=0.025, alternative="less")
+    assert sav.ll0 == pytest.approx(ll0, rel=1e-10)
+    rad = rma_reg(yi, vi, mods=pd.DataFrame({"ablat": np.deg2rad(ablat)}), method="ML")
+    sav_rad = selmodel(rad, "stepfun", steps=0.025, alternative="less")
+    assert sav_rad.ll == pytest.approx(sav.ll, rel=1e-10)
+    assert sav_rad.beta[1] == pytest.approx(sav.beta[1] * 180 / math.pi, rel=1e-7)
+    assert sav_rad.se[1] == pytest.approx(sav.se[1] * 180 / math.pi, rel=1e-5)
+
+
+def test_meta_regression_bad_input() -> None:
+    """More parameters than studies: InputError naming the count."""
+    from metareview.errors import InputError
+
+    case = next(c for c in REG_CASES if c["name"] == "bcg_ablat_3PSM_less")
+    yi, vi = np.array(case["yi"][:4], float), np.array(case["vi"][:4], float)
+    res = rma_reg(yi, vi, mods=pd.DataFrame({"a": case["mods"][0][:4]}), method="ML")
+    with pytest.raises(InputError, match="parameters but only k = 4"):
+        selmodel(res, "beta")

@@ -9,10 +9,15 @@ Tests call :func:`main` with an argument list and read the exit code it returns.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import types
+from typing import TYPE_CHECKING, Any
 
-from metareview.cli.app import app
 from metareview.errors import MetareviewError
+
+if TYPE_CHECKING:  # typer loads with the first command that needs it (see _Package)
+    from metareview.cli.app import app
 
 __all__ = ["COMMANDS", "app", "load_commands", "main"]
 
@@ -73,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else list(argv)
     try:
+        code = _run_plain_pool(args[1:]) if args[:1] == ["pool"] else None
+        if code is not None:
+            return code
+        from metareview.cli.app import app
+
         _load_for(args)
         app(args=args, prog_name="metareview")
     except SystemExit as exc:
@@ -86,6 +96,44 @@ def main(argv: list[str] | None = None) -> int:
         print("metareview: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _run_plain_pool(argv: list[str]) -> int | None:
+    """Run ``metareview pool`` without typer when ``argv`` holds only its plain options
+    (:func:`metareview.cli._pool.parse`) and return the exit code; None when typer has to parse
+    them."""
+    from metareview.cli import _pool
+
+    kwargs = _pool.parse(argv)
+    if kwargs is None:
+        return None
+    try:
+        _pool.run(**kwargs)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (``| head``): exit 1 quietly, as click does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return 0
+
+
+class _Package(types.ModuleType):
+    """This package, whose ``app`` (the typer application) is imported on first use, so that
+    importing :mod:`metareview.cli` does not import typer (Python's documented module
+    ``__class__`` assignment)."""
+
+    @property
+    def app(self) -> Any:
+        from metareview.cli.app import app
+
+        return app
+
+    @app.setter
+    def app(self, value: Any) -> None:
+        """Importing the submodule ``metareview.cli.app`` sets it here: ``app`` stays the
+        typer application."""
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 if __name__ == "__main__":  # pragma: no cover

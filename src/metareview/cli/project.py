@@ -113,17 +113,28 @@ def import_files(
         list[str] | None,
         typer.Option("--column", help="CSV column mapping FIELD=COLUMN (repeatable)."),
     ] = None,
+    reviewer: Annotated[
+        str,
+        typer.Option("--reviewer", help="Who ASReview's labels in the file are recorded as."),
+    ] = "asreview",
+    no_labels: Annotated[
+        bool, typer.Option("--no-labels", help="Ignore ASReview labels in the file.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Import records from files (PubMed XML, MEDLINE, RIS, CSV, ClinicalTrials.gov, Europe PMC,
-    text pages)."""
+    text pages); ASReview's labels (CSV included/label_included, RIS notes) become title/abstract
+    decisions."""
     if format is not None and format not in FORMATS:
         raise InputError(
             f"unknown format {format!r}; known: {', '.join(FORMATS)}", field="--format"
         )
     mapping = _parse_columns(column)
     console = Console(stderr=True)
+    from metareview.screening.asreview import LabelledImport, import_labelled
+
     results: list[ImportResult] = []
+    labels: dict[int, LabelledImport] = {}
     notes: list[str] = []
     with Project.open(directory) as project:
         progress = Progress(
@@ -146,15 +157,31 @@ def import_files(
                 try:
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always")
-                        result = project.import_file(
-                            file,
-                            source=source,
-                            format=format,
-                            query=query,
-                            encoding=encoding,
-                            column_map=mapping or None,
-                            progress=advance,
-                        )
+                        if no_labels:
+                            result = project.import_file(
+                                file,
+                                source=source,
+                                format=format,
+                                query=query,
+                                encoding=encoding,
+                                column_map=mapping or None,
+                                progress=advance,
+                            )
+                        else:
+                            labelled = import_labelled(
+                                project,
+                                file,
+                                reviewer=reviewer,
+                                source=source,
+                                format=format,
+                                query=query,
+                                encoding=encoding,
+                                column_map=mapping or None,
+                                progress=advance,
+                            )
+                            result = labelled.result
+                            if labelled.labelled_by is not None:
+                                labels[len(results)] = labelled
                 except MetareviewError as exc:
                     if not results:
                         raise
@@ -181,8 +208,9 @@ def import_files(
                         "n_added": r.n_added,
                         "n_duplicates": r.n_duplicates,
                         "already_imported_as": r.duplicate_of,
+                        **({"labels": labels[i].to_json()} if i in labels else {}),
                     }
-                    for r in results
+                    for i, r in enumerate(results)
                 ]
             )
         )
@@ -216,3 +244,6 @@ def import_files(
                 f"#{r.import_id}",
             )
     Console().print(table)
+    for i, r in enumerate(results):
+        if i in labels:
+            typer.echo(f"{Path(r.file or '').name}: {labels[i].message()}")

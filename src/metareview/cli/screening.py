@@ -169,6 +169,14 @@ def screen(
         str, typer.Option("--model", help=f"Ranker preset: {', '.join(PRESETS)}.")
     ] = DEFAULT_MODEL,
     seed: Annotated[int, typer.Option("--seed", help="Ranker seed.")] = 0,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            help="First screen N unscreened records drawn at random: the estimate of relevant "
+            "records left then comes from them, with a 95% interval.",
+        ),
+    ] = None,
 ) -> None:
     """Screen records one at a time in the ranker's order (interactive)."""
     from metareview.screening.screener import ScreeningSession, run_screener
@@ -176,7 +184,8 @@ def screen(
 
     with Screening.open(directory) as s:
         session = ScreeningSession(
-            s, reviewer=reviewer or default_actor(), stage=stage, model=model, seed=seed
+            s, reviewer=reviewer or default_actor(), stage=stage, model=model, seed=seed,
+            sample=sample,
         )
         run_screener(session)
 
@@ -210,7 +219,14 @@ def export(
     records: Annotated[
         bool, typer.Option("--records", help="Export the records (CSV or RIS, see --format).")
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="csv or ris (ris with --records).")] = "csv",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv or ris (ris with --records); asreview-csv or asreview-ris: the reports "
+            "with their title/abstract decisions as ASReview labels.",
+        ),
+    ] = "csv",
     included: Annotated[
         bool, typer.Option("--included", help="With --records: only reports of included studies.")
     ] = False,
@@ -236,13 +252,28 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Export project data: --records, --decisions, --extraction (CSV) or --r-script FILE.R."""
+    """Export project data: --records, --decisions, --extraction (CSV), --r-script FILE.R, or
+    --format asreview-csv|asreview-ris (records labelled for ASReview LAB)."""
+    if fmt in ("asreview-csv", "asreview-ris"):
+        if decisions or extraction or r_script is not None or included:
+            raise InputError(
+                f"--format {fmt} exports the records with their labels; it does not go with "
+                "--decisions, --extraction, --r-script or --included",
+                field="--format",
+            )
+        from metareview.screening.asreview import asreview_csv, asreview_ris
+
+        with Screening.open(directory, read_only=True) as s:
+            _write_out(asreview_csv(s) if fmt == "asreview-csv" else asreview_ris(s), out)
+        return
     if sum([records, decisions, extraction, r_script is not None]) != 1:
         raise InputError(
             "say what to export: one of --records, --decisions, --extraction, --r-script FILE"
         )
     if fmt not in ("csv", "ris") or (fmt == "ris" and not records):
-        raise InputError("--format is csv, or ris with --records", field="--format")
+        raise InputError(
+            "--format is csv, ris with --records, asreview-csv or asreview-ris", field="--format"
+        )
     if included and not records:
         raise InputError("--included goes with --records", field="--included")
     if records:

@@ -14,6 +14,7 @@ from metareview.errors import InputError
 from metareview.screening.ranking import DEFAULT_MODEL, PRESETS
 from metareview.screening.simulation import (
     DEFAULT_BATCH_FRACTION,
+    ESTIMATE_SAMPLE,
     SimulationResult,
     load_labelled_csv,
     parse_batch,
@@ -72,6 +73,10 @@ def simulate_command(
     stop_run: int = typer.Option(
         50, "--stop-run", help="Stop after this many irrelevant records in a row (heuristic)."
     ),
+    estimate_sample: int = typer.Option(
+        ESTIMATE_SAMPLE, "--estimate-sample",
+        help="Random sample drawn at 10/25/50% screened to estimate the relevant records left.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON only."),
     plot: Path | None = typer.Option(
         None, "--plot", help="Write the recall curve with the random-order line (.svg or .png)."
@@ -85,8 +90,12 @@ def simulate_command(
     records. --json prints {"n", "n_included", "wss95", "wss100", "rrf10", "curve"} averaged
     over the seeds, with rrf10 as a proportion and curve rows (screened, found), plus
     "metrics" (recall@k%, WSS@x, ERF@x, ATD from one shared function), "stopping" (each
-    stopping rule's recall and work saved when it says stop) and "per_seed".
+    stopping rule's recall and work saved when it says stop), "remaining" (at 10/25/50%
+    screened: relevant records left, the ranker's estimate and a random-sample estimate with
+    its 95% interval's coverage) and "per_seed".
     """
+    if estimate_sample < 1:
+        raise InputError("--estimate-sample must be 1 or more", field="estimate_sample")
     if seeds < 1:
         raise InputError("--seeds must be 1 or more", field="seeds")
     if model not in PRESETS:
@@ -113,7 +122,7 @@ def simulate_command(
             data, model=classifier, seeds=range(seeds), batch_fraction=batch_fraction,
             batch_size=batch_size, prior_ids=ids, prior_relevant=prior_relevant,
             prior_irrelevant=prior_irrelevant, ranker_options=preset, stop_target=stop_target,
-            stop_confidence=stop_confidence, stop_run=stop_run,
+            stop_confidence=stop_confidence, stop_run=stop_run, estimate_sample=estimate_sample,
         )
 
     if as_json:
@@ -157,6 +166,16 @@ def simulate_command(
             f"stopping rule {rule} ({settings}): stops after {stop['stopped_at']:.0f} records, "
             f"recall {100 * stop['recall']:.1f}% (lowest seed {100 * stop['min_recall']:.1f}%), "
             f"work saved {100 * stop['work_saved']:.1f}%"
+        )
+    for at, est in result.remaining.items():
+        model_text = "" if est["model"] is None else (
+            f", ranker's extrapolation {est['model']:.1f} (error {est['model_abs_error']:.1f})"
+        )
+        out.print(
+            f"relevant left at {at}% screened: {est['truth']:.1f}; random sample of "
+            f"{est['sampled']:.0f}: {est['sample']:.1f} (error {est['sample_abs_error']:.1f}, "
+            f"95% interval held the truth in {100 * est['coverage']:.0f}% of seeds)"
+            + model_text
         )
     if len(result.per_seed) > 1:
         per = ", ".join(f"{s['wss95']:.3f}" for s in result.per_seed)

@@ -29,11 +29,14 @@ from typing import TYPE_CHECKING
 from metareview._lazy import attach
 
 if TYPE_CHECKING:
+    from metareview.models.anova import AnovaResult, anova
     from metareview.models.batch import pad_groups, rma_batch
+    from metareview.models.blup import blup, ranef
     from metareview.models.confint import ConfintResult, confint
     from metareview.models.cumul import cumul
     from metareview.models.glmm import GLMMResult, rma_glmm
     from metareview.models.gosh import GoshResult, gosh
+    from metareview.models.hc import HCResult, hc
     from metareview.models.influence import (
         BaujatResult,
         InfluenceResult,
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
         rstudent,
     )
     from metareview.models.leave1out import leave1out
+    from metareview.models.llplot import LLPlotData, llplot_data
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
         METHOD_NAMES,
@@ -57,12 +61,13 @@ if TYPE_CHECKING:
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import PermutestResult, permutest
+    from metareview.models.profile import ProfileResult, profile
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
     from metareview.models.rma import RMAResult, rma
     from metareview.models.robust import RobustResult, robust
-    from metareview.models.selmodel import SelmodelResult, selmodel
+    from metareview.models.selmodel import SelmodelRegResult, SelmodelResult, selmodel
     from metareview.models.smallstudy import (
         RanktestResult,
         RegtestResult,
@@ -113,6 +118,7 @@ _EXPORTS: dict[str, str] = {
     "GLMMResult": "glmm",
     "rma_glmm": "glmm",
     "SelmodelResult": "selmodel",
+    "SelmodelRegResult": "selmodel",
     "selmodel": "selmodel",
     "BaujatResult": "influence",
     "InfluenceResult": "influence",
@@ -132,6 +138,16 @@ _EXPORTS: dict[str, str] = {
     "TesResult": "publication",
     "fsn": "publication",
     "tes": "publication",
+    "blup": "blup",
+    "ranef": "blup",
+    "HCResult": "hc",
+    "hc": "hc",
+    "ProfileResult": "profile",
+    "profile": "profile",
+    "LLPlotData": "llplot",
+    "llplot_data": "llplot",
+    "AnovaResult": "anova",
+    "anova": "anova",
 }
 
 __all__ = [
@@ -141,14 +157,18 @@ __all__ = [
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
+    "AnovaResult",
     "BaujatResult",
     "ConfintResult",
     "FsnResult",
     "GLMMResult",
     "GoshResult",
+    "HCResult",
     "InfluenceResult",
+    "LLPlotData",
     "MHResult",
     "PermutestResult",
+    "ProfileResult",
     "PublishedCheck",
     "RMAMVResult",
     "RMAResult",
@@ -156,24 +176,31 @@ __all__ = [
     "RegResult",
     "RegtestResult",
     "RobustResult",
+    "SelmodelRegResult",
     "SelmodelResult",
     "SubgroupResult",
     "TesResult",
     "TestName",
     "TrimfillResult",
+    "anova",
     "baujat",
+    "blup",
     "check_published",
     "confint",
     "cumul",
     "fsn",
     "gosh",
     "hatvalues",
+    "hc",
     "influence",
     "leave1out",
+    "llplot_data",
     "method_name",
     "model_matrix",
     "pad_groups",
     "permutest",
+    "profile",
+    "ranef",
     "ranktest",
     "regtest",
     "rma",

@@ -46,6 +46,7 @@ Higgins, J. P. T., & Thompson, S. G. (2002). Quantifying heterogeneity in a meta
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -108,11 +109,16 @@ class Control:
         solution beats tau^2 = 0 (``ll0check``).
     maxiter : int
         Maximum iterations of Fisher scoring; root finding is limited to ``max(maxiter, 200)``.
+    tau2_init : float, optional
+        The Sidik-Jonkman start ``tau0^2`` (metafor's ``tau2.init``; default
+        ``sum (y - ybar)^2 / k``); used by ``rma``/``rma_reg`` with ``method="SJ"`` only (the
+        Fisher scoring start stays the HE estimate).
     """
 
     threshold: float = 1e-12
     tol: float = 1e-12
     maxiter: int = 1000
+    tau2_init: float | None = None
 
 
 def make_control(control: Mapping[str, Any] | Control | None) -> Control:
@@ -123,10 +129,11 @@ def make_control(control: Mapping[str, Any] | Control | None) -> Control:
         return control
     if not isinstance(control, Mapping):
         raise InputError("control must be a mapping such as {'threshold': 1e-10}", field="control")
-    unknown = set(control) - {"threshold", "tol", "maxiter"}
+    unknown = set(control) - {"threshold", "tol", "maxiter", "tau2_init"}
     if unknown:
         raise InputError(
-            f"unknown control setting(s) {sorted(unknown)}; use threshold, tol, maxiter",
+            f"unknown control setting(s) {sorted(unknown)}; use threshold, tol, maxiter, "
+            "tau2_init",
             field="control",
         )
     base = Control()
@@ -138,7 +145,15 @@ def make_control(control: Mapping[str, Any] | Control | None) -> Control:
         raise InputError(f"control settings must be numbers ({exc})", field="control") from None
     if not (threshold > 0 and tol > 0 and maxiter >= 1):
         raise InputError("control: threshold and tol must be > 0, maxiter >= 1", field="control")
-    return Control(threshold=threshold, tol=tol, maxiter=maxiter)
+    init = control.get("tau2_init")
+    if init is not None:
+        try:
+            init = float(init)
+        except (TypeError, ValueError):
+            raise InputError("control: tau2_init must be a number", field="control") from None
+        if not (math.isfinite(init) and init >= 0):
+            raise InputError("control: tau2_init must be finite and >= 0", field="control")
+    return Control(threshold=threshold, tol=tol, maxiter=maxiter, tau2_init=init)
 
 
 def normalise_method(method: str) -> str:

@@ -191,6 +191,11 @@ def _cond_mean(eta: FloatArray, family: Family, n: FloatArray) -> tuple[FloatArr
 def _devc(d: GroupedData, eta0: FloatArray, tau: float, u: FloatArray) -> FloatArray:
     """Per study: deviance residuals at ``eta0 + tau z u`` plus ``u^2`` (lme4's ``devcCol``)."""
     eta = eta0 + tau * d.z * u[d.group]
+    return np.asarray(np.bincount(d.group, weights=_row_deviance(d, eta), minlength=d.k) + u**2)
+
+
+def _row_deviance(d: GroupedData, eta: FloatArray) -> FloatArray:
+    """Each row's deviance residual at linear predictor ``eta``."""
     if d.family == "binomial":
         with np.errstate(divide="ignore", invalid="ignore"):
             y = np.where(d.n > 0, d.x / d.n, 0.0)
@@ -201,11 +206,9 @@ def _devc(d: GroupedData, eta0: FloatArray, tau: float, u: FloatArray) -> FloatA
         with np.errstate(divide="ignore", invalid="ignore"):
             sat = np.where(d.x > 0, d.x * np.log(y), 0.0) + np.where(
                 d.n - d.x > 0, (d.n - d.x) * np.log1p(-y), 0.0)
-        dr = 2 * (sat - (d.x * lp + (d.n - d.x) * lq))
-    else:
-        mu = np.exp(eta)
-        dr = 2 * (_ylogy(d.x, mu) - (d.x - mu))
-    return np.asarray(np.bincount(d.group, weights=dr, minlength=d.k) + u**2)
+        return np.asarray(2 * (sat - (d.x * lp + (d.n - d.x) * lq)))
+    mu = np.exp(eta)
+    return np.asarray(2 * (_ylogy(d.x, mu) - (d.x - mu)))
 
 
 def _modes(d: GroupedData, eta0: FloatArray, tau: float) -> tuple[FloatArray, FloatArray]:
@@ -285,6 +288,64 @@ def conditional_loglik(
     if d.family == "binomial":
         return loglik(d.x, d.n, special.expit(eta), "binomial")
     return loglik(d.x, d.n, np.exp(eta), "poisson")
+
+
+def _modes_multi(
+    d: GroupedData, eta0: FloatArray, lam: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Conditional modes ``u*`` (k, q) of ``q`` independent random effects per study (columns
+    of ``d.z``, relative SDs ``lam``), the penalised deviance there and ``log det(I + Lambda'
+    Z_i' W_i Z_i Lambda)`` of each study (lme4's ``ldL2``): Newton with step halving, as
+    lme4's PIRLS with the fixed effects held."""
+    zl = d.z.reshape(d.z.shape[0], -1) * lam  # (n, q)
+    q = lam.size
+    eye = np.eye(q)
+
+    def devc(u: FloatArray) -> FloatArray:
+        eta = eta0 + np.sum(zl * u[d.group], axis=1)
+        return np.asarray(np.bincount(d.group, weights=_row_deviance(d, eta), minlength=d.k)
+                          + np.sum(u**2, axis=1))
+
+    def curvature(u: FloatArray) -> tuple[FloatArray, FloatArray]:
+        eta = eta0 + np.sum(zl * u[d.group], axis=1)
+        mean, w = _cond_mean(eta, d.family, d.n)
+        grad = np.zeros((d.k, q))
+        hess = np.zeros((d.k, q, q))
+        np.add.at(grad, d.group, zl * (d.x - mean)[:, None])
+        np.add.at(hess, d.group, w[:, None, None] * zl[:, :, None] * zl[:, None, :])
+        return grad - u, hess + eye
+
+    u = np.zeros((d.k, q))
+    dev = devc(u)
+    for _ in range(200):
+        grad, hess = curvature(u)
+        step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+        frac = np.ones(d.k)
+        for _ in range(60):
+            trial = u + frac[:, None] * step
+            new = devc(trial)
+            worse = ~(new <= dev + 1e-10 * (1 + np.abs(dev)))
+            if not worse.any():
+                break
+            frac = np.where(worse, frac / 2, frac)
+        u, dev = trial, new
+        if np.max(np.abs(frac[:, None] * step)) < 1e-11:
+            break
+    _, hess = curvature(u)
+    return u, dev, np.asarray(np.linalg.slogdet(hess)[1], dtype=float)
+
+
+def laplace_terms(d: GroupedData, beta: FloatArray, lam: FloatArray) -> FloatArray:
+    """Each study's term of lme4's Laplace deviance (``nAGQ = 1``; relative to the saturated
+    model) for ``q`` independent random effects per study, ``z`` the (n, q) random-effect
+    design and ``lam`` their SDs (lme4's ``(1 | study) + (0 + group | study)``, i.e. ``(group
+    || study)``): ``devc_i(u*) + log det(I + Lambda' Z_i' W_i Z_i Lambda)``, ``devc_i`` the
+    study's deviance residuals at ``eta = X beta + offset + Z Lambda u`` plus ``|u|^2`` and
+    ``W_i`` the GLM weights at the mode (Bates et al. 2015, *J Stat Softw* 67(1), eq. 34).
+    With ``q = 1`` it is :func:`agq_terms` with ``nagq=1``."""
+    eta0 = _eta0(d, beta, None)
+    _, dev, logdet = _modes_multi(d, eta0, np.abs(np.asarray(lam, dtype=float)))
+    return np.asarray(dev + logdet)
 
 
 def saturated_loglik(d: GroupedData) -> float:

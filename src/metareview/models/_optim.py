@@ -81,10 +81,15 @@ def _assemble(
     return g, H
 
 
-def hessian_full(terms: Terms, par: FloatArray, n_shared: int, has_alpha: bool) -> FloatArray:
-    """Hessian of ``sum(terms)`` with one Richardson extrapolation (error O(h^4))."""
-    h1 = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, 2e-4), n_shared, has_alpha)[1]
-    h2 = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, 1e-4), n_shared, has_alpha)[1]
+def hessian_full(
+    terms: Terms, par: FloatArray, n_shared: int, has_alpha: bool, step: float = 1e-4
+) -> FloatArray:
+    """Hessian of ``sum(terms)`` with one Richardson extrapolation (error O(h^4)) from
+    relative steps ``2 step`` and ``step``."""
+    h1 = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, 2 * step), n_shared,
+                   has_alpha)[1]
+    h2 = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, step), n_shared,
+                   has_alpha)[1]
     return np.asarray((4 * h2 - h1) / 3)
 
 

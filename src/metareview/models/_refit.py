@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from metareview.errors import InputError, MetareviewError
 from metareview.models._core import Control
 
-__all__ = ["Model", "model_of", "refit"]
+__all__ = ["Model", "check_batch_refit", "model_of", "refit"]
 
 FloatArray = NDArray[np.float64]
 
@@ -49,6 +49,8 @@ class Model:
     vb: FloatArray
     tau2: float
     s2w: float
+    #: the fit used user ``weights`` (refits do not carry them: :func:`refit` refuses)
+    weighted: bool = False
 
     @property
     def k(self) -> int:
@@ -87,7 +89,7 @@ def model_of(result: Any) -> Model:
             tau2_fixed=result.tau2 if result.tau2_fixed else None, control=result.control,
             btt=(0,), measure=result.measure, slab=tuple(result.slab),
             beta=np.array([result.beta]), vb=np.array([[result.se**2]]), tau2=result.tau2,
-            s2w=s2w,
+            s2w=s2w, weighted=result.user_weights is not None,
         )
     if isinstance(result, RegResult):
         return Model(
@@ -97,11 +99,29 @@ def model_of(result: Any) -> Model:
             tau2_fixed=result.tau2 if result.tau2_fixed else None, control=result.control,
             btt=tuple(result.btt), measure=result.measure, slab=tuple(result.slab),
             beta=np.asarray(result.beta, dtype=float), vb=np.asarray(result.vb, dtype=float),
-            tau2=result.tau2, s2w=result.s2w,
+            tau2=result.tau2, s2w=result.s2w, weighted=result.user_weights is not None,
         )
     raise InputError(
         f"expected a result of rma() or rma_reg(), got {type(result).__name__}", field="result"
     )
+
+
+def check_batch_refit(result: Any, what: str) -> None:
+    """Refuse ``what`` (leave1out, cumul, gosh, trimfill: refits through the batch core) for a
+    fit with user weights or an estimator the batch core lacks (HSk, GENQ, GENQM, PMM; control
+    tau2_init), rather than refit it differently."""
+    from metareview.models.estimators import EXTRA_METHODS
+
+    method = getattr(result, "method", "")
+    ctl = getattr(result, "control", None)
+    if getattr(result, "user_weights", None) is not None:
+        raise InputError(f"{what}: not supported for a fit with user weights", field="weights")
+    if method in EXTRA_METHODS or (ctl is not None and ctl.tau2_init is not None):
+        raise InputError(
+            f"{what}: not supported for method {method!r}"
+            + (" with control tau2_init" if method not in EXTRA_METHODS else ""),
+            field="method",
+        )
 
 
 def refit(
@@ -121,6 +141,11 @@ def refit(
     """
     from metareview.models.regression import _fit
 
+    if m.weighted:
+        raise InputError(
+            "this fit used user weights, which refits (influence, permutest, the PL CI, ...) "
+            "do not carry: not supported", field="weights",
+        )
     yy = m.y if y is None else y
     xx = m.X if X is None else X
     vv = m.v

@@ -150,6 +150,8 @@ def rma_batch(
     test = normalise_test(test)
     alpha_from_level(level)
     ctl = make_control(control)
+    if ctl.tau2_init is not None:
+        raise InputError("control tau2_init is used by rma and rma_reg only", field="control")
     check_backend(backend, client)
 
     y = as_float(df[yi], yi)

@@ -248,7 +248,7 @@ def _bounds_decreasing(
 def confint(
     result: Any,
     *,
-    type: str = "QP",
+    type: str | None = None,
     level: float | None = None,
     weights: Sequence[float] | NDArray[np.float64] | None = None,
     tol: float = 1e-12,
@@ -261,12 +261,14 @@ def confint(
     ----------
     result : RMAResult or RegResult
         A random/mixed-effects fit with an estimated tau^2.
-    type : {"QP", "PL", "GENQ"}
-        Q-profile (default, as metafor), profile likelihood, or generalised Q-profile.
+    type : {"QP", "PL", "GENQ"}, optional
+        Q-profile, profile likelihood, or generalised Q-profile. Default, as metafor: "GENQ"
+        for a ``method="GENQ"``/``"GENQM"`` fit (with its weights), else "QP".
     level : float, optional
         Confidence level in percent (default: the fit's).
     weights : array-like, optional
-        The fixed weights ``a_i`` of ``type="GENQ"`` (default ``1/v_i``).
+        The fixed weights ``a_i`` of ``type="GENQ"`` (default: the fit's ``user_weights``,
+        else ``1/v_i``).
     tol : float
         Tolerance of the root search (absolute, on tau^2).
 
@@ -278,6 +280,11 @@ def confint(
     """
     from metareview.models._core import alpha_from_level
 
+    fit_weights = getattr(result, "user_weights", None)
+    if type is None:
+        type = "GENQ" if getattr(result, "method", "") in ("GENQ", "GENQM") else "QP"
+    if weights is None and fit_weights is not None:
+        weights = fit_weights
     t = str(type).upper()
     if t not in _TYPES:
         raise InputError(f"unknown type {type!r}; choose one of QP, PL, GENQ", field="type")

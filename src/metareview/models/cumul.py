@@ -28,6 +28,7 @@ import pandas as pd
 
 from metareview.errors import InputError
 from metareview.models._core import fit_padded
+from metareview.models._refit import check_batch_refit
 from metareview.models.rma import RMAResult
 
 __all__ = ["cumul"]
@@ -68,6 +69,7 @@ def cumul(
             "cumul() takes an intercept-only rma() result (metafor's cumul.rma.uni)",
             field="result",
         )
+    check_batch_refit(result, "cumul")
     k = result.k
     if order is None:
         idx = np.arange(k)

@@ -10,6 +10,11 @@ it by maximum likelihood:
   ``logit p_ij = alpha_i + x_ij theta_i`` (``x = 1`` treated, 0 control), ``theta_i = mu +
   g_ij u_i`` with ``g_ij = +-1/2`` and ``u_i ~ N(0, tau^2)`` (lme4's ``glmer`` with
   ``nAGQ = 7``, the integral by adaptive Gauss-Hermite quadrature).
+* ``model="UM.RS"``: random study intercepts instead, ``logit p_ij = mu + b_i + x_ij beta +
+  g_ij u_i``, ``b_i ~ N(0, sigma^2)`` and (ML) ``u_i ~ N(0, tau^2)`` independent (lme4's
+  ``(group12 || study)``; metafor's ``cor=FALSE``); Poisson with offsets ``log t`` for IRR.
+  Two random effects per study are beyond glmer's quadrature, so metafor fits this model by
+  the Laplace approximation (``nAGQ = 1``) with ML and by 7-node AGQ with EE; so do we.
 * ``model="CM.EL"``: the exact conditional likelihood given the total events ``m1 = a + c``,
   ``a_i ~`` Fisher's non-central hypergeometric with odds ratio ``exp(theta_i)``,
   ``theta_i ~ N(mu, tau^2)``; the integral by adaptive Gauss-Hermite quadrature (metafor
@@ -53,8 +58,10 @@ from metareview.models._glmfit import (
     agq_terms,
     conditional_loglik,
     glm_fit,
+    laplace_terms,
     nchg_loglik_fixed,
     nchg_marginal,
+    saturated_loglik,
 )
 from metareview.models._optim import hessian_full, newton, vcov_chol
 from metareview.models._printer import (
@@ -371,6 +378,7 @@ class _Fit:
     parms: int = 1
     p_eff: int = 1
     k_eff: int = 1
+    sigma2: float = math.nan
 
 
 @dataclass
@@ -490,6 +498,165 @@ def _um_fs(data: _Data, measure: str, method: str, nagq: int) -> tuple[_Fit, _He
                 k_eff=2 * k), het
 
 
+def _rows(c: dict[str, FloatArray], measure: str, k: int) -> tuple[FloatArray, FloatArray,
+                                                                    FloatArray, Any]:
+    """Counts, trials, offsets and family of the two rows (group 1, group 2) of each study."""
+    if measure == "OR":
+        x = np.ravel(np.column_stack([c["ai"], c["ci"]]))
+        n = np.ravel(np.column_stack([c["ai"] + c["bi"], c["ci"] + c["di"]]))
+        return x, n, np.zeros(2 * k), "binomial"
+    x = np.ravel(np.column_stack([c["x1i"], c["x2i"]]))
+    off = np.log(np.ravel(np.column_stack([c["t1i"], c["t2i"]])))
+    return x, np.ones(2 * k), off, "poisson"
+
+
+def _glmer(terms: Callable[[FloatArray], FloatArray], theta0: FloatArray, beta0: FloatArray,
+           alpha0: FloatArray | None, what: str, k: int) -> tuple[FloatArray, FloatArray]:
+    """Minimise lme4's deviance / 2 (the sum of ``terms``) over ``(theta, beta[, alpha])``;
+    the parameters and the inverse Hessian of the fixed effects (``beta`` and ``alpha``), as
+    lme4's Hessian-based ``vcov`` (an SD at its bound 0 is held there)."""
+    nt, nb = theta0.size, beta0.size
+    has_alpha = alpha0 is not None
+    start = np.concatenate([theta0, beta0, alpha0 if alpha0 is not None else []])
+    try:
+        par = newton(terms, start, nt + nb, has_alpha, what)
+        par[:nt] = np.abs(par[:nt])
+        # steps of 1e-3 (relative): the Laplace and AGQ deviances carry rounding of ~1e-12
+        # from the conditional modes, which steps of 1e-4 magnify to ~1e-6 in the SE
+        h = hessian_full(terms, par, nt + nb, has_alpha, step=1e-3)
+        keep = np.concatenate([par[:nt] >= 1e-4, np.ones(par.size - nt, dtype=bool)])
+        v = vcov_chol(h[np.ix_(keep, keep)], what)
+    except ConvergenceError as err:
+        raise ConvergenceError(f"model='UM.RS', {what} fit of k = {k} studies: {err}") from None
+    return par, v[-(par.size - nt):, -(par.size - nt):]
+
+
+def _um_rs_saturated(
+    data: _Data, measure: str, x: FloatArray, n: FloatArray, off: FloatArray, family: Any,
+    nagq: int, sigma0: float, mu0: float,
+) -> tuple[float, float]:
+    """The saturated UM.RS fit, one log ratio ``theta_i`` per study (the same model as
+    metafor's ``group1 + study:group1``, so the Wald test of equal ``theta_i`` is the same):
+    lme4's log likelihood (without the saturated term, added by the caller for nAGQ = 1)
+    and the Wald statistic.
+
+    Where group 1 of a study has no events or only events (OR; no events for IRR), its
+    ``theta_i`` is at -inf or +inf: the fit is taken at that limit (the group-1 row
+    contributes 0 to the deviance, the study nothing to the Wald test, its term tending to
+    0). glmer instead stops at a large finite value, where lme4's Hessian is singular and
+    ``vcov`` falls back to the conditional (RX) covariance, so metafor's ``QE_Wld`` for
+    such data is where its optimiser stopped (metafor's glmmTMB fit gives the limit's)."""
+    c, k = data.cells, data.k
+    if measure == "OR":
+        at_edge = (c["ai"] == 0) | (c["bi"] == 0)
+        theta0 = np.log((c["ai"] + 0.5) * (c["di"] + 0.5) / ((c["bi"] + 0.5) * (c["ci"] + 0.5)))
+    else:
+        at_edge = c["x1i"] == 0
+        theta0 = np.log((c["x1i"] + 0.5) / c["t1i"] * c["t2i"] / (c["x2i"] + 0.5))
+    theta0 = np.where(at_edge, 0.0, theta0)
+    group1 = np.tile([1.0, 0.0], k)
+    study = np.repeat(np.arange(k), 2)
+    rows = ~(np.repeat(at_edge, 2) & (group1 == 1))
+    g1, st = group1[rows], study[rows]
+    d = GroupedData(x[rows], n[rows], np.ones((int(rows.sum()), 1)), off[rows],
+                    np.ones(int(rows.sum())), st, k, family)
+    pinned = at_edge.astype(float)
+
+    def terms(par: FloatArray) -> FloatArray:
+        theta = par[2:]
+        shifted = GroupedData(d.x, d.n, d.X, d.offset + theta[st] * g1, d.z, st, k, family)
+        # a pinned theta_i (at infinity) has no row left; the unit quadratic keeps the
+        # Hessian invertible and is 0 at the optimum (theta_i = 0), its block separate
+        return agq_terms(shifted, par[1:2], par[0], nagq) / 2 + pinned * theta**2 / 2
+
+    par, v = _glmer(terms, np.array([sigma0]), np.array([mu0]), theta0,
+                    "saturated (one log ratio per study)", k)
+    ll = -float(np.sum(terms(par)))
+    free = ~at_edge
+    if free.sum() < 2:
+        return ll, 0.0
+    th, vth = par[2:][free], v[1:, 1:][np.ix_(free, free)]
+    m = th.size
+    contrast = np.hstack([np.eye(m - 1), -np.ones((m - 1, 1))])
+    diff = contrast @ th
+    return ll, float(diff @ np.linalg.solve(contrast @ vth @ contrast.T, diff))
+
+
+def _um_rs(data: _Data, measure: str, method: str) -> tuple[_Fit, _Het]:
+    """Unconditional model with random study effects (metafor's ``model="UM.RS"``), three
+    glmer fits on two rows per study (``group1 = 1, 0``; ``group12 = +-1/2``):
+
+    * the equal-effects fit ``y ~ 0 + group1 + 1 + (1 | study)``: ``logit p_ij = mu + b_i +
+      group1_ij beta``, ``b_i ~ N(0, sigma^2)``;
+    * the saturated fit ``y ~ 0 + group1 + 1 + study:group1 + (1 | study)`` (one log odds
+      ratio per study; the last interaction is aliased), started at the EE fit's sigma;
+    * for ML, ``y ~ 0 + group1 + 1 + (group12 || study)``: in addition ``group12_ij u_i``,
+      ``u_i ~ N(0, tau^2)`` independent of ``b_i`` (metafor's ``cor=FALSE``).
+
+    glmer cannot integrate two random effects per study by quadrature, so metafor fits all
+    three by the Laplace approximation (``nAGQ = 1``) when ``method="ML"`` and by adaptive
+    Gauss-Hermite quadrature with 7 nodes for EE. The log likelihoods are lme4's ``logLik``,
+    which with ``nAGQ > 1`` omits the saturated binomial (Poisson) log likelihood (it is
+    minus half the deviance relative to the saturated model) and with ``nAGQ = 1`` includes
+    it; ``QE_LRT`` compares two fits of the same kind. ``QE_Wld`` tests the saturated fit's
+    log odds ratios for equality (``b' V^-1 b`` of the interactions, V from the inverse
+    Hessian). metafor's ``rma.glmm`` source (3.8-1), lme4's ``glmer`` (Bates et al. 2015).
+    """
+    c, k = data.cells, data.k
+    if k < 2:
+        raise InputError(f"model='UM.RS' estimates the variance of random study effects; "
+                         f"k = {k} study is not enough (glmer needs 2 or more)", field="model")
+    x, n, off, family = _rows(c, measure, k)
+    group1 = np.tile([1.0, 0.0], k)
+    group12 = np.tile([0.5, -0.5], k)
+    study = np.repeat(np.arange(k), 2)
+    ones = np.ones(2 * k)
+    nagq = 1 if method == "ML" else 7
+    # start values from the fixed-study-effects glm (UM.FS with EE), else from the control rows
+    fe_glm = glm_fit(np.column_stack([group1, _dummies(k, study)]), x, n, off, family)
+    if np.all(np.isfinite(fe_glm.coef)):
+        beta0, alpha = float(fe_glm.coef[0]), np.clip(fe_glm.coef[1:], -15, 15)
+    else:
+        xc, nc = x[group1 == 0] + 0.5, n[group1 == 0] + 1.0
+        lc = np.log(xc / (nc - xc)) if family == "binomial" else np.log(xc) - off[group1 == 0]
+        beta0, alpha = 0.0, lc
+    sigma0 = max(float(np.std(alpha)), 0.1)
+    d_fe = GroupedData(x, n, np.column_stack([group1, ones]), off, ones, study, k, family)
+    sat_ll = saturated_loglik(d_fe) if nagq == 1 else 0.0
+
+    def fe_terms(par: FloatArray) -> FloatArray:
+        return agq_terms(d_fe, par[1:], par[0], nagq) / 2
+
+    par_fe, v_fe = _glmer(fe_terms, np.array([sigma0]), np.array([beta0, float(np.mean(alpha))]),
+                          None, "equal-effects (random study intercepts)", k)
+    ll_fe = sat_ll - float(np.sum(fe_terms(par_fe)))
+    sigma = float(par_fe[0])
+
+    try:
+        ll_qe, wald = _um_rs_saturated(data, measure, x, n, off, family, nagq, sigma,
+                                       float(par_fe[2]))
+        ll_qe += sat_ll
+    except ConvergenceError as err:
+        # as metafor ("Cannot fit saturated model"): the tests for heterogeneity (and the
+        # deviance) are missing, the pooled estimate stands
+        warnings.warn(f"no tests for heterogeneity: {err}", MetareviewWarning, stacklevel=3)
+        ll_qe, wald = math.nan, math.nan
+    het = _Het(ll_fe, ll_qe, wald)
+    if method in ("EE", "FE"):
+        return _Fit(float(par_fe[1]), float(v_fe[0, 0]), sigma2=sigma**2, ll=ll_fe, parms=3,
+                    p_eff=2, k_eff=2 * k), het
+    d_ml = GroupedData(x, n, d_fe.X, off, np.column_stack([ones, group12]), study, k, family)
+
+    def ml_terms(par: FloatArray) -> FloatArray:
+        return laplace_terms(d_ml, par[2:], par[:2]) / 2
+
+    par_ml, v_ml = _glmer(ml_terms, np.array([sigma, 0.5]), par_fe[1:], None,
+                          "ML (random study intercepts and log ratios)", k)
+    ll_ml = sat_ll - float(np.sum(ml_terms(par_ml)))
+    return _Fit(float(par_ml[2]), float(v_ml[0, 0]), float(par_ml[1]) ** 2,
+                sigma2=float(par_ml[0]) ** 2, ll=ll_ml, parms=4, p_eff=2, k_eff=2 * k), het
+
+
 def _cm_el_or(data: _Data, method: str) -> tuple[_Fit, _Het]:
     """Exact conditional model for 2x2 tables (non-central hypergeometric likelihood)."""
     c, k = data.cells, data.k
@@ -580,8 +747,10 @@ def rma_glmm(
         ``"OR"`` (2x2 tables: ``ai``, ``ci`` with ``bi``/``di`` or ``n1i``/``n2i``), ``"IRR"``
         (``x1i``, ``t1i``, ``x2i``, ``t2i``) or ``"PLO"`` (``xi`` events of ``ni``).
     model
-        For OR: ``"UM.FS"`` (default), ``"CM.EL"``, ``"CM.AL"``; for IRR: ``"UM.FS"``,
-        ``"CM.EL"`` (``"CM.AL"`` is the same, exact, model for rates). Ignored for PLO.
+        For OR: ``"UM.FS"`` (default), ``"UM.RS"``, ``"CM.EL"``, ``"CM.AL"``; for IRR:
+        ``"UM.FS"``, ``"UM.RS"``, ``"CM.EL"`` (``"CM.AL"`` is the same, exact, model for
+        rates). Ignored for PLO. ``"UM.RS"`` also estimates ``sigma2``, the variance of the
+        random study intercepts.
     method
         ``"ML"`` (tau² by maximum likelihood) or ``"EE"``/``"FE"`` (tau² = 0).
     test, level
@@ -595,7 +764,11 @@ def rma_glmm(
     The models and their integrals are described in the module docstring (Stijnen, Hamza &
     Ozdemir 2010; Jackson et al. 2018; metafor's ``rma.glmm`` help). ML fits of UM.FS, CM.AL,
     PLO and IRR's CM.EL use lme4's adaptive Gauss-Hermite approximation with 7 nodes (metafor's
-    ``nAGQ = 7``), so they agree with ``glmer``; CM.EL for OR integrates exactly.
+    ``nAGQ = 7``), so they agree with ``glmer``; CM.EL for OR integrates exactly. UM.RS
+    uses 7-node AGQ with EE and, as metafor, the Laplace approximation with ML; there ours is
+    the Laplace approximation at the conditional modes, while lme4's log determinant comes
+    from the PIRLS step before them (beta, tau² within ~1e-3 of metafor's, the SE ~1%; with
+    ``control=list(package="glmmTMB")`` metafor's agree with ours to 2e-5).
     """
     measure = str(measure).upper()
     if measure not in MEASURES:
@@ -608,9 +781,6 @@ def rma_glmm(
         raise InputError(f"unknown method {method!r}; use ML, EE or FE", field="method")
     if test not in ("z", "t"):
         raise InputError(f"unknown test {test!r}; use z or t", field="test")
-    if model == "UM.RS":
-        raise InputError("model='UM.RS' is not available; use UM.FS, CM.EL or CM.AL",
-                         field="model")
     if measure == "IRR" and model == "CM.AL":
         model = "CM.EL"
     lev = _level(level)
@@ -626,6 +796,8 @@ def rma_glmm(
         fit, het = _binomial_conditional(dat, "PLO", method, nagq)
     elif model == "UM.FS":
         fit, het = _um_fs(dat, measure, method, nagq)
+    elif model == "UM.RS":
+        fit, het = _um_rs(dat, measure, method)
     elif measure == "OR" and model == "CM.EL":
         fit, het = _cm_el_or(dat, method)
     else:
@@ -675,7 +847,7 @@ def _result(measure: str, model: str, method: str, test: str, level: float, dat:
         measure=measure, model=model, method=method, test=test, level=level, k=k,
         k_eff=fit.k_eff, p_eff=fit.p_eff, parms=fit.parms, beta=fit.beta, se=se, zval=zval,
         pval=p, ci_lb=fit.beta - crit * se, ci_ub=fit.beta + crit * se, tau2=fit.tau2,
-        se_tau2=fit.se_tau2, sigma2=math.nan, I2=float(i2), H2=float(h2), QE_Wld=wld,
+        se_tau2=fit.se_tau2, sigma2=fit.sigma2, I2=float(i2), H2=float(h2), QE_Wld=wld,
         QEp_Wld=wldp, QE_LRT=lrt, QEp_LRT=lrtp, QE_df=qe_df, QM=qm, QMp=qmp, ddf=ddf,
         logLik=ll, deviance=-2 * (ll - het.ll_qe), AIC=-2 * ll + 2 * fit.parms,
         BIC=-2 * ll + fit.parms * math.log(fit.k_eff),

@@ -32,6 +32,7 @@ from metareview.errors import InputError, MetareviewWarning
 from metareview.models._backend import check_backend, run_chunks
 from metareview.models._core import Control, fit_padded
 from metareview.models._printer import Printable, Printed, Table, num
+from metareview.models._refit import check_batch_refit
 from metareview.models.rma import RMAResult
 
 __all__ = ["GOSH_COLUMNS", "GoshResult", "gosh", "subset_matrix"]
@@ -52,7 +53,8 @@ class GoshResult(Printed):
     ----------
     res : DataFrame
         One row per subset: ``k, QE, I2, H2, tau2, estimate`` (:data:`GOSH_COLUMNS`), ordered by
-        ``k`` as metafor orders them; NaN where a fit failed.
+        ``k`` as metafor orders them; NaN where a fit failed. For a meta-regression the
+        coefficients (named as ``coef_names``, e.g. ``intrcpt, ablat``) replace ``estimate``.
     incl : ndarray of bool, shape (n_subsets, k)
         ``incl[i, j]``: study ``j`` is in subset ``i``.
     fit : ndarray of bool
@@ -85,7 +87,7 @@ class GoshResult(Printed):
     def _printable(self) -> Printable:
         """metafor's ``print.gosh.rma``: fits attempted and succeeded, then the mean, min,
         quartiles and max of each column over the successful fits."""
-        cols = [c for c in GOSH_COLUMNS if c != "k"]
+        cols = [c for c in self.res.columns if c != "k"]
         vals = self.res.loc[self.fit, cols].to_numpy(float)
         names = ["mean", "min", "q1", "median", "q3", "max"]
         if len(vals):
@@ -104,7 +106,7 @@ class GoshResult(Printed):
         """JSON-safe dict: settings, and ``res`` column by column (None for NaN), ``incl`` as
         0/1 rows."""
         res = {c: [None if not np.isfinite(x) else float(x) for x in self.res[c].to_numpy(float)]
-               for c in GOSH_COLUMNS}  # fmt: skip
+               for c in self.res.columns}  # fmt: skip
         res["k"] = [int(x) for x in self.res["k"]]
         return {"k": self.k, "method": self.method, "measure": self.measure,
                 "exact": self.exact, "slab": list(self.slab), "res": res,
@@ -195,8 +197,81 @@ def _fit_subsets(args: tuple[Any, ...]) -> dict[str, NDArray[Any]]:
     }  # fmt: skip
 
 
+def _reg_subsets(
+    k: int, p: int, subsets: int | None, seed: int | np.random.Generator | None
+) -> tuple[NDArray[np.bool_], bool]:
+    """metafor's subsets for a model with ``p`` coefficients: every subset of at least ``p``
+    studies when there are at most ``subsets`` (default 10^6) of them, else that many distinct
+    random ones of at least ``p`` studies, ordered as :func:`subset_matrix` orders them."""
+    limit = MAX_EXACT if subsets is None else int(subsets)
+    if limit < 1:
+        raise InputError("subsets must be at least 1", field="subsets")
+    total = sum(math.comb(k, m) for m in range(p, k + 1))
+    if total <= limit:
+        incl, _ = subset_matrix(k, 2**k)
+        return incl[incl.sum(axis=1) >= p], True
+    if k > 62:
+        raise InputError("gosh of a meta-regression takes at most 62 studies", field="result")
+    rng = np.random.default_rng(seed)
+    bits = np.arange(k, dtype=np.uint64)
+    draw = min(2**k - 1, int(limit * 1.5) + 16)
+    while True:
+        codes = rng.choice(2**k - 1, size=draw, replace=False).astype(np.uint64) + 1
+        rows = ((codes[:, None] >> bits) & np.uint64(1)).astype(bool)
+        ok = rows.sum(axis=1) >= p
+        if ok.sum() >= limit:
+            codes, rows = codes[ok][:limit], rows[ok][:limit]
+            break
+        draw = min(2**k - 1, draw * 2)
+    return rows[np.lexsort((codes, rows.sum(axis=1)))], False
+
+
+def _gosh_reg(
+    result: Any, subsets: int | None, seed: int | np.random.Generator | None
+) -> GoshResult:
+    """GOSH of a meta-regression (metafor's ``gosh.rma`` of an ``rma.uni`` fit with ``mods``):
+    every subset of at least ``p`` studies refitted by :func:`metareview.models.rma_reg`'s core
+    with the model's method, control and (fixed) tau^2; a subset whose model matrix is not of
+    full rank, or that has too few studies for the coefficients and tau^2, is a NaN row (metafor:
+    an error or a dropped coefficient)."""
+    from metareview.errors import ConvergenceError
+    from metareview.models.regression import _fit as fit_reg
+
+    X = np.asarray(result.X, dtype=float)
+    k, p = X.shape
+    incl, exact = _reg_subsets(k, p, subsets, seed)
+    yi = np.asarray(result.yi, dtype=float)
+    vi = np.asarray(result.vi, dtype=float)
+    names = list(result.coef_names)
+    out = np.full((incl.shape[0], 4 + p), np.nan)
+    tau2 = result.tau2 if result.tau2_fixed else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # metafor's gosh suppresses the refits' warnings
+        for i, row in enumerate(incl):
+            try:
+                r = fit_reg(
+                    yi[row], vi[row], X[row], names, method=result.method, test="z",
+                    alpha=1 - result.level / 100, level=result.level, btt=None,
+                    measure=result.measure, slab=[], tau2=tau2, control=result.control,
+                    skip_r2=True,
+                )  # fmt: skip
+            except (InputError, ConvergenceError, np.linalg.LinAlgError):
+                continue
+            out[i] = [r.QE, r.I2, r.H2, r.tau2, *r.beta]
+    cols = ["estimate"] if p == 1 else names  # metafor's column names
+    res = pd.DataFrame(out, columns=["QE", "I2", "H2", "tau2", *cols])
+    res.insert(0, "k", incl.sum(axis=1).astype(np.int64))
+    fit = np.isfinite(res.to_numpy(float)).all(axis=1)
+    if not fit.any():
+        raise InputError("gosh: every model fit failed")
+    return GoshResult(
+        res=res, incl=incl, fit=fit, k=k, method=result.method, measure=result.measure,
+        exact=exact, slab=tuple(result.slab) if result.slab else tuple(map(str, range(1, k + 1))),
+    )  # fmt: skip
+
+
 def gosh(
-    result: RMAResult,
+    result: Any,
     *,
     subsets: int | None = None,
     seed: int | np.random.Generator | None = None,
@@ -212,10 +287,16 @@ def gosh(
     metafor's ``gosh``, the Q-based ``I2 = max(0, 100 (QE - (k-1))/QE)`` and ``H2 = QE/(k-1)``).
     A subset of one study gives ``tau2 = 0, QE = 0, I2 = 0, H2 = 1``, as metafor.
 
+    A meta-regression (:func:`metareview.models.rma_reg`) is refitted to every subset of at
+    least ``p`` studies (``p`` coefficients), as metafor's ``gosh`` of a model with ``mods``; its
+    ``res`` has the coefficients in place of ``estimate`` (NaN where the subset's model matrix is
+    not of full rank). The dask backend is for ``rma`` fits only.
+
     Parameters
     ----------
-    result : RMAResult
-        A fitted model (:func:`metareview.models.rma`), ``k >= 2``.
+    result : RMAResult or RegResult
+        A fitted model (:func:`metareview.models.rma` or :func:`~metareview.models.rma_reg`),
+        ``k >= 2``.
     subsets : int, optional
         Fit all ``2^k - 1`` subsets when there are at most this many (default 10^6, metafor's
         rule), otherwise this many distinct random subsets (drawn without replacement).
@@ -242,11 +323,22 @@ def gosh(
     ----------
     Olkin, Dahabreh & Trikalinos (2012); metafor's ``gosh.rma``.
     """
+    from metareview.models.regression import RegResult
+
+    if isinstance(result, RegResult):
+        if result.k < 2:
+            raise InputError("gosh needs at least 2 studies (k = 1)")
+        check_backend(backend, client)
+        if backend != "numpy":
+            raise InputError("gosh of a meta-regression runs with backend='numpy' only",
+                             field="backend")
+        return _gosh_reg(result, subsets, seed)
     if not isinstance(result, RMAResult):
         raise InputError("gosh needs a model fitted by rma()")
     if result.k < 2:
         raise InputError("gosh needs at least 2 studies (k = 1)")
     check_backend(backend, client)
+    check_batch_refit(result, "gosh")
     incl, exact = subset_matrix(result.k, subsets, seed)
     yi = np.asarray(result.yi, dtype=float)
     vi = np.asarray(result.vi, dtype=float)

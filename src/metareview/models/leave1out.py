@@ -9,6 +9,7 @@ import pandas as pd
 
 from metareview.errors import InputError
 from metareview.models._core import fit_padded
+from metareview.models._refit import check_batch_refit
 from metareview.models.rma import RMAResult
 
 __all__ = ["leave1out"]
@@ -44,6 +45,7 @@ def leave1out(res: RMAResult) -> pd.DataFrame:
     cols = np.arange(k - 1)[None, :]
     omit = np.arange(k)[:, None]
     idx = cols + (cols >= omit)
+    check_batch_refit(res, "leave1out")
     y = np.asarray(res.yi, dtype=float)[idx]
     v = np.asarray(res.vi, dtype=float)[idx]
     with warnings.catch_warnings():

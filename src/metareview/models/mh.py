@@ -10,6 +10,7 @@ on the study-level ``yi``/``vi`` of :func:`metareview.effects.escalc` (with ``ad
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from scipy import special
 
 from metareview._json import finite_or_none
 from metareview.effects.escalc import _as_float, _resolve, escalc
-from metareview.errors import InputError
+from metareview.errors import InputError, MetareviewWarning
 from metareview.models._printer import Block, Field, Printable, Printed, Table, num, pval
 
 __all__ = ["MHResult", "rma_mh", "rma_peto"]
@@ -213,6 +214,19 @@ _TABLE = ("ai", "bi", "ci", "di", "n1i", "n2i")
 _RATES = ("x1i", "x2i", "t1i", "t2i")
 
 
+def _warn_missing(missing: NDArray[np.bool_]) -> None:
+    """Say which tables with a missing count are left out (metafor: "Tables with NAs omitted
+    from model fitting.")."""
+    if missing.any():
+        rows = ", ".join(str(int(r) + 1) for r in np.flatnonzero(missing)[:10])
+        more = " ..." if int(missing.sum()) > 10 else ""
+        warnings.warn(
+            f"{int(missing.sum())} table(s) with missing counts left out: row(s) {rows}{more}",
+            MetareviewWarning,
+            stacklevel=4,
+        )
+
+
 def _prepare(
     measure: str,
     columns: dict[str, Any],
@@ -244,6 +258,7 @@ def _prepare(
             values[name] = _as_float(raw, label, k_all)
     if rates:
         x1, x2, t1, t2 = (values[name] for name in _RATES)
+        _warn_missing(np.isnan(x1) | np.isnan(x2) | np.isnan(t1) | np.isnan(t2))
         if drop2:
             id00 = (x1 == 0) & (x2 == 0)
             x1, x2 = (np.where(id00, np.nan, x) for x in (x1, x2))
@@ -262,6 +277,7 @@ def _prepare(
             d = values["n2i"] - c
         elif "n2i" in values:
             d = np.where(np.isnan(d), values["n2i"] - c, d)
+        _warn_missing(np.isnan(a) | np.isnan(b) | np.isnan(c) | np.isnan(d))
         if drop2:
             id00 = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
             a, b, c, d = (np.where(id00, np.nan, x) for x in (a, b, c, d))

@@ -18,6 +18,8 @@ with ``u_j ~ N(0, sigma2_j I)`` one random intercept per level of the j-th group
 * ``HCS``: ``tau2_i`` on the diagonal, ``rho sqrt(tau2_i tau2_i')`` off it;
 * ``UN``: ``tau2_i`` and ``rho_ii' sqrt(tau2_i tau2_i')`` (one correlation per pair);
 * ``AR``: ``tau2 rho^|i - i'|`` over the ordered levels of ``inner`` (AR(1));
+  ``CAR``: ``tau2 rho^|t_i - t_i'|`` over the numeric values ``t`` of ``inner`` (continuous-time
+  AR(1), ``0 <= rho <= 1``, optimised as ``logit rho`` as metafor does);
   ``HAR``: ``sqrt(tau2_i tau2_i') rho^|i - i'|`` (heteroscedastic AR(1)).
 
 The marginal covariance is ``M = V + sum_j sigma2_j Z_j Z_j' + (Z_G G Z_G') * (O O')`` (``O``
@@ -86,7 +88,7 @@ __all__ = ["RMAMVResult", "rma_mv"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR", "HAR")
+STRUCTS = ("CS", "HCS", "UN", "DIAG", "ID", "AR", "HAR", "CAR")
 _EPS10 = 10.0 * float(np.finfo(float).eps)  # metafor: variances below this are 0
 _EVTOL = 1e-7
 
@@ -101,6 +103,12 @@ class _SigmaTerm:
     name: str
     codes: IntArray
     nlevels: int
+    labels: _LevelLabels | None = None
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Each level's label (computed when asked: only ``ranef`` needs them)."""
+        return self.labels() if self.labels is not None else ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,13 @@ class _GTerm:
     levels: tuple[str, ...]
     n_outer: int
     label: str = ""
+    outer_labels: _LevelLabels | None = None
+    values: FloatArray | None = None  # struct="CAR": the sorted numeric values of inner
+
+    @property
+    def outer_levels(self) -> tuple[str, ...]:
+        """Each outer level's label (computed when asked)."""
+        return self.outer_labels() if self.outer_labels is not None else ()
 
     @property
     def q(self) -> int:
@@ -139,23 +154,45 @@ def _level_label(x: Any) -> str:
     return str(x)
 
 
-def _codes(data: pd.DataFrame, cols: Sequence[str], field_name: str) -> tuple[IntArray, int]:
-    """Integer codes of the combinations of ``cols`` (missing values are an InputError)."""
+@dataclass(frozen=True)
+class _LevelLabels:
+    """The labels of coded levels, made on demand: per code, its columns' values joined by
+    ``/`` (metafor's nested factors: ``district/school`` level ``11/3``)."""
+
+    columns: tuple[tuple[IntArray, Any], ...]  # (codes, uniques) per column
+    codes: IntArray  # the combined codes
+
+    def __call__(self) -> tuple[str, ...]:
+        first = np.unique(self.codes, return_index=True)[1]  # one observation per code
+        return tuple("/".join(_level_label(u[c[i]]) for c, u in self.columns)
+                     for i in first.tolist())
+
+
+def _coded_levels(data: pd.DataFrame, cols: Sequence[str], field_name: str,
+                  cache: dict[str, tuple[IntArray, Any]] | None = None
+                  ) -> tuple[IntArray, int, _LevelLabels]:
+    """Integer codes of the combinations of ``cols`` (ordered by the first column, then the
+    next, ...), their number and their labels. Missing values are an InputError. ``cache``
+    keeps each column's codes for the next call (nested terms share their columns)."""
+    cache = {} if cache is None else cache
     for c in cols:
+        if c in cache:
+            continue
         if c not in data.columns:
             raise InputError(f"no column {c!r} in the data", field=field_name)
-        miss = data[c].isna().to_numpy()
+        col = data[c]
+        miss = col.isna().to_numpy()
         if miss.any():
             raise InputError("missing value in a random-effects variable",
                              row=int(np.flatnonzero(miss)[0]) + 1, field=c)
-    codes, uniq = pd.factorize(data[cols[0]], sort=True)
-    out = codes.astype(np.int64)
-    n = len(uniq)
-    for c in cols[1:]:  # combinations, ordered by the first column, then the next, ...
-        nxt, u2 = pd.factorize(data[c], sort=True)
+        cache[c] = pd.factorize(col, sort=True)
+    per_col = tuple(cache[c] for c in cols)
+    out = per_col[0][0].astype(np.int64)
+    n = len(per_col[0][1])
+    for nxt, u2 in per_col[1:]:
         comb, u3 = pd.factorize(out * len(u2) + nxt, sort=True)
         out, n = comb.astype(np.int64), len(u3)
-    return out, n
+    return out, n, _LevelLabels(per_col, out)
 
 
 def _strip_factor(text: str) -> str:
@@ -175,6 +212,7 @@ def _parse_random(
     forms = [random] if isinstance(random, str) else list(random)
     sig: list[_SigmaTerm] = []
     gts: list[_GTerm] = []
+    cache: dict[str, tuple[IntArray, Any]] = {}
     for f in forms:
         text = str(f).strip()
         if not text.startswith("~") or "|" not in text:
@@ -187,8 +225,8 @@ def _parse_random(
                 raise InputError(f"cannot read the random formula {f!r}", field="random")
             for i in range(len(parts)):
                 cols = parts[: i + 1]
-                codes, nl = _codes(data, cols, "random")
-                sig.append(_SigmaTerm("/".join(cols), codes, nl))
+                codes, nl, labs = _coded_levels(data, cols, "random", cache)
+                sig.append(_SigmaTerm("/".join(cols), codes, nl, labs))
         else:
             if len(gts) == 2:
                 raise InputError("at most two '~ inner | outer' terms", field="random")
@@ -199,11 +237,16 @@ def _parse_random(
             if struct not in STRUCTS:
                 raise InputError(f"unknown struct {struct!r}; choose one of "
                                  f"{', '.join(STRUCTS)}", field="struct")
-            icodes, _ = _codes(data, [inner], "random")
-            ocodes, no = _codes(data, [outer], "random")
-            uniq = pd.factorize(data[inner], sort=True)[1]
-            gts.append(_GTerm(inner, outer, struct, icodes, ocodes,
-                              tuple(_level_label(u) for u in uniq), no, lhs))
+            icodes, _, ilabs = _coded_levels(data, [inner], "random", cache)
+            ocodes, no, olabs = _coded_levels(data, [outer], "random", cache)
+            values = None
+            if struct == "CAR":
+                if inner not in data.columns or not pd.api.types.is_numeric_dtype(data[inner]):
+                    raise InputError(f"struct='CAR' needs a numeric inner variable ({inner!r})",
+                                     field="struct")
+                values = np.asarray(cache[inner][1], dtype=float)
+            gts.append(_GTerm(inner, outer, struct, icodes, ocodes, ilabs(), no, lhs, olabs,
+                              values))
     return sig, gts
 
 
@@ -219,8 +262,12 @@ def _g_matrix(
     """
     q, s = term.q, term.struct
     tau2 = np.exp(eta_tau)
-    rho = np.tanh(eta_rho)
-    drho = 1.0 - rho * rho
+    if s == "CAR":
+        rho = special.expit(eta_rho)
+        drho = rho * (1.0 - rho)
+    else:
+        rho = np.tanh(eta_rho)
+        drho = 1.0 - rho * rho
     ones_off = np.ones((q, q)) - np.eye(q)
     d: list[FloatArray] = []
     if s == "ID":
@@ -236,8 +283,9 @@ def _g_matrix(
         g = tau2[0] * (np.eye(q) + rho[0] * ones_off)
         d.append(g.copy())
         d.append(tau2[0] * drho[0] * ones_off)
-    elif s == "AR":
-        lag = np.abs(np.subtract.outer(np.arange(q), np.arange(q))).astype(float)
+    elif s in ("AR", "CAR"):
+        pos = term.values if s == "CAR" and term.values is not None else np.arange(q, dtype=float)
+        lag = np.abs(np.subtract.outer(pos, pos))
         r = rho[0]
         pw = np.power(r, lag)
         g = tau2[0] * pw
@@ -304,6 +352,15 @@ def _blocks(
     """Block label of each observation: the connected components of the graph linking
     observations that share a level of a random factor (or an outer level, or a non-zero
     sampling covariance; ``extra`` groupings link as well)."""
+    diagonal_v = vmat is None or vmat.nnz == 0 or bool(np.all(
+        np.diff(vmat.indptr) <= 1) and np.all(vmat.indices == np.repeat(
+            np.arange(n), np.diff(vmat.indptr))))
+    if (sig and not gts and not extra and diagonal_v
+            and all(t.name.startswith(sig[0].name + "/") for t in sig[1:])):
+        # one nesting a/b/...: the components are the levels of a (the same labels, in order
+        # of first appearance, as the graph below gives)
+        first: IntArray = pd.factorize(sig[0].codes)[0].astype(np.int64)
+        return first
     rows: list[IntArray] = []
     cols: list[IntArray] = []
     offset = n
@@ -399,8 +456,9 @@ def _chol_inv(mm: FloatArray) -> tuple[float, FloatArray] | None:
         except np.linalg.LinAlgError:
             return None
         logdet = 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
-        linv = np.linalg.solve(chol, np.broadcast_to(np.eye(m), mm.shape))
-        return logdet, np.swapaxes(linv, 1, 2) @ linv
+        inv = np.linalg.inv(mm)  # one LAPACK call per stack; the factor checked PD
+        sym = np.asarray(0.5 * (inv + np.swapaxes(inv, 1, 2)), dtype=np.float64)
+        return logdet, sym
     lo = np.zeros_like(mm)
     for j in range(m):
         d = mm[:, j, j] - np.einsum("bk,bk->b", lo[:, j, :j], lo[:, j, :j])
@@ -428,6 +486,8 @@ class _Eval:
     vb: FloatArray
     ll: float
     rss: float
+    info: FloatArray | None = None
+    hess: FloatArray | None = None
 
 
 class _Model:
@@ -438,6 +498,9 @@ class _Model:
         self.groups, self.sig, self.gts = groups, list(sig), list(gts)
         self.k, self.p, self.reml, self.logdet_xx = k, p, reml, logdet_xx
         self.npar = len(sig) + sum(t.ntau + t.nrho for t in gts)
+        # every parameter a log variance that M is linear in: d2M/d eta_j d eta_k = [j = k] D_j
+        self.linear = all(t.struct in ("ID", "DIAG") for t in gts)
+        self._last: tuple[FloatArray, _Eval, bool, bool] | None = None  # the last evaluation
 
     def split(self, eta: FloatArray) -> tuple[FloatArray, list[tuple[FloatArray, FloatArray]]]:
         ns = len(self.sig)
@@ -457,8 +520,25 @@ class _Model:
             gs.append((tau2, rho, g))
         return np.exp(es), gs
 
-    def evaluate(self, eta: FloatArray, grad: bool = True) -> _Eval:
-        """``-ll`` at ``eta`` (log variances, atanh correlations), its gradient and ``beta``."""
+    def evaluate(self, eta: FloatArray, grad: bool = True, info: bool = False) -> _Eval:
+        """``-ll`` at ``eta`` (log variances, atanh correlations), its gradient and ``beta``;
+        with ``info``, also the average information matrix of ``eta`` (Gilmour, Thompson &
+        Cullis 1995), ``AI_jk = 1/2 (Py)' D_j P D_k (Py)`` with ``P = W - W X A^-1 X'W``,
+        ``Py = W r`` and ``D_j = dM/d eta_j``: the mean of the observed and expected information
+        of REML, cheap to form and a close approximation to the Hessian of ``-ll`` near the
+        optimum (used for ML as well, as a scoring matrix). When every parameter is a log
+        variance that ``M`` is linear in (``~ 1 | f`` terms, ``ID``/``DIAG``), also the exact
+        Hessian of ``-ll``, ``2 AI - E + diag(g)`` with the expected information
+        ``E_jk = 1/2 tr(P D_j P D_k)`` (as ``d2M/d eta_j d eta_k = [j = k] D_j``)."""
+        last = self._last
+        if last is not None and (last[2] or not grad) and (last[3] or not info) \
+                and np.array_equal(last[0], eta):
+            return last[1]  # the optimum, asked again after the optimiser stopped there
+        ev = self._evaluate(eta, grad or info, info)
+        self._last = (np.array(eta, dtype=float), ev, grad or info, info)
+        return ev
+
+    def _evaluate(self, eta: FloatArray, grad: bool, info: bool) -> _Eval:
         eta = np.clip(eta, -60.0, 60.0)
         es, eg = self.split(eta)
         s2 = np.exp(es)
@@ -504,7 +584,14 @@ class _Model:
         else:
             ll = -0.5 * self.k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
         g_out = np.zeros(self.npar)
-        if grad:
+        npar = self.npar
+        uwu = np.zeros((npar, npar)) if info else None
+        xwu = np.zeros((npar, p)) if info else None
+        exact = info and self.linear
+        tww = np.zeros((npar, npar)) if exact else None
+        bsum = np.zeros((npar, p, p)) if exact else None
+        csum = np.zeros((npar, npar, p, p)) if exact and self.reml else None
+        if grad or info:
             for grp, (w, wx), wr in zip(self.groups, cache, wrs, strict=True):
                 mats: list[FloatArray] = []
                 for sj, mask in zip(s2, grp.s_masks, strict=True):
@@ -513,20 +600,97 @@ class _Model:
                                                        strict=True):
                     for dg in dgs:
                         mats.append(mask * dg[inner[:, :, None], inner[:, None, :]])
-                for j, dmat in enumerate(mats):
-                    val = float(np.sum(w * dmat)) - float(
-                        np.einsum("bi,bij,bj->", wr, dmat, wr))
-                    if self.reml:
-                        bm = np.einsum("bip,bij,bjq->pq", wx, dmat, wx)
-                        val -= float(np.sum(ainv * bm))
-                    g_out[j] += 0.5 * val
+                dm = np.stack(mats)  # (npar, nb, m, m): every D_j of the stack at once
+                val = (np.einsum("bij,nbij->n", w, dm)
+                       - np.einsum("bi,nbij,bj->n", wr, dm, wr))
+                bm = None
+                if self.reml:
+                    bm = np.einsum("bip,nbij,bjq->npq", wx, dm, wx)
+                    val = val - np.einsum("pq,npq->n", ainv, bm)
+                    if bsum is not None:
+                        bsum += bm
+                g_out += 0.5 * val
+                if uwu is not None and xwu is not None:
+                    u = np.einsum("nbij,bj->nbi", dm, wr)  # D_j P y
+                    xwu += np.einsum("bip,nbi->np", wx, u)
+                    uwu += np.einsum("nbi,kbi->nk", u, np.einsum("bij,nbj->nbi", w, u))
+                if tww is not None:
+                    wd = w[None] @ dm
+                    tww += np.einsum("nbil,kbli->nk", wd, wd)
+                    if csum is not None:
+                        dwx = dm @ wx[None]
+                        csum += np.einsum("nbip,kbiq->nkpq", dwx, w[None] @ dwx)
+        info_m = hess_m = None
+        if uwu is not None and xwu is not None:
+            ai = uwu - xwu @ ainv @ xwu.T if self.reml else uwu
+            info_m = 0.25 * (ai + ai.T)  # 1/2 AI, symmetrised
+            if tww is not None:
+                e = tww.copy()
+                if csum is not None and bsum is not None:
+                    ab = ainv[None] @ bsum
+                    e += (-2.0 * np.einsum("pq,nkpq->nk", ainv, csum)
+                          + np.einsum("npq,kqp->nk", ab, ab))
+                e = 0.25 * (e + e.T)
+                hess_m = 2.0 * info_m - e + np.diag(g_out)
         return _Eval(-ll, g_out, np.asarray(beta, dtype=float), np.asarray(ainv, dtype=float),
-                     ll, rss)
+                     ll, rss, info_m, hess_m)
+
+
+def _scoring(model: _Model, full: FloatArray, free: IntArray, max_iter: int = 40
+             ) -> FloatArray | None:
+    """Minimise ``-ll`` over ``free`` by Newton steps on the exact Hessian where
+    :meth:`_Model.evaluate` gives one (and it is positive definite), else average-information
+    scoring (Gilmour, Thompson & Cullis 1995): ``eta <- eta - t H^-1 g``, ``t`` halved until
+    ``-ll`` does not increase, each step at most 5 in ``eta``. Returns the estimates once
+    ``max |g| < 1e-9``, or None (not converged in ``max_iter`` steps, a singular AI matrix, an
+    estimate leaving ``[-25, 25]``): the caller then falls back to BFGS."""
+    eta = full.copy()
+    ev = model.evaluate(eta, info=True)
+    if not math.isfinite(ev.f):
+        return None
+    for _ in range(max_iter):
+        g = ev.grad[free]
+        if float(np.max(np.abs(g))) < 1e-9:
+            return eta
+        assert ev.info is not None
+        step = None
+        if ev.hess is not None:  # Newton where the Hessian is exact and positive definite
+            h = ev.hess[np.ix_(free, free)]
+            try:
+                np.linalg.cholesky(h)
+                step = np.linalg.solve(h, g)
+            except np.linalg.LinAlgError:
+                step = None
+        if step is None:
+            try:
+                step = np.linalg.solve(ev.info[np.ix_(free, free)], g)
+            except np.linalg.LinAlgError:
+                return None
+        big = float(np.max(np.abs(step)))
+        if not math.isfinite(big):
+            return None
+        if big > 5.0:
+            step *= 5.0 / big
+        t = 1.0
+        while True:
+            cand = eta.copy()
+            cand[free] -= t * step
+            if np.any(np.abs(cand[free]) > 25.0):  # towards a boundary: BFGS handles it
+                return None
+            evn = model.evaluate(cand, info=True)
+            if math.isfinite(evn.f) and evn.f <= ev.f + 1e-13 * max(1.0, abs(ev.f)):
+                break
+            t *= 0.5
+            if t < 1e-3:
+                return None
+        eta, ev = cand, evn
+    return None
 
 
 def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[FloatArray, bool]:
-    """Minimise ``-ll`` over the free parameters (BFGS with the analytic gradient, then Newton
-    steps on a finite-difference Hessian of the gradient for a tight optimum)."""
+    """Minimise ``-ll`` over the free parameters: average-information scoring
+    (:func:`_scoring`) from ``x0`` when it converges; otherwise BFGS with the analytic gradient,
+    then Newton steps on a finite-difference Hessian of the gradient for a tight optimum."""
     free = np.array([i for i in range(model.npar) if i not in fixed], dtype=np.int64)
     full = x0.copy()
     for i, val in fixed.items():
@@ -544,6 +708,9 @@ def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[F
 
     if free.size == 0:
         return full, True
+    sc = _scoring(model, full, free)
+    if sc is not None:
+        return sc, True
     res = optimize.minimize(fun, full[free], jac=True, method="BFGS",
                             options={"gtol": 1e-6, "maxiter": 2000})  # Newton finishes
     z = np.asarray(res.x, dtype=float)
@@ -651,6 +818,7 @@ class RMAMVResult(Printed):
     g_labels: tuple[str, str] | tuple[()] = ()
     h_labels: tuple[str, str] | tuple[()] = ()
     converged: bool = True
+    dfs: str = "residual"
     _refit: Any = field(default=None, repr=False)
 
     @property
@@ -722,8 +890,8 @@ class RMAMVResult(Printed):
                 else:
                     cells += ["yes" if fx[j] else "no"]
                 rows.append(cells)
-                rn.append(f"{tname}.{j + 1}  " if per_level else f"{tname}    ")
-            if struct in ("CS", "HCS", "AR", "HAR"):
+                rn.append(f"{tname}.{j + 1}  " if per_level else f"{tname:<9}")  # metafor's padding
+            if struct in ("CS", "HCS", "AR", "HAR", "CAR"):
                 cells = [num(float(rho[0]), digits), ""]
                 cells += ["", "yes" if fx[-1] else "no", ""] if per_level else [
                     "yes" if fx[-1] else "no"]
@@ -883,6 +1051,101 @@ class RMAMVResult(Printed):
             "pi_lb": pred - crit * sp, "pi_ub": pred + crit * sp,
         })
 
+    def ranef(self, *, level: float | None = None) -> dict[str, pd.DataFrame]:
+        """Best linear unbiased predictions of the random effects, as metafor's ``ranef.rma.mv``.
+
+        With ``W = M^-1`` at the estimates, ``e = y - X beta`` and ``P = W - W X (X'WX)^-1 X'W``,
+        a ``~ 1 | f`` term with variance ``sigma2`` and indicator matrix ``Z`` has
+        ``u = sigma2 Z'W e`` and ``Var(u - u_true) = sigma2 I - sigma2^2 Z'PZ``; a
+        ``~ inner | outer`` term, whose covariance over the observations is
+        ``G* = (Z_inner G Z_inner') * (Z_outer Z_outer')``, has ``u = G* W e`` and
+        ``Var = G* - G* P G*`` (Henderson's BLUP; Robinson 1991; metafor's ``ranef.rma.mv``,
+        which calls the variance ``vpred``). Prediction intervals are ``u +- crit se``, ``crit``
+        the normal quantile, or for ``test="t"`` the t quantile on ``k - p`` df (``dfs=
+        "residual"``) or on the term's number of levels (its outer levels for a G term) minus
+        ``p`` (``dfs="contain"``), at least 1. Values below ``100 * machine epsilon`` are 0.
+
+        Returns one frame per random term (``intrcpt, se, pi_lb, pi_ub``), keyed as metafor's
+        list: the factor's name (``district``, ``district/school``) indexed by its levels
+        (nested levels joined by ``/``, ordered by the outer then the inner level, as metafor's
+        ``interaction(lex.order=TRUE)``), and ``~inner | outer`` indexed by ``"inner | outer"``
+        (the inner value right-aligned) for each combination in the data, ordered by outer then
+        inner level.
+
+        Robinson, G. K. (1991). That BLUP is a good thing: the estimation of random effects.
+        Statistical Science, 6(1), 15-32.
+        """
+        if self._refit is None:
+            raise InputError("this result has no random effects to predict", field="ranef")
+        model = self._refit[0]
+        lv = self.level if level is None else float(level)
+        alpha = alpha_from_level(lv)
+        k, p = self.k, self.p
+        beta = np.asarray(self.beta, dtype=float)
+        parts = []
+        a = np.zeros((p, p))
+        for grp, (_, mm) in zip(model.groups, self.M_blocks, strict=True):
+            ci = _chol_inv(mm)
+            if ci is None:
+                raise InputError("the marginal covariance matrix is not positive definite",
+                                 field="V")
+            w = ci[1]
+            e = grp.y - np.einsum("bip,p->bi", grp.x, beta)  # padding rows: y = 0, X = 0
+            wx = w @ grp.x
+            a += np.einsum("bip,biq->pq", grp.x, wx)
+            parts.append((grp, w, np.einsum("bij,bj->bi", w, e), wx))
+        ainv = np.linalg.inv(a)
+
+        def crit(nlevels: int) -> float:
+            if self.test != "t":
+                return float(-special.ndtri(alpha / 2.0))
+            ddf = max(1, (nlevels if self.dfs == "contain" else k) - p)
+            return float(-special.stdtrit(ddf, alpha / 2.0))
+
+        def frame(pred: FloatArray, var: FloatArray, index: list[str], nlev: int
+                  ) -> pd.DataFrame:
+            pred = np.where(np.abs(pred) < 100.0 * np.finfo(float).eps, 0.0, pred)
+            se = np.sqrt(np.maximum(var, 0.0))
+            c = crit(nlev)
+            return pd.DataFrame({"intrcpt": pred, "se": se, "pi_lb": pred - c * se,
+                                 "pi_ub": pred + c * se}, index=pd.Index(index))
+
+        out: dict[str, pd.DataFrame] = {}
+        for j, term in enumerate(model.sig):
+            s2 = float(self.sigma2[j])
+            nl = term.nlevels
+            zwe, zwz, zwx = np.zeros(nl), np.zeros(nl), np.zeros((nl, p))
+            for grp, w, we, wx in parts:
+                ok = grp.idx >= 0
+                codes = term.codes[grp.idx[ok]]
+                zwe += np.bincount(codes, we[ok], nl)
+                zwz += np.bincount(codes, (w * grp.s_masks[j]).sum(axis=2)[ok], nl)
+                np.add.at(zwx, codes, wx[ok])
+            zpz = zwz - np.einsum("lp,pq,lq->l", zwx, ainv, zwx)
+            out[term.name] = frame(s2 * zwe, s2 - s2 * s2 * zpz, list(term.levels), nl)
+        for gi, term in enumerate(model.gts):
+            g = np.asarray(self.G if gi == 0 else self.H, dtype=float)
+            pred, var = np.zeros(k), np.zeros(k)
+            for grp, w, we, _ in parts:
+                ok = grp.idx >= 0
+                inner = grp.g_inner[gi]
+                gb = grp.g_masks[gi] * g[inner[:, :, None], inner[:, None, :]]
+                gw = gb @ w
+                gwx = gw @ grp.x
+                v = (np.diagonal(gb, axis1=1, axis2=2) - np.sum(gw * gb, axis=2)
+                     + np.einsum("bip,pq,biq->bi", gwx, ainv, gwx))
+                pred[grp.idx[ok]] = np.einsum("bij,bj->bi", gb, we)[ok]
+                var[grp.idx[ok]] = v[ok]
+            combo = term.outer_codes * term.q + term.inner_codes
+            _, first = np.unique(combo, return_index=True)  # sorted: by outer, then inner
+            width = max(len(term.levels[c]) for c in term.inner_codes.tolist())
+            outer_lv = term.outer_levels
+            names = [f"{term.levels[term.inner_codes[i]]:>{width}} | "
+                     f"{outer_lv[term.outer_codes[i]]}" for i in first.tolist()]
+            key = f"~{term.label} | {term.outer}"
+            out[key] = frame(pred[first], var[first], names, term.n_outer)
+        return out
+
     def confint(self, *, level: float | None = None) -> pd.DataFrame:
         """Profile-likelihood CIs of the variance components, as metafor's ``confint.rma.mv``.
 
@@ -904,15 +1167,13 @@ class RMAMVResult(Printed):
         for i, (lab, kind) in enumerate(zip(labels, kinds, strict=True)):
             if self.fixed[i]:
                 continue
-            est_n = math.exp(eta_hat[i]) if kind == "var" else math.tanh(eta_hat[i])
+            est_n = math.exp(eta_hat[i]) if kind == "var" else _eta_cor(eta_hat[i], kind)
             start = eta_hat.copy()
 
             def prof(val: float, i: int = i, kind: str = kind, start: FloatArray = start
                      ) -> float:
-                if kind == "var":
-                    e = math.log(val) if val > 0 else -60.0
-                else:
-                    e = math.atanh(max(-1 + 1e-15, min(1 - 1e-15, val)))
+                e = (math.log(val) if val > 0 else -60.0) if kind == "var" else \
+                    _cor_eta(val, kind)
                 fixed = {j: float(eta_hat[j]) for j in range(len(labels)) if self.fixed[j]}
                 fixed[i] = e
                 z, _ = _optimise(model, start, fixed)
@@ -934,8 +1195,9 @@ class RMAMVResult(Printed):
                                      xtol=1e-10 * max(est_n, 1e-8), rtol=1e-10) \
                     if prof(hi_end) >= 0 else math.inf
             else:
-                lo = -1.0 if prof(-1.0) <= 0 else optimize.brentq(prof, -1.0, est_n,
-                                                                 xtol=1e-10, rtol=1e-10)
+                end = 0.0 if kind == "car" else -1.0
+                lo = end if prof(end) <= 0 else optimize.brentq(prof, end, est_n,
+                                                               xtol=1e-10, rtol=1e-10)
                 hi = 1.0 if prof(1.0) <= 0 else optimize.brentq(prof, est_n, 1.0,
                                                                xtol=1e-10, rtol=1e-10)
             rows.append((lab, est_n, lo, hi))
@@ -948,6 +1210,19 @@ class RMAMVResult(Printed):
 
 
 # --------------------------------------------------------------------------- input
+
+
+def _cor_eta(val: float, kind: str) -> float:
+    """A correlation on the optimiser's scale: ``atanh`` (``logit`` for CAR, as metafor)."""
+    if kind == "car":
+        v = max(1e-15, min(1 - 1e-15, val))
+        return math.log(v / (1.0 - v))
+    return math.atanh(max(-1 + 1e-15, min(1 - 1e-15, val)))
+
+
+def _eta_cor(e: float, kind: str) -> float:
+    """The inverse of :func:`_cor_eta`."""
+    return float(special.expit(e)) if kind == "car" else math.tanh(e)
 
 
 def _covariance(v_arg: Any, data: pd.DataFrame | None, k: int) -> sparse.csr_matrix:
@@ -1038,6 +1313,8 @@ def rma_mv(
     sigma2: Any = None,
     tau2: Any = None,
     rho: Any = None,
+    gamma2: Any = None,
+    phi: Any = None,
 ) -> RMAMVResult:
     """Fit a multilevel / multivariate meta-analytic model (metafor's ``rma.mv``).
 
@@ -1057,9 +1334,12 @@ def rma_mv(
         ``gamma2/phi``).
     mods : str or array-like, optional
         A formula (``"~ year"``, ``"~ 0 + outcome + outcome:I(year - 1983)"``; factors,
-        interactions, ``I()``) or a numeric model matrix (used as given, no intercept added).
+        interactions, ``I()``) or a numeric model matrix (used as given, no intercept added:
+        metafor's ``mods=X, intercept=FALSE``; a DataFrame's column names name the
+        coefficients).
     struct : str or list of two str
-        ``CS`` (default), ``HCS``, ``UN``, ``DIAG``, ``ID`` or ``AR`` (module docstring).
+        ``CS`` (default), ``HCS``, ``UN``, ``DIAG``, ``ID``, ``AR``, ``HAR`` or ``CAR`` (module
+        docstring).
     method : {"REML", "ML"}
     test : {"z", "t"}
         Wald z-tests, or t-tests (and an F omnibus test) with ``dfs`` degrees of freedom.
@@ -1068,14 +1348,14 @@ def rma_mv(
         method: per coefficient, the fewest levels among the random factors (for a ``~ inner |
         outer`` term: its inner-outer combinations and its outer levels) within each of whose
         levels the coefficient's column is constant, minus ``p`` (``k - p`` when no factor
-        contains it). ``QM``'s denominator df is the smallest over ``btt``.
+        contains it), at least 1. ``QM``'s denominator df is the smallest over ``btt``.
     level : float
         Confidence level in percent.
     btt : sequence of int, optional
         0-based indices of the coefficients tested by ``QM`` (default: all but the intercept).
-    sigma2, tau2, rho : float or list, optional
+    sigma2, tau2, rho, gamma2, phi : float or list, optional
         Fixed values of variance components (None entries are estimated), as metafor's
-        arguments of the same names.
+        arguments of the same names (``gamma2``/``phi``: the second ``~ inner | outer`` term).
 
     Returns
     -------
@@ -1133,11 +1413,16 @@ def rma_mv(
     else:
         x = np.asarray(mods, dtype=float)
         x = x[:, None] if x.ndim == 1 else x
+        cols = [str(c) for c in mods.columns] if isinstance(mods, pd.DataFrame) else None
         if x.shape[0] != k:
             raise InputError(f"mods has {x.shape[0]} rows for {k} estimates", field="mods")
         if not np.all(np.isfinite(x)):
             raise InputError("moderators must be finite numbers", field="mods")
-        names = tuple(f"X{j + 1}" for j in range(x.shape[1])) if x.shape[1] > 1 else ("mods",)
+        if cols is not None:  # a DataFrame's column names, as metafor names a matrix's columns
+            names = tuple(cols)
+        else:
+            names = tuple(f"X{j + 1}" for j in range(x.shape[1])) if x.shape[1] > 1 else \
+                ("mods",)
     p = x.shape[1]
     xtx = x.T @ x
     if np.linalg.matrix_rank(x) < p:
@@ -1168,17 +1453,19 @@ def rma_mv(
     if gts:
         fix_t = _fix_vector(tau2, gts[0].ntau, "tau2")
         fix_r = _fix_vector(rho, gts[0].nrho, "rho")
-    fix_g = [_fix_vector(None, t.ntau, "gamma2") + _fix_vector(None, t.nrho, "phi")
+    fix_g = [_fix_vector(gamma2, t.ntau, "gamma2") + _fix_vector(phi, t.nrho, "phi")
              for t in gts[1:]]
     nvc = len(sig) + sum(t.ntau for t in gts)
-    total = _start_total(y, x, groups, nvc)
+    fe = _qe(groups, y, x)
+    total = _start_total(y, groups, nvc, fe)
     eta0: list[float] = [math.log(total / max(nvc, 1))] * len(sig)
     kinds: list[str] = ["var"] * len(sig)
     plabels: list[str] = ([f"sigma^2.{j + 1}" for j in range(len(sig))] if len(sig) > 1
                           else ["sigma^2"] * len(sig))
     for gi, t in enumerate(gts):
-        eta0 += [math.log(total / max(nvc, 1))] * t.ntau + [math.atanh(0.5)] * t.nrho
-        kinds += ["var"] * t.ntau + ["cor"] * t.nrho
+        ckind = "car" if t.struct == "CAR" else "cor"
+        eta0 += [math.log(total / max(nvc, 1))] * t.ntau + [_cor_eta(0.5, ckind)] * t.nrho
+        kinds += ["var"] * t.ntau + [ckind] * t.nrho
         tn, rn = ("tau^2", "rho") if gi == 0 else ("gamma^2", "phi")
         plabels += [f"{tn}.{j + 1}" if t.ntau > 1 else tn for j in range(t.ntau)]
         plabels += [f"{rn}.{j + 1}" if t.nrho > 1 else rn for j in range(t.nrho)]
@@ -1194,9 +1481,10 @@ def rma_mv(
                 raise InputError("a fixed variance component must be >= 0", field="sigma2")
             fixed[i] = math.log(val) if val > 0 else -60.0
         else:
-            if not -1 <= val <= 1:
-                raise InputError("a fixed correlation must be in [-1, 1]", field="rho")
-            fixed[i] = math.atanh(max(-1 + 1e-15, min(1 - 1e-15, val)))
+            if not (0 if kind == "car" else -1) <= val <= 1:
+                raise InputError("a fixed correlation must be in [-1, 1] ([0, 1] for CAR)",
+                                 field="rho")
+            fixed[i] = _cor_eta(val, kind)
     eta_start = np.array(eta0, dtype=float)
     eta_hat, ok = _optimise(model, eta_start, fixed)
     if not ok:
@@ -1233,7 +1521,7 @@ def rma_mv(
         qmdf = (m, None)
 
     # ---- QE with W = V^-1 and the saturated log-likelihood
-    qe, logdet_v = _qe(groups, p)
+    qe, logdet_v, _ = fe
     qep = float(special.chdtrc(k - p, qe)) if math.isfinite(qe) else math.nan
 
     # ---- fit statistics (metafor's fitstats)
@@ -1296,7 +1584,7 @@ def rma_mv(
         h_inner=_readonly(gts[1].inner_codes) if len(gts) > 1 else np.empty(0, dtype=np.int64),
         g_labels=(gts[0].label, gts[0].outer) if gts else (),
         h_labels=(gts[1].label, gts[1].outer) if len(gts) > 1 else (),
-        converged=ok, _refit=(model, eta_hat, plabels, kinds),
+        converged=ok, dfs=dfs, _refit=(model, eta_hat, plabels, kinds),
     )
 
 
@@ -1316,7 +1604,7 @@ def _contain_df(x: FloatArray, sig: Sequence[_SigmaTerm], gts: Sequence[_GTerm],
             pairs = pd.MultiIndex.from_arrays([codes, col]).unique()
             if len(pairs) == nl:  # each level holds a single value of the column
                 out[j] = min(out[j], nl)
-    return np.asarray(out - p, dtype=np.int64)
+    return np.asarray(np.maximum(out - p, 1), dtype=np.int64)  # metafor: at least 1
 
 
 def _final_m(model: _Model, eta: FloatArray) -> tuple[tuple[IntArray, FloatArray], ...]:
@@ -1334,32 +1622,26 @@ def _final_m(model: _Model, eta: FloatArray) -> tuple[tuple[IntArray, FloatArray
     return tuple(out)
 
 
-def _start_total(y: FloatArray, x: FloatArray, groups: list[_Group], nvc: int) -> float:
+def _start_total(y: FloatArray, groups: list[_Group], nvc: int,
+                 fe: tuple[float, float, FloatArray | None]) -> float:
     """metafor's start value: ``max(0.001 nvc, var(y - X b_FE) - 1/mean(1/diag V))`` with
-    ``b_FE`` the ``V^-1``-weighted fit (``var(y)`` when ``V`` is singular)."""
-    p = x.shape[1]
-    a = np.zeros((p, p))
-    xwy = np.zeros(p)
-    dv = np.zeros(y.size)
-    try:
-        for grp in groups:
-            w = np.linalg.inv(np.linalg.cholesky(grp.v))
-            w = np.swapaxes(w, 1, 2) @ w
-            wx = w @ grp.x
-            a += np.einsum("bip,biq->pq", grp.x, wx)
-            xwy += np.einsum("bip,bi->p", wx, grp.y)
-            ok = grp.idx >= 0
-            dv[grp.idx[ok]] = np.diagonal(grp.v, axis1=1, axis2=2)[ok]
-        b = np.linalg.solve(a, xwy)
-    except np.linalg.LinAlgError:
+    ``b_FE`` the ``V^-1``-weighted fit (``var(y)`` when ``V`` is singular); ``fe`` is
+    :func:`_qe`'s result."""
+    res = fe[2]
+    if res is None:
         return float(np.var(y, ddof=1))
-    res = y - x @ b
+    dv = np.zeros(y.size)
+    for grp in groups:
+        ok = grp.idx >= 0
+        dv[grp.idx[ok]] = np.diagonal(grp.v, axis1=1, axis2=2)[ok]
     return max(0.001 * max(nvc, 1), float(np.var(res, ddof=1)) - 1.0 / float(np.mean(1.0 / dv)))
 
 
-def _qe(groups: list[_Group], p: int) -> tuple[float, float]:
-    """``QE = r'V^-1 r`` of the ``V^-1``-weighted fit and ``log|V|`` (NaN when ``V`` is not
-    positive definite)."""
+def _qe(groups: list[_Group], y: FloatArray, x: FloatArray
+        ) -> tuple[float, float, FloatArray | None]:
+    """``QE = r'V^-1 r`` of the ``V^-1``-weighted fit, ``log|V|`` and the residuals ``r``
+    (NaN, NaN, None when ``V`` is not positive definite)."""
+    p = x.shape[1]
     a = np.zeros((p, p))
     xwy = np.zeros(p)
     logdet = 0.0
@@ -1376,9 +1658,9 @@ def _qe(groups: list[_Group], p: int) -> tuple[float, float]:
             cache.append(w)
         b = np.linalg.solve(a, xwy)
     except np.linalg.LinAlgError:
-        return math.nan, math.nan
+        return math.nan, math.nan, None
     qe = 0.0
     for grp, w in zip(groups, cache, strict=True):
         r = grp.y - np.einsum("bip,p->bi", grp.x, b)
         qe += float(np.einsum("bi,bij,bj->", r, w, r))
-    return max(qe, 0.0), logdet
+    return max(qe, 0.0), logdet, y - x @ b

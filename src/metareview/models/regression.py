@@ -73,6 +73,14 @@ from metareview.models._printer import (
     render_text,
     tau2_fields,
 )
+from metareview.models.estimators import (
+    EXTRA_METHODS,
+    check_weights,
+    extra_method,
+    extra_se_tau2,
+    extra_tau2,
+    weighted_coefficients,
+)
 from metareview.models.rma import _opt, _readonly
 
 __all__ = ["RegResult", "model_matrix", "rma_reg"]
@@ -324,7 +332,7 @@ def _estimate_tau2(
             return (rss - (k - p)) / float(np.trace(pm)), "closed form"
         return (rss - k) / float(w.sum()), "closed form"
     if method == "SJ":
-        t0 = float(np.mean((y - y.mean()) ** 2))
+        t0 = _sj_start(y, control)
         return t0 * _q_resid(y, v, x, t0) / (k - p), "closed form"
     he = _tau2_he(y, v, x)
     if method == "HE":
@@ -378,6 +386,13 @@ def _estimate_tau2(
     return root, "root"
 
 
+def _sj_start(y: FloatArray, control: Control | None) -> float:
+    """Sidik-Jonkman's ``tau0^2``: ``control.tau2_init``, else ``sum (y - ybar)^2 / k``."""
+    if control is not None and control.tau2_init is not None:
+        return float(control.tau2_init)
+    return float(np.mean((y - y.mean()) ** 2))
+
+
 def _tau2_he(y: FloatArray, v: FloatArray, x: FloatArray) -> float:
     k, p = x.shape
     h = x @ np.linalg.solve(x.T @ x, x.T)
@@ -385,7 +400,10 @@ def _tau2_he(y: FloatArray, v: FloatArray, x: FloatArray) -> float:
     return (float(y @ p0 @ y) - float(np.sum(np.diag(p0) * v))) / (k - p)
 
 
-def _se_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str, t: float) -> float:
+def _se_tau2(
+    y: FloatArray, v: FloatArray, x: FloatArray, method: str, t: float,
+    control: Control | None = None,
+) -> float:
     """Standard error of tau^2 as metafor computes it for each estimator, ``df = k - p``:
 
     - DL: ``sqrt(2 df + 4 t tr P + 2 t^2 tr(PP)) / tr P``; HS: the same over ``sum w``
@@ -409,7 +427,7 @@ def _se_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str, t: float)
         num = 2.0 * float(np.sum(pv * pv.T)) + 4.0 * t * float(np.trace(pv)) + 2.0 * t * t * df
         return math.sqrt(num) / df
     if method == "SJ":
-        t0 = float(np.mean((y - y.mean()) ** 2))
+        t0 = _sj_start(y, control)
         pm, _ = _proj(x, 1.0 / (v + t0))
         pv = pm * v[None, :]
         num = (
@@ -484,6 +502,8 @@ class RegResult(Printed):
     #: model order, the first the reference), so ``predict(newmods=...)`` codes new values as
     #: the fit did; empty when the moderators were given as an array.
     mod_terms: tuple[tuple[str, bool, tuple[Any, ...]], ...] = field(default=(), repr=False)
+    #: The user's ``weights`` (metafor's ``x$weights``) of a GENQ/GENQM or weighted fit, else None.
+    user_weights: NDArray[np.float64] | None = field(default=None, repr=False)
 
     def predict(
         self,
@@ -642,6 +662,7 @@ def rma_reg(
     tau2: float | None = None,
     control: Mapping[str, Any] | Control | None = None,
     na_action: NaAction = "fail",
+    weights: Any = None,
 ) -> RegResult:
     """Fit a meta-regression ``y_i = x_i' beta + u_i + e_i`` (metafor's ``rma(yi, vi, mods=)``).
 
@@ -661,7 +682,12 @@ def rma_reg(
         intercept is always included). None fits the intercept-only model.
     method : str
         ``EE`` (alias ``FE``), ``DL``, ``REML``, ``ML``, ``PM``, ``HS``, ``SJ``, ``HE``, ``EB``;
-        formulas in :func:`_estimate_tau2`.
+        formulas in :func:`_estimate_tau2`; or ``HSk``, ``GENQ``, ``GENQM``, ``PMM``
+        (:mod:`metareview.models.estimators`; GENQ and GENQM need ``weights``).
+    weights : str or array-like, optional
+        User weights ``a_i`` (metafor's ``weights=``): they define GENQ/GENQM's statistic and
+        give ``beta = (X'AX)^-1 X'Ay`` with ``Var(beta) = (X'AX)^-1 X'A(V + tau^2)AX(X'AX)^-1``
+        (not with ``test="knha"``).
     test : {"z", "t", "knha"}
         ``z``: Wald z-tests and a chi-square omnibus test; ``t``: t-tests with ``k - p`` df and
         an F omnibus test; ``knha``: Knapp & Hartung (2003), the same t and F tests with
@@ -706,13 +732,18 @@ def rma_reg(
     yi, vi, sei, data = frame_args(yi, vi, sei, data)
     if data is not None and not isinstance(data, pd.DataFrame):
         data = pd.DataFrame(data)
-    method = normalise_method(method)
+    method = extra_method(method) or normalise_method(method)
     test = normalise_test(test)
     alpha = alpha_from_level(level)
     ctl = make_control(control)
     measure = default_measure(measure, data)
 
     y, v, y_field, v_field = effect_columns(yi, vi, sei, data)
+    if isinstance(weights, str) and data is not None:
+        if weights not in data.columns:
+            raise InputError(f"no column {weights!r} in data", field=weights)
+        weights = data[weights].to_numpy()
+    a_all = None if weights is None else check_weights(weights, y.size)
     x_all, names, mod_missing = model_matrix(mods, data, k=y.size)
     if mod_missing.any():
         if na_action == "fail":
@@ -743,6 +774,7 @@ def rma_reg(
     res = _fit(
         y, v, x, names, method=method, test=test, alpha=alpha, level=level, btt=btt,
         measure=measure, slab=labels, tau2=tau2, control=ctl,
+        weights=None if a_all is None else a_all[keep],
     )
     if by_name and data is not None:
         used = data.loc[keep].reset_index(drop=True)
@@ -770,9 +802,12 @@ def _fit(
     tau2: float | None,
     control: Control,
     skip_r2: bool = False,
+    weights: FloatArray | None = None,
 ) -> RegResult:
     """Fit the model to clean data (used by :func:`rma_reg` and the small-study tests)."""
     k, p = x.shape
+    if weights is not None and test == "knha":
+        raise InputError("weights cannot be combined with test='knha'", field="weights")
     is_ee = method in ("EE", "FE")
     fixed = tau2 is not None and not is_ee
     need = p if (is_ee or fixed) else p + 1
@@ -813,6 +848,8 @@ def _fit(
             t = float(tau2)
             if not math.isfinite(t) or t < 0:
                 raise InputError("a fixed tau2 must be finite and >= 0", field="tau2")
+        elif method in EXTRA_METHODS:
+            t = extra_tau2(y, v, x, method, weights, control.tol)
         else:
             t, _ = _estimate_tau2(y, v, x, method, control)
             if method in ("ML", "REML") and t > control.threshold:
@@ -826,12 +863,17 @@ def _fit(
                     )
                     t = 0.0
             t = max(0.0, t)
-        se_t = _se_tau2(y, v, x, method, t)
+        if method in EXTRA_METHODS:
+            se_t = extra_se_tau2(y, v, x, method, t, weights)
+        else:
+            se_t = _se_tau2(y, v, x, method, t, control)
 
     # ---- coefficients
     w = 1.0 / (v + t)
     _, vb = _proj(x, w)
     beta = vb @ (x.T @ (w * y))
+    if weights is not None:
+        beta, vb = weighted_coefficients(y, v, x, t, weights)
     s2w = 1.0
     if test == "knha":
         rss = float(np.sum(w * (y - x @ beta) ** 2))
@@ -886,7 +928,7 @@ def _fit(
         qe, qep, i2, h2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
 
     # skip_r2: refits of the diagnostics need no R^2 (metafor's skipr2=TRUE)
-    r2 = None if int_only or skip_r2 else _pseudo_r2(y, v, x, w, method, t, control)
+    r2 = None if int_only or skip_r2 else _pseudo_r2(y, v, x, w, method, t, control, weights)
 
     lv = float(level) * 100.0 if float(level) < 1 else float(level)
     return RegResult(
@@ -900,15 +942,20 @@ def _fit(
         QE=qe, QEp=qep, QM=qm, QMp=qmp, QMdf=qmdf, btt=btt_t, s2w=s2w,
         X=_readonly(x), yi=_readonly(y), vi=_readonly(v), slab=tuple(slab),
         tau2_fixed=fixed, control=control,
+        user_weights=None if weights is None else _readonly(weights),
     )
 
 
 def _pseudo_r2(
     y: FloatArray, v: FloatArray, x: FloatArray, w: FloatArray, method: str, tau2: float,
     control: Control,
+    weights: FloatArray | None = None,
 ) -> float | None:
     """metafor's R^2 for a model with moderators (see :func:`rma_reg`, Notes)."""
     k, p = x.shape
+    if method in EXTRA_METHODS:
+        tau2_0 = extra_tau2(y, v, np.ones((k, 1)), method, weights, control.tol)
+        return 0.0 if tau2_0 == 0.0 else max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0)
     if method in ("EE", "FE"):
         if np.var(y) == 0:
             return 0.0

@@ -53,6 +53,7 @@ from metareview.models._printer import (
     render_text,
     tau2_fields,
 )
+from metareview.models.estimators import extra_method
 
 __all__ = ["RMAResult", "rma"]
 
@@ -120,6 +121,8 @@ class RMAResult(Printed):
     #: True when the Q-profile upper bound of tau^2 does not exist in double precision;
     #: ``tau2_ci_ub`` is then the search limit (printed "> value").
     tau2_ci_ub_open: bool = False
+    #: The user's ``weights`` (metafor's ``x$weights``) of a GENQ/GENQM or weighted fit, else None.
+    user_weights: NDArray[np.float64] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -180,7 +183,8 @@ class RMAResult(Printed):
         if signif_stars:
             out.append(SIGNIF_CODES)
         if self.tau2_ci_lb is not None and self.tau2_ci_ub is not None:
-            out += ["", f"Heterogeneity, {self.level:g}% CI (Q-profile method):", ""]
+            kind = "generalised Q-profile" if self.method in ("GENQ", "GENQM") else "Q-profile"
+            out += ["", f"Heterogeneity, {self.level:g}% CI ({kind} method):", ""]
             tau_lb = math.sqrt(self.tau2_ci_lb) if self.tau2_ci_lb >= 0 else math.nan
             tau_ub = math.sqrt(self.tau2_ci_ub) if self.tau2_ci_ub >= 0 else math.nan
             rows: list[list[float | None]] = [
@@ -220,6 +224,8 @@ class RMAResult(Printed):
                 out[name] = {
                     "threshold": val.threshold, "tol": val.tol, "maxiter": val.maxiter,
                 }
+                if val.tau2_init is not None:
+                    out[name]["tau2_init"] = val.tau2_init
             elif isinstance(val, float):
                 out[name] = finite_or_none(val)
             else:
@@ -278,6 +284,7 @@ def rma(
     tau2: float | None = None,
     control: Mapping[str, Any] | Control | None = None,
     na_action: NaAction = "fail",
+    weights: Column | None = None,
 ) -> RMAResult:
     """Fit the fixed- or random-effects model ``y_i = mu + u_i + e_i`` (metafor's ``rma.uni``).
 
@@ -301,6 +308,10 @@ def rma(
         maximum likelihood (Fisher scoring; Viechtbauer 2005), ``"PM"`` Paule-Mandel (1982),
         ``"HS"`` Hunter-Schmidt, ``"SJ"`` Sidik-Jonkman (2005), ``"HE"`` Hedges-Olkin (1985),
         ``"EB"`` empirical Bayes (Morris 1983). Formulas in :mod:`metareview.models._core`.
+        Also ``"HSk"`` (Hunter-Schmidt, small-sample corrected), ``"GENQ"`` (generalised method
+        of moments; DerSimonian & Kacker 2007), ``"GENQM"`` (its median-unbiased version) and
+        ``"PMM"`` (median-unbiased Paule-Mandel): :mod:`metareview.models.estimators`; GENQ and
+        GENQM need ``weights``.
     test : {"z", "t", "knha"}
         Test and CI of the pooled estimate: normal; t with k-1 df; or Hartung-Knapp-Sidik-
         Jonkman (Hartung & Knapp 2001; Sidik & Jonkman 2002), t with k-1 df and variance scaled by
@@ -319,6 +330,10 @@ def rma(
     na_action : {"fail", "omit"}
         A missing ``yi``/``vi`` raises InputError ("fail", default) or the row is left out with a
         warning naming it ("omit", metafor's behaviour).
+    weights : str or array-like, optional
+        User weights ``a_i`` (metafor's ``weights=``): they define GENQ/GENQM's statistic and
+        give ``mu_hat = sum a_i y_i / sum a_i`` with ``SE = sqrt(sum a_i^2 (v_i + tau^2)) /
+        sum a_i`` (not with ``test="knha"``).
 
     Returns
     -------
@@ -367,6 +382,14 @@ def rma(
     yi, vi, sei, data = frame_args(yi, vi, sei, data)
     if data is not None and not isinstance(data, pd.DataFrame):
         data = pd.DataFrame(data)
+    sj_init = str(method).upper() == "SJ" and isinstance(control, Mapping | Control) and (
+        make_control(control).tau2_init is not None
+    )
+    if weights is not None or extra_method(method) is not None or sj_init:
+        return _rma_via_reg(
+            yi, vi, sei=sei, data=data, method=method, test=test, level=level, measure=measure,
+            slab=slab, tau2=tau2, control=control, na_action=na_action, weights=weights,
+        )
     method = normalise_method(method)
     test = normalise_test(test)
     alpha_from_level(level)
@@ -415,6 +438,42 @@ def rma(
     return result_from_batch(
         fit, 0, y=y, v=v, slab=labels, measure=measure, method=method, level=level,
         tau2_fixed=tau2 is not None and method not in ("EE", "FE"), control=ctl,
+    )
+
+
+def _rma_via_reg(yi: Any, vi: Any, *, weights: Any, **kw: Any) -> RMAResult:
+    """An intercept-only fit with user weights or an estimator of
+    :mod:`metareview.models.estimators`: through the meta-regression code (one fit), as an
+    :class:`RMAResult`; the prediction interval is ``beta -/+ crit sqrt(se^2 + tau^2)`` and the
+    CIs of tau^2, I^2 and H^2 are :func:`~metareview.models.confint`'s default (generalised
+    Q-profile with the fit's weights for GENQ/GENQM, else Q-profile)."""
+    from metareview.models.regression import rma_reg
+
+    reg = rma_reg(yi, vi, None, weights=weights, **kw)
+    beta, se = float(reg.beta[0]), float(reg.se[0])
+    is_ee = reg.method in ("EE", "FE")
+    crit = (float(reg.ci_ub[0]) - beta) / se if se > 0 else math.nan
+    half = crit * math.sqrt(se**2 + reg.tau2)
+    w = 1.0 / (reg.vi + reg.tau2) if reg.user_weights is None else reg.user_weights
+    ci: list[float | None] = [None] * 6
+    ub_open = False
+    if not is_ee and not reg.tau2_fixed and reg.k >= 2:
+        from metareview.models.confint import confint
+
+        c = confint(reg)  # Q-profile, or generalised Q-profile for GENQ/GENQM (as metafor)
+        tab = c.random.to_numpy(dtype=float)
+        ci = [float(tab[r, j]) for r in (0, 2, 3) for j in (1, 2)]
+        ub_open = c.ub_sign == ">"
+    return RMAResult(
+        k=reg.k, measure=reg.measure, method=reg.method, test=reg.test, level=reg.level,
+        beta=beta, se=se, zval=float(reg.zval[0]), pval=float(reg.pval[0]),
+        ci_lb=float(reg.ci_lb[0]), ci_ub=float(reg.ci_ub[0]), tau2=reg.tau2,
+        se_tau2=reg.se_tau2, tau2_ci_lb=ci[0], tau2_ci_ub=ci[1], I2=reg.I2, H2=reg.H2,
+        QE=reg.QE, QEp=reg.QEp, pi_lb=None if is_ee else beta - half,
+        pi_ub=None if is_ee else beta + half, ddf=reg.ddf, yi=reg.yi, vi=reg.vi,
+        weights=_readonly(100.0 * w / w.sum()), slab=reg.slab, vt=reg.vt,
+        tau2_fixed=reg.tau2_fixed, control=reg.control, user_weights=reg.user_weights,
+        I2_ci_lb=ci[2], I2_ci_ub=ci[3], H2_ci_lb=ci[4], H2_ci_ub=ci[5], tau2_ci_ub_open=ub_open,
     )
 
 

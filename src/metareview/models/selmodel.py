@@ -27,6 +27,11 @@ errors come from the inverse Hessian of the log likelihood in ``(beta, tau^2, de
 compares the fit with the model without selection (the ML fit of ``rma``) on as many df as
 ``delta`` parameters are estimated; ``LRT_tau2`` tests ``tau^2 = 0`` within the selection
 model. A REML (or other) ``rma`` fit is refitted by ML first, as metafor does.
+
+For a meta-regression (an ``rma_reg`` result) ``mu`` is each study's ``x_i' beta``; as metafor,
+the fit runs in rescaled coefficients (non-dummy moderators centred and divided by their SD)
+and ``Var(beta) = mX Var(beta_scaled) mX'`` is reported; ``QM`` is the Wald test of the
+coefficients ``btt`` (all but the intercept), on ``len(btt)`` df.
 """
 
 from __future__ import annotations
@@ -34,14 +39,15 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy import optimize, special
 
-from metareview._json import finite_or_none
+from metareview._json import finite_or_none, jsonable
 from metareview.errors import ConvergenceError, ConvergenceWarning, InputError
 from metareview.models._optim import hessian_full, newton
 from metareview.models._printer import (
@@ -51,13 +57,21 @@ from metareview.models._printer import (
     Printable,
     Printed,
     Table,
+    coefficient_header,
+    coefficient_rows,
+    moderators_test,
     num,
     pval,
     render_text,
     stars,
+    tau2_fields,
 )
 
-__all__ = ["SelmodelResult", "selmodel"]
+if TYPE_CHECKING:
+    from metareview.models.regression import RegResult
+    from metareview.models.rma import RMAResult
+
+__all__ = ["SelmodelRegResult", "SelmodelResult", "selmodel"]
 
 FloatArray = NDArray[np.float64]
 TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "stepfun")
@@ -67,28 +81,20 @@ _H0 = {"beta": 1.0, "stepfun": 1.0}
 
 
 @dataclass(frozen=True, eq=False)
-class SelmodelResult(Printed):
-    """Result of :func:`selmodel`, with metafor's field names (``se.delta`` is ``se_delta``).
-
-    ``beta`` (with ``se``, ``zval``, ``pval``, ``ci_lb``, ``ci_ub``) and ``tau2`` are the
-    estimates adjusted for selection; ``delta`` the selection parameters (for ``stepfun`` the
-    first is fixed at 1 and has no SE); ``ptable`` the number of p-values in each interval of
-    ``steps``; ``LRT`` on ``LRTdf`` df tests for selection, ``LRT_tau2`` tests ``tau^2 = 0``;
-    ``ll`` and ``ll0`` the log likelihoods with and without selection; ``logLik``,
-    ``deviance``, ``AIC``, ``BIC``, ``AICc`` metafor's ``fit.stats``.
-    """
+class _SelmodelBase(Printed):
+    """The fields every selection model has (metafor's names; ``se.delta`` is ``se_delta``):
+    ``tau2`` with its SE and CI, the ``delta`` estimates (for ``stepfun`` the first is fixed at
+    1 and has no SE), ``ptable`` (the number of p-values in each interval of ``steps``), ``LRT``
+    on ``LRTdf`` df for selection, ``LRT_tau2`` for ``tau^2 = 0``, ``ll``/``ll0`` the log
+    likelihoods with and without selection, ``QM``/``QMp`` the Wald test of the coefficients
+    (the intercept of an intercept-only model), metafor's ``fit.stats`` (``logLik``,
+    ``deviance``, ``AIC``, ``BIC``, ``AICc``)."""
 
     type: str
     alternative: str
     method: str
     k: int
     level: float
-    beta: float
-    se: float
-    zval: float
-    pval: float
-    ci_lb: float
-    ci_ub: float
     tau2: float
     se_tau2: float
     ci_lb_tau2: float
@@ -120,33 +126,40 @@ class SelmodelResult(Printed):
         """The text metafor's ``print()`` shows for a selection model."""
         return render_text(self._printable(digits=digits, signif_stars=signif_stars))
 
+    @property
+    def _int_only(self) -> bool:
+        return True
+
+    def _model_blocks(self, digits: int, signif_stars: bool) -> list[Block]:
+        raise NotImplementedError
+
     def _printable(self, digits: int = 4, signif_stars: bool = True) -> Printable:
-        """metafor's ``print.rma.uni`` for ``rma.uni.selmodel`` objects (intercept only)."""
+        """metafor's ``print.rma.uni`` for ``rma.uni.selmodel`` objects: the model, tau^2 and
+        the LRT for heterogeneity, (the test of moderators,) the coefficients, the LRT for
+        selection and the selection parameters."""
         ee = self.method in ("EE", "FE")
-        head = (f"Equal-Effects Model (k = {self.k})" if ee else
-                f"Random-Effects Model (k = {self.k}; tau^2 estimator: ML)")
+        io = self._int_only
+        if ee:
+            head = (f"Equal-Effects Model (k = {self.k})" if io else
+                    f"Fixed-Effects with Moderators Model (k = {self.k})")
+        else:
+            head = (f"Random-Effects Model (k = {self.k}; tau^2 estimator: ML)" if io else
+                    f"Mixed-Effects Model (k = {self.k}; tau^2 estimator: ML)")
         out: list[Block] = ["", head, ""]
         if not ee:
-            tdig = 0 if abs(self.tau2) <= 2.220446049250313e-15 else digits
-            se = "" if math.isnan(self.se_tau2) else f" (SE = {num(self.se_tau2, digits)})"
-            out.append(Field("tau^2 (estimated amount of total heterogeneity): ",
-                             num(self.tau2, tdig) + se))
-            out.append(Field("tau (square root of estimated tau^2 value):      ",
-                             num(math.sqrt(self.tau2), tdig)))
+            se_t2 = None if math.isnan(self.se_tau2) else self.se_tau2
+            labels = (("tau^2 (estimated amount of total heterogeneity): ",
+                       "tau (square root of estimated tau^2 value):      ") if io else
+                      ("tau^2 (estimated amount of residual heterogeneity):     ",
+                       "tau (square root of estimated tau^2 value):             "))
+            out += tau2_fields(self.tau2, math.sqrt(self.tau2), se_t2, digits, labels)
             out.append("")
             if not math.isnan(self.LRT_tau2):
-                out.append("Test for Heterogeneity:")
+                out.append("Test for Heterogeneity:" if io else "Test for Residual Heterogeneity:")
                 out.append(Field("LRT(df = 1) = ", f"{num(self.LRT_tau2, digits)}, p-val "
                                  f"{pval(self.LRTp_tau2, digits, True)}"))
                 out.append("")
-        out += ["Model Results:", ""]
-        header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
-        row = [num(self.beta, digits), num(self.se, digits), num(self.zval, digits),
-               pval(self.pval, digits), num(self.ci_lb, digits), num(self.ci_ub, digits)]
-        if signif_stars:
-            header.append("")
-            row.append(stars(self.pval) or " ")  # R's symnum() gives " " above 0.1
-        out += [Table(header, [row], end=" "), ""]
+        out += self._model_blocks(digits, signif_stars)
         out.append("Test for Selection Model Parameters:")
         out.append(Field(f"LRT(df = {self.LRTdf}) = ",
                          f"{num(self.LRT, digits)}, p-val {pval(self.LRTp, digits, True)}"))
@@ -189,15 +202,99 @@ class SelmodelResult(Printed):
         return f"{left[j].ljust(width)} < p <= {self.steps[j]:g}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary (NaN and inf become None; tuples become lists)."""
+        """JSON-safe dictionary (NaN and inf become None; tuples and arrays become lists)."""
         out: dict[str, Any] = {}
-        for key, value in asdict(self).items():
-            if isinstance(value, tuple):
+        for key in self.__dataclass_fields__:
+            value = getattr(self, key)
+            if isinstance(value, np.ndarray):
+                out[key] = jsonable(np.where(np.isfinite(value), value, np.nan))
+            elif isinstance(value, tuple):
                 out[key] = [finite_or_none(v) if isinstance(v, float) else v for v in value]
             elif isinstance(value, float):
                 out[key] = finite_or_none(value)
             else:
                 out[key] = value
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class SelmodelResult(_SelmodelBase):
+    """Result of :func:`selmodel` for an ``rma`` fit, with metafor's field names.
+
+    ``beta`` (with ``se``, ``zval``, ``pval``, ``ci_lb``, ``ci_ub``) and ``tau2`` are the
+    estimates adjusted for selection; the other fields are described in the base class:
+    ``delta`` with ``se_delta``, ``zval_delta``, ``pval_delta``, ``ci_lb_delta``,
+    ``ci_ub_delta``; ``ptable``; ``LRT``, ``LRTdf``, ``LRTp``; ``LRT_tau2``; ``ll``, ``ll0``;
+    ``QM`` (``zval^2``); ``logLik``, ``deviance``, ``AIC``, ``BIC``, ``AICc``.
+    """
+
+    beta: float
+    se: float
+    zval: float
+    pval: float
+    ci_lb: float
+    ci_ub: float
+
+    def _model_blocks(self, digits: int, signif_stars: bool) -> list[Block]:
+        out: list[Block] = ["Model Results:", ""]
+        header = ["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"]
+        row = [num(self.beta, digits), num(self.se, digits), num(self.zval, digits),
+               pval(self.pval, digits), num(self.ci_lb, digits), num(self.ci_ub, digits)]
+        if signif_stars:
+            header.append("")
+            row.append(stars(self.pval) or " ")  # R's symnum() gives " " above 0.1
+        return [*out, Table(header, [row], end=" "), ""]
+
+
+@dataclass(frozen=True, eq=False)
+class SelmodelRegResult(_SelmodelBase):
+    """Result of :func:`selmodel` for an ``rma_reg`` fit (metafor's ``selmodel`` of an
+    ``rma.uni`` model with moderators).
+
+    Per coefficient (arrays in the order of ``coef_names``): ``beta``, ``se``, ``zval``,
+    ``pval``, ``ci_lb``, ``ci_ub``, adjusted for selection, and ``vb`` their covariance matrix;
+    ``tau2`` is the residual heterogeneity; ``QM``/``QMp`` the Wald test of the coefficients
+    ``btt`` (0-based) on ``QMdf`` df (always chi-square: metafor's selection models use z
+    tests). The other fields as :class:`SelmodelResult`.
+    """
+
+    p: int
+    coef_names: tuple[str, ...]
+    beta: NDArray[np.float64] = field(repr=False)
+    se: NDArray[np.float64] = field(repr=False)
+    zval: NDArray[np.float64] = field(repr=False)
+    pval: NDArray[np.float64] = field(repr=False)
+    ci_lb: NDArray[np.float64] = field(repr=False)
+    ci_ub: NDArray[np.float64] = field(repr=False)
+    vb: NDArray[np.float64] = field(repr=False)
+    btt: tuple[int, ...]
+    QMdf: int
+
+    @property
+    def _int_only(self) -> bool:
+        return self.p == 1
+
+    @property
+    def coefficients(self) -> pd.DataFrame:
+        """The coefficient table (index ``coef_names``): estimate, se, zval, pval, ci_lb,
+        ci_ub."""
+        return pd.DataFrame({"estimate": self.beta, "se": self.se, "zval": self.zval,
+                             "pval": self.pval, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub},
+                            index=pd.Index(self.coef_names, name="coef"))
+
+    def _model_blocks(self, digits: int, signif_stars: bool) -> list[Block]:
+        out: list[Block] = []
+        if self.p > 1 and not math.isnan(self.QM):
+            out += moderators_test(self.btt, self.QM, self.QMp, (self.QMdf, None),
+                                   f_test=False, digits=digits)
+        out += ["Model Results:", ""]
+        header = coefficient_header(t_test=False, signif_stars=signif_stars)
+        rows = coefficient_rows(self.beta, self.se, self.zval, self.pval, self.ci_lb,
+                                self.ci_ub, digits=digits, signif_stars=signif_stars,
+                                no_star=" ")
+        # R's print(data.frame, print.gap = 2) after the row names; symnum's " " above 0.1
+        names = [" ", *(f"{n} " for n in self.coef_names)]
+        out += [Table(header, rows, row_names=names, end=" " if signif_stars else ""), ""]
         return out
 
 
@@ -289,9 +386,11 @@ class _Setup:
     delta_fixed: tuple[float | None, ...]
     delta_min: FloatArray
     delta_max: FloatArray
+    #: the model matrix (k, p) of a meta-regression; None for an intercept-only model
+    X: FloatArray | None = None
 
 
-def _log_a_stepfun(s: _Setup, mu: float, tau2: float, delta: FloatArray) -> FloatArray:
+def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> FloatArray:
     """log A_i of the step function model in closed form (metafor's ``.selmodel.ll.stepfun``):
     the probability of each p-value interval under ``N(mu, v_i + tau2)`` times its delta."""
     sd = np.sqrt(s.vi + tau2)
@@ -318,9 +417,11 @@ def _log_a_stepfun(s: _Setup, mu: float, tau2: float, delta: FloatArray) -> Floa
     return np.asarray(np.log(total))
 
 
-def _log_a_cont(s: _Setup, mu: float, tau2: float, delta: FloatArray) -> FloatArray:
+def _log_a_cont(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> FloatArray:
     """log A_i of a continuous selection function by composite Gauss-Legendre quadrature,
-    with panel edges at the kinks of ``w`` (the p-value clamps and ``steps[0]``)."""
+    with panel edges at the kinks of ``w`` (the p-value clamps and ``steps[0]``); ``mu`` is
+    each study's mean (k,)."""
+    mu = np.asarray(mu, dtype=float)[:, None]
     sd = np.sqrt(s.vi + tau2)[:, None]
     sv = np.sqrt(s.vi)[:, None]
     cuts = [s.pval_min, 1 - s.pval_min] if s.pval_min > 0 else []
@@ -343,9 +444,11 @@ def _log_a_cont(s: _Setup, mu: float, tau2: float, delta: FloatArray) -> FloatAr
     return np.asarray(out - 0.5 * math.log(2 * math.pi))
 
 
-def _loglik_terms(s: _Setup, mu: float, tau2: float, delta: FloatArray) -> FloatArray:
-    """Each study's log likelihood under the selection model."""
+def _loglik_terms(s: _Setup, mu: Any, tau2: float, delta: FloatArray) -> FloatArray:
+    """Each study's log likelihood under the selection model; ``mu`` is the mean of every
+    study (a number) or of each (``X beta``, shape (k,))."""
     tau2 = 0.0 if tau2 < 2.220446049250313e-15 else tau2
+    mu = np.broadcast_to(np.asarray(mu, dtype=float), s.yi.shape)
     sd = np.sqrt(s.vi + tau2)
     ldens = -0.5 * np.log(2 * math.pi) - np.log(sd) - (s.yi - mu) ** 2 / (2 * sd**2)
     if s.type == "stepfun":
@@ -371,24 +474,32 @@ def _unmap(d: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
     return np.asarray(np.log((d - lo) / (hi - d)))
 
 
-def _fit(s: _Setup, mu0: float, tau20: float | None) -> tuple[float, float, FloatArray, float]:
-    """ML estimates (mu, tau2, delta) and the maximised log likelihood; ``tau20=None`` keeps
-    tau^2 fixed at 0."""
+def _mean(s: _Setup, beta: FloatArray) -> Any:
+    """Each study's mean: ``X beta`` (a meta-regression) or the one ``beta``."""
+    return float(beta[0]) if s.X is None else s.X @ beta
+
+
+def _fit(
+    s: _Setup, beta0: FloatArray, tau20: float | None
+) -> tuple[FloatArray, float, FloatArray, float]:
+    """ML estimates (beta, tau2, delta) and the maximised log likelihood, from ``beta0``;
+    ``tau20=None`` keeps tau^2 fixed at 0."""
     free = [j for j, f in enumerate(s.delta_fixed) if f is None]
     lo, hi = s.delta_min[free], s.delta_max[free]
+    p = beta0.size
+    t = 1 if tau20 is not None else 0
 
-    def unpack(par: FloatArray) -> tuple[float, float, FloatArray]:
-        tau2 = math.exp(par[1]) if tau20 is not None else 0.0
+    def unpack(par: FloatArray) -> tuple[FloatArray, float, FloatArray]:
+        tau2 = math.exp(par[p]) if tau20 is not None else 0.0
         delta = np.array([1.0 if f is None else f for f in s.delta_fixed])
-        rest = par[2:] if tau20 is not None else par[1:]
-        delta[free] = _map(rest, lo, hi)
-        return float(par[0]), tau2, delta
+        delta[free] = _map(par[p + t:], lo, hi)
+        return par[:p], tau2, delta
 
     def terms(par: FloatArray) -> FloatArray:
-        mu, tau2, delta = unpack(par)
-        return -_loglik_terms(s, mu, tau2, delta)
+        beta, tau2, delta = unpack(par)
+        return -_loglik_terms(s, _mean(s, beta), tau2, delta)
 
-    start = [mu0] + ([math.log(tau20 + 0.001)] if tau20 is not None else [])
+    start = [*beta0] + ([math.log(tau20 + 0.001)] if tau20 is not None else [])
     start += list(_unmap(np.ones(len(free)), lo, hi))
     # quasi-Newton first (as metafor's optim(method = "BFGS")): a Newton step from the start
     # can head for a saddle of this likelihood; then Newton steps to full precision
@@ -396,24 +507,70 @@ def _fit(s: _Setup, mu0: float, tau20: float | None) -> tuple[float, float, Floa
                               method="BFGS", options={"gtol": 1e-7, "maxiter": 1000})
     x0 = first.x if np.all(np.isfinite(first.x)) else np.array(start)
     par = newton(terms, x0, len(start), False, "selection model")
-    mu, tau2, delta = unpack(par)
+    beta, tau2, delta = unpack(par)
     if tau2 < 2.220446049250313e-15:
         tau2 = 0.0
-    return mu, tau2, delta, -float(np.sum(terms(par)))
+    return beta.copy(), tau2, delta, -float(np.sum(terms(par)))
 
 
-def _ml_refit(yi: FloatArray, vi: FloatArray, method: str, tau2: float) -> tuple[float, float]:
-    """The input model as an ML fit (beta, tau2): EE as given, otherwise refitted by ML."""
-    if method in ("EE", "FE"):
-        w = 1 / vi
-        return float(np.sum(w * yi) / np.sum(w)), 0.0
-    if method == "ML":
-        w = 1 / (vi + tau2)
-        return float(np.sum(w * yi) / np.sum(w)), tau2
-    from metareview.models.rma import rma
+def _ml_refit(
+    yi: FloatArray, vi: FloatArray, X: FloatArray, method: str, tau2: float
+) -> tuple[FloatArray, float]:
+    """The input model as an ML fit (beta, tau2): EE as given, otherwise refitted by ML
+    (metafor's ``rma.uni(..., method = "ML")`` of the same model matrix)."""
+    if method in ("EE", "FE") or method == "ML":
+        t2 = 0.0 if method in ("EE", "FE") else tau2
+        w = 1 / (vi + t2)
+        xw = X * w[:, None]
+        return np.asarray(np.linalg.solve(X.T @ xw, xw.T @ yi), dtype=float), t2
+    if X.shape[1] == 1:
+        from metareview.models.rma import rma
 
-    fit = rma(yi, vi, method="ML")
-    return float(fit.beta), float(fit.tau2)
+        fit = rma(yi, vi, method="ML")
+        return np.array([float(fit.beta)]), float(fit.tau2)
+    from metareview.models.regression import rma_reg
+
+    reg = rma_reg(yi, vi, mods=X[:, 1:], method="ML")
+    return np.asarray(reg.beta, dtype=float), float(reg.tau2)
+
+
+def _scaling(X: FloatArray) -> FloatArray:
+    """metafor's rescaling of the model matrix for the fit (``selmodel``'s ``scaleX``):
+    each column that is not a 0/1 dummy is centred and divided by its SD; returns ``mX``
+    with ``X_scaled = X mX``, so that ``X beta = X_scaled beta_scaled`` for
+    ``beta = mX beta_scaled``."""
+    p = X.shape[1]
+    mX = np.eye(p)
+    for j in range(1, p):
+        col = X[:, j]
+        if np.all((col == 0) | (col == 1)):
+            continue
+        mean, sd = float(np.mean(col)), float(np.std(col, ddof=1))
+        if sd > 0:
+            mX[0, j] = -mean / sd
+            mX[j, j] = 1 / sd
+    return mX
+
+
+@overload
+def selmodel(
+    result: RMAResult, type: str, *, steps: float | Sequence[float] | None = ...,
+    alternative: str = ...,
+) -> SelmodelResult: ...
+
+
+@overload
+def selmodel(
+    result: RegResult, type: str, *, steps: float | Sequence[float] | None = ...,
+    alternative: str = ...,
+) -> SelmodelRegResult: ...
+
+
+@overload
+def selmodel(
+    result: Any, type: str, *, steps: float | Sequence[float] | None = ...,
+    alternative: str = ...,
+) -> SelmodelResult | SelmodelRegResult: ...
 
 
 def selmodel(
@@ -422,14 +579,18 @@ def selmodel(
     *,
     steps: float | Sequence[float] | None = None,
     alternative: str = "greater",
-) -> SelmodelResult:
-    """Fit a selection model to an ``rma`` result (metafor's ``selmodel.rma.uni``).
+) -> SelmodelResult | SelmodelRegResult:
+    """Fit a selection model to an ``rma`` or ``rma_reg`` result (metafor's
+    ``selmodel.rma.uni``).
 
     Parameters
     ----------
     result
-        An :class:`~metareview.models.RMAResult` (intercept-only); a REML (or other) fit is
-        refitted by ML, an equal-effects fit keeps tau² = 0.
+        An :class:`~metareview.models.RMAResult` or a meta-regression
+        :class:`~metareview.models.RegResult`; a REML (or other) fit is refitted by ML, an
+        equal-effects fit keeps tau² = 0. With moderators, each study's mean is ``x_i' beta``
+        in the likelihood of the module docstring (metafor's selmodel of an ``rma.uni`` fit
+        with ``mods``).
     type
         ``"beta"``, ``"halfnorm"``, ``"negexp"``, ``"logistic"``, ``"power"`` or
         ``"stepfun"`` (the formulas are in the module docstring).
@@ -443,15 +604,19 @@ def selmodel(
 
     Returns
     -------
-    SelmodelResult
+    SelmodelResult or SelmodelRegResult
         Estimates adjusted for selection, the ``delta`` estimates with SE and CI, and the
-        likelihood-ratio test for selection (Vevea & Hedges 1995; Citkowicz & Vevea 2017).
+        likelihood-ratio test for selection (Vevea & Hedges 1995; Citkowicz & Vevea 2017);
+        a :class:`SelmodelRegResult` (coefficient arrays, ``QM`` of the coefficients ``btt``
+        on ``len(btt)`` df) for an ``rma_reg`` result.
     """
+    from metareview.models.regression import RegResult
     from metareview.models.rma import RMAResult
 
-    if not isinstance(result, RMAResult):
-        raise InputError("selmodel() takes the result of rma() (an intercept-only model)",
-                         field="result")
+    if not isinstance(result, RMAResult | RegResult):
+        raise InputError("selmodel() takes the result of rma() or rma_reg()", field="result")
+    reg_res = result if isinstance(result, RegResult) else None
+    reg = reg_res is not None
     type_ = str(type)
     if type_ not in TYPES:
         raise InputError(f"unknown selection model type {type_!r}; use one of "
@@ -496,16 +661,22 @@ def selmodel(
             pgrp_tmp = np.searchsorted(steps_arr, pvals_c, side="left")
             ptable = tuple(int(c) for c in np.bincount(pgrp_tmp, minlength=2))
     n_free = sum(f is None for f in fixed)
-    parms = 1 + (0 if ee else 1) + n_free
+    parms = (reg_res.p if reg_res is not None else 1) + (0 if ee else 1) + n_free
     if k < parms:
         raise InputError(f"the selection model has {parms} parameters but only k = {k} "
                          "studies", field="result")
+    X = np.asarray(reg_res.X, dtype=float) if reg_res is not None else np.ones((k, 1))
+    n_beta = X.shape[1]
+    mX = _scaling(X)
     s = _Setup(type_, alternative, yi, vi, steps_arr, pvals, pgrp, pval_min, n_delta, fixed,
-               dmin, dmax)
-    mu0, tau20 = _ml_refit(yi, vi, result.method, result.tau2)
+               dmin, dmax, X @ mX if reg else None)
+    beta0, tau20 = _ml_refit(yi, vi, X, result.method, result.tau2)
     w0 = 1 / (vi + tau20)
-    ll0 = float(np.sum(-0.5 * np.log(2 * math.pi) + 0.5 * np.log(w0) - w0 * (yi - mu0) ** 2 / 2))
-    mu, tau2, delta, ll = _fit(s, mu0, None if ee else tau20)
+    ll0 = float(np.sum(-0.5 * np.log(2 * math.pi) + 0.5 * np.log(w0)
+                       - w0 * (yi - X @ beta0) ** 2 / 2))
+    # fitted in the rescaled coefficients (as metafor), reported in the original ones
+    bs, tau2, delta, ll = _fit(s, np.asarray(np.linalg.solve(mX, beta0), dtype=float),
+                              None if ee else tau20)
     at_bound = [j + 1 for j in range(n_delta) if fixed[j] is None and (
         delta[j] <= dmin[j] + 1.220703125e-04 or delta[j] >= dmax[j] - 100 * 1.220703125e-04)]
     if at_bound:
@@ -514,14 +685,16 @@ def selmodel(
             f"[{dmin[0]:g}, {dmax[0]:g}]; treat the results with caution (as metafor warns)",
             ConvergenceWarning, stacklevel=2)
     # Hessian of -ll in (beta, tau2, free deltas), untransformed, as metafor's numDeriv call
+    # (in the rescaled coefficients: Var(beta) = mX Var(beta_scaled) mX')
     free = [j for j, f in enumerate(fixed) if f is None]
+    off = n_beta + (0 if ee else 1)
 
     def terms(par: FloatArray) -> FloatArray:
         d = delta.copy()
-        d[free] = par[(1 if ee else 2):]
-        return -_loglik_terms(s, float(par[0]), 0.0 if ee else float(par[1]), d)
+        d[free] = par[off:]
+        return -_loglik_terms(s, _mean(s, par[:n_beta]), 0.0 if ee else float(par[n_beta]), d)
 
-    point = np.array([mu, *([] if ee else [tau2]), *delta[free]])
+    point = np.array([*bs, *([] if ee else [tau2]), *delta[free]])
     hess = hessian_full(terms, point, point.size, False)
     try:
         cov = np.linalg.inv(np.linalg.cholesky(hess))
@@ -531,9 +704,10 @@ def selmodel(
                                "positive definite); the model is not identified by these "
                                "data") from None
     crit = float(-special.ndtri((1 - result.level / 100) / 2))
-    se = math.sqrt(cov[0, 0])
-    se_tau2 = math.nan if ee else math.sqrt(cov[1, 1])
-    off = 1 if ee else 2
+    beta = mX @ bs
+    vb = mX @ cov[:n_beta, :n_beta] @ mX.T
+    se_b = np.sqrt(np.diag(vb))
+    se_tau2 = math.nan if ee else math.sqrt(cov[n_beta, n_beta])
     se_d = np.full(n_delta, math.nan)
     se_d[free] = np.sqrt(np.diag(cov)[off:])
     h0 = _H0.get(type_, 0.0)
@@ -543,26 +717,47 @@ def selmodel(
     ub_d = delta + crit * se_d
     lrt_tau2 = lrtp_tau2 = math.nan
     if not ee:
-        _, _, _, ll_t0 = _fit(s, mu, None)
+        _, _, _, ll_t0 = _fit(s, bs, None)
         lrt_tau2 = max(0.0, -2 * (ll_t0 - ll))
         lrtp_tau2 = float(special.chdtrc(1, lrt_tau2))
     lrt = max(0.0, -2 * (ll0 - ll))
-    zval = mu / se
-    qm = zval**2
+    zval = beta / se_b
+    btt = tuple(reg_res.btt) if reg_res is not None else (0,)
+    bt = np.asarray(btt)
+    qm = float(beta[bt] @ np.linalg.solve(vb[np.ix_(bt, bt)], beta[bt]))
     kk = max(k, parms + 2)
-    return SelmodelResult(
+    common: dict[str, Any] = dict(
         type=type_, alternative=alternative, method="EE" if ee else "ML", k=k,
-        level=result.level, beta=mu, se=se, zval=zval, pval=float(2 * special.ndtr(-abs(zval))),
-        ci_lb=mu - crit * se, ci_ub=mu + crit * se, tau2=tau2, se_tau2=se_tau2,
+        level=result.level, tau2=tau2, se_tau2=se_tau2,
         ci_lb_tau2=max(tau2 - crit * se_tau2, 0.0) if not ee else math.nan,
         ci_ub_tau2=tau2 + crit * se_tau2 if not ee else math.nan,
         delta=_tup(delta), se_delta=_tup(se_d), zval_delta=_tup(zd), pval_delta=_tup(pd),
         ci_lb_delta=_tup(lb_d), ci_ub_delta=_tup(ub_d), steps=_tup(steps_arr), ptable=ptable,
         LRT=lrt, LRTdf=n_free, LRTp=float(special.chdtrc(n_free, lrt)), LRT_tau2=lrt_tau2,
-        LRTp_tau2=lrtp_tau2, ll=ll, ll0=ll0, QM=qm, QMp=float(special.chdtrc(1, qm)),
+        LRTp_tau2=lrtp_tau2, ll=ll, ll0=ll0, QM=qm, QMp=float(special.chdtrc(bt.size, qm)),
         logLik=ll, deviance=-2 * ll, AIC=-2 * ll + 2 * parms, BIC=-2 * ll + parms * math.log(k),
         AICc=-2 * ll + 2 * parms * kk / (kk - parms - 1),
     )
+    pv = 2 * special.ndtr(-np.abs(zval))
+    if not reg:
+        return SelmodelResult(
+            **common, beta=float(beta[0]), se=float(se_b[0]), zval=float(zval[0]),
+            pval=float(pv[0]), ci_lb=float(beta[0] - crit * se_b[0]),
+            ci_ub=float(beta[0] + crit * se_b[0]),
+        )
+    assert reg_res is not None
+    ro = _readonly
+    return SelmodelRegResult(
+        **common, p=n_beta, coef_names=tuple(reg_res.coef_names), beta=ro(beta), se=ro(se_b),
+        zval=ro(zval), pval=ro(pv), ci_lb=ro(beta - crit * se_b), ci_ub=ro(beta + crit * se_b),
+        vb=ro(vb), btt=btt, QMdf=int(bt.size),
+    )
+
+
+def _readonly(x: FloatArray) -> FloatArray:
+    out = np.array(x, dtype=float)
+    out.flags.writeable = False
+    return out
 
 
 def _tup(x: FloatArray) -> tuple[float, ...]:

@@ -50,6 +50,7 @@ from metareview.models._printer import (
     pval,
     render_text,
 )
+from metareview.models._refit import check_batch_refit
 from metareview.models.regression import RegResult, _fit
 from metareview.models.rma import RMAResult, rma
 
@@ -465,6 +466,7 @@ def trimfill(
     k = res.k
     if k < 2:
         raise InputError("trim and fill needs at least 2 studies (k = 1)")
+    check_batch_refit(res, "trimfill")
     y0 = np.asarray(res.yi, dtype=float)
     v0 = np.asarray(res.vi, dtype=float)
     ctl = res.control

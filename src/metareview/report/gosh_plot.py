@@ -67,6 +67,10 @@ def gosh_plot(
     if het not in _HET:
         raise InputError(f"het must be one of {', '.join(_HET)}", field="het")
     res = gosh.res.loc[gosh.fit]
+    if "estimate" not in res.columns:
+        raise InputError("gosh_plot draws an intercept-only GOSH; a meta-regression's has one "
+                         "column per coefficient in gosh.res (metafor draws a pairs plot)",
+                         field="gosh")
     if res.empty:
         raise InputError("no successful fit to plot")
     x = res["estimate"].to_numpy(float)

@@ -185,7 +185,8 @@ class PoolOutcome:
     json : dict or list of dict
         One analysis as a dict with the keys :data:`JSON_KEYS` (model scale, metafor's values;
         None where a quantity does not apply), or one dict per group (``by``) with ``"by"``
-        added.
+        added. ``--json`` prints the dict, or (``by``) ``{"analyses": [...], "test_between":
+        {...}}`` (:func:`to_json`).
     model : RMAResult or MHResult or None
         The fitted model when there is one analysis (None with ``by``).
     test_between : dict or None
@@ -644,5 +645,12 @@ def _pool_mh(
 
 
 def to_json(outcome: PoolOutcome) -> str:
-    """``outcome.json`` as strict JSON text (``allow_nan=False``: missing values are null)."""
+    """``metareview pool --json``: strict JSON text (``allow_nan=False``: missing values are
+    null). One analysis: ``outcome.json``. With ``by``: ``{"analyses": outcome.json,
+    "test_between": outcome.test_between}``, the test for subgroup differences (``Q``, ``df``,
+    ``pvalue``, ``groups``; null for fewer than two groups with an estimate) beside the groups,
+    as the table's last line prints it."""
+    if isinstance(outcome.json, list):
+        both = {"analyses": outcome.json, "test_between": outcome.test_between}
+        return json.dumps(both, allow_nan=False)
     return json.dumps(outcome.json, allow_nan=False)

@@ -718,39 +718,47 @@ class Screening:
         InputError
             The first bad row, with ``file`` and its 1-based row number.
         """
-        n = added = unchanged = 0
         with self.project.transaction(actor=self.actor) as tx:
-            for n, row in enumerate(rows, start=1):
-                try:
-                    checked = self._prepare(
-                        tx, row.record, row.stage, row.decision, row.reason, "reviewer"
-                    )
-                    name_row = tx.execute(
-                        "SELECT id FROM reviewers WHERE name_key = ?", (reviewer_key(row.reviewer),)
-                    ).fetchone()
-                    self._reviewer_id(tx, row.reviewer)  # checks the name before comparing
-                    if name_row is not None:
-                        last = tx.execute(
-                            "SELECT decision, reason, note FROM screening_decisions WHERE "
-                            "record_id = ? AND stage = ? AND reviewer_id = ? AND basis = "
-                            "'reviewer' AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
-                            (checked.record_id, checked.stage, int(name_row[0])),
-                        ).fetchone()
-                        if last is not None and tuple(last) == (
-                            checked.decision,
-                            checked.reason,
-                            (row.note or "").strip() or None,
-                        ):
-                            unchanged += 1
-                            continue
-                    self._insert(
-                        tx, checked, reviewer=row.reviewer, note=row.note, basis="reviewer"
-                    )
-                    added += 1
-                except InputError as exc:
-                    raise InputError(exc.message, file=file, row=n, field=exc.field) from None
-            if n == 0:
+            result = self.record_decisions(tx, rows, file=file)
+            if result.n_rows == 0:
                 raise InputError("no decisions in the file", file=file)
+        return result
+
+    def record_decisions(
+        self, tx: Transaction, rows: Iterable[DecisionInput], *, file: str | None = None
+    ) -> BulkResult:
+        """:meth:`decide_many` inside a caller's transaction ``tx`` (e.g. an import's, so a
+        labelled file's records and decisions are stored together or not at all)."""
+        n = added = unchanged = 0
+        for n, row in enumerate(rows, start=1):
+            try:
+                checked = self._prepare(
+                    tx, row.record, row.stage, row.decision, row.reason, "reviewer"
+                )
+                name_row = tx.execute(
+                    "SELECT id FROM reviewers WHERE name_key = ?", (reviewer_key(row.reviewer),)
+                ).fetchone()
+                self._reviewer_id(tx, row.reviewer)  # checks the name before comparing
+                if name_row is not None:
+                    last = tx.execute(
+                        "SELECT decision, reason, note FROM screening_decisions WHERE "
+                        "record_id = ? AND stage = ? AND reviewer_id = ? AND basis = "
+                        "'reviewer' AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+                        (checked.record_id, checked.stage, int(name_row[0])),
+                    ).fetchone()
+                    if last is not None and tuple(last) == (
+                        checked.decision,
+                        checked.reason,
+                        (row.note or "").strip() or None,
+                    ):
+                        unchanged += 1
+                        continue
+                self._insert(
+                    tx, checked, reviewer=row.reviewer, note=row.note, basis="reviewer"
+                )
+                added += 1
+            except InputError as exc:
+                raise InputError(exc.message, file=file, row=n, field=exc.field) from None
         return BulkResult(n_rows=n, n_added=added, n_unchanged=unchanged)
 
     def resolve(

@@ -8,7 +8,9 @@ maybe, ``n`` add a note to the next decision, ``u`` undo your last decision, ``s
 record goes to the end of this session's queue), ``q`` quit. After every decision the ranker
 (:class:`metareview.screening.ranking.Ranker`) retrains on all decisions so far and the next
 record is the one it rates most likely relevant; the progress line shows the model's estimate of
-relevant records still unscreened.
+relevant records still unscreened. With ``sample=N`` (``metareview screen --sample N``) a random
+sample of N unscreened records is drawn and shown first, and the progress line gives the
+estimate from it with its 95% interval (:mod:`metareview.screening.remaining`).
 """
 
 from __future__ import annotations
@@ -31,10 +33,18 @@ from metareview.errors import InputError
 from metareview.screening.decisions import Decision, Screening, normalise_stage
 from metareview.screening.hints import Hint, publication_hints
 from metareview.screening.ranking import DEFAULT_MODEL, Ranker, record_parts
+from metareview.screening.remaining import SampleStatus, draw_screening_sample, sample_status
 from metareview.screening.stopping import StopDecision, decide
 from metareview.sources.record import Record
 
-__all__ = ["Candidate", "ScreeningProgress", "ScreeningSession", "read_key", "run_screener"]
+__all__ = [
+    "Candidate",
+    "ScreeningProgress",
+    "ScreeningSession",
+    "read_key",
+    "remaining_text",
+    "run_screener",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +73,9 @@ class ScreeningProgress:
     #: (:func:`metareview.screening.stopping.decide`: hypergeometric test for 95% recall at 95%
     #: confidence, and 50 irrelevant in a row).
     stopping: tuple[StopDecision, ...] = ()
+    #: The latest random sample's estimate of relevant records left, when one was drawn
+    #: (:func:`metareview.screening.remaining.sample_status`).
+    remaining_sample: SampleStatus | None = None
 
     @property
     def left(self) -> int:
@@ -84,6 +97,10 @@ class ScreeningSession:
         The ranker's preset (a name in :data:`~metareview.screening.ranking.PRESETS`; default
         the one ``metareview simulate`` uses too) and seed
         (:class:`~metareview.screening.ranking.Ranker`).
+    sample, sample_seed
+        Draw a random sample of ``sample`` unscreened records (seeded by ``sample_seed``, else
+        at random), kept in the store, and show its records first: the estimate of relevant
+        records left then comes from it. An earlier sample of the stage is shown first too.
     """
 
     def __init__(
@@ -94,9 +111,13 @@ class ScreeningSession:
         stage: str = "title_abstract",
         model: str = DEFAULT_MODEL,
         seed: int = 0,
+        sample: int | None = None,
+        sample_seed: int | None = None,
     ) -> None:
         self.screening = screening
         self.stage = normalise_stage(stage)
+        if sample is not None and sample < 1:
+            raise InputError("the sample must hold 1 record or more", field="sample")
         # Check the options before anything is written to the store.
         self.ranker = Ranker.from_preset(model, seed=seed)
         self.reviewer = screening.add_reviewer(reviewer)
@@ -114,6 +135,9 @@ class ScreeningSession:
         for rid, label in screening.labels(self.stage).items():
             if rid in self.index:
                 self.labels[self.index[rid]] = label
+        if sample is not None:
+            draw_screening_sample(screening, self.stage, sample, seed=sample_seed)
+        self._sample = sample_status(screening, self.stage)
         self.queue: set[int] = set(screening.queue(self.stage, self.reviewer))
         self.skipped: list[int] = []
         self.front: list[int] = []
@@ -201,16 +225,22 @@ class ScreeningSession:
             dtype=np.int64,
         )
         self._stopping = tuple(decide(known, len(self.ids)))
+        if self._sample is not None:
+            self._sample = sample_status(self.screening, self.stage)
         self._ranking_dirty = False
 
     def next(self) -> Candidate | None:
         """The record to screen next (None when the queue is empty).
 
-        Order: a record just undone first, then the ranker's order, then skipped records in the
+        Order: a record just undone first, then the records of the random sample not yet
+        screened (in the drawn order), then the ranker's order, then skipped records in the
         order they were skipped.
         """
         self._rerank()
         order = [r for r in self.front if r in self.queue]
+        if self._sample is not None:
+            order += [r for r in self._sample.sample.records
+                      if r in self.queue and r not in self.skipped and r not in order]
         order += [r for r in self._order if r not in self.skipped and r not in order]
         order += [r for r in self.skipped if r in self.queue and r not in order]
         if not order:
@@ -275,7 +305,20 @@ class ScreeningSession:
             remaining_relevant=self._estimate,
             trained=self._trained,
             stopping=self._stopping,
+            remaining_sample=self._sample,
         )
+
+
+def remaining_text(prog: ScreeningProgress) -> str:
+    """The estimate of relevant records left as the screener and the web page show it: the
+    random sample's, with its interval, once a sample record is read; else the ranker's
+    extrapolation, marked as a model's."""
+    sample = prog.remaining_sample
+    if sample is not None and sample.estimate is not None:
+        return sample.text()
+    if prog.trained and not math.isnan(prog.remaining_relevant):
+        return f"≈ {prog.remaining_relevant:.1f} (ranker's extrapolation, no interval)"
+    return "n/a (needs an include and an exclude)"
 
 
 # -- terminal ------------------------------------------------------------------------------------
@@ -309,11 +352,7 @@ def _render(session: ScreeningSession, cand: Candidate, message: str | None) -> 
     protocol = session.screening.protocol
     prog = session.progress()
     bar = ProgressBar(total=max(prog.total, 1), completed=prog.done, width=30)
-    estimate = (
-        f"≈ {prog.remaining_relevant:.1f}"
-        if prog.trained and not math.isnan(prog.remaining_relevant)
-        else "n/a (needs an include and an exclude)"
-    )
+    estimate = remaining_text(prog)
     head = Table.grid(padding=(0, 1))
     head.add_row(
         bar,

@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 
 from metareview.errors import InputError
 from metareview.screening.ranking import DEFAULT_CLASSIFIER, Ranker, RecordLike
+from metareview.screening.remaining import draw_sample, sample_estimate
 from metareview.screening.stopping import first_stop
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "parse_batch",
     "plot_recall_curve",
     "recall_curve",
+    "remaining_estimates",
     "rrf",
     "screening_metrics",
     "simulate",
@@ -61,6 +63,10 @@ __all__ = [
 
 #: Default growth of the retraining batch (2% of the labelled count).
 DEFAULT_BATCH_FRACTION = 0.02
+#: Where ``simulate`` checks the estimates of relevant records left (fractions screened), and
+#: the size of the random sample it draws there (metareview.screening.remaining).
+ESTIMATE_AT: tuple[float, ...] = (0.10, 0.25, 0.50)
+ESTIMATE_SAMPLE = 100
 
 _TEXT_COLUMNS = ("title", "abstracts", "abstract", "keywords")
 #: ASReview LAB's label columns in a labelled CSV (1 relevant, 0 irrelevant).
@@ -464,6 +470,59 @@ def simulate_order(
     return priors, np.asarray(read, dtype=np.intp)
 
 
+def remaining_estimates(
+    records: Sequence[RecordLike],
+    labels: Sequence[int] | NDArray[Any],
+    order: Sequence[int] | NDArray[np.integer],
+    *,
+    ranker: Ranker,
+    seed: int = 0,
+    at: Sequence[float] = ESTIMATE_AT,
+    sample_size: int = ESTIMATE_SAMPLE,
+    confidence: float = 0.95,
+) -> list[dict[str, Any]]:
+    """Both estimates of the relevant records left, against the truth, along one reading order.
+
+    At each fraction ``f`` of ``at``, with ``k = floor(f N)`` records of ``order`` (priors
+    first) read: the ranker trained on those ``k`` gives its extrapolation
+    (:meth:`Ranker.estimate_remaining_relevant`), and a simple random sample of
+    ``sample_size`` of the ``N - k`` unscreened records (seeded by ``(seed, 1000 f)``) gives
+    :func:`metareview.screening.remaining.sample_estimate` with its interval at
+    ``confidence``. ``truth`` is the relevant records among the ``N - k``.
+
+    Returns
+    -------
+    list of dict
+        One per fraction: ``screened`` (f), ``read`` (k), ``unscreened``, ``truth``, ``model``,
+        ``sample`` (estimate), ``lower``, ``upper``, ``sampled``, ``covered`` (truth within
+        the interval).
+    """
+    y = np.asarray(labels).astype(np.int8).reshape(-1)
+    full = np.asarray(order, dtype=np.intp).reshape(-1)
+    ranker._set_corpus(records)
+    out = []
+    for frac in at:
+        k = math.floor(frac * len(full) + 1e-9)
+        if not 0 < k < len(full):
+            continue
+        known = np.full(len(y), -1, dtype=np.int8)
+        known[full[:k]] = y[full[:k]]
+        ranker._reseed(seed)
+        ranker._fit_labels(known)
+        model = ranker.estimate_remaining_relevant(history=full[:k])
+        left = full[k:]
+        truth = int(y[left].sum())
+        sample = draw_sample(left, sample_size, seed=(int(seed), round(1000 * frac)))
+        est = sample_estimate(len(left), len(sample), int(y[sample].sum()), confidence=confidence)
+        out.append({
+            "screened": frac, "read": k, "unscreened": len(left), "truth": truth,
+            "model": None if math.isnan(model) else model, "sample": est.estimate,
+            "lower": est.lower, "upper": est.upper, "sampled": est.sampled,
+            "covered": est.lower <= truth <= est.upper,
+        })  # fmt: skip
+    return out
+
+
 @dataclass(frozen=True)
 class SimulationResult:
     """Metrics of simulated screening, averaged over seeds.
@@ -492,6 +551,11 @@ class SimulationResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     stopping: dict[str, dict[str, Any]] = field(default_factory=dict)
     batch_size: int | None = None
+    #: Per fraction screened ("10", "25", "50"): the mean over seeds of the relevant records
+    #: left (``truth``), the ranker's extrapolation (``model``) and the random-sample estimate
+    #: (``sample``), their mean absolute errors, and how often the sample's interval held the
+    #: truth (``coverage``): :func:`remaining_estimates`.
+    remaining: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The ``metareview simulate --json`` object."""
@@ -508,6 +572,7 @@ class SimulationResult:
             "rrf10": self.rrf10,
             "metrics": self.metrics,
             "stopping": self.stopping,
+            "remaining": self.remaining,
             "per_seed": self.per_seed,
             "curve": [[int(s), round(float(f), 6)] for s, f in self.curve],
         }
@@ -559,9 +624,12 @@ def simulate(
     stop_target: float = 0.95,
     stop_confidence: float = 0.95,
     stop_run: int = 50,
+    estimate_sample: int = ESTIMATE_SAMPLE,
 ) -> SimulationResult:
     """Simulate screening ``data`` once per seed; score each order with
-    :func:`screening_metrics` and the stopping rules (:mod:`metareview.screening.stopping`).
+    :func:`screening_metrics`, the stopping rules (:mod:`metareview.screening.stopping`) and
+    the estimates of relevant records left (:func:`remaining_estimates`, a random sample of
+    ``estimate_sample`` records at 10%, 25% and 50% screened).
 
     Features are computed once and shared by the seeds. ``ranker_options`` are passed to
     :class:`Ranker` (e.g. a preset of :data:`metareview.screening.ranking.PRESETS`).
@@ -595,7 +663,10 @@ def simulate(
         metrics = screening_metrics(y_full, n_priors=n_priors)
         per_seed.append(
             {"seed": int(seed), "wss95": wss(y, 0.95), "wss100": wss(y, 1.0),
-             "rrf10": rrf(y, 0.10), "metrics": metrics}
+             "rrf10": rrf(y, 0.10), "metrics": metrics,
+             "remaining": remaining_estimates(
+                 data.records, data.labels, full, ranker=ranker, seed=int(seed),
+                 sample_size=estimate_sample)}
         )
         curves.append(recall_curve(y))
         for rule in stops:
@@ -624,6 +695,24 @@ def simulate(
         }
         for rule, runs in stops.items()
     }
+    remaining: dict[str, dict[str, Any]] = {}
+    for frac in ESTIMATE_AT:
+        at: list[dict[str, Any]] = [
+            r for one in per_seed for r in one["remaining"] if r["screened"] == frac
+        ]
+        if not at:
+            continue
+        fitted = [r for r in at if r["model"] is not None]
+        remaining[f"{100 * frac:g}"] = {
+            "truth": float(np.mean([r["truth"] for r in at])),
+            "model": float(np.mean([r["model"] for r in fitted])) if fitted else None,
+            "sample": float(np.mean([r["sample"] for r in at])),
+            "model_abs_error": float(np.mean([abs(r["model"] - r["truth"]) for r in fitted]))
+            if fitted else None,
+            "sample_abs_error": float(np.mean([abs(r["sample"] - r["truth"]) for r in at])),
+            "coverage": float(np.mean([r["covered"] for r in at])),
+            "sampled": float(np.mean([r["sampled"] for r in at])),
+        }
     return SimulationResult(
         n=data.n,
         n_included=data.n_included,
@@ -641,6 +730,7 @@ def simulate(
         metrics=_mean_nested([s["metrics"] for s in per_seed]),
         stopping=stopping,
         batch_size=batch_size,
+        remaining=remaining,
         _labels=data.labels,
     )
 

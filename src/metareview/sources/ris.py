@@ -2,7 +2,8 @@
 
 The file is cut into records at ``ER  -`` lines (so it streams and each error can name its line),
 and each record is read by :func:`rispy.loads`. A record must start with ``TY  -`` and end with
-``ER  -``.
+``ER  -``. Between records, a line holding only a record number (``1.``, as rispy's writer and
+so ASReview LAB's export number them) is skipped.
 
 Mapping (rispy key, RIS tag)
 ----------------------------
@@ -45,6 +46,8 @@ from metareview.sources.record import Record
 __all__ = ["parse", "parse_ris_entry"]
 
 _TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*))?$")
+#: rispy's ``enumerate`` line before each record (``1.``), written by ASReview's RIS export.
+_NUMBER = re.compile(r"^\d+\.$")
 _KINDS = {
     "CTR": "registry",
     "CONF": "abstract",
@@ -79,7 +82,7 @@ def parse(
         stripped = line.strip()
         match = _TAG.match(stripped)
         if not lines:
-            if not stripped:
+            if not stripped or _NUMBER.match(stripped):
                 continue
             if not match or match.group(1) != "TY":
                 raise SourceFormatError(

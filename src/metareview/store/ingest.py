@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 from metareview.errors import InputError, SourceError
 from metareview.sources.clients.base import ProgressCallback, SearchResult
 from metareview.sources.clients.record_search import RAW_FORMATS, SearchClient
+from metareview.sources.record import Record
 from metareview.store.project import ImportResult, Project, Transaction, file_sha256
 
 __all__ = ["StoredSearch", "import_file", "search_into_project"]
@@ -39,8 +40,16 @@ def import_file(
     column_map: Mapping[str, str] | None = None,
     actor: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    observe: Callable[[Record], None] | None = None,
+    within: Callable[[Transaction, int], None] | None = None,
 ) -> ImportResult:
-    """Import one file into ``project`` (see :meth:`metareview.store.Project.import_file`)."""
+    """Import one file into ``project`` (see :meth:`metareview.store.Project.import_file`).
+
+    ``observe`` is called with each parsed record, in file order, as it streams into the store;
+    ``within(tx, import_id)`` runs inside the import's transaction after the records are written
+    (:meth:`~metareview.store.Project.add_records`), so rows it adds commit or roll back with
+    the records (e.g. the decisions a labelled file carries).
+    """
     from metareview.sources.detect import detect_format, parser_for
 
     file = Path(path)
@@ -64,8 +73,11 @@ def import_file(
         stream: BinaryIO = raw
         if progress is not None:
             stream = _ProgressReader(raw, size, progress)  # type: ignore[assignment]
+        records: Iterator[Record] = parse(stream, file=str(file), **options)
+        if observe is not None:
+            records = _observed(records, observe)
         return project.add_records(
-            parse(stream, file=str(file), **options),
+            records,
             source=source,
             origin_file=file,
             query=query,
@@ -73,7 +85,14 @@ def import_file(
             file_sha256=digest,
             size_bytes=size,
             actor=actor,
+            within=within,
         )
+
+
+def _observed(records: Iterator[Record], observe: Callable[[Record], None]) -> Iterator[Record]:
+    for record in records:
+        observe(record)
+        yield record
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from metareview.errors import InputError
 from metareview.screening.decisions import STAGES, Screening, normalise_stage, reviewer_key
-from metareview.screening.screener import ScreeningSession
+from metareview.screening.screener import ScreeningSession, remaining_text
 from metareview.web.app import WebState
 from metareview.web.render import curve_svg, highlight
 from metareview.web.views import is_htmx, login_redirect, require_reviewer, session_of, state_of
@@ -90,11 +90,7 @@ def screen_view(
                 if m
             ],
         }
-    estimate = (
-        f"≈ {prog.remaining_relevant:.1f}"
-        if prog.trained and not math.isnan(prog.remaining_relevant)
-        else "n/a (needs an include and an exclude)"
-    )
+    estimate = remaining_text(prog)
     return {
         "stage": stage,
         "stage_label": STAGE_LABELS[stage],
