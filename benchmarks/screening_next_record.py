@@ -73,12 +73,16 @@ def _records(n: int) -> tuple[list[Record], np.ndarray]:
     raise SystemExit(f"only {len(records)} records in {DATA}")
 
 
-def _summary(ms: list[float]) -> dict[str, float]:
+def _summary(ms: list[float], cpu: list[float]) -> dict[str, float]:
     a = np.asarray(ms)
+    c = np.asarray(cpu)
     return {
         "median_ms": round(float(np.median(a)), 1),
         "p95_ms": round(float(np.percentile(a, 95)), 1),
         "max_ms": round(float(a.max()), 1),
+        # this process's CPU time per decision: what the wall time would be on an idle machine
+        "cpu_median_ms": round(float(np.median(c)), 1),
+        "cpu_p95_ms": round(float(np.percentile(c, 95)), 1),
     }
 
 
@@ -90,6 +94,7 @@ def run(n: int, decisions: int, model: str) -> dict[str, Any]:
         "decisions_timed_per_stage": decisions,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "stages": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,17 +127,20 @@ def run(n: int, decisions: int, model: str) -> dict[str, Any]:
                 session.progress()
                 start_s = time.perf_counter() - t0
                 times: list[float] = []
+                cpu: list[float] = []
                 for _ in range(decisions):
                     assert cand is not None
                     label = truth[cand.record_id - 1]
                     t0 = time.perf_counter()
+                    c0 = time.process_time()
                     session.decide(cand.record_id, "include" if label else "exclude")
                     cand = session.next()
                     session.progress()
                     times.append(1000 * (time.perf_counter() - t0))
+                    cpu.append(1000 * (time.process_time() - c0))
                 done += decisions
                 out["stages"].append(
-                    {"decided_before": stage, "start_s": round(start_s, 2), **_summary(times)}
+                    {"decided_before": stage, "start_s": round(start_s, 2), **_summary(times, cpu)}
                 )
     return out
 
@@ -151,11 +159,13 @@ def main() -> None:
         f"{result['records']} records, model {result['model']}, "
         f"import {result['import_s']} s, {result['cpus']} CPUs"
     )
-    print(f"{'decided before':>15} {'start (s)':>10} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
+    print(f"load average at start {result['load_average_at_start']}")
+    print(f"{'decided before':>15} {'start (s)':>10} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}"
+          f" {'cpu med':>8} {'cpu p95':>8}")
     for st in result["stages"]:
         print(
             f"{st['decided_before']:>15} {st['start_s']:>10} {st['median_ms']:>10} "
-            f"{st['p95_ms']:>8} {st['max_ms']:>8}"
+            f"{st['p95_ms']:>8} {st['max_ms']:>8} {st['cpu_median_ms']:>8} {st['cpu_p95_ms']:>8}"
         )
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

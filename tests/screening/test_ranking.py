@@ -8,7 +8,19 @@ import numpy as np
 import pytest
 
 from metareview.errors import InputError
-from metareview.screening.ranking import MODELS, Ranker, Ranking, _extrapolate_yield, record_text
+from metareview.screening.ranking import (
+    DEFAULT_CLASSIFIER,
+    DEFAULT_MODEL,
+    DEFAULT_PRESET,
+    FEATURE_DEFAULTS,
+    LEGACY_FEATURES,
+    MODELS,
+    PRESETS,
+    Ranker,
+    Ranking,
+    _extrapolate_yield,
+    record_text,
+)
 from metareview.sources.record import Record
 
 RELEVANT_WORDS = ["imatinib", "scleroderma", "randomized", "skin", "fibrosis", "placebo"]
@@ -190,3 +202,83 @@ def test_estimate_follows_the_decision_order() -> None:
     assert left == 0  # all ten relevant records were found within 22 reads
     assert 0.0 <= est < 1.0
     assert ranker.estimate_remaining_relevant([]) == 0.0
+
+
+# -- presets and the default (issue 11) -------------------------------------------------------
+
+
+def _settings(ranker: Ranker) -> dict[str, object]:
+    return {
+        "model": ranker.model,
+        "ngram_max": ranker.ngram_max,
+        "stop_words": ranker.stop_words,
+        "max_df": ranker.max_df,
+        "min_df": ranker.min_df,
+        "keyword_weight": ranker.keyword_weight,
+        "relevant_weight": ranker.relevant_weight,
+    }
+
+
+def test_the_default_preset_is_the_default_ranker() -> None:
+    # one default in one place: Ranker() with no options, the default preset, and the name the
+    # CLI commands default to are the same configuration
+    assert DEFAULT_MODEL == DEFAULT_PRESET
+    assert PRESETS[DEFAULT_PRESET] == {"model": DEFAULT_CLASSIFIER, **FEATURE_DEFAULTS}
+    assert _settings(Ranker()) == PRESETS[DEFAULT_PRESET]
+    assert _settings(Ranker.from_preset()) == PRESETS[DEFAULT_PRESET]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_by_name(name: str) -> None:
+    ranker = Ranker.from_preset(name, seed=4)
+    assert _settings(ranker) == PRESETS[name] and ranker.seed == 4
+    texts, labels = _corpus()
+    ranking = ranker.fit(texts, _start(labels)).rank()
+    n_rel_left = int(labels.sum()) - 2
+    assert labels[ranking.order[:n_rel_left]].tolist() == [1] * n_rel_left
+
+
+def test_earlier_presets_keep_their_features() -> None:
+    for name in ("logreg", "nb", "svm", "legacy"):
+        assert PRESETS[name] == {"model": PRESETS[name]["model"], **LEGACY_FEATURES}
+    assert PRESETS["legacy"]["model"] == "logreg"
+    assert PRESETS["ngram2"]["keyword_weight"] == 0.3
+    with pytest.raises(InputError, match=r"unknown ranking model 'bert'.*legacy"):
+        Ranker.from_preset("bert")
+
+
+def test_default_ranking_of_a_hand_made_set() -> None:
+    # Two known records, three to rank. Record 2 repeats the include's words (and its bigram
+    # "skin fibrosis"), record 4 the exclude's; record 3 shares words with neither, so its
+    # score is the intercept alone. With any linear model that puts the include's terms on
+    # the positive side, the order is 2, 3, 4; the keywords (a separate block) agree.
+    records = [
+        ("imatinib skin fibrosis trial", "Scleroderma, Systemic"),
+        ("mouse kidney cell culture", "Animals"),
+        ("imatinib and skin fibrosis", "Scleroderma, Systemic"),
+        ("weather report", ""),
+        ("kidney cell culture in mouse", "Animals"),
+    ]
+    ranker = Ranker.from_preset(seed=0).fit(records, [1, 0, None, None, None])
+    ranking = ranker.rank()
+    assert ranking.order.tolist() == [2, 3, 4]
+    assert np.all(np.diff(ranking.probabilities) <= 0)
+    again = Ranker.from_preset(seed=0).fit(records, [1, 0, None, None, None]).rank()
+    np.testing.assert_array_equal(again.order, ranking.order)
+    np.testing.assert_array_equal(again.probabilities, ranking.probabilities)
+
+
+def test_keywords_are_a_separate_down_weighted_block() -> None:
+    records = [("imatinib trial", "Scleroderma"), ("mouse study", "Animals"), ("x y", "Animals")]
+    kw0 = Ranker(keyword_weight=0.0).fit(records, [1, 0, None])
+    # with weight 0 the keywords do not count: the same scores as with none at all
+    no_kw = Ranker(keyword_weight=0.0).fit([(t, "") for t, _ in records], [1, 0, None])
+    np.testing.assert_allclose(kw0.probabilities, no_kw.probabilities)
+    # the keyword block is a tf-idf block scaled by the weight, beside the text block
+    ranker = Ranker(keyword_weight=0.3).fit(records, [1, 0, None])
+    assert ranker._features is not None and kw0._features is not None
+    text_cols = kw0._features.shape[1]
+    block = ranker._features[:, text_cols:].toarray()
+    np.testing.assert_allclose(np.linalg.norm(block, axis=1), [0.3, 0.3, 0.3])
+    # "Animals", shared with the exclude, pulls the third record down
+    assert ranker.probabilities[2] < kw0.probabilities[2]

@@ -215,3 +215,23 @@ def test_rule_exclusions_happen_when_the_screener_starts(tmp_path: Path) -> None
         session = ScreeningSession(s, reviewer="A")
         assert [d.record_id for d in session.rule_exclusions] == [1]
         assert session.queue == {2}
+
+
+def test_session_uses_the_default_preset_and_presets_by_name(tmp_path: Path) -> None:
+    from metareview.errors import InputError
+    from metareview.screening.ranking import DEFAULT_PRESET, PRESETS
+
+    folder = _project(tmp_path)
+    with open_screening(folder) as s:
+        ranker = ScreeningSession(s, reviewer="A").ranker
+        # the same default as `metareview simulate` (the default preset)
+        assert (ranker.model, ranker.ngram_max, ranker.keyword_weight, ranker.relevant_weight) == (
+            PRESETS[DEFAULT_PRESET]["model"],
+            PRESETS[DEFAULT_PRESET]["ngram_max"],
+            PRESETS[DEFAULT_PRESET]["keyword_weight"],
+            PRESETS[DEFAULT_PRESET]["relevant_weight"],
+        )
+        legacy = ScreeningSession(s, reviewer="A", model="legacy").ranker
+        assert (legacy.ngram_max, legacy.keyword_weight) == (1, None)
+        with pytest.raises(InputError, match="unknown ranking model 'bert'"):
+            ScreeningSession(s, reviewer="B", model="bert")

@@ -253,3 +253,47 @@ def test_cli_bad_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     code = main(["simulate", str(bad)])
     err = capsys.readouterr().err
     assert code == 2 and str(bad) in err
+
+
+def test_cli_default_is_the_default_preset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metareview.screening.ranking import DEFAULT_PRESET, PRESETS
+
+    path = _write_csv(tmp_path / "set.csv", _made_up_rows())
+    outputs = []
+    for extra in ([], ["--model", DEFAULT_PRESET]):
+        orders = tmp_path / f"orders{len(extra)}.csv"
+        assert main(["simulate", str(path), "--seeds", "2", "--json", "--orders", str(orders),
+                     *extra]) == 0
+        capsys.readouterr()
+        outputs.append(orders.read_text())
+    assert outputs[0] == outputs[1]
+    # and the Python API's default ranker is the same configuration
+    data = load_labelled_csv(path)
+    preset = dict(PRESETS[DEFAULT_PRESET])
+    model = preset.pop("model")
+    ours = simulate(data, seeds=(0, 1))
+    named = simulate(data, seeds=(0, 1), model=model, ranker_options=preset)
+    for a, b in zip(ours.orders, named.orders, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # every preset runs by name
+    for name in PRESETS:
+        assert main(["simulate", str(path), "--seeds", "1", "--json", "--model", name]) == 0
+        capsys.readouterr()
+
+
+def test_replay_stops_when_told(tmp_path: Path) -> None:
+    data = load_labelled_csv(_write_csv(tmp_path / "set.csv", _made_up_rows()))
+    _, full = simulate_order(data.records, data.labels, seed=1)
+    seen: list[tuple[int, int]] = []
+
+    def stop(read: int, found: int) -> bool:
+        seen.append((read, found))
+        return found >= 5
+
+    _, part = simulate_order(data.records, data.labels, seed=1, stop=stop)
+    # the same reading order, cut after the first batch that brought the fifth relevant record
+    np.testing.assert_array_equal(part, full[: len(part)])
+    assert seen[-1] == (len(part), int(data.labels[part].sum())) and seen[-1][1] >= 5
+    assert all(f < 5 for _, f in seen[:-1])

@@ -26,7 +26,7 @@ from metareview.cli.app import app
 from metareview.errors import InputError
 from metareview.screening.decisions import STAGES, DecisionInput, Screening, normalise_stage
 from metareview.screening.exports import csv_text
-from metareview.screening.ranking import DEFAULT_MODEL
+from metareview.screening.ranking import DEFAULT_MODEL, PRESETS
 from metareview.sources.base import read_text
 from metareview.sources.cells import restore_cell
 
@@ -166,7 +166,7 @@ def screen(
         str, typer.Option("--stage", help="title_abstract (default) or full_text.")
     ] = "title_abstract",
     model: Annotated[
-        str, typer.Option("--model", help="Ranker: logreg (default), nb or svm.")
+        str, typer.Option("--model", help=f"Ranker preset: {', '.join(PRESETS)}.")
     ] = DEFAULT_MODEL,
     seed: Annotated[int, typer.Option("--seed", help="Ranker seed.")] = 0,
     sample: Annotated[

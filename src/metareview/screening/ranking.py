@@ -7,13 +7,14 @@ certainty-based strategy). Retrain whenever decisions arrive and rank again.
 
 Usage::
 
-    ranker = Ranker(model="logreg", seed=0)
+    ranker = Ranker.from_preset("default", seed=0)   # or Ranker(model="svm", ...)
     ranker.fit(records, labels)          # labels: 1 include, 0 exclude, None (or -1) unscreened
     ranking = ranker.rank()              # ranking.order[0] is the record to show next
     ranker.estimate_remaining_relevant() # estimated relevant records among the unscreened
 
-On 5,000 records, retraining and ranking after a decision take about 20 ms (median; TF-IDF of
-the corpus, about 0.5 s, is computed once): benchmarks/results/screening_latency.md.
+The features are computed once per corpus (TF-IDF is unsupervised, so all records, labelled or
+not, are used) and reused by every retraining; the screener's time from a decision to the next
+record on 5,000 records is in benchmarks/results/screening_next_record.json.
 
 Design, following ASReview LAB (van de Schoot et al., Nat Mach Intell 2021;3:125-133,
 doi:10.1038/s42256-020-00287-7):
@@ -26,22 +27,18 @@ doi:10.1038/s42256-020-00287-7):
   and stacked beside the text block, so a long MeSH list cannot swamp a short abstract (appended
   as text they wrecked the cold start on some reviews: issue 11). Every default was chosen by
   leave-one-review-out over the nine Cohen (2006) sets (``benchmarks/screening_select.py``).
-- **Classifiers.** ``"logreg"`` L2-penalised logistic regression (C = 1, liblinear), the
-  default; ``"nb"`` multinomial naive Bayes with alpha = 3.822 (ASReview 1's default classifier
-  and smoothing); ``"svm"`` linear support vector machine (squared hinge loss, C = 0.11, the
-  classifier of ASReview 2's ELAS u4 model). On the nine Cohen (2006) sets, five seeds each,
-  logistic regression had the best WSS@95 averaged over the files at both label levels
-  (0.313 / 0.398 against 0.290 / 0.388 for naive Bayes and 0.310 / 0.395 for the SVM:
-  benchmarks/results/screening_simulation.md).
-  With the issue-11 features, leave-one-review-out over the nine sets (one seed) gave
-  held-out mean WSS@95 0.303 / 0.409 and recall@10% 27.8% / 43.2% (label1 / label2) against
-  0.304 / 0.392 and 28.8% / 40.1% for the ``"legacy"`` preset:
-  benchmarks/results/screening_select.md.
+- **Classifiers.** ``"svm"`` linear support vector machine (squared hinge loss, C = 0.11, the
+  classifier of ASReview 2's ELAS u4 model), the default; ``"logreg"`` L2-penalised logistic
+  regression (C = 1, liblinear); ``"nb"`` multinomial naive Bayes with alpha = 3.822 (ASReview
+  1's default classifier and smoothing). The default (SVM, relevant records weighted 9.8 times
+  the balanced ratio as ELAS u4 weighs them, the features above) was chosen by every fold of a
+  leave-one-review-out selection over the nine Cohen (2006) sets, three seeds, both label
+  levels (benchmarks/screening_select.py; figures in benchmarks/results/screening_select.md).
 - **Class balance.** Relevant records are rare, so each class gets the same total weight:
   ``w_c = n / (2 n_c)`` for the ``n_c`` labelled records of class ``c`` among ``n`` (scikit-learn's
-  "balanced" weights, King & Zeng 2001), and the relevant class is then weighted
-  ``relevant_weight`` times more; ASReview balances the classes too, by resampling ("double"
-  balance) or weighting.
+  "balanced" weights, King & Zeng 2001); the relevant class is then weighted
+  ``relevant_weight`` times more and the weights are scaled to mean 1, which is ASReview 2's
+  "balanced" sample weight with ``ratio = relevant_weight``.
 - **Query.** Records are ordered by the classifier's score (log-odds or margin), highest first.
 - **Determinism.** Given the same records, labels, model and seed the ranking is identical: the
   classifiers are deterministic given the seed, and ties in score are broken by a seeded
@@ -72,8 +69,11 @@ from metareview.errors import InputError
 from metareview.sources.record import Record
 
 __all__ = [
+    "DEFAULT_CLASSIFIER",
     "DEFAULT_MODEL",
+    "DEFAULT_PRESET",
     "FEATURE_DEFAULTS",
+    "LEGACY_FEATURES",
     "MODELS",
     "PRESETS",
     "Ranker",
@@ -86,25 +86,26 @@ __all__ = [
 #: The classifiers :class:`Ranker` offers, by name.
 MODELS: tuple[str, ...] = ("nb", "logreg", "svm")
 
-#: The default classifier, chosen on the average WSS@95 over the nine Cohen (2006) sets at both
-#: label levels (benchmarks/results/screening_simulation.md).
-DEFAULT_MODEL = "logreg"
-
 #: ASReview's default smoothing for multinomial naive Bayes.
 _NB_ALPHA = 3.822
 #: Regularisation of ASReview 2's ELAS u4 linear SVM.
 _SVM_C = 0.11
 _LOGREG_C = 1.0
+#: liblinear's stopping tolerance for logistic regression (scikit-learn's default is 1e-4).
+#: With 1e-2 the dual solver stops after fewer passes over the labelled records; on two Cohen
+#: (2006) sets the simulated reading orders were identical, or first differed at record 338 of
+#: 391, to those of 1e-4 (issue 11).
+_LOGREG_TOL = 1e-2
+#: liblinear's stopping tolerance for the SVM (scikit-learn's default is 1e-4): a third less
+#: training time at 3,000 decisions; on three Cohen sets x 2 label levels x 3 seeds, 11 of 18
+#: replays found every relevant record at the same position as with 1e-4 and the rest moved by
+#: 1 to 3 positions (issue 11; the selection grid ran with 1e-4).
+_SVM_TOL = 1e-2
 
-#: Feature and weighting defaults of :class:`Ranker`: single words, English stop words removed,
-#: keywords/MeSH appended to the text. Leave-one-review-out selection over the nine Cohen 2006
-#: sets (benchmarks/screening_select.py, benchmarks/results/screening_select.md, one seed) found
-#: the ``"ngram2"`` features no better at the abstract level (held-out WSS@95 0.303 against
-#: 0.304) and better at the full-text level (0.409 against 0.392), but their 1-2-word terms make
-#: training about 4 times slower: next-record p95 230 ms against 53 ms at 3,000 decisions on
-#: 5,000 records (benchmarks/screening_next_record.py, same run), over the screener's 200 ms
-#: budget. So the defaults stay, and ``"ngram2"`` is a preset for ``simulate``.
-FEATURE_DEFAULTS: dict[str, Any] = {
+#: The features of the ranker before issue 11: single words, English stop words removed,
+#: keywords/MeSH appended to the text, no extra weight on relevant records. The ``"logreg"``,
+#: ``"nb"``, ``"svm"`` and ``"legacy"`` presets keep them, so earlier results can be repeated.
+LEGACY_FEATURES: dict[str, Any] = {
     "ngram_max": 1,
     "stop_words": True,
     "max_df": 1.0,
@@ -113,15 +114,42 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "relevant_weight": 1.0,
 }
 
-#: Named ranker configurations for ``metareview simulate --model``: the three classifiers with
-#: the default features; ``"ngram2"``, logistic regression on the features the
-#: leave-one-review-out selection chose (1-2-word terms, no stop-word removal, max_df 0.95,
-#: keywords as a separate block weighted 0.3); and ``"legacy"``, the ranker before issue 11
-#: (the default features with logistic regression), kept so changes can be measured.
+#: The default classifier, chosen with the features below by leave-one-review-out over the
+#: nine Cohen (2006) sets (benchmarks/screening_select.py).
+DEFAULT_CLASSIFIER = "svm"
+
+#: Feature and weighting defaults of :class:`Ranker`, chosen by leave-one-review-out over the
+#: nine Cohen (2006) sets, three seeds, both label levels (benchmarks/screening_select.py,
+#: benchmarks/results/screening_select.md): every fold chose these with ELAS u4's SVM and
+#: weights. Held-out mean WSS@95 / recall@10% 0.305 / 30.8% (label1) and 0.404 / 47.0% (label2),
+#: against 0.280 / 29.6% and 0.367 / 45.3% for ASReview LAB 3.0.8's ELAS u4 in the same run;
+#: without the keyword block the same SVM gives ASReview's figures exactly.
+FEATURE_DEFAULTS: dict[str, Any] = {
+    "ngram_max": 2,
+    "stop_words": False,
+    "max_df": 0.95,
+    "min_df": 1,
+    "keyword_weight": 0.3,
+    "relevant_weight": 9.8,
+}
+
+#: The preset ``metareview screen`` and ``metareview simulate`` use unless told otherwise: the
+#: default classifier on the default features (the one place the default is set).
+DEFAULT_PRESET = "default"
+#: The default preset's name, under its earlier name.
+DEFAULT_MODEL = DEFAULT_PRESET
+
+#: Named ranker configurations for ``--model`` of ``metareview screen`` and ``simulate``:
+#: the default (``DEFAULT_PRESET``); ``"logreg"``, ``"nb"``, ``"svm"``, the three classifiers on
+#: the features before issue 11 (:data:`LEGACY_FEATURES`); ``"ngram2"``, the first
+#: leave-one-review-out choice (1-2-word terms, keywords as a block weighted 0.3, no extra
+#: weight on relevant records); and ``"legacy"``, the default ranker before issue 11 (logistic
+#: regression on the legacy features), kept so changes can be measured.
 PRESETS: dict[str, dict[str, Any]] = {
-    "logreg": {"model": "logreg"},
-    "nb": {"model": "nb"},
-    "svm": {"model": "svm"},
+    DEFAULT_PRESET: {"model": DEFAULT_CLASSIFIER, **FEATURE_DEFAULTS},
+    "logreg": {"model": "logreg", **LEGACY_FEATURES},
+    "nb": {"model": "nb", **LEGACY_FEATURES},
+    "svm": {"model": "svm", **LEGACY_FEATURES},
     "ngram2": {
         "model": "logreg",
         "ngram_max": 2,
@@ -131,7 +159,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "keyword_weight": 0.3,
         "relevant_weight": 1.0,
     },
-    "legacy": {"model": "logreg", **FEATURE_DEFAULTS},
+    "legacy": {"model": "logreg", **LEGACY_FEATURES},
 }
 
 RecordLike = Record | Mapping[str, Any] | str | tuple[str, str]
@@ -249,11 +277,14 @@ class Ranking:
 
 
 def _balanced_weights(y: NDArray[np.int8], relevant_weight: float = 1.0) -> NDArray[np.float64]:
-    """Sample weights ``n / (2 n_c)`` (both classes equal total weight), relevant ones x more."""
+    """Sample weights: ``n / (2 n_c)`` (both classes equal total weight), relevant ones
+    ``relevant_weight`` times more, then scaled to mean 1 (so the weighting never changes the
+    strength of the penalty: ASReview's "balanced" sample weights with ``ratio``)."""
     n = len(y)
     n_pos = int(y.sum())
     n_neg = n - n_pos
-    return np.where(y == 1, relevant_weight * n / (2.0 * n_pos), n / (2.0 * n_neg))
+    w = np.where(y == 1, relevant_weight * n / (2.0 * n_pos), n / (2.0 * n_neg))
+    return w * (n / w.sum())
 
 
 def _coerce_labels(labels: Sequence[Any] | NDArray[Any], n: int) -> NDArray[np.int8]:
@@ -264,6 +295,17 @@ def _coerce_labels(labels: Sequence[Any] | NDArray[Any], n: int) -> NDArray[np.i
             "(1 include, 0 exclude, None unscreened)",
             field="labels",
         )
+    if isinstance(labels, np.ndarray) and labels.dtype.kind in "iub":
+        # the screener's and the simulation's int8 arrays: checked without a Python loop
+        values = labels.astype(np.int64)
+        bad = np.flatnonzero(~np.isin(values, (-1, 0, 1)))
+        if bad.size:
+            raise InputError(
+                f"label {labels[bad[0]]!r} is not 1 (include), 0 (exclude) or None (unscreened)",
+                row=int(bad[0]) + 1,
+                field="labels",
+            )
+        return values.astype(np.int8)
     out = np.full(n, -1, dtype=np.int8)
     for i, value in enumerate(labels):
         if value is None:
@@ -291,9 +333,9 @@ class Ranker:
     Parameters
     ----------
     model
-        ``"logreg"`` (logistic regression, the default), ``"nb"`` (multinomial naive Bayes,
-        ASReview 1's default) or ``"svm"`` (linear SVM, probabilities by Platt scaling of its
-        decision values on the labelled records: Platt 1999).
+        ``"svm"`` (linear SVM, the default; probabilities by Platt scaling of its decision
+        values on the labelled records: Platt 1999), ``"logreg"`` (logistic regression) or
+        ``"nb"`` (multinomial naive Bayes, ASReview 1's default).
     seed
         Seed for the classifier and for breaking ties; the same seed gives the same ranking.
     ngram_max
@@ -307,7 +349,11 @@ class Ranker:
         Weight of the keyword/MeSH block stacked beside the text block (0 leaves keywords out);
         ``None`` appends the keywords to the text instead (the ranker before issue 11).
     relevant_weight
-        Extra weight on relevant records, on top of the balanced class weights.
+        Extra weight on relevant records, on top of the balanced class weights (the weights are
+        then scaled to mean 1, so this does not change the penalty's strength).
+    c
+        The classifier's ``C`` (inverse penalty); default 1 for logistic regression and 0.11
+        for the SVM (ASReview 2's ELAS u4).
 
     Notes
     -----
@@ -317,12 +363,13 @@ class Ranker:
     (N_c + α V)`` (McCallum & Nigam 1998). Logistic regression: ``P(rel | d) = 1 / (1 +
     exp(-(w·x_d + b)))`` with ``w, b`` minimising ``½‖(w, b)‖² + C Σ_i s_i log(1 + exp(-y_i (w·x_i
     + b)))`` over the labelled records (``y_i = ±1``, ``s_i`` the balancing weights; liblinear,
-    Fan et al., J Mach Learn Res 2008;9:1871-1874).
+    Fan et al., J Mach Learn Res 2008;9:1871-1874). Linear SVM: ``w, b`` minimising ``½‖(w, b)‖²
+    + C Σ_i s_i max(0, 1 - y_i (w·x_i + b))²`` (squared hinge loss; liblinear's dual solver).
     """
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str = DEFAULT_CLASSIFIER,
         *,
         seed: int = 0,
         ngram_max: int = FEATURE_DEFAULTS["ngram_max"],
@@ -331,6 +378,7 @@ class Ranker:
         min_df: int = FEATURE_DEFAULTS["min_df"],
         keyword_weight: float | None = FEATURE_DEFAULTS["keyword_weight"],
         relevant_weight: float = FEATURE_DEFAULTS["relevant_weight"],
+        c: float | None = None,
     ) -> None:
         if model not in MODELS:
             raise InputError(
@@ -345,6 +393,8 @@ class Ranker:
             raise InputError("min_df must be 1 or more", field="min_df")
         if keyword_weight is not None and not keyword_weight >= 0:
             raise InputError("keyword_weight must be 0 or more (or None)", field="keyword_weight")
+        if c is not None and not c > 0:
+            raise InputError("c must be more than 0 (or None)", field="c")
         if not relevant_weight > 0:
             raise InputError("relevant_weight must be more than 0", field="relevant_weight")
         self.model = model
@@ -355,6 +405,7 @@ class Ranker:
         self.min_df = int(min_df)
         self.keyword_weight = None if keyword_weight is None else float(keyword_weight)
         self.relevant_weight = float(relevant_weight)
+        self.c = None if c is None else float(c)
         self._features: sp.csr_matrix | None = None
         # (settings, texts) of the corpus the cached features belong to; comparing the texts
         # themselves is exact and, on 5,000 abstracts, takes about a millisecond.
@@ -364,6 +415,18 @@ class Ranker:
         self._tiebreak: NDArray[np.intp] | None = None
         self._scores: NDArray[np.float64] | None = None
         self._history: list[int] = []
+
+    @classmethod
+    def from_preset(cls, name: str = DEFAULT_PRESET, *, seed: int = 0) -> Ranker:
+        """A ranker configured by a named preset of :data:`PRESETS` (``--model`` of ``metareview
+        screen`` and ``simulate``); InputError naming the presets for an unknown name."""
+        if name not in PRESETS:
+            raise InputError(
+                f"unknown ranking model {name!r}; choose one of {', '.join(PRESETS)}",
+                field="model",
+            )
+        options = dict(PRESETS[name])
+        return cls(options.pop("model"), seed=seed, **options)
 
     # -- features ---------------------------------------------------------------------------
 
@@ -405,12 +468,17 @@ class Ranker:
         return sp.csr_matrix(sp.hstack([matrix, self.keyword_weight * kw], format="csr"))
 
     def _set_corpus(self, records: Sequence[RecordLike]) -> None:
-        texts = [record_parts(r) for r in records]
+        # the screener passes (text, keywords) tuples: taken as they are, without a call each
+        texts = [r if type(r) is tuple else record_parts(r) for r in records]
         if not texts:
             raise InputError("no records to rank", field="records")
         key = (self._settings(), texts)
         if self._corpus_key is None or key != self._corpus_key:
-            self._features = self._vectorize(texts)
+            features = self._vectorize(texts)
+            # Sorted column indices within each row, and flagged so: scikit-learn's solvers
+            # sort a matrix not flagged sorted, and row selection keeps the order (below).
+            features.sort_indices()
+            self._features = features
             self._corpus_key = key
             self._reseed(self.seed)
 
@@ -466,6 +534,9 @@ class Ranker:
             self._scores = None
             return
         X = self._features[labelled]
+        # the rows of a matrix with sorted indices keep them sorted (scipy does not flag it,
+        # and scikit-learn would sort them again at every fit: a third of its time)
+        X.has_sorted_indices = True
         weights = _balanced_weights(y, self.relevant_weight)
         X_all = self._features
         # ``score`` orders the records (a log-odds or margin at full precision, so that
@@ -480,18 +551,30 @@ class Ranker:
             # liblinear's dual solver: same optimum as the primal, several times faster when
             # features outnumber labelled records, as they do in screening.
             lr = LogisticRegression(
-                C=_LOGREG_C, solver="liblinear", dual=True, random_state=self.seed, max_iter=1000
+                C=_LOGREG_C if self.c is None else self.c,
+                solver="liblinear",
+                dual=True,
+                tol=_LOGREG_TOL,
+                random_state=self.seed,
+                max_iter=1000,
             )
             lr.fit(X, y, sample_weight=weights)
             score = lr.decision_function(X_all)
             proba = expit(score)
         else:
-            svm = LinearSVC(C=_SVM_C, loss="squared_hinge", random_state=self.seed, dual="auto")
+            svm = LinearSVC(
+                C=_SVM_C if self.c is None else self.c,
+                loss="squared_hinge",
+                tol=_SVM_TOL,
+                random_state=self.seed,
+                dual="auto",
+            )
             svm.fit(X, y, sample_weight=weights)
             score = svm.decision_function(X_all)
             # Platt scaling: p = 1 / (1 + exp(-(A f + B))), A and B fitted on the labelled
             # records' margins (lightly penalised, so separable training data stays finite).
-            platt = LogisticRegression(C=1.0, solver="lbfgs")
+            # liblinear: a tenth of L-BFGS's time for these two parameters
+            platt = LogisticRegression(C=1.0, solver="liblinear")
             platt.fit(score[labelled].reshape(-1, 1), y, sample_weight=weights)
             proba = platt.predict_proba(score.reshape(-1, 1))[:, 1]
         self._scores = np.asarray(score, dtype=np.float64)

@@ -94,7 +94,9 @@ class ScreeningSession:
     stage
         ``title_abstract`` (default) or ``full_text``.
     model, seed
-        The ranker's classifier and seed (:class:`~metareview.screening.ranking.Ranker`).
+        The ranker's preset (a name in :data:`~metareview.screening.ranking.PRESETS`; default
+        the one ``metareview simulate`` uses too) and seed
+        (:class:`~metareview.screening.ranking.Ranker`).
     sample, sample_seed
         Draw a random sample of ``sample`` unscreened records (seeded by ``sample_seed``, else
         at random), kept in the store, and show its records first: the estimate of relevant
@@ -117,7 +119,7 @@ class ScreeningSession:
         if sample is not None and sample < 1:
             raise InputError("the sample must hold 1 record or more", field="sample")
         # Check the options before anything is written to the store.
-        self.ranker = Ranker(model=model, seed=seed)
+        self.ranker = Ranker.from_preset(model, seed=seed)
         self.reviewer = screening.add_reviewer(reviewer)
         self.rule_exclusions: list[Decision] = []
         if self.stage == "title_abstract":

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metareview.errors import InputError
-from metareview.screening.ranking import DEFAULT_MODEL, Ranker, RecordLike
+from metareview.screening.ranking import DEFAULT_CLASSIFIER, Ranker, RecordLike
 from metareview.screening.remaining import draw_sample, sample_estimate
 from metareview.screening.stopping import first_stop
 
@@ -360,7 +360,7 @@ def simulate_order(
     records: Sequence[RecordLike],
     labels: Sequence[int] | NDArray[Any],
     *,
-    model: str = DEFAULT_MODEL,
+    model: str = DEFAULT_CLASSIFIER,
     seed: int = 0,
     batch_fraction: float = DEFAULT_BATCH_FRACTION,
     ranker: Ranker | None = None,
@@ -368,6 +368,7 @@ def simulate_order(
     prior_relevant: int = 1,
     prior_irrelevant: int = 1,
     batch_size: int | None = None,
+    stop: Callable[[int, int], bool] | None = None,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Replay a reviewer reading in the ranker's order.
 
@@ -388,6 +389,10 @@ def simulate_order(
         ``prior_relevant`` relevant and ``prior_irrelevant`` irrelevant rows drawn with ``seed``.
     batch_size
         Retrain after every ``batch_size`` decisions instead of a growing fraction.
+    stop
+        Called after each batch with (records read after the priors, relevant among them);
+        when it returns True the replay ends there and ``order`` is the records read so far
+        (a benchmark that needs only WSS@95 and recall@10% stops once both are known).
 
     Returns
     -------
@@ -447,6 +452,7 @@ def simulate_order(
     known[priors] = y[priors]
     n_labelled = len(priors)
     read: list[int] = []
+    found = 0
     while n_labelled < n:
         ranker._fit_labels(known)
         queue = ranker.rank().order
@@ -458,6 +464,9 @@ def simulate_order(
         known[take] = y[take]
         read.extend(int(i) for i in take)
         n_labelled += len(take)
+        found += int(y[take].sum())
+        if stop is not None and stop(len(read), found):
+            break
     return priors, np.asarray(read, dtype=np.intp)
 
 
@@ -604,7 +613,7 @@ def _mean_nested(items: list[dict[str, Any]]) -> dict[str, Any]:
 def simulate(
     data: LabelledSet,
     *,
-    model: str = DEFAULT_MODEL,
+    model: str = DEFAULT_CLASSIFIER,
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
     batch_fraction: float = DEFAULT_BATCH_FRACTION,
     batch_size: int | None = None,
