@@ -69,7 +69,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from metareview.screening.ranking import PRESETS, Ranker
+from metareview.screening.ranking import DEFAULT_PRESET, PRESETS, Ranker
 from metareview.screening.simulation import (
     DEFAULT_BATCH_FRACTION,
     LabelledSet,
@@ -468,8 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
-    parser.add_argument("--model", default="logreg",
-                        help=f"metareview's preset: {', '.join(PRESETS)} (default logreg)")
+    parser.add_argument("--model", default=DEFAULT_PRESET,
+                        help=f"metareview's preset: {', '.join(PRESETS)} "
+                        f"(default {DEFAULT_PRESET})")
     parser.add_argument("--loo", action="store_true",
                         help="leave-one-review-out choice among screening_select's settings")
     parser.add_argument("--sets", default=None, help="comma-separated set names (default all)")

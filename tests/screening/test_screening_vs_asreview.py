@@ -145,7 +145,7 @@ def test_runs_from_cached_asreview_orders_without_asreview(
     assert set(row) == {"wss95", "recall10", "erf10", "atd", "cpu_s", "wall_s"}
     assert row["cpu_s"] == 1.0
     # metareview's orders were computed and cached beside ASReview's, with the same priors
-    mr = bench.read_orders(cache / "metareview-logreg" / "Tiny.label1.csv")[0]
+    mr = bench.read_orders(cache / f"metareview-{bench.DEFAULT_PRESET}" / "Tiny.label1.csv")[0]
     asr = bench.read_orders(cache / bench.ASREVIEW_TOOL / "Tiny.label1.csv")[0]
     assert np.array_equal(mr[:2], asr[:2])
     assert sorted(mr.tolist()) == list(range(24))
