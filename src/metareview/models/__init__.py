@@ -30,6 +30,7 @@ from metareview._lazy import attach
 
 if TYPE_CHECKING:
     from metareview.models.anova import AnovaResult, anova
+    from metareview.models.anova import AnovaWaldResult, AnovaXbResult
     from metareview.models.batch import pad_groups, rma_batch
     from metareview.models.blup import blup, ranef
     from metareview.models.confint import ConfintResult, confint
@@ -148,6 +149,8 @@ _EXPORTS: dict[str, str] = {
     "llplot_data": "llplot",
     "AnovaResult": "anova",
     "anova": "anova",
+    "AnovaWaldResult": "anova",
+    "AnovaXbResult": "anova",
 }
 
 __all__ = [
@@ -158,6 +161,8 @@ __all__ = [
     "RE_METHODS",
     "TESTS",
     "AnovaResult",
+    "AnovaWaldResult",
+    "AnovaXbResult",
     "BaujatResult",
     "ConfintResult",
     "FsnResult",
