@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING
 from metareview._lazy import attach
 
 if TYPE_CHECKING:
-    from metareview.models.anova import AnovaResult, anova
-    from metareview.models.anova import AnovaWaldResult, AnovaXbResult
+    from metareview.models.anova import AnovaResult, AnovaWaldResult, AnovaXbResult, anova
     from metareview.models.batch import pad_groups, rma_batch
     from metareview.models.blup import blup, ranef
     from metareview.models.confint import ConfintResult, confint
