@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from metareview.models.llplot import LLPlotData, llplot_data
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
+        EXTRA_RE_METHODS,
         METHOD_NAMES,
         METHODS,
         POOLING_METHODS,
@@ -85,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "METHODS": "methods",
     "METHOD_NAMES": "methods",
     "POOLING_METHODS": "methods",
+    "EXTRA_RE_METHODS": "methods",
     "RE_METHODS": "methods",
     "TESTS": "methods",
     "TestName": "methods",
@@ -154,6 +156,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "COMMON_EFFECT_METHODS",
+    "EXTRA_RE_METHODS",
     "METHODS",
     "METHOD_NAMES",
     "POOLING_METHODS",
