@@ -63,3 +63,11 @@ def test_extra_estimators_are_offered_for_pooling_but_not_by_the_batch_core() ->
     d = pd.DataFrame({"g": [1, 1, 1], "yi": [0.1, 0.3, 0.2], "vi": [0.01, 0.02, 0.03]})
     with pytest.raises(InputError, match="rma\\(\\) and rma_reg\\(\\) only"):
         rma_batch(d, by="g", method="PMM")
+
+
+def test_metafor_spelling() -> None:
+    """metafor's rma() matches method= case-sensitively ("HSk"; ?rma.uni)."""
+    from metareview.models.methods import metafor_method
+
+    assert metafor_method("HSK") == "HSk" and metafor_method("PMM") == "PMM"
+    assert metafor_method("REML") == "REML"

@@ -19,6 +19,7 @@ __all__ = [
     "RE_METHODS",
     "TESTS",
     "TestName",
+    "metafor_method",
     "method_name",
 ]
 
@@ -66,3 +67,9 @@ METHOD_NAMES: dict[str, str] = {
 def method_name(method: str) -> str:
     """The display name of ``method`` (any case); the code itself when it is not one we know."""
     return METHOD_NAMES.get(str(method).upper(), method)
+
+
+def metafor_method(method: str) -> str:
+    """``method`` as metafor's ``rma(method=)`` spells it (its match is case-sensitive):
+    ``HSK`` (any case) -> ``"HSk"``; any other ``method`` is returned as it is."""
+    return "HSk" if str(method).upper() == "HSK" else method
