@@ -71,3 +71,30 @@ def test_metafor_spelling() -> None:
 
     assert metafor_method("HSK") == "HSk" and metafor_method("PMM") == "PMM"
     assert metafor_method("REML") == "REML"
+
+
+def test_protocol_refuses_hsk_pmm_where_the_batch_core_refits() -> None:
+    """Leave-one-out and subgroup analyses refit through the batch core, which lacks HSk/PMM:
+    the protocol says so when it is read, not halfway through the review."""
+    from pydantic import ValidationError
+
+    loo = {"name": "loo", "leave1out": True}
+    with pytest.raises(ValidationError, match="leave-one-out cannot refit method HSK"):
+        ModelSettings(method="HSk", sensitivity=[loo])
+    with pytest.raises(ValidationError, match="leave-one-out cannot refit method HSK"):
+        ModelSettings(method="HSk", sensitivity=[{**loo, "method": "REML"}])
+    ok = ModelSettings(method="HSk", sensitivity=[{"name": "r", "method": "REML"}])
+    assert ok.method == "HSK"
+    with pytest.raises(ValidationError, match="subgroup analyses cannot use method PMM"):
+        ModelSettings(method="PMM", subgroups=[{"name": "s", "by": "x"}])
+
+
+@pytest.mark.parametrize("method", ["HSk", "PMM"])
+def test_one_study_with_an_extra_estimator(method: str) -> None:
+    """k = 1: metafor 3.8-1 ``rma(0.3, 0.04, method = "PMM", test = "knha")`` keeps the method,
+    sets test = "z" (with a warning) and tau^2 = 0: the estimate is the study's (0.3, se 0.2)."""
+    from metareview.errors import MetareviewWarning
+
+    with pytest.warns(MetareviewWarning, match="k = 1"):
+        r = rma([0.3], [0.04], method=method, test="knha")
+    assert (r.method, r.test, r.tau2, r.beta, r.se) == (method, "z", 0.0, 0.3, pytest.approx(0.2))
