@@ -59,5 +59,9 @@ dl_between <- rma(sapply(dl_groups, function(g) g$beta[1]), sei = sapply(dl_grou
 out$by_alloc_test_dl <- list(Q = dl_between$QM, df = dl_between$QMdf[1], pvalue = dl_between$QMp)
 write.csv(data.frame(alloc = dat$alloc, yi = as.numeric(dat$yi), vi = as.numeric(dat$vi)),
           "tests/data/cli/bcg_gen.csv", row.names = FALSE)
+# The tau^2 estimators outside the batch core (metafor's HSk and PMM), without --by.
+out$hsk_z <- one(rma(yi, vi, data = dat, method = "HSk", control = ctrl), "RR", "HSK", "z")
+out$pmm_knha <- one(rma(yi, vi, data = dat, method = "PMM", test = "knha", control = ctrl),
+                    "RR", "PMM", "knha")
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
            "tests/data/cli/bcg_pool_goldens.json")

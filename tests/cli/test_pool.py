@@ -437,3 +437,34 @@ def test_plain_pool_does_not_import_typer(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # RR needs escalc, which reads the file with pandas; typer, click, pydantic, rich stay out
     assert out.stdout.strip().splitlines()[-1] == "['pandas']"
+
+
+@pytest.mark.parametrize(
+    ("case", "argv"),
+    [
+        ("hsk_z", ["--method", "HSk"]),
+        ("pmm_knha", ["--method", "pmm", "--test", "knha"]),
+    ],
+)
+def test_pool_estimators_outside_the_batch_core_match_metafor(
+    capsys: pytest.CaptureFixture[str], case: str, argv: list[str]
+) -> None:
+    """metafor's ``rma(method = "HSk")`` and ``rma(method = "PMM", test = "knha")``
+    (bcg_pool_goldens.json, scripts/goldens/cli_pool.R), pooled through ``rma``."""
+    code, out, err = _run(capsys, "pool", str(BCG), "--measure", "RR", *argv, "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    want = dict(GOLDENS[case])
+    assert got["method"] == want.pop("method")
+    _assert_matches(got, want)
+
+
+@pytest.mark.parametrize("method", ["HSK", "PMM"])
+def test_by_refuses_an_estimator_the_batch_core_lacks(
+    capsys: pytest.CaptureFixture[str], method: str
+) -> None:
+    code, _, err = _run(
+        capsys, "pool", str(BCG), "--measure", "RR", "--method", method, "--by", "alloc"
+    )
+    assert code == 2
+    assert "cannot be used with --by" in err and "bcg.csv" in err

@@ -10,6 +10,7 @@ import pytest
 from metareview.errors import InputError
 from metareview.models import (
     COMMON_EFFECT_METHODS,
+    EXTRA_RE_METHODS,
     METHOD_NAMES,
     METHODS,
     POOLING_METHODS,
@@ -23,10 +24,10 @@ from metareview.protocol import ModelSettings
 
 def test_the_lists_fit_together() -> None:
     assert ("EE", "FE", *RE_METHODS) == METHODS
-    assert (*METHODS, "MH", "PETO") == POOLING_METHODS
+    assert (*METHODS, "MH", "PETO", *EXTRA_RE_METHODS) == POOLING_METHODS
     assert TESTS == ("z", "t", "knha")
     assert set(METHOD_NAMES) == set(POOLING_METHODS)
-    assert set(POOLING_METHODS) - set(RE_METHODS) <= COMMON_EFFECT_METHODS
+    assert set(POOLING_METHODS) - set(RE_METHODS) - set(EXTRA_RE_METHODS) <= COMMON_EFFECT_METHODS
     assert method_name("dl") == "DerSimonian–Laird" and method_name("XYZ") == "XYZ"
 
 
@@ -47,3 +48,53 @@ def test_protocol_takes_its_lists_from_models() -> None:
         ModelSettings(test="wald")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="choose one of z, t, knha"):
         rma([0.1, 0.2], [0.01, 0.02], test="wald")
+
+
+def test_extra_estimators_are_offered_for_pooling_but_not_by_the_batch_core() -> None:
+    """HSk and PMM (metareview.models.estimators) are pooling methods of a protocol and of
+    ``pool``; the batch core refuses them with a clear error instead of "unknown method"."""
+    import pandas as pd
+
+    from metareview.models import rma_batch
+
+    for m in EXTRA_RE_METHODS:
+        assert m in POOLING_METHODS and m in METHOD_NAMES
+        assert ModelSettings(method=m.lower()).method == m
+    d = pd.DataFrame({"g": [1, 1, 1], "yi": [0.1, 0.3, 0.2], "vi": [0.01, 0.02, 0.03]})
+    with pytest.raises(InputError, match="rma\\(\\) and rma_reg\\(\\) only"):
+        rma_batch(d, by="g", method="PMM")
+
+
+def test_metafor_spelling() -> None:
+    """metafor's rma() matches method= case-sensitively ("HSk"; ?rma.uni)."""
+    from metareview.models.methods import metafor_method
+
+    assert metafor_method("HSK") == "HSk" and metafor_method("PMM") == "PMM"
+    assert metafor_method("REML") == "REML"
+
+
+def test_protocol_refuses_hsk_pmm_where_the_batch_core_refits() -> None:
+    """Leave-one-out and subgroup analyses refit through the batch core, which lacks HSk/PMM:
+    the protocol says so when it is read, not halfway through the review."""
+    from pydantic import ValidationError
+
+    loo = {"name": "loo", "leave1out": True}
+    with pytest.raises(ValidationError, match="leave-one-out cannot refit method HSK"):
+        ModelSettings(method="HSk", sensitivity=[loo])
+    with pytest.raises(ValidationError, match="leave-one-out cannot refit method HSK"):
+        ModelSettings(method="HSk", sensitivity=[{**loo, "method": "REML"}])
+    ok = ModelSettings(method="HSk", sensitivity=[{"name": "r", "method": "REML"}])
+    assert ok.method == "HSK"
+    with pytest.raises(ValidationError, match="subgroup analyses cannot use method PMM"):
+        ModelSettings(method="PMM", subgroups=[{"name": "s", "by": "x"}])
+
+
+@pytest.mark.parametrize("method", ["HSk", "PMM"])
+def test_one_study_with_an_extra_estimator(method: str) -> None:
+    """k = 1: metafor 3.8-1 ``rma(0.3, 0.04, method = "PMM", test = "knha")`` keeps the method,
+    sets test = "z" (with a warning) and tau^2 = 0: the estimate is the study's (0.3, se 0.2)."""
+    from metareview.errors import MetareviewWarning
+
+    with pytest.warns(MetareviewWarning, match="k = 1"):
+        r = rma([0.3], [0.04], method=method, test="knha")
+    assert (r.method, r.test, r.tau2, r.beta, r.se) == (method, "z", 0.0, 0.3, pytest.approx(0.2))

@@ -26,7 +26,11 @@ def pool(
     file: Annotated[Path, typer.Argument(help="CSV with metafor-named columns, one study a row.")],
     measure: Annotated[str, typer.Option(help="Effect size measure (escalc): MD, SMD, OR, ...")],
     method: Annotated[
-        str, typer.Option(help="tau² estimator (EE FE DL REML ML PM HS SJ HE EB) or MH, PETO.")
+        str,
+        typer.Option(
+            help="tau² estimator (EE FE DL REML ML PM HS SJ HE EB; HSK PMM, not with --by) "
+            "or MH, PETO."
+        ),
     ] = "REML",
     test: Annotated[str, typer.Option(help="z, t, or knha (Hartung-Knapp).")] = "z",
     level: Annotated[float, typer.Option(help="Confidence level in percent.")] = 95.0,

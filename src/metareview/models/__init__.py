@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from metareview._lazy import attach
 
 if TYPE_CHECKING:
-    from metareview.models.anova import AnovaResult, anova
+    from metareview.models.anova import AnovaResult, AnovaWaldResult, AnovaXbResult, anova
     from metareview.models.batch import pad_groups, rma_batch
     from metareview.models.blup import blup, ranef
     from metareview.models.confint import ConfintResult, confint
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from metareview.models.llplot import LLPlotData, llplot_data
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
+        EXTRA_RE_METHODS,
         METHOD_NAMES,
         METHODS,
         POOLING_METHODS,
@@ -85,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "METHODS": "methods",
     "METHOD_NAMES": "methods",
     "POOLING_METHODS": "methods",
+    "EXTRA_RE_METHODS": "methods",
     "RE_METHODS": "methods",
     "TESTS": "methods",
     "TestName": "methods",
@@ -148,16 +150,21 @@ _EXPORTS: dict[str, str] = {
     "llplot_data": "llplot",
     "AnovaResult": "anova",
     "anova": "anova",
+    "AnovaWaldResult": "anova",
+    "AnovaXbResult": "anova",
 }
 
 __all__ = [
     "COMMON_EFFECT_METHODS",
+    "EXTRA_RE_METHODS",
     "METHODS",
     "METHOD_NAMES",
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
     "AnovaResult",
+    "AnovaWaldResult",
+    "AnovaXbResult",
     "BaujatResult",
     "ConfintResult",
     "FsnResult",

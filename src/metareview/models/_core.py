@@ -159,6 +159,12 @@ def make_control(control: Mapping[str, Any] | Control | None) -> Control:
 def normalise_method(method: str) -> str:
     """Upper-case ``method`` and check it is one of :data:`METHODS`."""
     m = str(method).upper()
+    if m in ("HSK", "PMM", "GENQ", "GENQM"):  # metareview.models.estimators: rma/rma_reg only
+        raise InputError(
+            f"method {method!r} is fitted by rma() and rma_reg() only, not by the batch core "
+            "(rma_batch, subgroups, leave-one-out refits); choose one of " + ", ".join(METHODS),
+            field="method",
+        )
     if m not in METHODS:
         raise InputError(
             f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method"

@@ -48,6 +48,7 @@ __all__ = [
     "render_html",
     "render_text",
     "stars",
+    "wald_field",
 ]
 
 NA = "NA"
@@ -99,6 +100,8 @@ class Table:
     rows: Sequence[Sequence[Cell]]
     row_names: Sequence[str] | None = None
     end: str = ""
+    #: between columns (R's print of a data frame uses one space)
+    sep: str = "  "
 
     def text(self) -> list[str]:
         """Right-aligned columns separated by two spaces, as R prints a character data frame."""
@@ -108,7 +111,7 @@ class Table:
         name_w = max((len(n) for n in names), default=0)
         lines = []
         for r, name in zip(cols, names, strict=True):
-            cells = "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True))
+            cells = self.sep.join(c.rjust(w) for c, w in zip(r, widths, strict=True))
             lines.append((name.ljust(name_w) + " " if name_w else "") + cells + self.end)
         return lines
 
@@ -160,9 +163,22 @@ def moderators_test(
 ) -> list[Block]:
     """The omnibus test of moderators as metafor prints it: ``F(df1 = ., df2 = .)`` for a
     t-based fit, else ``QM(df = .)``; then a blank line."""
+    return [moderators_heading(btt), wald_field(QM, QMp, QMdf, f_test=f_test, digits=digits), ""]
+
+
+def wald_field(
+    QM: float,
+    QMp: float,
+    QMdf: tuple[int, int | float | None] | Sequence[Any],
+    *,
+    f_test: bool,
+    digits: int,
+) -> Field:
+    """A Wald-type test line as metafor prints it: ``F(df1 = ., df2 = .) = F, p-val = p`` for a
+    t-based fit, else ``QM(df = .) = QM, p-val = p``."""
     test = f"{num(QM, digits)}, p-val {pval(QMp, digits, True)}"
     label = f"F(df1 = {QMdf[0]}, df2 = {QMdf[1]}) = " if f_test else f"QM(df = {QMdf[0]}) = "
-    return [moderators_heading(btt), Field(label, test), ""]
+    return Field(label, test)
 
 
 def coefficient_header(*, t_test: bool, signif_stars: bool) -> list[str]:

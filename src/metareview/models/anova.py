@@ -1,5 +1,6 @@
-"""The likelihood-ratio comparison of two nested ``rma``/``rma_reg`` fits, as metafor's
-``anova(full, reduced)`` (``test="LRT"``).
+"""metafor's ``anova.rma``: the likelihood-ratio comparison of two nested ``rma``/``rma_reg``
+fits (``anova(full, reduced)``), and Wald-type tests of one ``rma_reg``/``rma_mv`` fit: of a subset
+of its coefficients (``anova(res, btt=)``) and of linear combinations of them (``anova(res, X=)``).
 
 >>> from metareview.models import anova, rma, rma_reg
 >>> anova(rma_reg("yi", "vi", mods="ablat", data=dat, method="ML"),
@@ -19,13 +20,27 @@ Warnings as metafor: an LRT of fits not estimated by ML/REML (or EE); REML fits 
 model matrices (their restricted likelihoods are not comparable); model matrices that are not
 nested.
 
-Reference: metafor 3.8-1, ``anova.rma`` (help page and R source).
+Wald-type tests (``b`` the coefficients, ``V = Var(b)`` the fit's ``vb``, already scaled by
+Knapp-Hartung's ``s2w`` for ``test="knha"``):
+
+* ``btt``: ``QM = (b_btt - rhs)' V_btt^-1 (b_btt - rhs)`` on ``m = |btt|`` df, chi-square; for a
+  t-based fit (``test="t"``/``"knha"``) ``F = QM / m`` on ``(m, df2)`` with ``df2`` the fit's
+  ``QMdf[1]``.
+* ``X`` (``m x p``; ``p - 1`` columns when the model has an intercept, which is then prepended):
+  ``Xb = X b - rhs``, ``se = sqrt(diag(X V X'))``, ``zval = Xb / se``, two-sided p from the normal
+  or from t with each row's df (the fit's ``ddf``; for ``rma_mv`` with per-coefficient df the
+  smallest over the row's nonzero coefficients); the omnibus ``QM = Xb' (X V X')^-1 Xb`` on ``m``
+  df (``F = QM / m`` on ``(m, min ddf)``), only when ``X`` has full row rank (else NA).
+
+Reference: metafor 3.8-1, ``anova.rma`` and ``print.anova.rma`` (help page and R source).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +49,23 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import special
 
+from metareview._json import finite_or_none, jsonable
 from metareview.errors import InputError, MetareviewWarning
+from metareview.models._printer import (
+    Block,
+    Printable,
+    Printed,
+    Table,
+    moderators_test,
+    num,
+    pval,
+    render_text,
+    wald_field,
+)
 from metareview.models._refit import Model, model_of
 from metareview.models.confint import loglik_tau2
 
-__all__ = ["AnovaResult", "anova"]
+__all__ = ["AnovaResult", "AnovaWaldResult", "AnovaXbResult", "anova"]
 
 _EE = ("EE", "FE")
 
@@ -106,18 +133,348 @@ def _wls_sigma2(m: Model) -> float:
     return float(np.sum(w * (m.y - m.X @ b) ** 2)) / (m.k - m.p)
 
 
-def anova(result: Any, result2: Any) -> AnovaResult:
-    """Compare two nested fits of the same data by a likelihood-ratio test (metafor's
-    ``anova(res1, res2)``; formulas in the module docstring). Either order: the fit with more
-    parameters is taken as the full model.
+@dataclass(frozen=True, eq=False)
+class AnovaWaldResult(Printed):
+    """metafor's ``anova(res, btt=)`` object (``type="Wald.btt"``): the Wald-type test of the
+    coefficients ``btt`` (0-based; metafor's are 1-based) against ``rhs``. ``QM`` is an F value
+    with ``QMdf = (m, df2)`` when ``test`` is "t"/"knha", else chi-square with
+    ``QMdf = (m, None)``; ``k``, ``p`` the fit's, ``m`` the number of coefficients tested."""
+
+    QM: float
+    QMdf: tuple[int, int | None]
+    QMp: float
+    btt: tuple[int, ...]
+    rhs: tuple[float, ...]
+    k: int
+    p: int
+    m: int
+    test: str
+
+    def summary(self, digits: int = 4) -> str:
+        """The test as metafor's ``print.anova.rma`` shows it."""
+        return render_text(self._printable(digits))
+
+    def _printable(self, digits: int = 4) -> Printable:
+        f_test = self.test in ("t", "knha")
+        return Printable(["", *moderators_test(
+            self.btt, self.QM, self.QMp, self.QMdf, f_test=f_test, digits=digits
+        )])  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-safe values (NaN -> None; ``btt`` 0-based)."""
+        return {
+            "type": "Wald.btt", "QM": finite_or_none(self.QM), "QMdf": list(self.QMdf),
+            "QMp": finite_or_none(self.QMp), "btt": list(self.btt), "rhs": list(self.rhs),
+            "k": self.k, "p": self.p, "m": self.m, "test": self.test,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class AnovaXbResult(Printed):
+    """metafor's ``anova(res, X=)`` object (``type="Wald.Xb"``): per row of ``X`` (``m x p``)
+    the linear combination ``Xb = X b - rhs`` with ``se``, ``zval`` (a t value for "t"/"knha"),
+    ``pval`` and ``ddf`` (None for z tests), its text ``hyp``; and the omnibus test of all rows
+    ``QM``/``QMdf``/``QMp`` (F on ``(m, min ddf)`` for t-based fits; NaN and ``QMdf`` None when
+    ``X`` is not of full row rank)."""
+
+    X: NDArray[np.float64]
+    rhs: NDArray[np.float64]
+    Xb: NDArray[np.float64]
+    se: NDArray[np.float64]
+    zval: NDArray[np.float64]
+    pval: NDArray[np.float64]
+    ddf: tuple[int, ...] | None
+    QM: float
+    QMdf: tuple[int, int | None] | None
+    QMp: float
+    hyp: tuple[str, ...]
+    k: int
+    p: int
+    m: int
+    test: str
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per linear combination: ``hyp, estimate, se, zval`` (or ``tval`` and
+        ``df``), ``pval``."""
+        t_test = self.ddf is not None
+        cols: dict[str, Any] = {"hyp": list(self.hyp), "estimate": self.Xb, "se": self.se,
+                                "tval" if t_test else "zval": self.zval}
+        if self.ddf is not None:
+            cols["df"] = list(self.ddf)
+        cols["pval"] = self.pval
+        return pd.DataFrame(cols, index=pd.RangeIndex(1, self.m + 1))
+
+    def summary(self, digits: int = 4) -> str:
+        """The tests as metafor's ``print.anova.rma`` shows them."""
+        return render_text(self._printable(digits))
+
+    def _printable(self, digits: int = 4) -> Printable:
+        one = self.m == 1
+        names = ["", *(f"{i + 1}:" for i in range(self.m))]
+        # metafor prints the hypotheses (a one-column data frame with an empty header) right
+        # after the heading, and ends every line of both tables with a space
+        hyp = Table([""], [[h] for h in self.hyp], row_names=names, end=" ").text()
+        out: list[Block] = ["", ("Hypothesis:" if one else "Hypotheses:") + hyp[0], *hyp[1:]]
+        t_test = self.ddf is not None
+        header = ["estimate", "se", "tval" if t_test else "zval", *(["df"] if t_test else []),
+                  "pval"]
+        rows = []
+        for j in range(self.m):
+            row = [num(float(self.Xb[j]), digits), num(float(self.se[j]), digits),
+                   num(float(self.zval[j]), digits)]
+            if self.ddf is not None:
+                row.append(f"{round(self.ddf[j], 2):g}")
+            rows.append([*row, pval(float(self.pval[j]), digits)])
+        out += ["", "Results:", Table(header, rows, row_names=names, end=" ", sep=" ")]
+        if self.QMdf is not None and not math.isnan(self.QM):
+            out += ["", "Test of Hypothesis:" if one else "Omnibus Test of Hypotheses:",
+                    wald_field(self.QM, self.QMp, self.QMdf, f_test=t_test, digits=digits)]
+        out.append("")
+        return Printable(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-safe values (NaN -> None)."""
+        return {
+            "type": "Wald.Xb", "X": jsonable(self.X), "rhs": jsonable(self.rhs),
+            "Xb": jsonable(self.Xb), "se": jsonable(self.se), "zval": jsonable(self.zval),
+            "pval": jsonable(self.pval), "ddf": None if self.ddf is None else list(self.ddf),
+            "QM": finite_or_none(self.QM),
+            "QMdf": None if self.QMdf is None else list(self.QMdf),
+            "QMp": finite_or_none(self.QMp), "hyp": list(self.hyp), "k": self.k, "p": self.p,
+            "m": self.m, "test": self.test,
+        }  # fmt: skip
+
+
+def _coefs(result: Any) -> tuple[NDArray[np.float64], NDArray[np.float64], tuple[str, ...]]:
+    """``b``, ``Var(b)`` and the coefficient names of an ``rma_reg``/``rma_mv`` fit."""
+    from metareview.models.multilevel import RMAMVResult
+    from metareview.models.regression import RegResult
+
+    if not isinstance(result, RegResult | RMAMVResult):
+        raise InputError(
+            "a Wald-type test (btt= or X=) needs an rma_reg or rma_mv result, not "
+            f"{type(result).__name__}",
+            field="result",
+        )
+    b = np.asarray(result.beta, dtype=float)
+    return b, np.asarray(result.vb, dtype=float), tuple(result.coef_names)
+
+
+def _coef_ddf(result: Any) -> tuple[int, ...] | None:
+    """Per-coefficient t df of a t-based fit (None for z): ``rma_mv``'s ``ddf_coef``, else the
+    fit's ``ddf`` for every coefficient."""
+    if result.test not in ("t", "knha") or result.ddf is None:
+        return None
+    per = tuple(getattr(result, "ddf_coef", ()) or ())
+    return per if per else (int(result.ddf),) * int(result.p)
+
+
+def _rhs(rhs: Any, m: int, what: str) -> NDArray[np.float64]:
+    """metafor's ``.expand1``: one value for every test, else exactly ``m`` values."""
+    if rhs is None:
+        return np.zeros(m)
+    r = np.atleast_1d(np.asarray(rhs, dtype=float)).ravel()
+    if r.size == 1:
+        r = np.full(m, r[0])
+    if r.size != m:
+        raise InputError(
+            f"length of rhs ({r.size}) does not match the number of {what} ({m})", field="rhs"
+        )
+    if not np.all(np.isfinite(r)):
+        raise InputError("rhs must be finite numbers", field="rhs")
+    return r
+
+
+def _btt(btt: Any, names: tuple[str, ...]) -> tuple[int, ...]:
+    """0-based indices, or coefficient names matched as metafor's ``.set.btt`` does (a regular
+    expression searched in each name)."""
+    p = len(names)
+    items = [btt] if isinstance(btt, str | int | np.integer) else list(btt)
+    out: set[int] = set()
+    for b in items:
+        if isinstance(b, str):
+            hits = [j for j, n in enumerate(names) if re.search(b, n)]
+            if not hits:
+                raise InputError(
+                    f"btt {b!r} matches none of the coefficients {', '.join(names)}", field="btt"
+                )
+            out.update(hits)
+        else:
+            j = int(b)
+            if j < 0 or j >= p:
+                raise InputError(f"btt must index the {p} coefficient(s) (0-based)", field="btt")
+            out.add(j)
+    if not out:
+        raise InputError("btt selects no coefficient", field="btt")
+    return tuple(sorted(out))
+
+
+def _r_number(x: float) -> str:
+    """A number as R's ``as.character`` writes it (15 significant digits, no trailing zeros)."""
+    return f"{x:.15g}"
+
+
+def _hypothesis(row: NDArray[np.float64], names: tuple[str, ...]) -> str:
+    """One row of metafor's ``hyp``: ``c*name`` for every nonzero (4-decimal) coefficient, a
+    unit coefficient written as the sign alone (``intrcpt + 10*ablat - year``). metafor removes
+    every ``1*`` in the text, which also shortens ``11*x`` to ``1x``; here only whole unit
+    coefficients are dropped."""
+    terms = []
+    for c, n in zip(np.round(row, 4), names, strict=True):
+        if c == 0:
+            continue
+        text = {1.0: "", -1.0: "-"}.get(float(c), _r_number(float(c)) + "*")
+        terms.append(text + n)
+    return " + ".join(terms).replace("+ -", "- ")
+
+
+def _wald_btt(result: Any, btt: Any, rhs: Any) -> AnovaWaldResult:
+    b, vb, names = _coefs(result)
+    idx = tuple(result.btt) if btt is None else _btt(btt, names)
+    m = len(idx)
+    r = _rhs(rhs, m, "coefficients tested")
+    d = b[list(idx)] - r
+    try:
+        low = np.linalg.cholesky(vb[np.ix_(idx, idx)])
+        z = np.linalg.solve(low, d)
+        qm = float(z @ z)
+    except np.linalg.LinAlgError:
+        qm = math.nan
+    if result.test in ("t", "knha"):
+        df2 = result.QMdf[1]
+        qm = qm / m
+        qmp = float(special.fdtrc(m, df2, qm)) if df2 is not None and df2 > 0 else math.nan
+        qmdf: tuple[int, int | None] = (m, df2)
+    else:
+        qmp = float(special.chdtrc(m, qm))
+        qmdf = (m, None)
+    return AnovaWaldResult(
+        QM=qm, QMdf=qmdf, QMp=qmp, btt=idx, rhs=tuple(float(x) for x in r), k=int(result.k),
+        p=int(result.p), m=m, test=str(result.test),
+    )  # fmt: skip
+
+
+def _wald_xb(result: Any, X: Any, rhs: Any) -> AnovaXbResult:
+    b, vb, names = _coefs(result)
+    p = len(names)
+    try:
+        xm = np.asarray(X, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"X must be a numeric vector or matrix ({exc})", field="X") from None
+    if xm.ndim == 1:
+        xm = xm[None, :]
+    if xm.ndim != 2 or xm.shape[0] == 0:
+        raise InputError("X must be a numeric vector or matrix", field="X")
+    if not np.all(np.isfinite(xm)):
+        raise InputError("X must be finite numbers", field="X")
+    if names and names[0] == "intrcpt" and xm.shape[1] == p - 1:
+        xm = np.column_stack([np.ones(xm.shape[0]), xm])
+    if xm.shape[1] != p:
+        raise InputError(
+            f"length or number of columns of X ({xm.shape[1]}) does not match the number of "
+            f"model coefficients ({p})",
+            field="X",
+        )
+    m = xm.shape[0]
+    r = _rhs(rhs, m, "linear combinations")
+    coef_ddf = _coef_ddf(result)
+    ddf = None if coef_ddf is None else tuple(
+        min(d for d, nz in zip(coef_ddf, row != 0, strict=True) if nz) if np.any(row != 0)
+        else min(coef_ddf)
+        for row in xm
+    )  # fmt: skip
+    xb = xm @ b - r
+    vxb = xm @ vb @ xm.T
+    se = np.sqrt(np.diag(vxb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = xb / se
+    if ddf is None:
+        pv = 2.0 * special.ndtr(-np.abs(zval))
+    else:
+        pv = np.array([
+            2.0 * special.stdtr(d, -abs(z)) if d > 0 else math.nan
+            for d, z in zip(ddf, zval, strict=True)
+        ])  # fmt: skip
+    qm, qmp = math.nan, math.nan
+    qmdf: tuple[int, int | None] | None = None
+    if np.linalg.matrix_rank(xm) == m:
+        try:
+            low = np.linalg.cholesky(vxb)
+            z = np.linalg.solve(low, xb)
+            qm = float(z @ z)
+        except np.linalg.LinAlgError:
+            qm = math.nan
+        if ddf is None:
+            qmdf = (m, None)
+            qmp = float(special.chdtrc(m, qm))
+        else:
+            qm = qm / m
+            qmdf = (m, min(ddf))
+            qmp = float(special.fdtrc(m, min(ddf), qm)) if min(ddf) > 0 else math.nan
+    if not np.any(r):
+        right = "0"
+    elif np.unique(r).size == 1:
+        right = _r_number(round(float(r[0]), 4))
+    else:
+        right = None
+    hyp = tuple(
+        f"{_hypothesis(row, names)} = {right if right is not None else num(float(rj), 4)}"
+        for row, rj in zip(xm, r, strict=True)
+    )
+    return AnovaXbResult(
+        X=xm, rhs=r, Xb=xb, se=se, zval=zval, pval=np.asarray(pv, dtype=float), ddf=ddf,
+        QM=qm, QMdf=qmdf, QMp=qmp, hyp=hyp, k=int(result.k), p=p, m=m, test=str(result.test),
+    )  # fmt: skip
+
+
+def anova(
+    result: Any,
+    result2: Any = None,
+    *,
+    btt: int | str | Sequence[int | str] | None = None,
+    X: Any = None,
+    rhs: float | Sequence[float] | None = None,
+) -> AnovaResult | AnovaWaldResult | AnovaXbResult:
+    """metafor's ``anova.rma`` (formulas in the module docstring).
+
+    * ``anova(full, reduced)``: compare two nested fits of the same data by a likelihood-ratio
+      test (either order: the fit with more parameters is the full model) ->
+      :class:`AnovaResult`.
+    * ``anova(res, btt=...)``: Wald-type test of the coefficients ``btt`` (0-based indices, or
+      names matched as regular expressions as metafor does; ``rhs`` the hypothesised values,
+      default 0) of an ``rma_reg``/``rma_mv`` fit -> :class:`AnovaWaldResult`.
+    * ``anova(res, X=...)``: the linear combinations ``X b`` (a vector or a matrix with one row
+      per combination; without the intercept column when the model has one) tested against
+      ``rhs`` -> :class:`AnovaXbResult`.
+    * ``anova(res)``: the fit's own omnibus test (its ``btt``).
 
     Raises
     ------
     InputError
-        Fits that are not ``rma``/``rma_reg`` results, have the same number of parameters, are
-        of different data, compare an EE full model with a random-effects reduced one, or mix
-        ML and REML.
+        For the LRT: fits that are not ``rma``/``rma_reg`` results, have the same number of
+        parameters, are of different data, compare an EE full model with a random-effects
+        reduced one, or mix ML and REML. For the Wald tests: a fit that is not an
+        ``rma_reg``/``rma_mv`` result, ``btt`` outside the coefficients, ``X`` of the wrong
+        width or not numeric, ``rhs`` of the wrong length; ``btt`` and ``X`` together, or with
+        ``result2``.
     """
+    if result2 is None:
+        if btt is not None and X is not None:
+            raise InputError("give btt or X, not both", field="X")
+        if X is not None:
+            return _wald_xb(result, X, rhs)
+        return _wald_btt(result, btt, rhs)
+    if btt is not None or X is not None or rhs is not None:
+        raise InputError(
+            "btt, X and rhs test one model; the likelihood-ratio test of two takes none",
+            field="result2",
+        )
+    return _lrt(result, result2)
+
+
+def _lrt(result: Any, result2: Any) -> AnovaResult:
+    """The likelihood-ratio test of two nested fits (see :func:`anova`)."""
     f, r = model_of(result), model_of(result2)
     res_f, res_r = result, result2
     if _parms(f) == _parms(r):

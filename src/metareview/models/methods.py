@@ -12,12 +12,14 @@ from typing import Literal, get_args
 
 __all__ = [
     "COMMON_EFFECT_METHODS",
+    "EXTRA_RE_METHODS",
     "METHODS",
     "METHOD_NAMES",
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
     "TestName",
+    "metafor_method",
     "method_name",
 ]
 
@@ -26,9 +28,15 @@ __all__ = [
 METHODS: tuple[str, ...] = ("EE", "FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 #: The random-effects estimators of tau².
 RE_METHODS: tuple[str, ...] = ("DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
+#: Estimators of :func:`~metareview.models.rma` outside the batch core
+#: (:mod:`metareview.models.estimators`) that need no input but the effects: metafor's ``HSk``
+#: (Hunter-Schmidt with the small-sample correction) and ``PMM`` (median-unbiased Paule-Mandel),
+#: upper-cased as every code here. ``rma_batch`` (and so ``pool --by``) cannot fit them.
+#: GENQ/GENQM are left out: they need study weights, which neither a protocol nor ``pool`` has.
+EXTRA_RE_METHODS: tuple[str, ...] = ("HSK", "PMM")
 #: Every way of pooling a review can ask for: the ``rma`` estimators plus Mantel-Haenszel
 #: (:func:`~metareview.models.rma_mh`) and Peto (:func:`~metareview.models.rma_peto`).
-POOLING_METHODS: tuple[str, ...] = (*METHODS, "MH", "PETO")
+POOLING_METHODS: tuple[str, ...] = (*METHODS, "MH", "PETO", *EXTRA_RE_METHODS)
 #: The methods that fit a common (equal, fixed) effect, without tau² ("CE" is metafor 4's name
 #: for EE, accepted when a fitted model from elsewhere is displayed).
 COMMON_EFFECT_METHODS: frozenset[str] = frozenset({"EE", "FE", "CE", "MH", "PETO"})
@@ -48,6 +56,8 @@ METHOD_NAMES: dict[str, str] = {
     "SJ": "Sidik–Jonkman",
     "HE": "Hedges",
     "EB": "empirical Bayes",
+    "HSK": "Hunter–Schmidt, small-sample corrected",
+    "PMM": "median-unbiased Paule–Mandel",
     "EE": "common (equal) effect",
     "FE": "common (fixed) effect",
     "MH": "Mantel–Haenszel common effect",
@@ -57,3 +67,9 @@ METHOD_NAMES: dict[str, str] = {
 def method_name(method: str) -> str:
     """The display name of ``method`` (any case); the code itself when it is not one we know."""
     return METHOD_NAMES.get(str(method).upper(), method)
+
+
+def metafor_method(method: str) -> str:
+    """``method`` as metafor's ``rma(method=)`` spells it (its match is case-sensitive):
+    ``HSK`` (any case) -> ``"HSk"``; any other ``method`` is returned as it is."""
+    return "HSk" if str(method).upper() == "HSK" else method

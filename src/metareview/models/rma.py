@@ -9,6 +9,7 @@ The computation is the ``n = 1`` case of the batch core :func:`metareview.models
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -385,7 +386,14 @@ def rma(
     sj_init = str(method).upper() == "SJ" and isinstance(control, Mapping | Control) and (
         make_control(control).tau2_init is not None
     )
-    if weights is not None or extra_method(method) is not None or sj_init:
+    extra = extra_method(method)
+    if extra is not None and weights is None and _one_study(yi, vi, sei, data, na_action):
+        # k = 1: every estimator gives tau^2 = 0 and metafor keeps the method's name (z test);
+        # the regression code would refuse to estimate tau^2 from one study
+        one = rma(yi, vi, sei=sei, data=data, method="DL", test="z", level=level,
+                  measure=measure, slab=slab, tau2=tau2, control=control, na_action=na_action)
+        return dataclasses.replace(one, method=extra)
+    if weights is not None or extra is not None or sj_init:
         return _rma_via_reg(
             yi, vi, sei=sei, data=data, method=method, test=test, level=level, measure=measure,
             slab=slab, tau2=tau2, control=control, na_action=na_action, weights=weights,
@@ -439,6 +447,15 @@ def rma(
         fit, 0, y=y, v=v, slab=labels, measure=measure, method=method, level=level,
         tau2_fixed=tau2 is not None and method not in ("EE", "FE"), control=ctl,
     )
+
+
+def _one_study(yi: Any, vi: Any, sei: Any, data: Any, na_action: NaAction) -> bool:
+    """True when exactly one study is left to pool (after ``na_action``)."""
+    y, v, y_field, v_field = effect_columns(yi, vi, sei, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fit itself warns about omitted rows
+        keep = clean_yi_vi(y, v, yi_field=y_field, vi_field=v_field, na_action=na_action)
+    return int(np.count_nonzero(keep)) == 1
 
 
 def _rma_via_reg(yi: Any, vi: Any, *, weights: Any, **kw: Any) -> RMAResult:

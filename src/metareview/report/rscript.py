@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from metareview.errors import InputError
+from metareview.models.methods import metafor_method
 from metareview.review.result import ReviewResult
 
 __all__ = ["RAW_COLUMNS", "r_script_rows", "write_r_script"]
@@ -133,7 +134,7 @@ def write_r_script(result: ReviewResult, path: str | Path) -> tuple[Path, Path]:
             "",
             f"# {a.outcome}: {a.description} ({a.measure}, {a.method}, test {a.test})",
             f"d <- dat[dat$outcome == {_r_string(a.outcome)}, ]",
-            f"res <- rma(yi, vi, data = d, method = {_r_string(a.method)}, "
+            f"res <- rma(yi, vi, data = d, method = {_r_string(metafor_method(a.method))}, "
             f"test = {_r_string(a.test)}, level = {level:g}, slab = study)",
             "print(res)",
             f"check({_r_string(a.outcome)}, res)",
