@@ -159,6 +159,33 @@ add_case("hand_GEN_vi", "hand data", "GEN",
 add_case("hand_GEN_sei", "hand data", "GEN",
          list(yi = c(0.1, -0.25, 0.4), sei = c(0.2, 0.3, 0.15)))
 
+# ---- single-group rates and means (appended after the cases above) ---------------------------
+niel8 <- dat.nielweise2008
+niel8_in <- list(xi = niel8$x1i, ti = niel8$t1i)
+for (m in c("IR", "IRLN", "IRS", "IRFT")) {
+  add_case(paste0("nielweise2008_", m), "metadat::dat.nielweise2008 (treated arm)", m, niel8_in)
+}
+hand_rate <- list(xi = c(0, 4, 12, NA, 1), ti = c(150, 250.5, 1000, 90, 33))
+for (m in c("IR", "IRLN", "IRS", "IRFT")) {
+  add_case(paste0("hand_zero_", m), "hand data", m, hand_rate)
+  add_case(paste0("hand_zero_", m, "_all"), "hand data", m, hand_rate, list(to = "all"))
+  add_case(paste0("hand_zero_", m, "_none"), "hand data", m, hand_rate, list(to = "none"))
+}
+add_case("hand_zero_IRS_add", "hand data", "IRS", hand_rate, list(add = 0.5))
+add_case("hand_zero_IRLN_if0all", "hand data", "IRLN", hand_rate, list(to = "if0all"))
+nor1_in <- list(mi = nor$m1i, sdi = nor$sd1i, ni = nor$n1i)
+for (m in c("MN", "MNLN", "CVLN")) {
+  add_case(paste0("normand1999_arm1_", m), "metadat::dat.normand1999 (arm 1)", m, nor1_in)
+}
+add_case("normand1999_arm1_SDLN", "metadat::dat.normand1999 (arm 1)", "SDLN",
+         list(sdi = nor$sd1i, ni = nor$n1i))
+hand_mn <- list(mi = c(12.5, 0, 3.2, NA, 7.7), sdi = c(3.1, 1.2, 0, 2, 2.5),
+                ni = c(20, 15, 8, 10, 1))
+for (m in c("MN", "MNLN", "CVLN")) {
+  add_case(paste0("hand_", m), "hand data", m, hand_mn)
+}
+add_case("hand_SDLN", "hand data", "SDLN", list(sdi = hand_mn$sdi, ni = hand_mn$ni))
+
 # ---- display back-transformations -------------------------------------------------------------
 xs <- c(-2.5, -0.7, 0, 0.3, 1.1, 2.9)
 pft <- escalc("PFT", xi = pr$xi, ni = pr$ni)

@@ -32,6 +32,7 @@ __all__ = ["COLUMN_NAMES", "NotComputable", "escalc", "not_computable", "reasons
 COLUMN_NAMES = (
     "ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i", "xi", "mi", "ni", "ri",
     "ti", "x1i", "x2i", "t1i", "t2i", "yi", "vi", "sei",
+    "sdi",
 )  # fmt: skip
 
 _MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
@@ -158,7 +159,9 @@ def escalc(
         One of RR, OR, RD, PETO (2x2 tables: ``ai bi ci di``, or ``ai n1i ci n2i``); IRR, IRD
         (``x1i t1i x2i t2i``); MD, SMD, ROM (``m1i sd1i n1i m2i sd2i n2i``; SMD also from a
         reported Cohen's ``di`` or t statistic ``ti``); PR, PLO, PLN, PAS, PFT (``xi`` with ``ni``
-        or ``mi``); COR, ZCOR (``ri ni``); MC, SMCR, SMCC (one group measured twice:
+        or ``mi``); IR, IRLN, IRS, IRFT (one group's rate: ``xi`` events over person-time
+        ``ti``); MN, MNLN, CVLN (one group's mean: ``mi sdi ni``), SDLN (``sdi ni``); COR,
+        ZCOR (``ri ni``); MC, SMCR, SMCC (one group measured twice:
         ``m1i m2i sd1i [sd2i] ni ri``); GEN (``yi`` with ``vi`` or ``sei``). The formulas are
         given in :mod:`metareview.effects.measures`. Passing ``yi`` with any other measure takes
         the values as already computed on that measure's scale (as metafor does).
@@ -167,10 +170,10 @@ def escalc(
         ``data`` is given, columns carrying metafor's own names (``ai``, ``sd1i``, ...) are used
         without being named again.
     add, to
-        Continuity correction for counts (metafor's defaults): ``add`` = 1/2 (0 for PAS and PFT)
-        is added to every cell of a table (both counts of a proportion, both counts of a rate
-        comparison) where ``to="only0"``: a zero occurs; ``"all"``: always; ``"if0all"``: in all
-        tables when any has a zero; ``"none"``: never.
+        Continuity correction for counts (metafor's defaults): ``add`` = 1/2 (0 for PAS, PFT,
+        IRS, IRFT) is added to every cell of a table (both counts of a proportion, both counts
+        of a rate comparison, the count of a single rate) where ``to="only0"``: a zero occurs;
+        ``"all"``: always; ``"if0all"``: in all tables when any has a zero; ``"none"``: never.
     drop00
         Leave out (NaN) 2x2 tables with no events or only events in both groups, and rate
         comparisons with no events in either group.

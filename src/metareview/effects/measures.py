@@ -474,6 +474,93 @@ def _proportions(cols: Columns) -> Computed:
 
 
 # ---------------------------------------------------------------------------------------------
+# single-group rates: IR, IRLN, IRS, IRFT
+# ---------------------------------------------------------------------------------------------
+
+
+def _single_rates(cols: Columns) -> Computed:
+    """Incidence rate of one group from xi events over person-time ti (metafor 3.8 escalc).
+
+    With r = xi/ti, after adding ``add`` to xi per ``to`` (default 1/2 where xi = 0 for IR and
+    IRLN; 0 for IRS and IRFT):
+
+    * IR: yi = r, vi = r/ti.   * IRLN: yi = log r, vi = 1/xi.
+    * IRS: yi = sqrt(r), vi = 1/(4 ti).
+    * IRFT: yi = (sqrt(r) + sqrt(r + 1/ti))/2, vi = 1/(4 ti) (Freeman & Tukey 1950, Ann Math
+      Stat 21(4):607).
+
+    metafor keeps ti as ``attr(yi, "ni")``.
+    """
+    xi, ti = cols.values["xi"], cols.values["ti"]
+    cols.fail_if(xi < 0, "event count is negative", "xi")
+    cols.fail_if(ti <= 0, "person-time must be > 0", "ti")
+    zero = xi == 0
+    (xi,) = _add_to_cells([xi], [xi], cols.add, cols.to)
+    m = cols.measure
+    with np.errstate(all="ignore"):
+        iri = xi / ti
+        if m == "IR":
+            yi, vi = iri, iri / ti
+        elif m == "IRLN":
+            yi, vi = np.log(iri), 1 / xi
+        elif m == "IRS":
+            yi, vi = np.sqrt(iri), 1 / (4 * ti)
+        else:  # IRFT
+            yi, vi = 0.5 * (np.sqrt(iri) + np.sqrt(iri + 1 / ti)), 1 / (4 * ti)
+    notes = [(zero, "no events and no continuity correction (add/to)")]
+    return Computed(yi, vi, ti.copy(), notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# single-group means and SDs: MN, MNLN, CVLN, SDLN
+# ---------------------------------------------------------------------------------------------
+
+
+def _single_means(cols: Columns) -> Computed:
+    """Mean, log mean, log coefficient of variation, log SD of one group (metafor 3.8 escalc).
+
+    From the mean mi, standard deviation sdi and size ni:
+
+    * MN: yi = mi, vi = sdi^2/ni.   * MNLN: yi = log mi, vi = sdi^2/(ni mi^2).
+    * CVLN: yi = log(sdi/mi) + 1/(2(ni - 1)), vi = 1/(2(ni - 1)) + sdi^2/(ni mi^2).
+    * SDLN (no mean needed): yi = log sdi + 1/(2(ni - 1)), vi = 1/(2(ni - 1)).
+
+    CVLN and SDLN carry the bias correction of Nakagawa et al. (2015), Methods Ecol Evol
+    6(2):143.
+    """
+    m = cols.measure
+    sdi, ni = cols.values["sdi"], cols.values["ni"]
+    cols.fail_if(sdi < 0, "standard deviation is negative", "sdi")
+    cols.fail_if(ni <= 0, "sample size must be > 0", "ni")
+    mi = cols.get("mi")
+    if m in ("MNLN", "CVLN"):
+        assert mi is not None
+        cols.fail_if(mi < 0, f"mean is negative ({m} takes the log of the mean)", "mi")
+    notes: list[tuple[BoolArray, str]] = []
+    with np.errstate(all="ignore"):
+        if m == "MN":
+            assert mi is not None
+            yi, vi = mi.copy(), sdi**2 / ni
+        elif m == "MNLN":
+            assert mi is not None
+            yi, vi = np.log(mi), sdi**2 / (ni * mi**2)
+            notes.append((mi == 0, "mean is 0: its log is not defined"))
+        elif m == "CVLN":
+            assert mi is not None
+            yi = np.log(sdi / mi) + 1 / (2 * (ni - 1))
+            vi = 1 / (2 * (ni - 1)) + sdi**2 / (ni * mi**2)
+            notes.append((mi == 0, "mean is 0: the coefficient of variation is not defined"))
+            notes.append((ni == 1, "ni = 1: the bias correction 1/(2(ni - 1)) is not defined"))
+        else:  # SDLN
+            yi = np.log(sdi) + 1 / (2 * (ni - 1))
+            vi = 1 / (2 * (ni - 1))
+            notes.append((ni == 1, "ni = 1: the bias correction 1/(2(ni - 1)) is not defined"))
+        if m in ("CVLN", "SDLN"):
+            notes.append((sdi == 0, "standard deviation is 0: its log is not defined"))
+    return Computed(yi, vi, ni, notes)
+
+
+# ---------------------------------------------------------------------------------------------
 # correlations: COR, ZCOR
 # ---------------------------------------------------------------------------------------------
 
@@ -608,6 +695,14 @@ MEASURES: dict[str, MeasureSpec] = {
         MeasureSpec("PLN", _proportions, ("LS", "AV")),
         MeasureSpec("PAS", _proportions, default_add=0.0),
         MeasureSpec("PFT", _proportions, default_add=0.0),
+        MeasureSpec("IR", _single_rates),
+        MeasureSpec("IRLN", _single_rates),
+        MeasureSpec("IRS", _single_rates, default_add=0.0),
+        MeasureSpec("IRFT", _single_rates, default_add=0.0),
+        MeasureSpec("MN", _single_means),
+        MeasureSpec("MNLN", _single_means),
+        MeasureSpec("CVLN", _single_means),
+        MeasureSpec("SDLN", _single_means),
         MeasureSpec("COR", _correlations, ("LS", "AV")),
         MeasureSpec("ZCOR", _correlations, ("LS", "LS2", "HO", "ST", "CS", "AV", "AVHO")),
         MeasureSpec("MC", _change),
@@ -625,6 +720,9 @@ REQUIRED: dict[str, tuple[str | tuple[str, ...], ...]] = {
     "SMD": ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"),
     "ROM": ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"),
     **{m: ("xi", ("mi", "ni")) for m in ("PR", "PLO", "PLN", "PAS", "PFT")},
+    **{m: ("xi", "ti") for m in ("IR", "IRLN", "IRS", "IRFT")},
+    **{m: ("mi", "sdi", "ni") for m in ("MN", "MNLN", "CVLN")},
+    "SDLN": ("sdi", "ni"),
     **{m: ("ri", "ni") for m in ("COR", "ZCOR")},
     "MC": ("m1i", "m2i", "sd1i", "sd2i", "ni", "ri"),
     "SMCR": ("m1i", "m2i", "sd1i", "ni", "ri"),
@@ -747,6 +845,26 @@ def _registry() -> dict[str, MeasureInfo]:
         prop("PAS", "arcsine-transformed proportion", "arcsine", transf_iarcsin),
         prop("PFT", "Freeman–Tukey double-arcsine proportion", "Freeman-Tukey", transf_ipft_hm,
              needs_ni=True),
+        MeasureInfo("IR", "Incidence rate", "Incidence rate", "raw incidence rate",
+                    "single-group rate", 1, "identity", null_value=None),
+        MeasureInfo("IRLN", "Incidence rate", "Incidence rate", "log incidence rate",
+                    "single-group rate", 1, "log", back_transform=transf_exp, null_value=None),
+        MeasureInfo("IRS", "Incidence rate", "Incidence rate",
+                    "square root transformed incidence rate", "single-group rate", 1,
+                    "square root", null_value=None),
+        MeasureInfo("IRFT", "Incidence rate", "Incidence rate",
+                    "Freeman-Tukey transformed incidence rate", "single-group rate", 1,
+                    "Freeman-Tukey", null_value=None),
+        MeasureInfo("MN", "Mean", "Mean", "raw mean", "single-group mean", 1, "identity",
+                    null_value=None),
+        MeasureInfo("MNLN", "Mean", "Mean", "log mean", "single-group mean", 1, "log",
+                    back_transform=transf_exp, null_value=None),
+        MeasureInfo("CVLN", "Coefficient of variation", "Coefficient of variation",
+                    "log coefficient of variation", "single-group mean", 1, "log",
+                    back_transform=transf_exp, null_value=None),
+        MeasureInfo("SDLN", "Standard deviation", "Standard deviation",
+                    "log standard deviation", "single-group mean", 1, "log",
+                    back_transform=transf_exp, null_value=None),
         MeasureInfo("COR", "Correlation", "Correlation", "raw correlation coefficient",
                     "correlation", 0, "identity"),
         MeasureInfo("ZCOR", "Correlation", "Correlation",
@@ -783,21 +901,6 @@ def _registry() -> dict[str, MeasureInfo]:
         MeasureInfo("SMCRH", "Standardised mean change", "Standardised mean change",
                     "standardised mean change (raw-score standardisation, heteroscedastic)",
                     change, 1, "identity", computable=False),
-        MeasureInfo("IR", "Incidence rate", "Incidence rate", "raw incidence rate",
-                    "single-group rate", 1, "identity", null_value=None, computable=False),
-        MeasureInfo("IRLN", "Incidence rate", "Incidence rate", "log incidence rate",
-                    "single-group rate", 1, "log", back_transform=transf_exp, null_value=None,
-                    computable=False),
-        MeasureInfo("IRS", "Incidence rate", "Incidence rate",
-                    "square root transformed incidence rate", "single-group rate", 1,
-                    "square root", null_value=None, computable=False),
-        MeasureInfo("IRFT", "Incidence rate", "Incidence rate",
-                    "Freeman-Tukey transformed incidence rate", "single-group rate", 1,
-                    "Freeman-Tukey", null_value=None, computable=False),
-        MeasureInfo("MN", "Mean", "Mean", "raw mean", "single-group mean", 1, "identity",
-                    null_value=None, computable=False),
-        MeasureInfo("MNLN", "Mean", "Mean", "log mean", "single-group mean", 1, "log",
-                    back_transform=transf_exp, null_value=None, computable=False),
     )  # fmt: skip
     return {info.name: info for info in infos}
 
