@@ -468,3 +468,29 @@ def test_by_refuses_an_estimator_the_batch_core_lacks(
     )
     assert code == 2
     assert "cannot be used with --by" in err and "bcg.csv" in err
+
+
+SINGLE = json.loads(
+    (Path(__file__).parents[1] / "data/cli/single_group_pool_goldens.json").read_text()
+)
+
+
+@pytest.mark.parametrize(
+    ("measure", "csv"),
+    [
+        ("IR", "nielweise2008_rates.csv"),
+        ("IRLN", "nielweise2008_rates.csv"),
+        ("IRFT", "nielweise2008_rates.csv"),
+        ("MN", "normand1999_arm1.csv"),
+        ("MNLN", "normand1999_arm1.csv"),
+    ],
+)
+def test_pool_single_group_measures_match_metafor(
+    capsys: pytest.CaptureFixture[str], measure: str, csv: str
+) -> None:
+    """Single-group rates (xi, ti) and means (mi, sdi, ni) from a CSV: metafor 3.8
+    ``rma(yi, vi, data = escalc(measure, ...))`` (scripts/goldens/cli_pool_single.R)."""
+    path = Path(__file__).parents[1] / "data/cli" / csv
+    code, out, err = _run(capsys, "pool", str(path), "--measure", measure, "--json")
+    assert code == 0, err
+    _assert_matches(json.loads(out), SINGLE[measure])

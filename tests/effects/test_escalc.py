@@ -264,3 +264,62 @@ def test_docstring_example() -> None:
     module = importlib.import_module("metareview.effects.escalc")  # the function shadows it
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 1 and result.failed == 0
+
+
+# ----- single-group rates and means ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "row", "field"),
+    [
+        ({"measure": "IRLN", "xi": [3, 2], "ti": [100, -5]}, 2, "ti"),
+        ({"measure": "IR", "xi": [3, 2], "ti": [100, 0]}, 2, "ti"),
+        ({"measure": "IRFT", "xi": [3, -1], "ti": [100, 50]}, 2, "xi"),
+        ({"measure": "MN", "mi": [3, 2, 4], "sdi": [1, 1, -0.5], "ni": [10, 10, 10]}, 3, "sdi"),
+        ({"measure": "SDLN", "sdi": [-1], "ni": [10]}, 1, "sdi"),
+        ({"measure": "MNLN", "mi": [3, -2], "sdi": [1, 1], "ni": [10, 10]}, 2, "mi"),
+        ({"measure": "CVLN", "mi": [3, 2], "sdi": [1, 1], "ni": [10, 0]}, 2, "ni"),
+    ],
+)
+def test_single_group_impossible_values_name_row_and_column(
+    kwargs: dict[str, Any], row: int, field: str
+) -> None:
+    err = _error(**kwargs)
+    assert (err.row, err.field) == (row, field)
+
+
+def test_single_group_errors_name_the_data_frame_column() -> None:
+    df = pd.DataFrame({"events": [4, 1], "pyears": [120.0, -3.0]})
+    err = _error(measure="IRLN", data=df, xi="events", ti="pyears")
+    assert (err.row, err.field) == (2, "pyears")
+    assert "person-time" in str(err)
+
+
+def test_irln_zero_count_by_hand() -> None:
+    """IRLN with xi = 0 over ti = 200: metafor adds 1/2 (to="only0"), so yi = log(0.5/200),
+    vi = 1/0.5; the row with xi = 4 over 100 is left alone: log(0.04), 1/4."""
+    out = escalc("IRLN", xi=[0, 4], ti=[200, 100])
+    assert out["yi"].tolist() == pytest.approx([math.log(0.5 / 200), math.log(0.04)], rel=1e-12)
+    assert out["vi"].tolist() == pytest.approx([2.0, 0.25], rel=1e-12)
+    assert out.attrs["ni"] == [200.0, 100.0]
+
+
+def test_irft_adds_nothing_by_default_by_hand() -> None:
+    """IRFT (add = 0 by default): xi = 0, ti = 25 gives yi = (0 + sqrt(1/25))/2 = 0.1,
+    vi = 1/(4 * 25) = 0.01."""
+    out = escalc("IRFT", xi=[0], ti=[25])
+    assert out["yi"][0] == pytest.approx(0.1, rel=1e-12)
+    assert out["vi"][0] == pytest.approx(0.01, rel=1e-12)
+
+
+def test_mnln_and_sdln_by_hand() -> None:
+    """MNLN: mean 8, SD 2, n 16 gives yi = log 8, vi = 4/(16 * 64); SDLN: yi = log 2 + 1/30,
+    vi = 1/30. A zero mean leaves MNLN missing with a reason."""
+    out = escalc("MNLN", mi=[8, 0], sdi=[2, 1], ni=[16, 10])
+    assert out["yi"][0] == pytest.approx(math.log(8), rel=1e-12)
+    assert out["vi"][0] == pytest.approx(4 / (16 * 64), rel=1e-12)
+    assert math.isnan(out["yi"][1])
+    assert "mean is 0" in str(reasons(out)[1])
+    sd = escalc("SDLN", sdi=[2], ni=[16])
+    assert sd["yi"][0] == pytest.approx(math.log(2) + 1 / 30, rel=1e-12)
+    assert sd["vi"][0] == pytest.approx(1 / 30, rel=1e-12)
