@@ -6,7 +6,9 @@ batch result is checked against explicit refits with rma().
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,4 +53,31 @@ def test_leave1out_needs_two_studies() -> None:
         warnings.simplefilter("ignore")
         res = rma([0.1], [0.01])
     with pytest.raises(InputError, match="at least 2"):
+        leave1out(res)
+
+
+def test_leave1out_hsk_matches_metafor_and_refits() -> None:
+    """HSk refits through the batch core: metafor's ``leave1out(rma(yi, vi, data = escalc("RR",
+    dat.bcg), method = "HSk"))`` (tests/data/cli/bcg_pool_goldens.json "hsk_leave1out", written
+    by scripts/goldens/cli_pool.R; rtol 1e-9) and ``rma(method="HSk")`` without each study
+    (1e-12)."""
+    want = json.loads(
+        (Path(__file__).parents[1] / "data/cli/bcg_pool_goldens.json").read_text("utf-8")
+    )["hsk_leave1out"]
+    y, v = np.array(BCG["yi"]), np.array(BCG["vi"])
+    res = rma(y, v, method="HSk", slab=BCG["slab"])
+    out = leave1out(res)
+    for col in ("estimate", "se", "tau2", "I2", "H2", "Q", "Qp"):
+        np.testing.assert_allclose(out[col], want[col], rtol=1e-9, atol=1e-12, err_msg=col)
+    for i in range(res.k):
+        keep = np.arange(res.k) != i
+        ref = rma(y[keep], v[keep], method="HSk")
+        assert out.loc[i, "estimate"] == pytest.approx(ref.beta, rel=1e-12)
+        assert out.loc[i, "se"] == pytest.approx(ref.se, rel=1e-12)
+        assert out.loc[i, "tau2"] == pytest.approx(ref.tau2, rel=1e-12, abs=1e-15)
+
+
+def test_leave1out_refuses_pmm() -> None:
+    res = rma(BCG["yi"], BCG["vi"], method="PMM")
+    with pytest.raises(InputError, match="leave1out: not supported for method 'PMM'"):
         leave1out(res)
