@@ -76,5 +76,11 @@ out$by_alloc_test_hsk <- list(Q = hsk_between$QM, df = hsk_between$QMdf[1], pval
 l1o <- leave1out(rma(yi, vi, data = dat, method = "HSk"))
 out$hsk_leave1out <- list(estimate = l1o$estimate, se = l1o$se, tau2 = l1o$tau2, I2 = l1o$I2,
                           H2 = l1o$H2, Q = l1o$Q, Qp = l1o$Qp)
+# cumul() and trimfill() of the HSk fit, also refitted by the batch core.
+cu <- cumul(rma(yi, vi, data = dat, method = "HSk"))
+out$hsk_cumul <- list(estimate = cu$estimate, se = cu$se, tau2 = cu$tau2, I2 = cu$I2)
+tf <- trimfill(rma(yi, vi, data = dat, method = "HSk"))
+out$hsk_trimfill <- list(k0 = tf$k0, side = tf$side, estimate = tf$beta[1], se = tf$se,
+                         tau2 = tf$tau2)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
            "tests/data/cli/bcg_pool_goldens.json")

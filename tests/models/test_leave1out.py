@@ -81,3 +81,24 @@ def test_leave1out_refuses_pmm() -> None:
     res = rma(BCG["yi"], BCG["vi"], method="PMM")
     with pytest.raises(InputError, match="leave1out: not supported for method 'PMM'"):
         leave1out(res)
+
+
+def test_cumul_and_trimfill_refit_hsk_as_metafor() -> None:
+    """``cumul()`` and ``trimfill()`` also refit through the batch core: metafor's
+    ``cumul(rma(..., method = "HSk"))`` and ``trimfill(...)`` on dat.bcg (RR)
+    (bcg_pool_goldens.json "hsk_cumul", "hsk_trimfill"; scripts/goldens/cli_pool.R; rtol 1e-9)."""
+    from metareview.models import cumul, trimfill
+
+    g = json.loads(
+        (Path(__file__).parents[1] / "data/cli/bcg_pool_goldens.json").read_text("utf-8")
+    )
+    res = rma(BCG["yi"], BCG["vi"], method="HSk", slab=BCG["slab"])
+    cu = cumul(res)
+    for col in ("estimate", "se", "tau2", "I2"):
+        np.testing.assert_allclose(cu[col], g["hsk_cumul"][col], rtol=1e-9, atol=1e-12)
+    tf = trimfill(res)
+    want = g["hsk_trimfill"]
+    assert (tf.k0, tf.side) == (want["k0"], want["side"])
+    assert float(np.ravel(tf.fit.beta)[0]) == pytest.approx(want["estimate"], rel=1e-9)
+    assert tf.fit.se == pytest.approx(want["se"], rel=1e-9)
+    assert tf.fit.tau2 == pytest.approx(want["tau2"], rel=1e-9)
