@@ -63,5 +63,24 @@ write.csv(data.frame(alloc = dat$alloc, yi = as.numeric(dat$yi), vi = as.numeric
 out$hsk_z <- one(rma(yi, vi, data = dat, method = "HSk", control = ctrl), "RR", "HSK", "z")
 out$pmm_knha <- one(rma(yi, vi, data = dat, method = "PMM", test = "knha", control = ctrl),
                     "RR", "PMM", "knha")
+# HSk in the batch core: `pool --method HSk --by alloc` per group, the test between the groups,
+# and leave1out() of the HSk fit (tests/models/test_leave1out.py).
+out$by_alloc_hsk <- lapply(split(dat, dat$alloc), function(d) {
+  r <- one(rma(yi, vi, data = d, method = "HSk", control = ctrl), "RR", "HSK", "z")
+  r$by <- as.character(d$alloc[1]); r })
+names(out$by_alloc_hsk) <- NULL
+hsk_groups <- lapply(split(dat, dat$alloc), function(d) rma(yi, vi, data = d, method = "HSk"))
+hsk_between <- rma(sapply(hsk_groups, function(g) g$beta[1]), sei = sapply(hsk_groups, function(g) g$se),
+                   mods = ~ names(hsk_groups), method = "FE")
+out$by_alloc_test_hsk <- list(Q = hsk_between$QM, df = hsk_between$QMdf[1], pvalue = hsk_between$QMp)
+l1o <- leave1out(rma(yi, vi, data = dat, method = "HSk"))
+out$hsk_leave1out <- list(estimate = l1o$estimate, se = l1o$se, tau2 = l1o$tau2, I2 = l1o$I2,
+                          H2 = l1o$H2, Q = l1o$Q, Qp = l1o$Qp)
+# cumul() and trimfill() of the HSk fit, also refitted by the batch core.
+cu <- cumul(rma(yi, vi, data = dat, method = "HSk"))
+out$hsk_cumul <- list(estimate = cu$estimate, se = cu$se, tau2 = cu$tau2, I2 = cu$I2)
+tf <- trimfill(rma(yi, vi, data = dat, method = "HSk"))
+out$hsk_trimfill <- list(k0 = tf$k0, side = tf$side, estimate = tf$beta[1], se = tf$se,
+                         tau2 = tf$tau2)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
            "tests/data/cli/bcg_pool_goldens.json")

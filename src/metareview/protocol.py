@@ -47,7 +47,7 @@ from pydantic import (
 )
 
 from metareview.errors import InputError, ProtocolError
-from metareview.models.methods import EXTRA_RE_METHODS, POOLING_METHODS, TestName
+from metareview.models.methods import NON_BATCH_METHODS, POOLING_METHODS, TestName
 
 __all__ = [
     "HINT_KINDS",
@@ -365,16 +365,16 @@ class ModelSettings(_Model):
 
     @model_validator(mode="after")
     def _batch_core_methods(self) -> ModelSettings:
-        # HSK/PMM are fitted by rma() alone; subgroups and leave-one-out refit through the batch
-        # core, which lacks them (metareview.models.methods.EXTRA_RE_METHODS)
+        # PMM is fitted by rma() alone; subgroups and leave-one-out refit through the batch
+        # core, which lacks it (metareview.models.methods.NON_BATCH_METHODS)
         # (leave-one-out refits the main model, whatever the plan's own method)
         for s in self.sensitivity:
-            if s.leave1out and self.method in EXTRA_RE_METHODS:
+            if s.leave1out and self.method in NON_BATCH_METHODS:
                 raise ValueError(
                     f"sensitivity {s.name!r}: leave-one-out cannot refit method {self.method} "
                     "(only rma() has it); choose another model.method or drop that analysis"
                 )
-        if self.method in EXTRA_RE_METHODS and (self.subgroups or self.rob_subgroup):
+        if self.method in NON_BATCH_METHODS and (self.subgroups or self.rob_subgroup):
             raise ValueError(
                 f"subgroup analyses cannot use method {self.method} (only rma() has it); "
                 "choose another model.method"

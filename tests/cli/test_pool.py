@@ -459,7 +459,28 @@ def test_pool_estimators_outside_the_batch_core_match_metafor(
     _assert_matches(got, want)
 
 
-@pytest.mark.parametrize("method", ["HSK", "PMM"])
+@pytest.mark.parametrize("csv", ["bcg.csv", "bcg_gen.csv"])
+def test_pool_by_with_hsk_matches_metafor(capsys: pytest.CaptureFixture[str], csv: str) -> None:
+    """``pool --method HSk --by alloc``: each group equals metafor's ``rma(yi, vi, data = d,
+    method = "HSk")`` and the test between the groups ``rma(estimates, sei = se, mods = ~ group,
+    method = "FE")$QM`` (by_alloc_hsk, by_alloc_test_hsk; cli_pool.R), by the pandas path (RR)
+    and the NumPy one (GEN)."""
+    measure = "GEN" if csv == "bcg_gen.csv" else "RR"
+    code, out, err = _run(capsys, "pool", str(BCG.with_name(csv)), "--measure", measure,
+                          "--method", "HSk", "--by", "alloc", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    analyses = {a["by"]: a for a in got["analyses"]}
+    for want in GOLDENS["by_alloc_hsk"]:
+        want = {k: v for k, v in want.items() if k != "measure" or measure == "RR"}
+        _assert_matches(analyses[want["by"]], want)
+    want_test = GOLDENS["by_alloc_test_hsk"]
+    assert got["test_between"]["df"] == want_test["df"]
+    assert _close(got["test_between"]["Q"], want_test["Q"])
+    assert _close(got["test_between"]["pvalue"], want_test["pvalue"])
+
+
+@pytest.mark.parametrize("method", ["PMM", "pmm"])
 def test_by_refuses_an_estimator_the_batch_core_lacks(
     capsys: pytest.CaptureFixture[str], method: str
 ) -> None:

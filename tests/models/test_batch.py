@@ -133,3 +133,46 @@ def test_convergence_error_names_group(monkeypatch: pytest.MonkeyPatch) -> None:
             rma_batch(long_table(), by="ds", control={"maxiter": 1})
         out = rma_batch(long_table(), by="ds", control={"maxiter": 1}, on_fail="nan")
     assert out["estimate"].isna().any()
+
+
+@pytest.mark.parametrize("test", ["z", "t", "knha"])
+def test_batch_hsk_equals_rma_per_group(test: str) -> None:
+    """``method="HSk"`` in the batch core (closed form) equals ``rma(method="HSk")`` (which fits
+    it by the regression code, metafor's ``rma.uni``: ``(k/(k-p) RSS - k) / sum w``) per group to
+    1e-12 (the Q-profile tau^2 CI, a root search in each, to 1e-7); the groups include
+    k = 1, k = 2 and tau^2 truncated at 0 (edge_identical_yi)."""
+    df = long_table()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = rma_batch(df, by="ds", method="HSk", test=test)
+    assert out.attrs["method"] == "HSK"
+    cols = ["estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2", "se_tau2", "tau2_ci_lb",
+            "tau2_ci_ub", "I2", "H2", "QE", "QEp", "pi_lb", "pi_ub"]
+    for row in out.itertuples(index=False):
+        grp = df[df["ds"] == row.ds]
+        y, v = grp["yi"].to_numpy(), grp["vi"].to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = rma(y, v, method="HSk", test=test)
+        want = {c: getattr(ref, "beta" if c == "estimate" else c) for c in cols}
+        want["zval"] = ref.zval
+        for col in cols:
+            w = np.nan if want[col] is None else float(np.ravel(want[col])[0])
+            got = getattr(row, col)
+            # the Q-profile CI is a root search in both codes (tolerance, not a closed form)
+            rel = 1e-7 if col.startswith("tau2_ci") else 1e-12
+            assert (np.isnan(got) and np.isnan(w)) or got == pytest.approx(
+                w, rel=rel, abs=1e-14
+            ), (row.ds, col)
+        # hand calculation (w = 1/v, Q about the weighted mean, p = 1)
+        w_ = 1.0 / v
+        q = float(np.sum(w_ * (y - np.sum(w_ * y) / w_.sum()) ** 2))
+        k = y.size
+        hand = max(0.0, (k / (k - 1) * q - k) / w_.sum()) if k > 1 else 0.0
+        assert row.tau2 == pytest.approx(hand, rel=1e-12, abs=1e-15)
+
+
+def test_batch_refuses_pmm_clearly() -> None:
+    df = pd.DataFrame({"g": [1, 1, 1], "yi": [0.1, 0.3, 0.2], "vi": [0.01, 0.02, 0.03]})
+    with pytest.raises(InputError, match="rma\\(\\) and rma_reg\\(\\) only"):
+        rma_batch(df, by="g", method="pmm")

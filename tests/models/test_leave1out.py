@@ -6,7 +6,9 @@ batch result is checked against explicit refits with rma().
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,3 +54,51 @@ def test_leave1out_needs_two_studies() -> None:
         res = rma([0.1], [0.01])
     with pytest.raises(InputError, match="at least 2"):
         leave1out(res)
+
+
+def test_leave1out_hsk_matches_metafor_and_refits() -> None:
+    """HSk refits through the batch core: metafor's ``leave1out(rma(yi, vi, data = escalc("RR",
+    dat.bcg), method = "HSk"))`` (tests/data/cli/bcg_pool_goldens.json "hsk_leave1out", written
+    by scripts/goldens/cli_pool.R; rtol 1e-9) and ``rma(method="HSk")`` without each study
+    (1e-12)."""
+    want = json.loads(
+        (Path(__file__).parents[1] / "data/cli/bcg_pool_goldens.json").read_text("utf-8")
+    )["hsk_leave1out"]
+    y, v = np.array(BCG["yi"]), np.array(BCG["vi"])
+    res = rma(y, v, method="HSk", slab=BCG["slab"])
+    out = leave1out(res)
+    for col in ("estimate", "se", "tau2", "I2", "H2", "Q", "Qp"):
+        np.testing.assert_allclose(out[col], want[col], rtol=1e-9, atol=1e-12, err_msg=col)
+    for i in range(res.k):
+        keep = np.arange(res.k) != i
+        ref = rma(y[keep], v[keep], method="HSk")
+        assert out.loc[i, "estimate"] == pytest.approx(ref.beta, rel=1e-12)
+        assert out.loc[i, "se"] == pytest.approx(ref.se, rel=1e-12)
+        assert out.loc[i, "tau2"] == pytest.approx(ref.tau2, rel=1e-12, abs=1e-15)
+
+
+def test_leave1out_refuses_pmm() -> None:
+    res = rma(BCG["yi"], BCG["vi"], method="PMM")
+    with pytest.raises(InputError, match="leave1out: not supported for method 'PMM'"):
+        leave1out(res)
+
+
+def test_cumul_and_trimfill_refit_hsk_as_metafor() -> None:
+    """``cumul()`` and ``trimfill()`` also refit through the batch core: metafor's
+    ``cumul(rma(..., method = "HSk"))`` and ``trimfill(...)`` on dat.bcg (RR)
+    (bcg_pool_goldens.json "hsk_cumul", "hsk_trimfill"; scripts/goldens/cli_pool.R; rtol 1e-9)."""
+    from metareview.models import cumul, trimfill
+
+    g = json.loads(
+        (Path(__file__).parents[1] / "data/cli/bcg_pool_goldens.json").read_text("utf-8")
+    )
+    res = rma(BCG["yi"], BCG["vi"], method="HSk", slab=BCG["slab"])
+    cu = cumul(res)
+    for col in ("estimate", "se", "tau2", "I2"):
+        np.testing.assert_allclose(cu[col], g["hsk_cumul"][col], rtol=1e-9, atol=1e-12)
+    tf = trimfill(res)
+    want = g["hsk_trimfill"]
+    assert (tf.k0, tf.side) == (want["k0"], want["side"])
+    assert float(np.ravel(tf.fit.beta)[0]) == pytest.approx(want["estimate"], rel=1e-9)
+    assert tf.fit.se == pytest.approx(want["se"], rel=1e-9)
+    assert tf.fit.tau2 == pytest.approx(want["tau2"], rel=1e-9)

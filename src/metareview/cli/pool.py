@@ -28,7 +28,7 @@ def pool(
     method: Annotated[
         str,
         typer.Option(
-            help="tau² estimator (EE FE DL REML ML PM HS SJ HE EB; HSK PMM, not with --by) "
+            help="tau² estimator (EE FE DL REML ML PM HS HSK SJ HE EB; PMM, not with --by) "
             "or MH, PETO."
         ),
     ] = "REML",

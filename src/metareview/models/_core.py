@@ -157,14 +157,18 @@ def make_control(control: Mapping[str, Any] | Control | None) -> Control:
 
 
 def normalise_method(method: str) -> str:
-    """Upper-case ``method`` and check it is one of :data:`METHODS`."""
+    """Upper-case ``method`` and check it is one of :data:`METHODS` or ``HSK`` (metafor's
+    ``HSk``, fitted here in closed form as HS)."""
     m = str(method).upper()
-    if m in ("HSK", "PMM", "GENQ", "GENQM"):  # metareview.models.estimators: rma/rma_reg only
+    if m in ("PMM", "GENQ", "GENQM"):  # metareview.models.estimators: rma/rma_reg only
         raise InputError(
             f"method {method!r} is fitted by rma() and rma_reg() only, not by the batch core "
-            "(rma_batch, subgroups, leave-one-out refits); choose one of " + ", ".join(METHODS),
+            "(rma_batch, subgroups, leave-one-out refits); choose one of "
+            + ", ".join((*METHODS, "HSk")),
             field="method",
         )
+    if m == "HSK":
+        return m
     if m not in METHODS:
         raise InputError(
             f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method"
@@ -415,6 +419,14 @@ def _tau2_hs(d: _Data) -> FloatArray:
     w = d.maskf / d.v
     q, sw, _ = _q_stat(d.y, w)
     return (q - d.k) / sw
+
+
+def _tau2_hsk(d: _Data) -> FloatArray:
+    """Hunter-Schmidt with metafor's small-sample correction (``method="HSk"``):
+    ``(k/(k-1) Q - k) / sum(w)`` with ``w = 1/v`` (``k/(k-p) RSS``, ``p = 1``)."""
+    w = d.maskf / d.v
+    q, sw, _ = _q_stat(d.y, w)
+    return (d.k / d.km1 * q - d.k) / sw
 
 
 def _tau2_he(d: _Data) -> FloatArray:
@@ -694,6 +706,8 @@ def _estimate_tau2(
         tau2 = _tau2_dl(d)
     elif method == "HS":
         tau2 = _tau2_hs(d)
+    elif method == "HSK":
+        tau2 = _tau2_hsk(d)
     elif method == "HE":
         tau2 = _tau2_he(d)
     elif method == "SJ":
@@ -721,7 +735,7 @@ def _se_tau2(d: _Data, method: str, tau2: FloatArray) -> FloatArray:
     With ``t = tau2``, ``df = k - 1``:
 
     - DL: ``sqrt(2 df + 4 t trP + 2 t^2 tr(PP)) / trP``, ``P`` with ``w = 1/v``
-    - HS: the same numerator over ``sum(1/v)``
+    - HS: the same numerator over ``sum(1/v)``; HSk: ``k/df`` times that of HS
     - HE: ``sqrt(2 tr(PVPV) + 4 t tr(PV) + 2 t^2 df) / df``, ``P = I - J/k``
     - SJ: ``tau0^2/df * sqrt(2 tr(PVPV) + 4 t tr(PVP) + 2 t^2 tr(PP))``, ``P`` at ``tau0^2``
     - ML: ``sqrt(2 / sum w^2)``; REML: ``sqrt(2 / tr(PP))``, ``w`` and ``P`` at ``t``
@@ -729,11 +743,13 @@ def _se_tau2(d: _Data, method: str, tau2: FloatArray) -> FloatArray:
     """
     t = tau2
     df = d.km1
-    if method in ("DL", "HS"):
+    if method in ("DL", "HS", "HSK"):
         w = d.maskf / d.v
         sw = _rsum(w)
         trp = sw - _rdot(w, w) / sw
         num = 2.0 * df + 4.0 * t * trp + 2.0 * t * t * _tr_pdpe(w, sw, 1.0, 1.0)
+        if method == "HSK":
+            return d.k / df * np.sqrt(num) / sw
         return np.sqrt(num) / (trp if method == "DL" else sw)
     if method == "HE":
         one = d.maskf
@@ -850,7 +866,7 @@ def fit_padded(
     mask : ndarray of bool, shape (n, m)
         Which cells are studies; every row needs at least one.
     method : str
-        ``EE`` (alias ``FE``) or a tau^2 estimator: ``DL, REML, ML, PM, HS, SJ, HE, EB``.
+        ``EE`` (alias ``FE``) or a tau^2 estimator: ``DL, REML, ML, PM, HS, HSk, SJ, HE, EB``.
     test : {"z", "t", "knha"}
         ``z``: normal; ``t``: t with ``k-1`` df; ``knha``: Hartung-Knapp(-Sidik-Jonkman), i.e.
         t with ``k-1`` df and the variance of the estimate multiplied by

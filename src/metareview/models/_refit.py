@@ -108,18 +108,19 @@ def model_of(result: Any) -> Model:
 
 def check_batch_refit(result: Any, what: str) -> None:
     """Refuse ``what`` (leave1out, cumul, gosh, trimfill: refits through the batch core) for a
-    fit with user weights or an estimator the batch core lacks (HSk, GENQ, GENQM, PMM; control
-    tau2_init), rather than refit it differently."""
+    fit with user weights or an estimator the batch core lacks (GENQ, GENQM, PMM; control
+    tau2_init), rather than refit it differently. HSk it has."""
     from metareview.models.estimators import EXTRA_METHODS
 
     method = getattr(result, "method", "")
+    refused = [m for m in EXTRA_METHODS if m != "HSk"]  # HSk: the batch core's HSK
     ctl = getattr(result, "control", None)
     if getattr(result, "user_weights", None) is not None:
         raise InputError(f"{what}: not supported for a fit with user weights", field="weights")
-    if method in EXTRA_METHODS or (ctl is not None and ctl.tau2_init is not None):
+    if method in refused or (ctl is not None and ctl.tau2_init is not None):
         raise InputError(
             f"{what}: not supported for method {method!r}"
-            + (" with control tau2_init" if method not in EXTRA_METHODS else ""),
+            + (" with control tau2_init" if method not in refused else ""),
             field="method",
         )
 

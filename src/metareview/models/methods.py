@@ -15,6 +15,7 @@ __all__ = [
     "EXTRA_RE_METHODS",
     "METHODS",
     "METHOD_NAMES",
+    "NON_BATCH_METHODS",
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
@@ -31,9 +32,12 @@ RE_METHODS: tuple[str, ...] = ("DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 #: Estimators of :func:`~metareview.models.rma` outside the batch core
 #: (:mod:`metareview.models.estimators`) that need no input but the effects: metafor's ``HSk``
 #: (Hunter-Schmidt with the small-sample correction) and ``PMM`` (median-unbiased Paule-Mandel),
-#: upper-cased as every code here. ``rma_batch`` (and so ``pool --by``) cannot fit them.
-#: GENQ/GENQM are left out: they need study weights, which neither a protocol nor ``pool`` has.
+#: upper-cased as every code here. GENQ/GENQM are left out: they need study weights, which
+#: neither a protocol nor ``pool`` has.
 EXTRA_RE_METHODS: tuple[str, ...] = ("HSK", "PMM")
+#: Of those, the ones the batch core (``rma_batch``, and so ``pool --by``, subgroups and
+#: leave-one-out) cannot fit: PMM's root search is rma()'s alone (HSK, a closed form, it has).
+NON_BATCH_METHODS: tuple[str, ...] = ("PMM",)
 #: Every way of pooling a review can ask for: the ``rma`` estimators plus Mantel-Haenszel
 #: (:func:`~metareview.models.rma_mh`) and Peto (:func:`~metareview.models.rma_peto`).
 POOLING_METHODS: tuple[str, ...] = (*METHODS, "MH", "PETO", *EXTRA_RE_METHODS)
