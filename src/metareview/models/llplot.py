@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from scipy import integrate, special, stats
 
 from metareview.errors import InputError, MetareviewWarning
+from metareview.models._input import column
 
 __all__ = ["LLPlotData", "llplot_data"]
 
@@ -60,21 +61,6 @@ class LLPlotData:
     lty: tuple[str, ...]
     measure: str
     scale: bool
-
-
-def _col(name: str, x: Any, data: pd.DataFrame | None) -> FloatArray | None:
-    if x is None:
-        return None
-    if isinstance(x, str):
-        if data is None or x not in data.columns:
-            raise InputError(f"no column {x!r} in data", field=x)
-        x = data[x]
-    try:
-        return np.asarray(
-            pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="raise"), dtype=float
-        )
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be numeric", field=name) from None
 
 
 def llplot_data(
@@ -116,10 +102,10 @@ def llplot_data(
         raise InputError("xvals must be >= 2", field="xvals")
     z = float(-special.ndtri(alpha_from_level(level) / 2.0))
     if meas == "GEN":
-        y = _col("yi", yi, data)
-        v = _col("vi", vi, data)
+        y = column(yi, data, "yi")
+        v = column(vi, data, "vi")
         if v is None:
-            s = _col("sei", sei, data)
+            s = column(sei, data, "sei")
             v = None if s is None else s**2
         if y is None or v is None:
             raise InputError("measure 'GEN' needs yi and vi (or sei)", field="yi")
@@ -127,15 +113,15 @@ def llplot_data(
         lty = np.full(y.size, "solid", dtype=object)
         tables = None
     else:
-        a, c = _col("ai", ai, data), _col("ci", ci, data)
-        b, d = _col("bi", bi, data), _col("di", di, data)
+        a, c = column(ai, data, "ai"), column(ci, data, "ci")
+        b, d = column(bi, data, "bi"), column(di, data, "di")
         if a is None or c is None:
             raise InputError("measure 'OR' needs ai and ci", field="ai")
         if b is None:
-            n1 = _col("n1i", n1i, data)
+            n1 = column(n1i, data, "n1i")
             b = None if n1 is None else n1 - a
         if d is None:
-            n2 = _col("n2i", n2i, data)
+            n2 = column(n2i, data, "n2i")
             d = None if n2 is None else n2 - c
         if b is None or d is None:
             raise InputError("measure 'OR' needs bi and di (or n1i and n2i)", field="bi")
