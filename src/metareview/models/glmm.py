@@ -367,29 +367,19 @@ def _prepare(measure: str, given: dict[str, Any], data: pd.DataFrame | None) -> 
                          "either group)")
     cells = {name: values[keep] for name, values in cells.items()}
     _check_estimable(measure, cells)
-    if measure == "IRLN":
-        yi, vi = _irln_yi_vi(cells["xi"], cells["ti"])
+    if measure == "OR":
+        es = escalc("OR", ai=cells["ai"], bi=cells["bi"], ci=cells["ci"], di=cells["di"],
+                    drop00=True)
+    elif measure == "IRR":
+        es = escalc("IRR", x1i=cells["x1i"], x2i=cells["x2i"], t1i=cells["t1i"],
+                    t2i=cells["t2i"], drop00=True)
+    elif measure == "IRLN":  # escalc's add=1/2, to="only0", as rma.glmm calls it
+        es = escalc("IRLN", xi=cells["xi"], ti=cells["ti"])
     else:
-        if measure == "OR":
-            es = escalc("OR", ai=cells["ai"], bi=cells["bi"], ci=cells["ci"], di=cells["di"],
-                        drop00=True)
-        elif measure == "IRR":
-            es = escalc("IRR", x1i=cells["x1i"], x2i=cells["x2i"], t1i=cells["t1i"],
-                        t2i=cells["t2i"], drop00=True)
-        else:
-            es = escalc("PLO", xi=cells["xi"], ni=cells["ni"])
-        yi, vi = es["yi"].to_numpy(float), es["vi"].to_numpy(float)
+        es = escalc("PLO", xi=cells["xi"], ni=cells["ni"])
+    yi, vi = es["yi"].to_numpy(float), es["vi"].to_numpy(float)
     ok = ~(np.isnan(yi) | np.isnan(vi))
     return _Data(int(keep.sum()), cells, yi[ok], vi[ok])
-
-
-def _irln_yi_vi(xi: FloatArray, ti: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """metafor's ``escalc(measure="IRLN")`` as ``rma.glmm`` calls it (``add=1/2``,
-    ``to="only0"``): ``yi = log(x_i / t_i)``, ``vi = 1 / x_i``, with 1/2 added to a count of
-    0. Only for the typical within-study variance behind I² and H² (escalc does not compute
-    the single-group rate measures)."""
-    x = np.where(xi == 0, 0.5, xi)
-    return np.log(x / ti), 1 / x
 
 
 # --- the models ---------------------------------------------------------------------------------
