@@ -13,6 +13,11 @@ chapter 6):
   the ``intervention`` group (the treated arm of a comparative trial); several arms are summed.
 * **two-group binary** (RR, OR, RD, PETO): ``events`` and ``n`` per group → ``ai n1i ci n2i``.
 * **rates** (IRR, IRD): ``events`` and ``person_time`` per group → ``x1i t1i x2i t2i``.
+* **single-group rates** (IR, IRLN, IRS, IRFT): ``events`` and ``person_time`` of the ``single``
+  group, else of the ``intervention`` group → ``xi ti``; several arms are summed.
+* **single-group means** (MN, MNLN, CVLN; SDLN): the mean, SD and n of that group at follow-up
+  → ``mi sdi ni`` (SDLN: ``sdi ni``, no mean needed for one arm), the SD derived as for two
+  groups when missing and several arms combined (Handbook 6.5.2.10).
 * **two-group continuous** (MD, SMD, ROM): per group the mean, SD and n at follow-up; when every
   group gives a change from baseline instead (``mean_change``), the change scores (MD only; the
   Handbook, section 10.5.2, allows mixing them for MD, not for SMD). Missing SDs come from the SE,
@@ -69,8 +74,10 @@ _PROPORTIONS = _family("single-group proportion")
 _BINARY = _family("two-group binary")
 _RATES = _family("rates")
 _MEANS = _family("two-group continuous")
+_SINGLE_RATES = _family("single-group rate")
+_SINGLE_MEANS = _family("single-group mean")
 _LOG_SCALE = tuple(n for n, i in MEASURE_INFO.items() if i.is_ratio)
-_GROUP_LAYOUTS = (*_PROPORTIONS, *_BINARY, *_RATES, *_MEANS, "MC")
+_GROUP_LAYOUTS = (*_PROPORTIONS, *_BINARY, *_RATES, *_MEANS, *_SINGLE_RATES, *_SINGLE_MEANS, "MC")
 
 
 class NotPoolable(Exception):
@@ -414,6 +421,22 @@ def _change_row(ins: _Inputs, group: _Group) -> None:
     ins.put("ri", r)
 
 
+def _single_mean(ins: _Inputs, group: _Group, *, sd_only: bool) -> str:
+    """One group's mean, SD and n (``mi sdi ni``: MN, MNLN, CVLN), or for SDLN of one arm its
+    SD and n alone (``sdi ni``); several arms are combined (Handbook 6.5.2.10), which needs
+    their means."""
+    if sd_only and len(group.arms) == 1:
+        arm = next(iter(group.arms))
+        cells, base = group.followup(arm), group.baseline(arm)
+        n = _n(ins, cells, "n_single", base)
+        s = _sd(ins, cells, "sd_single", n)
+        _rename(ins, {s: "sdi", n: "ni"})
+        return "SD"
+    n, m, s = _continuous(ins, group, "single", change=False)
+    _rename(ins, {s: "sdi", n: "ni"} if sd_only else {m: "mi", s: "sdi", n: "ni"})
+    return "SD" if sd_only else "MEAN"
+
+
 def _need(cells: Cells, fld: str, what: str) -> ExtractedValue:
     if fld not in cells:
         raise NotPoolable(f"no {what}")
@@ -450,6 +473,12 @@ def _layout(measure: str, groups: Mapping[str, _Group], ins: _Inputs) -> str:
         n2, m2, s2 = _continuous(ins, g2, "comparator", change=change)
         _rename(ins, {m1: "m1i", s1: "sd1i", n1: "n1i", m2: "m2i", s2: "sd2i", n2: "n2i"})
         return "MEANS"
+    if measure in _SINGLE_RATES:
+        xi, ti = _counts(ins, _one(groups), "single", ("events", "person_time"))
+        _rename(ins, {xi: "xi", ti: "ti"})
+        return "RATE"
+    if measure in _SINGLE_MEANS:
+        return _single_mean(ins, _one(groups), sd_only=measure == "SDLN")
     if measure == "MC":
         _change_row(ins, _one(groups))
         return "GEN" if "yi" in ins.items else "MC"

@@ -39,6 +39,9 @@ Which inputs an outcome needs depends on its ``measure`` (metafor's argument nam
 * ``MEANS`` — means, SDs and sizes of two groups (``m1i sd1i n1i``, ``m2i sd2i n2i``) for MD,
   SMD, ROM.
 * ``RATES`` — events over person-time of two groups (``x1i t1i``, ``x2i t2i``) for IRR, IRD.
+* ``RATE`` — events over person-time of one group (``xi ti``) for IR, IRLN, IRS, IRFT.
+* ``MEAN`` — mean, SD and size of one group (``mi sdi ni``) for MN, MNLN, CVLN.
+* ``SD`` — SD and size of one group (``sdi ni``) for SDLN.
 
 ``scenario`` other than ``"main"`` marks alternative data used only in sensitivity analyses
 (another time point, a bound). Every study says, for each outcome it does not contribute to,
@@ -68,8 +71,9 @@ __all__ = [
 ]
 
 #: Input layouts of an outcome row and the inputs each needs (metafor's argument names; ``GEN``
-#: needs ``yi`` and one of sei/vi). ``PR``, ``2x2``, ``MEANS`` and ``RATES`` are pooled with the
-#: protocol outcome's measure (PLO, RR, SMD, IRR, ...); ``MC`` and ``GEN`` as they are.
+#: needs ``yi`` and one of sei/vi). ``PR``, ``2x2``, ``MEANS``, ``RATES``, ``RATE``, ``MEAN`` and
+#: ``SD`` are pooled with the protocol outcome's measure (PLO, RR, SMD, IRR, IRLN, MN, SDLN, ...);
+#: ``MC`` and ``GEN`` as they are.
 MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
     "MC": ("m1i", "m2i", "sd1i", "sd2i", "ni", "ri"),
     "GEN": ("yi",),
@@ -77,6 +81,9 @@ MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
     "2x2": ("ai", "n1i", "ci", "n2i"),
     "MEANS": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
     "RATES": ("x1i", "t1i", "x2i", "t2i"),
+    "RATE": ("xi", "ti"),
+    "MEAN": ("mi", "sdi", "ni"),
+    "SD": ("sdi", "ni"),
 }
 
 

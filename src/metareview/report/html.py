@@ -81,7 +81,7 @@ import metareview
 from metareview._json import finite_or_none, jsonable
 from metareview.effects.measures import find_measure, is_proportion
 from metareview.errors import InputError
-from metareview.models._format import format_number, format_p_report
+from metareview.models._format import format_number, format_p_report, format_significant
 from metareview.models.methods import COMMON_EFFECT_METHODS, method_name
 from metareview.report.plots import (
     FitLike,
@@ -231,6 +231,8 @@ class OutcomeView:
     provenance: dict[str, int] = field(default_factory=dict)
     est_header: str = "Estimate"
     ratio: bool = False
+    #: How the estimates are shown when not on the model scale ("pooled on the log scale, ...").
+    scale_note: str = ""
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -239,9 +241,12 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 def _estimate_formatter(measure: str, ratio: bool = False) -> Callable[[Any], str]:
     """Display format of estimates: percentages for proportions, ratios with 2 decimals (as
-    RevMan prints them), 3 decimals otherwise."""
+    RevMan prints them), back-transformed single-group rates and means with 4 significant
+    digits (a rate of 0.002667 per person-day), 3 decimals otherwise."""
     if ratio:
         return lambda x: _fmt(x, 2)
+    if _back_of(measure) is not None:
+        return lambda x: format_significant(_num(x), 4, typographic=True, na="–")
     if is_proportion(measure):
 
         def percent(x: Any) -> str:
@@ -351,6 +356,28 @@ def _is_ratio(analysis: Mapping[str, Any]) -> bool:
     return str(analysis.get("scale") or "").lower() == "log"
 
 
+def _scale_note(measure: str, ratio: bool) -> str:
+    """The methods' words on the scale: ratios and back-transformed single-group measures."""
+    if ratio:
+        return "pooled on the log scale, shown as ratios"
+    info = find_measure(measure)
+    if info is not None and _back_of(measure) is not None:
+        return f"pooled on the {info.scale} scale, shown back-transformed as {info.label.lower()}"
+    return ""
+
+
+def _est_header(analysis: Mapping[str, Any], ratio: bool) -> str:
+    """The estimate column's heading: the ratio's name, or the back-transformed single-group
+    measure's label ("Estimate (incidence rate)"), else "Estimate"."""
+    if ratio:
+        return f"Estimate ({_ratio_name(analysis)})"
+    measure = str(analysis.get("measure") or "")
+    info = find_measure(measure)
+    if info is not None and _back_of(measure) is not None:
+        return f"Estimate ({info.label.lower()})"
+    return "Estimate"
+
+
 def _ratio_name(analysis: Mapping[str, Any]) -> str:
     """The abbreviation written before a ratio ("RR 0.70"); "Ratio" for a generic log ratio."""
     measure = str(analysis.get("measure") or "").upper()
@@ -360,11 +387,28 @@ def _ratio_name(analysis: Mapping[str, Any]) -> str:
 _DISPLAY_KEYS = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
 
 
-def _natural(row: Mapping[str, Any], ratio: bool) -> dict[str, float | None]:
+def _back_of(measure: str) -> Callable[[Any], Any] | None:
+    """The back-transformation of a single-group measure pooled on another scale whose
+    inverse needs no sample sizes (IRLN to a rate, MNLN to a mean, CVLN, SDLN: exp; the
+    measure registry's ``back_transform``); None for every other measure."""
+    info = find_measure(measure)
+    if (
+        info is None or info.groups != 1 or info.is_proportion or info.needs_ni
+        or info.back_transform is None
+    ):  # fmt: skip
+        return None
+    return info.back_transform
+
+
+def _natural(
+    row: Mapping[str, Any], ratio: bool, back: Callable[[Any], Any] | None = None
+) -> dict[str, float | None]:
     """Estimate, CI and PI of a result row on the measure's natural scale.
 
     ``row["transformed"]`` (the back-transformed values the result gives) is preferred; without
-    it ratio measures, pooled as log ratios, are exponentiated; other rows are shown as given.
+    it ratio measures, pooled as log ratios, are exponentiated, and a single-group measure's
+    rows go through its ``back`` transformation (:func:`_back_of`); other rows are shown as
+    given.
     """
     given = row.get("transformed")
     out: dict[str, float | None] = {}
@@ -373,7 +417,11 @@ def _natural(row: Mapping[str, Any], ratio: bool) -> dict[str, float | None]:
             out[key] = _num(_get(given, key))
             continue
         value = _num(_get(row, key))
-        out[key] = math.exp(min(value, 700.0)) if ratio and value is not None else value
+        if value is not None and ratio:
+            value = math.exp(min(value, 700.0))
+        elif value is not None and back is not None:
+            value = _num(float(np.asarray(back(np.array([min(value, 700.0)])))[0]))
+        out[key] = value
     return out
 
 
@@ -385,7 +433,8 @@ def _sensitivity_tables(
     ratio = _is_ratio(analysis)
     measure = str(analysis.get("measure") or "")
     proportion = is_proportion(measure)
-    est_header = f"Estimate ({_ratio_name(analysis)})" if ratio else "Estimate"
+    back = None if ratio else _back_of(measure)
+    est_header = _est_header(analysis, ratio)
     raw = analysis.get("sensitivity") or []
     flat: list[dict[str, Any]] = []
     for item in raw if isinstance(raw, list) else _records(raw):
@@ -413,6 +462,7 @@ def _sensitivity_tables(
                 ratio=ratio,
                 est_header=est_header,
                 pvalue=not proportion,
+                back=back,
             ),
         )
     loo = _records(analysis.get("leave1out"))
@@ -432,6 +482,7 @@ def _sensitivity_tables(
                 ratio=ratio,
                 est_header=est_header,
                 pvalue=not proportion,  # a test of logit p = 0 means nothing to a reader
+                back=back,
             )
         )
     for group in analysis.get("subgroups") or []:
@@ -457,6 +508,7 @@ def _sensitivity_tables(
                 ratio=ratio,
                 est_header=est_header,
                 pvalue=True,
+                back=back,
             )
         )
     return tables
@@ -489,6 +541,7 @@ def _estimate_table(
     ratio: bool = False,
     est_header: str = "Estimate",
     pvalue: bool = True,
+    back: Callable[[Any], Any] | None = None,
 ) -> Table:
     """Rows of refits: estimate and CI (natural scale), p unless ``pvalue`` is False, τ², I².
 
@@ -509,7 +562,7 @@ def _estimate_table(
         if label is None:
             label = row.get("name") or row.get("label") or row.get("analysis") or ""
         desc = row.get("description")
-        shown = _natural(row, ratio)
+        shown = _natural(row, ratio, back)
         single = _num(row.get("k")) == 1
         out.append(
             [
@@ -697,7 +750,7 @@ def _outcome_views(
                     provenance[p.status] += 1
         k = int(analysis.get("k") or (fit.k if fit is not None else 0))
         est = _estimate_formatter(measure, ratio)
-        shown = _natural(analysis, ratio)
+        shown = _natural(analysis, ratio, None if ratio else _back_of(measure))
         ci = f"{est(shown['ci_lower'])} to {est(shown['ci_upper'])}"
         prefix = f"{_ratio_name(analysis)} " if ratio else ""
         result = {
@@ -793,8 +846,9 @@ def _outcome_views(
                 has_pi=k >= 3
                 and method.upper() not in COMMON_EFFECT_METHODS
                 and shown["pi_lower"] is not None,
-                est_header=f"Estimate ({_ratio_name(analysis)})" if ratio else "Estimate",
+                est_header=_est_header(analysis, ratio),
                 ratio=ratio,
+                scale_note=_scale_note(measure, ratio),
             )
         )
     return views

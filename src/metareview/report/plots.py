@@ -205,9 +205,11 @@ class Column:
 #: Arm fields shown as columns, in order, by the kind of data an arm carries; the first field
 #: present in every arm of a group decides the kind.
 _ARM_LAYOUTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("person_time", (("events", "Events"), ("person_time", "Person-time"))),
     ("events", (("events", "Events"), ("n", "Total"))),
     ("mean_change", (("mean_change", "Mean change"), ("sd_change", "SD"), ("n", "N"))),
     ("mean", (("mean", "Mean"), ("sd", "SD"), ("n", "Total"))),
+    ("sd", (("sd", "SD"), ("n", "Total"))),
 )
 _ARM_GROUPS = (("intervention", "Intervention"), ("comparator", "Comparator"), ("single", ""))
 
@@ -232,7 +234,8 @@ def arm_columns(arms: Sequence[Sequence[Mapping[str, Any]]]) -> list[Column]:
 
     ``arms[i]`` lists study ``i``'s arms as mappings with ``group`` (``"intervention"``,
     ``"comparator"`` or ``"single"``) and the arm's numbers: ``events`` and ``n`` give
-    "Events, Total"; ``mean``, ``sd`` and ``n`` give "Mean, SD, Total"; ``mean_change``,
+    "Events, Total" (``events`` and ``person_time``: "Events, Person-time"); ``mean``, ``sd``
+    and ``n`` give "Mean, SD, Total"; ``mean_change``,
     ``sd_change`` and ``n`` give "Mean change, SD, N". Two-group studies get one set of
     columns per group under the group's heading; single-group studies one set without heading.
     A study without an arm of a group gets empty cells. No arms at all: no columns.
@@ -257,7 +260,7 @@ def arm_columns(arms: Sequence[Sequence[Mapping[str, Any]]]) -> list[Column]:
             layout = (("n", "N"),)
         for key, header in layout:
             values = [
-                "" if a is None else _arm_text(a.get(key), key in ("events", "n"))
+                "" if a is None else _arm_text(a.get(key), key in ("events", "n", "person_time"))
                 for a in per_study
             ]
             columns.append(Column(header, values, heading))
@@ -883,11 +886,14 @@ def funnel_plot(res: FitLike, *, ax: Axes | None = None, xlabel: str | None = No
     ax.set_xlim(x_lo - pad, x_hi + pad)
     ax.set_ylim(se_max, 0.0)
     ratio = is_ratio_measure(res.measure)
-    ax.set_xlabel(
-        xlabel
-        or (("Log " + measure_label(res.measure).lower()) if ratio else measure_label(res.measure)),
-        fontsize=9.5,
-    )
+    label = measure_label(res.measure)
+    info = find_measure(res.measure)
+    if ratio:
+        label = "Log " + label.lower()
+    elif info is not None and default_transf(res.measure) is not None:
+        # drawn on the model scale: say which ("Log incidence rate", not "Incidence rate")
+        label = info.description[:1].upper() + info.description[1:]
+    ax.set_xlabel(xlabel or label, fontsize=9.5)
     ax.set_ylabel("Standard error", fontsize=9.5)
     ax.tick_params(labelsize=9)
     for side in ("top", "right"):

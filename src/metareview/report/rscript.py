@@ -4,7 +4,7 @@ A reader who trusts R's metafor (Viechtbauer 2010, J Stat Softw 36(3)) more than
 can check each pooled number: :func:`write_r_script` writes ``FILE.R`` and ``FILE.csv``. The CSV
 has one row per study and outcome of the main analyses: the effect size ``yi`` and its sampling
 variance ``vi`` as metareview computed them, and the raw inputs (``ai n1i ci n2i``, ``m1i sd1i n1i
-m2i sd2i n2i``, ``xi ni``, ...) where the study gives them. The script
+m2i sd2i n2i``, ``xi ni``, ``xi ti``, ``mi sdi ni``, ...) where the study gives them. The script
 
 1. recomputes ``yi``/``vi`` with ``escalc()`` from the raw inputs wherever they are given and
    stops if they differ from the exported ones (relative 1e-8);
@@ -31,7 +31,7 @@ __all__ = ["RAW_COLUMNS", "r_script_rows", "write_r_script"]
 #: escalc() argument columns the CSV may carry (metafor's names).
 RAW_COLUMNS: tuple[str, ...] = (
     "ai", "n1i", "ci", "n2i", "m1i", "sd1i", "m2i", "sd2i", "x1i", "t1i", "x2i", "t2i", "xi",
-    "ni", "ri",
+    "ni", "ri", "ti", "mi", "sdi",
 )  # fmt: skip
 
 #: Raw inputs of each study-data layout and the escalc measure they are computed with.
@@ -40,6 +40,9 @@ _LAYOUT_INPUTS: dict[str, tuple[str, ...]] = {
     "MEANS": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
     "RATES": ("x1i", "t1i", "x2i", "t2i"),
     "PR": ("xi", "ni"),
+    "RATE": ("xi", "ti"),
+    "MEAN": ("mi", "sdi", "ni"),
+    "SD": ("sdi", "ni"),
     "MC": ("m1i", "m2i", "sd1i", "sd2i", "ni", "ri"),
 }
 

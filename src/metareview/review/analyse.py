@@ -64,11 +64,16 @@ __all__ = [
 _LAYOUTS: dict[str, tuple[str, ...]] = {
     **{m: ("PR",) for m in PROPORTION_MEASURES},
     **{m: (layout, "GEN") for m, i in MEASURE_INFO.items() for fam, layout in
-       (("two-group binary", "2x2"), ("rates", "RATES"), ("two-group continuous", "MEANS"))
+       (("two-group binary", "2x2"), ("rates", "RATES"), ("two-group continuous", "MEANS"),
+        ("single-group rate", "RATE"), ("single-group mean", "MEAN"))
        if i.computable and i.family == fam},
+    "SDLN": ("SD", "GEN"),
     "MC": ("MC", "GEN"),
     "GEN": ("GEN",),
 }  # fmt: skip
+
+#: Layouts computed with the protocol outcome's measure (the others are their own measure).
+_MEASURED_LAYOUTS = ("PR", "2x2", "MEANS", "RATES", "RATE", "MEAN", "SD")
 
 _num = jsonable
 
@@ -205,7 +210,7 @@ def _effect(
         label=study.label,
         study_id=study_id,
         arms=_arms(row.measure, values, row.arm),
-        measure=measure if row.measure in ("PR", "2x2", "MEANS", "RATES") else row.measure,
+        measure=measure if row.measure in _MEASURED_LAYOUTS else row.measure,
         timepoint=row.timepoint,
         yi=yi,
         vi=vi,
@@ -222,7 +227,7 @@ def _is_number(value: Any) -> bool:
 
 def _escalc_measure(layout: str, measure: str) -> str:
     """The escalc measure a row of ``layout`` is computed with under a protocol ``measure``."""
-    return measure if layout in ("PR", "2x2", "MEANS", "RATES") else layout
+    return measure if layout in _MEASURED_LAYOUTS else layout
 
 
 def _escalc_args(layout: str, values: Mapping[str, float]) -> dict[str, list[float]]:
@@ -255,6 +260,12 @@ def _arms(layout: str, values: Mapping[str, float], arm: str | None) -> tuple[di
     single: dict[str, Any] = {"group": "single", "arm": arm}
     if layout == "PR":
         single.update(events=v.get("xi"), n=v.get("ni"))
+    elif layout == "RATE":
+        single.update(events=v.get("xi"), person_time=v.get("ti"))
+    elif layout == "MEAN":
+        single.update(mean=v.get("mi"), sd=v.get("sdi"), n=v.get("ni"))
+    elif layout == "SD":
+        single.update(sd=v.get("sdi"), n=v.get("ni"))
     elif layout == "MC":
         single.update(mean=v.get("m1i"), mean_baseline=v.get("m2i"), n=v.get("ni"))
     elif "ni" in v:
@@ -695,12 +706,15 @@ def _transformed(
     shown: Mapping[str, float | None],
 ) -> dict[str, float | None] | None:
     """Estimate, CI and PI on the natural scale: exp for ratio measures, the proportion for
-    proportion measures (as :attr:`OutcomeAnalysis.estimate` already is); None otherwise."""
+    proportion measures (as :attr:`OutcomeAnalysis.estimate` already is), the single-group
+    measures' back-transformation (IRLN to a rate, MNLN to a mean, CVLN and SDLN by exp: what
+    ``metareview pool --transf auto`` gives, metafor's ``predict(res, transf=exp)``); None
+    otherwise (and for IRS and IRFT, whose inverse metafor does not apply by default)."""
     if fit is None:
         return None
     keys = {"pred": "estimate", "ci_lb": "ci_lower", "ci_ub": "ci_upper",
             "pi_lb": "pi_lower", "pi_ub": "pi_upper"}  # fmt: skip
-    if is_ratio(measure):
+    if is_ratio(measure) or single_group_back(measure):
         exp = _back_transform(measure, [])
         assert exp is not None
         out = {}
@@ -711,6 +725,16 @@ def _transformed(
     if measure in PROPORTION_MEASURES and transf is not None:
         return {name: shown.get(key) for key, name in keys.items()}
     return None
+
+
+def single_group_back(measure: str) -> bool:
+    """Whether ``measure`` is a single-group measure (not a proportion) pooled on a scale with
+    a back-transformation that needs no sample sizes: IRLN, MNLN, CVLN, SDLN (exp)."""
+    info = find_measure(measure)
+    return (
+        info is not None and info.groups == 1 and not info.is_proportion
+        and info.back_transform is not None and not info.needs_ni
+    )  # fmt: skip
 
 
 def _both_zero(effect: StudyEffect) -> bool:

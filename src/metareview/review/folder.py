@@ -634,6 +634,12 @@ _FOLDER_FIELDS: dict[str, dict[str, tuple[str, str, bool]]] = {
         "x1i": ("intervention", "events", False), "t1i": ("intervention", "person_time", False),
         "x2i": ("comparator", "events", False), "t2i": ("comparator", "person_time", False),
     },
+    "RATE": {"xi": ("single", "events", False), "ti": ("single", "person_time", False)},
+    "MEAN": {
+        "mi": ("single", "mean", False), "sdi": ("single", "sd", False),
+        "ni": ("single", "n", False),
+    },
+    "SD": {"sdi": ("single", "sd", False), "ni": ("single", "n", False)},
 }  # fmt: skip
 
 #: Derived inputs the extraction assembly recomputes itself (so they are not stored).

@@ -21,8 +21,9 @@ import pandas as pd
 
 from metareview._json import jsonable
 from metareview.appraisal.stored import StudyRob
-from metareview.effects.measures import is_proportion
+from metareview.effects.measures import is_proportion, is_ratio
 from metareview.extraction.study import StudyData, StudyDataFile
+from metareview.models._format import format_significant
 from metareview.models.published import PublishedCheck
 from metareview.protocol import Protocol
 from metareview.screening.amendments import ProtocolVersion
@@ -257,13 +258,17 @@ class OutcomeAnalysis:
         }  # fmt: skip
         est, lo, hi = shown.get("estimate"), shown.get("ci_lower"), shown.get("ci_upper")
         proportion = is_proportion(self.measure)
+        # a back-transformed single-group rate or mean: its size varies by orders of magnitude
+        significant = self.transformed is not None and not is_ratio(self.measure)
 
         def fmt(x: float | None) -> str:
             if x is None:
                 return "–"
-            return (
-                f"{100 * x:.1f}%" if proportion else f"{x:.2f}" if self.transformed else f"{x:.3f}"
-            )
+            if proportion:
+                return f"{100 * x:.1f}%"
+            if significant:
+                return format_significant(x)
+            return f"{x:.2f}" if self.transformed else f"{x:.3f}"
 
         text = f"{self.measure} {fmt(est)} ({fmt(lo)} to {fmt(hi)})"
         if self.pvalue is not None:

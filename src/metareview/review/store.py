@@ -288,7 +288,7 @@ def _study_data(
             update: dict[str, object] = {}
             if row_note:
                 update["note"] = row_note
-            if len(arms) == 1 and row.measure in ("PR", "MC", "GEN"):
+            if len(arms) == 1 and row.measure in ("PR", "MC", "GEN", "RATE", "MEAN", "SD"):
                 update["arm"] = next(iter(arms))
             rows.append(row.model_copy(update=update) if update else row)
         if rows and any(r.scenario == "main" for r in rows):

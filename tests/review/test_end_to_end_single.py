@@ -1,0 +1,288 @@
+"""A review of single-group rates and means, from the protocol to the report, through commands.
+
+Nine invented studies (records in a CSV written here) each report, for one group, infections
+over catheter-days and the mean length of stay with its SD: the numbers are row i of metadat's
+``dat.nielweise2008`` (treated arm: ``x1i``, ``t1i``) and ``dat.normand1999`` (first arm:
+``m1i``, ``sd1i``, ``n1i``), paired row by row for this test only. The protocol pools
+``infections`` as IRLN, ``stay`` as MN and ``stay_log`` as MNLN (REML, z). The review goes
+through ``init``, ``import``, ``decide``, ``extract --template``, ``extract --import``,
+``analyse --json``, ``report`` and ``export --r-script``; the expected values are metafor 3.8's
+``rma(yi, vi, method = "REML")`` on ``escalc("IRLN", xi, ti)``, ``escalc("MN", mi, sdi, ni)``
+and ``escalc("MNLN", ...)``, with ``predict(res, transf = exp)``, ``leave1out(res, transf = exp)``
+and the DL refit for the log measures (``tests/data/e2e_single/goldens.json``, written by
+``scripts/goldens/e2e_single_group.R``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metareview.cli import main
+from metareview.models._format import format_significant
+
+GOLDENS = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "e2e_single" / "goldens.json").read_text(
+        encoding="utf-8"
+    )
+)
+DATA: list[dict[str, float]] = GOLDENS["data"]
+
+PROTOCOL = """\
+title: Drug C in hospitalised adults (single-group test review)
+question:
+  population: hospitalised adults with a central venous catheter
+  intervention: drug C
+  comparator: none (single-group cohorts)
+  outcomes: [catheter infections, length of stay]
+eligibility:
+  - {code: design, text: Cohort studies of adults given drug C}
+searches:
+  - {source: PubMed, query: drug C AND catheter, date_run: 2024-01-01}
+outcomes:
+  - {name: infections, measure: IRLN, better: lower, description: Infections per catheter-day}
+  - {name: stay, measure: MN, better: lower, description: Length of stay (days)}
+  - {name: stay_log, measure: MNLN, better: lower, description: Length of stay (days; log mean)}
+model:
+  method: REML
+  test: z
+  level: 95
+  sensitivity:
+    - {name: leave one out, leave1out: true}
+    - {name: DerSimonian-Laird, method: DL}
+"""
+
+
+def _run(args: list[str]) -> str:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(args)
+    assert code == 0, args
+    return buf.getvalue()
+
+
+def _screened(base: Path) -> Path:
+    """The project after init, import and decide: nine included studies, nothing extracted."""
+    with (base / "records.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "title", "authors", "year", "journal"])
+        for i in range(1, len(DATA) + 1):
+            w.writerow([f"c{i}", f"Drug C in hospitalised adults: cohort {i}",
+                        f"Author{i} A", str(2000 + i), "Test Journal"])  # fmt: skip
+    (base / "protocol.yaml").write_text(PROTOCOL, encoding="utf-8")
+    lines = ["record_id,stage,decision,reason,reviewer,note"]
+    lines += [f"{i},{stage},include,,Ana," for stage in ("title_abstract", "full_text")
+              for i in range(1, len(DATA) + 1)]  # fmt: skip
+    (base / "decisions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    project = base / "project"
+    _run(["init", str(project), "--protocol", str(base / "protocol.yaml")])
+    _run(["import", str(project), str(base / "records.csv")])
+    _run(["decide", str(project), str(base / "decisions.csv")])
+    _run(["extract", str(project), "--template", str(base / "form.csv")])
+    return project
+
+
+def _filled(form: Path, out: Path, change: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    """The reviewer's form: each study's numbers typed from its (invented) Table 2; ``change``
+    replaces cells of study 1's ``infections`` or ``stay`` rows (``{"stay": {"n": ""}}``)."""
+    rows = list(csv.DictReader(form.open(encoding="utf-8", newline="")))
+    for r in rows:
+        d = DATA[int(r["study_id"]) - 1]
+        r.update(status="reported", source_record=r["study_id"], location="Table 2",
+                 arm="Drug C", timepoint="discharge")  # fmt: skip
+        if r["outcome"] == "characteristics":
+            r.update(design="prospective cohort", arm="", timepoint="")
+        elif r["outcome"] == "infections":
+            r.update(
+                events=_plain(d["xi"]),
+                person_time=_plain(d["ti"]),
+                quote=f"{_plain(d['xi'])} infections in {_plain(d['ti'])} catheter-days",
+            )
+        else:
+            r.update(mean=_plain(d["mi"]), sd=_plain(d["sdi"]), n=_plain(d["ni"]))
+        if change and r["study_id"] == "1" and r["outcome"] in change:
+            r.update(change[r["outcome"]])
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def _plain(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("single")
+    _screened(base)
+    return base
+
+
+@pytest.fixture(scope="module")
+def review(built: Path) -> dict[str, Any]:
+    """Every command once on a copy of the screened project; the tests read what they left."""
+    base = built / "run"
+    base.mkdir()
+    project = base / "project"
+    shutil.copytree(built / "project", project)
+    _filled(built / "form.csv", base / "filled.csv")
+    _run(["extract", str(project), "--import", str(base / "filled.csv"), "--reviewer", "Ana"])
+    out: dict[str, Any] = {"base": base}
+    out["json"] = json.loads(_run(["analyse", str(project), "--json"]))
+    out["text"] = _run(["analyse", str(project)])
+    _run(["report", str(project), "--out", str(base / "report")])
+    _run(["export", str(project), "--r-script", str(base / "check.R")])
+    return out
+
+
+def _analysis(data: dict[str, Any], outcome: str) -> dict[str, Any]:
+    return next(a for a in data["analyses"] if a["outcome"] == outcome)
+
+
+@pytest.mark.parametrize("outcome", ["infections", "stay", "stay_log"])
+def test_pooled_values_equal_metafor(review: dict[str, Any], outcome: str) -> None:
+    """metafor: rma(yi, vi, method = "REML") on escalc("IRLN" | "MN" | "MNLN") of the nine
+    studies (goldens.json); every study contributes with metafor's yi and vi."""
+    g = GOLDENS[outcome]
+    a = _analysis(review["json"], outcome)
+    assert (a["measure"], a["method"], a["k"]) == (g["measure"], "REML", 9)
+    for key in ("estimate", "se", "ci_lower", "ci_upper", "pvalue", "tau2", "I2", "QE", "QEp",
+                "pi_lower", "pi_upper"):  # fmt: skip
+        assert a[key] == pytest.approx(g[key], rel=1e-6), key
+    studies = sorted(a["studies"], key=lambda s: s["study_id"])
+    assert [s["yi"] for s in studies] == pytest.approx(g["yi"], rel=1e-9)
+    assert [s["vi"] for s in studies] == pytest.approx(g["vi"], rel=1e-9)
+    assert a["not_pooled"] == []
+
+
+@pytest.mark.parametrize("outcome", ["infections", "stay_log"])
+def test_log_measures_are_back_transformed(review: dict[str, Any], outcome: str) -> None:
+    """IRLN → incidence rate, MNLN → mean: metafor's predict(res, transf = exp)."""
+    g = GOLDENS[outcome]["transformed"]
+    t = _analysis(review["json"], outcome)["transformed"]
+    for key in ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper"):
+        assert t[key] == pytest.approx(g[key], rel=1e-6), key
+    assert _analysis(review["json"], "stay")["transformed"] is None  # MN is on its own scale
+
+
+def test_terminal_headline_shows_the_rate(review: dict[str, Any]) -> None:
+    g = GOLDENS["infections"]["transformed"]
+    head = f"IRLN {format_significant(g['estimate'])} ({format_significant(g['ci_lower'])} to "
+    assert head in review["text"]
+
+
+def test_json_report_carries_them(review: dict[str, Any]) -> None:
+    report = json.loads((review["base"] / "report" / "report.json").read_text(encoding="utf-8"))
+    for outcome in ("infections", "stay", "stay_log"):
+        a = _analysis(report, outcome)
+        assert a["estimate"] == pytest.approx(GOLDENS[outcome]["estimate"], rel=1e-6)
+        assert a["tau2"] == pytest.approx(GOLDENS[outcome]["tau2"], rel=1e-6)
+    t = _analysis(report, "infections")["transformed"]
+    assert t["estimate"] == pytest.approx(GOLDENS["infections"]["transformed"]["estimate"], 1e-6)
+    arms = _analysis(report, "infections")["studies"][0]["arms"]
+    assert {"events", "person_time"} <= set(arms[0])
+
+
+def _section(html: str, outcome: str) -> str:
+    start = html.index(f'id="outcome-{outcome}"')
+    end = html.find('id="outcome-', start + 1)
+    return html[start : end if end > 0 else len(html)]
+
+
+def _sig(x: float) -> str:
+    return format_significant(x, typographic=True)
+
+
+def test_html_report_shows_the_back_transformed_scale(review: dict[str, Any]) -> None:
+    """The headline, the leave-one-out and the DL rows of the IRLN and MNLN outcomes on the
+    rate / mean scale (metafor: predict, leave1out with transf = exp); MN as it is."""
+    html = (review["base"] / "report" / "report.html").read_text(encoding="utf-8")
+    for outcome, label in (("infections", "incidence rate"), ("stay_log", "mean")):
+        g = GOLDENS[outcome]
+        sec = _section(html, outcome)
+        t = g["transformed"]
+        assert f"<b>{_sig(t['estimate'])}</b>" in sec
+        assert f"{_sig(t['ci_lower'])} to {_sig(t['ci_upper'])}" in sec
+        assert f"{_sig(t['pi_lower'])} to {_sig(t['pi_upper'])}" in sec
+        # the summary's headline
+        assert f"{_sig(t['estimate'])} ({_sig(t['ci_lower'])} to {_sig(t['ci_upper'])})" in html
+        assert f"Estimate ({label})" in sec
+        assert f"shown back-transformed as {label}" in sec
+        loo = g["leave1out_transformed"]
+        for i in range(len(loo["estimate"])):
+            assert f"{_sig(loo['ci_lower'][i])} to {_sig(loo['ci_upper'][i])}" in sec, i
+        dl = g["dl_transformed"]
+        assert f"{_sig(dl['ci_lower'])} to {_sig(dl['ci_upper'])}" in sec
+    sec = _section(html, "stay")
+    g = GOLDENS["stay"]
+    assert f"<b>{g['estimate']:.3f}</b>" in sec
+    assert "back-transformed" not in sec
+    assert "Person-time" in _section(html, "infections")  # the forest plot's raw data
+
+
+def test_r_script_reproduces_every_pool(review: dict[str, Any]) -> None:
+    """``export --r-script``: metafor recomputes each yi/vi from xi, ti / mi, sdi, ni (the
+    script stops on a difference) and refits every outcome."""
+    script = review["base"] / "check.R"
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.skip("R is not installed (apt-get install -y r-cran-metafor)")
+    probe = subprocess.run([rscript, "-e", "library(metafor)"], capture_output=True, timeout=120)
+    if probe.returncode != 0:
+        pytest.skip("R's metafor is not installed (apt-get install -y r-cran-metafor)")
+    done = subprocess.run([rscript, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    checks = dict(re.findall(r"^metareview-check (\S+) (.+)$", done.stdout, flags=re.MULTILINE))
+    assert set(checks) == {"infections", "stay", "stay_log"}
+    for outcome, numbers in checks.items():
+        b, se, *_ = (float(x) for x in numbers.split())
+        assert b == pytest.approx(GOLDENS[outcome]["estimate"], rel=1e-5)
+        assert se == pytest.approx(GOLDENS[outcome]["se"], rel=1e-5)
+
+
+def _digest(project: Path) -> str:
+    return hashlib.sha256((project / "project.sqlite").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "says"),
+    [
+        ({"infections": {"person_time": "0"}}, "person_time", "person-time must be > 0"),
+        ({"infections": {"person_time": "-5"}}, "person_time", "person-time must be > 0"),
+        ({"stay": {"sd": "-7"}}, "sd", "must not be negative"),
+        ({"stay": {"n": ""}}, "n", "no number of participants (n)"),
+        ({"infections": {"person_time": ""}}, "person_time", "no person-time"),
+        ({"stay_log": {"mean": "0"}}, "mean", "MNLN takes the log of the mean"),
+    ],
+)
+def test_bad_numbers_name_study_and_field_and_store_nothing(
+    built: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, Any],
+    field: str,
+    says: str,
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(built / "project", project)
+    _filled(built / "form.csv", tmp_path / "filled.csv", change)
+    before = _digest(project)
+    code = main(["extract", str(project), "--import", str(tmp_path / "filled.csv"),
+                 "--reviewer", "Ana"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert says in err and f"column {field}" in err, err
+    assert "Author1 2001" in err or "study 1" in err, err
+    assert _digest(project) == before
