@@ -7,10 +7,17 @@ number) or from hand calculations in the docstrings; the derivations are resolve
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from metareview.effects.escalc import escalc
-from metareview.extraction.assemble import CONVERSIONS_SOURCE, NotPoolable, assemble_outcome
+from metareview.extraction.assemble import (
+    CONVERSIONS_SOURCE,
+    NotPoolable,
+    assemble_outcome,
+    check_values,
+)
 from metareview.extraction.study import OutcomeData
 from metareview.extraction.values import ExtractedValue, ValueKey
 from metareview.review.analyse import resolve_inputs
@@ -545,3 +552,84 @@ def test_an_empty_time_point_is_not_stated() -> None:
     assert effect(row, "PLO", ("xi", "ni")) == pytest.approx(
         (-0.847297860387, 0.119047619048), rel=1e-9
     )
+
+
+# -- single-group rates and means (issue 14) --------------------------------------------------
+
+
+def test_single_group_rate_is_events_over_person_time() -> None:
+    """IRLN by hand (metafor's escalc formula): yi = log(xi/ti), vi = 1/xi; two arms of the
+    group are summed: 9 + 3 events over 1200 + 400 person-years."""
+    row = assemble_outcome("IRLN", row_of("single", events=9, person_time=1200))
+    assert row.measure == "RATE"
+    assert effect(row, "IRLN", ("xi", "ti")) == pytest.approx((math.log(9 / 1200), 1 / 9))
+    two = row_of("single", "a", events=9, person_time=1200) + row_of(
+        "single", "b", events=3, person_time=400
+    )
+    row = assemble_outcome("IR", two)
+    assert numbers(row)["xi"] == 12 and numbers(row)["ti"] == 1600
+    assert row.inputs["xi"].derive is not None  # the sum is named, not typed
+    # IR by hand: yi = xi/ti, vi = xi/ti^2
+    assert effect(row, "IR", ("xi", "ti")) == pytest.approx((12 / 1600, 12 / 1600**2))
+
+
+def test_single_group_rate_needs_person_time() -> None:
+    with pytest.raises(NotPoolable, match="no person-time"):
+        assemble_outcome("IRFT", row_of("single", events=9))
+
+
+def test_single_group_mean_with_sd_from_se() -> None:
+    """MN by hand: SD = SE sqrt(n) = 0.5 * 5 = 2.5, yi = 10, vi = SD^2/n = 0.25."""
+    row = assemble_outcome("MN", row_of("single", mean=10, se=0.5, n=25))
+    assert row.measure == "MEAN"
+    assert row.inputs["sdi"].derive is not None
+    assert row.inputs["sdi"].derive.method == "sd_from_se"
+    assert effect(row, "MN", ("mi", "sdi", "ni")) == pytest.approx((10, 0.25))
+
+
+def test_single_group_arms_combined_for_the_log_mean() -> None:
+    """Cochrane Handbook 6.5.2.10 by hand: n 10, mean 5, SD 2 with n 20, mean 8, SD 3 is n 30,
+    mean 7, SD^2 = (9*4 + 19*9 + 10*20/30*(5 - 8)^2)/29 = 267/29; MNLN: yi = log 7,
+    vi = SD^2/(n mean^2)."""
+    low = row_of("single", "low", mean=5, sd=2, n=10)
+    values = low + row_of("single", "high", mean=8, sd=3, n=20)
+    row = assemble_outcome("MNLN", values)
+    assert row.measure == "MEAN"
+    got = numbers(row)
+    assert (got["ni"], got["mi"], got["sdi"] ** 2) == pytest.approx((30, 7, 267 / 29))
+    assert effect(row, "MNLN", ("mi", "sdi", "ni")) == pytest.approx(
+        (math.log(7), 267 / 29 / (30 * 49))
+    )
+
+
+def test_sdln_needs_no_mean() -> None:
+    """SDLN by hand: yi = log SD + 1/(2(n - 1)), vi = 1/(2(n - 1)); SD 4, n 21."""
+    row = assemble_outcome("SDLN", row_of("single", sd=4, n=21))
+    assert row.measure == "SD"
+    assert effect(row, "SDLN", ("sdi", "ni")) == pytest.approx((math.log(4) + 1 / 40, 1 / 40))
+
+
+def test_single_group_mean_without_n_says_so() -> None:
+    with pytest.raises(NotPoolable, match=r"no number of participants \(n\)"):
+        assemble_outcome("CVLN", row_of("single", mean=10, sd=2))
+
+
+def test_check_values_names_what_is_missing() -> None:
+    def fields(measure: str, values: list[ExtractedValue]) -> list[tuple[str, str]]:
+        return [(p.field, p.message) for p in check_values(measure, values, lambda v: True)]
+
+    assert fields("IRLN", row_of("single", events=3)) == [
+        ("person_time", "no person-time (IRLN is events over person-time)")
+    ]
+    assert [f for f, _ in fields("IR", row_of("single", person_time=300))] == ["events"]
+    assert fields("IRLN", row_of("single", events=3, person_time=300)) == []
+    assert [f for f, _ in fields("MN", row_of("single", mean=3, sd=1))] == ["n"]
+    # n at baseline serves the follow-up row, as the assembly uses it
+    base = row_of("single", timepoint="baseline", n=30) + row_of("single", mean=3, sd=1)
+    assert fields("MN", base) == []
+    assert [f for f, _ in fields("MNLN", row_of("single", mean=0, sd=1, n=5))] == ["mean"]
+    assert [f for f, _ in fields("SDLN", row_of("single", sd=0, n=1))] == ["sd", "n"]
+    assert fields("MN", row_of("single", mean=-3, sd=1, n=5)) == []  # a raw mean may be < 0
+    assert fields("RR", row_of("intervention", events=3)) == []  # two-group: not checked here
+    # only the values blamed are reported (the others are already stored)
+    assert check_values("MN", row_of("single", mean=3, sd=1), lambda v: False) == []

@@ -283,6 +283,6 @@ def test_bad_numbers_name_study_and_field_and_store_nothing(
                  "--reviewer", "Ana"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2, err
-    assert says in err and f"column {field}" in err, err
-    assert "Author1 2001" in err or "study 1" in err, err
+    assert says in err and f"column {field!r}" in err, err
+    assert "study Author1 2001" in err, err
     assert _digest(project) == before

@@ -49,7 +49,9 @@ from metareview.extraction.values import ExtractedValue, is_baseline
 __all__ = [
     "CONVERSIONS_SOURCE",
     "NotPoolable",
+    "ValueProblem",
     "assemble_outcome",
+    "check_values",
     "quantity",
     "source_key",
 ]
@@ -82,6 +84,79 @@ _GROUP_LAYOUTS = (*_PROPORTIONS, *_BINARY, *_RATES, *_MEANS, *_SINGLE_RATES, *_S
 
 class NotPoolable(Exception):
     """The values do not give the inputs the measure needs; ``args[0]`` says what is missing."""
+
+
+@dataclass(frozen=True)
+class ValueProblem:
+    """A value a measure cannot use: the value whose row is to blame, the field, and why."""
+
+    value: ExtractedValue
+    field: str
+    message: str
+
+
+#: The numbers of a single group's measurement that need its n to become an effect size.
+_MEASURED = ("mean", "sd", "se", "ci_lower", "ci_upper", "median", "q1", "q3", "min", "max")
+
+
+def check_values(
+    measure: str, values: Sequence[ExtractedValue], blame: Callable[[ExtractedValue], bool]
+) -> list[ValueProblem]:
+    """What the values of one outcome lack or hold that its single-group ``measure`` cannot
+    use, found before any analysis (``extract --import`` refuses the whole form then).
+
+    Per study, group, arm, time point and scenario (the ``single`` or ``intervention`` group):
+
+    * a rate (IR, IRLN, IRS, IRFT: metafor's ``xi``/``ti``) needs ``events`` and
+      ``person_time`` together;
+    * a mean (MN, MNLN, CVLN, SDLN) needs ``n`` (or ``n_randomised``) with its mean or SD, at the
+      time point or at baseline; MNLN and CVLN take the log of the mean, so it must be > 0;
+      CVLN and SDLN take the log of the SD (> 0) and carry the bias correction
+      ``1/(2(n - 1))`` (Nakagawa et al. 2015), so n must be at least 2.
+
+    Only values for which ``blame`` holds are reported (those of the form being imported);
+    the others (already stored) count as given. Other measures: no check (``[]``).
+    """
+    rate, mean = measure in _SINGLE_RATES, measure in _SINGLE_MEANS
+    if not (rate or mean):
+        return []
+    rows: dict[tuple[int, str, str, str, str, str], Cells] = {}
+    for v in values:
+        if v.value is not None and v.key.group in ("single", "intervention"):
+            rows.setdefault(v.key.row_key(), {})[v.key.field] = v
+    out: list[ValueProblem] = []
+
+    def problem(v: ExtractedValue, fld: str, message: str) -> None:
+        if blame(v):
+            out.append(ValueProblem(v, fld, message))
+
+    for key, cells in rows.items():
+        if rate:
+            for have, lack, what in (("events", "person_time", "person-time"),
+                                     ("person_time", "events", "number of events")):  # fmt: skip
+                if have in cells and lack not in cells:
+                    problem(cells[have], lack, f"no {what} ({measure} is events over person-time)")
+            continue
+        if is_baseline(key[4]):
+            continue
+        base = next((c for k, c in rows.items() if k[:4] == key[:4] and k[5] == key[5]
+                     and is_baseline(k[4])), {})  # fmt: skip
+        given = [f for f in _MEASURED if f in cells]
+        n = cells.get("n") or cells.get("n_randomised") or base.get("n") or base.get("n_randomised")
+        if given and n is None:
+            problem(cells[given[0]], "n", f"no number of participants (n) for the {given[0]} "
+                    f"({measure} needs the group's n)")  # fmt: skip
+        m = cells.get("mean")
+        if measure in ("MNLN", "CVLN") and m is not None and m.value is not None and m.value <= 0:
+            problem(m, "mean", f"the mean must be > 0: {measure} takes the log of the mean "
+                    f"(got {m.value:g})")  # fmt: skip
+        if measure in ("CVLN", "SDLN"):
+            if "sd" in cells and cells["sd"].value == 0:
+                problem(cells["sd"], "sd", f"the SD must be > 0: {measure} takes the log of the SD")
+            if n is not None and n.value is not None and n.value < 2:
+                problem(n, n.key.field, f"{measure} needs n >= 2 (its bias correction is "
+                        f"1/(2(n - 1))), got {n.value:g}")  # fmt: skip
+    return out
 
 
 def source_key(value: ExtractedValue) -> str:

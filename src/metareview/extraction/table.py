@@ -261,9 +261,13 @@ def parse_rows(
             v = numbers.get(col)
             if v is not None and (v < 0 or not float(v).is_integer()):
                 bad(f"a count must be a whole number >= 0, got {c[col]!r}", col)
-        for col in ("sd", "se", "sd_change", "estimate_se", "person_time"):
+        who = c.get("study") or c.get("study_id") or "not named"
+        for col in ("sd", "se", "sd_change", "estimate_se"):
             if numbers.get(col, 0) < 0:
-                bad("must not be negative", col)
+                bad(f"must not be negative (study {who}: {col} {c[col]})", col)
+        if numbers.get("person_time", 1) <= 0:
+            bad(f"person-time must be > 0 (study {who}: person_time {c['person_time']}); a rate "
+                "over no time is not defined", "person_time")  # fmt: skip
         if "events" in numbers and "n" in numbers and numbers["events"] > numbers["n"]:
             bad(f"events ({c['events']}) exceed n ({c['n']})", "events")
         for lo, hi in (("ci_lower", "ci_upper"), ("q1", "median"), ("median", "q3"),

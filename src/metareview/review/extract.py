@@ -21,6 +21,7 @@ from typing import Any
 
 from metareview.effects.measures import find_measure
 from metareview.errors import InputError, InputErrors
+from metareview.extraction.assemble import check_values
 from metareview.extraction.stored import (
     Conflict,
     conflicts,
@@ -395,6 +396,7 @@ def import_extraction_rows(
                     if col in row.texts:
                         details.setdefault(sid, {})[col] = row.texts[col]
             used.add(sid)
+        problems += _measure_problems(project, protocol, values, seen, file, studies)
         if problems:
             raise InputErrors(problems)
         basis = "consensus" if consensus else "reviewer"
@@ -413,6 +415,41 @@ def import_extraction_rows(
             batch, len(parsed), len(values), tuple(names[s] for s in sorted(used)), reviewer,
             basis,
         )  # fmt: skip
+
+
+def _measure_problems(
+    project: Project,
+    protocol: Protocol,
+    values: Sequence[ExtractedValue],
+    rows: Mapping[ValueKey, tuple[str | None, int]],
+    file: str,
+    studies: Sequence[IncludedStudy],
+) -> list[InputError]:
+    """What the imported values lack for their outcome's single-group measure (events without
+    person-time, a mean without n, the log of a mean <= 0, ...:
+    :func:`metareview.extraction.assemble.check_values`), each located at the form's row and
+    column and naming the study; the values already stored count as given."""
+    mine = {v.key: v for v in values}
+    outcomes = {v.key.outcome for v in values}
+    merged = {v.key: v for v in current_values(project) if v.key.outcome in outcomes}
+    merged.update(mine)
+    labels = {s.study_id: s.label for s in studies}
+    out: list[InputError] = []
+    for o in protocol.outcomes:
+        if o.name not in outcomes:
+            continue
+        these = [v for v in merged.values() if v.key.outcome == o.name]
+        for p in check_values(o.measure, these, lambda v: mine.get(v.key) is v):
+            sheet, row = rows[p.value.key]
+            out.append(
+                InputError(
+                    f"study {labels.get(p.value.key.study_id, p.value.key.study_id)}, outcome "
+                    f"{o.name}: {p.message}",
+                    file=file if sheet is None else f"{file}, sheet {sheet!r}",
+                    row=row, field=p.field,
+                )
+            )  # fmt: skip
+    return out
 
 
 def _row_values(row: ParsedRow, study_id: int, record: int | None) -> list[ExtractedValue]:
