@@ -229,7 +229,10 @@ def test_html_report_shows_the_back_transformed_scale(review: dict[str, Any]) ->
     g = GOLDENS["stay"]
     assert f"<b>{g['estimate']:.3f}</b>" in sec
     assert "back-transformed" not in sec
-    assert "Person-time" in _section(html, "infections")  # the forest plot's raw data
+    sec = _section(html, "infections")
+    assert "Person-time" in sec  # the forest plot's raw data
+    t = GOLDENS["infections"]["transformed"]  # the forest plot's pooled row, as many digits
+    assert f"{_sig(t['estimate'])} [{_sig(t['ci_lower'])}, {_sig(t['ci_upper'])}]" in sec
 
 
 def test_r_script_reproduces_every_pool(review: dict[str, Any]) -> None:

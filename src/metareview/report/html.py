@@ -680,7 +680,13 @@ def _figures(
         xlabel = f"{measure_label(str(fit.measure))} ({analysis.get('outcome') or label})"
     elif not is_ratio_measure(str(fit.measure)):  # a generic log ratio (GEN, scale "log")
         xlabel = f"Ratio ({analysis.get('outcome') or label}; log scale)"
-    forest = forest_plot(fit, transf=transf, xlabel=xlabel, **_forest_extras(analysis, fit))
+    extras = _forest_extras(analysis, fit)
+    measure = str(analysis.get("measure") or fit.measure)
+    shown = _natural(analysis, False, _back_of(measure))["estimate"]
+    if _back_of(measure) is not None and shown is not None and shown != 0:
+        # a rate of 0.0027 per person-day needs more than 2 decimals: 4 significant digits
+        extras["digits"] = max(2, min(10, 3 - math.floor(math.log10(abs(shown)))))
+    forest = forest_plot(fit, transf=transf, xlabel=xlabel, **extras)
     forest_svg = Markup(figure_svg(forest, salt=f"{slug}-forest"))
     files += [p.name for p in save_figure(forest, fig_dir / f"{slug}-forest").values()]
     funnel_svg = None

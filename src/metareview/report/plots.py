@@ -499,7 +499,10 @@ def forest_plot(
     cols_in = sum(col_w) + (0.15 if cols else 0.0)
     left_in = label_in + cols_in
     plot_in = 3.6
-    right_in = 2.6
+    # "est [lo, hi]" in monospace, right of the weight column (more decimals: wider; a rate)
+    shown_all = np.concatenate([show(yi), show(ci_lb), show(ci_ub)])
+    num_chars = max((len(_fmt(float(v), digits)) for v in shown_all if np.isfinite(v)), default=4)
+    right_in = max(2.6, 1.1 + char_in * (3 * num_chars + 5))
     width_in = left_in + plot_in + right_in
     bottom_in = 0.55 + 0.2 * foot_lines + (0.22 if draw_favours else 0.0)
     top_in = 0.3 + (0.3 if title else 0.0)
