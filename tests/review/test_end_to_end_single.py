@@ -177,6 +177,15 @@ def test_log_measures_are_back_transformed(review: dict[str, Any], outcome: str)
     assert _analysis(review["json"], "stay")["transformed"] is None  # MN is on its own scale
 
 
+def test_grade_states_the_rate_not_its_log(review: dict[str, Any]) -> None:
+    """GRADE has no rule for a single-group rate: the reason quotes its CI as a rate."""
+    g = GOLDENS["infections"]["transformed"]
+    rows = {r["outcome"]: r for r in review["json"]["grade"]}
+    reason = rows["infections"]["domains"]["imprecision"]["reason"]
+    assert f"95% CI {g['ci_lower']:.3g} to {g['ci_upper']:.3g}" in reason
+    assert rows["infections"]["relative"] is None and rows["infections"]["absolute"] is None
+
+
 def test_terminal_headline_shows_the_rate(review: dict[str, Any]) -> None:
     g = GOLDENS["infections"]["transformed"]
     head = f"IRLN {format_significant(g['estimate'])} ({format_significant(g['ci_lower'])} to "

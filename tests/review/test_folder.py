@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -353,3 +354,38 @@ def test_a_two_arm_trial_in_the_study_data_file(review_copy: Path, tmp_path: Pat
     assert (effect.yi, effect.vi) == pytest.approx((0.0, 1.8), abs=1e-12)
     assert [arm["events"] for arm in effect.arms] == [2, 0]
     assert a.transformed is not None and a.transformed["estimate"] == pytest.approx(1.0)
+
+
+def test_a_single_group_rate_in_the_study_data_file(review_copy: Path, tmp_path: Path) -> None:
+    """studies.yaml holds a single group's events over person-time (layout RATE) for an IRLN
+    outcome, and the folder goes through the store (2 events over 54 person-months: an
+    illustration of the layout, not the review's data). By hand (metafor's escalc formula):
+    yi = ln(2/54), vi = 1/2; with k = 1 the pooled rate is the study's, 2/54."""
+    protocol = review_copy / "protocol.yaml"
+    text = protocol.read_text(encoding="utf-8")
+    text = text.replace(
+        "outcomes:\n  - name: mRSS",
+        "outcomes:\n  - name: sae_rate\n    measure: IRLN\n    better: lower\n"
+        "    description: serious adverse events per person-month\n  - name: mRSS",
+    )
+    protocol.write_text(text, encoding="utf-8")
+    studies = review_copy / "studies.yaml"
+    data = studies.read_text(encoding="utf-8")
+    src = '{ref: pope2011, where: "Abstract, Results"}'
+    row = (
+        "      sae_rate:\n        - measure: RATE\n          timepoint: 6 months\n"
+        "          inputs:\n"
+        f"            xi: {{value: 2, status: reported, source: {src}}}\n"
+        f"            ti: {{value: 54, status: reported, source: {src}}}\n"
+    )
+    anchor = "  - id: pope2011"
+    head, tail = data.split(anchor, 1)
+    tail = tail.replace("    outcomes:\n", "    outcomes:\n" + row, 1)
+    studies.write_text(head + anchor + tail, encoding="utf-8")
+    result = run_folder(review_copy, tmp_path / "out")
+    a = result.analysis("sae_rate")
+    assert a.k == 1 and a.measure == "IRLN"
+    (effect,) = a.studies
+    assert (effect.yi, effect.vi) == pytest.approx((math.log(2 / 54), 0.5), rel=1e-12)
+    assert effect.arms[0]["events"] == 2 and effect.arms[0]["person_time"] == 54
+    assert a.transformed is not None and a.transformed["estimate"] == pytest.approx(2 / 54)

@@ -764,6 +764,10 @@ def grade_outcome(
                     "a single-group proportion: GRADE reports the pooled proportion per 1000; "
                     "there is no comparator and no relative effect"
                 )
+            if info is not None and not info.is_ratio and analysis.transformed is not None:
+                # a single-group rate or mean: its CI as the report shows it (IRLN as a rate)
+                lo, hi = analysis.transformed["ci_lower"], analysis.transformed["ci_upper"]
+                assert lo is not None and hi is not None
             suggestions["imprecision"] = Suggestion(
                 0,
                 "not assessed: reviewer judgement (no rule for "
