@@ -3,13 +3,13 @@
 Nine invented studies (records in a CSV written here) each report, for one group, infections
 over catheter-days and the mean length of stay with its SD: the numbers are row i of metadat's
 ``dat.nielweise2008`` (treated arm: ``x1i``, ``t1i``) and ``dat.normand1999`` (first arm:
-``m1i``, ``sd1i``, ``n1i``), paired row by row for this test only. The protocol pools
-``infections`` as IRLN, ``stay`` as MN and ``stay_log`` as MNLN (REML, z). The review goes
-through ``init``, ``import``, ``decide``, ``extract --template``, ``extract --import``,
-``analyse --json``, ``report`` and ``export --r-script``; the expected values are metafor 3.8's
-``rma(yi, vi, method = "REML")`` on ``escalc("IRLN", xi, ti)``, ``escalc("MN", mi, sdi, ni)``
-and ``escalc("MNLN", ...)``, with ``predict(res, transf = exp)``, ``leave1out(res, transf = exp)``
-and the DL refit for the log measures (``tests/data/e2e_single/goldens.json``, written by
+``m1i``, ``sd1i``, ``n1i``), paired row by row for this test only. The protocol pools the
+infections as IRLN, IR, IRS and IRFT and the stay as MN, MNLN, CVLN and SDLN (REML, z). The
+review goes through ``init``, ``import``, ``decide``, ``extract --template``, ``extract
+--import``, ``analyse --json``, ``report`` and ``export --r-script``; the expected values are
+metafor 3.8's ``rma(yi, vi, method = "REML")`` on ``escalc(measure, xi, ti)`` and
+``escalc(measure, mi, sdi, ni)``, with ``predict(res, transf = exp)``, ``leave1out(res, transf =
+exp)`` and the DL refit for the log measures (``tests/data/e2e_single/goldens.json``, written by
 ``scripts/goldens/e2e_single_group.R``).
 """
 
@@ -53,6 +53,11 @@ outcomes:
   - {name: infections, measure: IRLN, better: lower, description: Infections per catheter-day}
   - {name: stay, measure: MN, better: lower, description: Length of stay (days)}
   - {name: stay_log, measure: MNLN, better: lower, description: Length of stay (days; log mean)}
+  - {name: infections_raw, measure: IR, better: lower, description: Infections (raw rate)}
+  - {name: infections_sqrt, measure: IRS, better: lower, description: Infections (root rate)}
+  - {name: infections_ft, measure: IRFT, better: lower, description: Infections (FT rate)}
+  - {name: stay_cv, measure: CVLN, better: lower, description: Length of stay (CV)}
+  - {name: stay_sd, measure: SDLN, better: lower, description: Length of stay (SD)}
 model:
   method: REML
   test: z
@@ -102,7 +107,7 @@ def _filled(form: Path, out: Path, change: dict[str, Any] | None = None) -> list
                  arm="Drug C", timepoint="discharge")  # fmt: skip
         if r["outcome"] == "characteristics":
             r.update(design="prospective cohort", arm="", timepoint="")
-        elif r["outcome"] == "infections":
+        elif r["outcome"].startswith("infections"):
             r.update(
                 events=_plain(d["xi"]),
                 person_time=_plain(d["ti"]),
@@ -151,10 +156,18 @@ def _analysis(data: dict[str, Any], outcome: str) -> dict[str, Any]:
     return next(a for a in data["analyses"] if a["outcome"] == outcome)
 
 
-@pytest.mark.parametrize("outcome", ["infections", "stay", "stay_log"])
+RATES = ["infections", "infections_raw", "infections_sqrt", "infections_ft"]
+MEANS = ["stay", "stay_log", "stay_cv", "stay_sd"]
+#: Outcomes back-transformed (exp), with the label the report gives their scale.
+BACK = {"infections": "incidence rate", "stay_log": "mean", "stay_cv": "coefficient of variation",
+        "stay_sd": "standard deviation"}  # fmt: skip
+
+
+@pytest.mark.parametrize("outcome", RATES + MEANS)
 def test_pooled_values_equal_metafor(review: dict[str, Any], outcome: str) -> None:
-    """metafor: rma(yi, vi, method = "REML") on escalc("IRLN" | "MN" | "MNLN") of the nine
-    studies (goldens.json); every study contributes with metafor's yi and vi."""
+    """metafor: rma(yi, vi, method = "REML") on escalc("IRLN" | "IR" | "IRS" | "IRFT", xi, ti)
+    and escalc("MN" | "MNLN" | "CVLN" | "SDLN", mi, sdi, ni) of the nine studies
+    (goldens.json); every study contributes with metafor's yi and vi."""
     g = GOLDENS[outcome]
     a = _analysis(review["json"], outcome)
     assert (a["measure"], a["method"], a["k"]) == (g["measure"], "REML", 9)
@@ -167,14 +180,17 @@ def test_pooled_values_equal_metafor(review: dict[str, Any], outcome: str) -> No
     assert a["not_pooled"] == []
 
 
-@pytest.mark.parametrize("outcome", ["infections", "stay_log"])
+@pytest.mark.parametrize("outcome", list(BACK))
 def test_log_measures_are_back_transformed(review: dict[str, Any], outcome: str) -> None:
-    """IRLN → incidence rate, MNLN → mean: metafor's predict(res, transf = exp)."""
+    """IRLN → incidence rate, MNLN → mean, CVLN, SDLN by exp: metafor's predict(res, transf =
+    exp); IR, MN on their own scale, IRS and IRFT not back-transformed (pool --transf auto
+    neither)."""
     g = GOLDENS[outcome]["transformed"]
     t = _analysis(review["json"], outcome)["transformed"]
     for key in ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper"):
         assert t[key] == pytest.approx(g[key], rel=1e-6), key
-    assert _analysis(review["json"], "stay")["transformed"] is None  # MN is on its own scale
+    for other in set(RATES + MEANS) - set(BACK):
+        assert _analysis(review["json"], other)["transformed"] is None
 
 
 def test_grade_states_the_rate_not_its_log(review: dict[str, Any]) -> None:
@@ -194,7 +210,7 @@ def test_terminal_headline_shows_the_rate(review: dict[str, Any]) -> None:
 
 def test_json_report_carries_them(review: dict[str, Any]) -> None:
     report = json.loads((review["base"] / "report" / "report.json").read_text(encoding="utf-8"))
-    for outcome in ("infections", "stay", "stay_log"):
+    for outcome in RATES + MEANS:
         a = _analysis(report, outcome)
         assert a["estimate"] == pytest.approx(GOLDENS[outcome]["estimate"], rel=1e-6)
         assert a["tau2"] == pytest.approx(GOLDENS[outcome]["tau2"], rel=1e-6)
@@ -218,7 +234,7 @@ def test_html_report_shows_the_back_transformed_scale(review: dict[str, Any]) ->
     """The headline, the leave-one-out and the DL rows of the IRLN and MNLN outcomes on the
     rate / mean scale (metafor: predict, leave1out with transf = exp); MN as it is."""
     html = (review["base"] / "report" / "report.html").read_text(encoding="utf-8")
-    for outcome, label in (("infections", "incidence rate"), ("stay_log", "mean")):
+    for outcome, label in BACK.items():
         g = GOLDENS[outcome]
         sec = _section(html, outcome)
         t = g["transformed"]
@@ -257,11 +273,13 @@ def test_r_script_reproduces_every_pool(review: dict[str, Any]) -> None:
     done = subprocess.run([rscript, str(script)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     checks = dict(re.findall(r"^metareview-check (\S+) (.+)$", done.stdout, flags=re.MULTILINE))
-    assert set(checks) == {"infections", "stay", "stay_log"}
+    assert set(checks) == set(RATES + MEANS)
     for outcome, numbers in checks.items():
-        b, se, *_ = (float(x) for x in numbers.split())
-        assert b == pytest.approx(GOLDENS[outcome]["estimate"], rel=1e-5)
-        assert se == pytest.approx(GOLDENS[outcome]["se"], rel=1e-5)
+        b, se, lo, hi, tau2 = (float(x) for x in numbers.split())
+        g = GOLDENS[outcome]
+        assert (b, se, lo, hi, tau2) == pytest.approx(
+            (g["estimate"], g["se"], g["ci_lower"], g["ci_upper"], g["tau2"]), rel=1e-6
+        ), outcome
 
 
 def _digest(project: Path) -> str:

@@ -8,7 +8,8 @@ m2i sd2i n2i``, ``xi ni``, ``xi ti``, ``mi sdi ni``, ...) where the study gives 
 
 1. recomputes ``yi``/``vi`` with ``escalc()`` from the raw inputs wherever they are given and
    stops if they differ from the exported ones (relative 1e-8);
-2. fits ``rma(yi, vi, method=, test=, level=)`` per outcome with the protocol's model, prints
+2. fits ``rma(yi, vi, method=, test=, level=)`` per outcome with the protocol's model (to tight
+   convergence, ``control = list(threshold = 1e-12, ...)``, as metareview fits), prints
    metafor's summary, and one line ``metareview-check <outcome> <estimate> <se> <ci.lb>
    <ci.ub> <tau2>`` (17 significant digits) that a test compares with ``metareview analyse``.
 
@@ -123,6 +124,9 @@ def write_r_script(result: ReviewResult, path: str | Path) -> tuple[Path, Path]:
         "                               tolerance = 1e-8)))",
         "  }",
         "}",
+        "# metareview iterates to convergence; metafor's default threshold (1e-5, absolute on",
+        "# tau^2) stops early when tau^2 is tiny (a rate per person-day: tau^2 ~ 1e-6)",
+        "ctrl <- list(threshold = 1e-12, tol = 1e-12, maxiter = 5000)",
         "check <- function(outcome, res) {",
         '  cat("metareview-check", outcome, sprintf("%.17g", c(res$b[1], res$se, res$ci.lb,',
         '      res$ci.ub, res$tau2)), "\\n")',
@@ -138,7 +142,7 @@ def write_r_script(result: ReviewResult, path: str | Path) -> tuple[Path, Path]:
             f"# {a.outcome}: {a.description} ({a.measure}, {a.method}, test {a.test})",
             f"d <- dat[dat$outcome == {_r_string(a.outcome)}, ]",
             f"res <- rma(yi, vi, data = d, method = {_r_string(metafor_method(a.method))}, "
-            f"test = {_r_string(a.test)}, level = {level:g}, slab = study)",
+            f"test = {_r_string(a.test)}, level = {level:g}, slab = study, control = ctrl)",
             "print(res)",
             f"check({_r_string(a.outcome)}, res)",
         ]
