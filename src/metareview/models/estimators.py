@@ -130,8 +130,9 @@ def extra_tau2(
         if _q(y, v, x, 0.0) < target:
             return 0.0
         var = float(np.var(y, ddof=1)) if k > 1 else float(v.mean())
+        # tol * 1e-3: to the last digits, as the batch core's Newton root and rma_reg's PM
         return _increasing_root(
-            lambda t: target - _q(y, v, x, t), max(100.0, 10.0 * var), tol, "PMM"
+            lambda t: target - _q(y, v, x, t), max(100.0, 10.0 * var), tol * 1e-3, "PMM"
         )
     assert weights is not None
     pa = _proj(x, weights)
