@@ -256,3 +256,16 @@ def test_gosh_meta_regression_refuses_user_weights() -> None:
     res = _bcg_reg("DL", ["ablat"], weights=np.arange(1.0, 11.0))
     with pytest.raises(InputError, match="user weights"):
         gosh(res)
+
+
+def test_gosh_of_a_pmm_fit_refits_each_subset_as_rma() -> None:
+    """PMM is in the batch core now, so gosh() takes a PMM fit: each row is
+    ``rma(yi[S], vi[S], method="PMM")`` (1e-12)."""
+    y, v = np.array(BCG8["yi"]), np.array(BCG8["vi"])
+    out = gosh(rma(y, v, method="PMM"))
+    assert out.fit.all() and out.method == "PMM"
+    for i in (9, 40, 120, 200, 254):  # subsets of 2 to 8 studies
+        sel = out.incl[i]
+        ref = rma(y[sel], v[sel], method="PMM")
+        assert out.res["estimate"].iloc[i] == pytest.approx(ref.beta, rel=1e-12)
+        assert out.res["tau2"].iloc[i] == pytest.approx(ref.tau2, rel=1e-12, abs=1e-15)

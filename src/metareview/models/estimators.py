@@ -1,6 +1,7 @@
-"""tau^2 estimators outside the batch core: ``HSk``, ``GENQ``, ``GENQM`` and ``PMM`` (metafor's
-``rma.uni(method=)`` names), for :func:`~metareview.models.rma` and
-:func:`~metareview.models.rma_reg`.
+"""tau^2 estimators beyond metafor's classic list: ``HSk``, ``GENQ``, ``GENQM`` and ``PMM``
+(metafor's ``rma.uni(method=)`` names), for :func:`~metareview.models.rma` and
+:func:`~metareview.models.rma_reg` (the batch core, ``models._core``, also fits ``HSk`` and
+``PMM``, intercept-only).
 
 For the model ``y = X beta + u + e`` with ``k`` studies, ``p`` coefficients, ``V = diag(v)``
 and, for weights ``a``, ``P_a = A - A X (X'AX)^-1 X'A`` (``A = diag(a)``):
