@@ -269,3 +269,26 @@ def test_gosh_of_a_pmm_fit_refits_each_subset_as_rma() -> None:
         ref = rma(y[sel], v[sel], method="PMM")
         assert out.res["estimate"].iloc[i] == pytest.approx(ref.beta, rel=1e-12)
         assert out.res["tau2"].iloc[i] == pytest.approx(ref.tau2, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("method", "kw"),
+    [("REML", {"tau2": 0.05}), ("SJ", {"control": {"tau2_init": 0.03}}), ("DL", {"test": "knha"})],
+)
+def test_gosh_meta_regression_batched_keeps_fixed_tau2_and_sj_start(
+    method: str, kw: dict[str, object]
+) -> None:
+    """A fixed tau^2 (subsets of p = 2 studies then fit: no tau^2 to estimate), an SJ start
+    (control tau2_init) and the fit's test (irrelevant to gosh's columns) are carried by the
+    stacked fits as by the one-at-a-time path (1e-10), over all 1,013 subsets of >= 2 trials."""
+    from metareview.models.gosh import _gosh_reg
+
+    res = _bcg_reg(method, ["ablat"], **kw)
+    batched = _gosh_reg(res, None, None)
+    loop = _gosh_reg(res, None, None, batched=False)
+    np.testing.assert_array_equal(batched.fit, loop.fit)
+    np.testing.assert_allclose(batched.res.to_numpy(float), loop.res.to_numpy(float),
+                               rtol=1e-10, atol=1e-12)
+    if "tau2" in kw:
+        assert (batched.res["tau2"][batched.fit] == 0.05).all()
+        assert batched.fit.sum() == 1010  # all but the 3 pairs with equal ablat (rank 1)
