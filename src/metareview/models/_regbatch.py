@@ -64,17 +64,21 @@ class _Data:
     """The studies (``y, v, X``), their products for the stacked ``p x p`` systems, and the
     inclusion mask of the rows being fitted."""
 
-    def __init__(self, y: FloatArray, v: FloatArray, X: FloatArray, mask: FloatArray) -> None:
+    def __init__(
+        self, y: FloatArray, v: FloatArray, X: FloatArray, mask: FloatArray,
+        products: tuple[FloatArray, FloatArray] | None = None,
+    ) -> None:  # fmt: skip
         self.y, self.v, self.X, self.mask = y, v, X, mask
         self.p = X.shape[1]
-        self.XX = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)  # x_j x_j'
-        self.Xy = X * y[:, None]
+        if products is None:  # x_j x_j' (flattened) and x_j y_j, shared by every row
+            products = ((X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1), X * y[:, None])
+        self.XX, self.Xy = products
         self.k = mask.sum(axis=1)
         self.df = self.k - self.p
         self.vbar = (mask @ v) / self.k
 
     def rows(self, idx: NDArray[np.intp]) -> _Data:
-        return _Data(self.y, self.v, self.X, self.mask[idx])
+        return _Data(self.y, self.v, self.X, self.mask[idx], (self.XX, self.Xy))
 
     def gram(self, w: FloatArray) -> FloatArray:
         """``X'WX`` per row, shape (n, p, p)."""
