@@ -82,5 +82,26 @@ out$hsk_cumul <- list(estimate = cu$estimate, se = cu$se, tau2 = cu$tau2, I2 = c
 tf <- trimfill(rma(yi, vi, data = dat, method = "HSk"))
 out$hsk_trimfill <- list(k0 = tf$k0, side = tf$side, estimate = tf$beta[1], se = tf$se,
                          tau2 = tf$tau2)
+# PMM in the batch core (median-unbiased Paule-Mandel, a root search: tight control throughout,
+# which leave1out() and cumul() pass on to their refits): `pool --method PMM --by alloc` per
+# group, the test between the groups, leave1out(), cumul() and trimfill() of the PMM fit.
+out$by_alloc_pmm <- lapply(split(dat, dat$alloc), function(d) {
+  r <- one(rma(yi, vi, data = d, method = "PMM", control = ctrl), "RR", "PMM", "z")
+  r$by <- as.character(d$alloc[1]); r })
+names(out$by_alloc_pmm) <- NULL
+pmm_groups <- lapply(split(dat, dat$alloc), function(d) rma(yi, vi, data = d, method = "PMM",
+                                                           control = ctrl))
+pmm_between <- rma(sapply(pmm_groups, function(g) g$beta[1]), sei = sapply(pmm_groups, function(g) g$se),
+                   mods = ~ names(pmm_groups), method = "FE")
+out$by_alloc_test_pmm <- list(Q = pmm_between$QM, df = pmm_between$QMdf[1], pvalue = pmm_between$QMp)
+pmm_fit <- rma(yi, vi, data = dat, method = "PMM", control = ctrl)
+l1o <- leave1out(pmm_fit)
+out$pmm_leave1out <- list(estimate = l1o$estimate, se = l1o$se, tau2 = l1o$tau2, I2 = l1o$I2,
+                          H2 = l1o$H2, Q = l1o$Q, Qp = l1o$Qp)
+cu <- cumul(pmm_fit)
+out$pmm_cumul <- list(estimate = cu$estimate, se = cu$se, tau2 = cu$tau2, I2 = cu$I2)
+tf <- trimfill(pmm_fit)
+out$pmm_trimfill <- list(k0 = tf$k0, side = tf$side, estimate = tf$beta[1], se = tf$se,
+                         tau2 = tf$tau2)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE),
            "tests/data/cli/bcg_pool_goldens.json")

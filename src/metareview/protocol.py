@@ -47,7 +47,7 @@ from pydantic import (
 )
 
 from metareview.errors import InputError, ProtocolError
-from metareview.models.methods import NON_BATCH_METHODS, POOLING_METHODS, TestName
+from metareview.models.methods import POOLING_METHODS, TestName
 
 __all__ = [
     "HINT_KINDS",
@@ -362,24 +362,6 @@ class ModelSettings(_Model):
     def _unique_names(cls, value: list[SensitivityAnalysis]) -> list[SensitivityAnalysis]:
         _unique([s.name for s in value], "sensitivity analysis name")
         return value
-
-    @model_validator(mode="after")
-    def _batch_core_methods(self) -> ModelSettings:
-        # PMM is fitted by rma() alone; subgroups and leave-one-out refit through the batch
-        # core, which lacks it (metareview.models.methods.NON_BATCH_METHODS)
-        # (leave-one-out refits the main model, whatever the plan's own method)
-        for s in self.sensitivity:
-            if s.leave1out and self.method in NON_BATCH_METHODS:
-                raise ValueError(
-                    f"sensitivity {s.name!r}: leave-one-out cannot refit method {self.method} "
-                    "(only rma() has it); choose another model.method or drop that analysis"
-                )
-        if self.method in NON_BATCH_METHODS and (self.subgroups or self.rob_subgroup):
-            raise ValueError(
-                f"subgroup analyses cannot use method {self.method} (only rma() has it); "
-                "choose another model.method"
-            )
-        return self
 
 
 class ScreeningRules(_Model):

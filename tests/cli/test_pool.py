@@ -480,15 +480,29 @@ def test_pool_by_with_hsk_matches_metafor(capsys: pytest.CaptureFixture[str], cs
     assert _close(got["test_between"]["pvalue"], want_test["pvalue"])
 
 
-@pytest.mark.parametrize("method", ["PMM", "pmm"])
-def test_by_refuses_an_estimator_the_batch_core_lacks(
-    capsys: pytest.CaptureFixture[str], method: str
+@pytest.mark.parametrize(("csv", "method"), [("bcg.csv", "PMM"), ("bcg_gen.csv", "pmm")])
+def test_pool_by_with_pmm_matches_metafor(
+    capsys: pytest.CaptureFixture[str], csv: str, method: str
 ) -> None:
-    code, _, err = _run(
-        capsys, "pool", str(BCG), "--measure", "RR", "--method", method, "--by", "alloc"
-    )
-    assert code == 2
-    assert "cannot be used with --by" in err and "bcg.csv" in err
+    """``pool --method PMM --by alloc`` (the batch core's median-unbiased Paule-Mandel): each
+    group equals metafor's ``rma(yi, vi, data = d, method = "PMM", control = ctrl)`` and the
+    test between the groups ``rma(estimates, sei = se, mods = ~ group, method = "FE")$QM``
+    (by_alloc_pmm, by_alloc_test_pmm; cli_pool.R), by the pandas path (RR) and the NumPy one
+    (GEN)."""
+    measure = "GEN" if csv == "bcg_gen.csv" else "RR"
+    code, out, err = _run(capsys, "pool", str(BCG.with_name(csv)), "--measure", measure,
+                          "--method", method, "--by", "alloc", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    analyses = {a["by"]: a for a in got["analyses"]}
+    assert len(analyses) == len(GOLDENS["by_alloc_pmm"]) == 3
+    for want in GOLDENS["by_alloc_pmm"]:
+        want = {k: v for k, v in want.items() if k != "measure" or measure == "RR"}
+        _assert_matches(analyses[want["by"]], want)
+    want_test = GOLDENS["by_alloc_test_pmm"]
+    assert got["test_between"]["df"] == want_test["df"]
+    assert _close(got["test_between"]["Q"], want_test["Q"])
+    assert _close(got["test_between"]["pvalue"], want_test["pvalue"])
 
 
 SINGLE = json.loads(

@@ -159,3 +159,136 @@ def test_gosh_meta_regression_random_subsets_and_plot_error() -> None:
     assert out.res["tau2"].iloc[i] == pytest.approx(ref.tau2, rel=1e-8, abs=1e-12)
     with pytest.raises(InputError, match="intercept-only"):
         gosh_plot(out)
+
+
+def _bcg_reg(method: str, mods: list[str], **kw: object) -> object:
+    import pandas as pd
+
+    from metareview.models import rma_reg
+
+    data = pd.DataFrame({m: GR["data"][m] for m in ("yi", "vi", "ablat", "year")})
+    return rma_reg(data["yi"], data["vi"], mods=mods, data=data, method=method, **kw)
+
+
+@pytest.mark.parametrize(
+    "method", ["REML", "ML", "EB", "DL", "HS", "HSk", "HE", "SJ", "PM", "PMM", "EE"]
+)
+def test_gosh_meta_regression_batched_equals_one_at_a_time(method: str) -> None:
+    """The stacked fits of metareview.models._regbatch equal rma_reg()'s core refitted to each
+    subset in turn (gosh._reg_rows_one_by_one) to 1e-10 (atol 1e-12: a tau^2 far below mean(v)
+    is converged to threshold * mean(v) only), with the same failed (NaN) rows: 300 random
+    subsets of dat.bcg[1:10] ~ ablat, among them pairs with equal ablat (rank-deficient)."""
+    from metareview.models.gosh import _gosh_reg
+
+    res = _bcg_reg(method, ["ablat"])
+    batched = _gosh_reg(res, 300, 11)
+    loop = _gosh_reg(res, 300, 11, batched=False)
+    np.testing.assert_array_equal(batched.incl, loop.incl)
+    np.testing.assert_array_equal(batched.fit, loop.fit)
+    np.testing.assert_allclose(batched.res.to_numpy(float), loop.res.to_numpy(float),
+                               rtol=1e-10, atol=1e-12)
+    assert batched.fit.sum() > 250
+
+
+def test_gosh_meta_regression_batched_is_exact_where_the_loop_rounds() -> None:
+    """~ ablat + year (3 coefficients from 4 studies: ill-conditioned X'WX): the two paths agree
+    to 1e-8; where they differ most (DL; studies 6 7 8 9 of dat.bcg[1:10], 6e-10 relative), the
+    batched tau^2 is the exact one: DL's ``(y'Py - (k-p)) / tr P`` in rational arithmetic
+    (fractions.Fraction on the same doubles) by hand in this test. (The one-at-a-time path forms
+    the k x k matrix P and (X'WX)^-1, and loses digits in tr P.)"""
+    from fractions import Fraction
+
+    from metareview.models.gosh import _gosh_reg
+
+    res = _bcg_reg("DL", ["ablat", "year"])
+    batched = _gosh_reg(res, None, None)
+    loop = _gosh_reg(res, None, None, batched=False)
+    a, b = batched.res.to_numpy(float), loop.res.to_numpy(float)
+    np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
+    i = int(np.nanargmax(np.abs(a[:, 4] - b[:, 4]) / np.abs(b[:, 4] + 1e-300)))
+    row = batched.incl[i]
+    y = [Fraction(float(z)) for z in np.asarray(res.yi)[row]]
+    v = [Fraction(float(z)) for z in np.asarray(res.vi)[row]]
+    x = [[Fraction(float(z)) for z in r] for r in np.asarray(res.X)[row]]
+    k, p = len(y), len(x[0])
+    w = [1 / z for z in v]
+
+    def solve(m: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction]:
+        aug = [[*m[r], rhs[r]] for r in range(p)]
+        for c in range(p):
+            for r in range(p):
+                if r != c:
+                    f = aug[r][c] / aug[c][c]
+                    aug[r] = [aug[r][q] - f * aug[c][q] for q in range(p + 1)]
+        return [aug[r][p] / aug[r][r] for r in range(p)]
+
+    xwx = [[sum(w[j] * x[j][r] * x[j][c] for j in range(k)) for c in range(p)] for r in range(p)]
+    beta = solve(xwx, [sum(w[j] * x[j][r] * y[j] for j in range(k)) for r in range(p)])
+    rss = sum(w[j] * (y[j] - sum(x[j][c] * beta[c] for c in range(p))) ** 2 for j in range(k))
+    # tr P = sum w - tr((X'WX)^-1 X'W^2X), column by column of (X'WX)^-1 X'W^2X
+    w2 = [[sum(w[j] ** 2 * x[j][r] * x[j][c] for j in range(k)) for r in range(p)]
+          for c in range(p)]
+    trp = sum(w) - sum(solve(xwx, w2[c])[c] for c in range(p))
+    exact = float(max(Fraction(0), (rss - (k - p)) / trp))
+    assert a[i, 4] == pytest.approx(exact, rel=1e-11)
+    assert abs(a[i, 4] - exact) <= abs(b[i, 4] - exact)
+
+
+def test_gosh_meta_regression_unsettled_rows_are_fitted_one_at_a_time() -> None:
+    """With control maxiter = 3 REML's Fisher scoring does not settle in the stacked fits; those
+    rows go to the one-at-a-time path (its Brent fallback), so both paths still agree."""
+    from metareview.models._regbatch import fit_subsets
+    from metareview.models.gosh import _gosh_reg
+
+    with pytest.warns(UserWarning, match="did not converge within 3"):
+        res = _bcg_reg("REML", ["ablat"], control={"maxiter": 3})
+    batched = _gosh_reg(res, 200, 5)
+    _, redo = fit_subsets(np.asarray(res.yi), np.asarray(res.vi), np.asarray(res.X),
+                          batched.incl, method="REML", control=res.control)
+    assert 0 < redo.sum() < 200
+    loop = _gosh_reg(res, 200, 5, batched=False)
+    np.testing.assert_array_equal(batched.fit, loop.fit)
+    np.testing.assert_allclose(batched.res.to_numpy(float), loop.res.to_numpy(float),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_gosh_meta_regression_refuses_user_weights() -> None:
+    res = _bcg_reg("DL", ["ablat"], weights=np.arange(1.0, 11.0))
+    with pytest.raises(InputError, match="user weights"):
+        gosh(res)
+
+
+def test_gosh_of_a_pmm_fit_refits_each_subset_as_rma() -> None:
+    """PMM is in the batch core now, so gosh() takes a PMM fit: each row is
+    ``rma(yi[S], vi[S], method="PMM")`` (1e-12)."""
+    y, v = np.array(BCG8["yi"]), np.array(BCG8["vi"])
+    out = gosh(rma(y, v, method="PMM"))
+    assert out.fit.all() and out.method == "PMM"
+    for i in (9, 40, 120, 200, 254):  # subsets of 2 to 8 studies
+        sel = out.incl[i]
+        ref = rma(y[sel], v[sel], method="PMM")
+        assert out.res["estimate"].iloc[i] == pytest.approx(ref.beta, rel=1e-12)
+        assert out.res["tau2"].iloc[i] == pytest.approx(ref.tau2, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("method", "kw"),
+    [("REML", {"tau2": 0.05}), ("SJ", {"control": {"tau2_init": 0.03}}), ("DL", {"test": "knha"})],
+)
+def test_gosh_meta_regression_batched_keeps_fixed_tau2_and_sj_start(
+    method: str, kw: dict[str, object]
+) -> None:
+    """A fixed tau^2 (subsets of p = 2 studies then fit: no tau^2 to estimate), an SJ start
+    (control tau2_init) and the fit's test (irrelevant to gosh's columns) are carried by the
+    stacked fits as by the one-at-a-time path (1e-10), over all 1,013 subsets of >= 2 trials."""
+    from metareview.models.gosh import _gosh_reg
+
+    res = _bcg_reg(method, ["ablat"], **kw)
+    batched = _gosh_reg(res, None, None)
+    loop = _gosh_reg(res, None, None, batched=False)
+    np.testing.assert_array_equal(batched.fit, loop.fit)
+    np.testing.assert_allclose(batched.res.to_numpy(float), loop.res.to_numpy(float),
+                               rtol=1e-10, atol=1e-12)
+    if "tau2" in kw:
+        assert (batched.res["tau2"][batched.fit] == 0.05).all()
+        assert batched.fit.sum() == 1010  # all but the 3 pairs with equal ablat (rank 1)

@@ -77,9 +77,45 @@ def test_leave1out_hsk_matches_metafor_and_refits() -> None:
         assert out.loc[i, "tau2"] == pytest.approx(ref.tau2, rel=1e-12, abs=1e-15)
 
 
-def test_leave1out_refuses_pmm() -> None:
-    res = rma(BCG["yi"], BCG["vi"], method="PMM")
-    with pytest.raises(InputError, match="leave1out: not supported for method 'PMM'"):
+def test_leave1out_cumul_and_trimfill_refit_pmm_as_metafor() -> None:
+    """PMM refits through the batch core: metafor's ``leave1out()``, ``cumul()`` and
+    ``trimfill()`` of ``rma(yi, vi, data = escalc("RR", dat.bcg), method = "PMM", control =
+    ctrl)`` (bcg_pool_goldens.json "pmm_leave1out", "pmm_cumul", "pmm_trimfill";
+    scripts/goldens/cli_pool.R; rtol 1e-9), and ``rma(method="PMM")`` without each study
+    (1e-12)."""
+    from metareview.models import cumul, trimfill
+
+    g = json.loads(
+        (Path(__file__).parents[1] / "data/cli/bcg_pool_goldens.json").read_text("utf-8")
+    )
+    y, v = np.array(BCG["yi"]), np.array(BCG["vi"])
+    res = rma(y, v, method="PMM", slab=BCG["slab"])
+    out = leave1out(res)
+    for col in ("estimate", "se", "tau2", "I2", "H2", "Q", "Qp"):
+        np.testing.assert_allclose(out[col], g["pmm_leave1out"][col], rtol=1e-9, atol=1e-12,
+                                   err_msg=col)
+    for i in range(res.k):
+        keep = np.arange(res.k) != i
+        ref = rma(y[keep], v[keep], method="PMM")
+        assert out.loc[i, "estimate"] == pytest.approx(ref.beta, rel=1e-12)
+        assert out.loc[i, "se"] == pytest.approx(ref.se, rel=1e-12)
+        assert out.loc[i, "tau2"] == pytest.approx(ref.tau2, rel=1e-12, abs=1e-15)
+    cu = cumul(res)
+    for col in ("estimate", "se", "tau2", "I2"):
+        np.testing.assert_allclose(cu[col], g["pmm_cumul"][col], rtol=1e-9, atol=1e-12,
+                                   err_msg=col)
+    tf = trimfill(res)
+    want = g["pmm_trimfill"]
+    assert (tf.k0, tf.side) == (want["k0"], want["side"])
+    assert float(np.ravel(tf.fit.beta)[0]) == pytest.approx(want["estimate"], rel=1e-9)
+    assert tf.fit.se == pytest.approx(want["se"], rel=1e-9)
+    assert tf.fit.tau2 == pytest.approx(want["tau2"], rel=1e-9)
+
+
+def test_leave1out_refuses_an_sj_start() -> None:
+    """The batch core takes no SJ start (control tau2_init): refused, not refitted otherwise."""
+    res = rma(BCG["yi"], BCG["vi"], method="SJ", control={"tau2_init": 0.1})
+    with pytest.raises(InputError, match="leave1out: not supported for method 'SJ' with control"):
         leave1out(res)
 
 

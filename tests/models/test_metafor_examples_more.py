@@ -245,19 +245,20 @@ def test_genq_needs_weights_and_weights_need_a_plain_test() -> None:
 def test_refits_refuse_what_they_cannot_carry() -> None:
     """Diagnostics that refit through the batch core (leave1out, cumul, gosh, trimfill) or the
     meta-regression code (influence, profile) refuse a fit with user weights, and the former an
-    estimator the batch core lacks, instead of refitting it differently."""
+    SJ start (control tau2_init) the batch core does not take, instead of refitting it
+    differently (every estimator without weights, HSk and PMM too, the batch core has)."""
     from metareview.errors import InputError
     from metareview.models import cumul, gosh, influence, leave1out, trimfill
 
     d = _clasp()
     weighted = rma("yi", "vi", data=d, method="DL", weights=np.ones(6))
     hsk = rma("yi", "vi", data=d, method="HSk")
-    pmm = rma("yi", "vi", data=d, method="PMM")
+    sj_start = rma("yi", "vi", data=d, method="SJ", control={"tau2_init": 0.05})
     for fn in (leave1out, cumul, gosh, trimfill):
         with pytest.raises(InputError, match="user weights"):
             fn(weighted)
-        with pytest.raises(InputError, match="PMM"):
-            fn(pmm)
+        with pytest.raises(InputError, match="tau2_init"):
+            fn(sj_start)
     with pytest.raises(InputError, match="user weights"):
         influence(weighted)
     with pytest.raises(InputError, match="user weights"):

@@ -13,7 +13,6 @@ from metareview.models import (
     EXTRA_RE_METHODS,
     METHOD_NAMES,
     METHODS,
-    NON_BATCH_METHODS,
     POOLING_METHODS,
     RE_METHODS,
     TESTS,
@@ -51,10 +50,10 @@ def test_protocol_takes_its_lists_from_models() -> None:
         rma([0.1, 0.2], [0.01, 0.02], test="wald")
 
 
-def test_extra_estimators_are_offered_for_pooling_but_not_by_the_batch_core() -> None:
-    """HSk and PMM (metareview.models.estimators) are pooling methods of a protocol and of
-    ``pool``; the batch core fits HSk and refuses PMM with a clear error instead of "unknown
-    method"."""
+def test_extra_estimators_are_offered_for_pooling_and_by_the_batch_core() -> None:
+    """HSk and PMM are pooling methods of a protocol and of ``pool``, and the batch core
+    (``rma_batch``: ``pool --by``, subgroups, leave-one-out) fits both; GENQ/GENQM, which need
+    study weights, it refuses with a clear error instead of "unknown method"."""
     import pandas as pd
 
     from metareview.models import rma_batch
@@ -63,10 +62,10 @@ def test_extra_estimators_are_offered_for_pooling_but_not_by_the_batch_core() ->
         assert m in POOLING_METHODS and m in METHOD_NAMES
         assert ModelSettings(method=m.lower()).method == m
     d = pd.DataFrame({"g": [1, 1, 1], "yi": [0.1, 0.3, 0.2], "vi": [0.01, 0.02, 0.03]})
+    for m in EXTRA_RE_METHODS:
+        assert rma_batch(d, by="g", method=m)["tau2"].notna().all()
     with pytest.raises(InputError, match="rma\\(\\) and rma_reg\\(\\) only"):
-        rma_batch(d, by="g", method="PMM")
-    assert NON_BATCH_METHODS == ("PMM",) and set(NON_BATCH_METHODS) <= set(EXTRA_RE_METHODS)
-    assert rma_batch(d, by="g", method="HSk")["tau2"].notna().all()
+        rma_batch(d, by="g", method="GENQ")
 
 
 def test_metafor_spelling() -> None:
@@ -77,22 +76,14 @@ def test_metafor_spelling() -> None:
     assert metafor_method("REML") == "REML"
 
 
-def test_protocol_refuses_pmm_where_the_batch_core_refits() -> None:
-    """Leave-one-out and subgroup analyses refit through the batch core, which has HSk but lacks
-    PMM: the protocol says so when it is read, not halfway through the review."""
-    from pydantic import ValidationError
-
+def test_protocol_takes_hsk_and_pmm_where_the_batch_core_refits() -> None:
+    """Leave-one-out and subgroup analyses refit through the batch core, which has HSk and PMM:
+    the protocol accepts both with them."""
     loo = {"name": "loo", "leave1out": True}
-    with pytest.raises(ValidationError, match="leave-one-out cannot refit method PMM"):
-        ModelSettings(method="PMM", sensitivity=[loo])
-    with pytest.raises(ValidationError, match="leave-one-out cannot refit method PMM"):
-        ModelSettings(method="PMM", sensitivity=[{**loo, "method": "REML"}])
-    ok = ModelSettings(method="PMM", sensitivity=[{"name": "r", "method": "REML"}])
-    assert ok.method == "PMM"
-    with pytest.raises(ValidationError, match="subgroup analyses cannot use method PMM"):
-        ModelSettings(method="PMM", subgroups=[{"name": "s", "by": "x"}])
-    hsk = ModelSettings(method="HSk", sensitivity=[loo], subgroups=[{"name": "s", "by": "x"}])
-    assert hsk.method == "HSK"
+    for m in ("HSk", "pmm"):
+        s = ModelSettings(method=m, sensitivity=[loo], subgroups=[{"name": "s", "by": "x"}],
+                          rob_subgroup=True)
+        assert s.method == m.upper()
 
 
 @pytest.mark.parametrize("method", ["HSk", "PMM"])

@@ -186,3 +186,31 @@ def test_subgroups_with_hsk_match_metafor_and_rma() -> None:
     t = cli["by_alloc_test_hsk"]
     assert res.Q_between == pytest.approx(t["Q"], rel=1e-9)
     assert res.Q_between_p == pytest.approx(t["pvalue"], rel=1e-9)
+
+
+def test_subgroups_with_pmm_match_metafor_and_rma() -> None:
+    """``method="PMM"`` (batch core): dat.bcg by alloc against metafor's ``rma(yi, vi, data = d,
+    method = "PMM", control = ctrl)`` per group and the separate-tau^2 test ``rma(estimates,
+    sei = se, mods = ~ group, method = "FE")$QM`` (tests/data/cli/bcg_pool_goldens.json
+    "by_alloc_pmm", "by_alloc_test_pmm"; scripts/goldens/cli_pool.R; rtol 1e-9), and
+    ``rma(method="PMM")`` on each group (1e-12)."""
+    from pathlib import Path
+
+    cli = json.loads(
+        (Path(__file__).parents[1] / "data/cli/bcg_pool_goldens.json").read_text("utf-8")
+    )
+    dat = golden_frame(G, "bcg_RR")
+    res = subgroup(dat, groups="alloc", method="PMM")
+    got = res.groups.set_index("group")
+    for want in cli["by_alloc_pmm"]:
+        row = got.loc[want["by"]]
+        for col, key in [("estimate", "estimate"), ("se", "se"), ("tau2", "tau2"), ("I2", "I2"),
+                         ("QE", "Q"), ("pi_lb", "pi_lower")]:
+            assert row[col] == pytest.approx(want[key], rel=1e-9, abs=1e-12), (want["by"], col)
+        d = dat[dat["alloc"] == want["by"]]
+        ref = rma(d["yi"].to_numpy(), d["vi"].to_numpy(), method="PMM")
+        assert row["estimate"] == pytest.approx(ref.beta, rel=1e-12)
+        assert row["tau2"] == pytest.approx(ref.tau2, rel=1e-12, abs=1e-15)
+    t = cli["by_alloc_test_pmm"]
+    assert res.Q_between == pytest.approx(t["Q"], rel=1e-9)
+    assert res.Q_between_p == pytest.approx(t["pvalue"], rel=1e-9)

@@ -28,8 +28,7 @@ def pool(
     method: Annotated[
         str,
         typer.Option(
-            help="tau² estimator (EE FE DL REML ML PM HS HSK SJ HE EB; PMM, not with --by) "
-            "or MH, PETO."
+            help="tau² estimator (EE FE DL REML ML PM PMM HS HSK SJ HE EB) or MH, PETO."
         ),
     ] = "REML",
     test: Annotated[str, typer.Option(help="z, t, or knha (Hartung-Knapp).")] = "z",

@@ -40,6 +40,9 @@ Morris, C. N. (1983). Parametric empirical Bayes inference: theory and applicati
     the American Statistical Association, 78(381), 47-55.
 Viechtbauer, W. (2007). Confidence intervals for the amount of heterogeneity in meta-analysis.
     Statistics in Medicine, 26(1), 37-52.
+Viechtbauer, W., Lopez-Lopez, J. A., Sanchez-Meca, J., & Marin-Martinez, F. (2015). A comparison
+    of procedures to test for moderators in mixed-effects meta-regression models. Psychological
+    Methods, 20(3), 360-374. (The median-unbiased Paule-Mandel estimator, ``PMM``.)
 Higgins, J. P. T., & Thompson, S. G. (2002). Quantifying heterogeneity in a meta-analysis.
     Statistics in Medicine, 21(11), 1539-1558.
 """
@@ -157,17 +160,18 @@ def make_control(control: Mapping[str, Any] | Control | None) -> Control:
 
 
 def normalise_method(method: str) -> str:
-    """Upper-case ``method`` and check it is one of :data:`METHODS` or ``HSK`` (metafor's
-    ``HSk``, fitted here in closed form as HS)."""
+    """Upper-case ``method`` and check it is one of :data:`METHODS`, ``HSK`` (metafor's
+    ``HSk``, fitted here in closed form as HS) or ``PMM`` (median-unbiased Paule-Mandel, the
+    root search of PM with another target)."""
     m = str(method).upper()
-    if m in ("PMM", "GENQ", "GENQM"):  # metareview.models.estimators: rma/rma_reg only
+    if m in ("GENQ", "GENQM"):  # metareview.models.estimators: rma/rma_reg only (weights)
         raise InputError(
             f"method {method!r} is fitted by rma() and rma_reg() only, not by the batch core "
             "(rma_batch, subgroups, leave-one-out refits); choose one of "
-            + ", ".join((*METHODS, "HSk")),
+            + ", ".join((*METHODS, "HSk", "PMM")),
             field="method",
         )
-    if m == "HSK":
+    if m in ("HSK", "PMM"):
         return m
     if m not in METHODS:
         raise InputError(
@@ -468,14 +472,17 @@ def _bracket_q(d: _Data, target: FloatArray, control: Control) -> tuple[FloatArr
     return hi, ok
 
 
-def _tau2_pm(d: _Data, control: Control) -> tuple[FloatArray, BoolArray]:
+def _tau2_pm(d: _Data, control: Control, median: bool = False) -> tuple[FloatArray, BoolArray]:
     """Paule-Mandel (1982): the root of ``Q(tau2) = k - 1``; 0 when ``Q(0) < k - 1``.
 
+    With ``median``, metafor's median-unbiased version (``method="PMM"``): the target is the
+    median of the chi-square distribution on ``k - 1`` df, ``qchisq(0.5, k - 1)``, in place of
+    its mean ``k - 1`` (metafor 3.8-1 ``rma.uni`` source; Viechtbauer et al. 2015).
     metafor searches ``[0, max(100, 10 mad(y)^2)]`` with ``uniroot()`` and stops with an error if
     the root lies beyond; here the bracket grows until it holds the root.
     """
     n = d.y.shape[0]
-    target = d.k - 1.0
+    target = _per_value(special.chdtri, d.km1, 0.5) if median else d.k - 1.0
     q0, _, _ = _q_stat(d.y, d.maskf / d.v)
     tau2 = np.zeros(n)
     conv = np.ones(n, dtype=bool)
@@ -712,8 +719,8 @@ def _estimate_tau2(
         tau2 = _tau2_he(d)
     elif method == "SJ":
         tau2 = _tau2_sj(d)
-    elif method == "PM":
-        tau2, conv = _tau2_pm(d, control)
+    elif method in ("PM", "PMM"):
+        tau2, conv = _tau2_pm(d, control, median=method == "PMM")
     elif method in ("REML", "ML", "EB"):
         tau2, conv = _tau2_scoring(d, method, _tau2_he(d), control)
         if not conv.all():
@@ -739,7 +746,7 @@ def _se_tau2(d: _Data, method: str, tau2: FloatArray) -> FloatArray:
     - HE: ``sqrt(2 tr(PVPV) + 4 t tr(PV) + 2 t^2 df) / df``, ``P = I - J/k``
     - SJ: ``tau0^2/df * sqrt(2 tr(PVPV) + 4 t tr(PVP) + 2 t^2 tr(PP))``, ``P`` at ``tau0^2``
     - ML: ``sqrt(2 / sum w^2)``; REML: ``sqrt(2 / tr(PP))``, ``w`` and ``P`` at ``t``
-    - PM, EB: ``sqrt(2 k^2 / df) / sum w``, ``w`` at ``t``
+    - PM, PMM, EB: ``sqrt(2 k^2 / df) / sum w``, ``w`` at ``t``
     """
     t = tau2
     df = d.km1
@@ -773,7 +780,7 @@ def _se_tau2(d: _Data, method: str, tau2: FloatArray) -> FloatArray:
         return np.sqrt(2.0 / _rdot(w, w))
     if method == "REML":
         return np.sqrt(2.0 / _tr_pdpe(w, sw, 1.0, 1.0))
-    return np.sqrt(2.0 * d.k**2 / df) / sw  # PM, EB
+    return np.sqrt(2.0 * d.k**2 / df) / sw  # PM, PMM, EB
 
 
 # --------------------------------------------------------------------------- Q-profile CI
@@ -866,7 +873,8 @@ def fit_padded(
     mask : ndarray of bool, shape (n, m)
         Which cells are studies; every row needs at least one.
     method : str
-        ``EE`` (alias ``FE``) or a tau^2 estimator: ``DL, REML, ML, PM, HS, HSk, SJ, HE, EB``.
+        ``EE`` (alias ``FE``) or a tau^2 estimator: ``DL, REML, ML, PM, PMM, HS, HSk, SJ, HE,
+        EB``.
     test : {"z", "t", "knha"}
         ``z``: normal; ``t``: t with ``k-1`` df; ``knha``: Hartung-Knapp(-Sidik-Jonkman), i.e.
         t with ``k-1`` df and the variance of the estimate multiplied by

@@ -108,20 +108,16 @@ def model_of(result: Any) -> Model:
 
 def check_batch_refit(result: Any, what: str) -> None:
     """Refuse ``what`` (leave1out, cumul, gosh, trimfill: refits through the batch core) for a
-    fit with user weights or an estimator the batch core lacks (GENQ, GENQM, PMM; control
-    tau2_init), rather than refit it differently. HSk it has."""
-    from metareview.models.estimators import EXTRA_METHODS
-
+    fit with user weights (so also GENQ/GENQM, which need them) or with control ``tau2_init``
+    (an SJ start the batch core does not take), rather than refit it differently. Every other
+    estimator (HSk and PMM too) the batch core has."""
     method = getattr(result, "method", "")
-    refused = [m for m in EXTRA_METHODS if m != "HSk"]  # HSk: the batch core's HSK
     ctl = getattr(result, "control", None)
     if getattr(result, "user_weights", None) is not None:
         raise InputError(f"{what}: not supported for a fit with user weights", field="weights")
-    if method in refused or (ctl is not None and ctl.tau2_init is not None):
+    if ctl is not None and ctl.tau2_init is not None:
         raise InputError(
-            f"{what}: not supported for method {method!r}"
-            + (" with control tau2_init" if method not in refused else ""),
-            field="method",
+            f"{what}: not supported for method {method!r} with control tau2_init", field="method"
         )
 
 

@@ -1,6 +1,7 @@
-"""tau^2 estimators outside the batch core: ``HSk``, ``GENQ``, ``GENQM`` and ``PMM`` (metafor's
-``rma.uni(method=)`` names), for :func:`~metareview.models.rma` and
-:func:`~metareview.models.rma_reg`.
+"""tau^2 estimators beyond metafor's classic list: ``HSk``, ``GENQ``, ``GENQM`` and ``PMM``
+(metafor's ``rma.uni(method=)`` names), for :func:`~metareview.models.rma` and
+:func:`~metareview.models.rma_reg` (the batch core, ``models._core``, also fits ``HSk`` and
+``PMM``, intercept-only).
 
 For the model ``y = X beta + u + e`` with ``k`` studies, ``p`` coefficients, ``V = diag(v)``
 and, for weights ``a``, ``P_a = A - A X (X'AX)^-1 X'A`` (``A = diag(a)``):
@@ -130,8 +131,9 @@ def extra_tau2(
         if _q(y, v, x, 0.0) < target:
             return 0.0
         var = float(np.var(y, ddof=1)) if k > 1 else float(v.mean())
+        # tol * 1e-3: to the last digits, as the batch core's Newton root and rma_reg's PM
         return _increasing_root(
-            lambda t: target - _q(y, v, x, t), max(100.0, 10.0 * var), tol, "PMM"
+            lambda t: target - _q(y, v, x, t), max(100.0, 10.0 * var), tol * 1e-3, "PMM"
         )
     assert weights is not None
     pa = _proj(x, weights)

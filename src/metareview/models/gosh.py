@@ -226,28 +226,27 @@ def _reg_subsets(
     return rows[np.lexsort((codes, rows.sum(axis=1)))], False
 
 
-def _gosh_reg(
-    result: Any, subsets: int | None, seed: int | np.random.Generator | None
-) -> GoshResult:
-    """GOSH of a meta-regression (metafor's ``gosh.rma`` of an ``rma.uni`` fit with ``mods``):
-    every subset of at least ``p`` studies refitted by :func:`metareview.models.rma_reg`'s core
-    with the model's method, control and (fixed) tau^2; a subset whose model matrix is not of
-    full rank, or that has too few studies for the coefficients and tau^2, is a NaN row (metafor:
-    an error or a dropped coefficient)."""
+def _reg_rows_one_by_one(
+    result: Any, incl: NDArray[np.bool_], rows: NDArray[np.intp] | None = None
+) -> NDArray[np.float64]:
+    """``QE, I2, H2, tau2`` and the coefficients of ``result``'s model refitted to each subset
+    ``incl[rows]`` by :func:`metareview.models.rma_reg`'s core, one subset at a time (NaN where
+    the fit fails): the reference the batched path is tested against, and its fallback."""
     from metareview.errors import ConvergenceError
     from metareview.models.regression import _fit as fit_reg
 
     X = np.asarray(result.X, dtype=float)
-    k, p = X.shape
-    incl, exact = _reg_subsets(k, p, subsets, seed)
+    p = X.shape[1]
     yi = np.asarray(result.yi, dtype=float)
     vi = np.asarray(result.vi, dtype=float)
     names = list(result.coef_names)
-    out = np.full((incl.shape[0], 4 + p), np.nan)
+    idx = np.arange(incl.shape[0]) if rows is None else rows
+    out = np.full((idx.size, 4 + p), np.nan)
     tau2 = result.tau2 if result.tau2_fixed else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # metafor's gosh suppresses the refits' warnings
-        for i, row in enumerate(incl):
+        for j, i in enumerate(idx):
+            row = incl[i]
             try:
                 r = fit_reg(
                     yi[row], vi[row], X[row], names, method=result.method, test="z",
@@ -257,7 +256,61 @@ def _gosh_reg(
                 )  # fmt: skip
             except (InputError, ConvergenceError, np.linalg.LinAlgError):
                 continue
-            out[i] = [r.QE, r.I2, r.H2, r.tau2, *r.beta]
+            out[j] = [r.QE, r.I2, r.H2, r.tau2, *r.beta]
+    return out
+
+
+def _reg_rows_batched(result: Any, incl: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """The rows of :func:`_reg_rows_one_by_one`, fitted :data:`CHUNK_ROWS` subsets at a time by
+    :func:`metareview.models._regbatch.fit_subsets` (stacked weighted least squares and tau^2);
+    the few rows whose iterations it leaves unsettled are fitted one at a time."""
+    from metareview.models._regbatch import fit_subsets
+
+    X = np.asarray(result.X, dtype=float)
+    p = X.shape[1]
+    yi = np.asarray(result.yi, dtype=float)
+    vi = np.asarray(result.vi, dtype=float)
+    tau2 = result.tau2 if result.tau2_fixed else None
+    out = np.full((incl.shape[0], 4 + p), np.nan)
+    for a in range(0, incl.shape[0], CHUNK_ROWS):
+        part = incl[a : a + CHUNK_ROWS]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cols, redo = fit_subsets(
+                    yi, vi, X, part, method=result.method, control=result.control, tau2=tau2
+                )
+        except np.linalg.LinAlgError:  # a singular system in the chunk: fit it row by row
+            out[a : a + part.shape[0]] = _reg_rows_one_by_one(result, part)
+            continue
+        block = np.column_stack([cols["QE"], cols["I2"], cols["H2"], cols["tau2"], cols["beta"]])
+        if redo.any():
+            block[redo] = _reg_rows_one_by_one(result, part, np.flatnonzero(redo))
+        out[a : a + part.shape[0]] = block
+    return out
+
+
+def _gosh_reg(
+    result: Any, subsets: int | None, seed: int | np.random.Generator | None,
+    batched: bool = True,
+) -> GoshResult:
+    """GOSH of a meta-regression (metafor's ``gosh.rma`` of an ``rma.uni`` fit with ``mods``):
+    every subset of at least ``p`` studies refitted with the model's method, control and
+    (fixed) tau^2; a subset whose model matrix is not of full rank, or that has too few studies
+    for the coefficients and tau^2, is a NaN row (metafor: an error, or a dropped coefficient,
+    which its gosh() stores as NA). The subsets are fitted in stacked batches
+    (:mod:`metareview.models._regbatch`) for every method but GENQ/GENQM, else (or with
+    ``batched=False``) one at a time."""
+    from metareview.models._regbatch import VECTOR_METHODS
+
+    X = np.asarray(result.X, dtype=float)
+    k, p = X.shape
+    incl, exact = _reg_subsets(k, p, subsets, seed)
+    names = list(result.coef_names)
+    if batched and result.method in VECTOR_METHODS:
+        out = _reg_rows_batched(result, incl)
+    else:
+        out = _reg_rows_one_by_one(result, incl)
     cols = ["estimate"] if p == 1 else names  # metafor's column names
     res = pd.DataFrame(out, columns=["QE", "I2", "H2", "tau2", *cols])
     res.insert(0, "k", incl.sum(axis=1).astype(np.int64))
@@ -290,7 +343,9 @@ def gosh(
     A meta-regression (:func:`metareview.models.rma_reg`) is refitted to every subset of at
     least ``p`` studies (``p`` coefficients), as metafor's ``gosh`` of a model with ``mods``; its
     ``res`` has the coefficients in place of ``estimate`` (NaN where the subset's model matrix is
-    not of full rank). The dask backend is for ``rma`` fits only.
+    not of full rank). Its subsets are fitted in stacked batches: weighted least squares with
+    one ``p x p`` solve per subset and tau^2 by the fit's estimator, vectorised across subsets
+    (:mod:`metareview.models._regbatch`). The dask backend is for ``rma`` fits only.
 
     Parameters
     ----------
@@ -332,6 +387,8 @@ def gosh(
         if backend != "numpy":
             raise InputError("gosh of a meta-regression runs with backend='numpy' only",
                              field="backend")
+        if result.user_weights is not None:  # the refits would drop them
+            raise InputError("gosh: not supported for a fit with user weights", field="weights")
         return _gosh_reg(result, subsets, seed)
     if not isinstance(result, RMAResult):
         raise InputError("gosh needs a model fitted by rma()")

@@ -15,7 +15,6 @@ __all__ = [
     "EXTRA_RE_METHODS",
     "METHODS",
     "METHOD_NAMES",
-    "NON_BATCH_METHODS",
     "POOLING_METHODS",
     "RE_METHODS",
     "TESTS",
@@ -29,15 +28,12 @@ __all__ = [
 METHODS: tuple[str, ...] = ("EE", "FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
 #: The random-effects estimators of tau².
 RE_METHODS: tuple[str, ...] = ("DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
-#: Estimators of :func:`~metareview.models.rma` outside the batch core
-#: (:mod:`metareview.models.estimators`) that need no input but the effects: metafor's ``HSk``
+#: Estimators beyond metafor's classic list (:mod:`metareview.models.estimators` for
+#: ``rma_reg``; the batch core has both) that need no input but the effects: metafor's ``HSk``
 #: (Hunter-Schmidt with the small-sample correction) and ``PMM`` (median-unbiased Paule-Mandel),
 #: upper-cased as every code here. GENQ/GENQM are left out: they need study weights, which
 #: neither a protocol nor ``pool`` has.
 EXTRA_RE_METHODS: tuple[str, ...] = ("HSK", "PMM")
-#: Of those, the ones the batch core (``rma_batch``, and so ``pool --by``, subgroups and
-#: leave-one-out) cannot fit: PMM's root search is rma()'s alone (HSK, a closed form, it has).
-NON_BATCH_METHODS: tuple[str, ...] = ("PMM",)
 #: Every way of pooling a review can ask for: the ``rma`` estimators plus Mantel-Haenszel
 #: (:func:`~metareview.models.rma_mh`) and Peto (:func:`~metareview.models.rma_peto`).
 POOLING_METHODS: tuple[str, ...] = (*METHODS, "MH", "PETO", *EXTRA_RE_METHODS)

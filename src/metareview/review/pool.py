@@ -28,7 +28,7 @@ import numpy as np
 
 from metareview._json import jsonable
 from metareview.errors import InputError, MetareviewWarning
-from metareview.models.methods import NON_BATCH_METHODS, POOLING_METHODS, TESTS
+from metareview.models.methods import POOLING_METHODS, TESTS
 
 if TYPE_CHECKING:  # pandas is imported where used: the lean CSV path of the CLI never needs it
     import pandas as pd
@@ -269,12 +269,6 @@ def pool_file(
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(POOLING_METHODS)}")
     if test not in TESTS:
         raise InputError(f"unknown test {test!r}; choose {', '.join(TESTS[:-1])} or {TESTS[-1]}")
-    if by is not None and method in NON_BATCH_METHODS:
-        raise InputError(
-            f"method {method} cannot be used with --by: the batch core that pools the groups "
-            "(rma_batch) does not have it; pool each group's file apart, or choose another method",
-            file=str(path), field="method",
-        )
     back = transf_function(transf, measure)
     if by is not None and method not in ("MH", "PETO") and measure == "GEN":
         lean = _pool_lean(path, method=method, test=test, level=level, by=by)
