@@ -39,6 +39,7 @@ __all__ = [
     "MEASURE_NAMES",
     "PROPORTION_MEASURES",
     "RATIO_MEASURES",
+    "SINGLE_GROUP_MEASURES",
     "Columns",
     "Computed",
     "MeasureInfo",
@@ -965,4 +966,10 @@ def is_proportion(measure: str) -> bool:
 RATIO_MEASURES: frozenset[str] = frozenset(n for n, i in MEASURE_INFO.items() if i.is_ratio)
 PROPORTION_MEASURES: tuple[str, ...] = tuple(
     n for n, i in MEASURE_INFO.items() if i.is_proportion
+)
+#: Measures of a single group's level (proportions, rates, means): a test against 0 on the
+#: model scale (a proportion of 0.5 on the logit scale, a rate of 1 on the log scale) answers
+#: no question a reader asks, so no p-value is reported for them.
+SINGLE_GROUP_MEASURES: frozenset[str] = frozenset(
+    n for n, i in MEASURE_INFO.items() if i.null_value is None
 )

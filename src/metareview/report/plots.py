@@ -35,7 +35,7 @@ from matplotlib.transforms import blended_transform_factory
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from metareview.effects.measures import MEASURE_INFO, find_measure
+from metareview.effects.measures import MEASURE_INFO, SINGLE_GROUP_MEASURES, find_measure
 from metareview.effects.transforms import transf_exp
 from metareview.errors import InputError
 from metareview.models._format import format_number, format_p_report
@@ -59,9 +59,6 @@ Transf = Callable[[FloatArray], FloatArray]
 
 #: Measures analysed as log ratios: drawn on the log scale with ratio tick labels.
 RATIO_MEASURES = frozenset(n for n, m in MEASURE_INFO.items() if m.is_ratio)
-#: Measures of a single group (proportions, rates, means): a test against 0 on the model scale
-#: (a proportion of 0.5 on the logit scale) means nothing to a reader, so it is not printed.
-SINGLE_GROUP_MEASURES = frozenset(n for n, m in MEASURE_INFO.items() if m.null_value is None)
 _INK = "#1a1a1a"
 _ACCENT = "#2b5d8a"
 _PI_COLOUR = "#b03a2e"

@@ -32,6 +32,7 @@ from metareview.effects import escalc
 from metareview.effects.measures import (
     MEASURE_INFO,
     PROPORTION_MEASURES,
+    SINGLE_GROUP_MEASURES,
     find_measure,
     is_ratio,
 )
@@ -389,7 +390,6 @@ def _sens_row(
     ni = [e.ni if e.ni is not None else math.nan for e in effects]
     fit = _fit(effects, measure, method, test, level)
     shown = _display(fit, _transform(measure, ni))
-    proportion = measure in PROPORTION_MEASURES
     return SensitivityRow(
         analysis=analysis,
         setting=setting,
@@ -399,7 +399,7 @@ def _sens_row(
         estimate=shown["pred"],
         ci_lower=shown["ci_lb"],
         ci_upper=shown["ci_ub"],
-        pvalue=None if proportion else _num(fit.pval),
+        pvalue=None if measure in SINGLE_GROUP_MEASURES else _num(fit.pval),
         tau2=_num(fit.tau2),
         I2=_num(fit.I2),
         note=note,
@@ -570,7 +570,7 @@ def analyse_outcome(project: ReviewData, outcome: OutcomeSpec) -> OutcomeAnalysi
         estimate=estimate,
         ci_lower=lo,
         ci_upper=hi,
-        pvalue=None if (fit is None or proportion) else _num(fit.pval),
+        pvalue=None if (fit is None or measure in SINGLE_GROUP_MEASURES) else _num(fit.pval),
         pi_lower=shown["pi_lb"],
         pi_upper=shown["pi_ub"],
         tau2=None if fit is None else _num(fit.tau2),
