@@ -391,11 +391,11 @@ def _labels(df: pd.DataFrame, index: Any) -> list[str] | None:
 def _study_rows(res: Any, rows: list[int] | None, level: float) -> list[dict[str, Any]]:
     """Per-study ``--json`` rows (:data:`STUDY_KEYS`) of a fitted model; ``rows`` are the file's
     data rows of its studies (None when they cannot be told)."""
-    from scipy.special import ndtri
+    from metareview.models._dist import norm_ppf
 
     yi = np.asarray(res.yi, dtype=float)
     vi = np.asarray(res.vi, dtype=float)
-    crit = -float(ndtri((1.0 - level / 100.0) / 2.0))
+    crit = -norm_ppf((1.0 - level / 100.0) / 2.0)
     half = crit * np.sqrt(vi)
     weights = np.asarray(res.weights, dtype=float)
     slab = list(res.slab)
@@ -430,9 +430,9 @@ def test_between(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     mu = float(np.sum(w * est[ok]) / np.sum(w))
     q = float(np.sum(w * (est[ok] - mu) ** 2))
     df = int(ok.sum()) - 1
-    from scipy.special import chdtrc
+    from metareview.models._dist import chi2_sf
 
-    return {"Q": q, "df": df, "pvalue": float(chdtrc(df, q)), "groups": int(ok.sum())}
+    return {"Q": q, "df": df, "pvalue": float(chi2_sf(df, q)), "groups": int(ok.sum())}
 
 
 def _pool_lean(
