@@ -79,6 +79,12 @@ def test_normal() -> None:
         alpha = 1.0 - level
         assert _dist.norm_ppf(alpha / 2.0) == pytest.approx(special.ndtri(alpha / 2.0), rel=5e-16)
     assert -_dist.norm_ppf(0.025) == pytest.approx(1.959963984540054, rel=1e-15)  # qnorm(.975)
+    from statistics import NormalDist
+
+    for p in (1e-300, 1e-10, 0.025, 0.3, 0.5, 0.975):  # the same function, bit for bit
+        assert _dist.norm_ppf(p) == NormalDist().inv_cdf(p)
+    with pytest.raises(ValueError, match="p must be in"):
+        _dist.norm_ppf(1.0)
 
 
 def test_t_is_scipys() -> None:
@@ -93,8 +99,9 @@ def test_import_is_cheap() -> None:
     code = (
         "import sys, metareview.models._core, metareview.models._dist as d; "
         "d.chi2_sf(3.0, 2.0); d.chi2_isf(3.0, 0.025); d.chi2_ppf(3.0, 0.025); "
-        "d.norm_pvalue(1.0); print('scipy' in sys.modules)"
+        "d.norm_pvalue(1.0); d.norm_ppf(0.025); "
+        "print('scipy' in sys.modules, 'statistics' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
     assert math.isfinite(_dist.norm_ppf(0.5))

@@ -7,7 +7,8 @@ arithmetic. Importing :mod:`scipy.special` costs about 0.25 s of CPU (SciPy 1.17
 layer imports most of NumPy's submodules), more than the whole fit of 10,000 analyses, so:
 
 - the normal distribution comes from the standard library: ``Phi^{-1}`` is
-  :meth:`statistics.NormalDist.inv_cdf` (Wichura's AS 241, accurate to about 1e-16) and the
+  :meth:`statistics.NormalDist.inv_cdf` (Wichura's AS 241, accurate to about 1e-16; called
+  through its C accelerator, without importing :mod:`statistics`) and the
   two-sided p-value ``2 (1 - Phi(|z|)) = erfc(|z| / sqrt 2)`` is :func:`math.erfc`;
 - the chi-square distribution with an integer number of degrees of freedom ``nu`` (``k - 1``
   for Cochran's Q and the Q-profile interval of tau^2) has closed forms as finite sums (Abramowitz
@@ -44,8 +45,8 @@ Wichura, M. J. (1988). Algorithm AS 241: the percentage points of the normal dis
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -65,14 +66,31 @@ X_MAX = 1400.0
 #: ``exp(-760)`` is below half the smallest subnormal double (2.5e-324).
 _CHERNOFF_ZERO = 760.0
 
-_NORMAL = NormalDist()
+
+def _inv_cdf_function() -> Callable[[float, float, float], float]:
+    """The function behind :meth:`statistics.NormalDist.inv_cdf`: its C accelerator
+    ``_statistics._normal_dist_inv_cdf`` (importing :mod:`statistics` itself costs about 10 ms:
+    it imports random, fractions and decimal), else the pure-Python one."""
+    try:
+        from _statistics import _normal_dist_inv_cdf
+
+        return _normal_dist_inv_cdf
+    except ImportError:  # pragma: no cover - CPython builds it; other interpreters may not
+        from statistics import NormalDist
+
+        return lambda p, mu, sigma: NormalDist(mu, sigma).inv_cdf(p)
+
+
+_INV_CDF = _inv_cdf_function()
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def norm_ppf(p: float) -> float:
     """``Phi^{-1}(p)``, the standard normal quantile (:meth:`statistics.NormalDist.inv_cdf`);
     ``-norm_ppf(alpha/2)`` is the two-sided critical value (R's ``qnorm``)."""
-    return _NORMAL.inv_cdf(p)
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p!r}")  # as NormalDist.inv_cdf
+    return _INV_CDF(p, 0.0, 1.0)
 
 
 def norm_pvalue(z: Any) -> FloatArray:
