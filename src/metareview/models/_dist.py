@@ -205,8 +205,9 @@ def _density(df: int, x: float) -> float:
 
 def _invert(df: int, p: float, upper: bool) -> float | None:
     """The ``x`` with ``tail(x) = p`` (``upper``: ``P(X > x)``; else ``P(X <= x)``), by Newton's
-    method kept inside a bracket that holds the root, until the step no longer moves ``x`` or
-    the bracket has no double left inside; None when the root lies beyond ``X_MAX``."""
+    method kept inside a bracket that holds the root, until a step moves ``x`` by at most two
+    doubles or the bracket has no double left inside; None when the root lies beyond
+    ``X_MAX``."""
 
     def f(x: float) -> float:  # increasing in x
         return p - _sf_scalar(df, x) if upper else _cdf_scalar(df, x) - p
@@ -235,12 +236,12 @@ def _invert(df: int, p: float, upper: bool) -> float | None:
             hi = x
         dens = _density(df, x)
         new = x - fx / dens if dens > 0.0 and math.isfinite(dens) else math.nan
+        if abs(new - x) <= 2.0 * math.ulp(x):  # within two doubles of the root: done
+            return new
         if not lo < new < hi:
             new = 0.5 * (lo + hi)
             if new in (lo, hi):
                 return x
-        if new == x:
-            return x
         x = new
     return x  # pragma: no cover - the bracket shrinks to adjacent doubles long before
 
