@@ -97,7 +97,7 @@ def norm_pvalue(z: Any) -> FloatArray:
     """Two-sided normal p-values ``2 (1 - Phi(|z|)) = erfc(|z| / sqrt 2)`` (R's
     ``2 * pnorm(-abs(z))``), element-wise; NaN stays NaN."""
     a = np.abs(np.asarray(z, dtype=float)) * math.sqrt(0.5)
-    return np.array([math.erfc(v) for v in a.ravel().tolist()], dtype=float).reshape(a.shape)
+    return np.fromiter(map(math.erfc, a.ravel().tolist()), float, a.size).reshape(a.shape)
 
 
 def _scipy_special() -> Any:
