@@ -145,6 +145,7 @@ def main() -> None:
     df.to_csv(csv, index=False)
     print(f"data: {args.n} meta-analyses, {len(df)} rows (k 3-30), seed {args.seed}, {csv}")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
     cli_s, cli_out = time_cli(csv, args.repeat)
     ours = pd.DataFrame(
@@ -183,6 +184,7 @@ def main() -> None:
             f"-> batch {pm_s / batch_s:6.1f}x faster"
         )
         print(f"  PyMARE vs ours: {max_diff(pm, ours, ('estimate', 'tau2'))}")
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -439,6 +439,23 @@ def test_plain_pool_does_not_import_typer(tmp_path: Path) -> None:
     assert out.stdout.strip().splitlines()[-1] == "['pandas']"
 
 
+@pytest.mark.parametrize(("test", "imports_scipy"), [("z", False), ("knha", True)])
+def test_lean_pool_imports_scipy_only_for_t_tests(test: str, imports_scipy: bool) -> None:
+    # the GEN --by path needs neither pandas nor, for z tests, SciPy (models/_dist.py)
+    code = (
+        "import sys\n"
+        "from metareview.cli import main\n"
+        f"main(['pool', {str(BCG.with_name('bcg_gen.csv'))!r}, '--measure', 'GEN', '--by',"
+        f" 'alloc', '--test', {test!r}, '--json'])\n"
+        "print('scipy' in sys.modules, 'pandas' in sys.modules)\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == f"{imports_scipy} False"
+
+
 @pytest.mark.parametrize(
     ("case", "argv"),
     [

@@ -57,13 +57,21 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 from metareview.errors import (
     ConvergenceError,
     ConvergenceWarning,
     InputError,
     MetareviewWarning,
+)
+from metareview.models._dist import (
+    chi2_isf,
+    chi2_ppf,
+    chi2_sf,
+    norm_ppf,
+    norm_pvalue,
+    t_isf,
+    t_pvalue,
 )
 from metareview.models.methods import METHODS, RE_METHODS, TESTS
 
@@ -802,8 +810,8 @@ def _qprofile(
     (``open``) flags those rows, whose upper bound is then that largest value ("> value").
     """
     n = d.y.shape[0]
-    crit_u = _per_value(special.chdtri, d.km1, alpha / 2.0)
-    crit_l = 2.0 * _per_value(special.gammaincinv, d.km1 / 2.0, alpha / 2.0)
+    crit_u = _per_value(chi2_isf, d.km1, alpha / 2.0)
+    crit_l = _per_value(chi2_ppf, d.km1, alpha / 2.0)
     tmax = np.maximum(100.0, 10.0 * tau2)
     q0, _, _ = _q_stat(d.y, d.maskf / d.v)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -1143,16 +1151,12 @@ def _fit_block(
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = beta / se
     ddf = np.where(use_t, kf - 1.0, np.nan)
-    crit = np.where(
-        use_t,
-        -_per_value(special.stdtrit, np.where(use_t, kf - 1.0, 1.0), alpha / 2.0),
-        -special.ndtri(alpha / 2.0),
-    )
-    pval = np.where(
-        use_t,
-        2.0 * special.stdtr(np.where(use_t, kf - 1.0, 1.0), -np.abs(zval)),
-        2.0 * special.ndtr(-np.abs(zval)),
-    )
+    crit = np.full(n, -norm_ppf(alpha / 2.0))
+    pval = norm_pvalue(zval)
+    if use_t.any():  # the t distribution (SciPy) only where a row uses it
+        tdf = np.where(use_t, kf - 1.0, 1.0)
+        crit = np.where(use_t, _per_value(t_isf, tdf, alpha / 2.0), crit)
+        pval = np.where(use_t, t_pvalue(tdf, zval), pval)
     ci_lb = beta - crit * se
     ci_ub = beta + crit * se
 
@@ -1163,7 +1167,7 @@ def _fit_block(
     trp0 = sw0 - _rdot(w0, w0) / sw0
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = np.where(k1, 0.0, km1 / trp0)
-        q_p = np.where(k1, 1.0, special.chdtrc(km1, q_e))
+        q_p = np.where(k1, 1.0, chi2_sf(km1, q_e))
         if is_ee:
             i2 = np.maximum(0.0, 100.0 * (q_e - km1) / q_e)
             i2 = np.where(q_e == 0, 0.0, i2)  # R: max(0, -Inf) = 0

@@ -385,11 +385,11 @@ def _labels(df: pd.DataFrame, index: Any) -> list[str] | None:
 def _study_rows(res: Any, rows: list[int] | None, level: float) -> list[dict[str, Any]]:
     """Per-study ``--json`` rows (:data:`STUDY_KEYS`) of a fitted model; ``rows`` are the file's
     data rows of its studies (None when they cannot be told)."""
-    from scipy.special import ndtri
+    from metareview.models._dist import norm_ppf
 
     yi = np.asarray(res.yi, dtype=float)
     vi = np.asarray(res.vi, dtype=float)
-    crit = -float(ndtri((1.0 - level / 100.0) / 2.0))
+    crit = -norm_ppf((1.0 - level / 100.0) / 2.0)
     half = crit * np.sqrt(vi)
     weights = np.asarray(res.weights, dtype=float)
     slab = list(res.slab)
@@ -424,9 +424,9 @@ def test_between(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     mu = float(np.sum(w * est[ok]) / np.sum(w))
     q = float(np.sum(w * (est[ok] - mu) ** 2))
     df = int(ok.sum()) - 1
-    from scipy.special import chdtrc
+    from metareview.models._dist import chi2_sf
 
-    return {"Q": q, "df": df, "pvalue": float(chdtrc(df, q)), "groups": int(ok.sum())}
+    return {"Q": q, "df": df, "pvalue": float(chi2_sf(df, q)), "groups": int(ok.sum())}
 
 
 def _pool_lean(
@@ -442,28 +442,21 @@ def _pool_lean(
     import csv
 
     _check_file(path)
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            header = next(csv.reader(fh), None)
-            body_starts = fh.read(1) != ""
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    if not header or not body_starts:
-        return None
-    names = [h.strip() for h in header]
-    if len(set(names)) != len(names) or by not in names or "yi" not in names:
-        return None
-    var = "vi" if "vi" in names else "sei" if "sei" in names else None
-    if var is None:
-        return None
-    cols = [names.index("yi"), names.index(var), names.index(by)]
     groups: Any
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # e.g. an empty file: take the full path
-            try:  # one pass when the group column is numeric (the common case)
-                num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, ndmin=2,
-                                 dtype=float, encoding="utf-8")  # fmt: skip
+        with path.open(encoding="utf-8") as fh, warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. no data rows: take the full path
+            header = next(csv.reader(fh), None)
+            names = [h.strip() for h in header or ()]
+            if len(set(names)) != len(names) or by not in names or "yi" not in names:
+                return None
+            var = "vi" if "vi" in names else "sei" if "sei" in names else None
+            if var is None:
+                return None
+            cols = [names.index("yi"), names.index(var), names.index(by)]
+            try:  # one pass when the group column is numeric (the common case); an open file,
+                # not the path, spares NumPy's compressed-file support (gzip, bz2, lzma imports)
+                num = np.loadtxt(fh, delimiter=",", usecols=cols, ndmin=2, dtype=float)
                 groups = num[:, 2]
             except ValueError:
                 num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols[:2], ndmin=2,
@@ -473,7 +466,7 @@ def _pool_lean(
                 groups = np.char.strip(raw.astype(str))
                 if (groups == "").any():
                     return None
-    except (ValueError, UserWarning, OSError):
+    except (ValueError, UserWarning, OSError, UnicodeDecodeError, csv.Error):
         return None
     y, v = num[:, 0], num[:, 1]
     if var == "sei":
