@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     )
     from metareview.models.leave1out import leave1out
     from metareview.models.llplot import LLPlotData, llplot_data
+    from metareview.models.matreg import MatregResult, matreg
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
         EXTRA_RE_METHODS,
@@ -154,6 +155,8 @@ _EXPORTS: dict[str, str] = {
     "anova": "anova",
     "AnovaWaldResult": "anova",
     "AnovaXbResult": "anova",
+    "MatregResult": "matreg",
+    "matreg": "matreg",
 }
 
 __all__ = [
@@ -177,6 +180,7 @@ __all__ = [
     "InfluenceResult",
     "LLPlotData",
     "MHResult",
+    "MatregResult",
     "PermutestResult",
     "ProfileResult",
     "PublishedCheck",
@@ -205,6 +209,7 @@ __all__ = [
     "influence",
     "leave1out",
     "llplot_data",
+    "matreg",
     "method_name",
     "model_matrix",
     "pad_groups",
