@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import PermutestResult, permutest
     from metareview.models.profile import ProfileResult, profile
+    from metareview.models.profile_mv import ProfileMVResult, profile_mv
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
@@ -156,6 +157,8 @@ _EXPORTS: dict[str, str] = {
     "AnovaWaldResult": "anova",
     "AnovaXbResult": "anova",
     "MatregResult": "matreg",
+    "ProfileMVResult": "profile_mv",
+    "profile_mv": "profile_mv",
     "matreg": "matreg",
 }
 
@@ -182,6 +185,7 @@ __all__ = [
     "MHResult",
     "MatregResult",
     "PermutestResult",
+    "ProfileMVResult",
     "ProfileResult",
     "PublishedCheck",
     "RMAMVResult",
@@ -215,6 +219,7 @@ __all__ = [
     "pad_groups",
     "permutest",
     "profile",
+    "profile_mv",
     "ranef",
     "ranktest",
     "regtest",
