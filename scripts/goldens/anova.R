@@ -106,9 +106,49 @@ add_case("berkey_cs_X", m3, anova(m3, X = rbind(c(1, -1))),
          list(dataset = "berkey1998", V = "berkey1998_V", random = "~ outcome | trial",
               mods = "~ 0 + outcome", struct = "CS", test = "z"), list(X = rbind(c(1, -1))))
 
+# ---- btt as a list of sets: one Wald test per set (metafor's "list.anova.rma"), and p-values
+# adjusted for multiple testing. metafor 3.8.1 has no adjust= (added in metafor 4.0, where it is
+# p.adjust of the sets' QMp, or of the rows' pval for X=), so the adjusted values here are R's
+# p.adjust of metafor 3.8.1's p-values, for every p.adjust method
+adj_methods <- c("holm", "hochberg", "hommel", "bonferroni", "BH", "BY", "fdr", "none")
+list_cases <- list()
+add_list <- function(name, a, fit_call, btt) {
+  tab <- as.data.frame(a)
+  pv <- sapply(a, function(x) x$QMp)
+  list_cases[[name]] <<- list(
+    fit = fit_call, btt = btt, specs = names(a),
+    btts = lapply(a, function(x) vnum(x$btt)), QM = vnum(sapply(a, function(x) x$QM)),
+    QMdf = lapply(a, function(x) vnum(x$QMdf)), QMp = vnum(pv),
+    adjusted = lapply(setNames(adj_methods, adj_methods), function(m) p.adjust(pv, method = m)),
+    print = paste(capture.output(print(a)), collapse = "\n"))
+}
+bcg_fit <- list(mods = c("ablat", "year"), method = "REML", test = "z")
+add_list("bcg_list_2_3", anova(r1, btt = list(2, 3)), bcg_fit, list(2, 3))
+add_list("bcg_list_23_3", anova(r1, btt = list(2:3, 3)), bcg_fit, list(c(2, 3), 3))
+add_list("bcg_alloc_knha_list_names", anova(r2, btt = list("random", "systematic")),
+         list(mods = c("factor(alloc)"), method = "REML", test = "knha"),
+         list("random", "systematic"))
+add_list("konst_year_t_list", anova(m2, btt = list(1, 2)),
+         list(dataset = "konstantopoulos2011", V = "vi", random = "~ 1 | district/school",
+              mods = "~ I(year - 1990)", struct = "CS", test = "t"), list(1, 2))
+adjust_cases <- list()
+add_adjust <- function(name, a, fit_call, X) {
+  adjust_cases[[name]] <<- list(
+    fit = fit_call, X = X, pval = vnum(a$pval), QMp = a$QMp,
+    adjusted = lapply(setNames(adj_methods, adj_methods), function(m) p.adjust(a$pval, method = m)))
+}
+add_adjust("bcg_X", anova(r1, X = X1), bcg_fit, X1)
+add_adjust("bcg_alloc_knha_X", anova(r2, X = X2),
+           list(mods = c("factor(alloc)"), method = "REML", test = "knha"), X2)
+X4 <- rbind(c(1, 0), c(1, 5), c(1, 10), c(0, 1))
+add_adjust("konst_year_t_X4", anova(m2, X = X4),
+           list(dataset = "konstantopoulos2011", V = "vi", random = "~ 1 | district/school",
+                mods = "~ I(year - 1990)", struct = "CS", test = "t"), X4)
+
 write_json(list(meta = list(metafor = as.character(packageVersion("metafor")),
                             R = R.version.string),
-                bcg = bcg_cols, cases = cases),
+                bcg = bcg_cols, cases = cases, list_cases = list_cases,
+                adjust_cases = adjust_cases),
            "tests/data/goldens_anova.json", digits = NA, auto_unbox = TRUE, na = "string",
            pretty = FALSE)
 cat("wrote tests/data/goldens_anova.json\n")

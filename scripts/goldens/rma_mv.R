@@ -367,11 +367,73 @@ robust_cases$konst_rma_reml_cr0 <- list(id = "konst_rma_reml_cr0", fit = "konst_
   zval = vnum(r0$zval), pval = vnum(r0$pval), ci_lb = vnum(r0$ci.lb), ci_ub = vnum(r0$ci.ub),
   ddf = vnum(r0$ddf), vb = unname(as.matrix(r0$vb)))
 
+# ---------------------------------------------------------------- cvvc: Var of the components
+# res$vvc: the inverse of numDeriv's Hessian of -ll (metafor's default hessianCtrl r = 8) in
+# the variances and correlations (cvvc = TRUE), the variances and covariances ("varcov") or
+# log variances and atanh/logit correlations ("transf"); the varcov case as metafor's
+# vanhouwelingen2002 test, with control nearpd = TRUE. The Hessian moves by up to 1e-5 between
+# the points where nlminb (metafor's default) and optim/BFGS at reltol 1e-14 stop, and either
+# may stop nearer the optimum (colditz1994: nlminb, by 4e-11 in logLik), so each case keeps the
+# fit with the higher logLik
+cvvc_cases <- list()
+cvvc_case <- function(id, dataset, V, random, mods = NULL, struct = "CS", method = "REML",
+                      cvvc = TRUE, extra = list()) {
+  dat <- frames[[dataset]]
+  Vmat <- if (V %in% names(Vs)) Vs[[V]] else dat[[V]]
+  ctl <- if (identical(cvvc, "varcov")) list(nearpd = TRUE) else list()
+  args <- c(list(yi = dat$yi, V = Vmat, data = dat, struct = struct, method = method,
+                 cvvc = cvvc, control = ctl), extra)
+  args$random <- if (length(random) == 1) as.formula(random[[1]]) else lapply(random, as.formula)
+  if (!is.null(mods)) args$mods <- as.formula(mods)
+  res <- do.call(rma.mv, args)
+  # the Hessian moves with the point it is taken at: keep the fit with the higher logLik of
+  # nlminb (metafor's default) and optim/BFGS at reltol 1e-14
+  args$control <- c(ctrl, ctl)
+  res2 <- do.call(rma.mv, args)
+  optimizer <- "nlminb"
+  if (as.numeric(logLik(res2)) > as.numeric(logLik(res))) {
+    res <- res2
+    optimizer <- "optim/BFGS reltol 1e-14"
+  }
+  cvvc_cases[[id]] <<- list(
+    id = id, dataset = dataset, V = V, random = as.list(random), mods = mods, struct = struct,
+    method = method, cvvc = cvvc, extra = extra, nearpd = identical(cvvc, "varcov"),
+    optimizer = optimizer, logLik = as.numeric(logLik(res)),
+    sigma2 = vnum(res$sigma2), tau2 = vnum(res$tau2), rho = vnum(res$rho),
+    G = if (is.null(res$G)) NULL else unname(as.matrix(res$G)), beta = vnum(res$beta),
+    g_levels_comb_k = if (is.null(res$g.levels.comb.k)) NULL else unname(as.matrix(res$g.levels.comb.k)),
+    vvc_names = rownames(res$vvc), vvc = unname(as.matrix(res$vvc)))
+  invisible(res)
+}
+cvvc_case("colditz_un_ml_varcor", "colditz1994_long", "vi", "~ group | trial",
+          mods = "~ 0 + group", struct = "UN", method = "ML")
+cvvc_case("colditz_un_ml_varcov", "colditz1994_long", "vi", "~ group | trial",
+          mods = "~ 0 + group", struct = "UN", method = "ML", cvvc = "varcov")
+cvvc_case("konst_reml_varcor", "konstantopoulos2011", "vi", "~ 1 | district/school")
+cvvc_case("konst_reml_transf", "konstantopoulos2011", "vi", "~ 1 | district/school",
+          cvvc = "transf")
+cvvc_case("konst_ml_year_varcor", "konstantopoulos2011", "vi", "~ 1 | district/school",
+          mods = "~ I(year - 1990)", method = "ML")
+cvvc_case("berkey_un_reml_varcor", "berkey1998", "berkey1998_V", "~ outcome | trial",
+          mods = "~ 0 + outcome", struct = "UN")
+cvvc_case("berkey_un_reml_varcov", "berkey1998", "berkey1998_V", "~ outcome | trial",
+          mods = "~ 0 + outcome", struct = "UN", cvvc = "varcov")
+cvvc_case("berkey_un_ml_rho0_varcor", "berkey1998", "berkey1998_V", "~ outcome | trial",
+          mods = "~ 0 + outcome", struct = "UN", method = "ML", extra = list(rho = 0))
+cvvc_case("ishak_ar_varcor", "ishak2007", "ishak2007_V", "~ time | study",
+          mods = "~ 0 + factor(time)", struct = "AR")
+cvvc_case("ishak_ar_transf", "ishak2007", "ishak2007_V", "~ time | study",
+          mods = "~ 0 + factor(time)", struct = "AR", cvvc = "transf")
+cvvc_case("ishak_hcs_varcor", "ishak2007", "ishak2007_V", "~ factor(time) | study",
+          mods = "~ 0 + factor(time)", struct = "HCS")
+cvvc_case("konst_mv_cs_varcor", "konstantopoulos2011", "vi", "~ factor(study) | district")
+
 out <- list(
   meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
               clubSandwich = as.character(packageVersion("clubSandwich")),
               control = ctrl),
-  datasets = datasets, matrices = matrices, fits = fits, rma_uni = uni, robust = robust_cases
+  datasets = datasets, matrices = matrices, fits = fits, rma_uni = uni, robust = robust_cases,
+  cvvc = cvvc_cases
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "string",
                   pretty = FALSE), "tests/data/goldens_rma_mv.json")

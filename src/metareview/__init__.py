@@ -53,11 +53,13 @@ if TYPE_CHECKING:
     from metareview.models.influence import baujat, influence
     from metareview.models.leave1out import leave1out
     from metareview.models.llplot import llplot_data
+    from metareview.models.matreg import matreg
     from metareview.models.methods import METHOD_NAMES, METHODS, TESTS
     from metareview.models.mh import MHResult, rma_mh, rma_peto
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import permutest
     from metareview.models.profile import ProfileResult, profile
+    from metareview.models.profile_mv import profile_mv
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, rma_reg
@@ -175,6 +177,8 @@ _EXPORTS: dict[str, str] = {
     "llplot": "metareview.report.llplot",
     "AnovaResult": "metareview.models.anova",
     "anova": "metareview.models.anova",
+    "matreg": "metareview.models.matreg",
+    "profile_mv": "metareview.models.profile_mv",
 }
 
 __all__ = [
@@ -241,11 +245,13 @@ __all__ = [
     "llplot_data",
     "load_protocol",
     "load_studies",
+    "matreg",
     "measure_info",
     "parse_protocol",
     "permutest",
     "pool_file",
     "profile",
+    "profile_mv",
     "ranef",
     "ranktest",
     "regtest",

@@ -7,10 +7,17 @@ relative difference at most 0.01; metafor's ``settings.r`` sets every tolerance 
 Datasets come from tests/data/goldens_rma_mv.json (written by scripts/goldens/rma_mv.R from
 metadat) or are typed in as the R test file does.
 
-Not reproduced (outside this module): profile plots, ``restart=TRUE``, ``matreg`` and ``cvvc``
-in vanhouwelingen2002 (``struct="CAR"``, used by none of these files, is checked against metafor
-in test_rma_mv.py). law2016 (network models: ``mods=X,
-intercept=FALSE`` on a contrast design, two G terms with fixed rho/phi, ``ranef``) is reproduced
+Reproduced outside this module: vanhouwelingen2002's ``matreg`` and ``cvvc="varcov"`` lines
+186-199 (test_matreg.py, test_rma_mv_cvvc.py), the numbers of the profile plots
+(konstantopoulos2011 lines 115-185, both parameterisations; test_profile_mv.py, against
+``profile.rma.mv``), and ``struct="CAR"`` (used by none of these files; test_rma_mv.py).
+konstantopoulos2011's ``restart=TRUE`` (lines 199-210) is not implemented: metafor's restart
+resumes from the estimates that its previous, failed call left in a package-global
+environment, a hidden channel between calls that a Python function should not have; ours
+converges within ``control={"maxiter": 4}`` to the values metafor reaches only after two
+restarts, and raises ``ConvergenceError`` where it does not converge (``maxiter=1``;
+test_rma_mv_cvvc.py). law2016 (network models: ``mods=X, intercept=FALSE`` on a contrast
+design, two G terms with fixed rho/phi, ``ranef``) is reproduced
 in full; its ``print()`` calls are checked character for character in test_rma_mv.py.
 """
 

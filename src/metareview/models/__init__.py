@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     )
     from metareview.models.leave1out import leave1out
     from metareview.models.llplot import LLPlotData, llplot_data
+    from metareview.models.matreg import MatregResult, matreg
     from metareview.models.methods import (
         COMMON_EFFECT_METHODS,
         EXTRA_RE_METHODS,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from metareview.models.multilevel import RMAMVResult, rma_mv
     from metareview.models.permutest import PermutestResult, permutest
     from metareview.models.profile import ProfileResult, profile
+    from metareview.models.profile_mv import ProfileMVResult, profile_mv
     from metareview.models.publication import FsnResult, TesResult, fsn, tes
     from metareview.models.published import PublishedCheck, check_published
     from metareview.models.regression import RegResult, model_matrix, rma_reg
@@ -152,6 +154,12 @@ _EXPORTS: dict[str, str] = {
     "anova": "anova",
     "AnovaWaldResult": "anova",
     "AnovaXbResult": "anova",
+    "AnovaWaldListResult": "anova",
+    "p_adjust": "anova",
+    "MatregResult": "matreg",
+    "ProfileMVResult": "profile_mv",
+    "profile_mv": "profile_mv",
+    "matreg": "matreg",
 }
 
 __all__ = [
@@ -163,6 +171,7 @@ __all__ = [
     "RE_METHODS",
     "TESTS",
     "AnovaResult",
+    "AnovaWaldListResult",
     "AnovaWaldResult",
     "AnovaXbResult",
     "BaujatResult",
@@ -174,7 +183,9 @@ __all__ = [
     "InfluenceResult",
     "LLPlotData",
     "MHResult",
+    "MatregResult",
     "PermutestResult",
+    "ProfileMVResult",
     "ProfileResult",
     "PublishedCheck",
     "RMAMVResult",
@@ -202,11 +213,14 @@ __all__ = [
     "influence",
     "leave1out",
     "llplot_data",
+    "matreg",
     "method_name",
     "model_matrix",
+    "p_adjust",
     "pad_groups",
     "permutest",
     "profile",
+    "profile_mv",
     "ranef",
     "ranktest",
     "regtest",

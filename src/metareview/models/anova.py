@@ -37,6 +37,7 @@ Reference: metafor 3.8-1, ``anova.rma`` and ``print.anova.rma`` (help page and R
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import warnings
@@ -56,6 +57,7 @@ from metareview.models._printer import (
     Printable,
     Printed,
     Table,
+    format_btt,
     moderators_test,
     num,
     pval,
@@ -65,7 +67,8 @@ from metareview.models._printer import (
 from metareview.models._refit import Model, model_of
 from metareview.models.confint import loglik_tau2
 
-__all__ = ["AnovaResult", "AnovaWaldResult", "AnovaXbResult", "anova"]
+__all__ = ["AnovaResult", "AnovaWaldListResult", "AnovaWaldResult", "AnovaXbResult", "anova",
+           "p_adjust"]
 
 _EE = ("EE", "FE")
 
@@ -192,6 +195,7 @@ class AnovaXbResult(Printed):
     p: int
     m: int
     test: str
+    adjust: str | None = None  # the rows' pval adjusted by p_adjust (the omnibus QMp is not)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -242,8 +246,141 @@ class AnovaXbResult(Printed):
             "QM": finite_or_none(self.QM),
             "QMdf": None if self.QMdf is None else list(self.QMdf),
             "QMp": finite_or_none(self.QMp), "hyp": list(self.hyp), "k": self.k, "p": self.p,
-            "m": self.m, "test": self.test,
+            "m": self.m, "test": self.test, "adjust": self.adjust,
         }  # fmt: skip
+
+
+#: R's ``p.adjust.methods``
+P_ADJUST = ("holm", "hochberg", "hommel", "bonferroni", "BH", "BY", "fdr", "none")
+
+
+def p_adjust(p: Sequence[float] | NDArray[np.float64], method: str) -> NDArray[np.float64]:
+    """p-values adjusted for multiple testing, as R's ``p.adjust`` (``n`` the number of
+    p-values, ``p_(i)`` the i-th smallest; each result capped at 1):
+
+    * ``bonferroni``: ``n p``; ``holm`` (Holm 1979): ``max_{j<=i} (n - j + 1) p_(j)``;
+    * ``hochberg`` (Hochberg 1988): ``min_{j>=i} (n - j + 1) p_(j)``;
+    * ``BH``/``fdr`` (Benjamini & Hochberg 1995): ``min_{j>=i} n/j p_(j)``; ``BY`` (Benjamini
+      & Yekutieli 2001): ``BH`` times ``sum_{j=1}^n 1/j``;
+    * ``hommel`` (Hommel 1988, as computed by Wright 1992): for ``m = n, ..., 2`` the
+      ``m``-subset bound ``c_m = min_{j=1..m} m p_(n-m+j) / j``; hypotheses ``i <= n-m+1`` get
+      ``min(m p_(i), c_m)``, the others that of ``n-m+1``; the adjusted value is the largest
+      over ``m`` (starting from ``c_n``), and at least ``p_(i)``;
+    * ``none``: ``p``.
+    NaN p-values are left out of ``n`` and stay NaN.
+    """
+    if method not in P_ADJUST:
+        raise InputError(f"unknown adjust method {method!r}; use one of {', '.join(P_ADJUST)}"
+                         " (as R's p.adjust)", field="adjust")
+    pv = np.asarray(p, dtype=float)
+    out = np.full(pv.shape, np.nan)
+    ok = np.isfinite(pv)
+    x = pv[ok]
+    n = x.size
+    if n == 0 or method == "none":
+        out[ok] = x
+        return out
+    order = np.argsort(x, kind="stable")
+    ps = x[order]
+    rank = np.arange(1, n + 1, dtype=float)
+    if method == "bonferroni":
+        adj = n * ps
+    elif method == "holm":
+        adj = np.maximum.accumulate((n - rank + 1) * ps)
+    elif method == "hochberg":
+        adj = np.minimum.accumulate(((n - rank + 1) * ps)[::-1])[::-1]
+    elif method in ("BH", "fdr", "BY"):
+        scale = float(np.sum(1.0 / rank)) if method == "BY" else 1.0
+        adj = np.minimum.accumulate((scale * n / rank * ps)[::-1])[::-1]
+    else:  # hommel
+        pa = np.full(n, float(np.min(n * ps / rank)))
+        for m in range(n - 1, 1, -1):
+            head = n - m + 1  # hypotheses 1..n-m+1 (0-based 0..head-1)
+            c_m = float(np.min(m * ps[head:] / np.arange(2, m + 1)))
+            q = np.empty(n)
+            q[:head] = np.minimum(m * ps[:head], c_m)
+            q[head:] = q[head - 1]
+            pa = np.maximum(pa, q)
+        adj = np.maximum(pa, ps)
+    res = np.empty(n)
+    res[order] = np.minimum(1.0, adj)
+    out[ok] = res
+    return out
+
+
+def _adjust_method(adjust: str | bool | None) -> str | None:
+    """metafor 4's ``adjust``: a ``p.adjust`` method (R's unique abbreviations accepted), or
+    ``True`` for ``"bonferroni"`` (``False``: ``"none"``)."""
+    if adjust is None:
+        return None
+    if isinstance(adjust, bool):
+        return "bonferroni" if adjust else "none"
+    hits = [m for m in P_ADJUST if m.startswith(str(adjust))]
+    if str(adjust) in P_ADJUST:
+        return str(adjust)
+    if len(hits) != 1:
+        raise InputError(f"unknown adjust method {adjust!r}; use one of {', '.join(P_ADJUST)}"
+                         " (as R's p.adjust)", field="adjust")
+    return hits[0]
+
+
+@dataclass(frozen=True, eq=False)
+class AnovaWaldListResult(Printed):
+    """metafor's ``anova(res, btt=list(...))`` object (``list.anova.rma``): one
+    :class:`AnovaWaldResult` per set in ``tests``, named by ``specs`` (the set as given: a
+    name, or metafor's 1-based ``2:3``); with ``adjust`` their ``QMp`` are adjusted across the
+    sets (:func:`p_adjust`) and ``QMp_raw`` keeps the unadjusted ones."""
+
+    tests: tuple[AnovaWaldResult, ...]
+    specs: tuple[str, ...]
+    adjust: str | None
+    QMp_raw: tuple[float, ...]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """metafor's ``as.data.frame``: ``spec`` (dropped when every spec is a number),
+        ``coefs``, ``QM, df`` (``Fval, df1, df2`` for t-based fits), ``pval``."""
+        f_test = self.tests[0].test in ("t", "knha")
+        cols: dict[str, Any] = {}
+        if not all(sp[:1] in "123456789" and sp[:1] for sp in self.specs):
+            cols["spec"] = list(self.specs)
+        cols["coefs"] = [format_btt(t.btt) for t in self.tests]
+        cols["Fval" if f_test else "QM"] = [t.QM for t in self.tests]
+        cols["df1" if f_test else "df"] = [t.QMdf[0] for t in self.tests]
+        if f_test:
+            cols["df2"] = [t.QMdf[1] for t in self.tests]
+        cols["pval"] = [t.QMp for t in self.tests]
+        return pd.DataFrame(cols, index=pd.RangeIndex(1, len(self.tests) + 1))
+
+    def summary(self, digits: int = 4) -> str:
+        """The tests as metafor's ``print.list.anova.rma`` shows them."""
+        return render_text(self._printable(digits))
+
+    def _printable(self, digits: int = 4) -> Printable:
+        tab = self.table
+        rows: list[list[str | None]] = []
+        for _, r in tab.iterrows():
+            row: list[str | None] = []
+            for c in tab.columns:
+                v = r[c]
+                if c in ("QM", "Fval"):
+                    row.append(num(float(v), digits))
+                elif c == "pval":
+                    row.append(pval(float(v), digits))
+                elif c in ("df", "df1", "df2"):
+                    row.append("NA" if v is None else f"{round(float(v), 2):g}")
+                else:
+                    row.append(str(v))
+            rows.append(row)
+        names = ["", *(str(i) for i in tab.index)]
+        return Printable(["", Table(list(tab.columns), rows, row_names=names, end=" ", sep=" "),
+                          ""])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-safe values (NaN -> None; ``btt`` 0-based)."""
+        return {"type": "list.Wald.btt", "specs": list(self.specs), "adjust": self.adjust,
+                "QMp_raw": [finite_or_none(x) for x in self.QMp_raw],
+                "tests": [t.to_dict() for t in self.tests]}
 
 
 def _coefs(result: Any) -> tuple[NDArray[np.float64], NDArray[np.float64], tuple[str, ...]]:
@@ -428,14 +565,49 @@ def _wald_xb(result: Any, X: Any, rhs: Any) -> AnovaXbResult:
     )  # fmt: skip
 
 
+def _is_btt_list(btt: Any) -> bool:
+    """``btt`` is a list of sets: a list/tuple with a list, tuple, range or array in it."""
+    return isinstance(btt, list | tuple) and any(
+        isinstance(b, list | tuple | range | np.ndarray) for b in btt)
+
+
+def _wald_btt_list(result: Any, btt: Any, rhs: Any,
+                   method: str | None) -> AnovaWaldListResult:
+    """One :func:`_wald_btt` per set of ``btt`` (metafor: ``lapply(btt, anova)``), its ``QMp``
+    adjusted across the sets by ``method``."""
+    if rhs is not None:
+        raise InputError("rhs cannot be given with a list of btt sets (as metafor)",
+                         field="rhs")
+    if not btt:
+        raise InputError("btt is an empty list", field="btt")
+    names = _coefs(result)[2]
+    tests, specs = [], []
+    for b in btt:
+        items = [b] if isinstance(b, str | int | np.integer) else list(b)
+        if not items:
+            raise InputError("btt holds an empty set", field="btt")
+        tests.append(_wald_btt(result, items, None))
+        if all(isinstance(v, str) for v in items):
+            specs.append(",".join(str(v) for v in items))
+        else:
+            specs.append(format_btt(_btt(items, names)))
+    raw = tuple(t.QMp for t in tests)
+    if method is not None:
+        adj = p_adjust(np.array(raw), method)
+        tests = [dataclasses.replace(t, QMp=float(a)) for t, a in zip(tests, adj, strict=True)]
+    return AnovaWaldListResult(tests=tuple(tests), specs=tuple(specs), adjust=method,
+                               QMp_raw=raw)
+
+
 def anova(
     result: Any,
     result2: Any = None,
     *,
-    btt: int | str | Sequence[int | str] | None = None,
+    btt: int | str | Sequence[Any] | None = None,
     X: Any = None,
     rhs: float | Sequence[float] | None = None,
-) -> AnovaResult | AnovaWaldResult | AnovaXbResult:
+    adjust: str | bool | None = None,
+) -> AnovaResult | AnovaWaldResult | AnovaXbResult | AnovaWaldListResult:
     """metafor's ``anova.rma`` (formulas in the module docstring).
 
     * ``anova(full, reduced)``: compare two nested fits of the same data by a likelihood-ratio
@@ -447,7 +619,15 @@ def anova(
     * ``anova(res, X=...)``: the linear combinations ``X b`` (a vector or a matrix with one row
       per combination; without the intercept column when the model has one) tested against
       ``rhs`` -> :class:`AnovaXbResult`.
+    * ``anova(res, btt=[[1, 2], [3]])``: ``btt`` a list of sets (an element a list, tuple or
+      range of indices or names; a single index or name is a set of one): one Wald-type test
+      per set, as metafor's ``btt=list(...)`` -> :class:`AnovaWaldListResult`.
     * ``anova(res)``: the fit's own omnibus test (its ``btt``).
+
+    ``adjust`` (metafor >= 4.0's argument): a method of R's ``p.adjust`` (``"holm"``,
+    ``"hochberg"``, ``"hommel"``, ``"bonferroni"``, ``"BH"``, ``"BY"``, ``"fdr"``, ``"none"``;
+    unique abbreviations accepted; ``True`` is ``"bonferroni"``) for the p-values of the sets of
+    a ``btt`` list or of the rows of ``X`` (:func:`p_adjust`).
 
     Raises
     ------
@@ -459,15 +639,21 @@ def anova(
         width or not numeric, ``rhs`` of the wrong length; ``btt`` and ``X`` together, or with
         ``result2``.
     """
+    method = _adjust_method(adjust)
     if result2 is None:
         if btt is not None and X is not None:
             raise InputError("give btt or X, not both", field="X")
         if X is not None:
-            return _wald_xb(result, X, rhs)
+            xb = _wald_xb(result, X, rhs)
+            if method is None:
+                return xb
+            return dataclasses.replace(xb, pval=p_adjust(xb.pval, method), adjust=method)
+        if _is_btt_list(btt):
+            return _wald_btt_list(result, btt, rhs, method)
         return _wald_btt(result, btt, rhs)
-    if btt is not None or X is not None or rhs is not None:
+    if btt is not None or X is not None or rhs is not None or adjust is not None:
         raise InputError(
-            "btt, X and rhs test one model; the likelihood-ratio test of two takes none",
+            "btt, X, rhs and adjust test one model; the likelihood-ratio test of two takes none",
             field="result2",
         )
     return _lrt(result, result2)

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +64,7 @@ from scipy import optimize, sparse, special
 from scipy.sparse import csgraph
 
 from metareview._json import finite_or_none, jsonable
-from metareview.errors import ConvergenceWarning, InputError
+from metareview.errors import ConvergenceError, ConvergenceWarning, InputError
 from metareview.models._core import alpha_from_level
 from metareview.models._formula import design_matrix, split_top
 from metareview.models._input import as_float
@@ -687,10 +687,12 @@ def _scoring(model: _Model, full: FloatArray, free: IntArray, max_iter: int = 40
     return None
 
 
-def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[FloatArray, bool]:
+def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float],
+              maxiter: int | None = None) -> tuple[FloatArray, bool]:
     """Minimise ``-ll`` over the free parameters: average-information scoring
     (:func:`_scoring`) from ``x0`` when it converges; otherwise BFGS with the analytic gradient,
-    then Newton steps on a finite-difference Hessian of the gradient for a tight optimum."""
+    then Newton steps on a finite-difference Hessian of the gradient for a tight optimum.
+    ``maxiter`` (``control``) caps the scoring and the BFGS iterations."""
     free = np.array([i for i in range(model.npar) if i not in fixed], dtype=np.int64)
     full = x0.copy()
     for i, val in fixed.items():
@@ -708,15 +710,17 @@ def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float]) -> tuple[F
 
     if free.size == 0:
         return full, True
-    sc = _scoring(model, full, free)
+    sc = _scoring(model, full, free) if maxiter is None else _scoring(model, full, free,
+                                                                       max_iter=maxiter)
     if sc is not None:
         return sc, True
     res = optimize.minimize(fun, full[free], jac=True, method="BFGS",
-                            options={"gtol": 1e-6, "maxiter": 2000})  # Newton finishes
+                            options={"gtol": 1e-6, "maxiter": 2000 if maxiter is None
+                                     else maxiter})  # Newton finishes
     z = np.asarray(res.x, dtype=float)
     f0, g0 = fun(z)
     # Newton polish on the parameters away from the boundary (log variance > -25)
-    for _ in range(8):
+    for _ in range(8 if maxiter is None else min(8, maxiter)):
         act = np.flatnonzero(z > -25.0)
         if act.size == 0 or np.max(np.abs(g0[act])) < 1e-9:  # ~1e-9 from the optimum
             break
@@ -820,6 +824,8 @@ class RMAMVResult(Printed):
     converged: bool = True
     dfs: str = "residual"
     _refit: Any = field(default=None, repr=False)
+    vvc: FloatArray | None = field(default=None, repr=False)  # cvvc=: Var of the components
+    vvc_names: tuple[str, ...] = ()
 
     @property
     def int_only(self) -> bool:
@@ -1315,6 +1321,8 @@ def rma_mv(
     rho: Any = None,
     gamma2: Any = None,
     phi: Any = None,
+    cvvc: bool | str = False,
+    control: Mapping[str, Any] | None = None,
 ) -> RMAMVResult:
     """Fit a multilevel / multivariate meta-analytic model (metafor's ``rma.mv``).
 
@@ -1356,6 +1364,17 @@ def rma_mv(
     sigma2, tau2, rho, gamma2, phi : float or list, optional
         Fixed values of variance components (None entries are estimated), as metafor's
         arguments of the same names (``gamma2``/``phi``: the second ``~ inner | outer`` term).
+    cvvc : bool or {"varcor", "varcov", "transf"}
+        metafor's ``cvvc``: also compute ``vvc``, the variance-covariance matrix of the
+        variance-component estimates (the inverse Hessian of ``-ll``; see :func:`_vvc`), named
+        by ``vvc_names``.
+    control : mapping, optional
+        ``maxiter`` (iterations of each optimiser stage; not converging within them is a
+        :class:`~metareview.errors.ConvergenceError`) and ``nearpd`` (metafor's
+        ``nearpd``: accepted; it changes nothing here, because ``G`` is built from its
+        variances and correlations so that the optimiser only visits positive definite
+        ``M`` and ``vvc`` comes from the delta method, never from a ``G`` perturbed out of
+        the positive definite cone, which is what metafor's ``nearPD`` repairs).
 
     Returns
     -------
@@ -1486,7 +1505,14 @@ def rma_mv(
                                  field="rho")
             fixed[i] = _cor_eta(val, kind)
     eta_start = np.array(eta0, dtype=float)
-    eta_hat, ok = _optimise(model, eta_start, fixed)
+    ctl = _mv_control(control)
+    if cvvc not in CVVC:
+        raise InputError(f"cvvc must be one of {CVVC} (got {cvvc!r})", field="cvvc")
+    eta_hat, ok = _optimise(model, eta_start, fixed) if ctl["maxiter"] is None else \
+        _optimise(model, eta_start, fixed, maxiter=ctl["maxiter"])
+    if not ok and ctl["maxiter"] is not None:
+        raise ConvergenceError(f"rma_mv: the optimiser did not converge in control maxiter = "
+                               f"{ctl['maxiter']} iterations")
     if not ok:
         warnings.warn("rma_mv: the optimiser stopped before the gradient vanished",
                       ConvergenceWarning, stacklevel=2)
@@ -1585,6 +1611,7 @@ def rma_mv(
         g_labels=(gts[0].label, gts[0].outer) if gts else (),
         h_labels=(gts[1].label, gts[1].outer) if len(gts) > 1 else (),
         converged=ok, dfs=dfs, _refit=(model, eta_hat, plabels, kinds),
+        **_vvc_fields(model, eta_hat, fixed, kinds, cvvc),
     )
 
 
@@ -1664,3 +1691,152 @@ def _qe(groups: list[_Group], y: FloatArray, x: FloatArray
         r = grp.y - np.einsum("bip,p->bi", grp.x, b)
         qe += float(np.einsum("bi,bij,bj->", r, w, r))
     return max(qe, 0.0), logdet, y - x @ b
+
+
+# --------------------------------------------------------------------------- cvvc
+
+
+CVVC = (False, True, "varcor", "varcov", "transf")
+
+
+def _hessian_eta(model: _Model, eta: FloatArray, free: IntArray) -> FloatArray:
+    """The Hessian of ``-ll`` in ``eta`` over ``free``: central differences of the analytic
+    gradient with one Richardson step, ``(4 D(h/2) - D(h)) / 3`` with ``h = 1e-3`` (error
+    ``O(h^4)``), symmetrised."""
+    def diff(h: float) -> FloatArray:
+        cols = []
+        for i in free.tolist():
+            ep, em = eta.copy(), eta.copy()
+            ep[i] += h
+            em[i] -= h
+            cols.append((model.evaluate(ep).grad[free] - model.evaluate(em).grad[free]) / (2 * h))
+        return np.column_stack(cols)
+
+    h = 1e-3
+    out = (4.0 * diff(h / 2.0) - diff(h)) / 3.0
+    model.evaluate(eta)  # leave the optimum as the model's last evaluation
+    return np.asarray(0.5 * (out + out.T), dtype=np.float64)
+
+
+def _vvc(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: Sequence[str],
+         cvvc: bool | str) -> tuple[FloatArray, tuple[str, ...]]:
+    """metafor's ``res$vvc`` (``rma.mv(..., cvvc=)``): the inverse of the Hessian of ``-ll`` at
+    the estimates, in the variances and correlations (``True``/``"varcor"``), in the variances
+    and covariances of an ``UN`` G term (``"varcov"``, rows in the order of G's lower triangle
+    column by column: ``tau^2.1, cov, tau^2.2``) or in ``log`` variances and ``atanh``
+    (``logit`` for CAR) correlations (``"transf"``). Fixed components have no row.
+
+    By the chain rule at the optimum (gradient 0), ``H_theta = J^-T H_eta J^-1`` with
+    ``J = d theta / d eta``, so ``Var(theta) = J H_eta^-1 J'`` (the delta method);
+    ``H_eta`` comes from :func:`_hessian_eta`. metafor instead differentiates ``-ll`` in
+    ``theta`` numerically (numDeriv, Richardson with 8 steps from 10% of each value).
+    """
+    sig, gts = model.sig, model.gts
+    mode = "varcor" if cvvc is True else str(cvvc)
+    if mode == "varcov" and (fixed or any(t.struct != "UN" for t in gts) or not gts):
+        warnings.warn("cvvc='varcov' needs struct='UN' with every component estimated; "
+                      "using cvvc='varcor' (as metafor)", ConvergenceWarning, stacklevel=3)
+        mode = "varcor"
+    if mode == "transf" and any(t.struct == "UN" for t in gts):
+        raise InputError("cvvc='transf' with struct='UN' is metafor's Cholesky-factor scale, "
+                         "which rma_mv does not use; use cvvc='varcor' or 'varcov'",
+                         field="cvvc")
+    ns = len(sig)
+    names: list[str] = ["sigma^2"] if ns == 1 else [f"sigma^2.{j + 1}" for j in range(ns)]
+    pos = ns
+    jac = np.zeros((model.npar, model.npar))
+    for j in range(ns):
+        jac[j, j] = math.exp(eta[j])
+    order: list[int] = list(range(ns))
+    for gi, t in enumerate(gts):
+        vname = "tau^2" if gi == 0 else "gamma^2"
+        cname = ("rho" if gi == 0 else "phi") if mode != "varcov" else (
+            ("cov1" if len(gts) > 1 else "cov") if gi == 0 else "cov2")
+        names += [vname] if t.ntau == 1 else [f"{vname}.{j + 1}" for j in range(t.ntau)]
+        tau2 = np.exp(eta[pos:pos + t.ntau])
+        rho = np.array([_eta_cor(float(e), "car" if t.struct == "CAR" else "cor")
+                        for e in eta[pos + t.ntau:pos + t.ntau + t.nrho]])
+        il = np.tril_indices(t.q, -1)
+        lo = np.lexsort((il[0], il[1]))
+        rows, cols = il[0][lo], il[1][lo]
+        if t.nrho == 1:
+            names.append(cname)
+        else:
+            names += [f"{cname}.{r + 1}.{c + 1}" for r, c in zip(rows, cols, strict=True)]
+        for j in range(t.ntau):
+            jac[pos + j, pos + j] = tau2[j]
+        for j in range(t.nrho):
+            rj = pos + t.ntau + j
+            drho = rho[j] * (1.0 - rho[j]) if t.struct == "CAR" else 1.0 - rho[j] ** 2
+            if mode == "varcov":  # cov = rho sqrt(tau2_r tau2_c)
+                r, c = int(rows[j]), int(cols[j])
+                sd = math.sqrt(tau2[r] * tau2[c])
+                jac[rj, rj] = drho * sd
+                jac[rj, pos + r] += 0.5 * rho[j] * sd
+                jac[rj, pos + c] += 0.5 * rho[j] * sd
+            else:
+                jac[rj, rj] = drho
+        if mode == "varcov":  # metafor's order: G's lower triangle, column by column
+            posg = np.zeros((t.q, t.q), dtype=np.int64)
+            posg[np.diag_indices(t.q)] = np.arange(t.q)
+            posg[rows, cols] = t.q + np.arange(t.nrho)
+            ri, ci = np.tril_indices(t.q)
+            cm = np.lexsort((ri, ci))
+            order += [pos + int(v) for v in posg[ri[cm], ci[cm]]]
+        else:
+            order += list(range(pos, pos + t.ntau + t.nrho))
+        pos += t.ntau + t.nrho
+    if mode == "transf":
+        jac = np.eye(model.npar)
+    free = np.array([i for i in order if i not in fixed], dtype=np.int64)
+    labels = tuple(names[i] for i in free.tolist())
+    nan = np.full((free.size, free.size), np.nan)
+    at_zero = [names[i] for i in free.tolist() if kinds[i] == "var" and eta[i] < -25.0]
+    if at_zero:
+        warnings.warn(f"cvvc: {', '.join(at_zero)} estimated at 0 (the boundary): no "
+                      "variance-covariance matrix of the components", ConvergenceWarning,
+                      stacklevel=3)
+        return nan, labels
+    est = np.array([i for i in range(model.npar) if i not in fixed], dtype=np.int64)
+    h = _hessian_eta(model, eta, est)
+    try:
+        np.linalg.cholesky(h)
+        inv_eta = np.linalg.inv(h)
+    except np.linalg.LinAlgError:
+        warnings.warn("cvvc: the Hessian of the log-likelihood is not positive definite "
+                      "at the estimates: no variance-covariance matrix of the components",
+                      ConvergenceWarning, stacklevel=3)
+        return nan, labels
+    jf = jac[np.ix_(free, est)]
+    out = jf @ inv_eta @ jf.T
+    return np.asarray(0.5 * (out + out.T), dtype=np.float64), labels
+
+
+def _vvc_fields(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: Sequence[str],
+                cvvc: bool | str) -> dict[str, Any]:
+    """``vvc``/``vvc_names`` of the result (empty unless ``cvvc``)."""
+    if cvvc is False or not model.npar or len(fixed) == model.npar:
+        return {}
+    vvc, names = _vvc(model, eta, fixed, kinds, cvvc)
+    return {"vvc": _readonly(vvc), "vvc_names": names}
+
+
+def _mv_control(control: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``rma_mv``'s ``control``: ``maxiter`` (int >= 1 or None) and ``nearpd`` (bool)."""
+    out: dict[str, Any] = {"maxiter": None, "nearpd": False}
+    if control is None:
+        return out
+    if not isinstance(control, Mapping):
+        raise InputError("control must be a mapping (e.g. {'maxiter': 100})", field="control")
+    unknown = set(control) - set(out)
+    if unknown:
+        raise InputError(f"unknown control setting(s) {sorted(unknown)}; use maxiter, nearpd",
+                         field="control")
+    if control.get("maxiter") is not None:
+        mi = control["maxiter"]
+        if isinstance(mi, bool) or not isinstance(mi, int | np.integer) or mi < 1:
+            raise InputError(f"control maxiter must be an integer >= 1 (got {mi!r})",
+                             field="control")
+        out["maxiter"] = int(mi)
+    out["nearpd"] = bool(control.get("nearpd", False))
+    return out

@@ -58,6 +58,7 @@ def profile(
     *,
     xlim: tuple[float, float] | None = None,
     steps: int = 20,
+    **mv: int,
 ) -> ProfileResult:
     """The profile log-likelihood of tau^2 (metafor's ``profile(res, plot=FALSE)``; formulas
     in the module docstring).
@@ -70,12 +71,23 @@ def profile(
         The range of tau^2 (default: metafor's, from the Q-profile CI).
     steps : int
         Number of values (>= 2).
+    **mv
+        For an ``rma_mv`` fit: ``sigma2=j``, ``tau2=j``, ... (1-based) to profile one
+        component; the result is then :func:`~metareview.models.profile_mv`'s list.
 
     Raises
     ------
     InputError
         An EE fit or a fixed tau^2 (no tau^2 to profile); ``steps < 2``; a negative ``xlim``.
     """
+    from metareview.models.multilevel import RMAMVResult
+
+    if isinstance(result, RMAMVResult):  # one profile per variance component: profile_mv
+        from metareview.models.profile_mv import profile_mv
+
+        return profile_mv(result, xlim=xlim, steps=steps, **mv)  # type: ignore[return-value]
+    if mv:
+        raise InputError(f"{', '.join(sorted(mv))}: only for an rma_mv fit", field="profile")
     m = model_of(result)
     if m.method in ("EE", "FE") or m.tau2_fixed is not None:
         raise InputError("a profile of tau^2 needs an estimated tau^2", field="result")

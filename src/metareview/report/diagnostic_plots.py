@@ -53,6 +53,7 @@ __all__ = [
     "labbe_data",
     "labbe_plot",
     "profile_data",
+    "profile_mv_plot",
     "profile_plot",
     "radial_data",
     "radial_plot",
@@ -362,3 +363,48 @@ def profile_plot(
     ax.set_xlabel("\u03c4\u00b2")
     ax.set_ylabel("Restricted Log-Likelihood" if result.method == "REML" else "Log-Likelihood")
     return fig
+
+
+#: metafor's axis symbols of the rma.mv components
+_VC_SYMBOL = {"sigma2": "\u03c3", "tau2": "\u03c4", "rho": "\u03c1", "gamma2": "\u03b3",
+              "phi": "\u03c6"}
+
+
+def profile_mv_plot(
+    result: Any, *, sigma2: int | None = None, tau2: int | None = None, rho: int | None = None,
+    gamma2: int | None = None, phi: int | None = None, xlim: tuple[float, float] | None = None,
+    steps: int = 20,
+) -> Figure:
+    """metafor's ``profile.rma.mv`` plots: one panel per estimated variance component of an
+    ``rma_mv`` fit (or the one chosen by ``sigma2=j``, ...), the profile (restricted)
+    log-likelihood over the component's values (points joined by lines,
+    :func:`metareview.models.profile_mv`), the estimate as a dotted vertical line and the
+    fit's log-likelihood as a dotted horizontal line, y range metafor's ``ylim``."""
+    from matplotlib.figure import Figure as _Figure
+
+    from metareview.models.profile_mv import profile_mv
+
+    prs = profile_mv(result, sigma2=sigma2, tau2=tau2, rho=rho, gamma2=gamma2, phi=phi,
+                     xlim=xlim, steps=steps)
+    fig = _Figure(figsize=(5.6, 3.2 * len(prs)))
+    axes = fig.subplots(len(prs), 1, squeeze=False)[:, 0]
+    for ax, pr in zip(axes, prs, strict=True):
+        ax.plot(pr.vc, pr.ll, color=_INK, lw=1.0, marker="o", ms=3)
+        ax.axvline(pr.vc_hat, color=_ACCENT, ls=":", lw=0.8)
+        ax.axhline(pr.maxll, color=_ACCENT, ls=":", lw=0.8)
+        ax.set_ylim(*pr.ylim)
+        sym = _VC_SYMBOL[pr.component]
+        sq = "\u00b2" if pr.component in ("sigma2", "tau2", "gamma2") else ""
+        n_kind = getattr(result, pr.component).size
+        name = f"{sym}{sq}" if n_kind == 1 else f"{sym}{_sub(pr.position)}{sq}"
+        ax.set_xlabel(f"{name} Value")
+        ax.set_ylabel("Restricted Log-Likelihood" if pr.method == "REML" else "Log-Likelihood")
+        ax.set_title(f"Profile Plot for {name}")
+    fig.tight_layout()
+    return fig
+
+
+def _sub(n: int) -> str:
+    """``n`` as subscript digits (metafor's ``sigma[2]^2``)."""
+    return str(n).translate(str.maketrans("0123456789", "\u2080\u2081\u2082\u2083\u2084"
+                                                       "\u2085\u2086\u2087\u2088\u2089"))

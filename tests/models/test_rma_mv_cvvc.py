@@ -1,0 +1,147 @@
+"""``rma_mv(..., cvvc=)`` (``res.vvc``) against metafor 3.8.1's ``rma.mv(..., cvvc=)$vvc``.
+
+Reference values: the ``cvvc`` section of tests/data/goldens_rma_mv.json, written by
+``Rscript scripts/goldens/rma_mv.R`` (metafor's default optimiser; ``cvvc="varcov"`` with
+``control=list(nearpd=TRUE)`` as in metafor's test_analysis_example_vanhouwelingen2002.r line
+196). metafor inverts numDeriv's Richardson Hessian of ``-ll`` in the natural parameters; ours
+is the delta method on a Richardson Hessian of the analytic gradient in the optimiser's
+parameters. Tolerance rtol 1e-6 both at our optimum and, to separate the Hessian from the
+optimiser, at metafor's estimates (``_vvc`` evaluated there), except (``LOOSE``):
+
+* dat.ishak2007 (AR, HCS; tau^2 about 27): metafor's numDeriv Hessian itself is accurate to
+  about 1e-6 there. Measured: ``hessianCtrl=list(r=8, d=)`` with d = 0.1 (the default), 0.03,
+  0.01 gives vvc[1,1] = 66.660995, 66.660980, 66.660911; ours is 66.660934 for every
+  difference step h from 5e-4 to 4e-3. Compared at 3e-6.
+* dat.berkey1998 UN: the likelihood is flat in the correlation and metafor's optimiser stops
+  up to 1e-4 (relative) from the optimum (tests/models/test_rma_mv.py), where the gradient is
+  not 0 (so the delta method does not apply at its estimates either). Compared at 1e-4.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from goldens_helpers import load_goldens
+from scipy import sparse
+
+from metareview.errors import ConvergenceError, InputError
+from metareview.models import rma_mv
+from metareview.models.multilevel import _cor_eta, _vvc
+
+G = load_goldens("goldens_rma_mv.json")
+CASES: dict[str, Any] = G["cvvc"]
+LOOSE = {"ishak_ar_varcor": 3e-6, "ishak_hcs_varcor": 3e-6, "berkey_un_reml_varcor": 1e-4,
+         "berkey_un_reml_varcov": 1e-4}
+
+
+def frame(name: str) -> pd.DataFrame:
+    return pd.DataFrame(G["datasets"][name]["columns"])
+
+
+def matrix(name: str) -> sparse.csr_matrix:
+    m = G["matrices"][name]
+    return sparse.csr_matrix((m["x"], (m["i"], m["j"])), shape=(m["n"], m["n"]))
+
+
+def fit(case: dict[str, Any]) -> Any:
+    d = frame(case["dataset"])
+    v = case["V"] if case["V"] in d.columns else matrix(case["V"])
+    rnd = case["random"]
+    rnd = rnd[0] if len(rnd) == 1 else rnd
+    control = {"nearpd": True} if case["nearpd"] else None
+    return rma_mv("yi", v, data=d, random=rnd, mods=case["mods"], struct=case["struct"],
+                  method=case["method"], cvvc=case["cvvc"], control=control,
+                  **dict(case.get("extra") or {}))
+
+
+@pytest.mark.parametrize("cid", sorted(CASES))
+def test_vvc_matches_metafor(cid: str) -> None:
+    """metafor: ``rma.mv(..., cvvc=)$vvc`` (scripts/goldens/rma_mv.R, cvvc_case)."""
+    case = CASES[cid]
+    with np.errstate(all="raise"):
+        res = fit(case)
+    assert res.vvc_names == tuple(case["vvc_names"])
+    np.testing.assert_allclose(res.vvc, np.array(case["vvc"], dtype=float),
+                               rtol=LOOSE.get(cid, 1e-6), atol=1e-12, err_msg=cid)
+    assert res.to_dict()["vvc_names"] == case["vvc_names"]
+
+
+@pytest.mark.parametrize("cid", sorted(CASES))
+def test_vvc_at_metafors_estimates(cid: str) -> None:
+    """The Hessian alone: ours evaluated at metafor's sigma2/tau2/rho against its vvc."""
+    case = CASES[cid]
+    res = fit(case)
+    model, eta, _labels, kinds = res._refit
+    ref = np.array(eta, dtype=float)
+    # metafor stores 0 for a component the model does not have: take as many as ours has
+    s2, t2, rho = (np.atleast_1d(np.asarray(case[k], dtype=float)).ravel()[:getattr(res, k).size]
+                   for k in ("sigma2", "tau2", "rho"))
+    nvar = s2.size + t2.size
+    ref[:nvar] = np.log(np.concatenate([s2, t2]))
+    cor_kind = "car" if case["struct"] == "CAR" else "cor"
+    for j, r in enumerate(rho[: len(ref) - nvar]):
+        ref[nvar + j] = _cor_eta(float(r), cor_kind)
+    fixed = {i: float(ref[i]) for i, f in enumerate(res.fixed) if f}
+    vvc, names = _vvc(model, ref, fixed, kinds, case["cvvc"])
+    assert names == tuple(case["vvc_names"])
+    np.testing.assert_allclose(vvc, np.array(case["vvc"], dtype=float),
+                               rtol=LOOSE.get(cid, 1e-6), atol=1e-12)
+
+
+def test_vanhouwelingen2002_varcov_se() -> None:
+    """metafor's test_analysis_example_vanhouwelingen2002.r line 196: the varcov vvc's diagonal
+    gives se(tau^2_1, tau_12, tau^2_2); the same check at the file's tolerance .01 as the
+    golden at 1e-6 above, here for the square roots (hand: sqrt of metafor's diagonal)."""
+    case = CASES["colditz_un_ml_varcov"]
+    res = fit(case)
+    ref = np.sqrt(np.diag(np.array(case["vvc"], dtype=float)))
+    np.testing.assert_allclose(np.sqrt(np.diag(res.vvc)), ref, rtol=1e-6)
+    assert res.vvc_names == ("tau^2.1", "cov", "tau^2.2")
+
+
+def test_varcov_falls_back_to_varcor_as_metafor() -> None:
+    """metafor warns 'Cannot use cvvc='varcov' for the specified structure(s)' and uses
+    varcor; so do we (konstantopoulos2011 has no G term)."""
+    d = frame("konstantopoulos2011")
+    with pytest.warns(Warning, match="varcor"):
+        res = rma_mv("yi", "vi", data=d, random="~ 1 | district/school", cvvc="varcov")
+    ref = CASES["konst_reml_varcor"]
+    np.testing.assert_allclose(res.vvc, np.array(ref["vvc"], dtype=float), rtol=1e-6)
+
+
+def test_cvvc_and_control_errors() -> None:
+    d = frame("konstantopoulos2011")
+    with pytest.raises(InputError, match="cvvc"):
+        rma_mv("yi", "vi", data=d, random="~ 1 | district/school", cvvc="bogus")
+    with pytest.raises(InputError, match="unknown control"):
+        rma_mv("yi", "vi", data=d, random="~ 1 | district/school", control={"iter": 3})
+    with pytest.raises(InputError, match="maxiter"):
+        rma_mv("yi", "vi", data=d, random="~ 1 | district/school", control={"maxiter": 0})
+    dv = frame("colditz1994_long")
+    with pytest.raises(InputError, match="Cholesky"):
+        rma_mv("yi", "vi", data=dv, mods="~ 0 + group", random="~ group | trial",
+               struct="UN", method="ML", cvvc="transf")
+    res = rma_mv("yi", "vi", data=d, random="~ 1 | district/school")
+    assert res.vvc is None and res.vvc_names == ()
+
+
+def test_maxiter_too_small_is_a_convergence_error() -> None:
+    """metafor's test_analysis_example_konstantopoulos2011.r lines 199-210: with
+    ``control=list(maxiter=4)`` ``rma.mv`` stops with an error and only ``restart=TRUE`` (a
+    second and third call) reaches coef 0.1847132, se 0.08455592, sigma2 (0.06506194,
+    0.03273652). Ours converges within 4 iterations of each stage (scoring, BFGS, Newton) to
+    those values (at the file's tolerance .01 and at 1e-6); with maxiter = 1 it does not, and
+    raises ConvergenceError (never a silent result)."""
+    d = frame("konstantopoulos2011")
+    with pytest.raises(ConvergenceError, match="maxiter = 1"):
+        rma_mv("yi", "vi", data=d, random="~ 1 | district/study", control={"maxiter": 1})
+    res = rma_mv("yi", "vi", data=d, random="~ 1 | district/study", control={"maxiter": 4})
+    for ours, ref in ((res.beta, [0.1847132]), (res.se, [0.08455592]),
+                      (res.sigma2, [0.06506194, 0.03273652])):
+        np.testing.assert_allclose(ours, ref, rtol=1e-6)
+    full = rma_mv("yi", "vi", data=d, random="~ 1 | district/study")
+    assert math.isclose(full.logLik, res.logLik, rel_tol=1e-12)
