@@ -13,7 +13,7 @@
 # and subdivisions). Against an independent quadrature (scipy's QUAGS split at the integrand's
 # kinks, rel 1e-13) the normalising integrals A_i at metafor's own estimates are off by up to
 # 7.9e-5 (beta) and 5.8e-7 (power) at the default rel.tol 1.2e-4, 1.1e-5 (beta) at 1e-6,
-# 3e-8 at 1e-8 and 2e-9 at 1e-10, and 5e-12 at 1e-12. That noise enters optim's
+# 3e-8 at 1e-8 and 2e-9 at 1e-10, and 5.5e-12 at 1e-13 (abs.tol 0). That noise enters optim's
 # finite-difference gradient and numDeriv's Hessian (steps of 0.1 |x| / 2^5), so the SEs of the
 # power model move by 6e-5 at rel.tol 1e-8 and those of the beta model by 5% at 1e-6.
 # Here each fit runs at:

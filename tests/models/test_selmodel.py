@@ -26,10 +26,11 @@ normalising integral A_i with ``integrate()`` at ``abs.tol = rel.tol`` (selmodel
 ``rel.tol`` and ``subdivisions``). Measured at metafor's own estimates against an independent
 QUADPACK integration split at the integrand's kinks (scipy ``quad``, rel 1e-13), metafor's A_i
 are off by up to 7.9e-5 (beta) and 5.8e-7 (power) at its default rel.tol 1.2e-4, 1.1e-5 (beta)
-at 1e-6, 3e-8 at 1e-8, 2e-9 at 1e-10 and 5e-12 at 1e-12; ours agree with that reference to
-1.3e-15. That noise enters optim's finite-difference gradient (default steps ``ndeps`` 1e-3) and
-numDeriv's Hessian (steps 0.1 |x| / 2^5), hence SEs 6e-5 off for the power model at rel.tol
-1e-8 and 5% off for the beta model at 1e-6. Refitted with ``intCtrl = list(rel.tol = 1e-12,
+at 1e-6, 3e-8 at 1e-8, 2e-9 at 1e-10 and 5.5e-12 at 1e-13 (abs.tol 0); ours agree with that
+reference to 1.3e-15 (benchmarks/selmodel_integrals.py). That noise enters optim's
+finite-difference gradient (default steps ``ndeps`` 1e-3) and numDeriv's Hessian (steps
+0.1 |x| / 2^5), hence SEs 6e-5 off for the power model at rel.tol 1e-8 and 5% off for the
+beta model at 1e-6. Refitted with ``intCtrl = list(rel.tol = 1e-12,
 subdivisions = 1000)``, ``ndeps`` 1e-5 (1e-6 for step functions) and ``tau2.max = 10`` (which
 keeps BFGS's line search on the beta model of dat.hackshaw1998 off tau^2 = 2.4e22, where
 integrate() stops with "the integral is probably divergent"; every estimate is below 0.2),
