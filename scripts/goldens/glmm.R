@@ -2,7 +2,8 @@
 #
 # Run from the repository root:  Rscript scripts/goldens/glmm.R
 # Needs R with metafor (3.8.1 was used), metadat, lme4, BiasedUrn (CM.EL), numDeriv, glmmTMB
-# (Debian: r-cran-glmmtmb; the UM.RS references) and jsonlite.
+# (Debian: r-cran-glmmtmb; the UM.RS references) and jsonlite. Cases with cor = TRUE (UM.RS,
+# correlated random study and group effects) also store metafor's rho.
 # Every fit runs at tight convergence, so the goldens are the optimum of each likelihood, not
 # where an optimiser happened to stop: lme4's glmer with bobyqa in both stages (rhoend 1e-10)
 # and CM.EL with optim's BFGS at reltol 1e-14, integrate() at rel.tol 1e-10
@@ -46,6 +47,10 @@ add_case <- function(name, source, measure, cells, options = list()) {
     ),
     printed = printed
   )
+  # cor = TRUE (UM.RS): the correlation of the random study and group effects, metafor's rho
+  if (isTRUE(options$cor)) {
+    cases[[length(cases)]]$result$rho <<- num(res$rho)
+  }
 }
 
 bcg <- dat.bcg
@@ -133,6 +138,18 @@ add_case("hart1999_x1i_IRLN_ML_t_level90", "metadat::dat.hart1999 (x1i, t1i)", "
 add_case("nielweise2007_PLO_EE", "metadat::dat.nielweise2007 (ci of n2i)", "PLO",
          list(xi = niel$ci, ni = niel$n2i), list(method = "EE"))
 
+# model = "UM.RS" with cor = TRUE: random study intercepts and random group effects
+# correlated, (group | study) with group = +-1/2 (coding = 1/2), rho in the result; ML by the
+# Laplace approximation, as above. With EE there is no group effect and cor is ignored.
+add_case("bcg_OR_UM.RS_ML_cor", "metadat::dat.bcg", "OR", bcg_cells,
+         list(model = "UM.RS", method = "ML", cor = TRUE))
+add_case("bcg_OR_UM.RS_EE_cor", "metadat::dat.bcg", "OR", bcg_cells,
+         list(model = "UM.RS", method = "EE", cor = TRUE))
+add_case("nielweise2008_IRR_UM.RS_ML_cor", "metadat::dat.nielweise2008 (t1i, t2i / 1000)",
+         "IRR", n08_cells, list(model = "UM.RS", method = "ML", cor = TRUE))
+add_case("nielweise2007_OR_UM.RS_ML_cor", "metadat::dat.nielweise2007", "OR", niel_cells,
+         list(model = "UM.RS", method = "ML", cor = TRUE))
+
 # The exact Laplace approximation of the UM.RS fits with nAGQ = 1. lme4's Laplace deviance
 # takes log det(L^2) from the Cholesky factor built in the last PIRLS iteration, i.e. with the
 # GLM weights of the step before the conditional modes (2e-5 above the value at the modes for
@@ -150,14 +167,14 @@ laplace_exact_fit <- function(form, fam, off) {
   e <- environment(dd)
   f <- function(p) {
     dd(p)
-    lz <- t(e$pp$Lambdat) %*% e$pp$Zt
+    lz <- e$pp$Lambdat %*% e$pp$Zt  # Lambda' Z' (Lambda lower triangular with cor = TRUE)
     w <- e$resp$sqrtXwt^2
     ld <- determinant(lz %*% Diagonal(x = w) %*% t(lz) + Diagonal(nrow(lz)))$modulus
     e$resp$aic() + e$pp$sqrL(1) + as.numeric(ld)
   }
   nth <- length(getME(m, "theta"))
   p0 <- c(getME(m, "theta"), fixef(m))
-  opt <- nlminb(p0, f, lower = c(rep(0, nth), rep(-Inf, length(p0) - nth)),
+  opt <- nlminb(p0, f, lower = c(getME(m, "lower"), rep(-Inf, length(p0) - nth)),
                 control = list(rel.tol = 1e-14, x.tol = 1e-12, eval.max = 1e4, iter.max = 1e4))
   h <- numDeriv::hessian(f, opt$par, method.args = list(d = 0.01, r = 6))
   list(theta = opt$par[seq_len(nth)], beta = opt$par[-seq_len(nth)],
@@ -217,6 +234,32 @@ laplace <- list(
   bcg_OR_UM.RS_ML = laplace_exact("OR", bcg_cells),
   nielweise2008_IRR_UM.RS_ML = laplace_exact("IRR", n08_cells)
 )
+# cor = TRUE: the ML model (group12 | study), theta = (l11, l21, l22) of the lower-triangular
+# Lambda, sigma^2 = l11^2, tau^2 = l21^2 + l22^2, rho = l11 l21 / (sigma tau)
+laplace_exact_cor <- function(measure, cells) {
+  if (measure == "OR") {
+    y <- cbind(c(rbind(cells$ai, cells$ci)), c(rbind(cells$bi, cells$di)))
+    fam <- binomial
+    off <- NULL
+  } else {
+    y <- c(rbind(cells$x1i, cells$x2i))
+    fam <- poisson
+    off <- log(c(rbind(cells$t1i, cells$t2i)))
+  }
+  k <- length(cells[[1]])
+  group1 <- rep(c(1, 0), times = k)
+  group12 <- rep(c(1 / 2, -1 / 2), times = k)
+  study <- factor(rep(seq_len(k), each = 2L))
+  const <- rep(1, 2 * k)
+  environment(laplace_exact_fit) <- environment()
+  ml <- laplace_exact_fit(y ~ -1 + group1 + const + (group12 | study), fam, off)
+  th <- ml$theta
+  list(beta = ml$beta[[1]], se = sqrt(ml$vcov[1, 1]), sigma2 = th[[1]]^2,
+       tau2 = th[[2]]^2 + th[[3]]^2,
+       rho = th[[1]] * th[[2]] / sqrt(th[[1]]^2 * (th[[2]]^2 + th[[3]]^2)), logLik = ml$ll)
+}
+laplace$bcg_OR_UM.RS_ML_cor <- laplace_exact_cor("OR", bcg_cells)
+laplace$nielweise2008_IRR_UM.RS_ML_cor <- laplace_exact_cor("IRR", n08_cells)
 
 # A second, independent exact Laplace fit: metafor with control package = "glmmTMB" (TMB's
 # Laplace approximation, with the Hessian at the conditional modes), at glmmTMB's default
@@ -233,6 +276,17 @@ glmmtmb <- list(
   nielweise2008_IRR_UM.RS_ML = tmb("IRR", n08_cells),
   nielweise2007_OR_UM.RS_ML = tmb("OR", niel_cells)
 )
+tmb_cor <- function(measure, cells) {
+  args <- c(list(measure = measure), cells,
+            list(model = "UM.RS", method = "ML", cor = TRUE, control = list(package = "glmmTMB")))
+  res <- suppressWarnings(do.call(rma.glmm, args))
+  list(beta = num(res$beta), se = num(res$se), tau2 = num(res$tau2), sigma2 = num(res$sigma2),
+       rho = num(res$rho), logLik = res$fit.stats["ll", "ML"], QE_LRT = num(res$QE.LRT),
+       QE_Wld = num(res$QE.Wld))
+}
+glmmtmb$bcg_OR_UM.RS_ML_cor <- tmb_cor("OR", bcg_cells)
+glmmtmb$nielweise2008_IRR_UM.RS_ML_cor <- tmb_cor("IRR", n08_cells)
+glmmtmb$nielweise2007_OR_UM.RS_ML_cor <- tmb_cor("OR", niel_cells)
 
 # The IRLN ML fits at exact conditional modes: lme4 stops PIRLS at tolPwrss = 1e-7, which
 # leaves its AGQ deviance up to 1e-7 off the value at the modes and its Hessian-based SE up to

@@ -34,6 +34,13 @@ Tolerances (relative; every value of every case is compared, apart from the exce
   is compared at 1e-6 with the same models refitted in R on the determinant at lme4's own
   modes (``laplace_exact`` in the goldens; :func:`test_um_rs_exact_laplace`), and at 2e-5
   with glmmTMB's fit through metafor (TMB's Laplace approximation; ``glmmtmb``).
+* UM.RS with ML and ``cor=TRUE`` (``*_cor``: random study and group effects correlated,
+  lme4's ``(group | study)``, ``rho`` in the result): the same picture. Against the exact
+  Laplace refit (``laplace_exact``, formula ``(group12 | study)``, nlminb with lme4's bounds)
+  beta, SE, sigma^2, tau^2, rho and logLik agree to 2.2e-7 (tested at 1e-6); against glmmTMB
+  to 2.4e-6 (rho of dat.nielweise2007, 0.0028, to 1.7e-7 absolute; tested at 2e-5); against
+  metafor's lme4 fit within the envelopes (beta of dat.nielweise2008 1.4e-3, so 2e-3 there;
+  rho to 3.9e-4 absolute). The EE fit ignores cor, as metafor.
 * UM.RS where group 1 of a study has no events (dat.nielweise2007): the saturated fit's
   log odds ratio of that study is at -inf; we take the limit, glmer stops at a finite point
   where its Hessian is singular and vcov falls back to the conditional covariance. QE_Wld
@@ -75,8 +82,12 @@ HESSIAN_FIELDS = {"se", "zval", "pval", "ci_lb", "ci_ub", "QM", "QMp", "se_tau2"
 UMRS_ML_TOL = {"beta": 1e-3, "tau2": 2e-3, "I2": 2e-3, "H2": 2e-3, "sigma2": 5e-4,
                "QE_Wld": 3e-2, "QE_LRT": 1e-4, "logLik": 1e-4, "deviance": 1e-4, "AIC": 1e-4,
                "BIC": 1e-4, "AICc": 1e-4}
+# the same with cor = TRUE (correlated study and group effects): beta of dat.nielweise2008 is
+# 1.4e-3 from metafor's there (the exact Laplace fit agrees with ours to 2e-7)
+UMRS_ML_COR_TOL = {**UMRS_ML_TOL, "beta": 2e-3}
 # UM.RS data with a study whose group 1 has no events: the saturated fit is at a limit
-EDGE = {"nielweise2007_OR_UM.RS_EE", "nielweise2007_OR_UM.RS_ML"}
+EDGE = {"nielweise2007_OR_UM.RS_EE", "nielweise2007_OR_UM.RS_ML",
+        "nielweise2007_OR_UM.RS_ML_cor"}
 # UM.RS cases whose every printed digit is metafor's
 UMRS_PRINT_EXACT = {"nielweise2008_IRR_UM.RS_EE"}
 # IRLN ML cases whose every printed digit is metafor's (in hart1999_x1i_IRLN_ML_t_level90 the
@@ -101,7 +112,8 @@ def _tolerance(case: dict[str, Any], name: str) -> float | None:
         if name in ("QE_Wld", "QEp_Wld") and case["name"] in EDGE:
             return None
         if case["options"]["method"] == "ML":
-            return 2e-2 if name in HESSIAN_FIELDS else UMRS_ML_TOL.get(name, 1e-6)
+            envelope = UMRS_ML_COR_TOL if case["options"].get("cor") else UMRS_ML_TOL
+            return 2e-2 if name in HESSIAN_FIELDS else envelope.get(name, 1e-6)
         if name in HESSIAN_FIELDS:
             return 2e-5
         return {"sigma2": 2e-6, "QE_Wld": 5e-6, "QEp_Wld": 5e-6}.get(name, 1e-6)
@@ -207,7 +219,8 @@ def test_um_rs_exact_laplace(name: str) -> None:
     case = next(c for c in CASES if c["name"] == name)
     res = _fit(case)
     want = EXACT[name]
-    for field in ("beta", "se", "sigma2", "tau2", "logLik", "deviance", "QE_LRT", "QE_Wld"):
+    fields = ("beta", "se", "sigma2", "tau2", "rho", "logLik", "deviance", "QE_LRT", "QE_Wld")
+    for field in (f for f in fields if f in want):  # the cor = TRUE fits: the ML model only
         assert getattr(res, field) == pytest.approx(num(want[field]), rel=1e-6), field
 
 
@@ -233,8 +246,11 @@ def test_um_rs_glmmtmb(name: str) -> None:
     case = next(c for c in CASES if c["name"] == name)
     res = _fit(case)
     want = GOLDENS["glmmtmb"][name]
-    for field in ("beta", "se", "tau2", "sigma2", "logLik", "QE_LRT", "QE_Wld"):
-        assert getattr(res, field) == pytest.approx(num(want[field]), rel=2e-5), field
+    for field in ("beta", "se", "tau2", "sigma2", "rho", "logLik", "QE_LRT", "QE_Wld"):
+        if field in want:  # rho: the cor = TRUE fits, a correlation (absolute 2e-5 near 0)
+            absolute = 2e-5 if field == "rho" else 0.0
+            assert getattr(res, field) == pytest.approx(num(want[field]), rel=2e-5,
+                                                        abs=absolute), field
 
 
 def test_lme4_laplace_determinant_lags_one_pirls_step() -> None:
@@ -342,6 +358,76 @@ def test_um_rs_laplace_is_agq_with_one_node() -> None:
                                agq_terms(one, beta, sigma, 1), rtol=1e-10)
     res = _fit(case)
     assert res.logLik == pytest.approx(-127.184280568756, rel=1e-10)
+
+
+COR_CASES = [c for c in CASES if c["options"].get("cor")]
+
+
+@pytest.mark.parametrize("case", COR_CASES, ids=[c["name"] for c in COR_CASES])
+def test_um_rs_cor_rho_matches_metafor(case: dict[str, Any]) -> None:
+    """metafor's ``rho`` (cor = TRUE; NA for EE, where cor is ignored): within 1e-3 absolute
+    of metafor's lme4 fit (measured 3.9e-4 for dat.nielweise2008: lme4's Laplace determinant,
+    module docstring), and to 1e-6 with the exact Laplace fit and 2e-5 with glmmTMB
+    (:func:`test_um_rs_exact_laplace`, :func:`test_um_rs_glmmtmb`)."""
+    res = _fit(case)
+    want = num(case["result"]["rho"])
+    if math.isnan(want):
+        assert math.isnan(res.rho)
+    else:
+        assert res.rho == pytest.approx(want, abs=1e-3)
+
+
+def test_um_rs_correlated_kernel() -> None:
+    """The Laplace kernel with a lower-triangular covariance factor Lambda (``cor=True``, lme4's
+    ``(group12 | study)``) is the kernel of independent unit effects on the design ``Z
+    Lambda`` (b = Lambda u: the same linear predictor, penalty and determinant), is the
+    independent kernel when Lambda is diagonal, and depends on Lambda only through the
+    covariance Lambda Lambda' (a column's sign flipped gives the same value)."""
+    from metareview.models._glmfit import GroupedData, laplace_terms
+
+    case = next(c for c in CASES if c["name"] == "bcg_OR_UM.RS_ML")
+    a, b, c, d = (np.array(case["cells"][n], float) for n in ("ai", "bi", "ci", "di"))
+    k = a.size
+    x = np.ravel(np.column_stack([a, c]))
+    n = np.ravel(np.column_stack([a + b, c + d]))
+    group1 = np.tile([1.0, 0.0], k)
+    study = np.repeat(np.arange(k), 2)
+    X = np.column_stack([group1, np.ones(2 * k)])
+    z = np.column_stack([np.ones(2 * k), group1 - 0.5])
+    dat = GroupedData(x, n, X, np.zeros(2 * k), z, study, k, "binomial")
+    beta = np.array([-0.74, -4.1])
+    lam = np.array([[1.36, 0.0], [-0.37, 0.45]])
+    got = laplace_terms(dat, beta, lam)
+    moved = GroupedData(x, n, X, np.zeros(2 * k), z @ lam, study, k, "binomial")
+    np.testing.assert_allclose(got, laplace_terms(moved, beta, np.ones(2)), rtol=1e-10)
+    np.testing.assert_allclose(laplace_terms(dat, beta, np.diag([1.36, 0.45])),
+                               laplace_terms(dat, beta, np.array([1.36, 0.45])), rtol=1e-12)
+    flipped = lam * np.array([-1.0, 1.0])  # the first column's sign
+    np.testing.assert_allclose(laplace_terms(dat, beta, flipped), got, rtol=1e-10)
+
+
+def test_um_rs_cor_only_changes_the_ml_model() -> None:
+    """``cor=True`` changes only the ML fit of UM.RS (metafor: the EE fit has no random group
+    effect, and the other models ignore cor): the EE fit and a UM.FS fit are the same with
+    and without it, with rho NaN; rho is NaN for cor=False, in [-1, 1] for cor=True; the
+    correlated model's log likelihood is at least that of the independent one (it nests it)
+    and metafor counts 4 parameters for both."""
+    case = next(c for c in CASES if c["name"] == "bcg_OR_UM.RS_EE")
+    cells = {name: num(v) for name, v in case["cells"].items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ee = rma_glmm("OR", **cells, model="UM.RS", method="EE")
+        ee_cor = rma_glmm("OR", **cells, model="UM.RS", method="EE", cor=True)
+        fs = rma_glmm("OR", **cells, model="UM.FS")
+        fs_cor = rma_glmm("OR", **cells, model="UM.FS", cor=True)
+    for a, b in ((ee, ee_cor), (fs, fs_cor)):
+        assert (a.beta, a.se, a.tau2, a.logLik) == (b.beta, b.se, b.tau2, b.logLik)
+        assert math.isnan(a.rho) and math.isnan(b.rho)
+    ml = _fit(next(c for c in CASES if c["name"] == "bcg_OR_UM.RS_ML"))
+    ml_cor = _fit(next(c for c in CASES if c["name"] == "bcg_OR_UM.RS_ML_cor"))
+    assert math.isnan(ml.rho) and -1 <= ml_cor.rho <= 1
+    assert ml_cor.logLik >= ml.logLik - 1e-9
+    assert ml.parms == ml_cor.parms == 4
 
 
 def test_um_rs_to_dict_has_sigma2() -> None:

@@ -293,12 +293,14 @@ def conditional_loglik(
 def _modes_multi(
     d: GroupedData, eta0: FloatArray, lam: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Conditional modes ``u*`` (k, q) of ``q`` independent random effects per study (columns
-    of ``d.z``, relative SDs ``lam``), the penalised deviance there and ``log det(I + Lambda'
-    Z_i' W_i Z_i Lambda)`` of each study (lme4's ``ldL2``): Newton with step halving, as
-    lme4's PIRLS with the fixed effects held."""
-    zl = d.z.reshape(d.z.shape[0], -1) * lam  # (n, q)
-    q = lam.size
+    """Conditional modes ``u*`` (k, q) of ``q`` random effects per study (columns of ``d.z``;
+    ``lam`` their relative SDs (q,), independent effects, or the lower-triangular relative
+    covariance factor Lambda (q, q), ``Cov = Lambda Lambda'``), the penalised deviance there
+    and ``log det(I + Lambda' Z_i' W_i Z_i Lambda)`` of each study (lme4's ``ldL2``): Newton
+    with step halving, as lme4's PIRLS with the fixed effects held."""
+    lam_m = np.diag(lam) if lam.ndim == 1 else lam
+    zl = d.z.reshape(d.z.shape[0], -1) @ lam_m  # (n, q): the rows of Z Lambda
+    q = lam_m.shape[0]
     eye = np.eye(q)
 
     def devc(u: FloatArray) -> FloatArray:
@@ -337,14 +339,17 @@ def _modes_multi(
 
 def laplace_terms(d: GroupedData, beta: FloatArray, lam: FloatArray) -> FloatArray:
     """Each study's term of lme4's Laplace deviance (``nAGQ = 1``; relative to the saturated
-    model) for ``q`` independent random effects per study, ``z`` the (n, q) random-effect
-    design and ``lam`` their SDs (lme4's ``(1 | study) + (0 + group | study)``, i.e. ``(group
-    || study)``): ``devc_i(u*) + log det(I + Lambda' Z_i' W_i Z_i Lambda)``, ``devc_i`` the
-    study's deviance residuals at ``eta = X beta + offset + Z Lambda u`` plus ``|u|^2`` and
-    ``W_i`` the GLM weights at the mode (Bates et al. 2015, *J Stat Softw* 67(1), eq. 34).
-    With ``q = 1`` it is :func:`agq_terms` with ``nagq=1``."""
+    model) for ``q`` random effects per study, ``z`` the (n, q) random-effect design and
+    ``lam`` either their SDs (q,), independent effects (lme4's ``(1 | study) + (0 + group |
+    study)``, i.e. ``(group || study)``), or the lower-triangular factor Lambda (q, q) of
+    their covariance ``Lambda Lambda'`` (lme4's ``(group | study)``, whose ``theta`` is
+    Lambda's lower triangle by columns): ``devc_i(u*) + log det(I + Lambda' Z_i' W_i Z_i
+    Lambda)``, ``devc_i`` the study's deviance residuals at ``eta = X beta + offset + Z
+    Lambda u`` plus ``|u|^2`` and ``W_i`` the GLM weights at the mode (Bates et al. 2015,
+    *J Stat Softw* 67(1), eq. 34). With ``q = 1`` it is :func:`agq_terms` with ``nagq=1``."""
     eta0 = _eta0(d, beta, None)
-    _, dev, logdet = _modes_multi(d, eta0, np.abs(np.asarray(lam, dtype=float)))
+    lam = np.asarray(lam, dtype=float)
+    _, dev, logdet = _modes_multi(d, eta0, np.abs(lam) if lam.ndim == 1 else lam)
     return np.asarray(dev + logdet)
 
 

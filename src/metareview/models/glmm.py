@@ -12,7 +12,9 @@ it by maximum likelihood:
   ``nAGQ = 7``, the integral by adaptive Gauss-Hermite quadrature).
 * ``model="UM.RS"``: random study intercepts instead, ``logit p_ij = mu + b_i + x_ij beta +
   g_ij u_i``, ``b_i ~ N(0, sigma^2)`` and (ML) ``u_i ~ N(0, tau^2)`` independent (lme4's
-  ``(group12 || study)``; metafor's ``cor=FALSE``); Poisson with offsets ``log t`` for IRR.
+  ``(group12 || study)``; metafor's ``cor=FALSE``); with ``cor=True`` (ML) ``(b_i, u_i)``
+  are bivariate normal with correlation ``rho`` (lme4's ``(group12 | study)``); Poisson with
+  offsets ``log t`` for IRR.
   Two random effects per study are beyond glmer's quadrature, so metafor fits this model by
   the Laplace approximation (``nAGQ = 1``) with ML and by 7-node AGQ with EE; so do we.
 * ``model="CM.EL"``: the exact conditional likelihood given the total events ``m1 = a + c``,
@@ -100,7 +102,9 @@ class GLMMResult(Printed):
     ``beta`` is the pooled log odds ratio (OR), log rate ratio (IRR), logit proportion (PLO)
     or log incidence rate (IRLN);
     ``tau2`` its between-study variance (0 for EE), ``se_tau2`` its SE where metafor gives one
-    (CM.EL), ``sigma2`` the variance of random study intercepts (UM.RS; NaN otherwise).
+    (CM.EL), ``sigma2`` the variance of random study intercepts (UM.RS; NaN otherwise),
+    ``rho`` their correlation with the random log ratios (UM.RS with ML and ``cor=True``;
+    NaN otherwise; metafor's ``rho``, which its print does not show).
     ``logLik``, ``deviance``, ``AIC``, ``BIC``, ``AICc`` are metafor's ``fit.stats`` (ML);
     ``parms`` counts the parameters, ``k_eff`` the observations the model is fitted to
     (``2k`` for UM.FS). ``ddf`` is ``k - 1`` for ``test="t"`` (else None).
@@ -140,6 +144,7 @@ class GLMMResult(Printed):
     BIC: float
     AICc: float
     vt: float
+    rho: float = math.nan
 
     @property
     def estimate(self) -> float:
@@ -396,6 +401,7 @@ class _Fit:
     p_eff: int = 1
     k_eff: int = 1
     sigma2: float = math.nan
+    rho: float = math.nan
 
 
 @dataclass
@@ -535,20 +541,26 @@ def _rows(c: dict[str, FloatArray], measure: str, k: int) -> tuple[FloatArray, F
 
 
 def _glmer(terms: Callable[[FloatArray], FloatArray], theta0: FloatArray, beta0: FloatArray,
-           alpha0: FloatArray | None, what: str, k: int) -> tuple[FloatArray, FloatArray]:
+           alpha0: FloatArray | None, what: str, k: int,
+           theta_fix: Callable[[FloatArray], FloatArray] = np.abs,
+           bounded: NDArray[np.bool_] | None = None) -> tuple[FloatArray, FloatArray]:
     """Minimise lme4's deviance / 2 (the sum of ``terms``) over ``(theta, beta[, alpha])``;
     the parameters and the inverse Hessian of the fixed effects (``beta`` and ``alpha``), as
-    lme4's Hessian-based ``vcov`` (an SD at its bound 0 is held there)."""
+    lme4's Hessian-based ``vcov``. ``theta`` is optimised unconstrained (the deviance depends
+    on it only through the covariance ``Lambda Lambda'``) and then put in lme4's form by
+    ``theta_fix`` (SDs: their absolute values); the entries ``bounded`` (default all: SDs)
+    are held at their bound 0 when they end there."""
     nt, nb = theta0.size, beta0.size
     has_alpha = alpha0 is not None
     start = np.concatenate([theta0, beta0, alpha0 if alpha0 is not None else []])
+    sd = np.ones(nt, dtype=bool) if bounded is None else bounded
     try:
         par = newton(terms, start, nt + nb, has_alpha, what)
-        par[:nt] = np.abs(par[:nt])
+        par[:nt] = theta_fix(par[:nt])
         # steps of 1e-3 (relative): the Laplace and AGQ deviances carry rounding of ~1e-12
         # from the conditional modes, which steps of 1e-4 magnify to ~1e-6 in the SE
         h = hessian_full(terms, par, nt + nb, has_alpha, step=1e-3)
-        keep = np.concatenate([par[:nt] >= 1e-4, np.ones(par.size - nt, dtype=bool)])
+        keep = np.concatenate([~sd | (par[:nt] >= 1e-4), np.ones(par.size - nt, dtype=bool)])
         v = vcov_chol(h[np.ix_(keep, keep)], what)
     except ConvergenceError as err:
         raise ConvergenceError(f"model='UM.RS', {what} fit of k = {k} studies: {err}") from None
@@ -606,7 +618,22 @@ def _um_rs_saturated(
     return ll, float(diff @ np.linalg.solve(contrast @ vth @ contrast.T, diff))
 
 
-def _um_rs(data: _Data, measure: str, method: str) -> tuple[_Fit, _Het]:
+def _lower_tri(theta: FloatArray) -> FloatArray:
+    """lme4's ``theta`` of ``(group | study)`` (Lambda's lower triangle by columns: l11, l21,
+    l22) as the factor Lambda (2, 2)."""
+    return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+
+
+def _lower_tri_fix(theta: FloatArray) -> FloatArray:
+    """The same covariance ``Lambda Lambda'`` with a non-negative diagonal (a column of
+    Lambda and its sign flipped together), as lme4 bounds it."""
+    l11, l21, l22 = (float(t) for t in theta)
+    if l11 < 0:
+        l11, l21 = -l11, -l21
+    return np.array([l11, l21, abs(l22)])
+
+
+def _um_rs(data: _Data, measure: str, method: str, cor: bool = False) -> tuple[_Fit, _Het]:
     """Unconditional model with random study effects (metafor's ``model="UM.RS"``), three
     glmer fits on two rows per study (``group1 = 1, 0``; ``group12 = +-1/2``):
 
@@ -615,7 +642,10 @@ def _um_rs(data: _Data, measure: str, method: str) -> tuple[_Fit, _Het]:
     * the saturated fit ``y ~ 0 + group1 + 1 + study:group1 + (1 | study)`` (one log odds
       ratio per study; the last interaction is aliased), started at the EE fit's sigma;
     * for ML, ``y ~ 0 + group1 + 1 + (group12 || study)``: in addition ``group12_ij u_i``,
-      ``u_i ~ N(0, tau^2)`` independent of ``b_i`` (metafor's ``cor=FALSE``).
+      ``u_i ~ N(0, tau^2)`` independent of ``b_i`` (metafor's ``cor=FALSE``); with ``cor``,
+      ``(group12 | study)``: ``(b_i, u_i)`` bivariate normal, ``Cov = Lambda Lambda'`` with
+      lme4's lower-triangular ``Lambda`` (``theta = l11, l21, l22``), so ``sigma^2 = l11^2``,
+      ``tau^2 = l21^2 + l22^2``, ``rho = l11 l21 / (sigma tau)`` (metafor's ``cor=TRUE``).
 
     glmer cannot integrate two random effects per study by quadrature, so metafor fits all
     three by the Laplace approximation (``nAGQ = 1``) when ``method="ML"`` and by adaptive
@@ -670,6 +700,19 @@ def _um_rs(data: _Data, measure: str, method: str) -> tuple[_Fit, _Het]:
         return _Fit(float(par_fe[1]), float(v_fe[0, 0]), sigma2=sigma**2, ll=ll_fe, parms=3,
                     p_eff=2, k_eff=2 * k), het
     d_ml = GroupedData(x, n, d_fe.X, off, np.column_stack([ones, group12]), study, k, family)
+    if cor:
+        def cor_terms(par: FloatArray) -> FloatArray:
+            return laplace_terms(d_ml, par[3:], _lower_tri(par[:3])) / 2
+
+        par_c, v_c = _glmer(cor_terms, np.array([sigma, 0.0, 0.5]), par_fe[1:], None,
+                            "ML (correlated random study intercepts and log ratios)", k,
+                            theta_fix=_lower_tri_fix, bounded=np.array([True, False, True]))
+        l11, l21, l22 = (float(t) for t in par_c[:3])
+        s2, t2 = l11**2, l21**2 + l22**2
+        rho = l11 * l21 / math.sqrt(s2 * t2) if s2 > 0 and t2 > 0 else math.nan
+        ll_c = sat_ll - float(np.sum(cor_terms(par_c)))
+        return _Fit(float(par_c[3]), float(v_c[0, 0]), t2, sigma2=s2, ll=ll_c, parms=4,
+                    p_eff=2, k_eff=2 * k, rho=rho), het
 
     def ml_terms(par: FloatArray) -> FloatArray:
         return laplace_terms(d_ml, par[2:], par[:2]) / 2
@@ -763,6 +806,7 @@ def rma_glmm(
     method: str = "ML",
     test: str = "z",
     level: float = 95,
+    cor: bool = False,
 ) -> GLMMResult:
     """Meta-analysis by a generalised linear (mixed-effects) model, as metafor's ``rma.glmm``.
 
@@ -781,6 +825,11 @@ def rma_glmm(
         ``"ML"`` (tau² by maximum likelihood) or ``"EE"``/``"FE"`` (tau² = 0).
     test, level
         ``"z"`` or ``"t"`` (t and F on ``k - 1`` df); the CI level in percent.
+    cor
+        ``model="UM.RS"`` with ``method="ML"``: let the random study intercepts and the
+        random log ratios be correlated (metafor's ``cor=TRUE``; lme4's ``(group12 |
+        study)``), their correlation returned as ``rho``. Ignored otherwise, as metafor
+        ignores it (the parameter count stays 4, as metafor counts it).
 
     Returns
     -------
@@ -823,7 +872,7 @@ def rma_glmm(
     elif model == "UM.FS":
         fit, het = _um_fs(dat, measure, method, nagq)
     elif model == "UM.RS":
-        fit, het = _um_rs(dat, measure, method)
+        fit, het = _um_rs(dat, measure, method, cor=bool(cor))
     elif measure == "OR" and model == "CM.EL":
         fit, het = _cm_el_or(dat, method)
     else:
@@ -877,5 +926,5 @@ def _result(measure: str, model: str, method: str, test: str, level: float, dat:
         QEp_Wld=wldp, QE_LRT=lrt, QEp_LRT=lrtp, QE_df=qe_df, QM=qm, QMp=qmp, ddf=ddf,
         logLik=ll, deviance=-2 * (ll - het.ll_qe), AIC=-2 * ll + 2 * fit.parms,
         BIC=-2 * ll + fit.parms * math.log(fit.k_eff),
-        AICc=-2 * ll + 2 * fit.parms * kk / (kk - fit.parms - 1), vt=vt,
+        AICc=-2 * ll + 2 * fit.parms * kk / (kk - fit.parms - 1), vt=vt, rho=fit.rho,
     )
