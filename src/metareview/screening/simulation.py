@@ -55,6 +55,7 @@ __all__ = [
     "recall_curve",
     "remaining_estimates",
     "rrf",
+    "sample_first_order",
     "screening_metrics",
     "simulate",
     "simulate_order",
@@ -610,6 +611,40 @@ def _mean_nested(items: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def sample_first_order(
+    data: LabelledSet,
+    priors: NDArray[np.intp],
+    size: int,
+    *,
+    seed: int,
+    model: str = DEFAULT_CLASSIFIER,
+    ranker: Ranker | None = None,
+    batch_fraction: float = DEFAULT_BATCH_FRACTION,
+    batch_size: int | None = None,
+) -> tuple[int, NDArray[np.intp]]:
+    """A reading order with a random sample read first: ``priors``, then a simple random
+    sample of ``size`` of the other records (:func:`~metareview.screening.remaining.draw_sample`
+    seeded by ``(seed, 33)``; all of them when fewer), then the ranker's order
+    (:func:`simulate_order`, which learns from the priors and the sample).
+
+    Returns
+    -------
+    sampled, order
+        The sample's size and the whole order (priors, sample, the rest).
+    """
+    rest = np.setdiff1d(np.arange(data.n), priors)
+    sample = draw_sample(rest, size, seed=(int(seed), 33))
+    if len(sample) == len(rest):
+        return len(sample), np.concatenate([priors, sample])
+    first = np.concatenate([priors, sample])
+    _, order = simulate_order(
+        data.records, data.labels, model=model, seed=int(seed), ranker=ranker,
+        prior_ids=[int(i) for i in first], batch_fraction=batch_fraction,
+        batch_size=batch_size,
+    )  # fmt: skip
+    return len(sample), np.concatenate([first, order])
+
+
 def simulate(
     data: LabelledSet,
     *,
@@ -625,11 +660,18 @@ def simulate(
     stop_confidence: float = 0.95,
     stop_run: int = 50,
     estimate_sample: int = ESTIMATE_SAMPLE,
+    stop_sample: int | None = None,
 ) -> SimulationResult:
     """Simulate screening ``data`` once per seed; score each order with
     :func:`screening_metrics`, the stopping rules (:mod:`metareview.screening.stopping`) and
     the estimates of relevant records left (:func:`remaining_estimates`, a random sample of
     ``estimate_sample`` records at 10%, 25% and 50% screened).
+
+    With ``stop_sample`` the random-sample stopping rule is scored too, on a second replay per
+    seed in which the reviewer reads, after the same priors, a random sample of
+    ``stop_sample`` of the other records (as ``metareview screen --sample N`` shows it first),
+    then the ranked order, the ranker learning from the sample
+    (:func:`sample_first_order`). Its work saved counts the sample's records as read.
 
     Features are computed once and shared by the seeds. ``ranker_options`` are passed to
     :class:`Ranker` (e.g. a preset of :data:`metareview.screening.ranking.PRESETS`).
@@ -640,7 +682,11 @@ def simulate(
     per_seed: list[dict[str, Any]] = []
     curves: list[NDArray[np.int64]] = []
     orders: list[NDArray[np.intp]] = []
+    if stop_sample is not None and stop_sample < 1:
+        raise InputError("the stopping sample must hold 1 record or more", field="stop_sample")
     stops: dict[str, list[dict[str, Any]]] = {"hypergeometric": [], "irrelevant-run": []}
+    if stop_sample is not None:
+        stops["sample"] = []
     n_priors = 0
     for seed in seeds:
         priors, order = simulate_order(
@@ -670,14 +716,22 @@ def simulate(
         )
         curves.append(recall_curve(y))
         for rule in stops:
+            y_rule, sampled = y_full, 0
+            if rule == "sample":
+                assert stop_sample is not None
+                sampled, with_sample = sample_first_order(
+                    data, priors, stop_sample, seed=int(seed), model=model, ranker=ranker,
+                    batch_fraction=batch_fraction, batch_size=batch_size,
+                )  # fmt: skip
+                y_rule = data.labels[with_sample]
             k = first_stop(
-                y_full, rule, target=stop_target, confidence=stop_confidence, run=stop_run,
-                check_every=max(1, data.n // 500),
+                y_rule, rule, target=stop_target, confidence=stop_confidence, run=stop_run,
+                check_every=max(1, data.n // 500), sample=sampled, before=n_priors,
             )
             read = data.n if k is None else k
             stops[rule].append({
                 "stopped_at": read,
-                "recall": float(y_full[:read].sum() / y_full.sum()),
+                "recall": float(y_rule[:read].sum() / y_rule.sum()),
                 "work_saved": 1.0 - read / data.n,
                 "stopped": k is not None,
             })
@@ -688,9 +742,13 @@ def simulate(
             "min_recall": float(np.min([r["recall"] for r in runs])),
             "work_saved": float(np.mean([r["work_saved"] for r in runs])),
             "stopped_at": float(np.mean([r["stopped_at"] for r in runs])),
+            "stopped": float(np.mean([r["stopped"] for r in runs])),
+            "below_target": float(np.mean([r["recall"] < stop_target for r in runs])),
             "settings": (
                 {"target": stop_target, "confidence": stop_confidence}
-                if rule == "hypergeometric" else {"run": stop_run}
+                if rule == "hypergeometric" else {"run": stop_run} if rule == "irrelevant-run"
+                else {"target": stop_target, "confidence": stop_confidence,
+                      "sample": float(stop_sample or 0)}
             ),
         }
         for rule, runs in stops.items()
