@@ -194,3 +194,13 @@ def test_screener_status_line_shows_the_sample_rule(tmp_path: Path) -> None:
             line = stopping_text(prog)[-1]
             assert line.startswith(f"random sample: recall ≥ {100 * sample.value:.1f}% at 95%")
             assert ("verdict once all 4 sample records are read" in line) == (n < 4)
+
+
+def test_screen_refuses_a_bad_stop_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_screener import _project
+
+    folder = _project(tmp_path)
+    assert main(["screen", str(folder), "--reviewer", "A", "--stop-target", "1.5"]) == 2
+    assert "must lie in (0, 1)" in capsys.readouterr().err
