@@ -35,8 +35,9 @@
   stopping below the target is at most ``P(K > K_hi) <= 1 - c`` however often it is checked.
   The verdict is drawn once the whole sample is read (each prefix would be another test). The
   price: with the sample drawn up front from the whole set, ``K_hi`` is close to ``K`` only when
-  the sample is a large share of it, so the rule stops early only on large samples
-  (benchmarks/results/screening_stopping.md).
+  the sample is a large share of it: on the nine Cohen sets (seeds 0-9, both levels) samples of
+  100 records, 25% and 50% let it stop in 7, 14 and 22 of 180 runs, saving a mean 1.4-2.8% of
+  the reading, below 95% recall in 2, 11 and 9 runs (benchmarks/results/screening_stopping.md).
 - **N irrelevant in a row**: stop after ``n`` consecutive irrelevant decisions (a common
   heuristic with no recall guarantee; cf. Ros et al. 2017).
 """
