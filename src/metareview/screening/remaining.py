@@ -24,7 +24,9 @@ relevant records left once the sample is read are ``K - x`` (those ``x`` are fou
 In a project, ``metareview screen DIR --sample N`` draws the sample (kept in the store with the
 pool it came from, :func:`draw_screening_sample`) and shows its records first, in the drawn
 order, so any prefix read is itself a random sample; the progress line then gives the estimate
-and interval of the relevant records still unscreened (:func:`sample_status`).
+and interval of the relevant records still unscreened (:func:`sample_status`), and, once the
+whole sample is read, the sample stopping rule's verdict from the one-sided bound
+(:func:`sample_upper_bound`, :func:`metareview.screening.stopping.sample_decision`).
 
 It costs the reading of ``s`` records that the ranking would have put later; on the Cohen sets a
 sample of 100 gave a median absolute error of 4.9 records at 25% screened, its 95% interval

@@ -10,7 +10,10 @@ record goes to the end of this session's queue), ``q`` quit. After every decisio
 record is the one it rates most likely relevant; the progress line shows the model's estimate of
 relevant records still unscreened. With ``sample=N`` (``metareview screen --sample N``) a random
 sample of N unscreened records is drawn and shown first, and the progress line gives the
-estimate from it with its 95% interval (:mod:`metareview.screening.remaining`).
+estimate from it with its 95% interval (:mod:`metareview.screening.remaining`). The stopping
+rules' verdicts follow (:func:`stopping_text`): the hypergeometric test on the ranked tail, N
+irrelevant in a row, and with a sample the random-sample rule
+(:mod:`metareview.screening.stopping`).
 """
 
 from __future__ import annotations
