@@ -6,12 +6,14 @@ abstracts and MeSH terms, ``label1``), and replays decisions at several stages o
 does: ``Ranker.fit(records, labels)`` (features are cached, so this compares the records'
 text with the cached corpus and retrains), ``Ranker.rank()`` and reading the first record of
 the order, and, separately, ``estimate_remaining_relevant()``. Prints median and 95th
-percentile per model; the goal is under 200 ms.
+percentile per ranker preset (``--models``: names of metareview.screening.ranking.PRESETS,
+default the shipped ``default`` and the ranker before issue 11, ``legacy``); the goal is under
+200 ms.
 
 Usage (from the project root)::
 
-    nice .venv/bin/python benchmarks/screening_latency.py [--records 5000] [--decisions 40]
-        [--models nb,logreg,svm] [--out benchmarks/results]
+    nice -n 10 .venv/bin/python benchmarks/screening_latency.py [--records 5000] \\
+        [--decisions 40] [--models default,legacy] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from typing import Any
 import numpy as np
 import sklearn
 
-from metareview.screening.ranking import MODELS, Ranker
+from metareview.screening.ranking import DEFAULT_PRESET, PRESETS, Ranker
 from metareview.screening.simulation import load_labelled_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,10 +59,15 @@ def run(data_dir: Path, n: int, decisions: int, models: list[str]) -> dict[str, 
         "python": platform.python_version(),
         "scikit-learn": sklearn.__version__,
         "cpus": os.cpu_count(),
+        "load_average_start": [round(v, 2) for v in os.getloadavg()],
+        "ranker_commit": subprocess.run(
+            ["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--",
+             "src/metareview/screening/ranking.py"], capture_output=True, text=True,
+        ).stdout.strip() or "unknown",
         "models": {},
     }
     for model in models:
-        ranker = Ranker(model, seed=0)
+        ranker = Ranker.from_preset(model, seed=0)
         labels = np.full(n, -1, dtype=np.int8)
         start = time.perf_counter()
         ranker.fit(records, labels)
@@ -104,6 +112,7 @@ def run(data_dir: Path, n: int, decisions: int, models: list[str]) -> dict[str, 
             f"{m['estimate_ms_median']:.0f} ms, p95 {m['estimate_ms_p95']:.0f} ms",
             flush=True,
         )
+    out["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     return out
 
 
@@ -114,7 +123,8 @@ def main() -> None:
     )
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--decisions", type=int, default=40)
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default=f"{DEFAULT_PRESET},legacy",
+                        help=f"ranker presets: {', '.join(PRESETS)}")
     parser.add_argument(
         "--out", type=Path, default=None, help="also write screening_latency.json and .md here"
     )
@@ -134,7 +144,10 @@ def _markdown(result: dict[str, Any]) -> str:
         f"Produced by `benchmarks/screening_latency.py`: {result['records']} real records (Cohen "
         f"2006 sets), {result['decisions_per_stage']} decisions at each of "
         f"{', '.join(map(str, STAGES))} records labelled; Python {result['python']}, "
-        f"scikit-learn {result['scikit-learn']}, {result['cpus']} CPUs shared with other work.",
+        f"scikit-learn {result['scikit-learn']}, {result['cpus']} CPUs shared with other work "
+        f"(niced; load average {result['load_average_start'][0]:g} at the start, "
+        f"{result['load_average_end'][0]:g} at the end); presets "
+        f"{', '.join(result['models'])}, ranking.py at {result['ranker_commit']}.",
         "",
         "'next record' = `Ranker.fit(records, labels)` (corpus text check + retraining) "
         "+ `Ranker.rank()`; 'estimate' = `estimate_remaining_relevant()`.",

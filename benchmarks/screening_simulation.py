@@ -1,23 +1,31 @@
 """Simulated screening on the nine Cohen (2006) drug class review sets: WSS@95, WSS@100, RRF@10.
 
 For every file, both label levels (``label1`` title/abstract, ``label2`` full text) and every
-model, replays a reviewer reading in the ranker's order from one random relevant and one random
-irrelevant prior (per seed), and averages the metrics over the seeds. Also reports how far the
-ranker's estimate of relevant records left is from the truth at 25% and 50% screened (default
-model), and writes the table as Markdown and JSON.
+ranker preset (``--models``: names of metareview.screening.ranking.PRESETS, default the shipped
+``default`` and the ranker before issue 11, ``legacy``), replays a reviewer reading in the
+ranker's order from one random relevant and one random irrelevant prior (per seed), and averages
+the metrics over the seeds. Also reports how far the ranker's estimate of relevant records left
+is from the truth at 25% and 50% screened (best preset), and writes the table as Markdown and
+JSON.
 
-Usage (from the project root; takes about 10 minutes on one core)::
+With ``--orders DIR`` the default preset's orders are read from (and missing ones appended to)
+``DIR/FILE_LABEL.csv`` (``seed, rank, row, label``), the cache benchmarks/screening_stopping.py
+writes with the same protocol, so the two benchmarks score the same replays.
 
-    nice .venv/bin/python benchmarks/screening_simulation.py \\
-        [--data ../shared/data/screening-cohen2006] [--seeds 5] [--models nb,logreg,svm] \\
-        [--batch-fraction 0.02] [--out benchmarks/results]
+Usage (from the project root; about 10 minutes of CPU per preset)::
+
+    nice -n 10 .venv/bin/python benchmarks/screening_simulation.py \\
+        [--data ../shared/data/screening-cohen2006] [--seeds 5] [--models default,legacy] \\
+        [--batch-fraction 0.02] [--out benchmarks/results] [--orders DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,7 +35,7 @@ import numpy as np
 import sklearn
 from sklearn.model_selection import StratifiedKFold
 
-from metareview.screening.ranking import MODELS, Ranker
+from metareview.screening.ranking import DEFAULT_PRESET, PRESETS, Ranker
 from metareview.screening.simulation import (
     DEFAULT_BATCH_FRACTION,
     load_labelled_csv,
@@ -36,8 +44,24 @@ from metareview.screening.simulation import (
     wss,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screening_stopping import orders_for  # the order cache of that benchmark
+
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ("label1", "label2")
+
+
+def ranker_commit() -> str:
+    """The last commit that changed the ranker (ranking.py), and HEAD."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+
+    ranking = git("log", "-1", "--format=%h", "--", "src/metareview/screening/ranking.py")
+    return f"ranking.py at {ranking}, HEAD {git('rev-parse', '--short', 'HEAD')}"
 
 
 def _estimate_error(
@@ -68,8 +92,10 @@ def _cross_validated_wss(ranker: Ranker, labels: np.ndarray) -> float:
 
 
 def run(
-    data_dir: Path, seeds: list[int], models: list[str], batch_fraction: float
+    data_dir: Path, seeds: list[int], models: list[str], batch_fraction: float,
+    orders: Path | None = None,
 ) -> dict[str, Any]:
+    load_start = [round(v, 2) for v in os.getloadavg()]
     files = sorted(data_dir.glob("*.csv"))
     if not files:
         sys.exit(f"no CSV files in {data_dir}")
@@ -79,18 +105,26 @@ def run(
         for label in LABELS:
             data = load_labelled_csv(path, label)
             for model in models:
-                ranker = Ranker(model, seed=seeds[0])
+                ranker = Ranker.from_preset(model, seed=seeds[0])
+                ranker._set_corpus(data.records)  # the features (simulate_order keeps them)
                 started = time.perf_counter()
                 per_seed = []
+                cached = None
+                if (orders is not None and model == DEFAULT_PRESET
+                        and batch_fraction == DEFAULT_BATCH_FRACTION):
+                    orders.mkdir(parents=True, exist_ok=True)
+                    cached = orders_for(data, seeds, orders / f"{path.stem}_{label}.csv")
                 for seed in seeds:
-                    priors, order = simulate_order(
-                        data.records,
-                        data.labels,
-                        model=model,
-                        seed=seed,
-                        batch_fraction=batch_fraction,
-                        ranker=ranker,
-                    )
+                    if cached is not None:
+                        priors, order = cached[seed][:2], cached[seed][2:]
+                    else:
+                        priors, order = simulate_order(
+                            data.records,
+                            data.labels,
+                            seed=seed,
+                            batch_fraction=batch_fraction,
+                            ranker=ranker,
+                        )
                     y = data.labels[order]
                     per_seed.append(
                         {
@@ -152,6 +186,9 @@ def run(
     best = max(models, key=lambda m: np.mean([averages[lb][m]["wss95"] for lb in LABELS]))
     return {
         "settings": {
+            "ranker_commit": ranker_commit(),
+            "load_average_end": [round(v, 2) for v in os.getloadavg()],
+            "load_average_start": load_start,
             "data": str(data_dir),
             "seeds": seeds,
             "models": models,
@@ -177,7 +214,10 @@ def _markdown(result: dict[str, Any]) -> str:
         "",
         "Produced by `benchmarks/screening_simulation.py` "
         f"(seeds {', '.join(map(str, s['seeds']))}; retraining batch fraction "
-        f"{s['batch_fraction']}; scikit-learn {s['scikit-learn']}, Python {s['python']}).",
+        f"{s['batch_fraction']}; scikit-learn {s['scikit-learn']}, Python {s['python']}; "
+        f"presets {', '.join(models)}, {s['ranker_commit']}; niced on 2 CPUs shared with other "
+        f"work, load average {s['load_average_start'][0]:g} at the start and "
+        f"{s['load_average_end'][0]:g} at the end).",
         "",
         "WSS@r = (N - k_r)/N - (1 - r), k_r the records read when recall first reaches r "
         "(Cohen et al. 2006); RRF@10 = recall after reading 10% of the records (ASReview "
@@ -257,13 +297,19 @@ def main() -> None:
         "--data", type=Path, default=ROOT.parent / "shared/data/screening-cohen2006"
     )
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default=f"{DEFAULT_PRESET},legacy",
+                        help=f"ranker presets: {', '.join(PRESETS)}")
+    parser.add_argument("--orders", type=Path, default=None,
+                        help="order cache of the default preset (screening_stopping.py's)")
     parser.add_argument("--batch-fraction", type=float, default=DEFAULT_BATCH_FRACTION)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
     parser.add_argument("--name", default="screening_simulation")
     args = parser.parse_args()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    result = run(args.data, list(range(args.seeds)), models, args.batch_fraction)
+    unknown = [m for m in models if m not in PRESETS]
+    if unknown:
+        sys.exit(f"unknown preset {unknown[0]!r}; choose from {', '.join(PRESETS)}")
+    result = run(args.data, list(range(args.seeds)), models, args.batch_fraction, args.orders)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
     md = _markdown(result)

@@ -8,8 +8,12 @@ orders already there are reused, so the rules can be rescored without simulating
 Prints one Markdown row per (file, label level, rule): mean recall at stop over the seeds, the
 lowest seed's recall, how many seeds fell below the target, and the mean work saved
 (1 - records read / N). Rules: the hypergeometric test of Callaghan & Müller-Hansen (Syst Rev
-2020;9:273; target 0.95, confidence 0.95) and 50 irrelevant records in a row
-(metareview.screening.stopping).
+2020;9:273; target 0.95, confidence 0.95) on the ranked tail, 50 irrelevant records in a row,
+and the random-sample rule (metareview.screening.stopping) for each size of ``--stop-samples``
+(records, or a percentage of the records after the priors): the reviewer reads the priors, the
+sample, then the ranked order learnt from both (metareview.screening.simulation.sample_rule_stop,
+replayed only as far as the rule needs); its work saved counts the sample as read. Then a
+summary over every file, label level and seed per rule.
 
 Then the estimates of relevant records left at 10%, 25% and 50% screened, along the same
 orders (metareview.screening.simulation.remaining_estimates): the ranker's extrapolation and a
@@ -21,7 +25,7 @@ Usage::
 
     nice -n 10 .venv/bin/python benchmarks/screening_stopping.py --seeds 3 \\
         [--orders benchmarks/results/screening_stopping_orders] [FILE ...] \\
-        [--data ../shared/data/screening-cohen2006]
+        [--data ../shared/data/screening-cohen2006] [--stop-samples 100,50%]
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from metareview.screening.simulation import (
     LabelledSet,
     load_labelled_csv,
     remaining_estimates,
+    sample_rule_stop,
     simulate_order,
 )
 from metareview.screening.stopping import first_stop
@@ -90,26 +95,62 @@ def orders_for(
     return {s: have[s] for s in seeds}
 
 
+def sample_size(spec: str, data: LabelledSet, n_priors: int) -> int:
+    """``100`` records, or ``50%`` of the records after the priors."""
+    if spec.endswith("%"):
+        return max(1, round(float(spec[:-1]) / 100 * (data.n - n_priors)))
+    return int(spec)
+
+
 def stopping_rows(
-    name: str, label: str, data: LabelledSet, orders: dict[int, NDArray[np.intp]]
+    name: str, label: str, data: LabelledSet, orders: dict[int, NDArray[np.intp]],
+    samples: list[str], runs: list[dict[str, object]],
 ) -> list[str]:
-    """Markdown rows: each rule's recall at stop and work saved over the seeds."""
+    """Markdown rows: each rule's recall at stop and work saved over the seeds (each run is
+    also appended to ``runs`` for the summary)."""
     out = []
-    for rule in ("hypergeometric", "irrelevant-run"):
-        recalls, saved = [], []
-        for order in orders.values():
+    rules = [("hypergeometric", ""), ("irrelevant-run", "")] + [("sample", s) for s in samples]
+    for rule, spec in rules:
+        recalls, saved, stopped = [], [], []
+        for seed, order in orders.items():
             y = data.labels[order]
-            k = first_stop(y, rule, target=TARGET, confidence=CONFIDENCE, run=RUN,
-                           check_every=max(1, data.n // 500))
-            read = data.n if k is None else k
-            recalls.append(float(y[:read].sum() / y.sum()))
-            saved.append(1.0 - read / data.n)
+            if rule == "sample":
+                size = sample_size(spec, data, 2)
+                res = sample_rule_stop(data, order[:2], size, seed=seed, target=TARGET,
+                                       confidence=CONFIDENCE)
+                recall, work, done = res["recall"], res["work_saved"], res["stopped"]
+            else:
+                k = first_stop(y, rule, target=TARGET, confidence=CONFIDENCE, run=RUN,
+                               check_every=max(1, data.n // 500))
+                read = data.n if k is None else k
+                recall, work, done = float(y[:read].sum() / y.sum()), 1.0 - read / data.n, k
+            recalls.append(float(recall))
+            saved.append(float(work))
+            stopped.append(done is not None and done is not False)
+            runs.append({"rule": rule if not spec else f"sample ({spec})", "recall": recall,
+                         "work_saved": work, "stopped": stopped[-1]})
         below = sum(r < TARGET for r in recalls)
+        shown = rule if not spec else f"sample ({spec})"
         out.append(
-            f"| {name} | {label} | {rule} | {100 * np.mean(recalls):.1f}% | "
-            f"{100 * min(recalls):.1f}% | {below}/{len(recalls)} | {100 * np.mean(saved):.1f}% |"
+            f"| {name} | {label} | {shown} | {100 * np.mean(recalls):.1f}% | "
+            f"{100 * min(recalls):.1f}% | {below}/{len(recalls)} | {100 * np.mean(saved):.1f}% | "
+            f"{sum(stopped)}/{len(stopped)} |"
         )
     return out
+
+
+def summary_table(runs: list[dict[str, object]]) -> str:
+    """Markdown: per rule, over every file, label level and seed."""
+    out = ["| rule | runs | mean recall at stop | lowest | runs below 95% | mean work saved | "
+           "runs where it said stop |", "|---|---|---|---|---|---|---|"]
+    for rule in dict.fromkeys(str(r["rule"]) for r in runs):
+        sel = [r for r in runs if r["rule"] == rule]
+        rec = np.array([float(r["recall"]) for r in sel])  # type: ignore[arg-type]
+        work = np.array([float(r["work_saved"]) for r in sel])  # type: ignore[arg-type]
+        out.append(f"| {rule} | {len(sel)} | {100 * rec.mean():.1f}% | {100 * rec.min():.1f}% | "
+                   f"{int((rec < TARGET).sum())} | {100 * work.mean():.1f}% | "
+                   f"{sum(bool(r['stopped']) for r in sel)} |")
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,20 +161,29 @@ def main(argv: list[str] | None = None) -> int:
                         default=ROOT.parent / "shared/data/screening-cohen2006")
     parser.add_argument("--orders", type=Path,
                         default=ROOT / "benchmarks/results/screening_stopping_orders")
+    parser.add_argument("--stop-samples", default="100",
+                        help="sample rule sizes, comma-separated: records or N%% of them")
+    parser.add_argument("--no-estimates", action="store_true",
+                        help="skip the estimates of relevant records left")
     args = parser.parse_args(argv)
     args.orders.mkdir(parents=True, exist_ok=True)
     seeds = list(range(args.seeds))
+    samples = [t for t in args.stop_samples.replace(" ", "").split(",") if t]
+    started = time.perf_counter()
     print("| file | label | rule | recall at stop (mean) | lowest seed | seeds below 95% | "
-          "work saved |")
-    print("|---|---|---|---|---|---|---|")
+          "work saved | seeds it said stop |")
+    print("|---|---|---|---|---|---|---|---|")
+    runs: list[dict[str, object]] = []
     estimates: list[dict[str, object]] = []
     alternatives: list[dict[str, float]] = []
     for f in args.files:
         for label in LABELS:
             data = load_labelled_csv(args.data / f"{f}.csv", label)
             orders = orders_for(data, seeds, args.orders / f"{f}_{label}.csv")
-            for line in stopping_rows(f, label, data, orders):
+            for line in stopping_rows(f, label, data, orders, samples, runs):
                 print(line, flush=True)
+            if args.no_estimates:
+                continue
             ranker = Ranker(seed=0)
             for seed, order in orders.items():
                 alternatives.extend(model_alternatives(data, order, ranker))
@@ -142,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
                                                    ranker=ranker, seed=seed, sample_size=size):
                         estimates.append({"file": f, "label": label, "seed": seed,
                                           "size": size, **row})
+    print()
+    print(summary_table(runs))
+    print(f"\n# {time.perf_counter() - started:.0f} s", flush=True)
+    if args.no_estimates:
+        return 0
     print()
     print(estimate_table(estimates))
     print()

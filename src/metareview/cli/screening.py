@@ -174,9 +174,17 @@ def screen(
         typer.Option(
             "--sample",
             help="First screen N unscreened records drawn at random: the estimate of relevant "
-            "records left then comes from them, with a 95% interval.",
+            "records left then comes from them, with a 95% interval, and so does the "
+            "sample stopping rule.",
         ),
     ] = None,
+    stop_target: Annotated[
+        float, typer.Option("--stop-target", help="Target recall of the statistical stopping "
+                            "rules shown (hypergeometric; sample).")
+    ] = 0.95,
+    stop_confidence: Annotated[
+        float, typer.Option("--stop-confidence", help="Their confidence.")
+    ] = 0.95,
 ) -> None:
     """Screen records one at a time in the ranker's order (interactive)."""
     from metareview.screening.screener import ScreeningSession, run_screener
@@ -185,7 +193,7 @@ def screen(
     with Screening.open(directory) as s:
         session = ScreeningSession(
             s, reviewer=reviewer or default_actor(), stage=stage, model=model, seed=seed,
-            sample=sample,
+            sample=sample, stop_target=stop_target, stop_confidence=stop_confidence,
         )
         run_screener(session)
 

@@ -65,10 +65,10 @@ def simulate_command(
         None, "--orders", help="Write every seed's reading order as CSV: seed, rank, row, label."
     ),
     stop_target: float = typer.Option(
-        0.95, "--stop-target", help="Target recall of the hypergeometric stopping rule."
+        0.95, "--stop-target", help="Target recall of the statistical stopping rules."
     ),
     stop_confidence: float = typer.Option(
-        0.95, "--stop-confidence", help="Confidence of the hypergeometric stopping rule."
+        0.95, "--stop-confidence", help="Confidence of the statistical stopping rules."
     ),
     stop_run: int = typer.Option(
         50, "--stop-run", help="Stop after this many irrelevant records in a row (heuristic)."
@@ -76,6 +76,10 @@ def simulate_command(
     estimate_sample: int = typer.Option(
         ESTIMATE_SAMPLE, "--estimate-sample",
         help="Random sample drawn at 10/25/50% screened to estimate the relevant records left.",
+    ),
+    stop_sample: int | None = typer.Option(
+        None, "--stop-sample",
+        help="Score the random-sample stopping rule too: read a random sample of N first.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON only."),
     plot: Path | None = typer.Option(
@@ -90,7 +94,8 @@ def simulate_command(
     records. --json prints {"n", "n_included", "wss95", "wss100", "rrf10", "curve"} averaged
     over the seeds, with rrf10 as a proportion and curve rows (screened, found), plus
     "metrics" (recall@k%, WSS@x, ERF@x, ATD from one shared function), "stopping" (each
-    stopping rule's recall and work saved when it says stop), "remaining" (at 10/25/50%
+    stopping rule's recall and work saved when it says stop; with --stop-sample N also
+    "sample", the rule on a random sample of N read first), "remaining" (at 10/25/50%
     screened: relevant records left, the ranker's estimate and a random-sample estimate with
     its 95% interval's coverage) and "per_seed".
     """
@@ -98,6 +103,8 @@ def simulate_command(
         raise InputError("--estimate-sample must be 1 or more", field="estimate_sample")
     if seeds < 1:
         raise InputError("--seeds must be 1 or more", field="seeds")
+    if stop_sample is not None and stop_sample < 1:
+        raise InputError("--stop-sample must be 1 or more", field="stop_sample")
     if model not in PRESETS:
         raise InputError(
             f"unknown model {model!r}; choose one of {', '.join(PRESETS)}", field="model"
@@ -123,6 +130,7 @@ def simulate_command(
             batch_size=batch_size, prior_ids=ids, prior_relevant=prior_relevant,
             prior_irrelevant=prior_irrelevant, ranker_options=preset, stop_target=stop_target,
             stop_confidence=stop_confidence, stop_run=stop_run, estimate_sample=estimate_sample,
+            stop_sample=stop_sample,
         )
 
     if as_json:
@@ -166,6 +174,7 @@ def simulate_command(
             f"stopping rule {rule} ({settings}): stops after {stop['stopped_at']:.0f} records, "
             f"recall {100 * stop['recall']:.1f}% (lowest seed {100 * stop['min_recall']:.1f}%), "
             f"work saved {100 * stop['work_saved']:.1f}%"
+            + (" (the sample's reading counted)" if rule == "sample" else "")
         )
     for at, est in result.remaining.items():
         model_text = "" if est["model"] is None else (

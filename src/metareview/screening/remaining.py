@@ -24,7 +24,9 @@ relevant records left once the sample is read are ``K - x`` (those ``x`` are fou
 In a project, ``metareview screen DIR --sample N`` draws the sample (kept in the store with the
 pool it came from, :func:`draw_screening_sample`) and shows its records first, in the drawn
 order, so any prefix read is itself a random sample; the progress line then gives the estimate
-and interval of the relevant records still unscreened (:func:`sample_status`).
+and interval of the relevant records still unscreened (:func:`sample_status`), and, once the
+whole sample is read, the sample stopping rule's verdict from the one-sided bound
+(:func:`sample_upper_bound`, :func:`metareview.screening.stopping.sample_decision`).
 
 It costs the reading of ``s`` records that the ranking would have put later; on the Cohen sets a
 sample of 100 gave a median absolute error of 4.9 records at 25% screened, its 95% interval
@@ -58,6 +60,7 @@ __all__ = [
     "latest_sample",
     "sample_estimate",
     "sample_status",
+    "sample_upper_bound",
 ]
 
 
@@ -110,6 +113,53 @@ def sample_estimate(
         Counts that cannot be (a sample larger than the pool, more relevant than sampled, an
         empty sample) or a confidence outside (0, 1).
     """
+    _check_counts(pool, sampled, relevant, confidence)
+    alpha = (1.0 - confidence) / 2.0
+    return RemainingEstimate(
+        estimate=pool * relevant / sampled,
+        lower=_lower_bound(pool, sampled, relevant, alpha),
+        upper=_upper_bound(pool, sampled, relevant, alpha),
+        confidence=confidence,
+        pool=pool,
+        sampled=sampled,
+        relevant=relevant,
+    )
+
+
+def _first(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
+    """Smallest K in [lo, hi] with ok(K), ok monotone False..True (hi if none)."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+# K must leave room for the sample: x <= K <= U - (s - x). P(X >= x | K) grows with K and
+# P(X <= x | K) falls with K (a larger K shifts the hypergeometric up), so each bound is found by
+# bisection over that range.
+
+
+def _lower_bound(pool: int, sampled: int, relevant: int, alpha: float) -> int:
+    """``min { K : P(X >= x | K) > alpha }``, ``X ~ Hypergeometric(U, K, s)``."""
+    return _first(relevant, pool - (sampled - relevant),
+                  lambda k: float(hypergeom.sf(relevant - 1, pool, k, sampled)) > alpha)
+
+
+def _upper_bound(pool: int, sampled: int, relevant: int, alpha: float) -> int:
+    """``max { K : P(X <= x | K) > alpha }``, ``X ~ Hypergeometric(U, K, s)``."""
+    k_min, k_max = relevant, pool - (sampled - relevant)
+    # one below the first K where P(X <= x | K) <= alpha (k_max when there is none)
+    beyond = _first(k_min, k_max,
+                    lambda k: float(hypergeom.cdf(relevant, pool, k, sampled)) <= alpha)
+    if float(hypergeom.cdf(relevant, pool, beyond, sampled)) > alpha:
+        return k_max
+    return max(k_min, beyond - 1)
+
+
+def _check_counts(pool: int, sampled: int, relevant: int, confidence: float) -> None:
     if not 0.0 < confidence < 1.0:
         raise InputError(f"confidence must lie in (0, 1), got {confidence}", field="confidence")
     if not 0 < sampled <= pool:
@@ -121,39 +171,24 @@ def sample_estimate(
         raise InputError(
             f"{relevant} relevant in a sample of {sampled}", field="relevant"
         )
-    alpha = (1.0 - confidence) / 2.0
-    # K must leave room for the sample: x <= K <= U - (s - x). P(X >= x | K) grows with K and
-    # P(X <= x | K) falls with K (a larger K shifts the hypergeometric up), so each bound is
-    # found by bisection over that range.
-    k_min, k_max = relevant, pool - (sampled - relevant)
 
-    def first(ok: Callable[[int], bool]) -> int:
-        """Smallest K in [k_min, k_max] with ok(K), ok monotone False..True (k_max if none)."""
-        lo, hi = k_min, k_max
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if ok(mid):
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
 
-    lower = first(lambda k: float(hypergeom.sf(relevant - 1, pool, k, sampled)) > alpha)
-    # the largest K with P(X <= x | K) > alpha: one below the first K where it is not
-    beyond = first(lambda k: float(hypergeom.cdf(relevant, pool, k, sampled)) <= alpha)
-    if float(hypergeom.cdf(relevant, pool, beyond, sampled)) > alpha:
-        upper = k_max
-    else:
-        upper = max(k_min, beyond - 1)
-    return RemainingEstimate(
-        estimate=pool * relevant / sampled,
-        lower=lower,
-        upper=upper,
-        confidence=confidence,
-        pool=pool,
-        sampled=sampled,
-        relevant=relevant,
-    )
+def sample_upper_bound(pool: int, sampled: int, relevant: int, *, confidence: float = 0.95) -> int:
+    """One-sided upper confidence bound of the relevant records ``K`` among ``pool``.
+
+    ``K_hi = max { K : P(X <= x | K) > 1 - c }`` with ``X ~ Hypergeometric(U, K, s)``: the
+    ``K`` not rejected by the one-sided test of "as few as ``x`` relevant in the sample" at
+    level ``1 - c``, so ``P(K <= K_hi) >= c`` (the upper end of the two-sided interval of
+    :func:`sample_estimate` at confidence ``2c - 1``). The sample stopping rule
+    (:func:`metareview.screening.stopping.sample_recall_bound`) uses it.
+
+    Raises
+    ------
+    InputError
+        As :func:`sample_estimate`.
+    """
+    _check_counts(pool, sampled, relevant, confidence)
+    return _upper_bound(pool, sampled, relevant, 1.0 - confidence)
 
 
 def draw_sample(
@@ -192,6 +227,10 @@ class SampleStatus:
     :func:`sample_estimate` on them (None before the first); ``found`` the pool's records
     judged relevant since the draw (the sample's among them); ``left`` ``(estimate, lower,
     upper)`` of the relevant records still unscreened (:meth:`RemainingEstimate.left`).
+    ``outside_relevant`` and ``outside_undecided`` count the stage's records outside the pool
+    (decided before the draw, or added since) judged relevant and not decided yet: the sample
+    says nothing of them, so the sample stopping rule counts them as found and as possibly
+    relevant (:func:`metareview.screening.stopping.sample_decision`).
     """
 
     sample: StoredSample
@@ -199,6 +238,13 @@ class SampleStatus:
     estimate: RemainingEstimate | None
     found: int
     left: tuple[float, int, int] | None
+    outside_relevant: int = 0
+    outside_undecided: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Every record of the sample has a decision at the stage."""
+        return self.read == len(self.sample.records)
 
     def text(self) -> str:
         """The screener's progress text."""
@@ -221,6 +267,8 @@ class SampleStatus:
             "found": self.found,
             "estimate": None if self.estimate is None else self.estimate.to_json(),
             "left": None if self.left is None else list(self.left),
+            "outside_relevant": self.outside_relevant,
+            "outside_undecided": self.outside_undecided,
         }
 
 
@@ -307,8 +355,12 @@ def sample_status(
     labels = _stage_labels(screening, sample.stage)
     read = [r for r in sample.records if r in labels]
     found = sum(labels.get(r, 0) for r in sample.pool)
+    pool = set(sample.pool)
+    outside = [r for r in screening.candidates(sample.stage) if r not in pool]
+    out_rel = sum(labels.get(r, 0) for r in outside)
+    out_undecided = sum(r not in labels for r in outside)
     if not read:
-        return SampleStatus(sample, 0, None, found, None)
+        return SampleStatus(sample, 0, None, found, None, out_rel, out_undecided)
     est = sample_estimate(len(sample.pool), len(read), sum(labels.get(r, 0) for r in read),
                           confidence=confidence)  # fmt: skip
-    return SampleStatus(sample, len(read), est, found, est.left(found))
+    return SampleStatus(sample, len(read), est, found, est.left(found), out_rel, out_undecided)

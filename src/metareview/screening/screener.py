@@ -10,7 +10,10 @@ record goes to the end of this session's queue), ``q`` quit. After every decisio
 record is the one it rates most likely relevant; the progress line shows the model's estimate of
 relevant records still unscreened. With ``sample=N`` (``metareview screen --sample N``) a random
 sample of N unscreened records is drawn and shown first, and the progress line gives the
-estimate from it with its 95% interval (:mod:`metareview.screening.remaining`).
+estimate from it with its 95% interval (:mod:`metareview.screening.remaining`). The stopping
+rules' verdicts follow (:func:`stopping_text`): the hypergeometric test on the ranked tail, N
+irrelevant in a row, and with a sample the random-sample rule
+(:mod:`metareview.screening.stopping`).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from metareview.screening.decisions import Decision, Screening, normalise_stage
 from metareview.screening.hints import Hint, publication_hints
 from metareview.screening.ranking import DEFAULT_MODEL, Ranker, record_parts
 from metareview.screening.remaining import SampleStatus, draw_screening_sample, sample_status
-from metareview.screening.stopping import StopDecision, decide
+from metareview.screening.stopping import StopDecision, decide, sample_decision
 from metareview.sources.record import Record
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "read_key",
     "remaining_text",
     "run_screener",
+    "stopping_text",
 ]
 
 
@@ -70,12 +74,17 @@ class ScreeningProgress:
     remaining_relevant: float
     trained: bool
     #: The stopping rules' verdicts on this reviewer's decisions so far, in decision order
-    #: (:func:`metareview.screening.stopping.decide`: hypergeometric test for 95% recall at 95%
-    #: confidence, and 50 irrelevant in a row).
+    #: (:func:`metareview.screening.stopping.decide`: hypergeometric test for the target recall
+    #: at the confidence, default 95% and 95%, and 50 irrelevant in a row), then, when a random
+    #: sample was drawn, the sample rule's on all decisions of the stage
+    #: (:func:`metareview.screening.stopping.sample_decision`).
     stopping: tuple[StopDecision, ...] = ()
     #: The latest random sample's estimate of relevant records left, when one was drawn
     #: (:func:`metareview.screening.remaining.sample_status`).
     remaining_sample: SampleStatus | None = None
+    #: Target recall and confidence of the statistical stopping rules.
+    stop_target: float = 0.95
+    stop_confidence: float = 0.95
 
     @property
     def left(self) -> int:
@@ -101,6 +110,9 @@ class ScreeningSession:
         Draw a random sample of ``sample`` unscreened records (seeded by ``sample_seed``, else
         at random), kept in the store, and show its records first: the estimate of relevant
         records left then comes from it. An earlier sample of the stage is shown first too.
+    stop_target, stop_confidence
+        Target recall and confidence of the statistical stopping rules (the hypergeometric
+        test on the ranked tail and, with a sample, the random-sample rule).
     """
 
     def __init__(
@@ -113,11 +125,20 @@ class ScreeningSession:
         seed: int = 0,
         sample: int | None = None,
         sample_seed: int | None = None,
+        stop_target: float = 0.95,
+        stop_confidence: float = 0.95,
     ) -> None:
         self.screening = screening
         self.stage = normalise_stage(stage)
         if sample is not None and sample < 1:
             raise InputError("the sample must hold 1 record or more", field="sample")
+        if not 0.0 < stop_target < 1.0 or not 0.0 < stop_confidence < 1.0:
+            raise InputError(
+                f"stop target {stop_target} and confidence {stop_confidence} must lie in (0, 1)",
+                field="stop_target",
+            )
+        self.stop_target = stop_target
+        self.stop_confidence = stop_confidence
         # Check the options before anything is written to the store.
         self.ranker = Ranker.from_preset(model, seed=seed)
         self.reviewer = screening.add_reviewer(reviewer)
@@ -148,6 +169,7 @@ class ScreeningSession:
         self._probability: dict[int, float] = {}
         self._estimate = math.nan
         self._trained = False
+        self._stopping: tuple[StopDecision, ...] = ()
         self._data_version = int(
             screening.project.connection.execute("PRAGMA data_version").fetchone()[0]
         )
@@ -190,7 +212,6 @@ class ScreeningSession:
             found += decision != "exclude"
             out.append((n, found))
         return out
-        self._stopping: tuple[StopDecision, ...] = ()
 
     def _my_counts(self) -> dict[int, str]:
         mine: dict[int, str] = {}
@@ -224,9 +245,20 @@ class ScreeningSession:
             [v for v in (self.labels[i] for i in self.ranker._history) if v in (0, 1)],
             dtype=np.int64,
         )
-        self._stopping = tuple(decide(known, len(self.ids)))
+        stops = decide(known, len(self.ids), target=self.stop_target,
+                       confidence=self.stop_confidence)  # fmt: skip
         if self._sample is not None:
             self._sample = sample_status(self.screening, self.stage)
+        sample = self._sample
+        if sample is not None and sample.estimate is not None:
+            est = sample.estimate
+            stops.append(sample_decision(
+                sample.outside_relevant + sample.found, est.pool, est.sampled, est.relevant,
+                outside=sample.outside_relevant + sample.outside_undecided,
+                target=self.stop_target, confidence=self.stop_confidence,
+                complete=sample.complete,
+            ))  # fmt: skip
+        self._stopping = tuple(stops)
         self._ranking_dirty = False
 
     def next(self) -> Candidate | None:
@@ -306,6 +338,8 @@ class ScreeningSession:
             trained=self._trained,
             stopping=self._stopping,
             remaining_sample=self._sample,
+            stop_target=self.stop_target,
+            stop_confidence=self.stop_confidence,
         )
 
 
@@ -319,6 +353,30 @@ def remaining_text(prog: ScreeningProgress) -> str:
     if prog.trained and not math.isnan(prog.remaining_relevant):
         return f"≈ {prog.remaining_relevant:.1f} (ranker's extrapolation, no interval)"
     return "n/a (needs an include and an exclude)"
+
+
+def stopping_text(prog: ScreeningProgress) -> list[str]:
+    """One line per stopping rule, as the screener and the web page show them."""
+    out = []
+    for d in prog.stopping:
+        verdict = ": STOP" if d.stop else ""
+        if d.rule == "hypergeometric":
+            out.append(f"{100 * prog.stop_target:g}% recall test on the ranked tail: "
+                       f"p = {d.value:.3f} (stop below {d.threshold:g}{verdict})")
+        elif d.rule == "irrelevant-run":
+            out.append(f"{d.value:.0f} irrelevant in a row (heuristic, no recall guarantee; "
+                       f"stop at {d.threshold:.0f}{verdict})")
+        elif d.rule == "sample":
+            sample = prog.remaining_sample
+            read = "" if sample is None or sample.complete else (
+                f"; verdict once all {len(sample.sample.records)} sample records are read, "
+                f"{sample.read} so far"
+            )
+            out.append(f"random sample: recall ≥ {100 * d.value:.1f}% at "
+                       f"{100 * prog.stop_confidence:g}% confidence (stop at "
+                       f"{100 * d.threshold:g}%{verdict}{read})")
+    return out
+
 
 
 # -- terminal ------------------------------------------------------------------------------------
@@ -362,16 +420,7 @@ def _render(session: ScreeningSession, cand: Candidate, message: str | None) -> 
         ),
     )
     if prog.stopping:
-        hyper, run = prog.stopping
-        head.add_row(
-            Text(""),
-            Text(
-                f"stop? 95% recall test p = {hyper.value:.3f} (stop below {hyper.threshold:g}"
-                f"{': STOP' if hyper.stop else ''}) · {run.value:.0f} irrelevant in a row "
-                f"(heuristic stop at {run.threshold:.0f}{': STOP' if run.stop else ''})",
-                style="dim",
-            ),
-        )
+        head.add_row(Text(""), Text("stop? " + " · ".join(stopping_text(prog)), style="dim"))
     rec = cand.record
     title = Text(rec.title or "(no title)", style="bold")
     meta = [

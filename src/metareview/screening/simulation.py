@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 
 from metareview.errors import InputError
 from metareview.screening.ranking import DEFAULT_CLASSIFIER, Ranker, RecordLike
-from metareview.screening.remaining import draw_sample, sample_estimate
+from metareview.screening.remaining import draw_sample, sample_estimate, sample_upper_bound
 from metareview.screening.stopping import first_stop
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "recall_curve",
     "remaining_estimates",
     "rrf",
+    "sample_rule_stop",
     "screening_metrics",
     "simulate",
     "simulate_order",
@@ -610,6 +611,68 @@ def _mean_nested(items: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def sample_rule_stop(
+    data: LabelledSet,
+    priors: NDArray[np.intp],
+    size: int,
+    *,
+    seed: int,
+    target: float = 0.95,
+    confidence: float = 0.95,
+    model: str = DEFAULT_CLASSIFIER,
+    ranker: Ranker | None = None,
+    batch_fraction: float = DEFAULT_BATCH_FRACTION,
+    batch_size: int | None = None,
+) -> dict[str, Any]:
+    """Where the random-sample stopping rule stops along a replay with the sample read first.
+
+    The reviewer reads ``priors``, then a simple random sample of ``size`` of the other records
+    (:func:`~metareview.screening.remaining.draw_sample` seeded by ``(seed, 33)``; all of them
+    when fewer), then the ranker's order (:func:`simulate_order`, learning from the priors and
+    the sample). The rule (:func:`metareview.screening.stopping.first_stop`, ``"sample"``)
+    stops at the first record after the sample where ``found >= target (R_out + K_hi)``; as
+    ``found`` never exceeds the relevant records ``R`` of the set, a sample whose bound asks
+    for more than ``R`` never stops, and the replay is skipped (the reviewer reads all ``N``).
+    Otherwise the replay ends once that many are found.
+
+    Returns
+    -------
+    dict
+        ``stopped_at`` (records read, ``N`` when it never stops), ``recall`` (over every
+        relevant record, priors included), ``work_saved`` (``1 - stopped_at / N``, the sample
+        counted as read), ``stopped``, ``sampled`` and ``needed`` (relevant records to find).
+    """
+    y = np.asarray(data.labels).astype(np.int64)
+    rest = np.setdiff1d(np.arange(data.n), priors)
+    sample = draw_sample(rest, size, seed=(int(seed), 33))
+    first = np.concatenate([priors, sample]).astype(np.intp)
+    b, s = len(priors), len(sample)
+    k_hi = sample_upper_bound(data.n - b, s, int(y[sample].sum()), confidence=confidence)
+    needed = math.ceil((target - 1e-12) * (int(y[priors].sum()) + k_hi))
+    total = int(y.sum())
+    order = first
+    if needed <= total and s < len(rest):
+        have = int(y[first].sum())
+        _, more = simulate_order(
+            data.records, data.labels, model=model, seed=int(seed), ranker=ranker,
+            prior_ids=[int(i) for i in first], batch_fraction=batch_fraction,
+            batch_size=batch_size, stop=lambda _read, found: have + found >= needed,
+        )  # fmt: skip
+        order = np.concatenate([first, more])
+    k = first_stop(y[order], "sample", n_total=data.n, target=target, confidence=confidence,
+                   sample=s, before=b)  # fmt: skip
+    read = data.n if k is None else k
+    return {
+        "stopped_at": read,
+        # never stopping, the reviewer reads every record (the replay may have been skipped)
+        "recall": 1.0 if k is None else float(y[order[:read]].sum() / total),
+        "work_saved": 1.0 - read / data.n,
+        "stopped": k is not None,
+        "sampled": s,
+        "needed": needed,
+    }
+
+
 def simulate(
     data: LabelledSet,
     *,
@@ -625,11 +688,18 @@ def simulate(
     stop_confidence: float = 0.95,
     stop_run: int = 50,
     estimate_sample: int = ESTIMATE_SAMPLE,
+    stop_sample: int | None = None,
 ) -> SimulationResult:
     """Simulate screening ``data`` once per seed; score each order with
     :func:`screening_metrics`, the stopping rules (:mod:`metareview.screening.stopping`) and
     the estimates of relevant records left (:func:`remaining_estimates`, a random sample of
     ``estimate_sample`` records at 10%, 25% and 50% screened).
+
+    With ``stop_sample`` the random-sample stopping rule is scored too, on a second replay per
+    seed in which the reviewer reads, after the same priors, a random sample of
+    ``stop_sample`` of the other records (as ``metareview screen --sample N`` shows it first),
+    then the ranked order, the ranker learning from the sample
+    (:func:`sample_rule_stop`). Its work saved counts the sample's records as read.
 
     Features are computed once and shared by the seeds. ``ranker_options`` are passed to
     :class:`Ranker` (e.g. a preset of :data:`metareview.screening.ranking.PRESETS`).
@@ -640,7 +710,11 @@ def simulate(
     per_seed: list[dict[str, Any]] = []
     curves: list[NDArray[np.int64]] = []
     orders: list[NDArray[np.intp]] = []
+    if stop_sample is not None and stop_sample < 1:
+        raise InputError("the stopping sample must hold 1 record or more", field="stop_sample")
     stops: dict[str, list[dict[str, Any]]] = {"hypergeometric": [], "irrelevant-run": []}
+    if stop_sample is not None:
+        stops["sample"] = []
     n_priors = 0
     for seed in seeds:
         priors, order = simulate_order(
@@ -670,6 +744,14 @@ def simulate(
         )
         curves.append(recall_curve(y))
         for rule in stops:
+            if rule == "sample":
+                assert stop_sample is not None
+                stops[rule].append(sample_rule_stop(
+                    data, priors, stop_sample, seed=int(seed), target=stop_target,
+                    confidence=stop_confidence, model=model, ranker=ranker,
+                    batch_fraction=batch_fraction, batch_size=batch_size,
+                ))  # fmt: skip
+                continue
             k = first_stop(
                 y_full, rule, target=stop_target, confidence=stop_confidence, run=stop_run,
                 check_every=max(1, data.n // 500),
@@ -688,9 +770,13 @@ def simulate(
             "min_recall": float(np.min([r["recall"] for r in runs])),
             "work_saved": float(np.mean([r["work_saved"] for r in runs])),
             "stopped_at": float(np.mean([r["stopped_at"] for r in runs])),
+            "stopped": float(np.mean([r["stopped"] for r in runs])),
+            "below_target": float(np.mean([r["recall"] < stop_target for r in runs])),
             "settings": (
                 {"target": stop_target, "confidence": stop_confidence}
-                if rule == "hypergeometric" else {"run": stop_run}
+                if rule == "hypergeometric" else {"run": stop_run} if rule == "irrelevant-run"
+                else {"target": stop_target, "confidence": stop_confidence,
+                      "sample": float(stop_sample or 0)}
             ),
         }
         for rule, runs in stops.items()

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from metareview.errors import InputError
 from metareview.screening.decisions import STAGES, Screening, normalise_stage, reviewer_key
-from metareview.screening.screener import ScreeningSession, remaining_text
+from metareview.screening.screener import ScreeningSession, remaining_text, stopping_text
 from metareview.web.app import WebState
 from metareview.web.render import curve_svg, highlight
 from metareview.web.views import is_htmx, login_redirect, require_reviewer, session_of, state_of
@@ -97,6 +97,7 @@ def screen_view(
         "record": record,
         "progress": prog,
         "estimate": estimate,
+        "stopping": stopping_text(prog),
         "criteria": criteria,
         "reason_optional": stage == "title_abstract",
         "curve": curve_svg(session.recall_curve(), prog.total),
