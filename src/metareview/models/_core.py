@@ -490,7 +490,7 @@ def _tau2_pm(d: _Data, control: Control, median: bool = False) -> tuple[FloatArr
     the root lies beyond; here the bracket grows until it holds the root.
     """
     n = d.y.shape[0]
-    target = _per_value(special.chdtri, d.km1, 0.5) if median else d.k - 1.0
+    target = _per_value(chi2_isf, d.km1, 0.5) if median else d.k - 1.0
     q0, _, _ = _q_stat(d.y, d.maskf / d.v)
     tau2 = np.zeros(n)
     conv = np.ones(n, dtype=bool)
