@@ -47,7 +47,8 @@ def nested_kinds(sig: Sequence[_SigmaTerm], labels: IntArray, nblocks: int) -> I
     """Per random factor, 0 when its levels are the blocks (``labels``), 1 when each of its
     levels holds one row; None when a factor is neither (the dense blocks are needed)."""
     k = labels.size
-    first = np.unique(labels, return_index=True)[1]  # a row of each block
+    first = np.empty(nblocks, dtype=np.int64)
+    first[labels] = np.arange(k)  # a row of each block (any one)
     out = np.empty(len(sig), dtype=np.int64)
     for j, t in enumerate(sig):
         if t.nlevels == k:
