@@ -55,7 +55,8 @@ def models(d: pd.DataFrame, random: str | list[str], mods: bool, reml: bool
 
 CASES = [("konst", "~ 1 | district/school", False), ("konst", "~ 1 | district", False),
          ("konst", "~ 1 | district/study", True), ("shuffled", "~ 1 | study/es", True),
-         ("shuffled", "~ 1 | study", True), ("shuffled", ["~ 1 | study", "~ 1 | es"], False)]
+         ("shuffled", "~ 1 | study", True), ("shuffled", "~ 1 | es", True),
+         ("shuffled", ["~ 1 | study", "~ 1 | es"], False)]
 
 
 @pytest.mark.parametrize("reml", [True, False])
@@ -129,3 +130,18 @@ def test_unsorted_rows_give_the_sorted_fit() -> None:
     assert isinstance(a._refit[0], NestedModel) and a._refit[0].order is not None
     for name in ("beta", "se", "sigma2", "logLik", "QE", "QM"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-10)
+
+
+def test_fixed_component_fit_equals_dense() -> None:
+    """A fixed sigma^2 (metafor's ``sigma2=c(0.05, NA)``) and test="t": the closed-form fit equals
+    the dense one (V given as a sparse matrix takes the dense blocks)."""
+    d = shuffled(7)
+    kw = {"data": d, "random": "~ 1 | study/es", "mods": "~ x", "sigma2": [0.05, None],
+          "test": "t"}
+    a = rma_mv("yi", "vi", **kw)  # type: ignore[arg-type]
+    b = rma_mv("yi", sparse.diags(d["vi"].to_numpy()), **kw)  # type: ignore[arg-type]
+    assert isinstance(a._refit[0], NestedModel) and not isinstance(b._refit[0], NestedModel)
+    assert a.sigma2[0] == pytest.approx(0.05, rel=1e-14)
+    for name in ("beta", "se", "pval", "sigma2", "logLik", "QE", "QM"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-10)
+    np.testing.assert_allclose(a.confint().to_numpy(), b.confint().to_numpy(), rtol=1e-7)
