@@ -145,3 +145,15 @@ def test_fixed_component_fit_equals_dense() -> None:
     for name in ("beta", "se", "pval", "sigma2", "logLik", "QE", "QM"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-10)
     np.testing.assert_allclose(a.confint().to_numpy(), b.confint().to_numpy(), rtol=1e-7)
+
+
+def test_result_pickles_and_keeps_its_methods() -> None:
+    """The result (with its lazily built blocks and evaluation) survives pickle, as on main."""
+    import pickle
+
+    res = rma_mv("yi", "vi", data=konst(), random="~ 1 | district/school")
+    back = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(back.beta, res.beta)
+    np.testing.assert_array_equal(back.M_blocks[0][1], res.M_blocks[0][1])
+    for key, frame in res.ranef().items():
+        np.testing.assert_array_equal(back.ranef()[key].to_numpy(), frame.to_numpy())

@@ -29,7 +29,8 @@ Sherman, J., & Morrison, W. J. (1950). Adjustment of an inverse matrix correspon
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,6 +59,43 @@ def nested_kinds(sig: Sequence[_SigmaTerm], labels: IntArray, nblocks: int) -> I
         else:
             return None
     return out
+
+
+class _LazyEval(_Eval):
+    """An evaluation whose average information and Hessian are computed when first read (the
+    optimiser reads them only where the gradient has not vanished yet)."""
+
+    def __init__(self, *args: Any, second: Callable[[], tuple[FloatArray, FloatArray]]) -> None:
+        self._second: Callable[[], tuple[FloatArray, FloatArray]] | None = second
+        self._pair: tuple[FloatArray | None, FloatArray | None] = (None, None)
+        super().__init__(*args)
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._read(0)  # no closure in a pickle
+        return self.__dict__.copy()
+
+    def _read(self, i: int) -> FloatArray | None:
+        if self._second is not None:
+            self._pair, self._second = self._second(), None
+        return self._pair[i]
+
+    @property
+    def info(self) -> FloatArray | None:
+        return self._read(0)
+
+    @info.setter
+    def info(self, value: FloatArray | None) -> None:
+        if value is not None:
+            self._pair, self._second = (value, self._pair[1]), None
+
+    @property
+    def hess(self) -> FloatArray | None:
+        return self._read(1)
+
+    @hess.setter
+    def hess(self, value: FloatArray | None) -> None:
+        if value is not None:
+            self._pair, self._second = (self._pair[0], value), None
 
 
 class NestedModel(_Model):
@@ -138,7 +176,6 @@ class NestedModel(_Model):
         else:
             ll = -0.5 * self.k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
         g_out = np.zeros(self.npar)
-        info_m = hess_m = None
         if grad or info:
             qr = rsum * h  # 1_b'W r
             qx = t * h[:, None]  # X'W 1_b, (nb, p)
@@ -149,7 +186,8 @@ class NestedModel(_Model):
             if self.reml:
                 val = val - bb.reshape(2, -1) @ ainv.ravel()
             g_out = 0.5 * s2 * val[kd]
-            if info:
+            def second() -> tuple[FloatArray, FloatArray]:
+                """The average information and the exact Hessian (when first read)."""
                 # B W r and B W X for B = J, I as the columns of one matrix, W applied once
                 z = np.empty((y.size, 2 + 2 * p))
                 z[:, 0], z[:, 1] = qr[blk], wr
@@ -177,9 +215,13 @@ class NestedModel(_Model):
                     e = e + (-2.0 * (csum.reshape(n, n, -1) @ ainv.ravel())
                              + ab.reshape(n, -1) @ ab.transpose(0, 2, 1).reshape(n, -1).T)
                 e = 0.25 * (e + e.T)
-                hess_m = 2.0 * info_m - e + np.diag(g_out)
+                return info_m, 2.0 * info_m - e + np.diag(g_out)
+
+            if info:
+                return _LazyEval(-ll, g_out, np.asarray(beta, dtype=float),
+                                 np.asarray(ainv, dtype=float), ll, rss, second=second)
         return _Eval(-ll, g_out, np.asarray(beta, dtype=float), np.asarray(ainv, dtype=float),
-                     ll, rss, info_m, hess_m)
+                     ll, rss)
 
     def qe(self) -> tuple[float, float, FloatArray | None]:
         """``QE = r'V^-1 r`` of the ``V^-1``-weighted fit, ``log|V|`` and the residuals ``r``
