@@ -9,9 +9,10 @@ Two data sets, both fitted by both in the same run:
    ``sparse=TRUE`` (its dense default would factor a 10,000 x 10,000 matrix each iteration).
 
 Times are the best of ``--repeat`` fits (metafor's sparse fit: one run; with ``--rounds R`` the
-two sides alternate R times on dat.konstantopoulos2011 and each keeps its best), in process on each
-side (R's ``system.time`` around ``rma.mv``, so R's start-up and CSV reading are not counted;
-ours includes building the blocks).
+two sides alternate R times on dat.konstantopoulos2011, a line per round gives both times, their
+ratio and the load average, and the summary each side's best and the lowest per-round ratio), in
+process on each side (R's ``system.time`` around ``rma.mv``, so R's start-up and CSV reading are
+not counted; ours includes reading the columns, building the blocks and the result).
 Also printed: the ratio and the largest absolute difference of the estimates (beta, se, sigma^2).
 Needs ``Rscript`` with metafor for the comparison; without it only our times are printed.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -102,6 +104,34 @@ def metafor(d: pd.DataFrame, repeat: int, sparse: bool,
                                    for k in ("beta", "se", "sigma2")}
 
 
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def rounds(name: str, d: pd.DataFrame, args: argparse.Namespace) -> str:
+    """``args.rounds`` alternating rounds (ours, then metafor; each the best of
+    ``args.repeat`` fits), one line per round with its ratio, then each side's best."""
+    best_o, best_r, ratios = np.inf, np.inf, []
+    est_o: dict[str, np.ndarray] = {}
+    est_r: dict[str, np.ndarray] = {}
+    for i in range(args.rounds):
+        t_o, est_o = ours(d, args.repeat)
+        got = metafor(d, args.repeat, False, args.metafor_timeout)
+        if got is None:
+            return f"{name}: metafor did not finish within {args.metafor_timeout:.0f} s"
+        t_r, est_r = got
+        ratios.append(t_r / t_o)
+        best_o, best_r = min(best_o, t_o), min(best_r, t_r)
+        print(f"  round {i + 1}: metareview {t_o * 1e3:.2f} ms, metafor rma.mv {t_r * 1e3:.1f} ms, "
+              f"ratio {t_r / t_o:.1f}x ({load()})", flush=True)
+    diff = max(float(np.max(np.abs(est_o[k] - est_r[k]))) for k in est_r)
+    return (f"{name}: metareview {best_o:.4f} s, metafor rma.mv {best_r:.3f} s (each side's best "
+            f"of {args.rounds} rounds x {args.repeat} fits), ratio {best_r / best_o:.1f}x, "
+            f"lowest per-round ratio {min(ratios):.1f}x, max |difference| of estimates "
+            f"{diff:.2e}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clusters", type=int, default=1000)
@@ -125,16 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.sets != "both":
         sets = sets[:1] if args.sets == "konstantopoulos" else sets[1:]
     for name, d, sparse in sets:
+        if have_r and not sparse and args.rounds > 1:
+            line = rounds(name, d, args)
+            print(line, flush=True)
+            continue
         t_ours, est_ours = ours(d, args.repeat)
         line = f"{name}: metareview {t_ours:.4f} s"
         got = metafor(d, args.repeat if not sparse else 1, sparse, args.metafor_timeout) \
             if have_r else None
-        for _ in range(args.rounds - 1 if not sparse else 0):
-            t_ours = min(t_ours, ours(d, args.repeat)[0])
-            line = f"{name}: metareview {t_ours:.4f} s"
-            more = metafor(d, args.repeat, sparse, args.metafor_timeout) if have_r else None
-            if got is not None and more is not None and more[0] < got[0]:
-                got = more
         label = f"metafor rma.mv{' (sparse=TRUE)' if sparse else ''}"
         if got is not None:
             t_r, est_r = got

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,16 +181,26 @@ def _coded_levels(data: pd.DataFrame, cols: Sequence[str], field_name: str,
         if c not in data.columns:
             raise InputError(f"no column {c!r} in the data", field=field_name)
         col = data[c]
-        miss = col.isna().to_numpy()
+        if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
+            # plain NumPy numbers: np.unique gives pd.factorize(sort=True)'s codes, faster
+            arr = col.to_numpy()
+            miss = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.size, dtype=bool)
+        else:
+            arr = None
+            miss = col.isna().to_numpy()
         if miss.any():
             raise InputError("missing value in a random-effects variable",
                              row=int(np.flatnonzero(miss)[0]) + 1, field=c)
-        cache[c] = pd.factorize(col, sort=True)
+        if arr is not None:
+            uniq, inv = np.unique(arr, return_inverse=True)
+            cache[c] = (inv.astype(np.int64), uniq)
+        else:
+            cache[c] = pd.factorize(col, sort=True)
     per_col = tuple(cache[c] for c in cols)
     out = per_col[0][0].astype(np.int64)
     n = len(per_col[0][1])
     for nxt, u2 in per_col[1:]:
-        comb, u3 = pd.factorize(out * len(u2) + nxt, sort=True)
+        u3, comb = np.unique(out * len(u2) + nxt, return_inverse=True)
         out, n = comb.astype(np.int64), len(u3)
     return out, n, _LevelLabels(per_col, out)
 
@@ -359,8 +369,7 @@ def _blocks(
             and all(t.name.startswith(sig[0].name + "/") for t in sig[1:])):
         # one nesting a/b/...: the components are the levels of a (the same labels, in order
         # of first appearance, as the graph below gives)
-        first: IntArray = pd.factorize(sig[0].codes)[0].astype(np.int64)
-        return first
+        return _first_appearance(sig[0].codes)
     rows: list[IntArray] = []
     cols: list[IntArray] = []
     offset = n
@@ -381,6 +390,15 @@ def _blocks(
     graph = sparse.coo_matrix((np.ones(r.size), (r, c)), shape=(offset, offset))
     _, labels = csgraph.connected_components(graph, directed=False)
     out: IntArray = pd.factorize(labels[:n])[0].astype(np.int64)
+    return out
+
+
+def _first_appearance(codes: IntArray) -> IntArray:
+    """``codes`` relabelled 0, 1, ... in order of first appearance (``pd.factorize(codes)``)."""
+    _, first, inv = np.unique(codes, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    out: IntArray = rank[inv]
     return out
 
 
@@ -648,6 +666,7 @@ def _scoring(model: _Model, full: FloatArray, free: IntArray, max_iter: int = 40
     ev = model.evaluate(eta, info=True)
     if not math.isfinite(ev.f):
         return None
+    ixf = np.ix_(free, free)
     for _ in range(max_iter):
         g = ev.grad[free]
         if float(np.max(np.abs(g))) < 1e-9:
@@ -655,7 +674,7 @@ def _scoring(model: _Model, full: FloatArray, free: IntArray, max_iter: int = 40
         assert ev.info is not None
         step = None
         if ev.hess is not None:  # Newton where the Hessian is exact and positive definite
-            h = ev.hess[np.ix_(free, free)]
+            h = ev.hess[ixf]
             try:
                 np.linalg.cholesky(h)
                 step = np.linalg.solve(h, g)
@@ -663,7 +682,7 @@ def _scoring(model: _Model, full: FloatArray, free: IntArray, max_iter: int = 40
                 step = None
         if step is None:
             try:
-                step = np.linalg.solve(ev.info[np.ix_(free, free)], g)
+                step = np.linalg.solve(ev.info[ixf], g)
             except np.linalg.LinAlgError:
                 return None
         big = float(np.max(np.abs(step)))
@@ -813,7 +832,7 @@ class RMAMVResult(Printed):
     fixed: tuple[bool, ...] = field(repr=False)
     X: FloatArray = field(repr=False)
     yi: FloatArray = field(repr=False)
-    M_blocks: tuple[tuple[IntArray, FloatArray], ...] = field(repr=False)
+    M_blocks: Sequence[tuple[IntArray, FloatArray]] = field(repr=False)
     random: tuple[str, ...] = ()
     g_inner: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64),
                                        repr=False)
@@ -1266,12 +1285,40 @@ def _covariance(v_arg: Any, data: pd.DataFrame | None, k: int) -> sparse.csr_mat
 
 
 def _diag_checked(vals: FloatArray, name: str) -> sparse.csr_matrix:
+    return sparse.diags(_checked_variances(vals, name), format="csr")
+
+
+def _checked_variances(vals: FloatArray, name: str) -> FloatArray:
     bad = ~np.isfinite(vals) | (vals < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"sampling variance must be a finite number >= 0 (got {vals[i]})",
                          row=i + 1, field=name)
-    return sparse.diags(vals, format="csr")
+    return vals
+
+
+def _column_floats(col: pd.Series, name: str) -> FloatArray:
+    """A column as floats: :func:`as_float`, with a shortcut for plain NumPy numbers."""
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iuf":
+        return np.array(col.to_numpy(), dtype=float)
+    return as_float(col, name)
+
+
+def _diagonal_v(v_arg: Any, data: pd.DataFrame | None, k: int) -> FloatArray | None:
+    """``V`` given as ``k`` sampling variances (a column of ``data``, a 1-D array or a
+    Series), checked as :func:`_covariance` checks them; None for any other form of ``V``."""
+    if isinstance(v_arg, str):
+        if data is None or v_arg not in data.columns:
+            raise InputError(f"no column {v_arg!r} in the data", field=v_arg)
+        vals = _column_floats(data[v_arg], v_arg)
+        name = v_arg
+    elif isinstance(v_arg, np.ndarray | pd.Series) and v_arg.ndim == 1 and len(v_arg) == k:
+        vals = np.asarray(v_arg.to_numpy() if isinstance(v_arg, pd.Series) else v_arg,
+                          dtype=float)
+        name = "V"
+    else:
+        return None
+    return _checked_variances(vals, name) if vals.size == k else None
 
 
 def _comb_counts(term: _GTerm) -> tuple[tuple[int, ...], FloatArray]:
@@ -1407,7 +1454,7 @@ def rma_mv(
     if isinstance(yi, str):
         if data is None or yi not in data.columns:
             raise InputError(f"no column {yi!r} in the data", field=yi)
-        y = as_float(data[yi], yi)
+        y = _column_floats(data[yi], yi)
         y_name = yi
     else:
         y = as_float(yi, "yi")
@@ -1417,10 +1464,17 @@ def rma_mv(
     if bad.any():
         raise InputError("effect size must be a finite number", row=int(np.flatnonzero(bad)[0])
                          + 1, field=y_name)
-    frame = data.reset_index(drop=True) if data is not None else pd.DataFrame(index=range(k))
+    if data is None:
+        frame = pd.DataFrame(index=range(k))
+    elif isinstance(data.index, pd.RangeIndex) and data.index.start == 0 \
+            and data.index.step == 1:
+        frame = data  # already numbered 0, 1, ...: no copy needed
+    else:
+        frame = data.reset_index(drop=True)
     if len(frame) != k:
         raise InputError(f"data has {len(frame)} rows for {k} estimates", field="data")
-    vmat = _covariance(V, frame, k)
+    vdiag = _diagonal_v(V, frame, k)  # V as its diagonal when given as variances
+    vmat = _covariance(V, frame, k) if vdiag is None else None
     if mods is None:
         x = np.ones((k, 1))
         names: tuple[str, ...] = ("intrcpt",)
@@ -1444,7 +1498,7 @@ def rma_mv(
                 ("mods",)
     p = x.shape[1]
     xtx = x.T @ x
-    if np.linalg.matrix_rank(x) < p:
+    if mods is not None and np.linalg.matrix_rank(x) < p:  # a column of ones has rank 1
         raise InputError("model matrix not of full rank: " + ", ".join(names), field="mods")
     if k <= p:
         raise InputError(f"{p} coefficient(s) cannot be estimated from k = {k} estimates",
@@ -1461,9 +1515,23 @@ def rma_mv(
     structs = [struct] if isinstance(struct, str) else list(struct)
     sig, gts = _parse_random(random, frame, structs)
     labels = _blocks(k, sig, gts, vmat)
-    groups = _make_groups(labels, y, x, vmat, sig, gts)
-    logdet_xx = float(np.linalg.slogdet(xtx)[1])
-    model = _Model(groups, sig, gts, k, p, method_u == "REML", logdet_xx)
+    logdet_xx = math.log(float(xtx[0, 0])) if p == 1 else float(np.linalg.slogdet(xtx)[1])
+    model: _Model
+    kinds_nested = None
+    if vdiag is not None and sig and not gts and bool(np.all(vdiag > 0)):
+        from metareview.models._mvnested import NestedModel, nested_kinds
+
+        kinds_nested = nested_kinds(sig, labels, int(labels.max()) + 1)
+    if vdiag is not None and kinds_nested is not None:  # closed-form blocks (_mvnested)
+        nested = NestedModel(y, x, vdiag, labels, kinds_nested, sig, k, p, method_u == "REML",
+                             logdet_xx)
+        model, fe, dv = nested, nested.qe(), vdiag
+    else:
+        if vmat is None:
+            vmat = _diag_checked(vdiag, "V") if vdiag is not None else _covariance(V, frame, k)
+        groups = _make_groups(labels, y, x, vmat, sig, gts)
+        model = _Model(groups, sig, gts, k, p, method_u == "REML", logdet_xx)
+        fe, dv = _qe(groups, y, x), None
 
     # ---- fixed components and start values (metafor's)
     fix_s = _fix_vector(sigma2, len(sig), "sigma2")
@@ -1475,8 +1543,7 @@ def rma_mv(
     fix_g = [_fix_vector(gamma2, t.ntau, "gamma2") + _fix_vector(phi, t.nrho, "phi")
              for t in gts[1:]]
     nvc = len(sig) + sum(t.ntau for t in gts)
-    fe = _qe(groups, y, x)
-    total = _start_total(y, groups, nvc, fe)
+    total = _start_total(y, model.groups if dv is None else [], nvc, fe, dv)
     eta0: list[float] = [math.log(total / max(nvc, 1))] * len(sig)
     kinds: list[str] = ["var"] * len(sig)
     plabels: list[str] = ([f"sigma^2.{j + 1}" for j in range(len(sig))] if len(sig) > 1
@@ -1530,7 +1597,8 @@ def rma_mv(
     ddf = int(np.min(ddfs[list(btt_t)]))
     bsel = beta[list(btt_t)]
     try:
-        qm = float(bsel @ np.linalg.solve(vb[np.ix_(btt_t, btt_t)], bsel))
+        qm = float(bsel[0] ** 2 / vb[btt_t[0], btt_t[0]]) if len(btt_t) == 1 else \
+            float(bsel @ np.linalg.solve(vb[np.ix_(btt_t, btt_t)], bsel))
     except np.linalg.LinAlgError:
         qm = math.nan
     m = len(btt_t)
@@ -1604,7 +1672,7 @@ def rma_mv(
         QE=qe, QEp=qep, QM=qm, QMp=qmp, QMdf=qmdf, btt=btt_t,
         logLik=ll, deviance=dev, AIC=aic, BIC=bic, AICc=aicc, parms=parms,
         fixed=tuple(i in fixed for i in range(model.npar)),
-        X=_readonly(x), yi=_readonly(y), M_blocks=_final_m(model, eta_hat),
+        X=_readonly(x), yi=_readonly(y), M_blocks=_FinalBlocks(model, eta_hat),
         random=() if random is None else (random,) if isinstance(random, str) else tuple(random),
         g_inner=_readonly(gts[0].inner_codes) if gts else np.empty(0, dtype=np.int64),
         h_inner=_readonly(gts[1].inner_codes) if len(gts) > 1 else np.empty(0, dtype=np.int64),
@@ -1634,6 +1702,28 @@ def _contain_df(x: FloatArray, sig: Sequence[_SigmaTerm], gts: Sequence[_GTerm],
     return np.asarray(np.maximum(out - p, 1), dtype=np.int64)  # metafor: at least 1
 
 
+class _FinalBlocks(Sequence[tuple[IntArray, FloatArray]]):
+    """:func:`_final_m`, computed when first read (``robust`` and ``ranef`` read it)."""
+
+    def __init__(self, model: _Model, eta: FloatArray) -> None:
+        self._model, self._eta = model, eta
+        self._blocks: tuple[tuple[IntArray, FloatArray], ...] | None = None
+
+    def _get(self) -> tuple[tuple[IntArray, FloatArray], ...]:
+        if self._blocks is None:
+            self._blocks = _final_m(self._model, self._eta)
+        return self._blocks
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._get()[i]
+
+    def __iter__(self) -> Iterator[tuple[IntArray, FloatArray]]:
+        return iter(self._get())
+
+
 def _final_m(model: _Model, eta: FloatArray) -> tuple[tuple[IntArray, FloatArray], ...]:
     """The blocks of ``M`` at the estimates: ``(indices (nb, m), M (nb, m, m))`` per size."""
     s2, gs = model.natural(eta)
@@ -1650,17 +1740,19 @@ def _final_m(model: _Model, eta: FloatArray) -> tuple[tuple[IntArray, FloatArray
 
 
 def _start_total(y: FloatArray, groups: list[_Group], nvc: int,
-                 fe: tuple[float, float, FloatArray | None]) -> float:
+                 fe: tuple[float, float, FloatArray | None], dv: FloatArray | None = None
+                 ) -> float:
     """metafor's start value: ``max(0.001 nvc, var(y - X b_FE) - 1/mean(1/diag V))`` with
     ``b_FE`` the ``V^-1``-weighted fit (``var(y)`` when ``V`` is singular); ``fe`` is
-    :func:`_qe`'s result."""
+    :func:`_qe`'s result, ``dv`` the diagonal of ``V`` (else read from ``groups``)."""
     res = fe[2]
     if res is None:
         return float(np.var(y, ddof=1))
-    dv = np.zeros(y.size)
-    for grp in groups:
-        ok = grp.idx >= 0
-        dv[grp.idx[ok]] = np.diagonal(grp.v, axis1=1, axis2=2)[ok]
+    if dv is None:
+        dv = np.zeros(y.size)
+        for grp in groups:
+            ok = grp.idx >= 0
+            dv[grp.idx[ok]] = np.diagonal(grp.v, axis1=1, axis2=2)[ok]
     return max(0.001 * max(nvc, 1), float(np.var(res, ddof=1)) - 1.0 / float(np.mean(1.0 / dv)))
 
 
