@@ -39,6 +39,7 @@ default preset (a check of the shipped ranker; it is not part of the selection g
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import sys
@@ -168,12 +169,41 @@ def criterion_score(values: tuple[float, ...], criterion: str = "wss-recall") ->
     raise ValueError(f"unknown criterion {criterion!r}; choose wss-recall or coldstart")
 
 
+#: Grid settings that are a preset ``benchmarks/screening_vs_asreview.py`` replays in full,
+#: with the same priors and ranker (so the same reading order): with ``--orders`` their
+#: replays are read from its cached orders instead of being run again.
+SAME_AS_TOOL: dict[tuple[str, str], str] = {("df1-kw0.3", "svm-u4"): "metareview-default"}
+
+
+def _from_orders(orders_dir: Path, data: Any, file: str, label: str, tool: str,
+                 seed: int) -> dict[str, Any] | None:
+    """One replay's cache entry from screening_vs_asreview's ``seed, rank, row, label`` CSV."""
+    path = orders_dir / tool / f"{file}.{label}.csv"
+    if not path.exists():
+        return None
+    rows = [(int(r["rank"]), int(r["row"])) for r in csv.DictReader(path.open())
+            if int(r["seed"]) == seed]
+    if len(rows) != data.n:
+        return None
+    order = np.array([row for _, row in sorted(rows)], dtype=np.intp)
+    times = json.loads(path.with_suffix(".json").read_text()).get(str(seed), {})
+    return {"n": data.n - 2, "n_rel": data.n_included - 1,
+            "pos": np.flatnonzero(data.labels[order][2:]).tolist(),
+            "cpu_s": times.get("cpu_s", math.nan), "from": str(path)}
+
+
 def run_one(
     data: Any, file: str, label: str, feat: str, clf: str, ranker: Ranker, seed: int,
-    cache: Path,
+    cache: Path, orders_dir: Path | None = None,
 ) -> tuple[float, float, float, float]:
-    """WSS@95, recall@10%, @2.5% and @5% of one replay, from the cache when already run."""
+    """WSS@95, recall@10%, @2.5% and @5% of one replay, from the cache when already run (or
+    from screening_vs_asreview's orders, ``orders_dir``, for the settings of SAME_AS_TOOL)."""
     out = cache / f"{file}.{label}.{feat}.{clf}.s{seed}.json"
+    tool = SAME_AS_TOOL.get((feat, clf))
+    if not out.exists() and orders_dir is not None and tool is not None:
+        entry = _from_orders(orders_dir, data, file, label, tool, seed)
+        if entry is not None:
+            out.write_text(json.dumps(entry))
     if not out.exists():
         n_eval = data.n - 2
         n_rel = data.n_included - 1
@@ -241,8 +271,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="the candidate settings (default issue11)")
     parser.add_argument("--criterion", choices=("wss-recall", "coldstart"),
                         default="wss-recall", help="each fold's selection score")
+    parser.add_argument("--orders", type=Path, default=None,
+                        help="screening_vs_asreview's cache: read the default's replays there")
+    parser.add_argument("--settings", default=None,
+                        help="comma-separated feature names of the grid to run (e.g. to fill "
+                        "the cache in parallel processes); the selection is then among them")
     args = parser.parse_args(argv)
     grid = GRIDS[args.grid]
+    if args.settings:
+        grid = [(f, c) for f, c in grid if f in args.settings.split(",")]
     if not args.data.is_dir():
         print(f"no data folder {args.data}", file=sys.stderr)
         return 2
@@ -250,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(p.stem for p in args.data.glob("*.csv"))
     labels = args.labels.split(",")
     seeds = range(args.seeds)
-    runs = [("default", "preset")] if args.only == "default" else grid if grid is COLD_GRID \
+    runs = [("default", "preset")] if args.only == "default" else grid if args.grid == "coldstart" \
         else [("legacy", "lr-rel1"), ("default", "preset"), *grid]
     # scores[label][setting][file] = mean over seeds of (wss95, recall10, recall2.5, recall5)
     scores: dict[str, dict[str, dict[str, tuple[float, ...]]]] = {lb: {} for lb in labels}
@@ -260,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         for feat, clf in runs:
             ranker = _ranker(feat, clf)
             for lb in labels:
-                vals = [run_one(data[lb], file, lb, feat, clf, ranker, s, args.cache)
+                vals = [run_one(data[lb], file, lb, feat, clf, ranker, s, args.cache,
+                                args.orders)
                         for s in seeds]
                 scores[lb].setdefault(f"{feat}/{clf}", {})[file] = tuple(
                     float(np.mean([v[i] for v in vals])) for i in range(4))
