@@ -205,3 +205,21 @@ def test_loo_choose_picks_on_the_other_reviews() -> None:
     assert select.loo_choose(table, ["r1", "r2", "r3"], ["a", "b"]) == {
         "r1": "b", "r2": "a", "r3": "a"}
     assert select.loo_objective(table, "a", ["r2", "r3"]) == pytest.approx(0.15)
+
+
+def test_select_cold_start_criterion_by_hand() -> None:
+    spec = importlib.util.spec_from_file_location("screening_select",
+                                                  BENCHMARKS / "screening_select.py")
+    assert spec is not None and spec.loader is not None
+    select = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(select)
+    # N = 80, R = 4, relevant read at positions 0, 2, 3, 9 (0-based): 95% needs ceil(3.8) = 4
+    # found, after k = 10 read: WSS@95 = 70/80 - 0.05; recall@10% (8 read) 3/4; recall@2.5%
+    # (2 read) 1/4; recall@5% (4 read) 3/4
+    got = select._metrics({"n": 80, "n_rel": 4, "pos": [0, 2, 3, 9]})
+    assert got == pytest.approx((70 / 80 - 0.05, 0.75, 0.25, 0.75))
+    assert select.criterion_score(got) == pytest.approx((0.825 + 0.75) / 2)
+    assert select.criterion_score(got, "coldstart") == pytest.approx(
+        (0.825 + 0.75 + (0.25 + 0.75) / 2) / 3)
+    with pytest.raises(ValueError, match="unknown criterion"):
+        select.criterion_score(got, "mean")
