@@ -9,7 +9,11 @@ of the order changes neither. Then, for each held-out review, the setting with t
 score on the *other eight* reviews is chosen and evaluated on the held-out one; the score of a
 setting on a review is the mean of its WSS@95 and recall@10% (both in [0, 1]) over the seeds,
 averaged over both label levels (one setting serves both, as one default serves ``screen`` and
-``simulate``).
+``simulate``). With ``--criterion coldstart`` the score includes the cold start:
+``(WSS@95 + recall@10% + (recall@2.5% + recall@5%) / 2) / 3``, recall@x the share of the
+relevant records found in the first ``floor(x N)`` read (priors left out), so a setting that
+finds the first relevant records late loses even when its WSS@95 is high (issue 11; stated
+before the cold-start grid's per-review results were looked at).
 Picking by the nine-set mean alone would reward fit; the held-out figures measure how the
 choice generalises. Printed per label level: which setting each fold chose, its held-out
 WSS@95 and recall@10% beside ``legacy`` (the ranker before issue 11), the default preset's and,
@@ -22,6 +26,7 @@ Usage (from the project root; about 25 CPU-minutes per seed for the whole grid):
 
     nice -n 10 .venv/bin/python benchmarks/screening_select.py \\
         [--data ../shared/data/screening-cohen2006] [--seeds 3] [--labels label1,label2] \\
+        [--grid issue11|coldstart] [--criterion wss-recall|coldstart] \\
         [--cache /tmp/screen/select_cache] [--only default] \\
         [--asreview /work/asreview-cache/summary.json] [--json out.json]
 
@@ -34,6 +39,7 @@ default preset (a check of the shipped ranker; it is not part of the selection g
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import sys
@@ -56,6 +62,9 @@ FEATURES: dict[str, dict[str, Any]] = {
     "df1-kw0.3": {**_NGRAM, "min_df": 1, "keyword_weight": 0.3},
     "df2-kw0": {**_NGRAM, "min_df": 2, "keyword_weight": 0.0},
     "df2-kw0.3": {**_NGRAM, "min_df": 2, "keyword_weight": 0.3},
+    # the keyword block only from the k-th relevant label on (the cold-start grid)
+    **{f"df1-kw0.3-from{k}": {**_NGRAM, "min_df": 1, "keyword_weight": 0.3, "keyword_from": k}
+       for k in (2, 3, 5)},
 }
 #: Classifiers: (model, extra weight on relevant records on top of the balanced weights, C).
 #: The weights are scaled to mean 1 (as ASReview's); the ``lr-rel*`` settings were first run
@@ -87,6 +96,22 @@ GRID: list[tuple[str, str]] = [
     ("df1-kw0", "svm-u4"),
     ("df2-kw0.3", "svm-u4"),
 ]
+#: The cold-start grid (issue 11): the default, the same with the keyword block entering only
+#: once 2, 3 or 5 relevant records are labelled (the text block alone before: ELAS u4's
+#: features), and the text block alone throughout (ELAS u4's features and classifier). Run
+#: alone (without ``legacy`` and the default preset, which is its first row). The run in
+#: benchmarks/results/screening_select_coldstart.md covered the first three (``--settings``):
+#: the from5 and text-only rows were not run for lack of time.
+COLD_GRID: list[tuple[str, str]] = [
+    ("df1-kw0.3", "svm-u4"),
+    ("df1-kw0.3-from2", "svm-u4"),
+    ("df1-kw0.3-from3", "svm-u4"),
+    ("df1-kw0.3-from5", "svm-u4"),
+    ("df1-kw0", "svm-u4"),
+]
+GRIDS: dict[str, list[tuple[str, str]]] = {"issue11": GRID, "coldstart": COLD_GRID}
+#: The cold start: the fractions read at which the relevant records found are counted.
+COLD_AT: tuple[float, float] = (0.025, 0.05)
 
 
 def candidate_settings() -> dict[str, dict[str, Any]]:
@@ -121,21 +146,66 @@ def loo_choose(table: dict[str, dict[str, tuple[float, float]]], files: list[str
     return chosen
 
 
-def _metrics(result: dict[str, Any]) -> tuple[float, float]:
-    """WSS@95 and recall@10% from the relevant records' positions (as simulation.wss/rrf)."""
+def _metrics(result: dict[str, Any]) -> tuple[float, float, float, float]:
+    """WSS@95, recall@10%, recall@2.5% and recall@5% from the relevant records' positions (as
+    simulation.wss/rrf; the replay ran past 10% read, so the early positions are all there)."""
     n, n_rel, pos = result["n"], result["n_rel"], result["pos"]
     needed = max(1, math.ceil(0.95 * n_rel - 1e-9))
     k = pos[needed - 1] + 1
-    k10 = math.floor(0.10 * n + 1e-9)
-    return (n - k) / n - 0.05, sum(p < k10 for p in pos) / n_rel
+
+    def recall(x: float) -> float:
+        read = math.floor(x * n + 1e-9)
+        return sum(p < read for p in pos) / n_rel
+
+    return (n - k) / n - 0.05, recall(0.10), recall(COLD_AT[0]), recall(COLD_AT[1])
+
+
+def criterion_score(values: tuple[float, ...], criterion: str = "wss-recall") -> float:
+    """One review's score of a setting: ``(WSS@95 + recall@10%) / 2`` (``"wss-recall"``), or
+    with the cold start ``(WSS@95 + recall@10% + (recall@2.5% + recall@5%) / 2) / 3``
+    (``"coldstart"``); ``values`` = (wss95, recall10[, recall2.5, recall5])."""
+    if criterion == "wss-recall":
+        return (values[0] + values[1]) / 2
+    if criterion == "coldstart":
+        return (values[0] + values[1] + (values[2] + values[3]) / 2) / 3
+    raise ValueError(f"unknown criterion {criterion!r}; choose wss-recall or coldstart")
+
+
+#: Grid settings that are a preset ``benchmarks/screening_vs_asreview.py`` replays in full,
+#: with the same priors and ranker (so the same reading order): with ``--orders`` their
+#: replays are read from its cached orders instead of being run again.
+SAME_AS_TOOL: dict[tuple[str, str], str] = {("df1-kw0.3", "svm-u4"): "metareview-default"}
+
+
+def _from_orders(orders_dir: Path, data: Any, file: str, label: str, tool: str,
+                 seed: int) -> dict[str, Any] | None:
+    """One replay's cache entry from screening_vs_asreview's ``seed, rank, row, label`` CSV."""
+    path = orders_dir / tool / f"{file}.{label}.csv"
+    if not path.exists():
+        return None
+    rows = [(int(r["rank"]), int(r["row"])) for r in csv.DictReader(path.open())
+            if int(r["seed"]) == seed]
+    if len(rows) != data.n:
+        return None
+    order = np.array([row for _, row in sorted(rows)], dtype=np.intp)
+    times = json.loads(path.with_suffix(".json").read_text()).get(str(seed), {})
+    return {"n": data.n - 2, "n_rel": data.n_included - 1,
+            "pos": np.flatnonzero(data.labels[order][2:]).tolist(),
+            "cpu_s": times.get("cpu_s", math.nan), "from": str(path)}
 
 
 def run_one(
     data: Any, file: str, label: str, feat: str, clf: str, ranker: Ranker, seed: int,
-    cache: Path,
-) -> tuple[float, float]:
-    """WSS@95 and recall@10% of one replay, from the cache when already run."""
+    cache: Path, orders_dir: Path | None = None,
+) -> tuple[float, float, float, float]:
+    """WSS@95, recall@10%, @2.5% and @5% of one replay, from the cache when already run (or
+    from screening_vs_asreview's orders, ``orders_dir``, for the settings of SAME_AS_TOOL)."""
     out = cache / f"{file}.{label}.{feat}.{clf}.s{seed}.json"
+    tool = SAME_AS_TOOL.get((feat, clf))
+    if not out.exists() and orders_dir is not None and tool is not None:
+        entry = _from_orders(orders_dir, data, file, label, tool, seed)
+        if entry is not None:
+            out.write_text(json.dumps(entry))
     if not out.exists():
         n_eval = data.n - 2
         n_rel = data.n_included - 1
@@ -163,20 +233,29 @@ def _ranker(feat: str, clf: str) -> Ranker:
     return Ranker(model, relevant_weight=rel, c=c, **FEATURES[feat])
 
 
-def _asreview(path: Path | None) -> dict[str, dict[str, tuple[float, float]]]:
-    """ASReview's per-set means over seeds: {label: {set: (wss95, recall10)}}."""
+def _asreview(path: Path | None, seeds: int,
+              data: Path) -> dict[str, dict[str, tuple[float, ...]]]:
+    """ASReview's per-set means over seeds 0..seeds-1: {label: {set: (wss95, recall10[,
+    recall2.5, recall5])}}; the cold start when the summary has it (found counts over R)."""
     if path is None or not path.exists():
         return {}
     tools = json.loads(path.read_text()).get("tools", {})
     runs = tools.get("asreview-elas_u4", {})
-    out: dict[str, dict[str, tuple[float, float]]] = {}
+    out: dict[str, dict[str, tuple[float, ...]]] = {}
     for file, by_label in runs.items():
         for label, by_seed in by_label.items():
-            vals = list(by_seed.values())
-            out.setdefault(label, {})[file] = (
-                float(np.mean([v["wss95"] for v in vals])),
-                float(np.mean([v["recall10"] for v in vals])),
-            )
+            vals = [by_seed[str(s)] for s in range(seeds) if str(s) in by_seed]
+            if len(vals) < seeds:
+                print(f"ASReview has {len(vals)} of {seeds} seeds on {file} {label}: left out",
+                      file=sys.stderr)
+                continue
+            row: tuple[float, ...] = (float(np.mean([v["wss95"] for v in vals])),
+                                      float(np.mean([v["recall10"] for v in vals])))
+            if all("found5" in v for v in vals):
+                n_rel = load_labelled_csv(data / f"{file}.csv", label).n_included - 1
+                row += tuple(float(np.mean([v[k] for v in vals])) / n_rel
+                             for k in ("found2.5", "found5"))
+            out.setdefault(label, {})[file] = row
     return out
 
 
@@ -190,7 +269,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="'default': run only the default preset")
     parser.add_argument("--asreview", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--grid", choices=sorted(GRIDS), default="issue11",
+                        help="the candidate settings (default issue11)")
+    parser.add_argument("--criterion", choices=("wss-recall", "coldstart"),
+                        default="wss-recall", help="each fold's selection score")
+    parser.add_argument("--orders", type=Path, default=None,
+                        help="screening_vs_asreview's cache: read the default's replays there")
+    parser.add_argument("--settings", default=None,
+                        help="comma-separated feature names of the grid to run (e.g. to fill "
+                        "the cache in parallel processes); the selection is then among them")
     args = parser.parse_args(argv)
+    grid = GRIDS[args.grid]
+    if args.settings:
+        grid = [(f, c) for f, c in grid if f in args.settings.split(",")]
     if not args.data.is_dir():
         print(f"no data folder {args.data}", file=sys.stderr)
         return 2
@@ -198,30 +289,32 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(p.stem for p in args.data.glob("*.csv"))
     labels = args.labels.split(",")
     seeds = range(args.seeds)
-    runs = [("default", "preset")] if args.only == "default" else [
-        ("legacy", "lr-rel1"), ("default", "preset"), *GRID]
-    # scores[label][setting][file] = mean over seeds of (wss95, recall10)
-    scores: dict[str, dict[str, dict[str, tuple[float, float]]]] = {lb: {} for lb in labels}
+    runs = [("default", "preset")] if args.only == "default" else grid if args.grid == "coldstart" \
+        else [("legacy", "lr-rel1"), ("default", "preset"), *grid]
+    # scores[label][setting][file] = mean over seeds of (wss95, recall10, recall2.5, recall5)
+    scores: dict[str, dict[str, dict[str, tuple[float, ...]]]] = {lb: {} for lb in labels}
     t0 = time.time()
     for file in files:
         data = {lb: load_labelled_csv(args.data / f"{file}.csv", lb) for lb in labels}
         for feat, clf in runs:
             ranker = _ranker(feat, clf)
             for lb in labels:
-                vals = [run_one(data[lb], file, lb, feat, clf, ranker, s, args.cache)
+                vals = [run_one(data[lb], file, lb, feat, clf, ranker, s, args.cache,
+                                args.orders)
                         for s in seeds]
-                scores[lb].setdefault(f"{feat}/{clf}", {})[file] = (
-                    float(np.mean([v[0] for v in vals])), float(np.mean([v[1] for v in vals])))
+                scores[lb].setdefault(f"{feat}/{clf}", {})[file] = tuple(
+                    float(np.mean([v[i] for v in vals])) for i in range(4))
         print(f"[{file}: {time.time() - t0:.0f} s]", file=sys.stderr)
 
-    asr = _asreview(args.asreview)
-    report: dict[str, Any] = {"seeds": args.seeds, "grid": GRID, "labels": {}}
-    candidates = [f"{a}/{b}" for a, b in GRID]
+    asr = _asreview(args.asreview, args.seeds, args.data)
+    report: dict[str, Any] = {"seeds": args.seeds, "grid": grid, "criterion": args.criterion,
+                              "labels": {}}
+    candidates = [f"{a}/{b}" for a, b in grid]
 
     def objective(name: str, keep: list[str]) -> float:
-        """Mean of (WSS@95 + recall@10%) / 2 over the kept reviews and both label levels: one
+        """Mean of :func:`criterion_score` over the kept reviews and both label levels: one
         setting serves both stages, as one default serves ``screen`` and ``simulate``."""
-        return float(np.mean([(scores[lb][name][f][0] + scores[lb][name][f][1]) / 2
+        return float(np.mean([criterion_score(scores[lb][name][f], args.criterion)
                               for lb in labels for f in keep]))
 
     # the fold's choice, made on the other eight reviews (never on the held-out one)
@@ -232,64 +325,76 @@ def main(argv: list[str] | None = None) -> int:
     for lb in labels:
         table = scores[lb]
         base = asr.get(lb, {})
-        if args.only == "default":
-            shipped = table["default/preset"]
-            rows = [{"held_out": f, "chosen": "default/preset", "wss95": shipped[f][0],
-                     "recall10": shipped[f][1]} for f in files]
-        else:
-            rows = []
-            for held in files:
-                chosen = chosen_for[held]
-                w, r = table[chosen][held]
-                rows.append({"held_out": held, "chosen": chosen, "wss95": w, "recall10": r})
-        print(f"\n## {lb}: leave-one-review-out ({args.seeds} seed(s))\n")
-        head = "| held out | chosen on the other 8 | WSS@95 | recall@10% |"
+        def cold(v: tuple[float, ...]) -> float:
+            """The cold start of one review: mean of recall@2.5% and recall@5% (NaN if absent)."""
+            return (v[2] + v[3]) / 2 if len(v) >= 4 else math.nan
+
+        def cells(v: tuple[float, ...]) -> str:
+            return f" {v[0]:.3f} | {100 * v[1]:.1f}% | {100 * cold(v):.1f}% |"
+
+        nan4 = (math.nan,) * 4
+        rows = []
+        for held in files:
+            chosen = "default/preset" if args.only == "default" else chosen_for[held]
+            v = table[chosen][held]
+            rows.append({"held_out": held, "chosen": chosen, "wss95": v[0], "recall10": v[1],
+                         "recall2.5": v[2], "recall5": v[3], "cold": cold(v)})
+        print(f"\n## {lb}: leave-one-review-out ({args.seeds} seed(s), criterion "
+              f"{args.criterion})\n")
+        head = "| held out | chosen on the other 8 | WSS@95 | recall@10% | cold start |"
         extra = [n for n in ("default/preset", "legacy/lr-rel1") if n in table]
         for n in extra:
-            head += f" {n.split('/')[0]} WSS@95 | recall@10% |"
+            head += f" {n.split('/')[0]} WSS@95 | recall@10% | cold |"
         if base:
-            head += " ASReview u4 WSS@95 | recall@10% |"
+            head += " ASReview u4 WSS@95 | recall@10% | cold |"
         print(head)
         print("|" + "---|" * (head.count("|") - 1))
         for row in rows:
             f = row["held_out"]
-            line = f"| {f} | {row['chosen']} | {row['wss95']:.3f} | {100 * row['recall10']:.1f}% |"
+            line = f"| {f} | {row['chosen']} |" + cells(table[row["chosen"]][f])
             for n in extra:
-                line += f" {table[n][f][0]:.3f} | {100 * table[n][f][1]:.1f}% |"
+                line += cells(table[n][f])
             if base:
-                w, r = base.get(f, (math.nan, math.nan))
-                line += f" {w:.3f} | {100 * r:.1f}% |"
+                line += cells(base.get(f, nan4))
             print(line)
-        mw = float(np.mean([x["wss95"] for x in rows]))
-        mr = float(np.mean([x["recall10"] for x in rows]))
-        line = f"| **mean** | | **{mw:.3f}** | **{100 * mr:.1f}%** |"
+
+        def mean_of(vs: list[tuple[float, ...]]) -> tuple[float, ...]:
+            width = min(len(v) for v in vs)
+            return tuple(float(np.mean([v[i] for v in vs])) for i in range(width))
+
+        line = "| **mean** | |" + cells(mean_of([table[x["chosen"]][x["held_out"]] for x in rows]))
         for n in extra:
-            line += (f" {np.mean([table[n][f][0] for f in files]):.3f} |"
-                     f" {100 * np.mean([table[n][f][1] for f in files]):.1f}% |")
+            line += cells(mean_of([table[n][f] for f in files]))
         if base:
-            bw = [base.get(f, (math.nan, math.nan)) for f in files]
-            line += (f" {np.mean([b[0] for b in bw]):.3f} |"
-                     f" {100 * np.mean([b[1] for b in bw]):.1f}% |")
+            line += cells(mean_of([base.get(f, nan4) for f in files]))
         print(line)
-        print(f"\nheld-out WSS@95 range {min(x['wss95'] for x in rows):.3f}"
-              f" to {max(x['wss95'] for x in rows):.3f}; recall@10% range "
-              f"{100 * min(x['recall10'] for x in rows):.1f}% to "
+        print(f"\ncold start: mean of recall@2.5% and recall@5% (relevant found in the first "
+              f"2.5% / 5% read, priors left out); held-out WSS@95 range "
+              f"{min(x['wss95'] for x in rows):.3f} to {max(x['wss95'] for x in rows):.3f}; "
+              f"recall@10% range {100 * min(x['recall10'] for x in rows):.1f}% to "
               f"{100 * max(x['recall10'] for x in rows):.1f}%")
         if base:
-            ww = sum(x["wss95"] >= base[x["held_out"]][0] for x in rows if x["held_out"] in base)
-            rr = sum(x["recall10"] >= base[x["held_out"]][1] for x in rows
-                     if x["held_out"] in base)
-            print(f"at or above ASReview u4 on {ww} of {len(base)} reviews for WSS@95, "
-                  f"{rr} of {len(base)} for recall@10%")
+            kept = [x for x in rows if x["held_out"] in base]
+            counts = [sum(x[k] >= base[x["held_out"]][i] for x in kept)
+                      for k, i in (("wss95", 0), ("recall10", 1))]
+            text = (f"at or above ASReview u4 on {counts[0]} of {len(kept)} reviews for WSS@95, "
+                    f"{counts[1]} of {len(kept)} for recall@10%")
+            if all(len(base[x["held_out"]]) >= 4 for x in kept):
+                cc = sum(x["cold"] >= cold(base[x["held_out"]]) for x in kept)
+                text += f", {cc} of {len(kept)} for the cold start"
+            print(text)
         if args.only != "default":
-            print(f"\nEvery setting (WSS@95 / recall@10% per review, mean over {args.seeds} "
-                  "seed(s)):\n")
+            print(f"\nEvery setting (WSS@95 / recall@10% / cold start per review, mean over "
+                  f"{args.seeds} seed(s)):\n")
             print("| setting | " + " | ".join(f[:8] for f in files) + " | mean |")
             print("|---" * (len(files) + 2) + "|")
             for name, per in table.items():
-                cells = " | ".join(f"{per[f][0]:.3f} / {100 * per[f][1]:.0f}%" for f in files)
-                print(f"| {name} | {cells} | {np.mean([per[f][0] for f in files]):.3f} / "
-                      f"{100 * np.mean([per[f][1] for f in files]):.1f}% |")
+                row_cells = " | ".join(
+                    f"{per[f][0]:.3f} / {100 * per[f][1]:.0f}% / {100 * cold(per[f]):.0f}%"
+                    for f in files)
+                m = mean_of([per[f] for f in files])
+                print(f"| {name} | {row_cells} | {m[0]:.3f} / {100 * m[1]:.1f}% / "
+                      f"{100 * cold(m):.1f}% |")
         report["labels"][lb] = {"folds": rows, "per_setting": table}
     if chosen_for:
         print(f"\nbest on all nine, both levels (for reference only, not a selection): "

@@ -3,7 +3,7 @@
 Both tools replay the same reviewer on the nine Cohen (2006) sets, at the abstract level
 (``label1``) and the full-text level (``label2``):
 
-- **priors**: one random relevant and one random irrelevant record per seed (seeds 0, 1, 2),
+- **priors**: one random relevant and one random irrelevant record per seed (seeds 0-9),
   drawn once here by :func:`draw_priors` (NumPy ``default_rng(seed)``, the draw
   ``metareview simulate`` makes by default) and handed to both tools as the same data rows;
 - **schedule**: retrain after ``max(1, floor(0.02 L))`` new labels, ``L`` the number labelled
@@ -127,7 +127,8 @@ def score_order(labels: Sequence[int] | NDArray[Any], order: Sequence[int] | NDA
     records after them): WSS@95 = ``(N - k)/N - 0.05`` with ``k`` the records read when
     ``ceil(0.95 R)`` relevant are found (Cohen et al. 2006); recall@10% = relevant found in the
     first ``floor(0.10 N)`` over ``R``; ERF@10 = recall@10% - ``floor(0.10 N)/N``; ATD the mean
-    1-based position at which each relevant record is found (Ferdinands et al. 2023).
+    1-based position at which each relevant record is found (Ferdinands et al. 2023);
+    ``found2.5`` and ``found5`` the cold start (:func:`cold_start`).
     """
     y = np.asarray(labels).reshape(-1)
     rows = np.asarray(order, dtype=np.intp).reshape(-1)
@@ -136,8 +137,57 @@ def score_order(labels: Sequence[int] | NDArray[Any], order: Sequence[int] | NDA
                          f"({len(rows)} entries, {len(np.unique(rows))} distinct)")
     m = screening_metrics(y[rows], n_priors=n_priors, recall_at=(0.10,), wss_at=(0.95,),
                           erf_at=(0.10,))
+    found = cold_start(y[rows], n_priors=n_priors)
     return {"wss95": float(m["wss"]["95"]), "recall10": float(m["recall"]["10"]),
-            "erf10": float(m["erf"]["10"]), "atd": float(m["atd"])}
+            "erf10": float(m["erf"]["10"]), "atd": float(m["atd"]),
+            **{f"found{k}": float(v) for k, v in found.items()}}
+
+
+#: The cold start: how much of the reading, priors left out, the early recall curve is read at.
+COLD_START_AT: tuple[float, ...] = (0.025, 0.05)
+
+
+def cold_start(labels_in_order: Sequence[int] | NDArray[Any], n_priors: int = N_PRIORS,
+               at: Sequence[float] = COLD_START_AT) -> dict[str, int]:
+    """Relevant records found in the first ``floor(x N)`` records read, priors left out.
+
+    The early part of the recall curve as counts (the issue's "relevant records found in the
+    first 191 read"): ``found(x) = sum_{j <= floor(x N)} y_j`` with ``y`` the labels in reading
+    order after the ``n_priors`` leading records and ``N = len(y)``; keys are percentages
+    written with ``%g`` (``"2.5"``, ``"5"``), as :func:`screening_metrics` writes them.
+    """
+    y = np.asarray(labels_in_order).astype(np.int64).reshape(-1)[n_priors:]
+    n = len(y)
+    return {f"{100 * x:g}": int(y[:math.floor(x * n + 1e-9)].sum()) for x in at}
+
+
+def paired_difference(ours: Sequence[float] | NDArray[Any],
+                      theirs: Sequence[float] | NDArray[Any],
+                      level: float = 0.95) -> dict[str, float]:
+    """Paired comparison over seeds: the mean of ``d_s = ours_s - theirs_s`` and its spread.
+
+    Returns ``mean``, ``sd`` (sample SD of ``d_s``, ``ddof = 1``), ``lo`` and ``hi`` (the
+    two-sided ``level`` t interval of the mean, ``mean -/+ t_{n-1} sd / sqrt(n)``: the paired t
+    test's interval, Student 1908), ``worse`` and ``better`` (seeds with ``d_s < 0`` and
+    ``> 0``) and ``n``. With one seed the interval is infinite and ``sd`` NaN.
+    """
+    from scipy import stats
+
+    a = np.asarray(ours, dtype=np.float64).reshape(-1)
+    b = np.asarray(theirs, dtype=np.float64).reshape(-1)
+    if len(a) != len(b) or len(a) == 0:
+        raise ValueError(f"paired values need the same seeds on both sides ({len(a)} and "
+                         f"{len(b)} values)")
+    d = a - b
+    n = len(d)
+    mean = float(d.mean())
+    if n == 1:
+        return {"mean": mean, "sd": math.nan, "lo": -math.inf, "hi": math.inf,
+                "worse": float(d[0] < 0), "better": float(d[0] > 0), "n": 1.0}
+    sd = float(d.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return {"mean": mean, "sd": sd, "lo": mean - half, "hi": mean + half,
+            "worse": float((d < 0).sum()), "better": float((d > 0).sum()), "n": float(n)}
 
 
 def write_orders(path: Path, orders: dict[int, NDArray[np.intp]],
@@ -419,6 +469,12 @@ class Runner:
             on_disk["crosscheck"] = self.summary["crosscheck"]
         _write_json(self.cache / "summary.json", on_disk)
 
+    def per_seed(self, tool: str, name: str, label: str, key: str,
+                 seeds: Sequence[int] | None = None) -> list[float]:
+        """One metric of ``tool`` on one set and label, seed by seed."""
+        seeds = self.seeds if seeds is None else seeds
+        return [float(self.summary["tools"][tool][name][label][str(s)][key]) for s in seeds]
+
     def scores(self, tool: str, name: str, label: str,
                seeds: Sequence[int] | None = None) -> dict[str, float]:
         """Mean over seeds of the summary row of ``tool`` on one set and label."""
@@ -463,11 +519,67 @@ def _table(label: str, names: Sequence[str], mr: dict[str, dict[str, float]],
     return lines
 
 
+#: The paired comparisons per review: (summary key, heading, scale, format).
+PAIRED: tuple[tuple[str, str, float, str], ...] = (
+    ("found2.5", "found@2.5%", 1.0, ".1f"), ("found5", "found@5%", 1.0, ".1f"),
+    ("recall10", "recall@10% (points)", 100.0, ".1f"), ("wss95", "WSS@95", 1.0, ".3f"))
+
+
+def paired_table(label: str, names: Sequence[str], runner: Runner, tools: dict[str, str],
+                 ) -> tuple[list[str], dict[str, dict[str, dict[str, float]]]]:
+    """The cold start and the paired comparison per review, seed by seed, against ELAS u4.
+
+    ``tools[name]`` is metareview's tool on that review. For each review: ``N`` and ``R``
+    (priors left out), the records read at 2.5% and 5% (``floor(x N)``), each tool's relevant
+    found there (mean over seeds), and for every metric of :data:`PAIRED` the mean paired
+    difference mr - u4 over seeds with its SD and 95% t interval (:func:`paired_difference`).
+    A review is *behind beyond the seed noise* when the interval's upper end is below 0.
+    Returns the lines and ``{name: {key: paired_difference(...)}}``.
+    """
+    seeds = runner.seeds
+    lines = [f"\n### {label}: cold start and paired differences over {len(seeds)} seeds\n",
+             "Relevant records found after reading 2.5% and 5% of the records (priors left "
+             "out; mean over seeds, mr / u4), and per metric the paired difference mr - u4: "
+             "mean ± SD over seeds [95% t interval]. **bold**: behind beyond the seed noise "
+             "(the interval below 0).\n",
+             "| review | N / R | read@2.5% | found@2.5% mr / u4 | read@5% | found@5% mr / u4 | "
+             + " | ".join(f"d {h}" for _, h, _, _ in PAIRED) + " |",
+             "|---|---|---|---|---|---|" + "---|" * len(PAIRED)]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for n in names:
+        data = runner.data(n, label)
+        big_n, big_r = data.n - N_PRIORS, data.n_included - 1
+        cells = [n, f"{big_n} / {big_r}"]
+        out[n] = {}
+        for key, *_ in PAIRED:
+            out[n][key] = paired_difference(runner.per_seed(tools[n], n, label, key),
+                                            runner.per_seed(ASREVIEW_TOOL, n, label, key))
+        for key, x in (("found2.5", 0.025), ("found5", 0.05)):
+            mr_mean = np.mean(runner.per_seed(tools[n], n, label, key))
+            u4_mean = np.mean(runner.per_seed(ASREVIEW_TOOL, n, label, key))
+            cells += [str(math.floor(x * big_n + 1e-9)), f"{mr_mean:.1f} / {u4_mean:.1f}"]
+        for key, _, scale, fmt in PAIRED:
+            d = out[n][key]
+            text = (f"{scale * d['mean']:+{fmt}} ± {scale * d['sd']:{fmt}} "
+                    f"[{scale * d['lo']:+{fmt}}, {scale * d['hi']:+{fmt}}]")
+            cells.append(f"**{text}**" if d["hi"] < 0 else text)
+        lines.append("| " + " | ".join(cells) + " |")
+    for key, head, scale, fmt in PAIRED:
+        behind = [n for n in names if out[n][key]["hi"] < 0]
+        ahead = [n for n in names if out[n][key]["lo"] > 0]
+        mean_d = np.mean([out[n][key]["mean"] for n in names])
+        lines.append(f"\n{head}: mean over reviews of d {scale * mean_d:+{fmt}}; behind beyond "
+                     f"the seed noise on {len(behind)} of {len(names)} "
+                     f"({', '.join(behind) or 'none'}), ahead on {len(ahead)} "
+                     f"({', '.join(ahead) or 'none'})")
+    return lines, out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     parser.add_argument("--model", default=DEFAULT_PRESET,
                         help=f"metareview's preset: {', '.join(PRESETS)} "
                         f"(default {DEFAULT_PRESET})")
@@ -542,6 +654,8 @@ def main(argv: list[str] | None = None) -> int:
             picked = {n: mr[label][chosen[n]][n] for n in names}
             title = "metareview's held-out choice (leave-one-review-out) against ELAS u4"
             lines += _table(label, names, picked, asr[label], chosen, title)
+            lines += paired_table(label, names, runner,
+                                  {n: f"metareview-{chosen[n]}" for n in names})[0]
             lines += [f"\nEach candidate on all {len(names)} reviews (for reference, not a "
                       "selection): mean WSS@95 / recall@10%, and the reviews where it is at or "
                       "above ELAS u4 on both\n",
@@ -563,18 +677,24 @@ def main(argv: list[str] | None = None) -> int:
             title = f"metareview {args.model} against ELAS u4"
             lines += _table(label, names, picked, asr[label], dict.fromkeys(names, args.model),
                             title)
+            lines += paired_table(label, names, runner,
+                                  dict.fromkeys(names, f"metareview-{args.model}"))[0]
             mr_name = f"metareview {args.model}"
         summary_rows.append((label, picked))
     lines += ["\n## The issue's table\n",
-              f"| level | {mr_name} WSS@95 | ASReview ELAS u4 WSS@95 | recall@10% (mr / u4) |",
-              "|---|---|---|---|"]
+              f"| level | {mr_name} WSS@95 | ASReview ELAS u4 WSS@95 | recall@10% (mr / u4) | "
+              "found@2.5% (mr / u4) | found@5% (mr / u4) |",
+              "|---|---|---|---|---|---|"]
     for label, picked in summary_rows:
         w_mr = np.mean([picked[n]["wss95"] for n in names])
         w_u4 = np.mean([asr[label][n]["wss95"] for n in names])
         r_mr = np.mean([picked[n]["recall10"] for n in names])
         r_u4 = np.mean([asr[label][n]["recall10"] for n in names])
+        found = [f"{np.mean([picked[n][k] for n in names]):.2f} / "
+                 f"{np.mean([asr[label][n][k] for n in names]):.2f}"
+                 for k in ("found2.5", "found5")]
         lines.append(f"| {label}, {len(names)} Cohen 2006 sets | {w_mr:.3f} | {w_u4:.3f} | "
-                     f"{100 * r_mr:.1f}% / {100 * r_u4:.1f}% |")
+                     f"{100 * r_mr:.1f}% / {100 * r_u4:.1f}% | {found[0]} | {found[1]} |")
     if runner.crosscheck is not None:
         c = runner.crosscheck
         lines.append(

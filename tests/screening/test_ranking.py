@@ -216,6 +216,7 @@ def _settings(ranker: Ranker) -> dict[str, object]:
         "min_df": ranker.min_df,
         "keyword_weight": ranker.keyword_weight,
         "relevant_weight": ranker.relevant_weight,
+        "keyword_from": ranker.keyword_from,
     }
 
 
@@ -282,3 +283,24 @@ def test_keywords_are_a_separate_down_weighted_block() -> None:
     np.testing.assert_allclose(np.linalg.norm(block, axis=1), [0.3, 0.3, 0.3])
     # "Animals", shared with the exclude, pulls the third record down
     assert ranker.probabilities[2] < kw0.probabilities[2]
+
+
+def test_the_keyword_block_enters_from_the_kth_relevant_label() -> None:
+    records = [("imatinib trial", "Scleroderma"), ("mouse study", "Animals"),
+               ("x y", "Animals"), ("imatinib skin", "Scleroderma"), ("z w", "Scleroderma")]
+    one_rel = [1, 0, None, None, None]
+    two_rel = [1, 0, None, 1, None]
+    text_only = Ranker(keyword_weight=0.0)
+    always = Ranker(keyword_weight=0.3)
+    from2 = Ranker(keyword_weight=0.3, keyword_from=2)
+    # one relevant label: the text block alone, the scores of a ranker without keywords
+    np.testing.assert_allclose(from2.fit(records, one_rel).probabilities,
+                               text_only.fit(records, one_rel).probabilities)
+    assert not np.allclose(always.fit(records, one_rel).probabilities,
+                           text_only.probabilities)
+    # from the second relevant label on: the keyword block too, as the ranker that always has it
+    np.testing.assert_allclose(from2.fit(records, two_rel).probabilities,
+                               always.fit(records, two_rel).probabilities)
+    for bad in (0, 1.5):
+        with pytest.raises(InputError, match="keyword_from"):
+            Ranker(keyword_from=bad)  # type: ignore[arg-type]

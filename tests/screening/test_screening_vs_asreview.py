@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -82,6 +83,43 @@ def test_score_order_by_hand(bench: ModuleType) -> None:
         bench.score_order(labels, [*order[:-1], 0])
 
 
+def test_cold_start_by_hand(bench: ModuleType) -> None:
+    # two priors, then N = 80 records read: 1 0 1 1 0 0 1 0 ... (relevant at 1, 3, 4, 7)
+    y = np.zeros(82, dtype=int)
+    y[[0, 2, 4, 5, 8]] = 1
+    # 2.5%: floor(0.025 * 80) = 2 records read (1 0): 1 found; 5%: floor(4.0) = 4 (1 0 1 1): 3
+    assert bench.cold_start(y) == {"2.5": 1, "5": 3}
+    # N = 79: floor(1.975) = 1 record (1 found), floor(3.95) = 3 records (1 0 1: 2 found)
+    assert bench.cold_start(y[:81]) == {"2.5": 1, "5": 2}
+    # the priors are never counted: with none left out the first four are 1 0 1 0
+    assert bench.cold_start(y, n_priors=0, at=(0.05,)) == {"5": 2}
+    # score_order carries the same counts for a whole order (rows read in row order)
+    got = bench.score_order(y, np.arange(82))
+    assert (got["found2.5"], got["found5"]) == (1.0, 3.0)
+
+
+def test_paired_difference_by_hand(bench: ModuleType) -> None:
+    # d = ours - theirs = 1, 2, 3: mean 2, SD 1; the 95% t interval with 2 df is
+    # 2 -/+ t * 1 / sqrt(3), t = (2p - 1) / sqrt(2 p (1 - p)) at p = 0.975 (Student's t with
+    # 2 df has this closed-form quantile) = 4.30265
+    t = 0.95 / math.sqrt(2 * 0.975 * 0.025)
+    got = bench.paired_difference([3, 4, 6], [2, 2, 3])
+    assert got["mean"] == pytest.approx(2.0)
+    assert got["sd"] == pytest.approx(1.0)
+    assert got["lo"] == pytest.approx(2 - t / math.sqrt(3))
+    assert got["hi"] == pytest.approx(2 + t / math.sqrt(3))
+    assert (got["worse"], got["better"], got["n"]) == (0.0, 3.0, 3.0)
+    # d = 2, 0, -2: mean 0, SD 2, one seed worse and one better
+    got = bench.paired_difference([3, 1, 2], [1, 1, 4])
+    assert got["mean"] == pytest.approx(0.0) and got["sd"] == pytest.approx(2.0)
+    assert got["hi"] == pytest.approx(2 * t / math.sqrt(3))
+    assert (got["worse"], got["better"]) == (1.0, 1.0)
+    one = bench.paired_difference([1], [2])
+    assert one["mean"] == -1.0 and math.isnan(one["sd"]) and one["hi"] == math.inf
+    with pytest.raises(ValueError, match="same seeds"):
+        bench.paired_difference([1, 2], [1])
+
+
 def test_growing_batch_is_simulates_default_schedule(bench: ModuleType) -> None:
     # max(1, floor(0.02 L)): 1 until L = 100, 2 from 100, 20 at 1,000
     assert [bench.growing_batch(n) for n in (2, 49, 50, 99, 100, 149, 150, 1000)] == [
@@ -139,10 +177,12 @@ def test_runs_from_cached_asreview_orders_without_asreview(
     assert code == 0
     printed = capsys.readouterr().out
     assert "## The issue's table" in printed and "label2, 1 Cohen 2006 sets" in printed
+    assert "### label1: cold start and paired differences over 1 seeds" in printed
     assert out.read_text().strip() == printed.strip()
     summary = json.loads((cache / "summary.json").read_text())
     row = summary["tools"][bench.ASREVIEW_TOOL]["Tiny"]["label1"]["0"]
-    assert set(row) == {"wss95", "recall10", "erf10", "atd", "cpu_s", "wall_s"}
+    assert set(row) == {"wss95", "recall10", "erf10", "atd", "found2.5", "found5", "cpu_s",
+                        "wall_s"}
     assert row["cpu_s"] == 1.0
     # metareview's orders were computed and cached beside ASReview's, with the same priors
     mr = bench.read_orders(cache / f"metareview-{bench.DEFAULT_PRESET}" / "Tiny.label1.csv")[0]
@@ -165,3 +205,21 @@ def test_loo_choose_picks_on_the_other_reviews() -> None:
     assert select.loo_choose(table, ["r1", "r2", "r3"], ["a", "b"]) == {
         "r1": "b", "r2": "a", "r3": "a"}
     assert select.loo_objective(table, "a", ["r2", "r3"]) == pytest.approx(0.15)
+
+
+def test_select_cold_start_criterion_by_hand() -> None:
+    spec = importlib.util.spec_from_file_location("screening_select",
+                                                  BENCHMARKS / "screening_select.py")
+    assert spec is not None and spec.loader is not None
+    select = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(select)
+    # N = 80, R = 4, relevant read at positions 0, 2, 3, 9 (0-based): 95% needs ceil(3.8) = 4
+    # found, after k = 10 read: WSS@95 = 70/80 - 0.05; recall@10% (8 read) 3/4; recall@2.5%
+    # (2 read) 1/4; recall@5% (4 read) 3/4
+    got = select._metrics({"n": 80, "n_rel": 4, "pos": [0, 2, 3, 9]})
+    assert got == pytest.approx((70 / 80 - 0.05, 0.75, 0.25, 0.75))
+    assert select.criterion_score(got) == pytest.approx((0.825 + 0.75) / 2)
+    assert select.criterion_score(got, "coldstart") == pytest.approx(
+        (0.825 + 0.75 + (0.25 + 0.75) / 2) / 3)
+    with pytest.raises(ValueError, match="unknown criterion"):
+        select.criterion_score(got, "mean")

@@ -112,6 +112,7 @@ LEGACY_FEATURES: dict[str, Any] = {
     "min_df": 1,
     "keyword_weight": None,
     "relevant_weight": 1.0,
+    "keyword_from": 1,
 }
 
 #: The default classifier, chosen with the features below by leave-one-review-out over the
@@ -131,6 +132,7 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "min_df": 1,
     "keyword_weight": 0.3,
     "relevant_weight": 9.8,
+    "keyword_from": 1,
 }
 
 #: The preset ``metareview screen`` and ``metareview simulate`` use unless told otherwise: the
@@ -158,6 +160,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "min_df": 1,
         "keyword_weight": 0.3,
         "relevant_weight": 1.0,
+        "keyword_from": 1,
     },
     "legacy": {"model": "logreg", **LEGACY_FEATURES},
 }
@@ -354,6 +357,11 @@ class Ranker:
     c
         The classifier's ``C`` (inverse penalty); default 1 for logistic regression and 0.11
         for the SVM (ASReview 2's ELAS u4).
+    keyword_from
+        The keyword block (``keyword_weight`` > 0) enters the features once this many relevant
+        records are labelled; before that the classifier reads the text block alone (a schedule
+        by the number of relevant labels: the keywords of one or two relevant records can pull
+        the first batches towards records that share only their MeSH terms). 1: always.
 
     Notes
     -----
@@ -379,6 +387,7 @@ class Ranker:
         keyword_weight: float | None = FEATURE_DEFAULTS["keyword_weight"],
         relevant_weight: float = FEATURE_DEFAULTS["relevant_weight"],
         c: float | None = None,
+        keyword_from: int = FEATURE_DEFAULTS["keyword_from"],
     ) -> None:
         if model not in MODELS:
             raise InputError(
@@ -397,6 +406,9 @@ class Ranker:
             raise InputError("c must be more than 0 (or None)", field="c")
         if not relevant_weight > 0:
             raise InputError("relevant_weight must be more than 0", field="relevant_weight")
+        if int(keyword_from) != keyword_from or keyword_from < 1:
+            raise InputError("keyword_from must be a whole number, 1 or more",
+                             field="keyword_from")
         self.model = model
         self.seed = int(seed)
         self.ngram_max = int(ngram_max)
@@ -406,7 +418,12 @@ class Ranker:
         self.keyword_weight = None if keyword_weight is None else float(keyword_weight)
         self.relevant_weight = float(relevant_weight)
         self.c = None if c is None else float(c)
+        self.keyword_from = int(keyword_from)
         self._features: sp.csr_matrix | None = None
+        # the text block alone (the first columns of ``_features``; the same matrix when there
+        # is no keyword block), read while fewer than ``keyword_from`` relevant are labelled
+        self._text_features: sp.csr_matrix | None = None
+        self._n_text_columns = 0
         # (settings, texts) of the corpus the cached features belong to; comparing the texts
         # themselves is exact and, on 5,000 abstracts, takes about a millisecond.
         self._corpus_key: tuple[Any, list[tuple[str, str]]] | None = None
@@ -431,7 +448,8 @@ class Ranker:
     # -- features ---------------------------------------------------------------------------
 
     def _settings(self) -> tuple[Any, ...]:
-        return (self.ngram_max, self.stop_words, self.max_df, self.min_df, self.keyword_weight)
+        return (self.ngram_max, self.stop_words, self.max_df, self.min_df, self.keyword_weight,
+                self.keyword_from > 1)
 
     def _vectorize(self, parts: list[tuple[str, str]]) -> sp.csr_matrix:
         """TF-IDF of the text block, and of the keyword block scaled by ``keyword_weight``."""
@@ -453,6 +471,7 @@ class Ranker:
             matrix = sp.csr_matrix(vectorizer.fit_transform(texts))
         except ValueError as exc:  # every record empty, only stop words, or pruned away
             raise InputError(f"the records have no words to rank on ({exc})") from exc
+        self._n_text_columns = int(matrix.shape[1])
         if appended or not self.keyword_weight:
             return matrix
         keywords = [k for _, k in parts]
@@ -479,6 +498,11 @@ class Ranker:
             # sort a matrix not flagged sorted, and row selection keeps the order (below).
             features.sort_indices()
             self._features = features
+            self._text_features = features
+            if self._n_text_columns < features.shape[1] and self.keyword_from > 1:
+                text = sp.csr_matrix(features[:, : self._n_text_columns])
+                text.sort_indices()
+                self._text_features = text
             self._corpus_key = key
             self._reseed(self.seed)
 
@@ -533,12 +557,14 @@ class Ranker:
             self._probabilities = None
             self._scores = None
             return
-        X = self._features[labelled]
+        # the keyword block only once ``keyword_from`` relevant records are labelled
+        X_all = self._features if int(y.sum()) >= self.keyword_from else self._text_features
+        assert X_all is not None
+        X = X_all[labelled]
         # the rows of a matrix with sorted indices keep them sorted (scipy does not flag it,
         # and scikit-learn would sort them again at every fit: a third of its time)
         X.has_sorted_indices = True
         weights = _balanced_weights(y, self.relevant_weight)
-        X_all = self._features
         # ``score`` orders the records (a log-odds or margin at full precision, so that
         # probabilities rounding to 0 or 1 never tie); ``proba`` is what the reviewer sees.
         if self.model == "nb":
