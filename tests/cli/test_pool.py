@@ -439,6 +439,53 @@ def test_plain_pool_does_not_import_typer(tmp_path: Path) -> None:
     assert out.stdout.strip().splitlines()[-1] == "['pandas']"
 
 
+@pytest.mark.parametrize(("env", "threads"), [({}, 1), ({"OPENBLAS_NUM_THREADS": "2"}, 2)])
+def test_pool_loads_openblas_with_one_thread_unless_told(
+    env: dict[str, str], threads: int
+) -> None:
+    # OpenBLAS's idle worker threads spin ~0.09 s of CPU for nothing (cli/_pool.one_blas_thread);
+    # a thread count the user set wins, and the variable does not outlive the command
+    code = (
+        "import os, sys\n"
+        "from metareview.cli import main\n"
+        f"main(['pool', {str(BCG.with_name('bcg_gen.csv'))!r}, '--measure', 'GEN', '--by',"
+        " 'alloc', '--json'])\n"
+        "from threadpoolctl import threadpool_info\n"
+        "blas = [p['num_threads'] for p in threadpool_info() if p['internal_api'] == 'openblas']\n"
+        "print(blas, os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+    )
+    import os
+    import subprocess
+    import sys
+
+    from metareview.cli import _pool
+
+    clean = {k: v for k, v in os.environ.items() if k not in _pool.BLAS_THREAD_VARIABLES}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**clean, **env})  # fmt: skip
+    blas, left = out.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert json.loads(blas) == [min(threads, os.cpu_count() or 1)]
+    assert left == env.get("OPENBLAS_NUM_THREADS", "None")
+
+
+def test_json_is_utf8_and_reads_back_bit_for_bit(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # orjson writes the JSON (metareview._json.dumps): UTF-8 text, the same doubles as in process
+    csv = tmp_path / "groups.csv"
+    csv.write_text("g,yi,vi\nMüller,0.1,0.01\nMüller,0.3,0.02\n東京,-0.2,1e-5\n東京,0.25,0.04\n",
+                   encoding="utf-8")  # fmt: skip
+    assert main(["pool", str(csv), "--measure", "GEN", "--by", "g", "--json"]) == 0
+    raw = capsysbinary.readouterr().out
+    got = json.loads(raw.decode("utf-8"))
+    from metareview.review.pool import pool_file
+
+    want = pool_file(csv, "GEN", by="g")
+    assert [a["by"] for a in got["analyses"]] == ["Müller", "東京"]
+    assert got == {"analyses": want.json, "test_between": want.test_between}
+    assert "Müller".encode() in raw and b"NaN" not in raw
+
+
 @pytest.mark.parametrize(("test", "imports_scipy"), [("z", False), ("knha", True)])
 def test_lean_pool_imports_scipy_only_for_t_tests(test: str, imports_scipy: bool) -> None:
     # the GEN --by path needs neither pandas nor, for z tests, SciPy (models/_dist.py)

@@ -16,7 +16,6 @@ Example
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metareview._json import jsonable
+from metareview._json import dumps, jsonable
 from metareview.errors import InputError, MetareviewWarning
 from metareview.models.methods import POOLING_METHODS, TESTS
 
@@ -35,7 +34,7 @@ if TYPE_CHECKING:  # pandas is imported where used: the lean CSV path of the CLI
 
 __all__ = [
     "ESCALC_COLUMNS", "JSON_KEYS", "STUDY_KEYS", "TRANSFS", "PoolOutcome", "pool_file",
-    "read_study_csv", "to_json",
+    "read_study_csv", "to_json", "to_json_bytes",
 ]  # fmt: skip
 
 #: metafor's argument names that ``escalc`` reads from columns of the same name.
@@ -201,6 +200,10 @@ class PoolOutcome:
     def to_json(self) -> str:
         """:attr:`json` as JSON text (strict: no NaN), as ``metareview pool --json`` prints it."""
         return to_json(self)
+
+    def to_json_bytes(self) -> bytes:
+        """:meth:`to_json` as UTF-8 bytes (what ``metareview pool --json`` writes)."""
+        return to_json_bytes(self)
 
 
 def pool_file(
@@ -638,12 +641,17 @@ def _pool_mh(
 
 
 def to_json(outcome: PoolOutcome) -> str:
-    """``metareview pool --json``: strict JSON text (``allow_nan=False``: missing values are
-    null). One analysis: ``outcome.json``. With ``by``: ``{"analyses": outcome.json,
-    "test_between": outcome.test_between}``, the test for subgroup differences (``Q``, ``df``,
-    ``pvalue``, ``groups``; null for fewer than two groups with an estimate) beside the groups,
-    as the table's last line prints it."""
+    """``metareview pool --json``: strict JSON text (missing values are null). One analysis:
+    ``outcome.json``. With ``by``: ``{"analyses": outcome.json, "test_between":
+    outcome.test_between}``, the test for subgroup differences (``Q``, ``df``, ``pvalue``,
+    ``groups``; null for fewer than two groups with an estimate) beside the groups, as the
+    table's last line prints it. Written by :func:`metareview._json.dumps` (orjson: compact,
+    each number the shortest text of the same double)."""
+    return to_json_bytes(outcome).decode("utf-8")
+
+
+def to_json_bytes(outcome: PoolOutcome) -> bytes:
+    """:func:`to_json` as UTF-8 bytes, as ``metareview pool --json`` writes them."""
     if isinstance(outcome.json, list):
-        both = {"analyses": outcome.json, "test_between": outcome.test_between}
-        return json.dumps(both, allow_nan=False)
-    return json.dumps(outcome.json, allow_nan=False)
+        return dumps({"analyses": outcome.json, "test_between": outcome.test_between})
+    return dumps(outcome.json)
