@@ -12,13 +12,19 @@ both see the same load. Then:
 - where the start-up goes: ``python -X importtime`` of each command, the modules that cost most;
 - metafor's default loop over the same 10,000 analyses (``benchmarks/metafor_loop.R default``),
   in the same run, and the ratio to the CLI's best time;
+- where the CPU goes (``--steps``, on by default): ``import numpy`` in a fresh process with
+  OpenBLAS's default threads and with one (what the plain ``pool`` path loads), and, in this
+  process with ``time.process_time`` (best of 5), the steps of the lean path: the NumPy read,
+  the batch fit with its Q-profile CIs, the JSON objects, and the JSON text by orjson
+  (``metareview._json.dumps``) against the standard library's ``json.dumps`` of the same
+  document, which must read back to the same values;
 - that the numbers are the same: the CLI's JSON against ``rma_batch`` in process (bit for bit)
   and against metafor (largest differences).
 
 Usage::
 
     .venv/bin/python benchmarks/cli_speed.py [--runs 10] [--n 10000] [--no-r] [--tight]
-        [--before SRC]
+        [--before SRC] [--no-steps]
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,6 +107,70 @@ def import_costs(argv: list[str], top: int = 8) -> str:
     return f"imports {total / 1e3:.0f} ms in all: {parts}"
 
 
+def numpy_import_costs(runs: int) -> str:
+    """``import numpy`` in a fresh process, OpenBLAS with its default threads (one a core) and
+    with one (``OPENBLAS_NUM_THREADS=1``, as ``metareview.cli._pool.one_blas_thread``): CPU and
+    wall minima of ``runs`` interleaved runs."""
+    from metareview.cli._pool import BLAS_THREAD_VARIABLES
+
+    clean = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARIABLES}
+    cmd = [sys.executable, "-c", "import numpy"]
+    timed = time_commands(
+        {"default": (cmd, clean), "one": (cmd, {**clean, "OPENBLAS_NUM_THREADS": "1"})}, runs
+    )
+    (w_d, c_d, _), (w_1, c_1, _) = timed["default"], timed["one"]
+    return (
+        f"import numpy, OpenBLAS default threads: wall min {min(w_d):.3f} s, CPU min "
+        f"{min(c_d):.3f} s; one thread: wall min {min(w_1):.3f} s, CPU min {min(c_1):.3f} s"
+    )
+
+
+def _best_cpu(fn: Any, repeats: int = 5) -> tuple[float, Any]:
+    """The least ``time.process_time`` of ``repeats`` calls of ``fn``, and its last result."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.process_time()
+        out = fn()
+        times.append(time.process_time() - t0)
+    return min(times), out
+
+
+def step_costs(csv: Path) -> str:
+    """CPU seconds of each step of ``pool``'s lean path in this process (best of 5): the read
+    (``np.loadtxt`` as ``_pool_lean``), the fit (``fit_padded``, Q-profile CIs included), the
+    whole of ``_pool_lean`` (read, fit and the JSON objects), and the JSON text by orjson
+    against ``json.dumps(..., allow_nan=False)`` of the same document (same values read back)."""
+    import warnings
+
+    from metareview.models._core import fit_padded
+    from metareview.models.batch import pad_groups
+    from metareview.review.pool import _group_keys, _pool_lean
+
+    def read() -> Any:
+        with csv.open(encoding="utf-8") as fh:
+            fh.readline()
+            return np.loadtxt(fh, delimiter=",", usecols=[1, 2, 0], ndmin=2, dtype=float)
+
+    t_read, num = _best_cpu(read)
+    keys, codes, _ = _group_keys(num[:, 2])
+    mask, (yy, vv) = pad_groups(codes, len(keys), num[:, 0], num[:, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_fit, _ = _best_cpu(lambda: fit_padded(yy, vv, mask, method="REML", test="z"))
+        t_lean, outcome = _best_cpu(
+            lambda: _pool_lean(csv, method="REML", test="z", level=95.0, by="id")
+        )
+    doc = {"analyses": outcome.json, "test_between": outcome.test_between}
+    t_orjson, fast = _best_cpu(outcome.to_json_bytes)
+    t_std, slow = _best_cpu(lambda: json.dumps(doc, allow_nan=False))
+    same = json.loads(fast) == json.loads(slow) == doc
+    return (
+        f"steps (CPU, best of 5, in process): read {t_read:.3f} s, fit {t_fit:.3f} s, read + fit "
+        f"+ JSON objects {t_lean:.3f} s; JSON text: orjson {t_orjson:.4f} s ({len(fast)} bytes) "
+        f"vs json.dumps {t_std:.4f} s ({len(slow)} bytes), same values: {same}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -110,6 +181,7 @@ def main() -> None:
     parser.add_argument(
         "--tight", action="store_true", help="also run metafor's loop at the goldens' convergence"
     )
+    parser.add_argument("--no-steps", action="store_true", help="skip the per-step CPU costs")
     args = parser.parse_args()
 
     OUT.mkdir(exist_ok=True)
@@ -148,6 +220,11 @@ def main() -> None:
         print("  " + import_costs(argv))
     walls, cpus, out = timed[""]
     best, best_cpu = min(walls), min(cpus)
+    if not args.no_steps:
+        print(f"load average before: {_load()}")
+        print(numpy_import_costs(args.runs))
+        print(step_costs(csv))
+        print(f"load average after:  {_load()}")
 
     got = json.loads(out)
     cli = pd.DataFrame(got["analyses"]).rename(columns={"by": "id", "ci_lower": "ci_lb",
