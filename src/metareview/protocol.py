@@ -259,7 +259,8 @@ class OutcomeSpec(_Model):
     change (``0.25``: RR 0.75 and 1.25), otherwise in the measure's units (points of a score
     for MD, standard deviations for SMD, a proportion for RD); ``assumed_risks`` are comparator
     risks for the absolute effects of a dichotomous outcome; ``units`` names the outcome's
-    units in the summary-of-findings table."""
+    units in the summary-of-findings table (for a single-group rate, IR or IRLN, the unit of
+    person-time the studies' ``person_time`` is in: ``person-years``, ``catheter-days``)."""
 
     name: _Text
     measure: str
