@@ -282,11 +282,17 @@ def test_summary_of_findings_gives_the_single_group_value(review: dict[str, Any]
         assert text in docx_cells, outcome
         escaped = text.replace("&", "&amp;")
         assert f"<td>{escaped}</td>" in html and f"<td>{escaped}</td>" in report_html, outcome
+    # a rate's follow-up beside the participants (none recorded for rates): Σ catheter-days
+    days = sum(d["ti"] for d in DATA)
+    follow_up = f"– (9 non-randomised studies); follow-up {days:,.0f} catheter-days"
+    assert csv_rows["infections"]["№ of participants (studies)"] == follow_up
+    assert json_rows["infections"][1] == follow_up
     grade = {g["outcome"]: g for g in report["grade"]}
     a = grade["infections"]["absolute"]
     t = GOLDENS["infections"]["transformed"]
     assert grade["infections"]["kind"] == "rate"
     assert (a["per"], a["rate_per"], a["person_time_unit"]) == (10_000, 27, "catheter-days")
+    assert a["person_time"] == days
     for key in ("rate", "ci_lower", "ci_upper"):  # the report's own transformed values
         assert a[key] == pytest.approx(t["estimate" if key == "rate" else key], rel=1e-12)
     m = grade["stay_sd"]["absolute"]

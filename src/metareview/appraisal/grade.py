@@ -172,9 +172,10 @@ class GradeOutcome:
     "ci_upper_per_1000"}`` (GRADE reports the pooled proportion, there is no comparator).
     For a single-group rate (IR, IRLN) it is :func:`single_group_rate`'s ``{"measure", "rate",
     "ci_lower", "ci_upper", "per", "rate_per", "ci_lower_per", "ci_upper_per",
-    "person_time_unit"}``; for a single-group mean, coefficient of variation or SD (MN, MNLN,
-    CVLN, SDLN) ``{"measure", "statistic", "value", "ci_lower", "ci_upper", "units"}``; both on
-    the scale the report shows (``OutcomeAnalysis.transformed`` for the log measures).
+    "person_time_unit"}`` and ``"person_time"`` (Σ over the studies' arms, None if one lacks
+    it); for a single-group mean, coefficient of variation or SD (MN, MNLN, CVLN, SDLN)
+    ``{"measure", "statistic", "value", "ci_lower", "ci_upper", "units"}``; both on the scale
+    the report shows (``OutcomeAnalysis.transformed`` for the log measures).
     ``absolute_note`` says why a single-group outcome has no absolute effect (IRS, IRFT).
     """
 
@@ -654,6 +655,17 @@ def _kind(measure: str) -> Kind:
     return "other"
 
 
+def _person_time(studies: Sequence[Any]) -> float | None:
+    """Σ person-time over the pooled studies' arms (None when a study gives none)."""
+    total = 0.0
+    for s in studies:
+        times = [a.get("person_time") for a in s.arms]
+        if not times or any(t is None for t in times):
+            return None
+        total += sum(float(t) for t in times)
+    return total
+
+
 def _participants(studies: Sequence[Any]) -> int | None:
     total = 0.0
     for s in studies:
@@ -706,7 +718,10 @@ def _single_group(
         return None, "no absolute effect: the pooled estimate or its CI is not available"
     units = spec.units if spec is not None and spec.units else None
     if info.family == "single-group rate":
-        return single_group_rate(analysis.measure, est, lo, hi, units), None
+        rate = single_group_rate(analysis.measure, est, lo, hi, units)
+        # the follow-up GRADEpro puts beside the participants: the pooled person-time
+        rate["person_time"] = _person_time(analysis.studies) if analysis.studies else None
+        return rate, None
     return {
         "measure": analysis.measure,
         "statistic": info.label.lower(),

@@ -153,6 +153,19 @@ def _design_text(g: Mapping[str, Any]) -> str:
 _SINGLE = "single group, no comparator"
 
 
+def _follow_up(g: Mapping[str, Any]) -> str:
+    """A rate's pooled person-time, GRADEpro's "follow-up" beside the participants."""
+    a = g.get("absolute")
+    if g.get("kind") != "rate" or not a or a.get("person_time") is None:
+        return ""
+    unit = a.get("person_time_unit") or "units of person-time"
+    return f"; follow-up {_round_text(float(a['person_time']))} {unit}"
+
+
+def _round_text(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
 def _absolute_cells(g: Mapping[str, Any]) -> tuple[str, str]:
     a = g.get("absolute")
     kind = g.get("kind")
@@ -244,6 +257,7 @@ def sof_table(
                 notes.append((m, f"{_DOMAIN_TEXT[d]} ({rating}){who}: {_short(r['reason'])}"))
         symbols, label = SYMBOLS[str(g["certainty"])]
         participants = "–" if g.get("participants") is None else f"{g['participants']:,}"
+        follow_up = _follow_up(g)
         rel = "–"
         relative = g.get("relative")
         if relative is not None:
@@ -256,7 +270,7 @@ def sof_table(
             SofRow(
                 outcome=outcome,
                 description=description,
-                participants=f"{participants} ({g['studies']} {_design_text(g)})",
+                participants=f"{participants} ({g['studies']} {_design_text(g)})" + follow_up,
                 certainty=f"{symbols} {label}",
                 marks=tuple(mine),
                 relative=rel,
@@ -264,12 +278,26 @@ def sof_table(
                 difference=diff,
             )
         )
+    kinds = {g.get("kind") for g in (x.to_dict() if isinstance(x, GradeOutcome) else x
+                                     for x in grade)}  # fmt: skip
+    about: list[str] = []
+    if "dichotomous" in kinds:
+        about.append(
+            "The risk in the intervention group (and its 95% CI) is based on the assumed risk in "
+            "the comparison group and the relative effect of the intervention (and its 95% CI). "
+            "The comparator risk is the pooled comparator-arm risk of the studies (events / "
+            "participants) unless the protocol gives assumed risks."
+        )
+    if kinds & {"proportion", "rate", "mean"}:
+        about.append(
+            "A single-group outcome has no comparator and no relative effect: the last column "
+            "gives its pooled value (a proportion per 1,000, a rate per 1,000 or more units of "
+            "person-time, or a mean, coefficient of variation or standard deviation) with its "
+            "95% CI, on the scale the report shows it."
+        )
     explanations = (
         f"Intervention: {intervention}. Comparison: {comparator}.",
-        "The risk in the intervention group (and its 95% CI) is based on the assumed risk in the "
-        "comparison group and the relative effect of the intervention (and its 95% CI). The "
-        "comparator risk is the pooled comparator-arm risk of the studies (events / "
-        "participants) unless the protocol gives assumed risks.",
+        *about,
         "GRADE certainty: high, we are very confident that the true effect lies close to the "
         "estimate; moderate, the true effect is likely to be close to the estimate but may be "
         "substantially different; low, the true effect may be substantially different; very "
