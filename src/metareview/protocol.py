@@ -679,6 +679,12 @@ def parse_protocol(text: str, file: str = "<protocol>") -> Protocol:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or str(exc)
+        if problem == "mapping values are not allowed here":
+            # the commonest slip: a title or description holding ": " (YAML reads a new key)
+            problem += (
+                '; a value containing ": " must be quoted, e.g. title: "Drug C: a systematic '
+                'review"'
+            )
         raise ProtocolValidationError(file, [(line, "", f"YAML syntax error: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise ProtocolValidationError(file, [(None, "", f"YAML error: {exc}")]) from None

@@ -707,6 +707,21 @@ def _study_sections(study: Any) -> Mapping[str, Any] | None:
     return results
 
 
+def _no_match_hint(outcome: OutcomeSpec, titles: Sequence[str]) -> str:
+    """What to do when no outcome measure matches: the rule tried and the measures there are."""
+    posted = [t for t in titles if t]
+    if not posted:
+        return " (the study posts no outcome measures)"
+    if outcome.registry is not None and outcome.registry.terms:
+        tried = f"no measure contains every registry term {list(outcome.registry.terms)!r}"
+    else:
+        tried = "no measure's title or description contains its name or every word of its "
+        tried += "description; give it registry terms (registry: {kind: outcome_measure, terms: "
+        tried += "[...]})"
+    shown = "; ".join(repr(t) for t in posted[:5]) + ("; ..." if len(posted) > 5 else "")
+    return f": {tried}; the posted measures are {shown}"
+
+
 def registry_values(
     study: Mapping[str, Any], outcomes: Sequence[OutcomeSpec]
 ) -> RegistryExtraction:
@@ -777,7 +792,10 @@ def registry_values(
                 found = True
                 _outcome_measure(col, outcome.name, measure, mpath)
         if not found:
-            reader.warn(_RESULTS, f"nothing found for outcome {outcome.name!r}")
+            reader.warn(_RESULTS, f"nothing found for outcome {outcome.name!r}" + (
+                _no_match_hint(outcome, [reader.text(m, "title") for _, m in measures])
+                if kind == "outcome_measure" else ""
+            ))  # fmt: skip
 
     kept: list[RegistryValue] = []
     seen: dict[tuple[str, str, str, str, str], RegistryValue] = {}
