@@ -102,6 +102,7 @@ def review(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out["json"] = json.loads(_run(["analyse", str(project), "--json"]))
     _run(["report", str(project), "--out", str(base / "report")])
     _run(["sof", str(project), "--out", str(base / "sof")])
+    out["grade"] = _run(["grade", str(project)])
     return out
 
 
@@ -189,3 +190,11 @@ def test_a_colon_in_the_title_is_explained(
     err = capsys.readouterr().err
     assert "line 5: YAML syntax error: mapping values are not allowed here" in err
     assert 'a value containing ": " must be quoted' in err
+
+
+def test_grade_prints_no_none(review: dict[str, Any]) -> None:
+    """A rate's studies record no participants: ``grade`` said "None participants"."""
+    first = review["grade"].splitlines()[0]
+    assert first == (
+        "crbsi: low; 2 studies, participants not recorded; non-randomised, start low"
+    )
