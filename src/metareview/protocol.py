@@ -259,7 +259,8 @@ class OutcomeSpec(_Model):
     change (``0.25``: RR 0.75 and 1.25), otherwise in the measure's units (points of a score
     for MD, standard deviations for SMD, a proportion for RD); ``assumed_risks`` are comparator
     risks for the absolute effects of a dichotomous outcome; ``units`` names the outcome's
-    units in the summary-of-findings table."""
+    units in the summary-of-findings table (for a single-group rate, IR or IRLN, the unit of
+    person-time the studies' ``person_time`` is in: ``person-years``, ``catheter-days``)."""
 
     name: _Text
     measure: str
@@ -678,6 +679,12 @@ def parse_protocol(text: str, file: str = "<protocol>") -> Protocol:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or str(exc)
+        if problem == "mapping values are not allowed here":
+            # the commonest slip: a title or description holding ": " (YAML reads a new key)
+            problem += (
+                '; a value containing ": " must be quoted, e.g. title: "Drug C: a systematic '
+                'review"'
+            )
         raise ProtocolValidationError(file, [(line, "", f"YAML syntax error: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise ProtocolValidationError(file, [(None, "", f"YAML error: {exc}")]) from None

@@ -18,6 +18,7 @@ from metareview.appraisal.grade import (
     optimal_information_size,
     optimal_information_size_md,
     parse_rating,
+    single_group_rate,
     suggest_imprecision,
     suggest_inconsistency,
     suggest_indirectness,
@@ -324,3 +325,15 @@ def test_start_from_the_risk_of_bias_tool() -> None:
     g = grade_outcome(a, rob={1: rob(1, "rob2", "low"), 2: rob(2, "robins-i", "low")})
     assert (g.design, g.start) == ("mixed", "high")
     assert g.domains["risk_of_bias"].suggested == 0
+
+
+def test_single_group_rate_base_keeps_two_digits() -> None:
+    """By hand: 0.012 per person-year is 12 per 1,000 (1,000 is kept); 0.0026667 per day is 2.67
+    per 1,000 -> 26.67 per 10,000 -> 27; 3e-8 stays at the largest base (1,000,000 -> 0)."""
+    a = single_group_rate("IR", 0.012, 0.0104, 0.0149, "person-years")
+    assert (a["per"], a["rate_per"], a["ci_lower_per"], a["ci_upper_per"]) == (1000, 12, 10, 15)
+    assert a["person_time_unit"] == "person-years"
+    b = single_group_rate("IRLN", 0.0026667, 0.0014078, 0.0050513)
+    assert (b["per"], b["rate_per"], b["ci_lower_per"], b["ci_upper_per"]) == (10_000, 27, 14, 51)
+    assert b["person_time_unit"] is None
+    assert single_group_rate("IR", 3e-8, 1e-8, 9e-8)["per"] == 1_000_000

@@ -50,14 +50,16 @@ eligibility:
 searches:
   - {source: PubMed, query: drug C AND catheter, date_run: 2024-01-01}
 outcomes:
-  - {name: infections, measure: IRLN, better: lower, description: Infections per catheter-day}
-  - {name: stay, measure: MN, better: lower, description: Length of stay (days)}
-  - {name: stay_log, measure: MNLN, better: lower, description: Length of stay (days; log mean)}
+  - {name: infections, measure: IRLN, better: lower, description: Infections per catheter-day,
+     units: catheter-days}
+  - {name: stay, measure: MN, better: lower, description: Length of stay (days), units: days}
+  - {name: stay_log, measure: MNLN, better: lower, description: Length of stay (days; log mean),
+     units: days}
   - {name: infections_raw, measure: IR, better: lower, description: Infections (raw rate)}
   - {name: infections_sqrt, measure: IRS, better: lower, description: Infections (root rate)}
   - {name: infections_ft, measure: IRFT, better: lower, description: Infections (FT rate)}
-  - {name: stay_cv, measure: CVLN, better: lower, description: Length of stay (CV)}
-  - {name: stay_sd, measure: SDLN, better: lower, description: Length of stay (SD)}
+  - {name: stay_cv, measure: CVLN, better: lower, description: Length of stay (CV), units: days}
+  - {name: stay_sd, measure: SDLN, better: lower, description: Length of stay (SD), units: days}
 model:
   method: REML
   test: z
@@ -149,6 +151,7 @@ def review(built: Path) -> dict[str, Any]:
     out["text"] = _run(["analyse", str(project)])
     _run(["report", str(project), "--out", str(base / "report")])
     _run(["export", str(project), "--r-script", str(base / "check.R")])
+    _run(["sof", str(project), "--out", str(base / "sof")])
     return out
 
 
@@ -201,7 +204,102 @@ def test_grade_states_the_rate_not_its_log(review: dict[str, Any]) -> None:
     rows = {r["outcome"]: r for r in review["json"]["grade"]}
     reason = rows["infections"]["domains"]["imprecision"]["reason"]
     assert f"95% CI {g['ci_lower']:.3g} to {g['ci_upper']:.3g}" in reason
-    assert rows["infections"]["relative"] is None and rows["infections"]["absolute"] is None
+    assert rows["infections"]["relative"] is None
+
+
+def _half_up(x: float) -> int:
+    """Round half away from zero (GRADEpro's whole numbers; every x here is positive)."""
+    return int(x + 0.5)
+
+
+def _expected_sof() -> dict[str, str]:
+    """The summary of findings' last column for each outcome, by hand from the metafor goldens.
+
+    Rates: events per N units of person-time, N the first of 1,000, 10,000, ... at which the
+    rounded rate is at least 10: IRLN's rate (predict(res, transf = exp)) 0.0026667 per
+    catheter-day is 2.67 per 1,000 (3: too coarse) and 26.67 per 10,000 -> 27, its CI
+    0.0014078 to 0.0050513 -> 14 to 51; IR's 0.0025747 (0.0012035 to 0.0039459) -> 26 (12 to
+    39), no unit in the protocol. Means, CV and SD with four significant digits, as the report.
+    """
+    rate, raw = GOLDENS["infections"]["transformed"], GOLDENS["infections_raw"]
+    for r in (rate, raw):
+        assert _half_up(1_000 * r["estimate"]) < 10 <= _half_up(10_000 * r["estimate"])
+    cells = {
+        "infections": (rate, "catheter-days"),
+        "infections_raw": (raw, "units of person-time as extracted"),
+    }
+    out = {
+        name: f"{_half_up(1e4 * r['estimate'])} per 10,000 {unit} (from "
+        f"{_half_up(1e4 * r['ci_lower'])} to {_half_up(1e4 * r['ci_upper'])}); single group, no "
+        "comparator"
+        for name, (r, unit) in cells.items()
+    }
+    assert out["infections"].startswith("27 per 10,000 catheter-days (from 14 to 51)")
+    for name, statistic, units in (
+        ("stay", "mean", " days"),
+        ("stay_log", "mean", " days"),
+        ("stay_cv", "coefficient of variation", ""),
+        ("stay_sd", "standard deviation", " days"),
+    ):
+        g = GOLDENS[name].get("transformed") or GOLDENS[name]  # MN is on its own scale
+        lo, hi = (format_significant(g[k]) for k in ("ci_lower", "ci_upper"))
+        out[name] = (
+            f"{statistic} {format_significant(g['estimate'])}{units} ({lo} to {hi}); single "
+            "group, no comparator"
+        )
+    assert out["stay"] == "mean 38.32 days (24.90 to 51.75); single group, no comparator"
+    for name, measure, scale in (("infections_sqrt", "IRS", "square root"),
+                                 ("infections_ft", "IRFT", "Freeman-Tukey")):  # fmt: skip
+        out[name] = (
+            f"– (no absolute effect: {measure} is pooled on the {scale} scale, which the "
+            "report does not back-transform; pool as IRLN or IR for an incidence rate a reader "
+            "can use)"
+        )
+    return out
+
+
+def test_summary_of_findings_gives_the_single_group_value(review: dict[str, Any]) -> None:
+    """GRADE reports a single group's rate per N person-time units, its mean, CV or SD in its
+    units, with the 95% CI and no comparator (GRADE guidelines 12): in sof.csv, sof.docx,
+    sof.html, the report's HTML and report.json, from the same back-transformed values."""
+    import docx
+
+    expected = _expected_sof()
+    base = review["base"]
+    with (base / "sof" / "sof.csv").open(encoding="utf-8", newline="") as fh:
+        csv_rows = {r["outcome"]: r for r in csv.DictReader(fh)}
+    report = json.loads((base / "report" / "report.json").read_text(encoding="utf-8"))
+    json_rows = {r["outcome"]: r["cells"] for r in report["summary_of_findings"]["rows"]}
+    document = docx.Document(str(base / "sof" / "sof.docx"))
+    docx_cells = {c.text for row in document.tables[0].rows for c in row.cells}
+    html = (base / "sof" / "sof.html").read_text(encoding="utf-8")
+    report_html = (base / "report" / "report.html").read_text(encoding="utf-8")
+    for outcome, text in expected.items():
+        assert csv_rows[outcome]["Risk difference with intervention"] == text, outcome
+        assert csv_rows[outcome]["Risk with comparator"] == "–"
+        assert csv_rows[outcome]["Relative effect (95% CI)"] == "–"
+        assert json_rows[outcome][5] == text, outcome
+        assert text in docx_cells, outcome
+        escaped = text.replace("&", "&amp;")
+        assert f"<td>{escaped}</td>" in html and f"<td>{escaped}</td>" in report_html, outcome
+    # a rate's follow-up beside the participants (none recorded for rates): Σ catheter-days
+    days = sum(d["ti"] for d in DATA)
+    follow_up = f"– (9 non-randomised studies); follow-up {days:,.0f} catheter-days"
+    assert csv_rows["infections"]["№ of participants (studies)"] == follow_up
+    assert json_rows["infections"][1] == follow_up
+    grade = {g["outcome"]: g for g in report["grade"]}
+    a = grade["infections"]["absolute"]
+    t = GOLDENS["infections"]["transformed"]
+    assert grade["infections"]["kind"] == "rate"
+    assert (a["per"], a["rate_per"], a["person_time_unit"]) == (10_000, 27, "catheter-days")
+    assert a["person_time"] == days
+    for key in ("rate", "ci_lower", "ci_upper"):  # the report's own transformed values
+        assert a[key] == pytest.approx(t["estimate" if key == "rate" else key], rel=1e-12)
+    m = grade["stay_sd"]["absolute"]
+    assert grade["stay_sd"]["kind"] == "mean" and m["statistic"] == "standard deviation"
+    assert m["value"] == pytest.approx(GOLDENS["stay_sd"]["transformed"]["estimate"], rel=1e-12)
+    assert grade["infections_sqrt"]["absolute"] is None
+    assert grade["infections_sqrt"]["absolute_note"].startswith("no absolute effect: IRS")
 
 
 def test_terminal_headline_shows_the_rate(review: dict[str, Any]) -> None:

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from scipy.stats import norm
 
-from metareview.effects.measures import find_measure
+from metareview.effects.measures import MeasureInfo, find_measure
 from metareview.errors import InputError
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ __all__ = [
     "grade_outcome",
     "optimal_information_size",
     "parse_rating",
+    "single_group_rate",
     "suggest_imprecision",
     "suggest_inconsistency",
     "suggest_indirectness",
@@ -84,6 +85,12 @@ DOMAINS: tuple[str, ...] = (
 CERTAINTY: tuple[str, ...] = ("very_low", "low", "moderate", "high")
 
 Start = Literal["high", "low"]
+#: What the absolute-effect columns of the summary of findings show: risks per 1000
+#: (dichotomous), a difference (continuous), a single group's proportion, rate or mean.
+Kind = Literal["dichotomous", "continuous", "proportion", "rate", "mean", "other", "none"]
+
+#: The "per N" a single-group rate is shown per (GRADEpro's choices of a whole-number base).
+RATE_BASES: tuple[int, ...] = (1_000, 10_000, 100_000, 1_000_000)
 
 #: GRADE 6's default thresholds of appreciable benefit and harm for ratio measures: a relative
 #: risk reduction or increase of 25% (RR 0.75 and 1.25).
@@ -163,6 +170,13 @@ class GradeOutcome:
     "ci_lower", "ci_upper", "units"}`` (the mean difference in the outcome's units, or SDs for
     an SMD); for a single-group proportion ``{"proportion_per_1000", "ci_lower_per_1000",
     "ci_upper_per_1000"}`` (GRADE reports the pooled proportion, there is no comparator).
+    For a single-group rate (IR, IRLN) it is :func:`single_group_rate`'s ``{"measure", "rate",
+    "ci_lower", "ci_upper", "per", "rate_per", "ci_lower_per", "ci_upper_per",
+    "person_time_unit"}`` and ``"person_time"`` (Σ over the studies' arms, None if one lacks
+    it); for a single-group mean, coefficient of variation or SD (MN, MNLN, CVLN, SDLN)
+    ``{"measure", "statistic", "value", "ci_lower", "ci_upper", "units"}``; both on the scale
+    the report shows (``OutcomeAnalysis.transformed`` for the log measures).
+    ``absolute_note`` says why a single-group outcome has no absolute effect (IRS, IRFT).
     """
 
     outcome: str
@@ -179,8 +193,9 @@ class GradeOutcome:
     absolute: Mapping[str, Any] | None
     comparator: str | None = None
     absolute_by_risk: tuple[Mapping[str, Any], ...] = ()
-    kind: Literal["dichotomous", "continuous", "proportion", "other", "none"] = "other"
+    kind: Kind = "other"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    absolute_note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """One element of ``metareview grade --json``'s ``outcomes``: ``{"outcome", "studies",
@@ -213,6 +228,7 @@ class GradeOutcome:
             "absolute_by_risk": [dict(a) for a in self.absolute_by_risk],
             "domains": {d: self.domains[d].to_dict() for d in DOMAINS},
             "notes": list(self.notes),
+            "absolute_note": self.absolute_note,
         }
 
 
@@ -301,6 +317,39 @@ def absolute_effects(
         "difference_per_1000": _round(1000 * (icr - acr)),
         "difference_ci_lower": _round(1000 * (min(lo, hi) - acr)),
         "difference_ci_upper": _round(1000 * (max(lo, hi) - acr)),
+    }
+
+
+def single_group_rate(
+    measure: str, rate: float, ci_lower: float, ci_upper: float, unit: str | None = None
+) -> dict[str, Any]:
+    """A single group's pooled incidence rate as GRADE reports it: events per N units of
+    person-time, whole numbers, no comparator.
+
+    ``rate``/``ci_*`` are events per one unit of person-time as extracted (for IRLN the report's
+    back-transformed ``exp`` values). ``per`` is the first of :data:`RATE_BASES` (1,000, 10,000,
+    ...) at which the rounded rate is at least 10, so that the whole numbers keep two significant
+    digits (GRADEpro shows "per 1,000" and lets the base grow for rare events); ``rate_per`` =
+    round(per x rate), ``ci_lower_per``/``ci_upper_per`` likewise, rounded half away from zero
+    (GRADE guidelines 12, Guyatt et al., *J Clin Epidemiol* 2013;66:158-172). ``unit`` names the
+    person-time unit (the protocol outcome's ``units``: ``person-years``, ``catheter-days``).
+
+    Examples
+    --------
+    >>> single_group_rate("IR", 0.0026667, 0.0014078, 0.0050513, "catheter-days")["rate_per"]
+    27
+    """
+    per = next((b for b in RATE_BASES if abs(_round(b * rate)) >= 10), RATE_BASES[-1])
+    return {
+        "measure": measure,
+        "rate": rate,
+        "ci_lower": ci_lower,
+        "ci_upper": ci_upper,
+        "per": per,
+        "rate_per": _round(per * rate),
+        "ci_lower_per": _round(per * ci_lower),
+        "ci_upper_per": _round(per * ci_upper),
+        "person_time_unit": unit or None,
     }
 
 
@@ -587,12 +636,16 @@ def _design(
     )
 
 
-def _kind(measure: str) -> Literal["dichotomous", "continuous", "proportion", "other"]:
+def _kind(measure: str) -> Kind:
     info = find_measure(measure)
     if info is None:
         return "other"
     if info.is_proportion:
         return "proportion"
+    if info.family == "single-group rate":
+        return "rate"
+    if info.family == "single-group mean":
+        return "mean"
     if info.family == "two-group binary":
         return "dichotomous"
     if info.family == "two-group continuous" and measure in ("MD", "SMD", "SMDH", "SMD1"):
@@ -600,6 +653,17 @@ def _kind(measure: str) -> Literal["dichotomous", "continuous", "proportion", "o
     if measure == "MC":  # a single group's raw mean change: in the outcome's units
         return "continuous"
     return "other"
+
+
+def _person_time(studies: Sequence[Any]) -> float | None:
+    """Σ person-time over the pooled studies' arms (None when a study gives none)."""
+    total = 0.0
+    for s in studies:
+        times = [a.get("person_time") for a in s.arms]
+        if not times or any(t is None for t in times):
+            return None
+        total += sum(float(t) for t in times)
+    return total
 
 
 def _participants(studies: Sequence[Any]) -> int | None:
@@ -625,6 +689,48 @@ def _pooled_sd(studies: Sequence[Any]) -> float | None:
             num += (float(n) - 1) * float(sd) ** 2
             den += float(n) - 1
     return math.sqrt(num / den) if den > 0 else None
+
+
+def _single_group(
+    analysis: OutcomeAnalysis, info: MeasureInfo, spec: OutcomeSpec | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The absolute effect of a single-group rate or mean, on the scale the report shows it.
+
+    A measure on its display scale (IR, MN) is the pooled estimate itself; a log measure (IRLN,
+    MNLN, CVLN, SDLN) the report's back-transformed values (``analysis.transformed``, metafor's
+    ``predict(res, transf = exp)``: one owner for the back-transform). A measure the report does
+    not back-transform (IRS, IRFT) has no absolute effect; the note says why.
+    """
+    if info.scale == "identity":
+        est, lo, hi = analysis.estimate, analysis.ci_lower, analysis.ci_upper
+    elif analysis.transformed is not None:
+        t = analysis.transformed
+        est, lo, hi = t.get("estimate"), t.get("ci_lower"), t.get("ci_upper")
+    else:
+        instead = "IRLN or IR" if info.family == "single-group rate" else "MNLN or MN"
+        what = info.label.lower()
+        return None, (
+            f"no absolute effect: {analysis.measure} is pooled on the {info.scale} scale, which "
+            f"the report does not back-transform; pool as {instead} for "
+            f"{'an' if what[0] in 'aeiou' else 'a'} {what} a reader can use"
+        )
+    if est is None or lo is None or hi is None:
+        return None, "no absolute effect: the pooled estimate or its CI is not available"
+    units = spec.units if spec is not None and spec.units else None
+    if info.family == "single-group rate":
+        rate = single_group_rate(analysis.measure, est, lo, hi, units)
+        # the follow-up GRADEpro puts beside the participants: the pooled person-time
+        rate["person_time"] = _person_time(analysis.studies) if analysis.studies else None
+        return rate, None
+    return {
+        "measure": analysis.measure,
+        "statistic": info.label.lower(),
+        "value": est,
+        "ci_lower": lo,
+        "ci_upper": hi,
+        # a coefficient of variation is a ratio of two numbers in the same units: it has none
+        "units": None if analysis.measure == "CVLN" else units,
+    }, None
 
 
 def grade_outcome(
@@ -670,12 +776,13 @@ def grade_outcome(
     absolute: dict[str, Any] | None = None
     by_risk: list[dict[str, Any]] = []
     comparator: str | None = None
+    absolute_note: str | None = None
     if k == 0 or None in (analysis.estimate, analysis.ci_lower, analysis.ci_upper):
         none = Suggestion(0, "not assessed: no study contributes to this outcome")
         suggestions.update(
             risk_of_bias=none, inconsistency=none, imprecision=none, publication_bias=none
         )
-        kind_out: Literal["dichotomous", "continuous", "proportion", "other", "none"] = "none"
+        kind_out: Kind = "none"
     else:
         kind_out = kind
         weights = analysis.weights()
@@ -754,6 +861,10 @@ def grade_outcome(
                     "the pooled change itself"
                 )
         else:
+            if kind in ("rate", "mean") and info is not None:
+                absolute, absolute_note = _single_group(analysis, info, spec)
+                if absolute_note is not None:
+                    notes.append(absolute_note)
             if kind == "proportion":
                 absolute = {
                     "proportion_per_1000": _round(1000 * est),
@@ -807,4 +918,5 @@ def grade_outcome(
         absolute_by_risk=tuple(by_risk),
         kind=kind_out,
         notes=tuple(notes),
+        absolute_note=absolute_note,
     )

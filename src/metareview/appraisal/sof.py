@@ -9,7 +9,12 @@ One row per protocol outcome, the columns of a GRADEpro summary of findings (Guy
     Risk difference with intervention
 
 Certainty is shown with GRADE's symbols (⊕⊕⊕⊕ high, ⊕⊕⊕⊝ moderate, ⊕⊕⊝⊝ low, ⊕⊝⊝⊝ very low)
-and footnote letters, each footnote giving a reason for rating down. :func:`sof_table` builds
+and footnote letters, each footnote giving a reason for rating down. A single group's outcome
+(no comparator) shows its pooled value in the last column, as GRADE reports it: a proportion
+per 1,000, an incidence rate per N units of person-time ("27 per 10,000 catheter-days (from 14
+to 51); single group, no comparator", the unit from the protocol outcome's ``units``), a mean,
+coefficient of variation or standard deviation with its 95% CI, each on the scale the report
+shows it (:func:`metareview.appraisal.grade.grade_outcome`). :func:`sof_table` builds
 the table from the GRADE assessments (:class:`~metareview.appraisal.grade.GradeOutcome`);
 :func:`sof_html` renders it (every text escaped by Jinja2's autoescape), :func:`write_sof`
 writes ``sof.html``, ``sof.csv`` (formula-like cells neutralised by
@@ -31,6 +36,7 @@ from markupsafe import Markup
 
 from metareview.appraisal.grade import DOMAINS, GradeOutcome
 from metareview.errors import InputError
+from metareview.models._format import format_significant
 from metareview.sources.cells import guard_cell
 
 __all__ = [
@@ -144,11 +150,28 @@ def _design_text(g: Mapping[str, Any]) -> str:
     return "study" if one else "studies"
 
 
+_SINGLE = "single group, no comparator"
+
+
+def _follow_up(g: Mapping[str, Any]) -> str:
+    """A rate's pooled person-time, GRADEpro's "follow-up" beside the participants."""
+    a = g.get("absolute")
+    if g.get("kind") != "rate" or not a or a.get("person_time") is None:
+        return ""
+    unit = a.get("person_time_unit") or "units of person-time"
+    return f"; follow-up {_round_text(float(a['person_time']))} {unit}"
+
+
+def _round_text(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
 def _absolute_cells(g: Mapping[str, Any]) -> tuple[str, str]:
     a = g.get("absolute")
-    if a is None:
-        return "–", "–"
     kind = g.get("kind")
+    if a is None:
+        note = g.get("absolute_note")
+        return "–", f"– ({note})" if note and kind in ("rate", "mean") else "–"
     if kind == "dichotomous":
         risks = g.get("absolute_by_risk") or [{**a, "label": g.get("comparator") or ""}]
         comp, diff = [], []
@@ -176,6 +199,23 @@ def _absolute_cells(g: Mapping[str, Any]) -> tuple[str, str]:
         return "–", (
             f"{_per_1000(int(a['proportion_per_1000']))} (from {int(a['ci_lower_per_1000']):,} "
             f"to {int(a['ci_upper_per_1000']):,}); single group, no comparator"
+        )
+    if kind == "rate":
+        unit = a.get("person_time_unit") or "units of person-time as extracted"
+        per = f"per {int(a['per']):,} {unit}"
+        return "–", (
+            f"{int(a['rate_per']):,} {per} (from {int(a['ci_lower_per']):,} to "
+            f"{int(a['ci_upper_per']):,}); {_SINGLE}"
+        )
+    if kind == "mean":
+        units = f" {a['units']}" if a.get("units") else ""
+
+        def sig(x: Any) -> str:
+            return format_significant(float(x))
+
+        return "–", (
+            f"{a['statistic']} {sig(a['value'])}{units} ({sig(a['ci_lower'])} to "
+            f"{sig(a['ci_upper'])}); {_SINGLE}"
         )
     return "–", "–"
 
@@ -217,6 +257,7 @@ def sof_table(
                 notes.append((m, f"{_DOMAIN_TEXT[d]} ({rating}){who}: {_short(r['reason'])}"))
         symbols, label = SYMBOLS[str(g["certainty"])]
         participants = "–" if g.get("participants") is None else f"{g['participants']:,}"
+        follow_up = _follow_up(g)
         rel = "–"
         relative = g.get("relative")
         if relative is not None:
@@ -229,7 +270,7 @@ def sof_table(
             SofRow(
                 outcome=outcome,
                 description=description,
-                participants=f"{participants} ({g['studies']} {_design_text(g)})",
+                participants=f"{participants} ({g['studies']} {_design_text(g)})" + follow_up,
                 certainty=f"{symbols} {label}",
                 marks=tuple(mine),
                 relative=rel,
@@ -237,12 +278,26 @@ def sof_table(
                 difference=diff,
             )
         )
+    kinds = {g.get("kind") for g in (x.to_dict() if isinstance(x, GradeOutcome) else x
+                                     for x in grade)}  # fmt: skip
+    about: list[str] = []
+    if "dichotomous" in kinds:
+        about.append(
+            "The risk in the intervention group (and its 95% CI) is based on the assumed risk in "
+            "the comparison group and the relative effect of the intervention (and its 95% CI). "
+            "The comparator risk is the pooled comparator-arm risk of the studies (events / "
+            "participants) unless the protocol gives assumed risks."
+        )
+    if kinds & {"proportion", "rate", "mean"}:
+        about.append(
+            "A single-group outcome has no comparator and no relative effect: the last column "
+            "gives its pooled value (a proportion per 1,000, a rate per 1,000 or more units of "
+            "person-time, or a mean, coefficient of variation or standard deviation) with its "
+            "95% CI, on the scale the report shows it."
+        )
     explanations = (
         f"Intervention: {intervention}. Comparison: {comparator}.",
-        "The risk in the intervention group (and its 95% CI) is based on the assumed risk in the "
-        "comparison group and the relative effect of the intervention (and its 95% CI). The "
-        "comparator risk is the pooled comparator-arm risk of the studies (events / "
-        "participants) unless the protocol gives assumed risks.",
+        *about,
         "GRADE certainty: high, we are very confident that the true effect lies close to the "
         "estimate; moderate, the true effect is likely to be close to the estimate but may be "
         "substantially different; low, the true effect may be substantially different; very "

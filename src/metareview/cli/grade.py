@@ -89,9 +89,13 @@ def grade(
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
         return
     for g in result.grade:
+        who = (
+            "participants not recorded" if g.participants is None
+            else f"{g.participants:,} participants"
+        )  # fmt: skip
         typer.echo(
             f"{g.outcome}: {(g.certainty or 'not rated (no studies)').replace('_', ' ')}; "
-            f"{g.studies} studies, {g.participants} participants; {g.design}, start {g.start}"
+            f"{g.studies} studies, {who}; {g.design}, start {g.start}"
         )
         for name, d in g.domains.items():
             who = f"{d.reviewer}" if d.reviewer else "suggested"

@@ -781,7 +781,9 @@ class MeasureInfo:
         The model-to-display function of :mod:`metareview.effects.transforms` (metafor's
         ``transf.*``): exp for log measures, inverse logit for PLO, inverse Freeman-Tukey with
         the harmonic mean of ``ni`` for PFT, inverse arcsine for PAS, tanh for ZCOR; None when
-        the model scale is the display scale (or metafor has no inverse, as for IRS and IRFT).
+        the model scale is the display scale, and for IRS and IRFT (metafor 3.8 has their
+        inverses, ``transf.isqrt`` and ``transf.iirft(xi, ti)``, but applies none by default;
+        metareview applies none yet).
     needs_ni : bool
         ``back_transform`` needs the studies' sample sizes ``ni`` (PFT).
     null_value : float or None

@@ -18,6 +18,20 @@ What is read
   ``ci_lower``/``ci_upper``, ``INTER_QUARTILE_RANGE`` gives ``q1``/``q3`` and ``FULL_RANGE``
   ``min``/``max``. Other parameter types (least-squares or geometric means, ...) and other
   interval levels are left out with a warning. The measure's ``timeFrame`` is the timepoint.
+* Person-time (``person_time``, for incidence rates): the results section has no field of its
+  own for it (API v2's ``outcomeMeasuresModule``, ``adverseEventsModule`` and
+  ``participantFlowModule`` count participants and events; the adverse-event groups give
+  ``*NumAffected``/``*NumAtRisk`` participants, the events' ``stats`` ``numEvents``, no
+  exposure). It is there only where a sponsor posted it as data: a ``NUMBER`` measure whose
+  ``unitOfMeasure`` is a person-time unit ("participant-years", "Person-Years of follow-up",
+  "catheter-days"), which gives ``person_time`` per group at ``...measurements[j].value``; or
+  units analysed in person-time (a ``denoms[]`` entry whose ``units`` is such a unit, the
+  PRS "Overall Number of Units Analyzed" with its "Type of Units Analyzed"), which gives
+  ``person_time`` at ``...denoms[i].counts[j].value``. The quote keeps the unit. Sponsors more
+  often post the rate itself, a ``NUMBER`` measure in "events per 100 participant-years" (e.g.
+  NCT03496298's "Event Rate Per 100 Participant-years" for MACE): that is neither a count nor
+  person-time and is left out with a warning (before, it was read as ``events``). Person-time
+  is never derived from a rate, an event count or a ``timeFrame``.
   Each statistical analysis (``analyses[]``) gives group ``contrast``: ``estimate``
   (``paramValue``), ``estimate_se`` (``dispersionType`` ``STANDARD_ERROR_OF_MEAN``),
   ``ci_lower``/``ci_upper`` (two-sided 95% only) and ``pvalue`` (an exact ``pValue``; a bound
@@ -69,6 +83,8 @@ __all__ = [
     "GROUPS",
     "RegistryExtraction",
     "RegistryValue",
+    "is_person_time_unit",
+    "is_rate_unit",
     "registry_values",
 ]
 
@@ -342,6 +358,35 @@ class _Collector:
 
 
 _CENTRAL = {"MEAN": "mean", "MEDIAN": "median", "COUNT_OF_PARTICIPANTS": "events"}
+
+# Units of person-time as sponsors type them ("participant-years", "Person-Years", "patient
+# years", "catheter-days", "PY"), optionally "of follow-up", "of exposure", "at risk".
+_TIME = r"(?:years?|months?|weeks?|days?|hours?)"
+_WHO = r"(?:persons?|people|participants?|patients?|subjects?|catheters?|devices?)"
+_PERSON_TIME = rf"(?:{_WHO}[- ]?{_TIME}|p-?ys?)"
+_PERSON_TIME_UNIT = re.compile(
+    rf"(?:total\s+)?{_PERSON_TIME}(?:\s+(?:of\s+(?:follow-?up|exposure|observation|treatment)"
+    rf"|at\s+risk))?",
+    re.I,
+)
+# A rate over (person-)time: "events per 100 participant-years", "infections/1000 catheter-days",
+# "events per patient-year", "episodes per participant per year", "events per year".
+_RATE_UNIT = re.compile(
+    rf"(?:\bper\b|/)\s*(?:[\d.,]+\s*)?(?:{_PERSON_TIME}|(?:{_WHO}\s+per\s+)?{_TIME})\b",
+    re.I,
+)
+
+
+def is_person_time_unit(unit: str) -> bool:
+    """Whether a registry unit is itself person-time ("participant-years", "Person-Years of
+    follow-up", "catheter-days"), not a rate over it."""
+    return bool(_PERSON_TIME_UNIT.fullmatch(" ".join(unit.split())))
+
+
+def is_rate_unit(unit: str) -> bool:
+    """Whether a registry unit is a rate over person-time or time ("events per 100
+    participant-years", "bleeds per year")."""
+    return bool(_RATE_UNIT.search(unit))
 _SPREAD_LIMITS = {
     "CONFIDENCE_INTERVAL_95": ("ci_lower", "ci_upper"),
     "INTER_QUARTILE_RANGE": ("q1", "q3"),
@@ -363,9 +408,20 @@ def _outcome_measure(col: _Collector, name: str, measure: Mapping[str, Any], pat
     central = _CENTRAL.get(param)
     if param == "NUMBER":
         central = None if "percent" in unit.casefold() else "events"
+        if is_person_time_unit(unit):
+            central = "person_time"
     if central == "mean" and change:
         central = "mean_change"
-    if central is None:
+    if central in ("events", "person_time") and is_rate_unit(unit):
+        # a posted rate is neither a count nor person-time; neither is derived from it
+        reader.warn(
+            f"{path}.unitOfMeasure",
+            f"{unit!r} is a rate, not a count or person-time: not extracted (the registry "
+            "gives no person-time with it; events and person-time come from their own measures "
+            "or the report)",
+        )
+        central = None
+    elif central is None:
         reader.warn(f"{path}.paramType", f"{param or 'no'} parameter type ({unit}) not extracted")
     spread: str | None = None
     limits: tuple[str, str] | None = None
@@ -381,11 +437,20 @@ def _outcome_measure(col: _Collector, name: str, measure: Mapping[str, Any], pat
     label = f"{param}" + (f" ({dispersion})" if dispersion and dispersion != "NA" else "")
     label += f", {unit}" if unit else ""
 
-    # n analysed, from the measure's participant denominators.
+    # n analysed, from the measure's participant denominators; person-time when the units
+    # analysed are person-time ("Overall Number of Units Analyzed", type "Person-years").
+    taken: set[str] = set()
     for dpath, denom in reader.items(measure, "denoms", path):
         units = reader.text(denom, "units") or "Participants"
-        if units.casefold() != "participants":
+        if units.casefold() == "participants":
+            field, what = "n", "Overall Number of Participants Analyzed"
+        elif is_person_time_unit(units):
+            field, what = "person_time", f"Overall Number of Units Analyzed ({units})"
+        else:
             continue
+        if field in taken:
+            continue
+        taken.add(field)
         for cpath, count in reader.items(denom, "counts", dpath):
             group = _group_of(reader, groups, count, cpath)
             if group is not None:
@@ -393,12 +458,11 @@ def _outcome_measure(col: _Collector, name: str, measure: Mapping[str, Any], pat
                     name,
                     group,
                     timepoint,
-                    "n",
+                    field,
                     reader.number(count, "value", cpath),
                     f"{cpath}.value",
-                    f"{title}: {group.title}: Overall Number of Participants Analyzed",
+                    f"{title}: {group.title}: {what}",
                 )
-        break
 
     if central is not None:
         rows = [
@@ -643,6 +707,21 @@ def _study_sections(study: Any) -> Mapping[str, Any] | None:
     return results
 
 
+def _no_match_hint(outcome: OutcomeSpec, titles: Sequence[str]) -> str:
+    """What to do when no outcome measure matches: the rule tried and the measures there are."""
+    posted = [t for t in titles if t]
+    if not posted:
+        return " (the study posts no outcome measures)"
+    if outcome.registry is not None and outcome.registry.terms:
+        tried = f"no measure contains every registry term {list(outcome.registry.terms)!r}"
+    else:
+        tried = "no measure's title or description contains its name or every word of its "
+        tried += "description; give it registry terms (registry: {kind: outcome_measure, terms: "
+        tried += "[...]})"
+    shown = "; ".join(repr(t) for t in posted[:5]) + ("; ..." if len(posted) > 5 else "")
+    return f": {tried}; the posted measures are {shown}"
+
+
 def registry_values(
     study: Mapping[str, Any], outcomes: Sequence[OutcomeSpec]
 ) -> RegistryExtraction:
@@ -713,7 +792,10 @@ def registry_values(
                 found = True
                 _outcome_measure(col, outcome.name, measure, mpath)
         if not found:
-            reader.warn(_RESULTS, f"nothing found for outcome {outcome.name!r}")
+            reader.warn(_RESULTS, f"nothing found for outcome {outcome.name!r}" + (
+                _no_match_hint(outcome, [reader.text(m, "title") for _, m in measures])
+                if kind == "outcome_measure" else ""
+            ))  # fmt: skip
 
     kept: list[RegistryValue] = []
     seen: dict[tuple[str, str, str, str, str], RegistryValue] = {}

@@ -11,7 +11,8 @@ runner, anything with ``to_dict()``, or that dict itself) and writes into ``out_
   When the result gives a published figure for an outcome, it is shown beside the pooled one
   with the result's comparison and check of it; without one there is no such row or section.
   CSS and the figures (SVG) are inline, there is no script and nothing is fetched;
-* ``report.json`` — the same content as data;
+* ``report.json`` — the same content as data, and ``summary_of_findings`` (the table's cells
+  as shown: :meth:`~metareview.appraisal.sof.SofTable.to_dict`) when GRADE rows are given;
 * ``figures/<outcome>-forest.{svg,png,pdf}`` and ``…-funnel.*`` for papers, and
   ``figures/prisma.{svg,png,pdf}`` when the study selection is given.
 
@@ -1163,20 +1164,26 @@ def _question(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"text": str(q or ""), "pico": []}
 
 
-def _sof(data: Mapping[str, Any]) -> Markup | None:
-    """The summary-of-findings table of the result's GRADE rows (None without any)."""
+def _sof_table(data: Mapping[str, Any]) -> Any:
+    """The :class:`~metareview.appraisal.sof.SofTable` of the result's GRADE rows (None
+    without any)."""
     grade = data.get("grade") or []
     if not isinstance(grade, list) or not grade:
         return None
-    from metareview.appraisal.sof import sof_html, sof_table
+    from metareview.appraisal.sof import sof_table
 
     q = (data.get("protocol") or {}).get("question") or {}
-    table = sof_table(
+    return sof_table(
         grade,
         title="Summary of findings (GRADE)",
         intervention=str(q.get("intervention") or "intervention"),
         comparator=str(q.get("comparator") or "comparator"),
     )
+
+
+def _sof_html(table: Any) -> Markup:
+    from metareview.appraisal.sof import sof_html
+
     return sof_html(table)
 
 
@@ -1248,6 +1255,10 @@ def render_report(review_result: Any, fig_dir: Path) -> tuple[str, dict[str, Any
     selection = _selection(data, fig_dir)
     risk_of_bias = _risk_of_bias(data, fig_dir)
     title = str(data.get("title") or protocol.get("title") or "Systematic review report")
+    sof = _sof_table(data)
+    if sof is not None:
+        # the table's cells as the HTML shows them, for readers of report.json
+        data["summary_of_findings"] = sof.to_dict()
     source_list = [
         {
             "key": str(s.get("key") or ""),
@@ -1271,7 +1282,7 @@ def render_report(review_result: Any, fig_dir: Path) -> tuple[str, dict[str, Any
             screening=screening,
             selection=selection,
             risk_of_bias=risk_of_bias,
-            sof=_sof(data),
+            sof=None if sof is None else _sof_html(sof),
             notes=[str(n) for n in data.get("notes") or []]
             if isinstance(data.get("notes"), list)
             else ([str(data["notes"])] if data.get("notes") else []),
