@@ -70,6 +70,15 @@ add_case("bcg_alloc_knha_btt", r2, anova(r2, btt = 2:3),
 add_case("bcg_alloc_knha_btt_name", r2, anova(r2, btt = "systematic"),
          list(mods = c("factor(alloc)"), method = "REML", test = "knha"),
          list(btt = "systematic"))
+# btt as a string: grep(btt, colnames(X)) in metafor's .set.btt, a regular expression (every
+# coefficient it matches is tested), or a literal substring with fixed = TRUE
+add_case("bcg_alloc_knha_btt_regex", r2, anova(r2, btt = "alloc"),
+         list(mods = c("factor(alloc)"), method = "REML", test = "knha"), list(btt = "alloc"))
+add_case("bcg_alloc_knha_btt_regex_alt", r2, anova(r2, btt = "m$|^int"),
+         list(mods = c("factor(alloc)"), method = "REML", test = "knha"), list(btt = "m$|^int"))
+add_case("bcg_alloc_knha_btt_fixed", r2, anova(r2, btt = "(alloc)s", fixed = TRUE),
+         list(mods = c("factor(alloc)"), method = "REML", test = "knha"),
+         list(btt = "(alloc)s", fixed = TRUE))
 X2 <- rbind(c(0, 1, -1), c(1, 0, 0), c(1, 1, 0))
 add_case("bcg_alloc_knha_X", r2, anova(r2, X = X2),
          list(mods = c("factor(alloc)"), method = "REML", test = "knha"), list(X = X2))
@@ -89,6 +98,9 @@ add_case("konst_year_X", m1, anova(m1, X = rbind(c(1, 0), c(1, 10))),
 add_case("konst_year_btt", m1, anova(m1, btt = 1:2),
          list(dataset = "konstantopoulos2011", V = "vi", random = "~ 1 | district/school",
               mods = "~ I(year - 1990)", struct = "CS", test = "z"), list(btt = c(1, 2)))
+add_case("konst_year_btt_name", m1, anova(m1, btt = "year"),
+         list(dataset = "konstantopoulos2011", V = "vi", random = "~ 1 | district/school",
+              mods = "~ I(year - 1990)", struct = "CS", test = "z"), list(btt = "year"))
 m2 <- rma.mv(yi, vi, mods = ~ I(year - 1990), random = ~ 1 | district/school, data = dk,
              test = "t", control = mvctrl)
 add_case("konst_year_t_X", m2, anova(m2, X = c(1, 10)),
@@ -128,6 +140,13 @@ add_list("bcg_list_23_3", anova(r1, btt = list(2:3, 3)), bcg_fit, list(c(2, 3), 
 add_list("bcg_alloc_knha_list_names", anova(r2, btt = list("random", "systematic")),
          list(mods = c("factor(alloc)"), method = "REML", test = "knha"),
          list("random", "systematic"))
+# a character vector of two or more strings: metafor's anova turns it into as.list(btt), one
+# test per string (stored with char_vector = TRUE: called as btt=["ablat", "year"])
+add_list("bcg_char_vector", anova(r1, btt = c("ablat", "year")), bcg_fit, c("ablat", "year"))
+list_cases$bcg_char_vector$char_vector <- TRUE
+add_list("bcg_alloc_knha_char_vector", anova(r2, btt = c("alloc", "intrcpt")),
+         list(mods = c("factor(alloc)"), method = "REML", test = "knha"), c("alloc", "intrcpt"))
+list_cases$bcg_alloc_knha_char_vector$char_vector <- TRUE
 add_list("konst_year_t_list", anova(m2, btt = list(1, 2)),
          list(dataset = "konstantopoulos2011", V = "vi", random = "~ 1 | district/school",
               mods = "~ I(year - 1990)", struct = "CS", test = "t"), list(1, 2))

@@ -150,6 +150,28 @@ add_case("nielweise2008_IRR_UM.RS_ML_cor", "metadat::dat.nielweise2008 (t1i, t2i
 add_case("nielweise2007_OR_UM.RS_ML_cor", "metadat::dat.nielweise2007", "OR", niel_cells,
          list(model = "UM.RS", method = "ML", cor = TRUE))
 
+# coding (metafor's 'coding' argument, used by UM.FS and UM.RS with ML in 3.8.1): the group
+# variable of the random effect coded 1 for group 1 and 0 for group 2 (coding = 1) or 0 and 1
+# (coding = 0), besides the default +-1/2; UM.RS with these codings also with cor = TRUE (which
+# metafor's help recommends for them). The EE fit has no such random effect (coding ignored).
+for (cd in c(1, 0)) {
+  add_case(paste0("bcg_OR_UM.FS_ML_coding", cd), "metadat::dat.bcg", "OR", bcg_cells,
+           list(model = "UM.FS", method = "ML", coding = cd))
+  add_case(paste0("nielweise2007_OR_UM.FS_ML_coding", cd), "metadat::dat.nielweise2007", "OR",
+           niel_cells, list(model = "UM.FS", method = "ML", coding = cd))
+  add_case(paste0("nielweise2008_IRR_UM.FS_ML_coding", cd),
+           "metadat::dat.nielweise2008 (t1i, t2i / 1000)", "IRR", n08_cells,
+           list(model = "UM.FS", method = "ML", coding = cd))
+  add_case(paste0("bcg_OR_UM.RS_ML_coding", cd), "metadat::dat.bcg", "OR", bcg_cells,
+           list(model = "UM.RS", method = "ML", coding = cd))
+  add_case(paste0("bcg_OR_UM.RS_ML_cor_coding", cd), "metadat::dat.bcg", "OR", bcg_cells,
+           list(model = "UM.RS", method = "ML", cor = TRUE, coding = cd))
+}
+add_case("nielweise2008_IRR_UM.RS_ML_cor_coding1", "metadat::dat.nielweise2008 (t1i, t2i / 1000)",
+         "IRR", n08_cells, list(model = "UM.RS", method = "ML", cor = TRUE, coding = 1))
+add_case("bcg_OR_UM.RS_EE_coding1", "metadat::dat.bcg", "OR", bcg_cells,
+         list(model = "UM.RS", method = "EE", coding = 1))
+
 # The exact Laplace approximation of the UM.RS fits with nAGQ = 1. lme4's Laplace deviance
 # takes log det(L^2) from the Cholesky factor built in the last PIRLS iteration, i.e. with the
 # GLM weights of the step before the conditional modes (2e-5 above the value at the modes for
@@ -180,7 +202,13 @@ laplace_exact_fit <- function(form, fam, off) {
   list(theta = opt$par[seq_len(nth)], beta = opt$par[-seq_len(nth)],
        vcov = 2 * solve(h)[-seq_len(nth), -seq_len(nth), drop = FALSE], ll = -opt$objective / 2)
 }
-laplace_exact <- function(measure, cells) {
+# group: metafor's coding of the group variable of the random effect (1/2: +-1/2; 1: group1;
+# 0: group2)
+group_of <- function(k, coding) {
+  if (coding == 1 / 2) rep(c(1 / 2, -1 / 2), times = k) else
+    if (coding == 1) rep(c(1, 0), times = k) else rep(c(0, 1), times = k)
+}
+laplace_exact <- function(measure, cells, coding = 1 / 2) {
   if (measure == "OR") {
     y <- cbind(c(rbind(cells$ai, cells$ci)), c(rbind(cells$bi, cells$di)))
     fam <- binomial
@@ -192,7 +220,7 @@ laplace_exact <- function(measure, cells) {
   }
   k <- length(cells[[1]])
   group1 <- rep(c(1, 0), times = k)
-  group12 <- rep(c(1 / 2, -1 / 2), times = k)
+  group <- group_of(k, coding)
   study <- factor(rep(seq_len(k), each = 2L))
   const <- rep(1, 2 * k)
   X.QE <- model.matrix(~ -1 + group1 + const + study:group1)
@@ -200,7 +228,7 @@ laplace_exact <- function(measure, cells) {
   environment(laplace_exact_fit) <- environment()
   fe <- laplace_exact_fit(y ~ -1 + group1 + const + (1 | study), fam, off)
   qe <- laplace_exact_fit(y ~ -1 + X.QE + (1 | study), fam, off)
-  ml <- laplace_exact_fit(y ~ -1 + group1 + const + (group12 || study), fam, off)
+  ml <- laplace_exact_fit(y ~ -1 + group1 + const + (group || study), fam, off)
   b2 <- qe$beta[-(1:2)]
   list(beta = ml$beta[[1]], se = sqrt(ml$vcov[1, 1]), sigma2 = ml$theta[[1]]^2,
        tau2 = ml$theta[[2]]^2, logLik = ml$ll, deviance = -2 * (ml$ll - qe$ll),
@@ -236,7 +264,7 @@ laplace <- list(
 )
 # cor = TRUE: the ML model (group12 | study), theta = (l11, l21, l22) of the lower-triangular
 # Lambda, sigma^2 = l11^2, tau^2 = l21^2 + l22^2, rho = l11 l21 / (sigma tau)
-laplace_exact_cor <- function(measure, cells) {
+laplace_exact_cor <- function(measure, cells, coding = 1 / 2) {
   if (measure == "OR") {
     y <- cbind(c(rbind(cells$ai, cells$ci)), c(rbind(cells$bi, cells$di)))
     fam <- binomial
@@ -248,11 +276,11 @@ laplace_exact_cor <- function(measure, cells) {
   }
   k <- length(cells[[1]])
   group1 <- rep(c(1, 0), times = k)
-  group12 <- rep(c(1 / 2, -1 / 2), times = k)
+  group <- group_of(k, coding)
   study <- factor(rep(seq_len(k), each = 2L))
   const <- rep(1, 2 * k)
   environment(laplace_exact_fit) <- environment()
-  ml <- laplace_exact_fit(y ~ -1 + group1 + const + (group12 | study), fam, off)
+  ml <- laplace_exact_fit(y ~ -1 + group1 + const + (group | study), fam, off)
   th <- ml$theta
   list(beta = ml$beta[[1]], se = sqrt(ml$vcov[1, 1]), sigma2 = th[[1]]^2,
        tau2 = th[[2]]^2 + th[[3]]^2,
@@ -260,13 +288,19 @@ laplace_exact_cor <- function(measure, cells) {
 }
 laplace$bcg_OR_UM.RS_ML_cor <- laplace_exact_cor("OR", bcg_cells)
 laplace$nielweise2008_IRR_UM.RS_ML_cor <- laplace_exact_cor("IRR", n08_cells)
+for (cd in c(1, 0)) {
+  laplace[[paste0("bcg_OR_UM.RS_ML_coding", cd)]] <- laplace_exact("OR", bcg_cells, cd)
+  laplace[[paste0("bcg_OR_UM.RS_ML_cor_coding", cd)]] <- laplace_exact_cor("OR", bcg_cells, cd)
+}
+laplace$nielweise2008_IRR_UM.RS_ML_cor_coding1 <- laplace_exact_cor("IRR", n08_cells, 1)
 
 # A second, independent exact Laplace fit: metafor with control package = "glmmTMB" (TMB's
 # Laplace approximation, with the Hessian at the conditional modes), at glmmTMB's default
 # tolerances (its optimum agrees with the refit above to ~2e-6).
-tmb <- function(measure, cells) {
+tmb <- function(measure, cells, coding = 1 / 2) {
   args <- c(list(measure = measure), cells,
-            list(model = "UM.RS", method = "ML", control = list(package = "glmmTMB")))
+            list(model = "UM.RS", method = "ML", coding = coding,
+                 control = list(package = "glmmTMB")))
   res <- suppressWarnings(do.call(rma.glmm, args))
   list(beta = num(res$beta), se = num(res$se), tau2 = num(res$tau2), sigma2 = num(res$sigma2),
        logLik = res$fit.stats["ll", "ML"], QE_LRT = num(res$QE.LRT), QE_Wld = num(res$QE.Wld))
@@ -276,9 +310,10 @@ glmmtmb <- list(
   nielweise2008_IRR_UM.RS_ML = tmb("IRR", n08_cells),
   nielweise2007_OR_UM.RS_ML = tmb("OR", niel_cells)
 )
-tmb_cor <- function(measure, cells) {
+tmb_cor <- function(measure, cells, coding = 1 / 2) {
   args <- c(list(measure = measure), cells,
-            list(model = "UM.RS", method = "ML", cor = TRUE, control = list(package = "glmmTMB")))
+            list(model = "UM.RS", method = "ML", cor = TRUE, coding = coding,
+                 control = list(package = "glmmTMB")))
   res <- suppressWarnings(do.call(rma.glmm, args))
   list(beta = num(res$beta), se = num(res$se), tau2 = num(res$tau2), sigma2 = num(res$sigma2),
        rho = num(res$rho), logLik = res$fit.stats["ll", "ML"], QE_LRT = num(res$QE.LRT),
@@ -287,6 +322,11 @@ tmb_cor <- function(measure, cells) {
 glmmtmb$bcg_OR_UM.RS_ML_cor <- tmb_cor("OR", bcg_cells)
 glmmtmb$nielweise2008_IRR_UM.RS_ML_cor <- tmb_cor("IRR", n08_cells)
 glmmtmb$nielweise2007_OR_UM.RS_ML_cor <- tmb_cor("OR", niel_cells)
+for (cd in c(1, 0)) {
+  glmmtmb[[paste0("bcg_OR_UM.RS_ML_coding", cd)]] <- tmb("OR", bcg_cells, cd)
+  glmmtmb[[paste0("bcg_OR_UM.RS_ML_cor_coding", cd)]] <- tmb_cor("OR", bcg_cells, cd)
+}
+glmmtmb$nielweise2008_IRR_UM.RS_ML_cor_coding1 <- tmb_cor("IRR", n08_cells, 1)
 
 # The IRLN ML fits at exact conditional modes: lme4 stops PIRLS at tolPwrss = 1e-7, which
 # leaves its AGQ deviance up to 1e-7 off the value at the modes and its Hessian-based SE up to

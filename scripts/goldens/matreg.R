@@ -3,7 +3,7 @@
 #
 # Run from the repository root:
 #     Rscript scripts/goldens/matreg.R
-# Needs R >= 4.2 with metafor 3.8, metadat and jsonlite. Each case stores its inputs (R, V or n,
+# Needs R >= 4.2 with metafor 3.8, metadat, Matrix and jsonlite. Each case stores its inputs (R, V or n,
 # means) so that the test feeds metareview exactly what matreg got, and matreg's output
 # (tab, vb, R2, F/QM) and print().
 
@@ -17,8 +17,8 @@ cases <- list()
 vnum <- function(x) if (is.null(x)) numeric(0) else as.numeric(x)
 mat <- function(x) unname(as.matrix(x))
 add <- function(id, source, y, x, R, n = NULL, V = NULL, cov = FALSE, means = NULL,
-                ztor = FALSE) {
-  args <- list(y = y, x = x, R = R, cov = cov, ztor = ztor)
+                ztor = FALSE, nearpd = FALSE) {
+  args <- list(y = y, x = x, R = R, cov = cov, ztor = ztor, nearpd = nearpd)
   if (!is.null(n)) args$n <- n
   if (!is.null(V)) args$V <- V
   if (!is.null(means)) args$means <- means
@@ -27,7 +27,7 @@ add <- function(id, source, y, x, R, n = NULL, V = NULL, cov = FALSE, means = NU
   cases[[id]] <<- list(
     id = id, source = source, y = y, x = x, R = mat(R), names = rownames(R),
     n = if (is.null(n)) NULL else vnum(n), V = if (is.null(V)) NULL else mat(V), cov = cov,
-    means = if (is.null(means)) NULL else vnum(means), ztor = ztor,
+    means = if (is.null(means)) NULL else vnum(means), ztor = ztor, nearpd = nearpd,
     coef_names = rownames(tab), beta = vnum(tab$beta), se = vnum(tab$se),
     stat = vnum(if (res$test == "t") tab$tval else tab$zval), pval = vnum(tab$pval),
     ci_lb = vnum(tab$ci.lb), ci_ub = vnum(tab$ci.ub), df = vnum(tab$df), vb = mat(res$vb),
@@ -76,8 +76,50 @@ res <- rma.mv(yi, vi, mods = ~ 0 + group, random = ~ group | trial, struct = "UN
 add("vanhouwelingen_V", "matreg(y=2, x=1, R=res$G, cov=TRUE, means=coef(res), V=res$vvc)",
     2, 1, res$G, V = res$vvc, cov = TRUE, means = coef(res))
 
-out <- list(meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor"))),
-            cases = cases)
+# nearpd = TRUE: R[x,x] not positive definite (correlations of three predictors that no data
+# can have), replaced by Matrix::nearPD(R[x,x], corr = TRUE)$mat as metafor 3.8.1 does. The
+# repaired R[x,x] has its smallest eigenvalue at 1.7e-8 of the largest, so the coefficients are
+# huge (1.8e6) and with n (not here) R^2 exceeds 1 and the SEs are NA: metafor's "treat results
+# with caution"; with V the numbers are finite.
+Rn <- matrix(c(1, 0.5, 0.4, 0.3,
+               0.5, 1, 0.9, 0.9,
+               0.4, 0.9, 1, -0.5,
+               0.3, 0.9, -0.5, 1), 4, 4)
+rownames(Rn) <- colnames(Rn) <- c("y", "x1", "x2", "x3")
+add("nonpd_nearpd_V", "matreg(y=1, x=2:4, R=Rn, V=rcalc(Rn, ni=100)$V, nearpd=TRUE) (constructed R)",
+    1, 2:4, Rn, V = rcalc(Rn, ni = 100)$V, nearpd = TRUE)
+
+# Matrix::nearPD itself (metafor's nearpd options call it): each case stores the matrix, the
+# options and nearPD's mat, eigenvalues, iterations and converged
+nearpd_cases <- list()
+add_npd <- function(id, source, x, corr = FALSE, keepDiag = FALSE) {
+  r <- Matrix::nearPD(x, corr = corr, keepDiag = keepDiag)
+  nearpd_cases[[id]] <<- list(id = id, source = source, x = unname(as.matrix(x)), corr = corr,
+                              keepDiag = keepDiag, mat = unname(as.matrix(r$mat)),
+                              eigenvalues = vnum(r$eigenvalues), iterations = r$iterations,
+                              converged = r$converged)
+}
+Rx <- unname(Rn[2:4, 2:4])
+add_npd("nonpd_cor_corr", "R[x,x] of nonpd_nearpd_n, corr = TRUE (as matreg)", Rx, corr = TRUE)
+add_npd("nonpd_cor", "R[x,x] of nonpd_nearpd_n, corr = FALSE", Rx)
+# a covariance matrix of three correlated effects (vcalc-style V with rho = 0.9 and -0.6,
+# impossible together), keepDiag = TRUE and not
+Vx <- diag(sqrt(c(0.04, 0.09, 0.0625))) %*% Rx %*% diag(sqrt(c(0.04, 0.09, 0.0625)))
+add_npd("nonpd_cov", "a V of sampling covariances that is not positive definite", Vx)
+add_npd("nonpd_cov_keepdiag", "the same, keepDiag = TRUE", Vx, keepDiag = TRUE)
+# positive definite: unchanged (to rounding); positive semidefinite (rank 2): do2eigen step
+add_npd("pd_unchanged", "a positive definite matrix", matrix(c(2, 0.5, 0.2, 0.5, 1, 0.3, 0.2, 0.3, 1.5), 3, 3))
+u <- c(1, 2, 3, 4); w <- c(1, -1, 1, 0.5)
+add_npd("psd_rank2", "u u' + w w' (rank 2 of 4)", tcrossprod(u) + tcrossprod(w))
+# a block-diagonal matrix: nearPD of the whole (the thresholds and the convergence test are
+# global), the reference for nearpd_blocks
+add_npd("blockdiag", "bdiag(the V above, the rank-2 matrix, a 2x2 non-PD block)",
+        as.matrix(Matrix::bdiag(Vx, tcrossprod(u) + tcrossprod(w),
+                                matrix(c(1, 1.2, 1.2, 1), 2, 2))))
+
+out <- list(meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
+                        Matrix = as.character(packageVersion("Matrix"))),
+            cases = cases, nearpd_cases = nearpd_cases)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "string",
                   pretty = FALSE), "tests/data/goldens_matreg.json")
 cat("wrote tests/data/goldens_matreg.json\n")

@@ -26,9 +26,12 @@ LISTS: dict[str, Any] = G["list_cases"]
 ADJ: dict[str, Any] = G["adjust_cases"]
 
 
-def _sets(btt: list[Any]) -> list[Any]:
-    """metafor's 1-based sets -> 0-based lists; a name -> a set of one name (metafor turns a
-    character vector into a list; ours keeps a list of names as one set)."""
+def _sets(btt: list[Any], char_vector: bool = False) -> list[Any]:
+    """metafor's 1-based sets -> 0-based lists; a name -> a set of one name. A case made with a
+    character vector (``char_vector``: metafor's ``btt=c("a", "b")``, which it turns into
+    ``as.list(btt)``) is called as ours is, with the flat list of strings."""
+    if char_vector:
+        return list(btt)
     return [[b] if isinstance(b, str) else [int(x) - 1 for x in np.atleast_1d(b)] for b in btt]
 
 
@@ -36,7 +39,7 @@ def _sets(btt: list[Any]) -> list[Any]:
 def test_btt_list_matches_metafor(name: str) -> None:
     """metafor: ``anova(res, btt=list(...))`` of the case (scripts/goldens/anova.R)."""
     g = LISTS[name]
-    a = anova(_fit(g["fit"]), btt=_sets(g["btt"]))
+    a = anova(_fit(g["fit"]), btt=_sets(g["btt"], bool(g.get("char_vector"))))
     assert isinstance(a, AnovaWaldListResult)
     assert list(a.specs) == list(g["specs"])
     np.testing.assert_allclose([t.QM for t in a.tests], num(g["QM"]), rtol=1e-6)
@@ -49,7 +52,8 @@ def test_btt_list_matches_metafor(name: str) -> None:
         assert (t.QMdf[1] is None) == bool(np.isnan(ref_df[1]))
     assert a.summary() == g["print"]
     for method in P_ADJUST:
-        adj = anova(_fit(g["fit"]), btt=_sets(g["btt"]), adjust=method)
+        adj = anova(_fit(g["fit"]), btt=_sets(g["btt"], bool(g.get("char_vector"))),
+                    adjust=method)
         assert isinstance(adj, AnovaWaldListResult) and adj.adjust == method
         np.testing.assert_allclose([t.QMp for t in adj.tests], num(g["adjusted"][method]),
                                    rtol=1e-6, err_msg=method)

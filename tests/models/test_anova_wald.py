@@ -58,6 +58,8 @@ def _call(res: Any, call: dict[str, Any]) -> Any:
         kw["X"] = np.array(call["X"], dtype=float)
     if "rhs" in call:
         kw["rhs"] = call["rhs"]
+    if call.get("fixed"):
+        kw["fixed"] = True  # metafor's anova(..., fixed = TRUE): btt a literal substring
     return anova(res, **kw)
 
 
@@ -124,3 +126,24 @@ def test_refusals() -> None:
         anova(rma("yi", "vi", data=BCG), btt=[0])
     with pytest.raises(InputError, match="likelihood-ratio"):
         anova(res, rma("yi", "vi", data=BCG), btt=[1])
+
+
+def test_btt_strings_as_metafor() -> None:
+    """metafor's ``.set.btt``: one string is ``grep``'d (a regular expression; ``fixed=True`` a
+    literal substring) and every coefficient it matches is tested together; a vector of two or
+    more strings is ``as.list(btt)``, one test per string (the goldens above); a string that
+    matches nothing, a set with several strings, indices mixed with names and an invalid
+    pattern are InputErrors naming ``btt``."""
+    res = rma_reg("yi", "vi", mods=["factor(alloc)"], data=BCG)
+    both = anova(res, btt="alloc")
+    assert isinstance(both, AnovaWaldResult) and both.btt == (1, 2)
+    assert anova(res, btt="(alloc)s", fixed=True).btt == (2,)
+    with pytest.raises(InputError, match="cannot identify coefficient") as err:
+        anova(res, btt="(alloc)s")  # as a regular expression "(alloc)s" matches nothing
+    assert err.value.field == "btt"
+    with pytest.raises(InputError, match="one name pattern"):
+        anova(res, btt=[["random", "systematic"]])
+    with pytest.raises(InputError, match="mixes coefficient indices and names"):
+        anova(res, btt=[1, "systematic"])
+    with pytest.raises(InputError, match="not a valid regular expression"):
+        anova(res, btt="factor(")

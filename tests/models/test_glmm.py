@@ -9,7 +9,8 @@ Tolerances (relative; every value of every case is compared, apart from the exce
 * ``bcg_OR_UM.FS_ML`` and ``bcg_PLO_ML``: the likelihood is flat along tau there and lme4's
   bobyqa stops (even at rhoend = 1e-10) where the deviance is 2e-9 above our optimum; its
   tau^2 differs by 1e-5 and its SE, from lme4's finite-difference Hessian (``deriv12``, step
-  1e-4), by up to 5e-5. These are compared at 1e-4.
+  1e-4), by up to 5e-5. These are compared at 1e-4 (so are the same model with ``coding=1``
+  and ``coding=0``, ``bcg_OR_UM.FS_ML_coding*``).
 * CM.EL (OR): beta, tau^2 and the log likelihood agree to 1e-7, but metafor's SEs come from
   numDeriv's Hessian with r = 16 Richardson steps of BiasedUrn's densities, which carries
   errors up to 3e-3 (e.g. collins1985a, EE); we use the exact Fisher information (EE) and a
@@ -75,7 +76,10 @@ CASES = GOLDENS["cases"]
 FIELDS = ("beta", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2", "se_tau2", "sigma2", "I2", "H2",
           "QE_Wld", "QEp_Wld", "QE_LRT", "QEp_LRT", "QM", "QMp", "logLik", "deviance", "AIC",
           "BIC", "AICc")
-FLAT = {"bcg_OR_UM.FS_ML", "bcg_PLO_ML"}
+# (the UM.FS codings 1 and 0 on dat.bcg have the same flat likelihood: lme4's deviance
+# refitted by nlminb at tolPwrss 1e-10 and at 1e-9 gives betas up to 1e-5 (relative) apart;
+# on dat.nielweise2007 and dat.nielweise2008 the codings agree with metafor to 1e-6)
+FLAT = {"bcg_OR_UM.FS_ML", "bcg_PLO_ML", "bcg_OR_UM.FS_ML_coding1", "bcg_OR_UM.FS_ML_coding0"}
 HESSIAN_FIELDS = {"se", "zval", "pval", "ci_lb", "ci_ub", "QM", "QMp", "se_tau2"}
 # metafor's UM.RS ML fits (lme4's Laplace determinant, see the module docstring): the largest
 # relative differences over the three data sets, rounded up
@@ -558,6 +562,33 @@ def test_bad_input() -> None:
     assert err.value.field == "model"
     with pytest.raises(InputError, match="needs"):
         rma_glmm("IRR", x1i=[1, 2], x2i=[3, 4], t1i=[10, 10])
+
+
+@pytest.mark.parametrize("coding", [2, -1, 0.25, "1/2", True, None])
+def test_unknown_coding_is_an_error(coding: Any) -> None:
+    """metafor's ``is.element(coding, c(1/2, 1, 0))`` check ("Unknown 'coding' option
+    specified."): anything else is an InputError naming the field and the three codings."""
+    with pytest.raises(InputError, match=r"unknown coding.*1/2.*1.*0") as err:
+        rma_glmm("OR", ai=[8, 3], bi=[98, 50], ci=[5, 6], di=[115, 40], coding=coding)
+    assert err.value.field == "coding"
+
+
+def test_coding_changes_only_the_ml_um_models() -> None:
+    """As metafor 3.8.1 (``rma.glmm``'s ``group`` enters only the random effect of the UM.FS and
+    UM.RS ML fits): the EE fits, the conditional models and PLO give the same numbers for
+    every coding; UM.FS with ML does not (dat.bcg: the codings' goldens differ in beta)."""
+    bcg = next(c for c in CASES if c["name"] == "bcg_OR_UM.FS_EE")
+    cells = {name: num(v) for name, v in bcg["cells"].items()}
+    for kw in ({"model": "UM.FS", "method": "EE"}, {"model": "CM.AL", "method": "ML"},
+               {"model": "UM.RS", "method": "EE"}):
+        fits = [rma_glmm("OR", **cells, coding=cd, **kw) for cd in (0.5, 1, 0)]
+        assert fits[1].to_dict() == fits[0].to_dict() == fits[2].to_dict(), kw
+    plo = [rma_glmm("PLO", xi=cells["ai"], ni=cells["ai"] + cells["bi"], coding=cd)
+           for cd in (0.5, 0)]
+    assert plo[0].to_dict() == plo[1].to_dict()
+    betas = [num(c["result"]["beta"]) for c in CASES
+             if c["name"].startswith("bcg_OR_UM.FS_ML")]
+    assert len(set(betas)) == 3
 
 
 @pytest.mark.parametrize(

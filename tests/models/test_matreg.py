@@ -10,6 +10,7 @@ matreg's inputs, so these tests compare the algebra alone, at rtol 1e-10; the ch
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -17,11 +18,15 @@ import pandas as pd
 import pytest
 from goldens_helpers import load_goldens, num
 
-from metareview.errors import InputError
+from metareview.errors import InputError, MetareviewWarning
 from metareview.models import matreg, rma_mv
+from metareview.models._nearpd import nearpd, nearpd_blocks
 
 G = load_goldens("goldens_matreg.json")
-CASES: dict[str, Any] = G["cases"]
+#: the nearpd=TRUE cases are tested on their own (test_matreg_nearpd_matches_metafor)
+CASES: dict[str, Any] = {k: c for k, c in G["cases"].items() if not c.get("nearpd")}
+NEARPD_CASES: dict[str, Any] = {k: c for k, c in G["cases"].items() if c.get("nearpd")}
+NPD: dict[str, Any] = G["nearpd_cases"]
 MV = load_goldens("goldens_rma_mv.json")
 
 
@@ -34,7 +39,8 @@ def run(case: dict[str, Any]) -> Any:
     return matreg(idx(case["y"]), x, R=np.array(case["R"], dtype=float), names=case["names"],
                   n=None if case["n"] is None else float(np.asarray(case["n"]).ravel()[0]),
                   V=None if case["V"] is None else np.array(case["V"], dtype=float),
-                  cov=case["cov"], means=case["means"], ztor=case["ztor"])
+                  cov=case["cov"], means=case["means"], ztor=case["ztor"],
+                  nearpd=bool(case.get("nearpd")))
 
 
 @pytest.mark.parametrize("cid", sorted(CASES))
@@ -104,3 +110,66 @@ def test_matreg_errors() -> None:
         matreg(0, [1, 2], R=r, n=2)
     with pytest.raises(InputError, match="positive definite"):
         matreg(0, [1, 2], R=np.array([[1, .5, .5], [.5, 1, 1], [.5, 1, 1]]), n=10)
+
+
+@pytest.mark.parametrize("cid", sorted(NEARPD_CASES))
+def test_matreg_nearpd_matches_metafor(cid: str) -> None:
+    """metafor 3.8.1's ``matreg(..., nearpd=TRUE)`` where ``R[x,x]`` is not positive definite
+    (scripts/goldens/matreg.R): ``R[x,x]`` replaced by ``Matrix::nearPD(R[x,x], corr=TRUE)``,
+    with a warning. The repaired matrix is on the boundary of the cone (condition ~6e7), which
+    magnifies rounding: compared at 1e-6 (the printout has 17 significant digits: not
+    compared)."""
+    case = NEARPD_CASES[cid]
+    with pytest.warns(MetareviewWarning, match="nearPD"):
+        res = run(case)
+    for ours, key in ((res.beta, "beta"), (res.se, "se"), (res.zval, "stat"),
+                      (res.pval, "pval"), (res.ci_lb, "ci_lb"), (res.ci_ub, "ci_ub")):
+        np.testing.assert_allclose(ours, num(case[key]), rtol=1e-6, atol=1e-12, err_msg=key)
+    np.testing.assert_allclose(res.vb, num(case["vb"]), rtol=1e-6)
+    np.testing.assert_allclose(res.R2, num(case["R2"]), rtol=1e-6)
+    with pytest.raises(InputError, match="not positive definite"):
+        run({**case, "nearpd": False})
+
+
+@pytest.mark.parametrize("cid", sorted(NPD))
+def test_nearpd_matches_matrix_nearpd(cid: str) -> None:
+    """``_nearpd.nearpd`` against R's ``Matrix::nearPD(x, corr, keepDiag)`` (its defaults;
+    scripts/goldens/matreg.R, ``nearpd_cases``): the matrix and its eigenvalues at 1e-10
+    (relative to the largest entry), the iteration count exactly."""
+    case = NPD[cid]
+    x = np.array(case["x"], dtype=float)
+    got = nearpd(x, corr=case["corr"], keep_diag=case["keepDiag"])
+    want = np.array(case["mat"], dtype=float)
+    scale = float(np.max(np.abs(want)))
+    np.testing.assert_allclose(got.mat, want, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(got.eigenvalues, num(case["eigenvalues"]), rtol=0,
+                               atol=1e-10 * scale)
+    assert got.iterations == case["iterations"]
+    assert got.converged == case["converged"]
+
+
+def test_nearpd_blocks_is_nearpd_of_the_block_diagonal_matrix() -> None:
+    """``nearpd_blocks`` block by block with global thresholds equals ``Matrix::nearPD`` of the
+    whole block-diagonal matrix (the ``blockdiag`` golden: blocks of 3, 4 and 2)."""
+    case = NPD["blockdiag"]
+    x = np.array(case["x"], dtype=float)
+    edges = [0, 3, 7, 9]
+    blocks = [x[a:b, a:b] for a, b in itertools.pairwise(edges)]
+    out, res = nearpd_blocks(blocks)
+    want = np.array(case["mat"], dtype=float)
+    for blk, (a, b) in zip(out, itertools.pairwise(edges), strict=True):
+        np.testing.assert_allclose(blk, want[a:b, a:b], rtol=0, atol=1e-10 * np.max(want))
+    assert res.iterations == case["iterations"]
+
+
+def test_matreg_names_are_pmatched() -> None:
+    """metafor's ``pmatch`` of the names of ``y`` and ``x``: exact, else a unique prefix."""
+    r = np.array([[1, 0.5, 0.3], [0.5, 1, 0.2], [0.3, 0.2, 1]])
+    names = ["score", "age", "agility"]
+    full = matreg("score", ["age", "agility"], R=r, names=names, n=50)
+    short = matreg("sc", ["age", "agil"], R=r, names=names, n=50)
+    np.testing.assert_array_equal(full.beta, short.beta)
+    with pytest.raises(InputError, match="matches several"):
+        matreg("score", "ag", R=r, names=names, n=50)
+    with pytest.raises(InputError, match="matches no variable"):
+        matreg("score", "height", R=r, names=names, n=50)

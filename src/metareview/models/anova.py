@@ -423,18 +423,35 @@ def _rhs(rhs: Any, m: int, what: str) -> NDArray[np.float64]:
     return r
 
 
-def _btt(btt: Any, names: tuple[str, ...]) -> tuple[int, ...]:
-    """0-based indices, or coefficient names matched as metafor's ``.set.btt`` does (a regular
-    expression searched in each name)."""
+def _btt(btt: Any, names: tuple[str, ...], fixed: bool = False) -> tuple[int, ...]:
+    """0-based indices, or one string matched against the coefficient names as metafor's
+    ``.set.btt`` does (``grep(btt, colnames(X), fixed=fixed)``: a regular expression searched
+    in each name, or with ``fixed`` a literal substring); every name it matches is tested."""
     p = len(names)
     items = [btt] if isinstance(btt, str | int | np.integer) else list(btt)
+    strings = [b for b in items if isinstance(b, str)]
+    if strings and len(strings) != len(items):
+        raise InputError(
+            f"btt mixes coefficient indices and names ({items!r}); give indices or one name "
+            "pattern", field="btt")
+    if len(strings) > 1:
+        raise InputError(
+            f"a btt set takes one name pattern, not {len(strings)} ({strings!r}): metafor "
+            "tests each string of a vector separately (btt=[...] of strings here too); for "
+            f"one test of all of them give one pattern such as {'|'.join(strings)!r}",
+            field="btt")
     out: set[int] = set()
     for b in items:
         if isinstance(b, str):
-            hits = [j for j, n in enumerate(names) if re.search(b, n)]
+            try:
+                hits = [j for j, n in enumerate(names) if (b in n if fixed else re.search(b, n))]
+            except re.error as exc:
+                raise InputError(f"btt {b!r} is not a valid regular expression ({exc}); "
+                                 "use fixed=True to match it literally", field="btt") from None
             if not hits:
                 raise InputError(
-                    f"btt {b!r} matches none of the coefficients {', '.join(names)}", field="btt"
+                    f"cannot identify coefficient(s) corresponding to the btt string {b!r} "
+                    f"(it matches none of the coefficients {', '.join(names)})", field="btt"
                 )
             out.update(hits)
         else:
@@ -466,9 +483,9 @@ def _hypothesis(row: NDArray[np.float64], names: tuple[str, ...]) -> str:
     return " + ".join(terms).replace("+ -", "- ")
 
 
-def _wald_btt(result: Any, btt: Any, rhs: Any) -> AnovaWaldResult:
+def _wald_btt(result: Any, btt: Any, rhs: Any, fixed: bool = False) -> AnovaWaldResult:
     b, vb, names = _coefs(result)
-    idx = tuple(result.btt) if btt is None else _btt(btt, names)
+    idx = tuple(result.btt) if btt is None else _btt(btt, names, fixed)
     m = len(idx)
     r = _rhs(rhs, m, "coefficients tested")
     d = b[list(idx)] - r
@@ -566,13 +583,18 @@ def _wald_xb(result: Any, X: Any, rhs: Any) -> AnovaXbResult:
 
 
 def _is_btt_list(btt: Any) -> bool:
-    """``btt`` is a list of sets: a list/tuple with a list, tuple, range or array in it."""
-    return isinstance(btt, list | tuple) and any(
-        isinstance(b, list | tuple | range | np.ndarray) for b in btt)
+    """``btt`` is a list of sets: a list/tuple with a list, tuple, range or array in it, or
+    (metafor: ``if (is.character(btt) && length(btt) > 1L) btt <- as.list(btt)``) a list or
+    tuple of two or more strings, each string a set."""
+    if not isinstance(btt, list | tuple):
+        return False
+    if len(btt) > 1 and all(isinstance(b, str) for b in btt):
+        return True
+    return any(isinstance(b, list | tuple | range | np.ndarray) for b in btt)
 
 
 def _wald_btt_list(result: Any, btt: Any, rhs: Any,
-                   method: str | None) -> AnovaWaldListResult:
+                   method: str | None, fixed: bool = False) -> AnovaWaldListResult:
     """One :func:`_wald_btt` per set of ``btt`` (metafor: ``lapply(btt, anova)``), its ``QMp``
     adjusted across the sets by ``method``."""
     if rhs is not None:
@@ -586,11 +608,11 @@ def _wald_btt_list(result: Any, btt: Any, rhs: Any,
         items = [b] if isinstance(b, str | int | np.integer) else list(b)
         if not items:
             raise InputError("btt holds an empty set", field="btt")
-        tests.append(_wald_btt(result, items, None))
+        tests.append(_wald_btt(result, items, None, fixed))
         if all(isinstance(v, str) for v in items):
             specs.append(",".join(str(v) for v in items))
         else:
-            specs.append(format_btt(_btt(items, names)))
+            specs.append(format_btt(_btt(items, names, fixed)))
     raw = tuple(t.QMp for t in tests)
     if method is not None:
         adj = p_adjust(np.array(raw), method)
@@ -607,6 +629,7 @@ def anova(
     X: Any = None,
     rhs: float | Sequence[float] | None = None,
     adjust: str | bool | None = None,
+    fixed: bool = False,
 ) -> AnovaResult | AnovaWaldResult | AnovaXbResult | AnovaWaldListResult:
     """metafor's ``anova.rma`` (formulas in the module docstring).
 
@@ -620,8 +643,18 @@ def anova(
       per combination; without the intercept column when the model has one) tested against
       ``rhs`` -> :class:`AnovaXbResult`.
     * ``anova(res, btt=[[1, 2], [3]])``: ``btt`` a list of sets (an element a list, tuple or
-      range of indices or names; a single index or name is a set of one): one Wald-type test
-      per set, as metafor's ``btt=list(...)`` -> :class:`AnovaWaldListResult`.
+      range of indices, or one name pattern; a single index or name is a set of one): one
+      Wald-type test per set, as metafor's ``btt=list(...)`` -> :class:`AnovaWaldListResult`.
+      A list of two or more strings, ``btt=["ablat", "year"]``, is such a list too (one test
+      per string), as metafor turns a character vector ``btt=c("ablat", "year")`` into
+      ``as.list(btt)``.
+
+    A string in ``btt`` is metafor's ``grep(btt, colnames(X))``: a regular expression searched
+    in each coefficient name (``"alloc"`` matches ``factor(alloc)random`` and
+    ``factor(alloc)systematic``, tested together); ``fixed=True`` (metafor's ``fixed``
+    argument) matches it as a literal substring. A string that matches no name is an
+    InputError (metafor: "Cannot identify coefficient(s) corresponding to the specified 'btt'
+    string."), as are indices and names mixed in one set.
     * ``anova(res)``: the fit's own omnibus test (its ``btt``).
 
     ``adjust`` (metafor >= 4.0's argument): a method of R's ``p.adjust`` (``"holm"``,
@@ -649,8 +682,8 @@ def anova(
                 return xb
             return dataclasses.replace(xb, pval=p_adjust(xb.pval, method), adjust=method)
         if _is_btt_list(btt):
-            return _wald_btt_list(result, btt, rhs, method)
-        return _wald_btt(result, btt, rhs)
+            return _wald_btt_list(result, btt, rhs, method, bool(fixed))
+        return _wald_btt(result, btt, rhs, bool(fixed))
     if btt is not None or X is not None or rhs is not None or adjust is not None:
         raise InputError(
             "btt, X, rhs and adjust test one model; the likelihood-ratio test of two takes none",

@@ -494,8 +494,18 @@ def _binomial_conditional(data: _Data, measure: str, method: str, nagq: int) -> 
     return _Fit(float(beta[0]), var, tau**2, ll=ll, parms=2, p_eff=1, k_eff=k), het
 
 
-def _um_fs(data: _Data, measure: str, method: str, nagq: int) -> tuple[_Fit, _Het]:
-    """Unconditional model with fixed study effects: two rows per study (group 1, group 2)."""
+def _group(coding: float, k: int) -> FloatArray:
+    """metafor's ``group`` of the random-effects structure, two rows per study (group 1,
+    group 2): ``+-1/2`` for ``coding=1/2`` (``group12``), ``1, 0`` for ``coding=1``
+    (``group1``), ``0, 1`` for ``coding=0`` (``group2``)."""
+    pair = {0.5: [0.5, -0.5], 1.0: [1.0, 0.0], 0.0: [0.0, 1.0]}[coding]
+    return np.asarray(np.tile(pair, k), dtype=float)
+
+
+def _um_fs(data: _Data, measure: str, method: str, nagq: int,
+           coding: float = 0.5) -> tuple[_Fit, _Het]:
+    """Unconditional model with fixed study effects: two rows per study (group 1, group 2);
+    the random log ratio enters as ``group_ij u_i`` with ``group`` of :func:`_group`."""
     c, k = data.cells, data.k
     if measure == "OR":
         x = np.ravel(np.column_stack([c["ai"], c["ci"]]))
@@ -521,7 +531,7 @@ def _um_fs(data: _Data, measure: str, method: str, nagq: int) -> tuple[_Fit, _He
     if method in ("EE", "FE"):
         return _Fit(float(fe.coef[0]), float(fe.vcov[0, 0]), ll=fe.loglik, parms=1 + k,
                     p_eff=1 + k, k_eff=2 * k), het
-    d = GroupedData(x, n, group1[:, None], off, np.tile([0.5, -0.5], k), study, k, family)
+    d = GroupedData(x, n, group1[:, None], off, _group(coding, k), study, k, family)
     tau, beta, alpha, var = _ml_agq(d, fe.coef[:1], fe.coef[1:], nagq)
     ll = conditional_loglik(d, beta, tau, alpha)
     return _Fit(float(beta[0]), var, tau**2, ll=ll, parms=2 + k, p_eff=1 + k,
@@ -633,7 +643,8 @@ def _lower_tri_fix(theta: FloatArray) -> FloatArray:
     return np.array([l11, l21, abs(l22)])
 
 
-def _um_rs(data: _Data, measure: str, method: str, cor: bool = False) -> tuple[_Fit, _Het]:
+def _um_rs(data: _Data, measure: str, method: str, cor: bool = False,
+           coding: float = 0.5) -> tuple[_Fit, _Het]:
     """Unconditional model with random study effects (metafor's ``model="UM.RS"``), three
     glmer fits on two rows per study (``group1 = 1, 0``; ``group12 = +-1/2``):
 
@@ -641,7 +652,9 @@ def _um_rs(data: _Data, measure: str, method: str, cor: bool = False) -> tuple[_
       group1_ij beta``, ``b_i ~ N(0, sigma^2)``;
     * the saturated fit ``y ~ 0 + group1 + 1 + study:group1 + (1 | study)`` (one log odds
       ratio per study; the last interaction is aliased), started at the EE fit's sigma;
-    * for ML, ``y ~ 0 + group1 + 1 + (group12 || study)``: in addition ``group12_ij u_i``,
+    * for ML, ``y ~ 0 + group1 + 1 + (group12 || study)``: in addition ``group12_ij u_i``
+      (``group12`` is metafor's ``group`` for ``coding=1/2``; ``coding=1``/``0`` put
+      ``group1``/``group2`` there, :func:`_group`),
       ``u_i ~ N(0, tau^2)`` independent of ``b_i`` (metafor's ``cor=FALSE``); with ``cor``,
       ``(group12 | study)``: ``(b_i, u_i)`` bivariate normal, ``Cov = Lambda Lambda'`` with
       lme4's lower-triangular ``Lambda`` (``theta = l11, l21, l22``), so ``sigma^2 = l11^2``,
@@ -662,7 +675,7 @@ def _um_rs(data: _Data, measure: str, method: str, cor: bool = False) -> tuple[_
                          f"k = {k} study is not enough (glmer needs 2 or more)", field="model")
     x, n, off, family = _rows(c, measure, k)
     group1 = np.tile([1.0, 0.0], k)
-    group12 = np.tile([0.5, -0.5], k)
+    group12 = _group(coding, k)
     study = np.repeat(np.arange(k), 2)
     ones = np.ones(2 * k)
     nagq = 1 if method == "ML" else 7
@@ -778,6 +791,17 @@ def _cm_el_or(data: _Data, method: str) -> tuple[_Fit, _Het]:
                 parms=2, p_eff=1, k_eff=k), het
 
 
+def _coding(coding: Any) -> float:
+    """metafor's ``coding`` check (``is.element(coding, c(1/2, 1, 0))``): 0.5, 1 or 0."""
+    ok = (isinstance(coding, int | float | np.integer | np.floating)
+          and not isinstance(coding, bool) and float(coding) in (0.5, 1.0, 0.0))
+    if not ok:
+        raise InputError(f"unknown coding {coding!r}; use 1/2 (0.5, the default: groups coded "
+                         "+1/2 and -1/2), 1 (group 1 coded 1, group 2 coded 0) or 0 (group 1 "
+                         "coded 0, group 2 coded 1), as metafor's 'coding'", field="coding")
+    return float(coding)
+
+
 def _level(level: float) -> float:
     level = float(level)
     if not 0 < level < 100:
@@ -807,6 +831,7 @@ def rma_glmm(
     test: str = "z",
     level: float = 95,
     cor: bool = False,
+    coding: float = 0.5,
 ) -> GLMMResult:
     """Meta-analysis by a generalised linear (mixed-effects) model, as metafor's ``rma.glmm``.
 
@@ -830,6 +855,15 @@ def rma_glmm(
         random log ratios be correlated (metafor's ``cor=TRUE``; lme4's ``(group12 |
         study)``), their correlation returned as ``rho``. Ignored otherwise, as metafor
         ignores it (the parameter count stays 4, as metafor counts it).
+    coding
+        metafor's ``coding`` (3.8.1: used by ``model="UM.FS"`` and ``"UM.RS"`` with
+        ``method="ML"``, for OR and IRR): how the group variable of the random effect
+        ``group_ij u_i`` is coded. ``1/2`` (``0.5``, the default): ``+1/2`` for group 1 and
+        ``-1/2`` for group 2 (contrast coding, invariant to swapping the groups); ``1``:
+        group 1 coded 1, group 2 coded 0; ``0``: group 1 coded 0, group 2 coded 1 (neither is
+        invariant to swapping the groups; with UM.RS, metafor recommends ``cor=True`` for
+        them). EE fits and the CM models, PLO and IRLN have no such random effect, so it
+        changes nothing there (as in metafor).
 
     Returns
     -------
@@ -858,6 +892,7 @@ def rma_glmm(
         raise InputError(f"unknown test {test!r}; use z or t", field="test")
     if measure == "IRR" and model == "CM.AL":
         model = "CM.EL"
+    code = _coding(coding)
     lev = _level(level)
     given = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": n1i, "n2i": n2i, "x1i": x1i,
              "x2i": x2i, "t1i": t1i, "t2i": t2i, "xi": xi, "ni": ni, "ti": ti}
@@ -870,9 +905,9 @@ def rma_glmm(
     if measure in ("PLO", "IRLN"):
         fit, het = _binomial_conditional(dat, measure, method, nagq)
     elif model == "UM.FS":
-        fit, het = _um_fs(dat, measure, method, nagq)
+        fit, het = _um_fs(dat, measure, method, nagq, code)
     elif model == "UM.RS":
-        fit, het = _um_rs(dat, measure, method, cor=bool(cor))
+        fit, het = _um_rs(dat, measure, method, cor=bool(cor), coding=code)
     elif measure == "OR" and model == "CM.EL":
         fit, het = _cm_el_or(dat, method)
     else:

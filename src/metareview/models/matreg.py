@@ -42,6 +42,7 @@ metafor's ``?matreg`` (metafor 3.8-1).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,8 +53,9 @@ from numpy.typing import NDArray
 from scipy import special
 
 from metareview._json import finite_or_none, jsonable
-from metareview.errors import InputError
+from metareview.errors import InputError, MetareviewWarning
 from metareview.models._core import alpha_from_level
+from metareview.models._nearpd import nearpd as nearpd_fn
 from metareview.models._printer import (
     SIGNIF_CODES,
     Block,
@@ -146,14 +148,22 @@ class MatregResult(Printed):
 
 
 def _index(v: Any, names: Sequence[str] | None, p: int, what: str) -> int:
-    """A 0-based index of ``R`` from an int or (with names) a name."""
+    """A 0-based index of ``R`` from an int or (with names) a name, matched as R's ``pmatch``
+    (metafor's ``matreg``): an exact name, else the unique name starting with ``v``."""
     if isinstance(v, str):
         if names is None:
             raise InputError(f"{what} {v!r} is a name, but R has no names (give a DataFrame "
                              "or names=)", field=what)
-        if v not in names:
-            raise InputError(f"no variable {v!r} in R (names: {', '.join(names)})", field=what)
-        return list(names).index(v)
+        if len(set(names)) != len(names):
+            raise InputError("the names of R must be unique", field="names")
+        if v in names:
+            return list(names).index(v)
+        hits = [j for j, nm in enumerate(names) if v and nm.startswith(v)]
+        if len(hits) != 1:
+            how = "matches several variables" if hits else "matches no variable"
+            raise InputError(f"could not find variable {v!r} in R: it {how} (names: "
+                             f"{', '.join(names)})", field=what)
+        return hits[0]
     if isinstance(v, bool) or not isinstance(v, int | np.integer):
         raise InputError(f"{what} must be a 0-based index or a name (got {v!r})", field=what)
     if not 0 <= int(v) < p:
@@ -181,6 +191,7 @@ def matreg(
     ztor: bool = False,
     names: Sequence[str] | None = None,
     level: float = 95.0,
+    nearpd: bool = False,
 ) -> MatregResult:
     """Regress variable ``y`` on the variables ``x`` of a correlation (or, with ``cov=True``,
     covariance) matrix ``R``, as metafor's ``matreg`` (formulas in the module docstring).
@@ -207,6 +218,17 @@ def matreg(
         ``R`` and ``V`` are on Fisher's z scale.
     level : float
         Confidence level in percent.
+    nearpd : bool
+        metafor's ``nearpd``: when ``R[x, x]`` (the correlations of the predictors) is not
+        positive definite, replace it by ``Matrix::nearPD(R[x, x], corr=TRUE)``
+        (:func:`metareview.models._nearpd.nearpd`, Higham 2002) with a warning, as metafor
+        3.8.1 does ("Treat results with caution": the repaired matrix lies on the boundary of
+        the positive definite cone, its smallest eigenvalue about 1e-8 of the largest, so the
+        coefficients along that direction are huge and unstable). Without it such an
+        ``R[x, x]`` is an InputError.
+
+    Names (``y``, ``x``) are matched as metafor's ``pmatch``: an exact name, else the one
+    name that starts with the string given (an ambiguous or unknown prefix is an InputError).
 
     Returns
     -------
@@ -282,7 +304,18 @@ def matreg(
         np.fill_diagonal(rm, 1.0)
     rxy = rm[xs, yi]
     rxx = rm[np.ix_(xs, xs)]
-    inv = _chol_inv(rxx, "R[x, x]")
+    try:
+        inv = _chol_inv(rxx, "R[x, x]")
+    except InputError:
+        if not nearpd:
+            raise
+        warnings.warn("cannot invert R[x, x]: using nearPD() on it (as metafor's nearpd=TRUE); "
+                      "treat the results with caution", MetareviewWarning, stacklevel=2)
+        rxx = nearpd_fn(rxx, corr=True).mat
+        try:
+            inv = _chol_inv(rxx, "R[x, x] after nearPD()")
+        except InputError:
+            raise InputError("still cannot invert R[x, x] after nearPD()", field="R") from None
     b = inv @ rxy
     r2 = float(b @ rxy)
     base = [names[j] if names is not None else f"x{j}" for j in xs]
