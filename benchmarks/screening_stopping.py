@@ -12,8 +12,16 @@ lowest seed's recall, how many seeds fell below the target, and the mean work sa
 and the random-sample rule (metareview.screening.stopping) for each size of ``--stop-samples``
 (records, or a percentage of the records after the priors): the reviewer reads the priors, the
 sample, then the ranked order learnt from both (metareview.screening.simulation.sample_rule_stop,
-replayed only as far as the rule needs); its work saved counts the sample as read. Then a
-summary over every file, label level and seed per rule.
+replayed only as far as the rule needs); its work saved counts the sample as read. The
+late-drawn sample rule (Callaghan & Müller-Hansen's design, metareview.screening.stopping.
+late_sample_stop) for each switch rule of ``--late-switches``: the ranked order until the
+switch fires, then the unscreened records in a random order (seeded by the seed), tested after
+each draw; it needs only the saved order before the switch. The irrelevant-run heuristic for
+each run of ``--runs`` (records, or a share of N). Only the defaults get per-file rows unless
+``--all-rows``. Then a summary over every file, label level and seed per rule, and the
+leave-one-review-out choice of the run and of the switch rule (``choose``: mean recall at stop
+at or above the target on every file x label pair of the other eight files and at most
+1 - confidence of their runs below it, then the most work saved), scored on the file left out.
 
 Then the estimates of relevant records left at 10%, 25% and 50% screened, along the same
 orders (metareview.screening.simulation.remaining_estimates): the ranker's extrapolation and a
@@ -25,7 +33,8 @@ Usage::
 
     nice -n 10 .venv/bin/python benchmarks/screening_stopping.py --seeds 3 \\
         [--orders benchmarks/results/screening_stopping_orders] [FILE ...] \\
-        [--data ../shared/data/screening-cohen2006] [--stop-samples 100,50%]
+        [--data ../shared/data/screening-cohen2006] [--stop-samples 100,50%] \\
+        [--runs 50,100,5%] [--late-switches run:50,screened:50%] [--all-rows]
 """
 
 from __future__ import annotations
@@ -48,7 +57,12 @@ from metareview.screening.simulation import (
     sample_rule_stop,
     simulate_order,
 )
-from metareview.screening.stopping import first_stop
+from metareview.screening.stopping import (
+    DEFAULT_RUN,
+    DEFAULT_SWITCH,
+    first_stop,
+    late_sample_stop,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ("label1", "label2")
@@ -58,7 +72,15 @@ FILES = (
 )
 TARGET = 0.95
 CONFIDENCE = 0.95
-RUN = 50
+RUN = DEFAULT_RUN
+#: Candidates for the leave-one-review-out choices (``--runs``, ``--late-switches``).
+RUN_GRID = "50,75,100,150,200,300,1%,2%,3%,5%,7.5%,10%,15%,20%"
+SWITCH_GRID = ("run:25,run:50,run:100,run:150,run:200,run:1%,run:2%,run:3%,run:5%,run:10%,"
+               "run:15%,run:20%,screened:10%,screened:20%,screened:30%,screened:40%,"
+               "screened:50%,screened:60%,screened:70%,screened:80%,"
+               "run:50 or screened:40%,run:50 or screened:50%,run:50 or screened:60%,"
+               "run:100 or screened:50%,run:100 or screened:60%,run:5% or screened:50%,"
+               "run:5% or screened:60%,run:10% or screened:50%,run:10% or screened:60%")
 
 
 def read_orders(path: Path) -> dict[int, NDArray[np.intp]]:
@@ -102,14 +124,21 @@ def sample_size(spec: str, data: LabelledSet, n_priors: int) -> int:
     return int(spec)
 
 
+def _shown(rule: str, spec: str) -> str:
+    return rule if not spec else f"{rule} ({spec})"
+
+
 def stopping_rows(
     name: str, label: str, data: LabelledSet, orders: dict[int, NDArray[np.intp]],
-    samples: list[str], runs: list[dict[str, object]],
+    samples: list[str], runs: list[dict[str, object]], *, run_lengths: list[str],
+    switches: list[str], show: set[str] | None = None,
 ) -> list[str]:
     """Markdown rows: each rule's recall at stop and work saved over the seeds (each run is
-    also appended to ``runs`` for the summary)."""
+    also appended to ``runs`` for the summary and the leave-one-review-out choice). Only the
+    rules in ``show`` (all when None) get a row; every rule is scored."""
     out = []
-    rules = [("hypergeometric", ""), ("irrelevant-run", "")] + [("sample", s) for s in samples]
+    rules = ([("hypergeometric", "")] + [("irrelevant-run", r) for r in run_lengths]
+             + [("late-sample", w) for w in switches] + [("sample", s) for s in samples])
     for rule, spec in rules:
         recalls, saved, stopped = [], [], []
         for seed, order in orders.items():
@@ -119,18 +148,24 @@ def stopping_rows(
                 res = sample_rule_stop(data, order[:2], size, seed=seed, target=TARGET,
                                        confidence=CONFIDENCE)
                 recall, work, done = res["recall"], res["work_saved"], res["stopped"]
+            elif rule == "late-sample":
+                res = late_sample_stop(y, spec, seed=seed, target=TARGET, confidence=CONFIDENCE)
+                recall, work, done = res["recall"], res["work_saved"], res["stopped"]
             else:
-                k = first_stop(y, rule, target=TARGET, confidence=CONFIDENCE, run=RUN,
+                k = first_stop(y, rule, target=TARGET, confidence=CONFIDENCE, run=spec or RUN,
                                check_every=max(1, data.n // 500))
                 read = data.n if k is None else k
                 recall, work, done = float(y[:read].sum() / y.sum()), 1.0 - read / data.n, k
             recalls.append(float(recall))
             saved.append(float(work))
             stopped.append(done is not None and done is not False)
-            runs.append({"rule": rule if not spec else f"sample ({spec})", "recall": recall,
-                         "work_saved": work, "stopped": stopped[-1]})
+            runs.append({"rule": _shown(rule, spec), "file": name, "label": label,
+                         "seed": seed, "recall": recall, "work_saved": work,
+                         "stopped": stopped[-1]})
         below = sum(r < TARGET for r in recalls)
-        shown = rule if not spec else f"sample ({spec})"
+        shown = _shown(rule, spec)
+        if show is not None and shown not in show:
+            continue
         out.append(
             f"| {name} | {label} | {shown} | {100 * np.mean(recalls):.1f}% | "
             f"{100 * min(recalls):.1f}% | {below}/{len(recalls)} | {100 * np.mean(saved):.1f}% | "
@@ -142,15 +177,61 @@ def stopping_rows(
 def summary_table(runs: list[dict[str, object]]) -> str:
     """Markdown: per rule, over every file, label level and seed."""
     out = ["| rule | runs | mean recall at stop | lowest | runs below 95% | mean work saved | "
-           "runs where it said stop |", "|---|---|---|---|---|---|---|"]
+           "runs where it said stop | file x label pairs with mean recall below 95% |",
+           "|---|---|---|---|---|---|---|---|"]
     for rule in dict.fromkeys(str(r["rule"]) for r in runs):
         sel = [r for r in runs if r["rule"] == rule]
         rec = np.array([float(r["recall"]) for r in sel])  # type: ignore[arg-type]
         work = np.array([float(r["work_saved"]) for r in sel])  # type: ignore[arg-type]
         out.append(f"| {rule} | {len(sel)} | {100 * rec.mean():.1f}% | {100 * rec.min():.1f}% | "
                    f"{int((rec < TARGET).sum())} | {100 * work.mean():.1f}% | "
-                   f"{sum(bool(r['stopped']) for r in sel)} |")
+                   f"{sum(bool(r['stopped']) for r in sel)} | {len(_short_pairs(sel))} |")
     return "\n".join(out)
+
+
+def _short_pairs(sel: list[dict[str, object]]) -> list[tuple[str, str]]:
+    """(file, label) pairs whose mean recall at stop falls below the target."""
+    pairs: dict[tuple[str, str], list[float]] = {}
+    for r in sel:
+        pairs.setdefault((str(r["file"]), str(r["label"])), []).append(
+            float(r["recall"]))  # type: ignore[arg-type]
+    return [k for k, v in pairs.items() if np.mean(v) < TARGET]
+
+
+def choose(runs: list[dict[str, object]], candidates: list[str]) -> str:
+    """The fixed criterion: among ``candidates`` (rule names as in ``runs``), those whose mean
+    recall at stop reaches the target on every file x label pair and that fall below it in at
+    most ``1 - CONFIDENCE`` of the runs; of those the one saving the most work on average.
+    When none qualifies: the fewest pairs short of the target, then the fewest runs below it,
+    then the most work saved."""
+    def key(c: str) -> tuple[float, ...]:
+        sel = [r for r in runs if r["rule"] == c]
+        rec = np.array([float(r["recall"]) for r in sel])  # type: ignore[arg-type]
+        work = float(np.mean([float(r["work_saved"]) for r in sel]))  # type: ignore[arg-type]
+        short = len(_short_pairs(sel))
+        share = float((rec < TARGET).mean())
+        if short == 0 and share <= 1.0 - CONFIDENCE + 1e-12:
+            return (1.0, 0.0, 0.0, work)
+        return (0.0, -short, -share, work)
+    return max(candidates, key=key)
+
+
+def loo_table(runs: list[dict[str, object]], candidates: list[str], title: str) -> tuple[str, str]:
+    """Leave-one-review-out: for each file, the candidate :func:`choose` picks on the other
+    eight files (both label levels, every seed), scored on the file left out. Returns the
+    Markdown table and the choice on all nine files."""
+    files = list(dict.fromkeys(str(r["file"]) for r in runs))
+    out = [f"| left out | {title} chosen on the other files | recall at stop (mean, both "
+           "levels) | lowest | runs below 95% | work saved |", "|---|---|---|---|---|---|"]
+    for f in files:
+        train = [r for r in runs if r["file"] != f]
+        pick = choose(train, candidates)
+        held = [r for r in runs if r["file"] == f and r["rule"] == pick]
+        rec = np.array([float(r["recall"]) for r in held])  # type: ignore[arg-type]
+        work = np.mean([float(r["work_saved"]) for r in held])  # type: ignore[arg-type]
+        out.append(f"| {f} | {pick} | {100 * rec.mean():.1f}% | {100 * rec.min():.1f}% | "
+                   f"{int((rec < TARGET).sum())}/{len(rec)} | {100 * work:.1f}% |")
+    return "\n".join(out), choose(runs, candidates)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,10 +246,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="sample rule sizes, comma-separated: records or N%% of them")
     parser.add_argument("--no-estimates", action="store_true",
                         help="skip the estimates of relevant records left")
+    parser.add_argument("--runs", default=RUN_GRID,
+                        help="irrelevant-run lengths to score, comma-separated: records or N%% "
+                        "of the records (the default is chosen among them by LOO)")
+    parser.add_argument("--late-switches", default=SWITCH_GRID,
+                        help="switch rules of the late-drawn sample rule to score (run:N, "
+                        "run:X%%, screened:X%%; the default is chosen among them by LOO)")
+    parser.add_argument("--all-rows", action="store_true",
+                        help="a per-file row for every candidate, not only the defaults")
     args = parser.parse_args(argv)
     args.orders.mkdir(parents=True, exist_ok=True)
     seeds = list(range(args.seeds))
     samples = [t for t in args.stop_samples.replace(" ", "").split(",") if t]
+    run_lengths = [t for t in args.runs.replace(" ", "").split(",") if t]
+    switches = [t.strip() for t in args.late_switches.split(",") if t.strip()]
+    show = None if args.all_rows else (
+        {"hypergeometric", _shown("irrelevant-run", str(RUN)), "irrelevant-run (50)",
+         _shown("late-sample", DEFAULT_SWITCH)} | {_shown("sample", t) for t in samples})
     started = time.perf_counter()
     print("| file | label | rule | recall at stop (mean) | lowest seed | seeds below 95% | "
           "work saved | seeds it said stop |")
@@ -180,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         for label in LABELS:
             data = load_labelled_csv(args.data / f"{f}.csv", label)
             orders = orders_for(data, seeds, args.orders / f"{f}_{label}.csv")
-            for line in stopping_rows(f, label, data, orders, samples, runs):
+            for line in stopping_rows(f, label, data, orders, samples, runs,
+                                      run_lengths=run_lengths, switches=switches, show=show):
                 print(line, flush=True)
             if args.no_estimates:
                 continue
@@ -194,6 +289,17 @@ def main(argv: list[str] | None = None) -> int:
                                           "size": size, **row})
     print()
     print(summary_table(runs))
+    for rule, grid, title in (("irrelevant-run", run_lengths, "run"),
+                              ("late-sample", switches, "switch rule")):
+        cands = [_shown(rule, g) for g in grid]
+        if len(cands) > 1 and len(args.files) > 1:
+            table, pick = loo_table(runs, cands, title)
+            print(f"\n{rule}: leave-one-review-out choice of the {title} (criterion: mean recall "
+                  f"at stop >= {TARGET:g} on every file x label pair of the other files and at "
+                  f"most {100 * (1 - CONFIDENCE):g}% of their runs below it, then the most work "
+                  f"saved)\n")
+            print(table)
+            print(f"\n{rule}: chosen on all files: {pick}")
     print(f"\n# {time.perf_counter() - started:.0f} s", flush=True)
     if args.no_estimates:
         return 0

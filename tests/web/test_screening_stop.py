@@ -44,3 +44,42 @@ def test_screening_page_shows_the_stopping_rules(tmp_path: Path) -> None:
         )
     assert f"random sample: recall ≥ {100 * bound:.1f}% at 95% confidence" in page
     assert "verdict once all 3 sample records are read, 1 so far" in page
+
+
+def test_screening_page_switches_to_the_late_random_sample(tmp_path: Path) -> None:
+    import math
+    from math import comb
+
+    import pytest
+
+    from metareview.errors import InputError
+    from metareview.screening.latesample import latest_late_sample
+
+    project = _fresh_project(tmp_path)
+    with pytest.raises(InputError, match="switch rule"):
+        create_app(project, token=TOKEN, stop_late="whenever")
+    with TestClient(create_app(project, token=TOKEN, stop_late="run:1"),
+                    base_url="http://127.0.0.1") as c:  # fmt: skip
+        csrf = login(c, "Ana")
+        page = html.unescape(c.get("/screening").text)
+        assert "late random sample: switches to a random order after 1 irrelevant in a row" in page
+        first = _current(page)
+        page = html.unescape(_post(c, "/screening/decide", csrf, record_id=first,
+                                   decision="exclude"))  # fmt: skip
+        with Screening.open(project) as s:
+            late = latest_late_sample(s, "title_abstract")
+            assert late is not None and late.switch == "run:1"
+            labels = s.labels("title_abstract")
+        # the next record is the first of the draw; nothing drawn read yet: p = 1
+        assert _current(page) == late.records[0]
+        urn = len(late.records)
+        assert (f"late random sample (run:1 fired after {late.screened} screened): 0 of {urn} "
+                "drawn, 0 relevant; 95% recall test p = 1.000 (stop below 0.05)") in page
+        page = html.unescape(_post(c, "/screening/decide", csrf, record_id=late.records[0],
+                                   decision="exclude"))  # fmt: skip
+    # by hand: found = relevant decided before (R_out, nothing undecided outside the urn),
+    # K = floor(found / 0.95 - R_out) + 1, one irrelevant drawn: p = C(urn - K, 1) / C(urn, 1)
+    found = sum(labels.values())
+    k = math.floor(found / 0.95 - found + 1e-9) + 1
+    p = comb(urn - k, 1) / comb(urn, 1) if k <= urn else 0.0
+    assert f"1 of {urn} drawn, 0 relevant; 95% recall test p = {p:.3f}" in page

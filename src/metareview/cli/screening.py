@@ -27,6 +27,7 @@ from metareview.errors import InputError
 from metareview.screening.decisions import STAGES, DecisionInput, Screening, normalise_stage
 from metareview.screening.exports import csv_text
 from metareview.screening.ranking import DEFAULT_MODEL, PRESETS
+from metareview.screening.stopping import DEFAULT_RUN, DEFAULT_SWITCH
 from metareview.sources.base import read_text
 from metareview.sources.cells import restore_cell
 
@@ -185,6 +186,19 @@ def screen(
     stop_confidence: Annotated[
         float, typer.Option("--stop-confidence", help="Their confidence.")
     ] = 0.95,
+    stop_run: Annotated[
+        str, typer.Option("--stop-run", help="The irrelevant-run heuristic shown (no recall "
+                          "guarantee): records in a row, or a share of the records ('5%').")
+    ] = DEFAULT_RUN,
+    stop_late: Annotated[
+        bool, typer.Option("--stop-late", help="Callaghan & Müller-Hansen's rule: once "
+                           "--stop-switch fires, show the unscreened records in a random order "
+                           "(kept in the project) and test recall on them after each decision.")
+    ] = False,
+    stop_switch: Annotated[
+        str, typer.Option("--stop-switch", help="When --stop-late switches: run:N or run:X% "
+                          "(irrelevant in a row), screened:N or screened:X%.")
+    ] = DEFAULT_SWITCH,
 ) -> None:
     """Screen records one at a time in the ranker's order (interactive)."""
     from metareview.screening.screener import ScreeningSession, run_screener
@@ -194,6 +208,7 @@ def screen(
         session = ScreeningSession(
             s, reviewer=reviewer or default_actor(), stage=stage, model=model, seed=seed,
             sample=sample, stop_target=stop_target, stop_confidence=stop_confidence,
+            stop_run=stop_run, stop_late=stop_switch if stop_late else None,
         )
         run_screener(session)
 

@@ -52,6 +52,14 @@ def serve(
         str | None,
         typer.Option("--host", help="Address to listen on (default 127.0.0.1, this machine only)."),
     ] = None,
+    stop_late: Annotated[
+        bool, typer.Option("--stop-late", help="Screening page: Callaghan & Müller-Hansen's "
+                           "rule, switching to a random order once --stop-switch fires.")
+    ] = False,
+    stop_switch: Annotated[
+        str | None, typer.Option("--stop-switch", help="run:N or run:X% (irrelevant in a row), "
+                                 "screened:N or screened:X% (default: as metareview screen).")
+    ] = None,
 ) -> None:
     """Serve the project as a local web app (screening, extraction, analysis, report)."""
     import uvicorn
@@ -65,7 +73,12 @@ def serve(
             "has the URL's token can read and change the project",
             err=True,
         )
-    web = create_app(directory)
+    switch: str | None = None
+    if stop_late:
+        from metareview.screening.stopping import DEFAULT_SWITCH, parse_switch
+
+        switch = parse_switch(stop_switch or DEFAULT_SWITCH).spec
+    web = create_app(directory, stop_late=switch)
     sock = _listening_socket(bind, port)
     port = int(sock.getsockname()[1])
     shown = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind

@@ -21,6 +21,7 @@ from metareview.screening.simulation import (
     plot_recall_curve,
     simulate,
 )
+from metareview.screening.stopping import DEFAULT_RUN, DEFAULT_SWITCH, parse_switch, run_length
 
 
 def _parse_ids(text: str) -> list[int]:
@@ -70,8 +71,10 @@ def simulate_command(
     stop_confidence: float = typer.Option(
         0.95, "--stop-confidence", help="Confidence of the statistical stopping rules."
     ),
-    stop_run: int = typer.Option(
-        50, "--stop-run", help="Stop after this many irrelevant records in a row (heuristic)."
+    stop_run: str = typer.Option(
+        DEFAULT_RUN, "--stop-run",
+        help="Heuristic (no recall guarantee): stop after this many irrelevant records in a "
+        "row, or this share of the records ('5%').",
     ),
     estimate_sample: int = typer.Option(
         ESTIMATE_SAMPLE, "--estimate-sample",
@@ -80,6 +83,17 @@ def simulate_command(
     stop_sample: int | None = typer.Option(
         None, "--stop-sample",
         help="Score the random-sample stopping rule too: read a random sample of N first.",
+    ),
+    stop_late: bool = typer.Option(
+        False, "--stop-late",
+        help="Score the late-drawn sample rule too (Callaghan & Müller-Hansen): ranked "
+        "screening until --stop-switch fires, then the unscreened records at random, tested "
+        "after each.",
+    ),
+    stop_switch: str = typer.Option(
+        DEFAULT_SWITCH, "--stop-switch",
+        help="When --stop-late switches to random order: run:N or run:X% (irrelevant in a "
+        "row), screened:N or screened:X%.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON only."),
     plot: Path | None = typer.Option(
@@ -95,7 +109,9 @@ def simulate_command(
     over the seeds, with rrf10 as a proportion and curve rows (screened, found), plus
     "metrics" (recall@k%, WSS@x, ERF@x, ATD from one shared function), "stopping" (each
     stopping rule's recall and work saved when it says stop; with --stop-sample N also
-    "sample", the rule on a random sample of N read first), "remaining" (at 10/25/50%
+    "sample", the rule on a random sample of N read first; with --stop-late also
+    "late-sample", the rule on a random order after --stop-switch fires; "irrelevant-run" is
+    a heuristic with no recall guarantee), "remaining" (at 10/25/50%
     screened: relevant records left, the ranker's estimate and a random-sample estimate with
     its 95% interval's coverage) and "per_seed".
     """
@@ -114,6 +130,8 @@ def simulate_command(
     if not 0.0 < stop_target < 1.0 or not 0.0 < stop_confidence < 1.0:
         raise InputError("--stop-target and --stop-confidence must lie in (0, 1)",
                          field="stop_target")
+    run_length(stop_run, 1)  # a clear error before any work
+    switch = parse_switch(stop_switch).spec if stop_late else None
     batch_size: int | None = None
     if batch is not None:
         batch_size, fraction = parse_batch(batch)
@@ -130,7 +148,7 @@ def simulate_command(
             batch_size=batch_size, prior_ids=ids, prior_relevant=prior_relevant,
             prior_irrelevant=prior_irrelevant, ranker_options=preset, stop_target=stop_target,
             stop_confidence=stop_confidence, stop_run=stop_run, estimate_sample=estimate_sample,
-            stop_sample=stop_sample,
+            stop_sample=stop_sample, stop_late=switch,
         )
 
     if as_json:
@@ -169,12 +187,16 @@ def simulate_command(
     recalls = ", ".join(f"{k}% {100 * v:.1f}%" for k, v in m["recall"].items())
     out.print(f"recall after screening {recalls} (after {result.n_priors} prior records)")
     for rule, stop in result.stopping.items():
-        settings = ", ".join(f"{k} {v:g}" for k, v in stop["settings"].items())
+        settings = ", ".join(f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}"
+                             for k, v in stop["settings"].items())
         out.print(
             f"stopping rule {rule} ({settings}): stops after {stop['stopped_at']:.0f} records, "
             f"recall {100 * stop['recall']:.1f}% (lowest seed {100 * stop['min_recall']:.1f}%), "
             f"work saved {100 * stop['work_saved']:.1f}%"
             + (" (the sample's reading counted)" if rule == "sample" else "")
+            + (f" (switched to random order after {stop['switched_at']:.0f} records; the draws "
+               "counted)" if rule == "late-sample" else "")
+            + (" (a heuristic: no recall guarantee)" if rule == "irrelevant-run" else "")
         )
     for at, est in result.remaining.items():
         model_text = "" if est["model"] is None else (

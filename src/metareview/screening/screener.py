@@ -13,7 +13,10 @@ sample of N unscreened records is drawn and shown first, and the progress line g
 estimate from it with its 95% interval (:mod:`metareview.screening.remaining`). The stopping
 rules' verdicts follow (:func:`stopping_text`): the hypergeometric test on the ranked tail, N
 irrelevant in a row, and with a sample the random-sample rule
-(:mod:`metareview.screening.stopping`).
+(:mod:`metareview.screening.stopping`). With ``stop_late`` (``metareview screen --stop-late``)
+the screener switches to a random order of the unscreened records once the switch rule fires and
+shows Callaghan & Müller-Hansen's test on the records read since
+(:mod:`metareview.screening.latesample`).
 """
 
 from __future__ import annotations
@@ -35,9 +38,18 @@ from rich.text import Text
 from metareview.errors import InputError
 from metareview.screening.decisions import Decision, Screening, normalise_stage
 from metareview.screening.hints import Hint, publication_hints
+from metareview.screening.latesample import LateStatus, draw_late_sample, late_status
 from metareview.screening.ranking import DEFAULT_MODEL, Ranker, record_parts
 from metareview.screening.remaining import SampleStatus, draw_screening_sample, sample_status
-from metareview.screening.stopping import StopDecision, decide, sample_decision
+from metareview.screening.stopping import (
+    DEFAULT_RUN,
+    StopDecision,
+    Switch,
+    decide,
+    irrelevant_run,
+    parse_switch,
+    sample_decision,
+)
 from metareview.sources.record import Record
 
 __all__ = [
@@ -85,6 +97,13 @@ class ScreeningProgress:
     #: Target recall and confidence of the statistical stopping rules.
     stop_target: float = 0.95
     stop_confidence: float = 0.95
+    #: The late-drawn sample rule: its switch rule when the session watches for it, and the
+    #: latest switch's status once one happened at the stage
+    #: (:func:`metareview.screening.latesample.late_status`).
+    stop_late: Switch | None = None
+    late_sample: LateStatus | None = None
+    #: This reviewer's irrelevant records in a row (the switch rule ``run:`` counts them).
+    irrelevant_streak: int = 0
 
     @property
     def left(self) -> int:
@@ -113,6 +132,15 @@ class ScreeningSession:
     stop_target, stop_confidence
         Target recall and confidence of the statistical stopping rules (the hypergeometric
         test on the ranked tail and, with a sample, the random-sample rule).
+    stop_run
+        The irrelevant-run heuristic's run (records, or ``"X%"`` of them:
+        :func:`~metareview.screening.stopping.run_length`).
+    stop_late, late_seed
+        The late-drawn sample rule's switch rule (``"run:50"``, ``"screened:30%"``:
+        :func:`~metareview.screening.stopping.parse_switch`); once it fires on this
+        reviewer's decisions the unscreened records are drawn in a random order (seeded by
+        ``late_seed``, else at random), kept in the store and shown next. A switch already in
+        the store is followed whatever this option says.
     """
 
     def __init__(
@@ -127,6 +155,9 @@ class ScreeningSession:
         sample_seed: int | None = None,
         stop_target: float = 0.95,
         stop_confidence: float = 0.95,
+        stop_run: int | str = DEFAULT_RUN,
+        stop_late: str | None = None,
+        late_seed: int | None = None,
     ) -> None:
         self.screening = screening
         self.stage = normalise_stage(stage)
@@ -139,6 +170,10 @@ class ScreeningSession:
             )
         self.stop_target = stop_target
         self.stop_confidence = stop_confidence
+        self.stop_run = stop_run
+        self.stop_late = None if stop_late is None else parse_switch(stop_late)
+        self.late_seed = late_seed
+        decide([], 1, run=stop_run)  # check the run before anything is written
         # Check the options before anything is written to the store.
         self.ranker = Ranker.from_preset(model, seed=seed)
         self.reviewer = screening.add_reviewer(reviewer)
@@ -159,6 +194,9 @@ class ScreeningSession:
         if sample is not None:
             draw_screening_sample(screening, self.stage, sample, seed=sample_seed)
         self._sample = sample_status(screening, self.stage)
+        self._late = late_status(screening, self.stage, target=stop_target,
+                                 confidence=stop_confidence)  # fmt: skip
+        self._streak = 0
         self.queue: set[int] = set(screening.queue(self.stage, self.reviewer))
         self.skipped: list[int] = []
         self.front: list[int] = []
@@ -246,7 +284,8 @@ class ScreeningSession:
             dtype=np.int64,
         )
         stops = decide(known, len(self.ids), target=self.stop_target,
-                       confidence=self.stop_confidence)  # fmt: skip
+                       confidence=self.stop_confidence, run=self.stop_run)  # fmt: skip
+        self._streak = irrelevant_run(known)
         if self._sample is not None:
             self._sample = sample_status(self.screening, self.stage)
         sample = self._sample
@@ -258,6 +297,18 @@ class ScreeningSession:
                 target=self.stop_target, confidence=self.stop_confidence,
                 complete=sample.complete,
             ))  # fmt: skip
+        self._late = late_status(self.screening, self.stage, target=self.stop_target,
+                                 confidence=self.stop_confidence)  # fmt: skip
+        if (self._late is None and self.stop_late is not None and self.queue
+                and self.stop_late.point(known, len(self.ids)) is not None):
+            draw_late_sample(self.screening, self.stage, self.stop_late.spec,
+                             seed=self.late_seed)  # fmt: skip
+            self._late = late_status(self.screening, self.stage, target=self.stop_target,
+                                     confidence=self.stop_confidence)  # fmt: skip
+        if self._late is not None:
+            stops.append(self._late.decision)
+        elif self.stop_late is not None:
+            stops.append(StopDecision("late-sample", False, 1.0, 1.0 - self.stop_confidence))
         self._stopping = tuple(stops)
         self._ranking_dirty = False
 
@@ -265,14 +316,19 @@ class ScreeningSession:
         """The record to screen next (None when the queue is empty).
 
         Order: a record just undone first, then the records of the random sample not yet
-        screened (in the drawn order), then the ranker's order, then skipped records in the
-        order they were skipped.
+        screened (in the drawn order), then, after a switch to random order (the late-drawn
+        sample rule), the unscreened records in the order drawn, then the ranker's order, then
+        skipped records in the order they were skipped.
         """
         self._rerank()
         order = [r for r in self.front if r in self.queue]
         if self._sample is not None:
             order += [r for r in self._sample.sample.records
                       if r in self.queue and r not in self.skipped and r not in order]
+        if self._late is not None:
+            seen = set(order)
+            order += [r for r in self._late.sample.records
+                      if r in self.queue and r not in self.skipped and r not in seen]
         order += [r for r in self._order if r not in self.skipped and r not in order]
         order += [r for r in self.skipped if r in self.queue and r not in order]
         if not order:
@@ -340,6 +396,9 @@ class ScreeningSession:
             remaining_sample=self._sample,
             stop_target=self.stop_target,
             stop_confidence=self.stop_confidence,
+            stop_late=self.stop_late,
+            late_sample=self._late,
+            irrelevant_streak=self._streak,
         )
 
 
@@ -375,6 +434,21 @@ def stopping_text(prog: ScreeningProgress) -> list[str]:
             out.append(f"random sample: recall ≥ {100 * d.value:.1f}% at "
                        f"{100 * prog.stop_confidence:g}% confidence (stop at "
                        f"{100 * d.threshold:g}%{verdict}{read})")
+        elif d.rule == "late-sample":
+            late = prog.late_sample
+            if late is None:
+                sw = prog.stop_late
+                when = "" if sw is None else f" {sw.text()}"
+                so_far = (f"; {prog.irrelevant_streak} in a row so far"
+                          if sw is not None and sw.counts_runs else "")
+                out.append(f"late random sample: switches to a random order{when}{so_far}")
+                continue
+            out.append(
+                f"late random sample ({late.sample.switch} fired after "
+                f"{late.sample.screened} screened): {late.read} of {len(late.sample.records)} "
+                f"drawn, {late.relevant} relevant; {100 * prog.stop_target:g}% recall test "
+                f"p = {d.value:.3f} (stop below {d.threshold:g}{verdict})"
+            )
     return out
 
 

@@ -43,7 +43,13 @@ from numpy.typing import NDArray
 from metareview.errors import InputError
 from metareview.screening.ranking import DEFAULT_CLASSIFIER, Ranker, RecordLike
 from metareview.screening.remaining import draw_sample, sample_estimate, sample_upper_bound
-from metareview.screening.stopping import first_stop
+from metareview.screening.stopping import (
+    DEFAULT_RUN,
+    first_stop,
+    late_sample_stop,
+    parse_switch,
+    run_length,
+)
 
 __all__ = [
     "DEFAULT_BATCH_FRACTION",
@@ -673,6 +679,21 @@ def sample_rule_stop(
     }
 
 
+def _stop_settings(
+    rule: str, target: float, confidence: float, run: int | str, run_records: int,
+    sample: int | None, switch: Any,
+) -> dict[str, Any]:
+    """The ``settings`` of one rule in ``simulate --json``'s ``stopping``."""
+    if rule == "irrelevant-run":
+        return {"run": str(run), "records": run_records}
+    out: dict[str, Any] = {"target": target, "confidence": confidence}
+    if rule == "sample":
+        out["sample"] = float(sample or 0)
+    if rule == "late-sample":
+        out["switch"] = switch.spec
+    return out
+
+
 def simulate(
     data: LabelledSet,
     *,
@@ -686,9 +707,10 @@ def simulate(
     ranker_options: Mapping[str, Any] | None = None,
     stop_target: float = 0.95,
     stop_confidence: float = 0.95,
-    stop_run: int = 50,
+    stop_run: int | str = DEFAULT_RUN,
     estimate_sample: int = ESTIMATE_SAMPLE,
     stop_sample: int | None = None,
+    stop_late: str | None = None,
 ) -> SimulationResult:
     """Simulate screening ``data`` once per seed; score each order with
     :func:`screening_metrics`, the stopping rules (:mod:`metareview.screening.stopping`) and
@@ -701,6 +723,12 @@ def simulate(
     then the ranked order, the ranker learning from the sample
     (:func:`sample_rule_stop`). Its work saved counts the sample's records as read.
 
+    With ``stop_late`` (a switch rule, :func:`metareview.screening.stopping.parse_switch`) the
+    late-drawn sample rule of Callaghan & Müller-Hansen is scored on each seed's order: ranked
+    reading until the switch fires, then the unscreened records in a random order, tested
+    after each draw (:func:`metareview.screening.stopping.late_sample_stop`, seeded by the
+    seed). ``stop_run`` is the irrelevant run in records or ``"X%"`` of them.
+
     Features are computed once and shared by the seeds. ``ranker_options`` are passed to
     :class:`Ranker` (e.g. a preset of :data:`metareview.screening.ranking.PRESETS`).
     """
@@ -712,9 +740,13 @@ def simulate(
     orders: list[NDArray[np.intp]] = []
     if stop_sample is not None and stop_sample < 1:
         raise InputError("the stopping sample must hold 1 record or more", field="stop_sample")
+    run_records = run_length(stop_run, data.n)
+    switch = None if stop_late is None else parse_switch(stop_late)
     stops: dict[str, list[dict[str, Any]]] = {"hypergeometric": [], "irrelevant-run": []}
     if stop_sample is not None:
         stops["sample"] = []
+    if switch is not None:
+        stops["late-sample"] = []
     n_priors = 0
     for seed in seeds:
         priors, order = simulate_order(
@@ -752,8 +784,15 @@ def simulate(
                     batch_fraction=batch_fraction, batch_size=batch_size,
                 ))  # fmt: skip
                 continue
+            if rule == "late-sample":
+                assert switch is not None
+                stops[rule].append(late_sample_stop(
+                    y_full, switch, seed=int(seed), target=stop_target,
+                    confidence=stop_confidence,
+                ))  # fmt: skip
+                continue
             k = first_stop(
-                y_full, rule, target=stop_target, confidence=stop_confidence, run=stop_run,
+                y_full, rule, target=stop_target, confidence=stop_confidence, run=run_records,
                 check_every=max(1, data.n // 500),
             )
             read = data.n if k is None else k
@@ -772,12 +811,13 @@ def simulate(
             "stopped_at": float(np.mean([r["stopped_at"] for r in runs])),
             "stopped": float(np.mean([r["stopped"] for r in runs])),
             "below_target": float(np.mean([r["recall"] < stop_target for r in runs])),
-            "settings": (
-                {"target": stop_target, "confidence": stop_confidence}
-                if rule == "hypergeometric" else {"run": stop_run} if rule == "irrelevant-run"
-                else {"target": stop_target, "confidence": stop_confidence,
-                      "sample": float(stop_sample or 0)}
-            ),
+            "settings": _stop_settings(rule, stop_target, stop_confidence, stop_run,
+                                       run_records, stop_sample, switch),
+            **({"switched_at": float(np.mean([
+                data.n if r["switched_at"] is None else r["switched_at"] for r in runs])),
+                "switched": float(np.mean([r["switched_at"] is not None for r in runs]))}
+               if rule == "late-sample" else {}),
+            **({"heuristic": True, "guarantee": "none"} if rule == "irrelevant-run" else {}),
         }
         for rule, runs in stops.items()
     }

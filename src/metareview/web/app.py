@@ -55,6 +55,8 @@ class WebState:
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metareview-report")
         #: (reviewer, stage) -> the reviewer's screening session; touched in the store thread only.
         self.screeners: dict[tuple[str, str], ScreeningSession] = {}
+        #: The screening sessions' switch rule for the late-drawn sample rule (None: off).
+        self.stop_late: str | None = None
         self.report_lock = threading.Lock()
         self.report_version: int | None = None
         self.report_cache: dict[str, Any] | None = None
@@ -117,7 +119,9 @@ class WebApp(FastAPI):
     web: WebState
 
 
-def create_app(directory: str | Path, *, token: str | None = None) -> WebApp:
+def create_app(
+    directory: str | Path, *, token: str | None = None, stop_late: str | None = None
+) -> WebApp:
     """Build the web app for the project in ``directory``.
 
     Parameters
@@ -126,6 +130,10 @@ def create_app(directory: str | Path, *, token: str | None = None) -> WebApp:
         A project folder (``metareview init``).
     token
         The launch token (default: a new random one, :func:`metareview.web.security.new_token`).
+    stop_late
+        The screening page's switch rule for the late-drawn sample rule
+        (:func:`metareview.screening.stopping.parse_switch`; None: the page follows a switch
+        already in the store but makes none).
 
     Raises
     ------
@@ -135,6 +143,11 @@ def create_app(directory: str | Path, *, token: str | None = None) -> WebApp:
     folder = Path(directory)
     Project.open(folder).close()  # a clear StoreError now, not on the first request
     state = WebState(folder, token or new_token())
+    if stop_late is not None:
+        from metareview.screening.stopping import parse_switch
+
+        stop_late = parse_switch(stop_late).spec  # a clear InputError now
+    state.stop_late = stop_late
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -34,7 +34,8 @@ def _session(state: WebState, reviewer: str, stage: str) -> ScreeningSession:
     if session is None:
         screening = Screening.open(state.directory)
         try:
-            session = ScreeningSession(screening, reviewer=reviewer, stage=stage)
+            session = ScreeningSession(screening, reviewer=reviewer, stage=stage,
+                                       stop_late=state.stop_late)  # fmt: skip
         except BaseException:
             screening.close()
             raise
