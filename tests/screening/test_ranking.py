@@ -217,6 +217,8 @@ def _settings(ranker: Ranker) -> dict[str, object]:
         "keyword_weight": ranker.keyword_weight,
         "relevant_weight": ranker.relevant_weight,
         "keyword_from": ranker.keyword_from,
+        "keyword_warmup": ranker.keyword_warmup,
+        "keyword_ramp": ranker.keyword_ramp,
     }
 
 
