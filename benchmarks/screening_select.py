@@ -65,6 +65,13 @@ FEATURES: dict[str, dict[str, Any]] = {
     # the keyword block only from the k-th relevant label on (the cold-start grid)
     **{f"df1-kw0.3-from{k}": {**_NGRAM, "min_df": 1, "keyword_weight": 0.3, "keyword_from": k}
        for k in (2, 3, 5)},
+    # the keyword block by the share of the records labelled (the second cold-start grid):
+    # left out for the first 2.5% / 5% labelled (a warm-up on ELAS u4's features), or its
+    # weight ramped up linearly over the first 5% / 10% labelled
+    **{f"df1-kw0.3-warm{100 * x:g}": {**_NGRAM, "min_df": 1, "keyword_weight": 0.3,
+                                      "keyword_warmup": x} for x in (0.025, 0.05)},
+    **{f"df1-kw0.3-ramp{100 * x:g}": {**_NGRAM, "min_df": 1, "keyword_weight": 0.3,
+                                      "keyword_ramp": x} for x in (0.05, 0.10)},
 }
 #: Classifiers: (model, extra weight on relevant records on top of the balanced weights, C).
 #: The weights are scaled to mean 1 (as ASReview's); the ``lr-rel*`` settings were first run
@@ -109,7 +116,21 @@ COLD_GRID: list[tuple[str, str]] = [
     ("df1-kw0.3-from5", "svm-u4"),
     ("df1-kw0", "svm-u4"),
 ]
-GRIDS: dict[str, list[tuple[str, str]]] = {"issue11": GRID, "coldstart": COLD_GRID}
+#: The second cold-start grid (issue 11, the ideas left by the first): the default; the text
+#: block alone (ELAS u4's features) while fewer than 2.5% or 5% of the records are labelled (a
+#: warm-up closer to ASReview for the first retrainings only); the keyword block's weight
+#: ramped from 0 to 0.3 over the first 5% or 10% labelled. Fixed, with the selection criterion
+#: (``--criterion coldstart``) and the shipping rule of
+#: benchmarks/results/screening_select_coldstart2.md, before any of these ran.
+COLD2_GRID: list[tuple[str, str]] = [
+    ("df1-kw0.3", "svm-u4"),
+    ("df1-kw0.3-warm2.5", "svm-u4"),
+    ("df1-kw0.3-warm5", "svm-u4"),
+    ("df1-kw0.3-ramp5", "svm-u4"),
+    ("df1-kw0.3-ramp10", "svm-u4"),
+]
+GRIDS: dict[str, list[tuple[str, str]]] = {"issue11": GRID, "coldstart": COLD_GRID,
+                                           "coldstart2": COLD2_GRID}
 #: The cold start: the fractions read at which the relevant records found are counted.
 COLD_AT: tuple[float, float] = (0.025, 0.05)
 
@@ -259,6 +280,71 @@ def _asreview(path: Path | None, seeds: int,
     return out
 
 
+#: The cold start compared seed by seed with ELAS u4: (summary key, index in run_one's tuple).
+COLD_KEYS: tuple[tuple[str, int], ...] = (("found2.5", 2), ("found5", 3))
+
+
+def _cold_paired(per_seed: dict[str, dict[str, dict[str, list[tuple[float, ...]]]]],
+                 asreview: Path, seeds: int, data: Path,
+                 chosen_for: dict[str, str]) -> dict[str, Any]:
+    """Print and return, per setting and label level, the reviews where the cold start is
+    behind (or ahead of) ELAS u4 beyond the seed noise.
+
+    Relevant records found at 2.5% and 5% read (priors left out), paired with ASReview's run
+    of the same seed and priors (``summary.json`` of screening_vs_asreview.py):
+    ``d_s = found_mr(s) - found_u4(s)``; *behind* when the 95% t interval of the mean of
+    ``d_s`` over the seeds lies below 0 (its
+    :func:`screening_vs_asreview.paired_difference`). The row ``LOO`` takes each held-out
+    review's setting from its fold's choice.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from screening_vs_asreview import paired_difference
+
+    runs = json.loads(asreview.read_text()).get("tools", {}).get("asreview-elas_u4", {})
+    out: dict[str, Any] = {}
+    print(f"\n## The cold start against ELAS u4, seed by seed ({seeds} seeds)\n")
+    print("Reviews behind (ahead of) ELAS u4 beyond the seed noise in relevant records found "
+          "at 2.5% and 5% read: the 95% t interval of the mean paired difference over seeds "
+          "below (above) 0.\n")
+    print("| setting | level | behind at 2.5% | behind at 5% | ahead at 2.5% | ahead at 5% | "
+          "mean d found@2.5% | mean d found@5% |")
+    print("|---|---|---|---|---|---|---|---|")
+    names = sorted({n for lb in per_seed for n in per_seed[lb]})
+    rows: list[str] = names + (["LOO"] if chosen_for else [])
+    for lb, by_setting in per_seed.items():
+        for name in rows:
+            def pick(f: str, name: str = name) -> str:
+                return chosen_for[f] if name == "LOO" else name
+
+            files = sorted(f for f in by_setting[names[0]] if f in runs and lb in runs[f])
+            result: dict[str, Any] = {}
+            cells: list[str] = []
+            means: list[str] = []
+            for key, idx in COLD_KEYS:
+                behind, ahead, ds = [], [], []
+                for f in files:
+                    ours = by_setting[pick(f)][f]
+                    theirs = [float(runs[f][lb][str(s)][key]) for s in range(seeds)]
+                    n_rel = load_labelled_csv(data / f"{f}.csv", lb).n_included - 1
+                    found = [round(v[idx] * n_rel) for v in ours]
+                    d = paired_difference(found, theirs)
+                    ds.append(d["mean"])
+                    if d["hi"] < 0:
+                        behind.append(f)
+                    if d["lo"] > 0:
+                        ahead.append(f)
+                result[key] = {"behind": behind, "ahead": ahead,
+                               "mean_d": float(np.mean(ds)) if ds else math.nan}
+                cells.append(f"{len(behind)} ({', '.join(behind) or '-'})")
+                means.append(f"{result[key]['mean_d']:+.2f}")
+            ahead_cells = [f"{len(result[k]['ahead'])} ({', '.join(result[k]['ahead']) or '-'})"
+                           for k, _ in COLD_KEYS]
+            print(f"| {name} | {lb} | {' | '.join(cells)} | {' | '.join(ahead_cells)} | "
+                  f"{' | '.join(means)} |")
+            out.setdefault(lb, {})[name] = result
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_data = ROOT.parent / "shared/data/screening-cohen2006"
@@ -289,10 +375,16 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(p.stem for p in args.data.glob("*.csv"))
     labels = args.labels.split(",")
     seeds = range(args.seeds)
-    runs = [("default", "preset")] if args.only == "default" else grid if args.grid == "coldstart" \
-        else [("legacy", "lr-rel1"), ("default", "preset"), *grid]
+    if args.only == "default":
+        runs = [("default", "preset")]
+    elif args.grid.startswith("coldstart"):
+        runs = grid
+    else:
+        runs = [("legacy", "lr-rel1"), ("default", "preset"), *grid]
     # scores[label][setting][file] = mean over seeds of (wss95, recall10, recall2.5, recall5)
     scores: dict[str, dict[str, dict[str, tuple[float, ...]]]] = {lb: {} for lb in labels}
+    # per_seed[label][setting][file] = the seeds' (wss95, recall10, recall2.5, recall5)
+    per_seed: dict[str, dict[str, dict[str, list[tuple[float, ...]]]]] = {lb: {} for lb in labels}
     t0 = time.time()
     for file in files:
         data = {lb: load_labelled_csv(args.data / f"{file}.csv", lb) for lb in labels}
@@ -304,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                         for s in seeds]
                 scores[lb].setdefault(f"{feat}/{clf}", {})[file] = tuple(
                     float(np.mean([v[i] for v in vals])) for i in range(4))
+                per_seed[lb].setdefault(f"{feat}/{clf}", {})[file] = [tuple(v) for v in vals]
         print(f"[{file}: {time.time() - t0:.0f} s]", file=sys.stderr)
 
     asr = _asreview(args.asreview, args.seeds, args.data)
@@ -396,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {name} | {row_cells} | {m[0]:.3f} / {100 * m[1]:.1f}% / "
                       f"{100 * cold(m):.1f}% |")
         report["labels"][lb] = {"folds": rows, "per_setting": table}
+    if args.asreview is not None and args.asreview.exists():
+        report["against_asreview"] = _cold_paired(per_seed, args.asreview, args.seeds,
+                                                  args.data, chosen_for)
     if chosen_for:
         print(f"\nbest on all nine, both levels (for reference only, not a selection): "
               f"{max(candidates, key=lambda n: objective(n, files))}")

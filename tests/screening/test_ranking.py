@@ -217,6 +217,8 @@ def _settings(ranker: Ranker) -> dict[str, object]:
         "keyword_weight": ranker.keyword_weight,
         "relevant_weight": ranker.relevant_weight,
         "keyword_from": ranker.keyword_from,
+        "keyword_warmup": ranker.keyword_warmup,
+        "keyword_ramp": ranker.keyword_ramp,
     }
 
 
@@ -304,3 +306,52 @@ def test_the_keyword_block_enters_from_the_kth_relevant_label() -> None:
     for bad in (0, 1.5):
         with pytest.raises(InputError, match="keyword_from"):
             Ranker(keyword_from=bad)  # type: ignore[arg-type]
+
+
+def _ten_records() -> list[tuple[str, str]]:
+    """Ten records with keyword blocks: 2 relevant-looking, 8 others."""
+    words = ["imatinib trial", "mouse study", "x y", "imatinib skin", "z w", "skin trial",
+             "mouse kidney", "cell culture", "trial placebo", "enzyme assay"]
+    mesh = ["Scleroderma", "Animals", "Animals", "Scleroderma", "Scleroderma", "Humans",
+            "Animals", "Animals", "Humans", "Animals"]
+    return list(zip(words, mesh, strict=True))
+
+
+def test_the_keyword_warmup_reads_the_text_block_until_the_share_is_labelled() -> None:
+    records = _ten_records()
+    two = [1, 0] + [None] * 8            # 2 of 10 labelled: 20%
+    three = [1, 0, 0] + [None] * 7       # 3 of 10: 30%
+    text_only = Ranker(keyword_weight=0.0)
+    always = Ranker(keyword_weight=0.3)
+    warm = Ranker(keyword_weight=0.3, keyword_warmup=0.3)
+    # below 30% labelled: ELAS u4's features (the text block alone)
+    np.testing.assert_allclose(warm.fit(records, two).probabilities,
+                               text_only.fit(records, two).probabilities)
+    assert not np.allclose(always.fit(records, two).probabilities, text_only.probabilities)
+    assert warm.keyword_factor(1, 2) == 0.0 and warm.keyword_factor(1, 3) == 1.0
+    # from 30% labelled on: the keyword block too
+    np.testing.assert_allclose(warm.fit(records, three).probabilities,
+                               always.fit(records, three).probabilities)
+
+
+def test_the_keyword_ramp_scales_the_block_by_the_share_labelled() -> None:
+    records = _ten_records()
+    labels = [1, 0, 0, None, None, None, None, None, None, None]   # 3 of 10 labelled
+    ramp = Ranker(keyword_weight=0.3, keyword_ramp=0.5)             # full weight at 5 labelled
+    ramp.fit(records, labels)
+    # 3 / (0.5 * 10) = 0.6 of the weight: the same scores as a ranker weighting the block 0.18
+    assert ramp.keyword_factor(1, 3) == pytest.approx(0.6)
+    fixed = Ranker(keyword_weight=0.3 * 0.6).fit(records, labels)
+    np.testing.assert_allclose(ramp.probabilities, fixed.probabilities, rtol=1e-6, atol=1e-9)
+    # the cached features keep the full weight (the ramp scales a copy)
+    assert ramp._features is not None
+    block = ramp._features[:, ramp._n_text_columns:].toarray()
+    np.testing.assert_allclose(np.linalg.norm(block, axis=1), 0.3)
+    # past the ramp: the full weight
+    done = [1, 0, 0, 0, 1, None, None, None, None, None]
+    np.testing.assert_allclose(ramp.fit(records, done).probabilities,
+                               Ranker(keyword_weight=0.3).fit(records, done).probabilities)
+    for name in ("keyword_warmup", "keyword_ramp"):
+        for bad in (-0.1, 1.5):
+            with pytest.raises(InputError, match=name):
+                Ranker(**{name: bad})

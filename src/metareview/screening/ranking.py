@@ -113,6 +113,8 @@ LEGACY_FEATURES: dict[str, Any] = {
     "keyword_weight": None,
     "relevant_weight": 1.0,
     "keyword_from": 1,
+    "keyword_warmup": 0.0,
+    "keyword_ramp": 0.0,
 }
 
 #: The default classifier, chosen with the features below by leave-one-review-out over the
@@ -133,6 +135,8 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "keyword_weight": 0.3,
     "relevant_weight": 9.8,
     "keyword_from": 1,
+    "keyword_warmup": 0.0,
+    "keyword_ramp": 0.0,
 }
 
 #: The preset ``metareview screen`` and ``metareview simulate`` use unless told otherwise: the
@@ -161,6 +165,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "keyword_weight": 0.3,
         "relevant_weight": 1.0,
         "keyword_from": 1,
+        "keyword_warmup": 0.0,
+        "keyword_ramp": 0.0,
     },
     "legacy": {"model": "logreg", **LEGACY_FEATURES},
 }
@@ -362,6 +368,16 @@ class Ranker:
         records are labelled; before that the classifier reads the text block alone (a schedule
         by the number of relevant labels: the keywords of one or two relevant records can pull
         the first batches towards records that share only their MeSH terms). 1: always.
+    keyword_warmup
+        A warm-up by the share of the records labelled: while fewer than ``keyword_warmup * n``
+        of the ``n`` records are labelled (priors included) the classifier reads the text block
+        alone, i.e. ELAS u4's features (issue 11's "short warm-up model closer to ASReview's").
+        0 (the default): no warm-up.
+    keyword_ramp
+        A ramp of the keyword block's weight by the share labelled: with ``L`` records labelled
+        the block is weighted ``keyword_weight * min(1, L / (keyword_ramp * n))`` (after any
+        warm-up or ``keyword_from`` wait, during which it is 0). 0 (the default): the full
+        weight from the start.
 
     Notes
     -----
@@ -388,6 +404,8 @@ class Ranker:
         relevant_weight: float = FEATURE_DEFAULTS["relevant_weight"],
         c: float | None = None,
         keyword_from: int = FEATURE_DEFAULTS["keyword_from"],
+        keyword_warmup: float = FEATURE_DEFAULTS["keyword_warmup"],
+        keyword_ramp: float = FEATURE_DEFAULTS["keyword_ramp"],
     ) -> None:
         if model not in MODELS:
             raise InputError(
@@ -409,6 +427,10 @@ class Ranker:
         if int(keyword_from) != keyword_from or keyword_from < 1:
             raise InputError("keyword_from must be a whole number, 1 or more",
                              field="keyword_from")
+        for name, value in (("keyword_warmup", keyword_warmup), ("keyword_ramp", keyword_ramp)):
+            if not 0.0 <= value <= 1.0:
+                raise InputError(f"{name} must lie in [0, 1] (a share of the records)",
+                                 field=name)
         self.model = model
         self.seed = int(seed)
         self.ngram_max = int(ngram_max)
@@ -419,11 +441,15 @@ class Ranker:
         self.relevant_weight = float(relevant_weight)
         self.c = None if c is None else float(c)
         self.keyword_from = int(keyword_from)
+        self.keyword_warmup = float(keyword_warmup)
+        self.keyword_ramp = float(keyword_ramp)
         self._features: sp.csr_matrix | None = None
         # the text block alone (the first columns of ``_features``; the same matrix when there
         # is no keyword block), read while fewer than ``keyword_from`` relevant are labelled
         self._text_features: sp.csr_matrix | None = None
         self._n_text_columns = 0
+        # for the ramp: which stored entries of ``_features`` belong to the keyword block
+        self._keyword_entries: NDArray[np.bool_] | None = None
         # (settings, texts) of the corpus the cached features belong to; comparing the texts
         # themselves is exact and, on 5,000 abstracts, takes about a millisecond.
         self._corpus_key: tuple[Any, list[tuple[str, str]]] | None = None
@@ -449,7 +475,7 @@ class Ranker:
 
     def _settings(self) -> tuple[Any, ...]:
         return (self.ngram_max, self.stop_words, self.max_df, self.min_df, self.keyword_weight,
-                self.keyword_from > 1)
+                self.keyword_from > 1 or self.keyword_warmup > 0, self.keyword_ramp > 0)
 
     def _vectorize(self, parts: list[tuple[str, str]]) -> sp.csr_matrix:
         """TF-IDF of the text block, and of the keyword block scaled by ``keyword_weight``."""
@@ -499,10 +525,14 @@ class Ranker:
             features.sort_indices()
             self._features = features
             self._text_features = features
-            if self._n_text_columns < features.shape[1] and self.keyword_from > 1:
+            self._keyword_entries = None
+            has_keywords = self._n_text_columns < features.shape[1]
+            if has_keywords and (self.keyword_from > 1 or self.keyword_warmup > 0):
                 text = sp.csr_matrix(features[:, : self._n_text_columns])
                 text.sort_indices()
                 self._text_features = text
+            if has_keywords and self.keyword_ramp > 0:
+                self._keyword_entries = features.indices >= self._n_text_columns
             self._corpus_key = key
             self._reseed(self.seed)
 
@@ -557,9 +587,7 @@ class Ranker:
             self._probabilities = None
             self._scores = None
             return
-        # the keyword block only once ``keyword_from`` relevant records are labelled
-        X_all = self._features if int(y.sum()) >= self.keyword_from else self._text_features
-        assert X_all is not None
+        X_all = self._features_for(int(y.sum()), len(labelled))
         X = X_all[labelled]
         # the rows of a matrix with sorted indices keep them sorted (scipy does not flag it,
         # and scikit-learn would sort them again at every fit: a third of its time)
@@ -605,6 +633,37 @@ class Ranker:
             proba = platt.predict_proba(score.reshape(-1, 1))[:, 1]
         self._scores = np.asarray(score, dtype=np.float64)
         self._probabilities = np.asarray(proba, dtype=np.float64)
+
+    def keyword_factor(self, n_relevant: int, n_labelled: int) -> float:
+        """The share of ``keyword_weight`` the keyword block gets at this point of screening.
+
+        0 while fewer than ``keyword_from`` relevant or fewer than ``keyword_warmup * n``
+        records are labelled; then ``min(1, L / (keyword_ramp * n))`` for ``L`` labelled
+        (1 without a ramp), ``n`` the number of records.
+        """
+        n = self.n_records
+        if n_relevant < self.keyword_from or n_labelled < self.keyword_warmup * n:
+            return 0.0
+        if self.keyword_ramp > 0 and n_labelled < self.keyword_ramp * n:
+            return n_labelled / (self.keyword_ramp * n)
+        return 1.0
+
+    def _features_for(self, n_relevant: int, n_labelled: int) -> sp.csr_matrix:
+        """The feature matrix for this fit: the text block alone, the full matrix, or (during
+        a ramp) the full matrix with the keyword block's entries scaled by
+        :meth:`keyword_factor`."""
+        assert self._features is not None and self._text_features is not None
+        factor = self.keyword_factor(n_relevant, n_labelled)
+        if factor >= 1.0:
+            return self._features
+        if factor == 0.0:
+            return self._text_features
+        if self._keyword_entries is None:  # no keyword block to scale
+            return self._features
+        scaled = self._features.copy()
+        scaled.data[self._keyword_entries] *= factor
+        scaled.has_sorted_indices = True
+        return scaled
 
     # -- results ----------------------------------------------------------------------------
 
