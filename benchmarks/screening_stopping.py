@@ -43,6 +43,7 @@ import argparse
 import csv
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +63,7 @@ from metareview.screening.stopping import (
     DEFAULT_SWITCH,
     first_stop,
     late_sample_stop,
+    parse_switch,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,6 +176,19 @@ def stopping_rows(
     return out
 
 
+def late_null_stops(y: NDArray[np.integer[Any]], replays: int) -> tuple[int, int]:
+    """(1, stops below the target over ``replays`` random orders after the default switch) when
+    recall at the switch is below the target, the test's null hypothesis being true; else
+    (0, 0). Seeds 1000, 1001, ... of :func:`late_sample_stop`."""
+    k0 = parse_switch(DEFAULT_SWITCH).point(y, len(y))
+    if k0 is None or y[:k0].sum() >= TARGET * y.sum():
+        return 0, 0
+    below = sum(late_sample_stop(y, DEFAULT_SWITCH, seed=1000 + r, target=TARGET,
+                                 confidence=CONFIDENCE)["recall"] < TARGET
+                for r in range(replays))  # fmt: skip
+    return 1, int(below)
+
+
 def summary_table(runs: list[dict[str, object]]) -> str:
     """Markdown: per rule, over every file, label level and seed."""
     out = ["| rule | runs | mean recall at stop | lowest | runs below 95% | mean work saved | "
@@ -252,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--late-switches", default=SWITCH_GRID,
                         help="switch rules of the late-drawn sample rule to score (run:N, "
                         "run:X%%, screened:X%%; the default is chosen among them by LOO)")
+    parser.add_argument("--late-mc", type=int, default=0, metavar="R",
+                        help="for the default switch: in the runs whose recall at the switch is "
+                        "below the target (where the test's null is true), replay R random "
+                        "orders after the switch and count the stops below the target")
     parser.add_argument("--all-rows", action="store_true",
                         help="a per-file row for every candidate, not only the defaults")
     args = parser.parse_args(argv)
@@ -268,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
           "work saved | seeds it said stop |")
     print("|---|---|---|---|---|---|---|---|")
     runs: list[dict[str, object]] = []
+    null_runs = null_stops = 0
     estimates: list[dict[str, object]] = []
     alternatives: list[dict[str, float]] = []
     for f in args.files:
@@ -277,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
             for line in stopping_rows(f, label, data, orders, samples, runs,
                                       run_lengths=run_lengths, switches=switches, show=show):
                 print(line, flush=True)
+            for order in orders.values():
+                if args.late_mc < 1:
+                    break
+                h, b = late_null_stops(data.labels[order], args.late_mc)
+                null_runs, null_stops = null_runs + h, null_stops + b
             if args.no_estimates:
                 continue
             ranker = Ranker(seed=0)
@@ -300,6 +325,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"saved)\n")
             print(table)
             print(f"\n{rule}: chosen on all files: {pick}")
+    if args.late_mc > 0:
+        share = null_stops / max(1, null_runs * args.late_mc)
+        print(f"\nlate-sample ({DEFAULT_SWITCH}): {null_runs} runs with recall below "
+              f"{TARGET:g} at the switch; over {args.late_mc} random orders after the switch "
+              f"each, it stopped below the target in {null_stops} of "
+              f"{null_runs * args.late_mc} ({100 * share:.1f}%; nominal at most "
+              f"{100 * (1 - CONFIDENCE):g}%)")
     print(f"\n# {time.perf_counter() - started:.0f} s", flush=True)
     if args.no_estimates:
         return 0

@@ -21,6 +21,7 @@ shows Callaghan & Müller-Hansen's test on the records read since
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import select
@@ -301,8 +302,9 @@ class ScreeningSession:
                                  confidence=self.stop_confidence)  # fmt: skip
         if (self._late is None and self.stop_late is not None and self.queue
                 and self.stop_late.point(known, len(self.ids)) is not None):
-            draw_late_sample(self.screening, self.stage, self.stop_late.spec,
-                             seed=self.late_seed)  # fmt: skip
+            with contextlib.suppress(InputError):  # nothing unscreened at the stage: no draw
+                draw_late_sample(self.screening, self.stage, self.stop_late.spec,
+                                 seed=self.late_seed)  # fmt: skip
             self._late = late_status(self.screening, self.stage, target=self.stop_target,
                                      confidence=self.stop_confidence)  # fmt: skip
         if self._late is not None:

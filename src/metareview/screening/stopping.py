@@ -72,7 +72,7 @@
   heuristics do. The default :data:`DEFAULT_RUN`, 100 in a row, was chosen by
   leave-one-review-out over the nine Cohen sets among 6 lengths and 8 shares (1-20%) of N, in 8
   of 9 folds: mean recall 99.2%, below 95% in 1 of 180 runs, 17.5% saved (50 in a row: 37 of
-  180 below, down to 70%). Shares of N did worse on these sets (310-3,465 records): a share
+  180 below, down to 70%). Shares of N did worse on these sets (310-1,218 records): a share
   short enough to stop early on the large sets is a handful of records on the small ones (5%
   of 310 is 16). The fold leaving Antihistamines out
   chose 15% of N and fell to 81.2% recall on it: the heuristic has no guarantee
