@@ -207,7 +207,16 @@ def test_summary_as_metafor_prints(case: dict[str, Any]) -> None:
     exact = UMRS_PRINT_EXACT | IRLN_PRINT_EXACT
     if _tolerance(case, "se") != 1e-6 and case["name"] not in exact:
         pytest.skip("the printed SE differs in the last digit where metafor's Hessian does")
-    assert _fit(case).summary() == printed
+    ours = _fit(case).summary()
+    if case["name"] in ZERO_CELLS:
+        # QE_Wld of the saturated fit of data with zero cells is where R's IRLS stops (1e-5,
+        # test_matches_metafor); nielweise2007's lies within that of a 4th-decimal rounding
+        # point (metafor 11.1154540, ours 11.1154396 with this machine's NumPy/SciPy)
+        def wald(text: str) -> str:
+            return re.sub(r"(Wld\(df = \d+\) = )-?\d+\.\d+", r"\1#", text)
+
+        ours, printed = wald(ours), wald(printed)
+    assert ours == printed
 
 
 EXACT = GOLDENS["laplace_exact"]
