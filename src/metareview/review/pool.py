@@ -16,6 +16,7 @@ Example
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 from collections.abc import Callable
@@ -437,7 +438,8 @@ def _pool_lean(
 ) -> PoolOutcome | None:
     """``--by`` with ``yi``/``vi`` (or ``sei``) columns, without pandas: the CLI's fast path.
 
-    The file is read by NumPy's C parser; any irregularity (a missing or non-numeric cell, a
+    A file of plain numbers is parsed as one JSON array by orjson (:func:`_json_number_rows`),
+    any other by NumPy's C parser; any irregularity (a missing or non-numeric cell, a
     quoted field, a missing group) returns None and the caller takes the full path, which
     reads the file with pandas and reports the problem located in the file. The fit is the
     same batch core as :func:`metareview.models.rma_batch` (same chunks, same numbers).
@@ -447,28 +449,35 @@ def _pool_lean(
     _check_file(path)
     groups: Any
     try:
-        with path.open(encoding="utf-8") as fh, warnings.catch_warnings():
-            warnings.simplefilter("error")  # e.g. no data rows: take the full path
-            header = next(csv.reader(fh), None)
-            names = [h.strip() for h in header or ()]
-            if len(set(names)) != len(names) or by not in names or "yi" not in names:
-                return None
-            var = "vi" if "vi" in names else "sei" if "sei" in names else None
-            if var is None:
-                return None
-            cols = [names.index("yi"), names.index(var), names.index(by)]
-            try:  # one pass when the group column is numeric (the common case); an open file,
-                # not the path, spares NumPy's compressed-file support (gzip, bz2, lzma imports)
-                num = np.loadtxt(fh, delimiter=",", usecols=cols, ndmin=2, dtype=float)
-                groups = num[:, 2]
-            except ValueError:
-                num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols[:2], ndmin=2,
-                                 dtype=float, encoding="utf-8")  # fmt: skip
-                raw = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[cols[2]],
-                                 dtype=str, encoding="utf-8", ndmin=1, quotechar='"')  # fmt: skip
-                groups = np.char.strip(raw.astype(str))
-                if (groups == "").any():
-                    return None
+        head, _, body = path.read_bytes().partition(b"\n")
+        header = next(csv.reader([head.decode("utf-8")]), None)
+        names = [h.strip() for h in header or ()]
+        if len(set(names)) != len(names) or by not in names or "yi" not in names:
+            return None
+        var = "vi" if "vi" in names else "sei" if "sei" in names else None
+        if var is None:
+            return None
+        cols = [names.index("yi"), names.index(var), names.index(by)]
+        num = _json_number_rows(body, len(names))
+        if num is not None:  # every cell a plain number (the common case): one fast pass
+            num = num[:, cols]
+            groups = num[:, 2]
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                try:  # a numeric group column (a file object, not the path: no gzip etc. imports)
+                    num = np.loadtxt(io.StringIO(body.decode("utf-8")), delimiter=",",
+                                     usecols=cols, ndmin=2, dtype=float)  # fmt: skip
+                    groups = num[:, 2]
+                except ValueError:
+                    num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols[:2],
+                                     ndmin=2, dtype=float, encoding="utf-8")  # fmt: skip
+                    raw = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[cols[2]],
+                                     dtype=str, encoding="utf-8", ndmin=1,
+                                     quotechar='"')  # fmt: skip
+                    groups = np.char.strip(raw.astype(str))
+                    if (groups == "").any():
+                        return None
     except (ValueError, UserWarning, OSError, UnicodeDecodeError, csv.Error):
         return None
     y, v = num[:, 0], num[:, 1]
@@ -505,6 +514,47 @@ def _pool_lean(
     }
     items = _columns_to_json(k, fields, as_json, "GEN", method, test)
     return PoolOutcome(items, test_between=test_between(items))
+
+
+#: The bytes a row of plain decimal numbers is made of (digits, sign, point, exponent, comma,
+#: blank, line ends): anything else in a file sends :func:`_json_number_rows` to NumPy's parser.
+_NUMBER_BYTES = b"0123456789+-.eE, \t\r\n"
+
+
+def _json_number_rows(body: bytes, ncol: int) -> Any:
+    """The data rows of a CSV whose every cell is a JSON number, as a float array, or None.
+
+    Rows of JSON numbers (RFC 8259 section 6) separated by commas are, once each line end is a
+    comma too, one JSON array: orjson parses it about three times faster than ``np.loadtxt``
+    (10,000 analyses, 163,954 rows: 0.037 s against 0.100 s of CPU) with the same correctly
+    rounded doubles (``tests/review/test_pool_read.py``). Returns None, so that the caller
+    reads the file with NumPy's parser, when any byte is not one of :data:`_NUMBER_BYTES`
+    (a quoted or text cell, ``nan``, a comment), when a line does not hold exactly ``ncol``
+    cells (a blank line, a short or long row), or when a cell is not a JSON number (an empty
+    cell, ``.5``, ``+1``, ``1.``).
+    """
+    import orjson
+
+    text = body.rstrip(b"\r\n")
+    if not text or ncol < 1:
+        return None
+    if text.translate(None, _NUMBER_BYTES):  # a byte that is not one of them
+        return None
+    buf = np.frombuffer(text, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    commas = np.flatnonzero(buf == 44)
+    rows = ends.size + 1
+    per_row = np.diff(np.searchsorted(commas, np.append(ends, buf.size)), prepend=0)
+    if per_row.size != rows or np.any(per_row != ncol - 1):
+        return None
+    try:
+        values = orjson.loads(b"[" + text.replace(b"\n", b",") + b"]")
+        out = np.array(values, dtype=float)
+    except (orjson.JSONDecodeError, ValueError, TypeError, OverflowError):
+        return None
+    if out.size != rows * ncol:  # pragma: no cover - guaranteed by the comma count
+        return None
+    return out.reshape(rows, ncol)
 
 
 def _group_keys(groups: Any) -> tuple[list[Any], Any, list[Any]]:
