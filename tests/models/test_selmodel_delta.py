@@ -1,0 +1,180 @@
+"""selmodel(delta=...) against metafor 3.8.1's ``selmodel(x, type, delta = ...)``: some or all
+selection parameters fixed (``NA`` = estimated). Goldens from scripts/goldens/selmodel_delta.R
+(tests/data/goldens_selmodel_delta.json), fitted at the tight control of
+scripts/goldens/selmodel_tight.R (optim BFGS reltol 1e-14, gradient steps ``ndeps`` 1e-6 for
+step functions and 1e-5 for the integrals, ``integrate()`` rel.tol 1e-12), so every field is
+compared at 1e-6: dat.hackshaw1998 (stepfun with steps partly fixed, a first delta other than
+1, two-sided; beta with one delta fixed; halfnorm and power fixed; negexp with ``delta=NA``),
+the Vevea & Woods (2005) sensitivity analysis of metafor's ``selmodel`` help (dat.cohen1981,
+the four selection functions of their Table 1, printed at digits 3) and one on
+dat.hackshaw1998, and meta-regressions on dat.bcg and dat.baskerville2012. The errors for a
+``delta`` of the wrong length or out of bounds carry metafor's messages.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from goldens_helpers import load_goldens, num
+
+from metareview.errors import InputError
+from metareview.models import SelmodelRegResult, SelmodelResult, rma, rma_reg, selmodel
+
+GOLDENS = load_goldens("goldens_selmodel_delta.json")
+CASES = GOLDENS["cases"]
+TOL = 1e-6
+FIELDS = (
+    "tau2",
+    "se_tau2",
+    "ci_lb_tau2",
+    "ci_ub_tau2",
+    "delta",
+    "se_delta",
+    "zval_delta",
+    "pval_delta",
+    "ci_lb_delta",
+    "ci_ub_delta",
+    "LRT",
+    "LRTp",
+    "LRT_tau2",
+    "LRTp_tau2",
+    "ll",
+    "ll0",
+    "QM",
+    "logLik",
+    "deviance",
+    "AIC",
+    "BIC",
+    "AICc",
+)
+
+
+def _options(case: dict[str, Any]) -> dict[str, Any]:
+    """The selmodel() options of the case, R's NA in ``delta`` as NaN (= estimated)."""
+    opts = dict(case["options"] or {})
+    if "delta" in opts:
+        opts["delta"] = np.atleast_1d(num(opts["delta"])).tolist()
+    return opts
+
+
+def _fit(case: dict[str, Any]) -> SelmodelResult | SelmodelRegResult:
+    yi, vi = np.array(case["yi"], float), np.array(case["vi"], float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if "mods" in case:
+            names = np.atleast_1d(case["mod_names"]).tolist()
+            mods = pd.DataFrame(dict(zip(names, case["mods"], strict=True)))
+            res: Any = rma_reg(yi, vi, mods=mods, method=case["rma_method"])
+        else:
+            res = rma(yi, vi, method=case["rma_method"])
+        return selmodel(res, case["type"], **_options(case))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_matches_metafor(case: dict[str, Any]) -> None:
+    """Every field of metafor's selmodel(..., delta = ...) for this case at 1e-6: the
+    coefficients with SE, z and CI, tau^2 with SE and CI, the deltas (NaN SE, z, p and CI for
+    the fixed ones, metafor's NA), ``delta_fix``, ``LRT`` on the number of free deltas
+    (``LRTp`` NaN at 0 df, as metafor's NA), the heterogeneity LRT and the fit statistics
+    (``parms`` counting only free deltas). Values that are 0 in exact arithmetic get an
+    absolute tolerance of TOL times the scale of their neighbours (coefficients: |beta| +
+    3 SE; delta CIs and z: the deltas and their SEs; tau^2: its SE; QM: QM + 2 sqrt(QM) + 1);
+    ``LRT`` one of TOL (a difference of log likelihoods)."""
+    sav = _fit(case)
+    want = case["result"]
+    assert sav.k == want["k"]
+    assert sav.LRTdf == want["LRTdf"]
+    assert list(sav.delta_fix) == list(np.atleast_1d(want["delta_fix"]))
+    if case["type"] == "stepfun":
+        assert list(sav.ptable or ()) == [int(x) for x in np.atleast_1d(want["ptable"])]
+    beta, se = np.atleast_1d(sav.beta), np.atleast_1d(sav.se)
+    coef_scale = TOL * (np.abs(beta) + 3 * se)
+    for name in ("beta", "se", "zval", "ci_lb", "ci_ub"):
+        got = np.atleast_1d(np.asarray(getattr(sav, name), float))
+        w = np.atleast_1d(num(want[name]))
+        atol = {"se": 0.0, "zval": TOL * (np.abs(got) + 3)}.get(name, coef_scale)
+        assert not (np.abs(got - w) > TOL * np.abs(w) + atol).any(), (name, got, w)
+    if isinstance(sav, SelmodelRegResult):
+        vb = np.array(want["vb"], float)
+        sd = np.sqrt(np.diag(vb))
+        np.testing.assert_allclose(sav.vb, vb, rtol=TOL, atol=TOL * np.outer(sd, sd).max())
+    free_se = np.nanmax(sav.se_delta) if not all(sav.delta_fix) else 0.0
+    for name in FIELDS:
+        w = np.atleast_1d(num(want[name]))
+        got = np.atleast_1d(np.asarray(getattr(sav, name), dtype=float))
+        assert got.shape == w.shape, name
+        assert (np.isnan(got) == np.isnan(w)).all(), (name, got, w)
+        ok = ~np.isnan(w)
+        atol = 1e-9
+        if name in ("tau2", "ci_lb_tau2"):
+            atol = max(atol, TOL * float(num(want["se_tau2"])))
+        if name in ("zval_delta", "ci_lb_delta", "ci_ub_delta"):
+            atol = TOL * (float(np.nanmax(np.abs(sav.delta))) + 3 * free_se)
+        if name in ("LRT", "LRT_tau2"):
+            atol = TOL
+        if name == "QM":  # z^2 of a z near 0: the scale of z
+            atol = TOL * (sav.QM + 2 * np.sqrt(sav.QM) + 1)
+        if name in ("pval_delta", "LRTp", "LRTp_tau2"):
+            atol = 1e-7  # a p-value moves by rtol * z * phi(z) / p: compared absolutely
+        np.testing.assert_allclose(got[ok], w[ok], rtol=TOL, atol=atol, err_msg=name)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_summary_as_metafor_prints(case: dict[str, Any]) -> None:
+    """summary() is metafor's print() (R's curly quotes aside): fixed deltas as ``---`` with
+    no significance code, ``LRT(df = 0) = ..., p-val = NA`` when every delta is fixed, an
+    empty interval's ``k = 0`` row, at the digits of the input fit (3 for the cohen1981
+    example of metafor's help)."""
+    printed = case["printed"].replace("\u2018", "'").replace("\u2019", "'")
+    digits = case.get("digits") or 4
+    assert _fit(case).summary(digits=digits) == printed
+
+
+def test_all_free_is_the_default_fit() -> None:
+    """``delta=[1, None, None]`` for stepfun is the default fit (metafor sets an NA first delta
+    to 1), and ``delta=None`` for the beta model is the default."""
+    case = next(c for c in CASES if c["name"] == "hackshaw1998_stepfun3_delta_1_NA_NA")
+    res = rma(np.array(case["yi"], float), np.array(case["vi"], float), method="ML")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = selmodel(res, "stepfun", steps=[0.025, 0.5])
+        b = selmodel(res, "stepfun", steps=[0.025, 0.5], delta=[1, None, None])
+        c = selmodel(res, "stepfun", steps=[0.025, 0.5], delta=[float("nan")] * 3)
+    assert a.to_dict() == b.to_dict() == c.to_dict()
+    assert a.delta_fix == (True, False, False)
+
+
+@pytest.mark.parametrize(
+    "err", GOLDENS["errors"], ids=[e["message"][:40] for e in GOLDENS["errors"]]
+)
+def test_bad_delta_as_metafor(err: dict[str, Any]) -> None:
+    """A ``delta`` of the wrong length or out of the type's bounds: InputError with metafor's
+    message (field ``delta``); an empty interval whose delta is estimated: InputError on
+    ``steps`` (metafor: "One or more intervals do not contain any observed p-values")."""
+    case = next(c for c in CASES if c["name"] == "hackshaw1998_stepfun3_delta_1_NA_NA")
+    res = rma(np.array(case["yi"], float), np.array(case["vi"], float), method="ML")
+    opts = dict(err["options"])
+    opts["delta"] = np.atleast_1d(num(opts["delta"])).tolist()
+    with pytest.raises(InputError) as info:
+        selmodel(res, err["type"], **opts)
+    if err["message"].startswith("One or more intervals"):
+        assert info.value.field == "steps" and "no observed p-value" in str(info.value)
+    else:
+        assert info.value.field == "delta"
+        assert err["message"] in str(info.value)
+
+
+def test_fixed_zero_weight_on_observed_interval() -> None:
+    """A step weight fixed at 0 for an interval that holds p-values makes the likelihood 0
+    (metafor's optim stops with an error there): an InputError on ``delta``."""
+    case = next(c for c in CASES if c["name"] == "hackshaw1998_stepfun3_delta_1_NA_NA")
+    res = rma(np.array(case["yi"], float), np.array(case["vi"], float), method="ML")
+    with pytest.raises(InputError, match="at 0") as info:
+        selmodel(res, "stepfun", steps=[0.025, 0.5], delta=[1, 0, None])
+    assert info.value.field == "delta"
+    with pytest.raises(InputError, match="finite"):
+        selmodel(res, "halfnorm", delta=float("inf"))
