@@ -28,6 +28,16 @@ compares the fit with the model without selection (the ML fit of ``rma``) on as 
 ``delta`` parameters are estimated; ``LRT_tau2`` tests ``tau^2 = 0`` within the selection
 model. A REML (or other) ``rma`` fit is refitted by ML first, as metafor does.
 
+Fixed deltas (metafor's ``delta`` argument and its ``selmodel`` help): a delta given
+a value ``c_j`` is held there, and the likelihood above is maximised over ``(beta, tau^2)`` and
+the remaining deltas only, ``w(p) = w(p; delta_free, delta_fixed = c)``. The LRT then compares
+with the model without selection on as many df as deltas are free (none when all are fixed:
+``LRT`` is still ``-2 (ll0 - ll)``, its p-value NaN, as metafor's ``NA``), the fixed deltas have
+no SE, and ``AIC``/``BIC`` count only the free ones. Fixing every step weight of ``stepfun`` a
+priori is the sensitivity analysis of Vevea & Woods (2005, *Psychol Methods* 10, 428-443): the
+estimates of ``mu`` and ``tau^2`` under moderate or severe one- or two-tailed selection patterns
+(their Table 1, reproduced in metafor's ``selmodel`` help for dat.cohen1981).
+
 For a meta-regression (an ``rma_reg`` result) ``mu`` is each study's ``x_i' beta``; as metafor,
 the fit runs in rescaled coefficients (non-dummy moderators centred and divided by their SD)
 and ``Var(beta) = mX Var(beta_scaled) mX'`` is reported; ``QM`` is the Wald test of the
