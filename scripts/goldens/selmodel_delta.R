@@ -1,5 +1,6 @@
 # Regenerate tests/data/goldens_selmodel_delta.json: metafor's selmodel() with some or all of
-# the selection parameters fixed by its 'delta' argument (NA = estimated), at tight control.
+# the selection parameters fixed by its 'delta' argument (NA = estimated), and with a measure
+# of precision in the selection function ('prec', 'scaleprec'), at tight control.
 #
 # Run from the repository root:  Rscript scripts/goldens/selmodel_delta.R
 # Needs R with metafor (3.8.1 was used), metadat and jsonlite.
@@ -23,10 +24,12 @@ num <- function(x) if (is.null(x)) NA_real_ else as.numeric(x)
 cases <- list()
 
 add_case <- function(name, source, yi, vi, rma_method, type, options, mods = NULL,
-                     digits = NULL) {
+                     digits = NULL, ni = NULL) {
   cat(name, "\n")
-  res <- if (is.null(mods)) rma(yi, vi, method = rma_method) else
-    rma(yi, vi, mods = mods, method = rma_method)
+  args <- list(yi = yi, vi = vi, method = rma_method)
+  if (!is.null(mods)) args$mods <- mods
+  if (!is.null(ni)) args$ni <- ni  # the sample sizes prec = "ninv"/"sqrtninv" reads
+  res <- do.call(rma, args)
   if (!is.null(digits)) res$digits <- c(est = digits, se = digits, test = digits,
                                         pval = digits, ci = digits, var = digits,
                                         sevar = digits, fit = digits, het = digits)
@@ -46,6 +49,14 @@ add_case <- function(name, source, yi, vi, rma_method, type, options, mods = NUL
     if (!inherits(sav, "try-error")) break
   }
   if (inherits(sav, "try-error")) stop("selmodel failed for ", name)
+  lrt_tau2_refit <- NULL
+  if (is.na(sav$LRT.tau2) && rma_method != "EE") {
+    # selmodel's own tau^2 = 0 refit sits in try() and gave NA: the same refit, called as
+    # selmodel(..., tau2 = 0) (an argument of its '...'), for the LRT it would have printed
+    s0 <- do.call(selmodel, c(list(res, type = type), options,
+                              list(control = ctl, tau2 = 0, skiphes = TRUE)))
+    lrt_tau2_refit <- max(0, -2 * (s0$ll - sav$ll))
+  }
   printed <- paste(capture.output(print(sav)), collapse = "\n")
   result <- list(
     k = sav$k, beta = num(sav$beta), se = num(sav$se), zval = num(sav$zval),
@@ -76,6 +87,8 @@ add_case <- function(name, source, yi, vi, rma_method, type, options, mods = NUL
     case$mod_names <- colnames(mods)
   }
   case$digits <- digits
+  if (!is.null(lrt_tau2_refit)) case$LRT_tau2_refit <- lrt_tau2_refit
+  if (!is.null(ni)) case$ni <- as.numeric(ni)
   case$int_rel_tol <- rt
   case$reltol <- reltol
   case$ndeps <- nd
@@ -148,6 +161,32 @@ bsk <- dat.baskerville2012
 src_k <- "metadat::dat.baskerville2012, rma(smd, se^2, mods = ~ blind)"
 add_case("baskerville2012_blind_negexp_delta_15", src_k, bsk$smd, bsk$se^2, "ML", "negexp",
          list(delta = 1.5), mods = cbind(blind = bsk$blind))
+
+# prec: Preston et al. (2004)'s standard errors and metafor's other measures of precision
+add_case("hackshaw1998_halfnorm_prec_sei", src_h, hack$yi, hack$vi, "ML", "halfnorm",
+         list(prec = "sei"))
+add_case("hackshaw1998_negexp_prec_vi", src_h, hack$yi, hack$vi, "ML", "negexp",
+         list(prec = "vi"))
+add_case("hackshaw1998_logistic_step05_prec_sei", src_h, hack$yi, hack$vi, "ML", "logistic",
+         list(prec = "sei", steps = 0.05))
+add_case("hackshaw1998_power_prec_sei", src_h, hack$yi, hack$vi, "ML", "power",
+         list(prec = "sei"))
+add_case("hackshaw1998_halfnorm_prec_sei_unscaled", src_h, hack$yi, hack$vi, "ML", "halfnorm",
+         list(prec = "sei", scaleprec = FALSE))
+add_case("hackshaw1998_halfnorm_prec_sei_delta_3", src_h, hack$yi, hack$vi, "ML", "halfnorm",
+         list(prec = "sei", delta = 3))
+# stepfun with prec: "undocumented and experimental" in metafor (w = delta_j / prec_i)
+add_case("hackshaw1998_3PSM_prec_sei", src_h, hack$yi, hack$vi, "ML", "stepfun",
+         list(prec = "sei", steps = 0.025))
+src_cn <- "metadat::dat.cohen1981, escalc(\"ZCOR\"), rma(yi, vi, ni = ni, method = \"ML\")"
+add_case("cohen1981_negexp_prec_ninv", src_cn, coh$yi, coh$vi, "ML", "negexp",
+         list(prec = "ninv"), ni = coh$ni)
+add_case("cohen1981_halfnorm_prec_sqrtninv", src_cn, coh$yi, coh$vi, "ML", "halfnorm",
+         list(prec = "sqrtninv"), ni = coh$ni)
+bcg_ni <- with(dat.bcg, tpos + tneg + cpos + cneg)
+add_case("bcg_ablat_halfnorm_less_prec_sqrtninv",
+         paste0(src_b, ", ni = tpos + tneg + cpos + cneg"), bcg$yi, bcg$vi, "ML", "halfnorm",
+         list(prec = "sqrtninv", alternative = "less"), mods = ablat, ni = bcg_ni)
 
 # metafor's messages for a bad 'delta'
 errors <- list()

@@ -38,6 +38,14 @@ priori is the sensitivity analysis of Vevea & Woods (2005, *Psychol Methods* 10,
 estimates of ``mu`` and ``tau^2`` under moderate or severe one- or two-tailed selection patterns
 (their Table 1, reproduced in metafor's ``selmodel`` help for dat.cohen1981).
 
+With a measure of (im)precision ``prec_i`` (metafor's ``prec``: ``sqrt(v_i)``, ``v_i``,
+``1/n_i`` or ``1/sqrt(n_i)``, divided by its maximum unless ``scaleprec=False``), the selection
+depends on precision as well as on the p-value (Preston, Ashby & Smyth 2004; metafor's
+``selmodel`` help): halfnorm, negexp, logistic and power take ``delta prec_i`` in place of
+``delta`` (e.g. ``w = exp(-delta prec_i p^2) / exp(-delta prec_i p1^2)``), in the numerator and
+in each ``A_i``; stepfun takes metafor's experimental ``w = delta_j / prec_i`` beyond the first
+interval (weight 1 there); beta ignores it.
+
 For a meta-regression (an ``rma_reg`` result) ``mu`` is each study's ``x_i' beta``; as metafor,
 the fit runs in rescaled coefficients (non-dummy moderators centred and divided by their SD)
 and ``Var(beta) = mX Var(beta_scaled) mX'`` is reported; ``QM`` is the Wald test of the
@@ -58,7 +66,7 @@ from numpy.typing import NDArray
 from scipy import optimize, special
 
 from metareview._json import finite_or_none, jsonable
-from metareview.errors import ConvergenceError, ConvergenceWarning, InputError
+from metareview.errors import ConvergenceError, ConvergenceWarning, InputError, MetareviewWarning
 from metareview.models._optim import hessian_full, newton
 from metareview.models._printer import (
     SIGNIF_CODES,
@@ -88,6 +96,7 @@ FloatArray = NDArray[np.float64]
 DeltaArg = float | None | Sequence[float | None]
 TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "stepfun")
 ALTERNATIVES = ("greater", "less", "two.sided")
+PRECS = ("sei", "vi", "ninv", "sqrtninv")
 _PVAL_MIN = {"beta": 1e-5, "power": 1e-5}
 _H0 = {"beta": 1.0, "stepfun": 1.0}
 
@@ -328,12 +337,15 @@ def _pvalues(y: FloatArray, v: FloatArray, alternative: str) -> FloatArray:
     return np.asarray(special.ndtr(z))
 
 
-def _log_w(type_: str, p: FloatArray, delta: FloatArray, p1: float) -> FloatArray:
-    """log of the selection function ``w(p)`` of a continuous type (1 for ``p <= p1``)."""
+def _log_w(
+    type_: str, p: FloatArray, delta: FloatArray, p1: float, preci: FloatArray | float = 1.0
+) -> FloatArray:
+    """log of the selection function ``w(p)`` of a continuous type (1 for ``p <= p1``);
+    ``preci`` multiplies delta (metafor's ``prec``; not used by beta)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if type_ == "beta":
             return np.asarray((delta[0] - 1) * np.log(p) + (delta[1] - 1) * np.log1p(-p))
-        d = delta[0]
+        d = delta[0] * preci
         if type_ == "halfnorm":
             lw = -d * (p**2 - p1**2)
         elif type_ == "negexp":
@@ -404,6 +416,8 @@ class _Setup:
     delta_max: FloatArray
     #: the model matrix (k, p) of a meta-regression; None for an intercept-only model
     X: FloatArray | None = None
+    #: metafor's ``preci`` (``prec`` rescaled by its maximum); None for ``prec`` not given
+    preci: FloatArray | None = None
 
 
 def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> FloatArray:
@@ -414,8 +428,10 @@ def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) ->
     cuts = np.concatenate([[0.0], s.steps])
     total = np.zeros(s.yi.size)
     # the first interval enters with weight 1 whatever delta[0] is (metafor 3.8.1's
-    # .selmodel.ll.stepfun: delta[0] only appears in the numerator's log w)
-    delta = np.concatenate([[1.0], delta[1:]])
+    # .selmodel.ll.stepfun: delta[0] only appears in the numerator's log w); with ``prec``
+    # the others are delta_j / preci_i
+    preci = 1.0 if s.preci is None else s.preci
+    weights = [np.ones(1), *(delta[j] / np.atleast_1d(preci) for j in range(1, s.steps.size))]
     for j in range(s.steps.size):
         lo, hi = cuts[j], cuts[j + 1]
         if s.alternative == "two.sided":
@@ -432,7 +448,7 @@ def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) ->
                 prob = special.ndtr((qa * sv - mu) / sd) - special.ndtr((qb * sv - mu) / sd)
             else:
                 prob = special.ndtr((-qb * sv - mu) / sd) - special.ndtr((-qa * sv - mu) / sd)
-        total += delta[j] * prob
+        total += weights[j] * prob
     return np.asarray(np.log(total))
 
 
@@ -456,7 +472,7 @@ def _log_a_cont(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> Fl
     else:
         p = special.ndtr(z)
     p = np.clip(p, s.pval_min, 1 - s.pval_min)
-    lw = _log_w(s.type, p, delta, float(s.steps[0]))
+    lw = _log_w(s.type, p, delta, float(s.steps[0]), 1.0 if s.preci is None else s.preci[:, None])
     expo = lw - nodes**2 / 2
     top = np.max(expo, axis=1, keepdims=True)
     out = np.log(np.sum(weights * np.exp(expo - top), axis=1)) + top[:, 0]
@@ -472,11 +488,11 @@ def _loglik_terms(s: _Setup, mu: Any, tau2: float, delta: FloatArray) -> FloatAr
     ldens = -0.5 * np.log(2 * math.pi) - np.log(sd) - (s.yi - mu) ** 2 / (2 * sd**2)
     if s.type == "stepfun":
         assert s.pgrp is not None
-        lw = np.log(delta[s.pgrp])
+        lw = np.log(delta[s.pgrp] if s.preci is None else delta[s.pgrp] / s.preci)
         la = _log_a_stepfun(s, mu, tau2, delta)
     else:
         p = np.clip(s.pvals, s.pval_min, 1 - s.pval_min)
-        lw = _log_w(s.type, p, delta, float(s.steps[0]))
+        lw = _log_w(s.type, p, delta, float(s.steps[0]), 1.0 if s.preci is None else s.preci)
         la = _log_a_cont(s, mu, tau2, delta)
     return np.asarray(lw + ldens - la)
 
@@ -574,21 +590,24 @@ def _scaling(X: FloatArray) -> FloatArray:
 @overload
 def selmodel(
     result: RMAResult, type: str, *, steps: float | Sequence[float] | None = ...,
-    alternative: str = ..., delta: DeltaArg = ...,
+    alternative: str = ..., delta: DeltaArg = ..., prec: str | None = ...,
+    ni: Sequence[float] | NDArray[Any] | None = ..., scaleprec: bool = ...,
 ) -> SelmodelResult: ...
 
 
 @overload
 def selmodel(
     result: RegResult, type: str, *, steps: float | Sequence[float] | None = ...,
-    alternative: str = ..., delta: DeltaArg = ...,
+    alternative: str = ..., delta: DeltaArg = ..., prec: str | None = ...,
+    ni: Sequence[float] | NDArray[Any] | None = ..., scaleprec: bool = ...,
 ) -> SelmodelRegResult: ...
 
 
 @overload
 def selmodel(
     result: Any, type: str, *, steps: float | Sequence[float] | None = ...,
-    alternative: str = ..., delta: DeltaArg = ...,
+    alternative: str = ..., delta: DeltaArg = ..., prec: str | None = ...,
+    ni: Sequence[float] | NDArray[Any] | None = ..., scaleprec: bool = ...,
 ) -> SelmodelResult | SelmodelRegResult: ...
 
 
@@ -599,6 +618,9 @@ def selmodel(
     steps: float | Sequence[float] | None = None,
     alternative: str = "greater",
     delta: DeltaArg = None,
+    prec: str | None = None,
+    ni: Sequence[float] | NDArray[Any] | None = None,
+    scaleprec: bool = True,
 ) -> SelmodelResult | SelmodelRegResult:
     """Fit a selection model to an ``rma`` or ``rma_reg`` result (metafor's
     ``selmodel.rma.uni``).
@@ -637,6 +659,22 @@ def selmodel(
         observed p-value is allowed when its delta is fixed; a delta given for the first
         interval enters ``A_i`` as 1, as in metafor (so it shifts ``ll`` by
         ``k_1 log delta_1`` and leaves the estimates alone).
+    prec
+        metafor's ``prec``: a measure of (im)precision ``prec_i`` that scales delta in the
+        selection functions of Preston, Ashby & Smyth (2004) as generalised in metafor's
+        ``selmodel`` help: ``halfnorm`` ``exp(-delta prec_i p^2)``, ``negexp``
+        ``exp(-delta prec_i p)``, ``logistic`` ``2 exp(-delta prec_i p) / (1 + exp(-delta
+        prec_i p))``, ``power`` ``(1 - p)^(delta prec_i)`` (each over its value at ``p1``):
+        ``"sei"`` (``sqrt(v_i)``, Preston et al.'s choice), ``"vi"``, ``"ninv"`` (``1/n_i``)
+        or ``"sqrtninv"`` (``1/sqrt(n_i)``). Ignored, with metafor's warning, by ``beta``; for
+        ``stepfun`` metafor's undocumented, experimental ``w = delta_j / prec_i`` (with its
+        warning).
+    ni
+        The sample sizes, for ``prec="ninv"``/``"sqrtninv"`` (metafor reads them from the
+        model object, ``rma(..., ni = )``; ours does not store them).
+    scaleprec
+        metafor's ``scaleprec``: ``prec_i / max(prec_i)`` (default ``True``; the fit is the
+        same up to the scale of delta, and more stable).
 
     Returns
     -------
@@ -669,6 +707,14 @@ def selmodel(
         raise InputError("selmodel() needs positive sampling variances", field="vi")
     k = yi.size
     ee = result.method in ("EE", "FE")
+    preci = _preci(prec, vi, ni, k, scaleprec)
+    if preci is not None and type_ == "beta":
+        warnings.warn("Argument 'prec' ignored (not applicable to this type of selection "
+                      "model).", MetareviewWarning, stacklevel=2)
+        preci = None
+    elif preci is not None and type_ == "stepfun":
+        warnings.warn("Adding a precision measure to this selection model is undocumented "
+                      "and experimental.", MetareviewWarning, stacklevel=2)
     steps_arr = _steps(type_, steps)
     pvals = _pvalues(yi, vi, alternative)
     pval_min = _PVAL_MIN.get(type_, 0.0)
@@ -709,7 +755,7 @@ def selmodel(
     n_beta = X.shape[1]
     mX = _scaling(X)
     s = _Setup(type_, alternative, yi, vi, steps_arr, pvals, pgrp, pval_min, n_delta, fixed,
-               dmin, dmax, X @ mX if reg else None)
+               dmin, dmax, X @ mX if reg else None, preci)
     beta0, tau20 = _ml_refit(yi, vi, X, result.method, result.tau2)
     w0 = 1 / (vi + tau20)
     ll0 = float(np.sum(-0.5 * np.log(2 * math.pi) + 0.5 * np.log(w0)
@@ -811,6 +857,29 @@ def _readonly(x: FloatArray) -> FloatArray:
 
 def _tup(x: FloatArray) -> tuple[float, ...]:
     return tuple(float(v) for v in x)
+
+
+def _preci(
+    prec: str | None, vi: FloatArray, ni: Sequence[float] | NDArray[Any] | None, k: int,
+    scaleprec: bool,
+) -> FloatArray | None:
+    """metafor's ``preci``: ``sqrt(v_i)``, ``v_i``, ``1/n_i`` or ``1/sqrt(n_i)``, divided by
+    its maximum unless ``scaleprec=False``; None without ``prec``."""
+    if prec is None:
+        return None
+    if prec not in PRECS:
+        raise InputError(f"unknown prec {prec!r}; use one of {', '.join(PRECS)}", field="prec")
+    if prec in ("sei", "vi"):
+        out = np.sqrt(vi) if prec == "sei" else vi.copy()
+    else:
+        if ni is None:
+            raise InputError(f"prec={prec!r} needs the sample sizes: pass ni=", field="ni")
+        n = np.asarray(ni, dtype=float).ravel()
+        if n.size != k or not np.all(np.isfinite(n) & (n > 0)):
+            raise InputError(f"'ni' must hold {k} positive sample sizes (one per study)",
+                             field="ni")
+        out = 1 / n if prec == "ninv" else 1 / np.sqrt(n)
+    return np.asarray(out / np.max(out) if scaleprec else out, dtype=float)
 
 
 def _delta_arg(delta: DeltaArg, n_delta: int, type_: str) -> tuple[float | None, ...]:
