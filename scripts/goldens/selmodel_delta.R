@@ -11,8 +11,9 @@
 #   intCtrl = list(rel.tol = 1e-12, subdivisions = 1000) (then 1e-11, 1e-10 if integrate fails);
 #   tau2.max = 10 (only for BFGS's line search; every tau^2 here is below 0.2).
 # metafor's parameter vector holds every delta, fixed or not, so ndeps has p + 1 + deltas
-# entries. The settings used are stored per case. The case list also records metafor's error
-# messages for a 'delta' of the wrong length or out of bounds ("errors").
+# entries. The settings used are stored per case. The file also records metafor's error
+# messages for a 'delta' of the wrong length or out of bounds ("errors") and whether its bound
+# warning fires for fixed deltas ("warnings").
 
 suppressPackageStartupMessages({
   library(metafor)
@@ -206,14 +207,33 @@ add_error("stepfun", list(steps = 0.025, delta = I(c(1, -0.5))))
 # an empty interval is an error only where its delta is estimated
 add_error("stepfun", list(steps = c(0.001, 0.002, 1), delta = I(c(1, NA, NA))))
 
+# metafor's bound warning covers fixed deltas too ("One or more 'delta' estimates are
+# (almost) equal to their lower or upper bound"): whether it warns, per call
+warns <- list()
+add_warn <- function(type, options) {
+  r <- rma(hack$yi, hack$vi, method = "ML")
+  msg <- character(0)
+  withCallingHandlers(do.call(selmodel, c(list(r, type = type), options)),
+                      warning = function(w) {
+                        msg <<- c(msg, conditionMessage(w))
+                        invokeRestart("muffleWarning")
+                      })
+  warns[[length(warns) + 1L]] <<- list(type = type, options = options,
+                                        warned = any(grepl("bound", msg)))
+}
+add_warn("stepfun", list(steps = c(0.025, 0.5, 1), delta = I(c(1, NA, 150))))
+add_warn("stepfun", list(steps = c(0.025, 0.5, 1), delta = I(c(1, NA, 0.5))))
+add_warn("stepfun", list(steps = c(0.025, 0.5, 1), delta = I(c(1, 99.999, NA))))
+
 out <- list(
   generated_by = "scripts/goldens/selmodel_delta.R",
   metafor_version = as.character(packageVersion("metafor")),
   metadat_version = as.character(packageVersion("metadat")),
   cases = cases,
-  errors = errors
+  errors = errors,
+  warnings = warns
 )
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "string", pretty = TRUE),
            "tests/data/goldens_selmodel_delta.json")
-cat("wrote tests/data/goldens_selmodel_delta.json with", length(cases), "cases and",
-    length(errors), "errors\n")
+cat("wrote tests/data/goldens_selmodel_delta.json with", length(cases), "cases,",
+    length(errors), "errors and", length(warns), "warnings\n")

@@ -226,3 +226,40 @@ def test_fixed_zero_weight_on_observed_interval() -> None:
     assert info.value.field == "delta"
     with pytest.raises(InputError, match="finite"):
         selmodel(res, "halfnorm", delta=float("inf"))
+
+
+@pytest.mark.parametrize(
+    "warn", GOLDENS["warnings"], ids=[str(w["options"]["delta"]) for w in GOLDENS["warnings"]]
+)
+def test_bound_warning_as_metafor(warn: dict[str, Any]) -> None:
+    """metafor's warning that a delta is (almost) at its bound also fires for a fixed delta
+    (after metafor moves a bound beyond a fixed value to that value + eps^0.2): a ConvergenceWarning
+    exactly where metafor warned (scripts/goldens/selmodel_delta.R, "warnings")."""
+    from metareview.errors import ConvergenceWarning
+
+    case = next(c for c in CASES if c["name"] == "hackshaw1998_stepfun3_delta_1_NA_NA")
+    res = rma(np.array(case["yi"], float), np.array(case["vi"], float), method="ML")
+    opts = dict(warn["options"])
+    opts["delta"] = np.atleast_1d(num(opts["delta"])).tolist()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selmodel(res, warn["type"], **opts)
+    warned = any(
+        issubclass(w.category, ConvergenceWarning) and "bound" in str(w.message) for w in caught
+    )
+    assert warned == warn["warned"]
+
+
+def test_no_selection_when_delta_fixed_at_zero() -> None:
+    """halfnorm with ``delta=0`` has ``w(p) = 1``: the selection model is the random-effects
+    model, so beta, tau^2 and ll are rma(method="ML")'s (its log likelihood ll0, LRT 0, by hand);
+    metafor 3.8.1 stops there instead (its start value maps a delta fixed at 0 to -Inf)."""
+    case = next(c for c in CASES if c["name"] == "hackshaw1998_stepfun3_delta_1_NA_NA")
+    res = rma(np.array(case["yi"], float), np.array(case["vi"], float), method="ML")
+    with pytest.warns(UserWarning, match="bound"):
+        sav = selmodel(res, "halfnorm", delta=0)
+    assert sav.LRTdf == 0 and np.isnan(sav.LRTp) and sav.delta_fix == (True,)
+    assert sav.beta == pytest.approx(res.beta, rel=1e-7)
+    assert sav.tau2 == pytest.approx(res.tau2, rel=1e-6)
+    assert sav.ll == pytest.approx(sav.ll0, rel=1e-12)
+    assert abs(sav.LRT) < 1e-10

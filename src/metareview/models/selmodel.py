@@ -658,7 +658,11 @@ def selmodel(
         Bounds as metafor: > 0 for beta, >= 0 otherwise. For stepfun, an interval with no
         observed p-value is allowed when its delta is fixed; a delta given for the first
         interval enters ``A_i`` as 1, as in metafor (so it shifts ``ll`` by
-        ``k_1 log delta_1`` and leaves the estimates alone).
+        ``k_1 log delta_1`` and leaves the estimates alone). A delta fixed at its lower bound
+        (0: e.g. ``halfnorm`` with ``delta=0``, no selection; a step weight of 0 for an
+        interval without p-values) is fitted here, with metafor's bound warning; metafor
+        3.8.1 stops there ("Error during the optimization": its start value maps such a
+        delta to -Inf).
     prec
         metafor's ``prec``: a measure of (im)precision ``prec_i`` that scales delta in the
         selection functions of Preston, Ashby & Smyth (2004) as generalised in metafor's
@@ -889,7 +893,8 @@ def _delta_arg(delta: DeltaArg, n_delta: int, type_: str) -> tuple[float | None,
     if delta is None:
         vals: list[float | None] = [None] * n_delta
     else:
-        raw = [delta] if isinstance(delta, int | float) else list(delta)
+        arr = np.asarray(delta, dtype=object)  # None (R's NA) kept; numpy scalars as one
+        raw: list[Any] = [arr.item()] if arr.ndim == 0 else list(arr.ravel())
         if len(raw) == 1:
             raw = raw * n_delta
         if len(raw) != n_delta:
