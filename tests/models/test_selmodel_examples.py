@@ -165,3 +165,82 @@ def test_beta_model_with_moderator() -> None:
         _close(got, want)
     for got, want in zip(sav.se, (0.1707418, 0.1244394), strict=True):
         _close(got, want)
+
+
+# --- delta and prec: test_misc_selmodel.r at commit 0aecc95 of github.com/wviechtb/metafor ----
+
+
+def test_beta_model_with_both_deltas_fixed_at_one() -> None:
+    """test_misc_selmodel.r (0aecc95), "results are correct for the beta function model":
+    ``selmodel(res, type="beta", delta=c(1,1))`` is no selection (w = 1), so its log likelihood
+    is that of the ML fit ``res`` (ours: ``ll0``, the ML random-effects log likelihood)."""
+    res = rma(np.array(BASK_YI), np.array(BASK_SEI) ** 2, method="ML")
+    sav = selmodel(res, "beta", delta=[1, 1])
+    assert sav.LRTdf == 0 and sav.delta_fix == (True, True)
+    assert sav.logLik == pytest.approx(sav.ll0, rel=TOL)
+
+
+@pytest.mark.parametrize(
+    ("type_", "delta", "se"),
+    [("halfnorm", 3.506329, 3.387300), ("negexp", 2.279336, 2.133013),
+     ("logistic", 3.017851, 2.315789), ("power", 1.444174, 1.381633)],
+)
+def test_exponential_family_with_prec_unscaled(
+    preston: tuple[np.ndarray, np.ndarray], type_: str, delta: float, se: float
+) -> None:
+    """test_misc_selmodel.r (0aecc95), "the various exponential function models":
+    ``prec="sei", scaleprec=FALSE`` (Preston et al.'s selection by p-value and standard
+    error), alternative = "less", equal-effects fit of Preston et al. (2004)."""
+    yi, vi = preston
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma(yi, vi, method="EE")
+    sav = selmodel(res, type_, prec="sei", alternative="less", scaleprec=False)
+    _close(sav.delta[0], delta)
+    _close(sav.se_delta[0], se)
+
+
+@pytest.mark.parametrize(
+    ("type_", "delta", "se", "se_tight"),
+    [("halfnorm", 5.832106, 5.644466, None), ("negexp", 3.819847, 3.627467, None),
+     ("logistic", 5.041039, 2.306998, 3.899205), ("power", 2.399645, 2.134629, 2.318339)],
+)
+def test_exponential_family_with_prec_and_step(
+    preston: tuple[np.ndarray, np.ndarray], type_: str, delta: float, se: float,
+    se_tight: float | None,
+) -> None:
+    """test_misc_selmodel.r (0aecc95): ``prec="sei", steps=.05`` (w = 1 for p <= .05),
+    alternative = "less". Two SEs there are metafor's numerical Hessian of integrals taken at
+    integrate()'s default rel.tol 1.2e-4: logistic 2.306998 and power 2.134629 (the latter with
+    ``hessianCtrl = list(r = 8)``, since at the default r = 6 metafor 3.8.1 cannot invert its
+    Hessian). Refitted by metafor 3.8.1 at ``intCtrl = list(rel.tol = 1e-12)``, optim reltol
+    1e-14 and ``ndeps`` 1e-5, they are 3.899205 and 2.318339 (deltas 5.04009, 2.399547), which
+    are ours (3.899205, 2.318339): those SEs are checked against the tight values."""
+    yi, vi = preston
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma(yi, vi, method="EE")
+    sav = selmodel(res, type_, prec="sei", alternative="less", steps=0.05)
+    _close(sav.delta[0], delta)
+    _close(sav.se_delta[0], se if se_tight is None else se_tight)
+
+
+def test_a_priori_step_functions() -> None:
+    """test_misc_selmodel.r (0aecc95), "a priori chosen step function models" (metafor's
+    ``selmodel`` help example; Vevea & Woods 2005, Table 1): dat.cohen1981, r-to-z, ML, every
+    step weight fixed: the estimates and tau^2 under the four selection functions."""
+    from goldens_helpers import load_goldens
+
+    # dat.cohen1981's yi/vi (escalc ZCOR) as scripts/goldens/selmodel_delta.R stored them
+    cases = [c for c in load_goldens("goldens_selmodel_delta.json")["cases"]
+             if c["name"].startswith("cohen1981_vevea_woods_")]
+    assert [c["name"][22:] for c in cases] == ["delta_mod_1", "delta_sev_1", "delta_mod_2",
+                                               "delta_sev_2"]
+    want = [(0.351894, 0.0045), (0.321518, 0.009544), (0.362019, 0.002774), (0.33218, 0.005652)]
+    for case, (beta, tau2) in zip(cases, want, strict=True):
+        res = rma(np.array(case["yi"], float), np.array(case["vi"], float), method="ML")
+        sav = selmodel(res, "stepfun", steps=case["options"]["steps"],
+                       delta=case["options"]["delta"])
+        assert sav.LRTdf == 0
+        _close(sav.beta, beta)
+        _close(sav.tau2, tau2)

@@ -28,6 +28,24 @@ compares the fit with the model without selection (the ML fit of ``rma``) on as 
 ``delta`` parameters are estimated; ``LRT_tau2`` tests ``tau^2 = 0`` within the selection
 model. A REML (or other) ``rma`` fit is refitted by ML first, as metafor does.
 
+Fixed deltas (metafor's ``delta`` argument and its ``selmodel`` help): a delta given
+a value ``c_j`` is held there, and the likelihood above is maximised over ``(beta, tau^2)`` and
+the remaining deltas only, ``w(p) = w(p; delta_free, delta_fixed = c)``. The LRT then compares
+with the model without selection on as many df as deltas are free (none when all are fixed:
+``LRT`` is still ``-2 (ll0 - ll)``, its p-value NaN, as metafor's ``NA``), the fixed deltas have
+no SE, and ``AIC``/``BIC`` count only the free ones. Fixing every step weight of ``stepfun`` a
+priori is the sensitivity analysis of Vevea & Woods (2005, *Psychol Methods* 10, 428-443): the
+estimates of ``mu`` and ``tau^2`` under moderate or severe one- or two-tailed selection patterns
+(their Table 1, reproduced in metafor's ``selmodel`` help for dat.cohen1981).
+
+With a measure of (im)precision ``prec_i`` (metafor's ``prec``: ``sqrt(v_i)``, ``v_i``,
+``1/n_i`` or ``1/sqrt(n_i)``, divided by its maximum unless ``scaleprec=False``), the selection
+depends on precision as well as on the p-value (Preston, Ashby & Smyth 2004; metafor's
+``selmodel`` help): halfnorm, negexp, logistic and power take ``delta prec_i`` in place of
+``delta`` (e.g. ``w = exp(-delta prec_i p^2) / exp(-delta prec_i p1^2)``), in the numerator and
+in each ``A_i``; stepfun takes metafor's experimental ``w = delta_j / prec_i`` beyond the first
+interval (weight 1 there); beta ignores it.
+
 For a meta-regression (an ``rma_reg`` result) ``mu`` is each study's ``x_i' beta``; as metafor,
 the fit runs in rescaled coefficients (non-dummy moderators centred and divided by their SD)
 and ``Var(beta) = mX Var(beta_scaled) mX'`` is reported; ``QM`` is the Wald test of the
@@ -48,7 +66,7 @@ from numpy.typing import NDArray
 from scipy import optimize, special
 
 from metareview._json import finite_or_none, jsonable
-from metareview.errors import ConvergenceError, ConvergenceWarning, InputError
+from metareview.errors import ConvergenceError, ConvergenceWarning, InputError, MetareviewWarning
 from metareview.models._optim import hessian_full, newton
 from metareview.models._printer import (
     SIGNIF_CODES,
@@ -74,8 +92,11 @@ if TYPE_CHECKING:
 __all__ = ["SelmodelRegResult", "SelmodelResult", "selmodel"]
 
 FloatArray = NDArray[np.float64]
+#: ``selmodel(delta=...)``: one value (recycled) or one per delta; None or NaN = estimated
+DeltaArg = float | None | Sequence[float | None]
 TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "stepfun")
 ALTERNATIVES = ("greater", "less", "two.sided")
+PRECS = ("sei", "vi", "ninv", "sqrtninv")
 _PVAL_MIN = {"beta": 1e-5, "power": 1e-5}
 _H0 = {"beta": 1.0, "stepfun": 1.0}
 
@@ -88,7 +109,10 @@ class _SelmodelBase(Printed):
     on ``LRTdf`` df for selection, ``LRT_tau2`` for ``tau^2 = 0``, ``ll``/``ll0`` the log
     likelihoods with and without selection, ``QM``/``QMp`` the Wald test of the coefficients
     (the intercept of an intercept-only model), metafor's ``fit.stats`` (``logLik``,
-    ``deviance``, ``AIC``, ``BIC``, ``AICc``)."""
+    ``deviance``, ``AIC``, ``BIC``, ``AICc``). ``delta_fix`` (metafor's ``delta.fix``) marks
+    each delta held at a given value (stepfun's first; those given in ``selmodel(delta=...)``):
+    its ``se_delta``, ``zval_delta``, ``pval_delta`` and CI are NaN (metafor's NA, printed
+    ``---``), and ``LRTdf`` counts only the others (``LRTp`` is NaN when none is free)."""
 
     type: str
     alternative: str
@@ -121,6 +145,7 @@ class _SelmodelBase(Printed):
     AIC: float
     BIC: float
     AICc: float
+    delta_fix: tuple[bool, ...]
 
     def summary(self, digits: int = 4, signif_stars: bool = True) -> str:
         """The text metafor's ``print()`` shows for a selection model."""
@@ -171,7 +196,7 @@ class _SelmodelBase(Printed):
         drows = []
         names = []
         for j, d in enumerate(self.delta):
-            fixed = self.type == "stepfun" and j == 0
+            fixed = self.delta_fix[j]
             cells: list[str | None] = [str(self.ptable[j])] if with_k and self.ptable else []
             if fixed:
                 cells += [num(d, digits), "---", "---", "---", "---", "---"]
@@ -179,8 +204,8 @@ class _SelmodelBase(Printed):
                 cells += [num(d, digits), num(self.se_delta[j], digits),
                           num(self.zval_delta[j], digits), pval(self.pval_delta[j], digits),
                           num(self.ci_lb_delta[j], digits), num(self.ci_ub_delta[j], digits)]
-            if signif_stars:
-                cells.append(" " if fixed else (stars(self.pval_delta[j]) or " "))
+            if signif_stars:  # R's symnum(): "" for a fixed delta's NA, " " above 0.1
+                cells.append("" if fixed else (stars(self.pval_delta[j]) or " "))
             drows.append(cells)
             names.append(self._delta_name(j) + " ")  # R's print.gap = 2 after row names
         if signif_stars:
@@ -312,12 +337,15 @@ def _pvalues(y: FloatArray, v: FloatArray, alternative: str) -> FloatArray:
     return np.asarray(special.ndtr(z))
 
 
-def _log_w(type_: str, p: FloatArray, delta: FloatArray, p1: float) -> FloatArray:
-    """log of the selection function ``w(p)`` of a continuous type (1 for ``p <= p1``)."""
+def _log_w(
+    type_: str, p: FloatArray, delta: FloatArray, p1: float, preci: FloatArray | float = 1.0
+) -> FloatArray:
+    """log of the selection function ``w(p)`` of a continuous type (1 for ``p <= p1``);
+    ``preci`` multiplies delta (metafor's ``prec``; not used by beta)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if type_ == "beta":
             return np.asarray((delta[0] - 1) * np.log(p) + (delta[1] - 1) * np.log1p(-p))
-        d = delta[0]
+        d = delta[0] * preci
         if type_ == "halfnorm":
             lw = -d * (p**2 - p1**2)
         elif type_ == "negexp":
@@ -388,6 +416,8 @@ class _Setup:
     delta_max: FloatArray
     #: the model matrix (k, p) of a meta-regression; None for an intercept-only model
     X: FloatArray | None = None
+    #: metafor's ``preci`` (``prec`` rescaled by its maximum); None for ``prec`` not given
+    preci: FloatArray | None = None
 
 
 def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> FloatArray:
@@ -397,6 +427,11 @@ def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) ->
     sv = np.sqrt(s.vi)
     cuts = np.concatenate([[0.0], s.steps])
     total = np.zeros(s.yi.size)
+    # the first interval enters with weight 1 whatever delta[0] is (metafor 3.8.1's
+    # .selmodel.ll.stepfun: delta[0] only appears in the numerator's log w); with ``prec``
+    # the others are delta_j / preci_i
+    preci = 1.0 if s.preci is None else s.preci
+    weights = [np.ones(1), *(delta[j] / np.atleast_1d(preci) for j in range(1, s.steps.size))]
     for j in range(s.steps.size):
         lo, hi = cuts[j], cuts[j + 1]
         if s.alternative == "two.sided":
@@ -413,7 +448,7 @@ def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) ->
                 prob = special.ndtr((qa * sv - mu) / sd) - special.ndtr((qb * sv - mu) / sd)
             else:
                 prob = special.ndtr((-qb * sv - mu) / sd) - special.ndtr((-qa * sv - mu) / sd)
-        total += delta[j] * prob
+        total += weights[j] * prob
     return np.asarray(np.log(total))
 
 
@@ -437,7 +472,7 @@ def _log_a_cont(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> Fl
     else:
         p = special.ndtr(z)
     p = np.clip(p, s.pval_min, 1 - s.pval_min)
-    lw = _log_w(s.type, p, delta, float(s.steps[0]))
+    lw = _log_w(s.type, p, delta, float(s.steps[0]), 1.0 if s.preci is None else s.preci[:, None])
     expo = lw - nodes**2 / 2
     top = np.max(expo, axis=1, keepdims=True)
     out = np.log(np.sum(weights * np.exp(expo - top), axis=1)) + top[:, 0]
@@ -453,11 +488,11 @@ def _loglik_terms(s: _Setup, mu: Any, tau2: float, delta: FloatArray) -> FloatAr
     ldens = -0.5 * np.log(2 * math.pi) - np.log(sd) - (s.yi - mu) ** 2 / (2 * sd**2)
     if s.type == "stepfun":
         assert s.pgrp is not None
-        lw = np.log(delta[s.pgrp])
+        lw = np.log(delta[s.pgrp] if s.preci is None else delta[s.pgrp] / s.preci)
         la = _log_a_stepfun(s, mu, tau2, delta)
     else:
         p = np.clip(s.pvals, s.pval_min, 1 - s.pval_min)
-        lw = _log_w(s.type, p, delta, float(s.steps[0]))
+        lw = _log_w(s.type, p, delta, float(s.steps[0]), 1.0 if s.preci is None else s.preci)
         la = _log_a_cont(s, mu, tau2, delta)
     return np.asarray(lw + ldens - la)
 
@@ -555,21 +590,24 @@ def _scaling(X: FloatArray) -> FloatArray:
 @overload
 def selmodel(
     result: RMAResult, type: str, *, steps: float | Sequence[float] | None = ...,
-    alternative: str = ...,
+    alternative: str = ..., delta: DeltaArg = ..., prec: str | None = ...,
+    ni: Sequence[float] | NDArray[Any] | None = ..., scaleprec: bool = ...,
 ) -> SelmodelResult: ...
 
 
 @overload
 def selmodel(
     result: RegResult, type: str, *, steps: float | Sequence[float] | None = ...,
-    alternative: str = ...,
+    alternative: str = ..., delta: DeltaArg = ..., prec: str | None = ...,
+    ni: Sequence[float] | NDArray[Any] | None = ..., scaleprec: bool = ...,
 ) -> SelmodelRegResult: ...
 
 
 @overload
 def selmodel(
     result: Any, type: str, *, steps: float | Sequence[float] | None = ...,
-    alternative: str = ...,
+    alternative: str = ..., delta: DeltaArg = ..., prec: str | None = ...,
+    ni: Sequence[float] | NDArray[Any] | None = ..., scaleprec: bool = ...,
 ) -> SelmodelResult | SelmodelRegResult: ...
 
 
@@ -579,6 +617,10 @@ def selmodel(
     *,
     steps: float | Sequence[float] | None = None,
     alternative: str = "greater",
+    delta: DeltaArg = None,
+    prec: str | None = None,
+    ni: Sequence[float] | NDArray[Any] | None = None,
+    scaleprec: bool = True,
 ) -> SelmodelResult | SelmodelRegResult:
     """Fit a selection model to an ``rma`` or ``rma_reg`` result (metafor's
     ``selmodel.rma.uni``).
@@ -601,6 +643,42 @@ def selmodel(
     alternative
         ``"greater"`` (default), ``"less"`` or ``"two.sided"``: the p-values the selection
         acts on.
+    delta
+        metafor's ``delta``: values at which to fix the selection parameters instead of
+        estimating them, one per delta (2 for beta, 1 for halfnorm/negexp/logistic/power,
+        ``len(steps)`` for stepfun; a single value is recycled to all); ``None`` (or NaN,
+        R's ``NA``) leaves that delta estimated. The likelihood is then maximised over
+        ``(beta, tau^2)`` and the free deltas only, the fixed ones entering ``w(p)`` as
+        given; their ``se_delta``/``zval_delta``/``pval_delta``/CI are NaN and ``LRT`` is on
+        as many df as deltas are free (no df, ``LRTp`` NaN, when all are fixed). Fixing all
+        the step weights is the sensitivity analysis of Vevea & Woods (2005, *Psychol
+        Methods* 10, 428-443): ``selmodel(res, "stepfun", steps=[.005, .01, .05, .10, .25,
+        .35, .50, .65, 1], delta=[1, .99, .95, .90, .80, .75, .65, .60, .55])`` gives the
+        estimates under that a priori selection pattern (metafor's ``selmodel`` help).
+        Bounds as metafor: > 0 for beta, >= 0 otherwise. For stepfun, an interval with no
+        observed p-value is allowed when its delta is fixed; a delta given for the first
+        interval enters ``A_i`` as 1, as in metafor (so it shifts ``ll`` by
+        ``k_1 log delta_1`` and leaves the estimates alone). A delta fixed at its lower bound
+        (0: e.g. ``halfnorm`` with ``delta=0``, no selection; a step weight of 0 for an
+        interval without p-values) is fitted here, with metafor's bound warning; metafor
+        3.8.1 stops there ("Error during the optimization": its start value maps such a
+        delta to -Inf).
+    prec
+        metafor's ``prec``: a measure of (im)precision ``prec_i`` that scales delta in the
+        selection functions of Preston, Ashby & Smyth (2004) as generalised in metafor's
+        ``selmodel`` help: ``halfnorm`` ``exp(-delta prec_i p^2)``, ``negexp``
+        ``exp(-delta prec_i p)``, ``logistic`` ``2 exp(-delta prec_i p) / (1 + exp(-delta
+        prec_i p))``, ``power`` ``(1 - p)^(delta prec_i)`` (each over its value at ``p1``):
+        ``"sei"`` (``sqrt(v_i)``, Preston et al.'s choice), ``"vi"``, ``"ninv"`` (``1/n_i``)
+        or ``"sqrtninv"`` (``1/sqrt(n_i)``). Ignored, with metafor's warning, by ``beta``; for
+        ``stepfun`` metafor's undocumented, experimental ``w = delta_j / prec_i`` (with its
+        warning).
+    ni
+        The sample sizes, for ``prec="ninv"``/``"sqrtninv"`` (metafor reads them from the
+        model object, ``rma(..., ni = )``; ours does not store them).
+    scaleprec
+        metafor's ``scaleprec``: ``prec_i / max(prec_i)`` (default ``True``; the fit is the
+        same up to the scale of delta, and more stable).
 
     Returns
     -------
@@ -633,29 +711,41 @@ def selmodel(
         raise InputError("selmodel() needs positive sampling variances", field="vi")
     k = yi.size
     ee = result.method in ("EE", "FE")
+    preci = _preci(prec, vi, ni, k, scaleprec)
+    if preci is not None and type_ == "beta":
+        warnings.warn("Argument 'prec' ignored (not applicable to this type of selection "
+                      "model).", MetareviewWarning, stacklevel=2)
+        preci = None
+    elif preci is not None and type_ == "stepfun":
+        warnings.warn("Adding a precision measure to this selection model is undocumented "
+                      "and experimental.", MetareviewWarning, stacklevel=2)
     steps_arr = _steps(type_, steps)
     pvals = _pvalues(yi, vi, alternative)
     pval_min = _PVAL_MIN.get(type_, 0.0)
     pvals_c = np.clip(pvals, pval_min, 1 - pval_min)
     pgrp: NDArray[np.intp] | None = None
     ptable: tuple[int, ...] | None = None
+    n_delta = steps_arr.size if type_ == "stepfun" else 2 if type_ == "beta" else 1
+    fixed = _delta_arg(delta, n_delta, type_)
     if type_ == "stepfun":
         pgrp = np.searchsorted(steps_arr, pvals_c, side="left").astype(np.intp)
         counts = np.bincount(pgrp, minlength=steps_arr.size)
         ptable = tuple(int(c) for c in counts)
-        if np.any(counts[1:] == 0):
-            empty = [j + 1 for j in range(1, steps_arr.size) if counts[j] == 0]
+        # metafor stops only for an empty interval whose delta is estimated
+        empty = [j + 1 for j in range(n_delta) if counts[j] == 0 and fixed[j] is None]
+        if empty:
             raise InputError(
                 "one or more intervals of 'steps' contain no observed p-value (intervals "
                 f"{', '.join(map(str, empty))}); choose other steps", field="steps")
-        n_delta = steps_arr.size
-        fixed: tuple[float | None, ...] = (1.0, *([None] * (n_delta - 1)))
+        zero = [j + 1 for j in range(n_delta) if counts[j] > 0 and fixed[j] == 0]
+        if zero:
+            raise InputError(
+                f"'delta' fixes the weight of interval(s) {', '.join(map(str, zero))} at 0, "
+                "but they hold observed p-values (the likelihood is 0)", field="delta")
         dmin, dmax = np.zeros(n_delta), np.full(n_delta, 100.0)
     elif type_ == "beta":
-        n_delta, fixed = 2, (None, None)
         dmin, dmax = np.full(2, 1e-5), np.full(2, 100.0)
     else:
-        n_delta, fixed = 1, (None,)
         dmin, dmax = np.zeros(1), np.full(1, 100.0)
         if steps_arr.size == 2:
             pgrp_tmp = np.searchsorted(steps_arr, pvals_c, side="left")
@@ -669,16 +759,23 @@ def selmodel(
     n_beta = X.shape[1]
     mX = _scaling(X)
     s = _Setup(type_, alternative, yi, vi, steps_arr, pvals, pgrp, pval_min, n_delta, fixed,
-               dmin, dmax, X @ mX if reg else None)
+               dmin, dmax, X @ mX if reg else None, preci)
     beta0, tau20 = _ml_refit(yi, vi, X, result.method, result.tau2)
     w0 = 1 / (vi + tau20)
     ll0 = float(np.sum(-0.5 * np.log(2 * math.pi) + 0.5 * np.log(w0)
                        - w0 * (yi - X @ beta0) ** 2 / 2))
     # fitted in the rescaled coefficients (as metafor), reported in the original ones
-    bs, tau2, delta, ll = _fit(s, np.asarray(np.linalg.solve(mX, beta0), dtype=float),
+    bs, tau2, dhat, ll = _fit(s, np.asarray(np.linalg.solve(mX, beta0), dtype=float),
                               None if ee else tau20)
-    at_bound = [j + 1 for j in range(n_delta) if fixed[j] is None and (
-        delta[j] <= dmin[j] + 1.220703125e-04 or delta[j] >= dmax[j] - 100 * 1.220703125e-04)]
+    # metafor's check covers fixed deltas too, after moving a bound beyond a fixed value to
+    # that value -+ eps^0.2 (so a delta fixed at or outside [delta.min, delta.max] warns)
+    eps02 = 2.220446049250313e-16 ** 0.2
+    lo_chk = np.array([d - eps02 if f is not None and m > d else m
+                       for f, d, m in zip(fixed, dhat, dmin, strict=True)])
+    hi_chk = np.array([d + eps02 if f is not None and m < d else m
+                       for f, d, m in zip(fixed, dhat, dmax, strict=True)])
+    at_bound = [j + 1 for j in range(n_delta) if (
+        dhat[j] <= lo_chk[j] + 1.220703125e-04 or dhat[j] >= hi_chk[j] - 100 * 1.220703125e-04)]
     if at_bound:
         warnings.warn(
             f"delta estimate(s) {', '.join(map(str, at_bound))} at (or next to) their bound "
@@ -690,11 +787,11 @@ def selmodel(
     off = n_beta + (0 if ee else 1)
 
     def terms(par: FloatArray) -> FloatArray:
-        d = delta.copy()
+        d = dhat.copy()
         d[free] = par[off:]
         return -_loglik_terms(s, _mean(s, par[:n_beta]), 0.0 if ee else float(par[n_beta]), d)
 
-    point = np.array([*bs, *([] if ee else [tau2]), *delta[free]])
+    point = np.array([*bs, *([] if ee else [tau2]), *dhat[free]])
     hess = hessian_full(terms, point, point.size, False)
     try:
         cov = np.linalg.inv(np.linalg.cholesky(hess))
@@ -711,10 +808,10 @@ def selmodel(
     se_d = np.full(n_delta, math.nan)
     se_d[free] = np.sqrt(np.diag(cov)[off:])
     h0 = _H0.get(type_, 0.0)
-    zd = (delta - h0) / se_d
+    zd = (dhat - h0) / se_d
     pd = 2 * special.ndtr(-np.abs(zd))
-    lb_d = np.maximum(delta - crit * se_d, 0.0)
-    ub_d = delta + crit * se_d
+    lb_d = np.maximum(dhat - crit * se_d, 0.0)
+    ub_d = dhat + crit * se_d
     lrt_tau2 = lrtp_tau2 = math.nan
     if not ee:
         _, _, _, ll_t0 = _fit(s, bs, None)
@@ -731,12 +828,14 @@ def selmodel(
         level=result.level, tau2=tau2, se_tau2=se_tau2,
         ci_lb_tau2=max(tau2 - crit * se_tau2, 0.0) if not ee else math.nan,
         ci_ub_tau2=tau2 + crit * se_tau2 if not ee else math.nan,
-        delta=_tup(delta), se_delta=_tup(se_d), zval_delta=_tup(zd), pval_delta=_tup(pd),
+        delta=_tup(dhat), se_delta=_tup(se_d), zval_delta=_tup(zd), pval_delta=_tup(pd),
         ci_lb_delta=_tup(lb_d), ci_ub_delta=_tup(ub_d), steps=_tup(steps_arr), ptable=ptable,
-        LRT=lrt, LRTdf=n_free, LRTp=float(special.chdtrc(n_free, lrt)), LRT_tau2=lrt_tau2,
+        LRT=lrt, LRTdf=n_free, LRTp=float(special.chdtrc(n_free, lrt)) if n_free else math.nan,
+        LRT_tau2=lrt_tau2,
         LRTp_tau2=lrtp_tau2, ll=ll, ll0=ll0, QM=qm, QMp=float(special.chdtrc(bt.size, qm)),
         logLik=ll, deviance=-2 * ll, AIC=-2 * ll + 2 * parms, BIC=-2 * ll + parms * math.log(k),
         AICc=-2 * ll + 2 * parms * kk / (kk - parms - 1),
+        delta_fix=tuple(f is not None for f in fixed),
     )
     pv = 2 * special.ndtr(-np.abs(zval))
     if not reg:
@@ -762,6 +861,67 @@ def _readonly(x: FloatArray) -> FloatArray:
 
 def _tup(x: FloatArray) -> tuple[float, ...]:
     return tuple(float(v) for v in x)
+
+
+def _preci(
+    prec: str | None, vi: FloatArray, ni: Sequence[float] | NDArray[Any] | None, k: int,
+    scaleprec: bool,
+) -> FloatArray | None:
+    """metafor's ``preci``: ``sqrt(v_i)``, ``v_i``, ``1/n_i`` or ``1/sqrt(n_i)``, divided by
+    its maximum unless ``scaleprec=False``; None without ``prec``."""
+    if prec is None:
+        return None
+    if prec not in PRECS:
+        raise InputError(f"unknown prec {prec!r}; use one of {', '.join(PRECS)}", field="prec")
+    if prec in ("sei", "vi"):
+        out = np.sqrt(vi) if prec == "sei" else vi.copy()
+    else:
+        if ni is None:
+            raise InputError(f"prec={prec!r} needs the sample sizes: pass ni=", field="ni")
+        n = np.asarray(ni, dtype=float).ravel()
+        if n.size != k or not np.all(np.isfinite(n) & (n > 0)):
+            raise InputError(f"'ni' must hold {k} positive sample sizes (one per study)",
+                             field="ni")
+        out = 1 / n if prec == "ninv" else 1 / np.sqrt(n)
+    return np.asarray(out / np.max(out) if scaleprec else out, dtype=float)
+
+
+def _delta_arg(delta: DeltaArg, n_delta: int, type_: str) -> tuple[float | None, ...]:
+    """metafor's ``delta`` argument: one value per delta (a single value recycled), None or
+    NaN where estimated, checked against the type's bounds (> 0 for beta, >= 0 otherwise,
+    with metafor's messages); stepfun's first delta is 1 unless given."""
+    if delta is None:
+        vals: list[float | None] = [None] * n_delta
+    else:
+        arr = np.asarray(delta, dtype=object)  # None (R's NA) kept; numpy scalars as one
+        raw: list[Any] = [arr.item()] if arr.ndim == 0 else list(arr.ravel())
+        if len(raw) == 1:
+            raw = raw * n_delta
+        if len(raw) != n_delta:
+            raise InputError(f"Argument 'delta' should be of length {n_delta} for this type "
+                             "of selection model.", field="delta")
+        vals = []
+        for j, d in enumerate(raw):
+            if d is None or (isinstance(d, float | np.floating) and math.isnan(d)):
+                vals.append(None)
+                continue
+            try:
+                x = float(d)
+            except (TypeError, ValueError):
+                raise InputError(f"'delta[{j + 1}]' must be a number or None, not {d!r}",
+                                 field="delta") from None
+            if not math.isfinite(x):
+                raise InputError(f"Value of 'delta[{j + 1}]' must be finite.", field="delta")
+            if type_ == "beta" and x <= 0:
+                raise InputError(f"Value of 'delta[{j + 1}]' must be > 0 for this type of "
+                                 "selection model.", field="delta")
+            if x < 0:
+                raise InputError(f"Value of 'delta[{j + 1}]' must be >= 0 for this type of "
+                                 "selection model.", field="delta")
+            vals.append(x)
+    if type_ == "stepfun" and vals[0] is None:
+        vals[0] = 1.0
+    return tuple(vals)
 
 
 def _steps(type_: str, steps: float | Sequence[float] | None) -> FloatArray:
