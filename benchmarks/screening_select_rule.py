@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         new = "; ".join(" ".join(c) for c in v["new_behind"]) or "-"
         print(f"| {name} | {v['folds']} | {'yes' if v['c1'] else 'no'} | "
               f"{'yes' if v['c2'] else 'no'} | {'yes' if v['c3'] else 'no'} "
-              f"({len(behind[name])} cells) | {new} | {'**yes**' if v['ships'] else 'no'} |")
+              f"({len(behind[name])} behind) | {new} | {'**yes**' if v['ships'] else 'no'} |")
     return 0
 
 
