@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     def ours(name: str, f: str, lb: str) -> list[tuple[float, ...]]:
         """The seeds' (WSS@95, recall@10%, found@2.5%, found@5%) of one setting."""
         feat, clf = name.split("/")
-        vals = []
+        vals: list[tuple[float, ...]] = []
         for s in seeds:
             path = args.cache / f"{f}.{lb}.{feat}.{clf}.s{s}.json"
             w, r10, r25, r5 = select._metrics(json.loads(path.read_text()))
