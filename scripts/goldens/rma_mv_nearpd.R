@@ -140,6 +140,13 @@ fit_case("ishak_un_fixed_rho_reml", "ishak2007", "vi", "~ time | study",
 fit_case("ishak_un_fixed_rho_ml", "ishak2007", "vi", "~ time | study",
          "~ 0 + factor(time)", struct = "UN", method = "ML", extra = list(rho = rho_npd))
 
+# every component fixed where M = V + Z G Z' is not positive definite: no optimiser involved,
+# so beta, se and logLik test the likelihood of nearPD(M) itself (eigenvalues cut)
+fit_case("berkey_un_fixed_npd", "berkey1998", "berkey1998_V_npd", "~ outcome | trial",
+         "~ 0 + outcome", struct = "UN", extra = list(tau2 = c(0.001, 0.002), rho = 0.2))
+fit_case("konst_ml_fixed_npd", "konstantopoulos2011", "konstantopoulos2011_V_npd",
+         "~ 1 | district/school", "~ 1", method = "ML", extra = list(sigma2 = c(0.001, 0.002)))
+
 out <- list(
   meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
               minqa = as.character(packageVersion("minqa")), control = ctrls),

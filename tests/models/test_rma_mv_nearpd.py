@@ -5,7 +5,11 @@ Reference values: tests/data/goldens_rma_mv_nearpd.json, written by
 ``Rscript scripts/goldens/rma_mv_nearpd.R``: sampling covariance matrices ``V`` that are not
 positive definite (dat.berkey1998 with a within-trial correlation of 1.5 in three trials;
 dat.konstantopoulos2011 with ``vcalc(rho = -0.6)``) and a ``struct="UN"`` ``G`` made non
-positive definite by fixed ``rho`` values (dat.ishak2007). metafor's nearPD'd objective is not
+positive definite by fixed ``rho`` values (dat.ishak2007); and two fits with every component
+fixed where ``M`` itself is not positive definite (no optimiser: the likelihood of
+``nearPD(M)``, eigenvalues cut, computed block by block, against metafor's ``nearPD`` of the
+full matrix; agreement 1e-10 there). At the optima of the other five nearPD cuts no eigenvalue
+of ``M`` (it does cut ``G`` in the ishak2007 cases). metafor's nearPD'd objective is not
 smooth and its default ``nlminb`` stops with "false convergence"; the script fits each model
 with bobyqa, Nelder-Mead and BFGS at tight tolerances and keeps the largest log-likelihood
 (``spread``, written beside each case, is how far the fits within 1e-9 of it disagree: at most
