@@ -147,10 +147,35 @@ fit_case("berkey_un_fixed_npd", "berkey1998", "berkey1998_V_npd", "~ outcome | t
 fit_case("konst_ml_fixed_npd", "konstantopoulos2011", "konstantopoulos2011_V_npd",
          "~ 1 | district/school", "~ 1", method = "ML", extra = list(sigma2 = c(0.001, 0.002)))
 
+# several local maxima: with ML the nearPD'd likelihood of the berkey1998 model has a maximum
+# where nearPD cuts nothing (BFGS stops there) and higher ones inside the region where it cuts
+# eigenvalues of M (Nelder-Mead and bobyqa stop at two different ones); each optimiser's fit,
+# and that of metafor's default (nlminb, which stops at the first)
+multimodal <- list()
+args <- list(yi = db$yi, V = Vb, data = db, struct = "UN", method = "ML",
+             random = ~ outcome | trial, mods = ~ 0 + outcome)
+for (nm in names(ctrls)) {
+  r <- one_fit(args, ctrls[[nm]])
+  multimodal[[nm]] <- list(beta = vnum(r$beta), se = vnum(r$se), tau2 = vnum(r$tau2),
+                           rho = vnum(r$rho), logLik = as.numeric(logLik(r)),
+                           M_min_eigen = min(eigen(r$M, symmetric = TRUE,
+                                                   only.values = TRUE)$values),
+                           M_max_eigen = max(eigen(r$M, symmetric = TRUE,
+                                                   only.values = TRUE)$values))
+}
+nl <- try(suppressWarnings(rma.mv(yi, Vb, data = db, struct = "UN", method = "ML",
+                                  random = ~ outcome | trial, mods = ~ 0 + outcome,
+                                  control = list(nearpd = TRUE))), silent = TRUE)
+multimodal$nlminb_default <- if (inherits(nl, "try-error")) {
+  list(error = trimws(sub("^Error ?: ?", "", as.character(nl))))
+} else list(beta = vnum(nl$beta), se = vnum(nl$se), tau2 = vnum(nl$tau2), rho = vnum(nl$rho),
+            logLik = as.numeric(logLik(nl)))
+
 out <- list(
   meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
               minqa = as.character(packageVersion("minqa")), control = ctrls),
-  datasets = datasets, matrices = matrices, fits = fits)
+  datasets = datasets, matrices = matrices, fits = fits,
+  berkey_un_ml_multimodal = multimodal)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "string",
                   pretty = FALSE), "tests/data/goldens_rma_mv_nearpd.json")
 cat("wrote tests/data/goldens_rma_mv_nearpd.json\n")

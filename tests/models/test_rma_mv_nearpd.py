@@ -172,3 +172,30 @@ def test_nearpd_blocks_of_stacks_equal_nearpd_of_the_full_matrix() -> None:
     np.testing.assert_allclose(res.eigenvalues, ref.eigenvalues, rtol=1e-10, atol=1e-15)
     assert res.clipped and ref.clipped and res.iterations == ref.iterations
     assert not nearpd(np.diag([1.0, 2.0])).clipped
+
+
+MULTI: dict[str, Any] = G["berkey_un_ml_multimodal"]
+
+
+def test_ml_local_maxima_as_metafor() -> None:
+    """dat.berkey1998 (V not PD), UN, ML: the nearPD'd likelihood has several local maxima.
+    metafor's default optimiser (nlminb) and BFGS stop at the one where nearPD cuts nothing
+    (smallest eigenvalue of M 0.01); Nelder-Mead (logLik 6.4385) and bobyqa (5.9302) at others
+    inside the region where it cuts M's smallest eigenvalues to 1e-8 times the largest (there
+    the residuals along those eigenvectors are weighted by 1e8 / max eigenvalue). Ours
+    optimises from metafor's start value to the first, as nlminb: logLik at 1e-10, estimates
+    at 1e-6. At the other two (components fixed at metafor's estimates) ours gives metafor's
+    beta, se and logLik: the likelihood surface is metafor's, maxima and all."""
+    ref = MULTI["nlminb_default"]
+    case = {**CASES["berkey_un_reml"], "method": "ML"}
+    res = fit(case)
+    assert res.logLik == pytest.approx(ref["logLik"], rel=1e-10)
+    for f in ("beta", "se", "tau2", "rho"):
+        close(getattr(res, f), ref[f], f"ML nlminb: {f}")
+    for name in ("nelder_mead", "bobyqa"):
+        at = MULTI[name]
+        assert at["M_min_eigen"] / at["M_max_eigen"] < 1e-6  # nearPD cut eigenvalues there
+        fx = fit({**case, "extra": {"tau2": at["tau2"], "rho": at["rho"]}})
+        for f in ("beta", "se", "logLik"):
+            close(getattr(fx, f), at[f], f"{name}: {f}")
+        assert fx.logLik > res.logLik
