@@ -534,6 +534,8 @@ class _Model:
     BFGS)."""
 
     nearpd: bool = False
+    #: parameters held fixed (set by :func:`_optimise`): no difference gradient for them
+    fixed_idx: frozenset[int] = frozenset()
 
     def __init__(self, groups: list[_Group], sig: Sequence[_SigmaTerm], gts: Sequence[_GTerm],
                  k: int, p: int, reml: bool, logdet_xx: float, nearpd: bool = False) -> None:
@@ -694,6 +696,8 @@ class _Model:
             g_fd = np.zeros(self.npar)
             if grad or info:
                 for j in range(self.npar):
+                    if j in self.fixed_idx:
+                        continue
                     h = 1e-5 * max(1.0, abs(float(eta[j])))
                     up, dn = eta.copy(), eta.copy()
                     up[j] += h
@@ -831,6 +835,7 @@ def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float],
 
     if free.size == 0:
         return full, True
+    model.fixed_idx = frozenset(fixed)
     sc = _scoring(model, full, free) if maxiter is None else _scoring(model, full, free,
                                                                        max_iter=maxiter)
     if sc is not None:
