@@ -147,6 +147,14 @@ fit_case("berkey_un_fixed_npd", "berkey1998", "berkey1998_V_npd", "~ outcome | t
 fit_case("konst_ml_fixed_npd", "konstantopoulos2011", "konstantopoulos2011_V_npd",
          "~ 1 | district/school", "~ 1", method = "ML", extra = list(sigma2 = c(0.001, 0.002)))
 
+# cvvc with a nearPD'd G: metafor differentiates its likelihood at the reported (nearPD'd)
+# tau2 taken as inputs (Nelder-Mead's fit, the best of the three above)
+rv <- suppressWarnings(rma.mv(yi, vi, mods = ~ 0 + factor(time), random = ~ time | study,
+                              struct = "UN", rho = rho_npd, data = dl, cvvc = TRUE,
+                              control = c(ctrls$nelder_mead, list(nearpd = TRUE))))
+cvvc_case <- list(tau2 = vnum(rv$tau2), logLik = as.numeric(logLik(rv)),
+                  vvc_names = rownames(rv$vvc), vvc = unname(as.matrix(rv$vvc)))
+
 # several local maxima: with ML the nearPD'd likelihood of the berkey1998 model has a maximum
 # where nearPD cuts nothing (BFGS stops there) and higher ones inside the region where it cuts
 # eigenvalues of M (Nelder-Mead and bobyqa stop at two different ones); each optimiser's fit,
@@ -175,7 +183,7 @@ out <- list(
   meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
               minqa = as.character(packageVersion("minqa")), control = ctrls),
   datasets = datasets, matrices = matrices, fits = fits,
-  berkey_un_ml_multimodal = multimodal)
+  berkey_un_ml_multimodal = multimodal, ishak_un_fixed_rho_reml_cvvc = cvvc_case)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "string",
                   pretty = FALSE), "tests/data/goldens_rma_mv_nearpd.json")
 cat("wrote tests/data/goldens_rma_mv_nearpd.json\n")

@@ -199,3 +199,19 @@ def test_ml_local_maxima_as_metafor() -> None:
         for f in ("beta", "se", "logLik"):
             close(getattr(fx, f), at[f], f"{name}: {f}")
         assert fx.logLik > res.logLik
+
+
+def test_cvvc_with_a_nearpd_g_as_metafor() -> None:
+    """metafor: ``rma.mv(..., rho = c(0.9, 0.9, 0, -0.5, 0, 0), struct = "UN", cvvc = TRUE,
+    control = list(nearpd = TRUE))`` (scripts/goldens/rma_mv_nearpd.R): its Hessian is taken
+    at the reported nearPD'd tau2 used as inputs (which nearPD changes again: not the optimum),
+    as ours (multilevel._vvc_nearpd_g). rtol 1e-6; entries that are 0 in exact arithmetic
+    (tau^2.4 is separate) at 1e-6 of the largest."""
+    ref = G["ishak_un_fixed_rho_reml_cvvc"]
+    case = CASES["ishak_un_fixed_rho_reml"]
+    d = frame(case["dataset"])
+    res = rma_mv("yi", "vi", data=d, random=case["random"], mods=case["mods"], struct="UN",
+                 control={"nearpd": True}, cvvc=True, **case["extra"])
+    assert res.vvc_names == tuple(ref["vvc_names"])
+    vvc = np.array(ref["vvc"], dtype=float)
+    np.testing.assert_allclose(res.vvc, vvc, rtol=1e-6, atol=1e-6 * float(np.max(vvc)))

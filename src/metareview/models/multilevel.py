@@ -1964,7 +1964,9 @@ def _vvc(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: Sequenc
     By the chain rule at the optimum (gradient 0), ``H_theta = J^-T H_eta J^-1`` with
     ``J = d theta / d eta``, so ``Var(theta) = J H_eta^-1 J'`` (the delta method);
     ``H_eta`` comes from :func:`_hessian_eta`. metafor instead differentiates ``-ll`` in
-    ``theta`` numerically (numDeriv, Richardson with 8 steps from 10% of each value).
+    ``theta`` numerically (numDeriv, Richardson with 8 steps from 10% of each value). With
+    ``nearpd`` and a ``UN`` ``G`` that ``nearPD`` changed at the estimates, metafor's point is
+    not the optimum: :func:`_vvc_nearpd_g`.
     """
     sig, gts = model.sig, model.gts
     mode = "varcor" if cvvc is True else str(cvvc)
@@ -2033,6 +2035,8 @@ def _vvc(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: Sequenc
                       stacklevel=3)
         return nan, labels
     est = np.array([i for i in range(model.npar) if i not in fixed], dtype=np.int64)
+    if model.nearpd and mode == "varcor" and model.g_matrices(eta)[1]:
+        return _vvc_nearpd_g(model, eta, est, kinds, labels)
     h = _hessian_eta(model, eta, est)
     try:
         np.linalg.cholesky(h)
@@ -2044,6 +2048,55 @@ def _vvc(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: Sequenc
         return nan, labels
     jf = jac[np.ix_(free, est)]
     out = jf @ inv_eta @ jf.T
+    return np.asarray(0.5 * (out + out.T), dtype=np.float64), labels
+
+
+def _vvc_nearpd_g(model: _Model, eta: FloatArray, est: IntArray, kinds: Sequence[str],
+                  labels: tuple[str, ...]) -> tuple[FloatArray, tuple[str, ...]]:
+    """``vvc`` (``varcor``) as metafor computes it when ``nearpd`` changed a ``UN`` ``G`` at
+    the estimates: metafor differentiates its likelihood at the *reported* components
+    (``tau2 = diag(nearPD(G))``, ``rho = cov2cor(nearPD(G))``) taken as inputs, which
+    ``.con.E`` passes through ``nearPD`` again: not the optimum, so the gradient ``g`` is not
+    0 there and the Hessian in ``theta`` has the chain rule's second term,
+    ``H_theta_ij = H_eta_ij eta'_i eta'_j + [i = j] g_i eta''_i`` (``eta = log tau2``:
+    ``eta' = 1/tau2``, ``eta'' = -1/tau2^2``; ``eta = atanh rho``: ``eta' = 1/(1 - rho^2)``,
+    ``eta'' = 2 rho/(1 - rho^2)^2``); ``vvc = H_theta^-1`` over the estimated components."""
+    at = eta.copy()
+    _, gs = model.natural_nearpd(eta)
+    pos = len(model.sig)
+    for t, (tau2, rho, _) in zip(model.gts, gs, strict=True):
+        for j in range(t.ntau):
+            if pos + j in est:
+                at[pos + j] = math.log(tau2[j]) if tau2[j] > 0 else -60.0
+        for j in range(t.nrho):
+            i = pos + t.ntau + j
+            if i in est:
+                at[i] = _cor_eta(float(rho[j]), "car" if t.struct == "CAR" else "cor")
+        pos += t.ntau + t.nrho
+    h = _hessian_eta(model, at, est)
+    g = model.evaluate(at).grad[est]
+    model.evaluate(eta)  # leave the optimum as the model's last evaluation
+    d1 = np.empty(est.size)
+    d2 = np.empty(est.size)
+    for a, i in enumerate(est.tolist()):
+        if kinds[i] == "var":
+            th = math.exp(at[i])
+            d1[a], d2[a] = 1.0 / th, -1.0 / th**2
+        elif kinds[i] == "car":
+            th = float(special.expit(at[i]))
+            d1[a], d2[a] = 1.0 / (th * (1 - th)), (2 * th - 1) / (th * (1 - th)) ** 2
+        else:
+            th = math.tanh(at[i])
+            d1[a], d2[a] = 1.0 / (1 - th**2), 2 * th / (1 - th**2) ** 2
+    h_theta = h * np.outer(d1, d1) + np.diag(g * d2)
+    try:
+        np.linalg.cholesky(h_theta)
+        out = np.linalg.inv(h_theta)
+    except np.linalg.LinAlgError:
+        warnings.warn("cvvc: the Hessian of the log-likelihood is not positive definite "
+                      "at the estimates: no variance-covariance matrix of the components",
+                      ConvergenceWarning, stacklevel=4)
+        return np.full((est.size, est.size), np.nan), labels
     return np.asarray(0.5 * (out + out.T), dtype=np.float64), labels
 
 
