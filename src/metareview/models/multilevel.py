@@ -766,7 +766,8 @@ def _scoring(model: _Model, full: FloatArray, free: IntArray, max_iter: int = 40
     scoring (Gilmour, Thompson & Cullis 1995): ``eta <- eta - t H^-1 g``, ``t`` halved until
     ``-ll`` does not increase, each step at most 5 in ``eta``. Returns the estimates once
     ``max |g| < 1e-9``, or None (not converged in ``max_iter`` steps, a singular AI matrix, an
-    estimate leaving ``[-25, 25]``): the caller then falls back to BFGS."""
+    estimate leaving ``[-25, 25]``, a point where ``nearpd``'s ``nearPD`` cuts an eigenvalue and
+    there is no AI matrix): the caller then falls back to BFGS."""
     eta = full.copy()
     ev = model.evaluate(eta, info=True)
     if not math.isfinite(ev.f):
@@ -835,7 +836,9 @@ def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float],
 
     if free.size == 0:
         return full, True
-    model.fixed_idx = frozenset(fixed)
+    if model.fixed_idx != frozenset(fixed):  # difference gradients skip the fixed ones
+        model.fixed_idx = frozenset(fixed)
+        model._last = None
     sc = _scoring(model, full, free) if maxiter is None else _scoring(model, full, free,
                                                                        max_iter=maxiter)
     if sc is not None:
