@@ -17,6 +17,7 @@ import pytest
 from goldens_helpers import load_goldens
 from scipy import sparse
 
+from metareview.errors import MetareviewWarning
 from metareview.models import rma_mv
 from metareview.models._mvnested import NestedModel, nested_kinds
 from metareview.models.multilevel import _blocks, _make_groups, _Model, _parse_random
@@ -115,9 +116,11 @@ def test_rma_mv_takes_the_closed_form_only_where_it_applies() -> None:
     d2 = d.assign(pair=(d["school"] + 1) // 2)
     assert not isinstance(rma_mv("yi", "vi", data=d2, random="~ 1 | district/pair")._refit[0],
                           NestedModel)
-    # a zero sampling variance: dense (M may still be positive definite)
+    # a zero sampling variance: dense (M may still be positive definite; V is not, and
+    # metafor warns "'V' appears to be not positive definite.")
     d3 = d.assign(vi=np.where(np.arange(len(d)) == 0, 0.0, d["vi"]))
-    res3 = rma_mv("yi", "vi", data=d3, random="~ 1 | district/school")
+    with pytest.warns(MetareviewWarning, match="V is not positive definite"):
+        res3 = rma_mv("yi", "vi", data=d3, random="~ 1 | district/school")
     assert not isinstance(res3._refit[0], NestedModel) and math.isfinite(res3.logLik)
 
 

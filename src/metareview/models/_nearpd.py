@@ -44,17 +44,32 @@ __all__ = ["NearPD", "nearpd", "nearpd_blocks"]
 class NearPD:
     """``Matrix::nearPD``'s result: ``mat`` (the matrix), ``eigenvalues`` (of the result,
     decreasing, after the ``do2eigen`` step), ``iterations``, ``rel_tol`` (the last relative
-    change) and ``converged``."""
+    change) and ``converged``; ``clipped`` is True when an eigenvalue was cut (below
+    ``eig_tol`` times the largest in an iteration, or raised in ``do2eigen``), i.e. when the
+    result is not the input up to rounding."""
 
     mat: FloatArray
     eigenvalues: FloatArray
     iterations: int
     rel_tol: float
     converged: bool
+    clipped: bool = False
 
 
 def _inf_norm(blocks: Sequence[FloatArray]) -> float:
-    return max((float(np.max(np.sum(np.abs(b), axis=1))) for b in blocks if b.size), default=0.0)
+    return max((float(np.max(np.sum(np.abs(b), axis=-1))) for b in blocks if b.size),
+               default=0.0)
+
+
+def _set_diag(x: FloatArray, values: FloatArray | float) -> None:
+    i = np.arange(x.shape[-1])
+    x[..., i, i] = values
+
+
+def _eig_product(q: FloatArray, w: FloatArray) -> FloatArray:
+    """``Q diag(w) Q'`` for a matrix or a stack of matrices."""
+    out: FloatArray = (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
+    return out
 
 
 def nearpd_blocks(
@@ -71,19 +86,22 @@ def nearpd_blocks(
     computed block by block: the eigenvalues of a block-diagonal matrix are those of its
     blocks, so the thresholds (``eig_tol``, ``posd_tol`` relative to the largest eigenvalue of
     the whole matrix) and the convergence test (infinity norms of the whole matrix) are taken
-    over all blocks, in lockstep, exactly as for the full matrix. Returns the blocks and the
-    summary (``mat`` is empty; ``eigenvalues`` those of all blocks, decreasing)."""
+    over all blocks, in lockstep, exactly as for the full matrix. A block may also be a stack
+    ``(nb, m, m)`` of ``nb`` diagonal blocks of one size (handled with batched eigen
+    decompositions). Returns the blocks and the summary (``mat`` is empty; ``eigenvalues``
+    those of all blocks, decreasing)."""
     x0 = [np.asarray(b, dtype=float) for b in blocks]
     for b in x0:
-        if b.ndim != 2 or b.shape[0] != b.shape[1]:
+        if b.ndim not in (2, 3) or b.shape[-1] != b.shape[-2]:
             raise InputError("nearpd: each block must be a square matrix", field="V")
         if not np.all(np.isfinite(b)):
             raise InputError("nearpd: the matrix must hold finite numbers", field="V")
-    x0 = [b if np.array_equal(b, b.T) else (b + b.T) / 2 for b in x0]  # symmpart
-    diag0 = [np.diag(b).copy() for b in x0]
+    x0 = [b if np.array_equal(b, np.swapaxes(b, -1, -2)) else (b + np.swapaxes(b, -1, -2)) / 2
+          for b in x0]  # symmpart
+    diag0 = [np.diagonal(b, axis1=-2, axis2=-1).copy() for b in x0]
     X = [b.copy() for b in x0]
     D_S = [np.zeros_like(b) for b in x0]
-    it, conv, converged = 0, np.inf, False
+    it, conv, converged, clipped = 0, np.inf, False, False
     while it < maxit and not converged:
         Y = X
         R = [y - d for y, d in zip(Y, D_S, strict=True)]
@@ -93,13 +111,14 @@ def nearpd_blocks(
         if not any(bool(np.any(k)) for k in keep):
             raise InputError("nearpd: the matrix seems negative semi-definite (no eigenvalue "
                              "above eig_tol times the largest)", field="V")
-        X = [(q[:, k] * w[k]) @ q[:, k].T for (w, q), k in zip(eig, keep, strict=True)]
+        clipped = clipped or not all(bool(np.all(k)) for k in keep)
+        X = [_eig_product(q, np.where(k, w, 0.0)) for (w, q), k in zip(eig, keep, strict=True)]
         D_S = [x - r for x, r in zip(X, R, strict=True)]
         for x, d0 in zip(X, diag0, strict=True):
             if corr:
-                np.fill_diagonal(x, 1.0)
+                _set_diag(x, 1.0)
             elif keep_diag:
-                np.fill_diagonal(x, d0)
+                _set_diag(x, d0)
         ny = _inf_norm(Y)
         conv = _inf_norm([y - x for y, x in zip(Y, X, strict=True)]) / ny if ny > 0 else 0.0
         it += 1
@@ -114,23 +133,25 @@ def nearpd_blocks(
     low = min(float(np.min(w)) for w, _ in eig if w.size)
     values = [w for w, _ in eig]
     if low < eps:
+        clipped = True
         out = []
         values = []
         for (w, q), x in zip(eig, X, strict=True):
             w = np.where(w < eps, eps, w)
             values.append(w)
-            o_diag = np.diag(x).copy()
-            xn = (q * w) @ q.T
-            d = np.sqrt(np.maximum(eps, o_diag) / np.diag(xn))
-            out.append(d[:, None] * xn * d[None, :])
+            o_diag = np.diagonal(x, axis1=-2, axis2=-1)
+            xn = _eig_product(q, w)
+            d = np.sqrt(np.maximum(eps, o_diag) / np.diagonal(xn, axis1=-2, axis2=-1))
+            out.append(d[..., :, None] * xn * d[..., None, :])
         X = out
     for x, d0 in zip(X, diag0, strict=True):
         if corr:
-            np.fill_diagonal(x, 1.0)
+            _set_diag(x, 1.0)
         elif keep_diag:
-            np.fill_diagonal(x, d0)
-    allvals = np.sort(np.concatenate(values))[::-1] if values else np.zeros(0)
-    return X, NearPD(np.zeros((0, 0)), allvals, it, float(conv), converged)
+            _set_diag(x, d0)
+    allvals = np.sort(np.concatenate([v.ravel() for v in values]))[::-1] if values \
+        else np.zeros(0)
+    return X, NearPD(np.zeros((0, 0)), allvals, it, float(conv), converged, clipped)
 
 
 def nearpd(
@@ -151,4 +172,5 @@ def nearpd(
         raise InputError("nearpd needs a square matrix", field="x")
     blocks, res = nearpd_blocks([a], corr=corr, keep_diag=keep_diag, eig_tol=eig_tol,
                                 conv_tol=conv_tol, posd_tol=posd_tol, maxit=maxit)
-    return NearPD(blocks[0], res.eigenvalues, res.iterations, res.rel_tol, res.converged)
+    return NearPD(blocks[0], res.eigenvalues, res.iterations, res.rel_tol, res.converged,
+                  res.clipped)

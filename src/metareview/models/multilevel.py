@@ -64,10 +64,12 @@ from scipy import optimize, sparse, special
 from scipy.sparse import csgraph
 
 from metareview._json import finite_or_none, jsonable
-from metareview.errors import ConvergenceError, ConvergenceWarning, InputError
+from metareview.errors import ConvergenceError, ConvergenceWarning, InputError, MetareviewWarning
 from metareview.models._core import alpha_from_level
 from metareview.models._formula import design_matrix, split_top
 from metareview.models._input import as_float
+from metareview.models._nearpd import nearpd as _nearpd_fn
+from metareview.models._nearpd import nearpd_blocks
 from metareview.models._printer import (
     SIGNIF_CODES,
     Block,
@@ -338,6 +340,17 @@ def _g_matrix(
     return g, d, tau2, rho
 
 
+def _un_var_cor(g: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``(diag(G), cov2cor(G)[lower.tri])`` (R's column-by-column order), as metafor's
+    ``.con.E`` reads ``tau2`` and ``rho`` back from a ``nearPD``'d ``UN`` matrix."""
+    v = np.diag(g).copy()
+    sd = np.sqrt(v)
+    il = np.tril_indices(g.shape[0], -1)
+    order = np.lexsort((il[0], il[1]))
+    rows, cols = il[0][order], il[1][order]
+    return v, g[rows, cols] / (sd[rows] * sd[cols])
+
+
 # --------------------------------------------------------------------------- block structure
 
 
@@ -509,16 +522,69 @@ class _Eval:
 
 
 class _Model:
-    """The (restricted) likelihood of one ``rma_mv`` model over its blocks."""
+    """The (restricted) likelihood of one ``rma_mv`` model over its blocks.
+
+    With ``nearpd`` (metafor's ``control=list(nearpd=TRUE)``, its ``.ll.rma.mv`` and
+    ``.con.E``): a ``struct="UN"`` ``G`` (and ``H``) is replaced by ``Matrix::nearPD(G)``, and
+    ``M`` by ``nearPD(M)`` (block by block with the thresholds of the whole matrix,
+    :func:`~metareview.models._nearpd.nearpd_blocks`) in every evaluation. Where neither cuts
+    an eigenvalue, ``nearPD`` returns its input up to rounding and the analytic gradient
+    holds; where one does ("active"), the likelihood is that of the repaired matrices and
+    its gradient is taken by central differences (no scoring matrix: the optimiser uses
+    BFGS)."""
+
+    nearpd: bool = False
+    #: parameters held fixed (set by :func:`_optimise`): no difference gradient for them
+    fixed_idx: frozenset[int] = frozenset()
 
     def __init__(self, groups: list[_Group], sig: Sequence[_SigmaTerm], gts: Sequence[_GTerm],
-                 k: int, p: int, reml: bool, logdet_xx: float) -> None:
+                 k: int, p: int, reml: bool, logdet_xx: float, nearpd: bool = False) -> None:
         self.groups, self.sig, self.gts = groups, list(sig), list(gts)
         self.k, self.p, self.reml, self.logdet_xx = k, p, reml, logdet_xx
         self.npar = len(sig) + sum(t.ntau + t.nrho for t in gts)
         # every parameter a log variance that M is linear in: d2M/d eta_j d eta_k = [j = k] D_j
         self.linear = all(t.struct in ("ID", "DIAG") for t in gts)
         self._last: tuple[FloatArray, _Eval, bool, bool] | None = None  # the last evaluation
+        self.nearpd = nearpd
+        # per group: the blocks of each true (unpadded) size, for nearPD without the padding
+        self._pd_sel = [[(np.flatnonzero(n == s), int(s)) for s in np.unique(n)]
+                        for n in ((g.idx >= 0).sum(axis=1) for g in groups)] if nearpd else []
+
+    def g_matrices(self, eta: FloatArray) -> tuple[list[tuple[FloatArray, list[FloatArray],
+                                                               FloatArray, FloatArray]], bool]:
+        """:func:`_g_matrix` of each G term at ``eta`` (``nearPD``'d for ``UN`` with
+        ``nearpd``, as metafor's ``.con.E``) and whether a ``nearPD`` cut an eigenvalue."""
+        _, eg = self.split(eta)
+        gmats = [_g_matrix(t, et, er) for t, (et, er) in zip(self.gts, eg, strict=True)]
+        active = False
+        if self.nearpd:
+            for j, t in enumerate(self.gts):
+                if t.struct == "UN":
+                    g, dg, _, _ = gmats[j]
+                    res = _nearpd_fn(g)
+                    if res.clipped:
+                        active = True
+                        gmats[j] = (res.mat, dg, *_un_var_cor(res.mat))
+        return gmats, active
+
+    def nearpd_m(self, mms: list[FloatArray]) -> tuple[list[FloatArray], bool]:
+        """``nearPD`` of the block-diagonal ``M`` whose padded stacks are ``mms`` (one per
+        group; the padding rows stay ``I``) and whether it cut an eigenvalue."""
+        subs = [mm[sel][:, :m, :m] for mm, sels in zip(mms, self._pd_sel, strict=True)
+                for sel, m in sels]
+        out, res = nearpd_blocks(subs)
+        if not res.clipped:
+            return mms, False
+        it = iter(out)
+        new = []
+        for mm, sels in zip(mms, self._pd_sel, strict=True):
+            mm = mm.copy()
+            for sel, m in sels:
+                blk = mm[sel]
+                blk[:, :m, :m] = next(it)
+                mm[sel] = blk
+            new.append(mm)
+        return new, True
 
     def split(self, eta: FloatArray) -> tuple[FloatArray, list[tuple[FloatArray, FloatArray]]]:
         ns = len(self.sig)
@@ -537,6 +603,17 @@ class _Model:
             g, _, tau2, rho = _g_matrix(t, et, er)
             gs.append((tau2, rho, g))
         return np.exp(es), gs
+
+    def natural_nearpd(self, eta: FloatArray) -> tuple[FloatArray, list[tuple[FloatArray,
+                                                                              FloatArray,
+                                                                              FloatArray]]]:
+        """:meth:`natural`, with ``G`` ``nearPD``'d as in the likelihood (``nearpd``):
+        ``tau2 = diag(G)``, ``rho = cov2cor(G)`` as metafor's ``.con.E`` reports them."""
+        if not self.nearpd:
+            return self.natural(eta)
+        es, _ = self.split(eta)
+        gmats, _ = self.g_matrices(eta)
+        return np.exp(es), [(tau2, rho, g) for g, _, tau2, rho in gmats]
 
     def evaluate(self, eta: FloatArray, grad: bool = True, info: bool = False) -> _Eval:
         """``-ll`` at ``eta`` (log variances, atanh correlations), its gradient and ``beta``;
@@ -558,20 +635,34 @@ class _Model:
 
     def _evaluate(self, eta: FloatArray, grad: bool, info: bool) -> _Eval:
         eta = np.clip(eta, -60.0, 60.0)
-        es, eg = self.split(eta)
+        es, _ = self.split(eta)
         s2 = np.exp(es)
-        gmats = [_g_matrix(t, et, er) for t, (et, er) in zip(self.gts, eg, strict=True)]
         p = self.p
+        try:
+            gmats, active = self.g_matrices(eta)
+        except InputError:  # nearPD of a G with no positive eigenvalue
+            return _Eval(math.inf, np.zeros(self.npar), np.full(p, np.nan),
+                         np.full((p, p), np.nan), -math.inf, math.nan)
         a = np.zeros((p, p))
         xwy = np.zeros(p)
         logdet = 0.0
         cache = []
+        mms = []
         for grp in self.groups:
             mm = grp.v.copy()
             for sj, mask in zip(s2, grp.s_masks, strict=True):
                 mm += sj * mask
             for (g, _, _, _), inner, mask in zip(gmats, grp.g_inner, grp.g_masks, strict=True):
                 mm += mask * g[inner[:, :, None], inner[:, None, :]]
+            mms.append(mm)
+        if self.nearpd:
+            try:
+                mms, act_m = self.nearpd_m(mms)
+            except InputError:  # no positive eigenvalue at all
+                return _Eval(math.inf, np.zeros(self.npar), np.full(p, np.nan),
+                             np.full((p, p), np.nan), -math.inf, math.nan)
+            active = active or act_m
+        for grp, mm in zip(self.groups, mms, strict=True):
             ci = _chol_inv(mm)
             if ci is None:
                 return _Eval(math.inf, np.zeros(self.npar), np.full(p, np.nan),
@@ -601,6 +692,20 @@ class _Model:
                   - 0.5 * logdet - float(np.sum(np.log(np.diag(ca)))) - 0.5 * rss)
         else:
             ll = -0.5 * self.k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
+        if active:  # nearPD cut an eigenvalue: central differences of -ll
+            g_fd = np.zeros(self.npar)
+            if grad or info:
+                for j in range(self.npar):
+                    if j in self.fixed_idx:
+                        continue
+                    h = 1e-5 * max(1.0, abs(float(eta[j])))
+                    up, dn = eta.copy(), eta.copy()
+                    up[j] += h
+                    dn[j] -= h
+                    g_fd[j] = (self._evaluate(up, False, False).f
+                               - self._evaluate(dn, False, False).f) / (2.0 * h)
+            return _Eval(-ll, g_fd, np.asarray(beta, dtype=float),
+                         np.asarray(ainv, dtype=float), ll, rss)
         g_out = np.zeros(self.npar)
         npar = self.npar
         uwu = np.zeros((npar, npar)) if info else None
@@ -661,7 +766,8 @@ def _scoring(model: _Model, full: FloatArray, free: IntArray, max_iter: int = 40
     scoring (Gilmour, Thompson & Cullis 1995): ``eta <- eta - t H^-1 g``, ``t`` halved until
     ``-ll`` does not increase, each step at most 5 in ``eta``. Returns the estimates once
     ``max |g| < 1e-9``, or None (not converged in ``max_iter`` steps, a singular AI matrix, an
-    estimate leaving ``[-25, 25]``): the caller then falls back to BFGS."""
+    estimate leaving ``[-25, 25]``, a point where ``nearpd``'s ``nearPD`` cuts an eigenvalue and
+    there is no AI matrix): the caller then falls back to BFGS."""
     eta = full.copy()
     ev = model.evaluate(eta, info=True)
     if not math.isfinite(ev.f):
@@ -671,7 +777,8 @@ def _scoring(model: _Model, full: FloatArray, free: IntArray, max_iter: int = 40
         g = ev.grad[free]
         if float(np.max(np.abs(g))) < 1e-9:
             return eta
-        assert ev.info is not None
+        if ev.info is None:  # nearpd active: no scoring matrix, BFGS instead
+            return None
         step = None
         if ev.hess is not None:  # Newton where the Hessian is exact and positive definite
             h = ev.hess[ixf]
@@ -729,6 +836,9 @@ def _optimise(model: _Model, x0: FloatArray, fixed: dict[int, float],
 
     if free.size == 0:
         return full, True
+    if model.fixed_idx != frozenset(fixed):  # difference gradients skip the fixed ones
+        model.fixed_idx = frozenset(fixed)
+        model._last = None
     sc = _scoring(model, full, free) if maxiter is None else _scoring(model, full, free,
                                                                        max_iter=maxiter)
     if sc is not None:
@@ -970,10 +1080,11 @@ class RMAMVResult(Printed):
         het = "Test for Heterogeneity:" if self.int_only else \
             "Test for Residual Heterogeneity:"
         q_lab = "Q" if self.int_only else "QE"
-        out.append(het)
-        out.append(Field(f"{q_lab}(df = {self.k - self.p}) = ",
-                         f"{num(self.QE, digits)}, p-val {pval(self.QEp, digits, True)}"))
-        out.append("")
+        if not math.isnan(self.QE):  # metafor omits the test when QE is NA (V not PD)
+            out.append(het)
+            out.append(Field(f"{q_lab}(df = {self.k - self.p}) = ",
+                             f"{num(self.QE, digits)}, p-val {pval(self.QEp, digits, True)}"))
+            out.append("")
         if not self.int_only and not math.isnan(self.QM):
             out += moderators_test(
                 self.btt, self.QM, self.QMp, self.QMdf, f_test=self.ddf is not None, digits=digits
@@ -1418,10 +1529,27 @@ def rma_mv(
     control : mapping, optional
         ``maxiter`` (iterations of each optimiser stage; not converging within them is a
         :class:`~metareview.errors.ConvergenceError`) and ``nearpd`` (metafor's
-        ``nearpd``: accepted; it changes nothing here, because ``G`` is built from its
-        variances and correlations so that the optimiser only visits positive definite
-        ``M`` and ``vvc`` comes from the delta method, never from a ``G`` perturbed out of
-        the positive definite cone, which is what metafor's ``nearPD`` repairs).
+        ``control=list(nearpd=TRUE)``, ``?rma.mv``, "control"): in every evaluation of the
+        likelihood the marginal ``M`` is replaced by ``Matrix::nearPD(M)`` (Higham 2002; the
+        alternating projections of :mod:`metareview.models._nearpd`, block by block with the
+        thresholds of the whole matrix, which equals ``nearPD`` of the full block-diagonal
+        matrix), and a ``struct="UN"`` ``G`` (``H``) by ``nearPD(G)``, whose diagonal and
+        ``cov2cor`` are then reported as ``tau2`` and ``rho`` (metafor's ``.con.E``). This
+        fits a ``V`` that is not positive definite (e.g. assembled from guessed
+        correlations), where without ``nearpd`` a fit whose final ``M`` is not positive
+        definite is an :class:`~metareview.errors.InputError` naming ``V`` (metafor: "Final
+        variance-covariance matrix not positive definite"). ``G`` of ``UN`` is built from
+        variances and one ``tanh`` correlation per pair, as metafor's, so for three or more
+        levels it can be non positive definite (always so with fixed ``rho=`` values such as
+        ``(0.9, 0.9, 0, -0.5, 0, 0)``); other structures are positive (semi)definite by
+        construction, or, as ``CS``/``HCS`` with ``rho < -1/(q-1)``, left as they are (as
+        metafor, whose ``nearPD`` of ``G`` is for ``UN``/``UNR``/``GEN`` only). Where
+        ``nearPD`` cuts no eigenvalue (no eigenvalue of ``M`` or ``G`` below ``1e-6`` times
+        the largest) it returns its input up to rounding and the analytic gradient and
+        scoring are used; where it cuts one, the likelihood is that of the repaired matrices,
+        not smooth where an eigenvalue crosses the cut, and is optimised by BFGS on central
+        differences (then Newton on a difference Hessian), as metafor optimises it
+        numerically.
 
     Returns
     -------
@@ -1518,7 +1646,8 @@ def rma_mv(
     logdet_xx = math.log(float(xtx[0, 0])) if p == 1 else float(np.linalg.slogdet(xtx)[1])
     model: _Model
     kinds_nested = None
-    if vdiag is not None and sig and not gts and bool(np.all(vdiag > 0)):
+    ctl = _mv_control(control)
+    if vdiag is not None and sig and not gts and bool(np.all(vdiag > 0)) and not ctl["nearpd"]:
         from metareview.models._mvnested import NestedModel, nested_kinds
 
         kinds_nested = nested_kinds(sig, labels, int(labels.max()) + 1)
@@ -1530,7 +1659,8 @@ def rma_mv(
         if vmat is None:
             vmat = _diag_checked(vdiag, "V") if vdiag is not None else _covariance(V, frame, k)
         groups = _make_groups(labels, y, x, vmat, sig, gts)
-        model = _Model(groups, sig, gts, k, p, method_u == "REML", logdet_xx)
+        model = _Model(groups, sig, gts, k, p, method_u == "REML", logdet_xx,
+                       nearpd=ctl["nearpd"])
         fe, dv = _qe(groups, y, x), None
 
     # ---- fixed components and start values (metafor's)
@@ -1543,7 +1673,11 @@ def rma_mv(
     fix_g = [_fix_vector(gamma2, t.ntau, "gamma2") + _fix_vector(phi, t.nrho, "phi")
              for t in gts[1:]]
     nvc = len(sig) + sum(t.ntau for t in gts)
-    total = _start_total(y, model.groups if dv is None else [], nvc, fe, dv)
+    total = _start_total(y, model.groups if dv is None else [], nvc, fe, dv, x)
+    if fe[2] is None:
+        warnings.warn("V is not positive definite (as metafor's \"'V' appears to be not "
+                      "positive definite\"): QE and QEp are not computed (NaN, metafor's NA)",
+                      MetareviewWarning, stacklevel=2)
     eta0: list[float] = [math.log(total / max(nvc, 1))] * len(sig)
     kinds: list[str] = ["var"] * len(sig)
     plabels: list[str] = ([f"sigma^2.{j + 1}" for j in range(len(sig))] if len(sig) > 1
@@ -1572,7 +1706,6 @@ def rma_mv(
                                  field="rho")
             fixed[i] = _cor_eta(val, kind)
     eta_start = np.array(eta0, dtype=float)
-    ctl = _mv_control(control)
     if cvvc not in CVVC:
         raise InputError(f"cvvc must be one of {CVVC} (got {cvvc!r})", field="cvvc")
     eta_hat, ok = _optimise(model, eta_start, fixed) if ctl["maxiter"] is None else \
@@ -1585,8 +1718,11 @@ def rma_mv(
                       ConvergenceWarning, stacklevel=2)
     final = model.evaluate(eta_hat, grad=False)
     if not math.isfinite(final.f):
-        raise InputError("the final marginal covariance matrix is not positive definite",
-                         field="V")
+        why = (" (V is not positive definite; control={'nearpd': True} fits with nearPD(M), "
+               "as metafor's nearpd=TRUE)") if fe[2] is None else ""
+        raise InputError("the final marginal covariance matrix is not positive definite "
+                         "(metafor: 'Final variance-covariance matrix not positive definite')"
+                         + why, field="V")
     # metafor evaluates both likelihoods at the estimates; report the method's one
     ll = final.ll
     beta, vb = final.beta, final.vb
@@ -1633,7 +1769,7 @@ def rma_mv(
     aicc = -2.0 * ll + 2.0 * parms * nn / (nn - parms - 1)
 
     # ---- components on the natural scale
-    s2, gs = model.natural(eta_hat)
+    s2, gs = model.natural_nearpd(eta_hat)
     s2 = np.where(s2 <= _EPS10, 0.0, s2)
     empty = np.empty(0)
     g_out: list[dict[str, Any]] = []
@@ -1726,28 +1862,36 @@ class _FinalBlocks(Sequence[tuple[IntArray, FloatArray]]):
 
 def _final_m(model: _Model, eta: FloatArray) -> tuple[tuple[IntArray, FloatArray], ...]:
     """The blocks of ``M`` at the estimates: ``(indices (nb, m), M (nb, m, m))`` per size."""
-    s2, gs = model.natural(eta)
+    s2, gs = model.natural_nearpd(eta)
     s2 = np.where(s2 <= _EPS10, 0.0, s2)
-    out = []
+    mms = []
     for grp in model.groups:
         mm = grp.v.copy()
         for sj, mask in zip(s2, grp.s_masks, strict=True):
             mm += sj * mask
         for (_, _, g), inner, mask in zip(gs, grp.g_inner, grp.g_masks, strict=True):
             mm += mask * g[inner[:, :, None], inner[:, None, :]]
-        out.append((grp.idx, mm))
-    return tuple(out)
+        mms.append(mm)
+    if model.nearpd:  # metafor's fitcall$M is nearPD(M)
+        mms, _ = model.nearpd_m(mms)
+    return tuple((grp.idx, mm) for grp, mm in zip(model.groups, mms, strict=True))
 
 
 def _start_total(y: FloatArray, groups: list[_Group], nvc: int,
-                 fe: tuple[float, float, FloatArray | None], dv: FloatArray | None = None
-                 ) -> float:
+                 fe: tuple[float, float, FloatArray | None], dv: FloatArray | None = None,
+                 x: FloatArray | None = None) -> float:
     """metafor's start value: ``max(0.001 nvc, var(y - X b_FE) - 1/mean(1/diag V))`` with
-    ``b_FE`` the ``V^-1``-weighted fit (``var(y)`` when ``V`` is singular); ``fe`` is
-    :func:`_qe`'s result, ``dv`` the diagonal of ``V`` (else read from ``groups``)."""
+    ``b_FE`` the ``V^-1``-weighted fit; when ``V`` is not positive definite the residual
+    variance of the unweighted fit, ``sigma(lm(y ~ X - 1))^2 = RSS / (k - p)`` (``var(y)``
+    without ``x``); ``fe`` is :func:`_qe`'s result, ``dv`` the diagonal of ``V`` (else read
+    from ``groups``)."""
     res = fe[2]
     if res is None:
-        return float(np.var(y, ddof=1))
+        if x is None:
+            return float(np.var(y, ddof=1))
+        b_ols = np.linalg.lstsq(x, y, rcond=None)[0]
+        r_ols = y - x @ b_ols
+        return float(r_ols @ r_ols) / (y.size - x.shape[1])
     if dv is None:
         dv = np.zeros(y.size)
         for grp in groups:
@@ -1759,7 +1903,8 @@ def _start_total(y: FloatArray, groups: list[_Group], nvc: int,
 def _qe(groups: list[_Group], y: FloatArray, x: FloatArray
         ) -> tuple[float, float, FloatArray | None]:
     """``QE = r'V^-1 r`` of the ``V^-1``-weighted fit, ``log|V|`` and the residuals ``r``
-    (NaN, NaN, None when ``V`` is not positive definite)."""
+    (NaN, ``log|det V|``, None when ``V`` is not positive definite: metafor's ``QE = NA`` and
+    its ``determinant(V)$modulus`` in the saturated log-likelihood)."""
     p = x.shape[1]
     a = np.zeros((p, p))
     xwy = np.zeros(p)
@@ -1776,8 +1921,9 @@ def _qe(groups: list[_Group], y: FloatArray, x: FloatArray
             xwy += np.einsum("bip,bi->p", wx, grp.y)
             cache.append(w)
         b = np.linalg.solve(a, xwy)
-    except np.linalg.LinAlgError:
-        return math.nan, math.nan, None
+    except np.linalg.LinAlgError:  # log|det V| (its modulus, as metafor's determinant())
+        logabs = sum(float(np.sum(np.linalg.slogdet(grp.v)[1])) for grp in groups)
+        return math.nan, logabs, None
     qe = 0.0
     for grp, w in zip(groups, cache, strict=True):
         r = grp.y - np.einsum("bip,p->bi", grp.x, b)
@@ -1821,7 +1967,9 @@ def _vvc(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: Sequenc
     By the chain rule at the optimum (gradient 0), ``H_theta = J^-T H_eta J^-1`` with
     ``J = d theta / d eta``, so ``Var(theta) = J H_eta^-1 J'`` (the delta method);
     ``H_eta`` comes from :func:`_hessian_eta`. metafor instead differentiates ``-ll`` in
-    ``theta`` numerically (numDeriv, Richardson with 8 steps from 10% of each value).
+    ``theta`` numerically (numDeriv, Richardson with 8 steps from 10% of each value). With
+    ``nearpd`` and a ``UN`` ``G`` that ``nearPD`` changed at the estimates, metafor's point is
+    not the optimum: :func:`_vvc_nearpd_g`.
     """
     sig, gts = model.sig, model.gts
     mode = "varcor" if cvvc is True else str(cvvc)
@@ -1890,6 +2038,8 @@ def _vvc(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: Sequenc
                       stacklevel=3)
         return nan, labels
     est = np.array([i for i in range(model.npar) if i not in fixed], dtype=np.int64)
+    if model.nearpd and mode == "varcor" and model.g_matrices(eta)[1]:
+        return _vvc_nearpd_g(model, eta, est, kinds, labels)
     h = _hessian_eta(model, eta, est)
     try:
         np.linalg.cholesky(h)
@@ -1901,6 +2051,55 @@ def _vvc(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: Sequenc
         return nan, labels
     jf = jac[np.ix_(free, est)]
     out = jf @ inv_eta @ jf.T
+    return np.asarray(0.5 * (out + out.T), dtype=np.float64), labels
+
+
+def _vvc_nearpd_g(model: _Model, eta: FloatArray, est: IntArray, kinds: Sequence[str],
+                  labels: tuple[str, ...]) -> tuple[FloatArray, tuple[str, ...]]:
+    """``vvc`` (``varcor``) as metafor computes it when ``nearpd`` changed a ``UN`` ``G`` at
+    the estimates: metafor differentiates its likelihood at the *reported* components
+    (``tau2 = diag(nearPD(G))``, ``rho = cov2cor(nearPD(G))``) taken as inputs, which
+    ``.con.E`` passes through ``nearPD`` again: not the optimum, so the gradient ``g`` is not
+    0 there and the Hessian in ``theta`` has the chain rule's second term,
+    ``H_theta_ij = H_eta_ij eta'_i eta'_j + [i = j] g_i eta''_i`` (``eta = log tau2``:
+    ``eta' = 1/tau2``, ``eta'' = -1/tau2^2``; ``eta = atanh rho``: ``eta' = 1/(1 - rho^2)``,
+    ``eta'' = 2 rho/(1 - rho^2)^2``); ``vvc = H_theta^-1`` over the estimated components."""
+    at = eta.copy()
+    _, gs = model.natural_nearpd(eta)
+    pos = len(model.sig)
+    for t, (tau2, rho, _) in zip(model.gts, gs, strict=True):
+        for j in range(t.ntau):
+            if pos + j in est:
+                at[pos + j] = math.log(tau2[j]) if tau2[j] > 0 else -60.0
+        for j in range(t.nrho):
+            i = pos + t.ntau + j
+            if i in est:
+                at[i] = _cor_eta(float(rho[j]), "car" if t.struct == "CAR" else "cor")
+        pos += t.ntau + t.nrho
+    h = _hessian_eta(model, at, est)
+    g = model.evaluate(at).grad[est]
+    model.evaluate(eta)  # leave the optimum as the model's last evaluation
+    d1 = np.empty(est.size)
+    d2 = np.empty(est.size)
+    for a, i in enumerate(est.tolist()):
+        if kinds[i] == "var":
+            th = math.exp(at[i])
+            d1[a], d2[a] = 1.0 / th, -1.0 / th**2
+        elif kinds[i] == "car":
+            th = float(special.expit(at[i]))
+            d1[a], d2[a] = 1.0 / (th * (1 - th)), (2 * th - 1) / (th * (1 - th)) ** 2
+        else:
+            th = math.tanh(at[i])
+            d1[a], d2[a] = 1.0 / (1 - th**2), 2 * th / (1 - th**2) ** 2
+    h_theta = h * np.outer(d1, d1) + np.diag(g * d2)
+    try:
+        np.linalg.cholesky(h_theta)
+        out = np.linalg.inv(h_theta)
+    except np.linalg.LinAlgError:
+        warnings.warn("cvvc: the Hessian of the log-likelihood is not positive definite "
+                      "at the estimates: no variance-covariance matrix of the components",
+                      ConvergenceWarning, stacklevel=4)
+        return np.full((est.size, est.size), np.nan), labels
     return np.asarray(0.5 * (out + out.T), dtype=np.float64), labels
 
 

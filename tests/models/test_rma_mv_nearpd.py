@@ -1,0 +1,217 @@
+"""``rma_mv(..., control={"nearpd": True})`` against metafor 3.8.1's
+``rma.mv(..., control=list(nearpd=TRUE))``.
+
+Reference values: tests/data/goldens_rma_mv_nearpd.json, written by
+``Rscript scripts/goldens/rma_mv_nearpd.R``: sampling covariance matrices ``V`` that are not
+positive definite (dat.berkey1998 with a within-trial correlation of 1.5 in three trials;
+dat.konstantopoulos2011 with ``vcalc(rho = -0.6)``) and a ``struct="UN"`` ``G`` made non
+positive definite by fixed ``rho`` values (dat.ishak2007); and two fits with every component
+fixed where ``M`` itself is not positive definite (no optimiser: the likelihood of
+``nearPD(M)``, eigenvalues cut, computed block by block, against metafor's ``nearPD`` of the
+full matrix; agreement 1e-10 there). At the optima of the other five nearPD cuts no eigenvalue
+of ``M`` (it does cut ``G`` in the ishak2007 cases). metafor's nearPD'd objective is not
+smooth and its default ``nlminb`` stops with "false convergence"; the script fits each model
+with bobyqa, Nelder-Mead and BFGS at tight tolerances and keeps the largest log-likelihood
+(``spread``, written beside each case, is how far the fits within 1e-9 of it disagree: at most
+5.6e-5 for berkey's BFGS, which stops short; the kept fit is the best). Compared at rtol 1e-6.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from goldens_helpers import ATOL, RTOL, load_goldens, num
+from scipy import sparse
+
+from metareview.errors import InputError, MetareviewWarning
+from metareview.models import rma_mv
+from metareview.models._nearpd import nearpd, nearpd_blocks
+
+G = load_goldens("goldens_rma_mv_nearpd.json")
+CASES: dict[str, Any] = G["fits"]
+
+
+def frame(name: str) -> pd.DataFrame:
+    return pd.DataFrame(G["datasets"][name]["columns"])
+
+
+def matrix(name: str) -> sparse.csr_matrix:
+    m = G["matrices"][name]
+    return sparse.csr_matrix((m["x"], (m["i"], m["j"])), shape=(m["n"], m["n"]))
+
+
+def fit(case: dict[str, Any], *, use_nearpd: bool = True) -> Any:
+    d = frame(case["dataset"])
+    v = case["V"] if case["V"] in d.columns else matrix(case["V"])
+    mods = None if case["mods"] == "~ 1" else case["mods"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetareviewWarning)  # V not PD: tested on its own
+        return rma_mv("yi", v, data=d, random=case["random"], mods=mods, struct=case["struct"],
+                      method=case["method"], control={"nearpd": use_nearpd},
+                      **dict(case.get("extra") or {}))
+
+
+def close(ours: Any, ref: Any, what: str) -> None:
+    np.testing.assert_allclose(np.atleast_1d(np.asarray(ours, dtype=float)), np.atleast_1d(
+        num(ref)), rtol=RTOL, atol=ATOL, err_msg=what)
+
+
+@pytest.mark.parametrize("cid", sorted(CASES))
+def test_nearpd_matches_metafor(cid: str) -> None:
+    """metafor: ``rma.mv(yi, V, ..., control=list(nearpd=TRUE))`` (scripts/goldens/
+    rma_mv_nearpd.R, fit_case): estimates, se, Var(beta), the variance components, the
+    (nearPD'd) G, log-likelihood, deviance, AIC/BIC/AICc, QE and QM."""
+    case = CASES[cid]
+    res = fit(case)
+    assert res.coef_names == tuple(case["coef_names"])
+    for f in ("beta", "se", "zval", "pval", "ci_lb", "ci_ub", "vb", "logLik", "deviance",
+              "AIC", "BIC", "AICc", "QM", "QMp"):
+        close(getattr(res, f), case[f], f"{cid}: {f}")
+    # metafor stores 0 for a component the model does not have
+    for f in ("sigma2", "tau2", "rho"):
+        ref = np.atleast_1d(num(case[f]))
+        close(getattr(res, f), ref[: getattr(res, f).size].tolist(), f"{cid}: {f}")
+    if case["G"] is not None:
+        close(res.G, case["G"], f"{cid}: G")
+    assert res.parms == case["parms"]
+    if case["QE"] == "NA":  # V not positive definite: metafor's QE is NA
+        assert math.isnan(res.QE) and math.isnan(res.QEp)
+        assert res.to_dict()["QE"] is None
+        assert "Heterogeneity" not in res.summary()  # metafor omits the test
+    else:
+        close(res.QE, case["QE"], f"{cid}: QE")
+        close(res.QEp, case["QEp"], f"{cid}: QEp")
+
+
+@pytest.mark.parametrize("cid", sorted(CASES))
+def test_without_nearpd_as_metafor(cid: str) -> None:
+    """metafor without nearpd (its default optimiser): where it stops with "Final
+    variance-covariance matrix not positive definite" ours raises an InputError naming V with
+    that message (and pointing to nearpd when V itself is not positive definite); where it
+    fits (konstantopoulos2011: the school-level sigma^2 makes M positive definite), ours fits
+    and agrees with it (and with the nearpd fit, whose nearPD cuts nothing at the optimum)."""
+    case = CASES[cid]
+    ref = case["without_nearpd"]
+    if "error" in ref:
+        assert ref["error"] == "Final variance-covariance matrix not positive definite."
+        with pytest.raises(InputError, match="Final variance-covariance matrix not positive "
+                           "definite") as err:
+            fit(case, use_nearpd=False)
+        assert err.value.field == "V"
+        if case["V"] not in frame(case["dataset"]).columns:
+            assert "nearpd" in str(err.value)
+    else:
+        res = fit(case, use_nearpd=False)
+        for f in ("beta", "se", "sigma2", "logLik"):
+            close(getattr(res, f), ref[f], f"{cid} without nearpd: {f}")
+
+
+def test_v_not_positive_definite_warns() -> None:
+    """metafor warns "'V' appears to be not positive definite." (and reports QE = NA); ours
+    warns that V is not positive definite and that QE is not computed."""
+    case = CASES["konst_reml"]
+    with pytest.warns(MetareviewWarning, match="V is not positive definite"):
+        rma_mv("yi", matrix(case["V"]), data=frame(case["dataset"]),
+               random=case["random"], control={"nearpd": True})
+
+
+def test_nearpd_changes_nothing_where_m_is_well_conditioned() -> None:
+    """nearPD returns its input (up to rounding) when no eigenvalue is below 1e-6 times the
+    largest: dat.konstantopoulos2011 with its diagonal V gives the same fit with and without
+    nearpd (the nearpd fit takes the general block path, not the closed-form nested one)."""
+    d = frame("konstantopoulos2011")
+    a = rma_mv("yi", "vi", data=d, random="~ 1 | district/school")
+    b = rma_mv("yi", "vi", data=d, random="~ 1 | district/school", control={"nearpd": True})
+    for f in ("beta", "se", "sigma2", "logLik", "QE"):
+        np.testing.assert_allclose(getattr(b, f), getattr(a, f), rtol=1e-9, err_msg=f)
+
+
+def test_un_g_is_nearpd_of_the_fixed_correlations() -> None:
+    """With fixed rho (0.9, 0.9, 0, -0.5, 0, 0) G is not positive definite for any tau2; as
+    metafor's .con.E ours reports G = nearPD(G) (positive definite, its smallest eigenvalue
+    raised to 1e-8 times the largest), tau2 = diag(G) and rho = cov2cor(G), so the reported
+    rho are not the fixed values."""
+    res = fit(CASES["ishak_un_fixed_rho_reml"])
+    ev = np.linalg.eigvalsh(res.G)
+    assert ev[0] > 0
+    np.testing.assert_allclose(ev[0] / ev[-1], 1e-8, rtol=1e-6)
+    np.testing.assert_allclose(res.tau2, np.diag(res.G), rtol=1e-12)
+    sd = np.sqrt(np.diag(res.G))
+    assert res.rho[0] == pytest.approx(res.G[1, 0] / (sd[1] * sd[0]), rel=1e-12)
+    assert abs(res.rho[0] - 0.9) > 0.3
+
+
+def test_nearpd_blocks_of_stacks_equal_nearpd_of_the_full_matrix() -> None:
+    """``nearpd_blocks`` on stacks ``(nb, m, m)`` (as rma_mv passes M's blocks) equals
+    ``nearpd`` of the whole block-diagonal matrix (Matrix::nearPD's algorithm; its golden is
+    tests/models/test_matreg.py), including the thresholds relative to the largest eigenvalue
+    of the whole matrix, which here lies in another block than the non-PD ones."""
+    rng = np.random.default_rng(7)
+    stack = []
+    for i in range(5):
+        sd = rng.uniform(0.1, 0.3, 2)
+        r = 1.5 if i % 2 == 0 else 0.3  # correlations of 1.5: not positive definite
+        stack.append(np.outer(sd, sd) * np.array([[1.0, r], [r, 1.0]]))
+    big = np.diag([4.0, 3.0, 2.0])
+    blocks, res = nearpd_blocks([np.stack(stack), big])
+    full = np.zeros((13, 13))
+    for i, b in enumerate(stack):
+        full[2 * i:2 * i + 2, 2 * i:2 * i + 2] = b
+    full[10:, 10:] = big
+    ref = nearpd(full)
+    got = np.zeros((13, 13))
+    for i in range(5):
+        got[2 * i:2 * i + 2, 2 * i:2 * i + 2] = blocks[0][i]
+    got[10:, 10:] = blocks[1]
+    np.testing.assert_allclose(got, ref.mat, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(res.eigenvalues, ref.eigenvalues, rtol=1e-10, atol=1e-15)
+    assert res.clipped and ref.clipped and res.iterations == ref.iterations
+    assert not nearpd(np.diag([1.0, 2.0])).clipped
+
+
+MULTI: dict[str, Any] = G["berkey_un_ml_multimodal"]
+
+
+def test_ml_local_maxima_as_metafor() -> None:
+    """dat.berkey1998 (V not PD), UN, ML: the nearPD'd likelihood has several local maxima.
+    metafor's default optimiser (nlminb) and BFGS stop at the one where nearPD cuts nothing
+    (smallest eigenvalue of M 0.01); Nelder-Mead (logLik 6.4385) and bobyqa (5.9302) at others
+    inside the region where it cuts M's smallest eigenvalues to 1e-8 times the largest (there
+    the residuals along those eigenvectors are weighted by 1e8 / max eigenvalue). Ours
+    optimises from metafor's start value to the first, as nlminb: logLik at 1e-10, estimates
+    at 1e-6. At the other two (components fixed at metafor's estimates) ours gives metafor's
+    beta, se and logLik: the likelihood surface is metafor's, maxima and all."""
+    ref = MULTI["nlminb_default"]
+    case = {**CASES["berkey_un_reml"], "method": "ML"}
+    res = fit(case)
+    assert res.logLik == pytest.approx(ref["logLik"], rel=1e-10)
+    for f in ("beta", "se", "tau2", "rho"):
+        close(getattr(res, f), ref[f], f"ML nlminb: {f}")
+    for name in ("nelder_mead", "bobyqa"):
+        at = MULTI[name]
+        assert at["M_min_eigen"] / at["M_max_eigen"] < 1e-6  # nearPD cut eigenvalues there
+        fx = fit({**case, "extra": {"tau2": at["tau2"], "rho": at["rho"]}})
+        for f in ("beta", "se", "logLik"):
+            close(getattr(fx, f), at[f], f"{name}: {f}")
+        assert fx.logLik > res.logLik
+
+
+def test_cvvc_with_a_nearpd_g_as_metafor() -> None:
+    """metafor: ``rma.mv(..., rho = c(0.9, 0.9, 0, -0.5, 0, 0), struct = "UN", cvvc = TRUE,
+    control = list(nearpd = TRUE))`` (scripts/goldens/rma_mv_nearpd.R): its Hessian is taken
+    at the reported nearPD'd tau2 used as inputs (which nearPD changes again: not the optimum),
+    as ours (multilevel._vvc_nearpd_g). rtol 1e-6; entries that are 0 in exact arithmetic
+    (tau^2.4 is separate) at 1e-6 of the largest."""
+    ref = G["ishak_un_fixed_rho_reml_cvvc"]
+    case = CASES["ishak_un_fixed_rho_reml"]
+    d = frame(case["dataset"])
+    res = rma_mv("yi", "vi", data=d, random=case["random"], mods=case["mods"], struct="UN",
+                 control={"nearpd": True}, cvvc=True, **case["extra"])
+    assert res.vvc_names == tuple(ref["vvc_names"])
+    vvc = np.array(ref["vvc"], dtype=float)
+    np.testing.assert_allclose(res.vvc, vvc, rtol=1e-6, atol=1e-6 * float(np.max(vvc)))
