@@ -124,6 +124,23 @@ def test_rma_mv_takes_the_closed_form_only_where_it_applies() -> None:
     assert not isinstance(res3._refit[0], NestedModel) and math.isfinite(res3.logLik)
 
 
+def test_tiny_sampling_variance_warns_as_metafor() -> None:
+    """metafor warns "'V' appears to be not positive definite." when an eigenvalue of V is at
+    or below machine epsilon, even where V's Cholesky factor exists and QE is computed:
+    dat.konstantopoulos2011 with vi[1] = 1e-17, metafor 3.8-1
+    ``rma.mv(yi, vi, random = ~ 1 | district/school, data = dat,
+    control = list(rel.tol = 1e-12))`` gives QE 1185.8513913041629, sigma2 0.0679755343345 and
+    0.0324835886151, beta 0.1778346217447, logLik -7.6589831615254."""
+    d = konst()
+    d.loc[0, "vi"] = 1e-17
+    with pytest.warns(MetareviewWarning, match="an eigenvalue <= machine epsilon") as rec:
+        res = rma_mv("yi", "vi", data=d, random="~ 1 | district/school")
+    assert not any("QE and QEp are not computed" in str(w.message) for w in rec)
+    np.testing.assert_allclose([res.QE, *res.sigma2, *res.beta, res.logLik],
+                               [1185.8513913041629, 0.0679755343345, 0.0324835886151,
+                                0.1778346217447, -7.6589831615254], rtol=1e-6)
+
+
 def test_unsorted_rows_give_the_sorted_fit() -> None:
     """Rows in any order: the same fit as the rows grouped by cluster."""
     d = shuffled(11)

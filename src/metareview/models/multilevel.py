@@ -1655,6 +1655,7 @@ def rma_mv(
         nested = NestedModel(y, x, vdiag, labels, kinds_nested, sig, k, p, method_u == "REML",
                              logdet_xx)
         model, fe, dv = nested, nested.qe(), vdiag
+        v_not_pd = bool(np.any(vdiag <= _EPS))
     else:
         if vmat is None:
             vmat = _diag_checked(vdiag, "V") if vdiag is not None else _covariance(V, frame, k)
@@ -1662,6 +1663,7 @@ def rma_mv(
         model = _Model(groups, sig, gts, k, p, method_u == "REML", logdet_xx,
                        nearpd=ctl["nearpd"])
         fe, dv = _qe(groups, y, x), None
+        v_not_pd = _v_not_pd(groups, vdiag)
 
     # ---- fixed components and start values (metafor's)
     fix_s = _fix_vector(sigma2, len(sig), "sigma2")
@@ -1674,10 +1676,14 @@ def rma_mv(
              for t in gts[1:]]
     nvc = len(sig) + sum(t.ntau for t in gts)
     total = _start_total(y, model.groups if dv is None else [], nvc, fe, dv, x)
-    if fe[2] is None:
+    qe_note = ": QE and QEp are not computed (NaN, metafor's NA)" if fe[2] is None else ""
+    if v_not_pd:
         warnings.warn("V is not positive definite (as metafor's \"'V' appears to be not "
-                      "positive definite\"): QE and QEp are not computed (NaN, metafor's NA)",
+                      f"positive definite\", an eigenvalue <= machine epsilon){qe_note}",
                       MetareviewWarning, stacklevel=2)
+    elif qe_note:
+        warnings.warn(f"V could not be factorised (Cholesky){qe_note}", MetareviewWarning,
+                      stacklevel=2)
     eta0: list[float] = [math.log(total / max(nvc, 1))] * len(sig)
     kinds: list[str] = ["var"] * len(sig)
     plabels: list[str] = ([f"sigma^2.{j + 1}" for j in range(len(sig))] if len(sig) > 1
@@ -1898,6 +1904,24 @@ def _start_total(y: FloatArray, groups: list[_Group], nvc: int,
             ok = grp.idx >= 0
             dv[grp.idx[ok]] = np.diagonal(grp.v, axis1=1, axis2=2)[ok]
     return max(0.001 * max(nvc, 1), float(np.var(res, ddof=1)) - 1.0 / float(np.mean(1.0 / dv)))
+
+
+#: metafor's ``.Machine$double.eps``: an eigenvalue of ``V`` at or below it makes ``rma.mv``
+#: warn "'V' appears to be not positive definite".
+_EPS = float(np.finfo(float).eps)
+
+
+def _v_not_pd(groups: list[_Group], vdiag: FloatArray | None) -> bool:
+    """metafor's check of ``V`` (``rma.mv``): some eigenvalue ``<= .Machine$double.eps``,
+    unless ``V`` is all zero. The eigenvalues of the block-diagonal ``V`` are those of its
+    blocks (padding rows carry 1 on the diagonal, which never trips the check)."""
+    if vdiag is not None:
+        return bool(np.any(vdiag <= _EPS)) and bool(np.any(vdiag != 0))
+    nonzero = any(bool(np.any(np.where((grp.idx >= 0)[:, :, None] & (grp.idx >= 0)[:, None, :],
+                                       grp.v, 0.0))) for grp in groups)
+    if not nonzero:
+        return False
+    return any(bool(np.min(np.linalg.eigvalsh(grp.v)) <= _EPS) for grp in groups)
 
 
 def _qe(groups: list[_Group], y: FloatArray, x: FloatArray
