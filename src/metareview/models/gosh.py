@@ -6,8 +6,10 @@ them) and plots each fit's pooled estimate against its I^2: clusters and outlier
 that pull the result. Every refit here goes through the batch core
 (:func:`metareview.models._core.fit_padded`): the subsets are rows of one padded array, fitted
 in a few array computations, with the method, control and (fixed) tau^2 of the model, so each
-row equals ``rma(yi[subset], vi[subset], method=...)``. With ``backend="dask"`` the same chunks of
-subsets are fitted as tasks on a ``dask.distributed`` cluster, with identical results.
+row equals ``rma(yi[subset], vi[subset], method=...)``; a meta-regression's subsets go through
+the stacked fits of :mod:`metareview.models._regbatch`. With ``backend="dask"`` the same chunks
+of subsets (of either kind of fit) are fitted as tasks on a ``dask.distributed`` cluster, with
+identical results.
 
 References
 ----------
@@ -226,32 +228,55 @@ def _reg_subsets(
     return rows[np.lexsort((codes, rows.sum(axis=1)))], False
 
 
+@dataclass(frozen=True)
+class _RegModel:
+    """What refitting a meta-regression to a subset needs (picklable, so the dask backend ships
+    it to the workers with each chunk): the studies ``yi, vi`` and model matrix ``X`` of the
+    fit, its coefficient names, method, control, level and measure, and its fixed tau^2 (None
+    when estimated)."""
+
+    yi: NDArray[np.float64] = field(repr=False)
+    vi: NDArray[np.float64] = field(repr=False)
+    X: NDArray[np.float64] = field(repr=False)
+    names: tuple[str, ...]
+    method: str
+    control: Control
+    level: float
+    measure: str
+    tau2: float | None
+
+    @classmethod
+    def of(cls, result: Any) -> _RegModel:
+        """The model of a :class:`~metareview.models.regression.RegResult`."""
+        return cls(
+            yi=np.asarray(result.yi, dtype=float), vi=np.asarray(result.vi, dtype=float),
+            X=np.asarray(result.X, dtype=float), names=tuple(result.coef_names),
+            method=result.method, control=result.control, level=float(result.level),
+            measure=result.measure, tau2=result.tau2 if result.tau2_fixed else None,
+        )  # fmt: skip
+
+
 def _reg_rows_one_by_one(
-    result: Any, incl: NDArray[np.bool_], rows: NDArray[np.intp] | None = None
+    model: _RegModel, incl: NDArray[np.bool_], rows: NDArray[np.intp] | None = None
 ) -> NDArray[np.float64]:
-    """``QE, I2, H2, tau2`` and the coefficients of ``result``'s model refitted to each subset
+    """``QE, I2, H2, tau2`` and the coefficients of ``model`` refitted to each subset
     ``incl[rows]`` by :func:`metareview.models.rma_reg`'s core, one subset at a time (NaN where
     the fit fails): the reference the batched path is tested against, and its fallback."""
     from metareview.errors import ConvergenceError
     from metareview.models.regression import _fit as fit_reg
 
-    X = np.asarray(result.X, dtype=float)
-    p = X.shape[1]
-    yi = np.asarray(result.yi, dtype=float)
-    vi = np.asarray(result.vi, dtype=float)
-    names = list(result.coef_names)
+    X, yi, vi = model.X, model.yi, model.vi
     idx = np.arange(incl.shape[0]) if rows is None else rows
-    out = np.full((idx.size, 4 + p), np.nan)
-    tau2 = result.tau2 if result.tau2_fixed else None
+    out = np.full((idx.size, 4 + X.shape[1]), np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # metafor's gosh suppresses the refits' warnings
         for j, i in enumerate(idx):
             row = incl[i]
             try:
                 r = fit_reg(
-                    yi[row], vi[row], X[row], names, method=result.method, test="z",
-                    alpha=1 - result.level / 100, level=result.level, btt=None,
-                    measure=result.measure, slab=[], tau2=tau2, control=result.control,
+                    yi[row], vi[row], X[row], list(model.names), method=model.method,
+                    test="z", alpha=1 - model.level / 100, level=model.level, btt=None,
+                    measure=model.measure, slab=[], tau2=model.tau2, control=model.control,
                     skip_r2=True,
                 )  # fmt: skip
             except (InputError, ConvergenceError, np.linalg.LinAlgError):
@@ -260,65 +285,61 @@ def _reg_rows_one_by_one(
     return out
 
 
-def _reg_rows_batched(result: Any, incl: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """The rows of :func:`_reg_rows_one_by_one`, fitted :data:`CHUNK_ROWS` subsets at a time by
-    :func:`metareview.models._regbatch.fit_subsets` (stacked weighted least squares and tau^2);
-    the few rows whose iterations it leaves unsettled are fitted one at a time."""
+def _fit_reg_chunk(args: tuple[_RegModel, NDArray[np.bool_], bool]) -> NDArray[np.float64]:
+    """The rows of :func:`_reg_rows_one_by_one` for one chunk of subsets ``incl`` (a
+    module-level function, one task with the dask backend). ``batched``: fitted at once by
+    :func:`metareview.models._regbatch.fit_subsets` (stacked weighted least squares and tau^2),
+    the few rows whose iterations it leaves unsettled, or the whole chunk when one of its
+    systems is singular, one at a time; else all one at a time."""
     from metareview.models._regbatch import fit_subsets
 
-    X = np.asarray(result.X, dtype=float)
-    p = X.shape[1]
-    yi = np.asarray(result.yi, dtype=float)
-    vi = np.asarray(result.vi, dtype=float)
-    tau2 = result.tau2 if result.tau2_fixed else None
-    out = np.full((incl.shape[0], 4 + p), np.nan)
-    for a in range(0, incl.shape[0], CHUNK_ROWS):
-        part = incl[a : a + CHUNK_ROWS]
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cols, redo = fit_subsets(
-                    yi, vi, X, part, method=result.method, control=result.control, tau2=tau2
-                )
-        except np.linalg.LinAlgError:  # a singular system in the chunk: fit it row by row
-            out[a : a + part.shape[0]] = _reg_rows_one_by_one(result, part)
-            continue
-        block = np.column_stack([cols["QE"], cols["I2"], cols["H2"], cols["tau2"], cols["beta"]])
-        if redo.any():
-            block[redo] = _reg_rows_one_by_one(result, part, np.flatnonzero(redo))
-        out[a : a + part.shape[0]] = block
-    return out
+    model, incl, batched = args
+    if not batched:
+        return _reg_rows_one_by_one(model, incl)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cols, redo = fit_subsets(
+                model.yi, model.vi, model.X, incl, method=model.method, control=model.control,
+                tau2=model.tau2,
+            )  # fmt: skip
+    except np.linalg.LinAlgError:  # a singular system in the chunk: fit it row by row
+        return _reg_rows_one_by_one(model, incl)
+    block = np.column_stack([cols["QE"], cols["I2"], cols["H2"], cols["tau2"], cols["beta"]])
+    if redo.any():
+        block[redo] = _reg_rows_one_by_one(model, incl, np.flatnonzero(redo))
+    return np.asarray(block, dtype=np.float64)
 
 
 def _gosh_reg(
     result: Any, subsets: int | None, seed: int | np.random.Generator | None,
-    batched: bool = True,
-) -> GoshResult:
+    batched: bool = True, *, backend: str = "numpy", client: Any = None,
+) -> GoshResult:  # fmt: skip
     """GOSH of a meta-regression (metafor's ``gosh.rma`` of an ``rma.uni`` fit with ``mods``):
     every subset of at least ``p`` studies refitted with the model's method, control and
     (fixed) tau^2; a subset whose model matrix is not of full rank, or that has too few studies
     for the coefficients and tau^2, is a NaN row (metafor: an error, or a dropped coefficient,
-    which its gosh() stores as NA). The subsets are fitted in stacked batches
-    (:mod:`metareview.models._regbatch`) for every method but GENQ/GENQM, else (or with
-    ``batched=False``) one at a time."""
+    which its gosh() stores as NA). The subsets are cut into chunks of :data:`CHUNK_ROWS`, each
+    fitted by :func:`_fit_reg_chunk` (in stacked batches, :mod:`metareview.models._regbatch`,
+    for every method but GENQ/GENQM; else, or with ``batched=False``, one at a time) in this
+    process or as tasks on a dask client (:func:`~metareview.models._backend.run_chunks`)."""
     from metareview.models._regbatch import VECTOR_METHODS
 
-    X = np.asarray(result.X, dtype=float)
-    k, p = X.shape
+    model = _RegModel.of(result)
+    k, p = model.X.shape
     incl, exact = _reg_subsets(k, p, subsets, seed)
-    names = list(result.coef_names)
-    if batched and result.method in VECTOR_METHODS:
-        out = _reg_rows_batched(result, incl)
-    else:
-        out = _reg_rows_one_by_one(result, incl)
-    cols = ["estimate"] if p == 1 else names  # metafor's column names
+    stacked = batched and model.method in VECTOR_METHODS
+    chunks = [(model, incl[a : a + CHUNK_ROWS], stacked)
+              for a in range(0, incl.shape[0], CHUNK_ROWS)]  # fmt: skip
+    out = np.concatenate(run_chunks(_fit_reg_chunk, chunks, backend=backend, client=client))
+    cols = ["estimate"] if p == 1 else list(model.names)  # metafor's column names
     res = pd.DataFrame(out, columns=["QE", "I2", "H2", "tau2", *cols])
     res.insert(0, "k", incl.sum(axis=1).astype(np.int64))
     fit = np.isfinite(res.to_numpy(float)).all(axis=1)
     if not fit.any():
         raise InputError("gosh: every model fit failed")
     return GoshResult(
-        res=res, incl=incl, fit=fit, k=k, method=result.method, measure=result.measure,
+        res=res, incl=incl, fit=fit, k=k, method=model.method, measure=model.measure,
         exact=exact, slab=tuple(result.slab) if result.slab else tuple(map(str, range(1, k + 1))),
     )  # fmt: skip
 
@@ -345,7 +366,13 @@ def gosh(
     ``res`` has the coefficients in place of ``estimate`` (NaN where the subset's model matrix is
     not of full rank). Its subsets are fitted in stacked batches: weighted least squares with
     one ``p x p`` solve per subset and tau^2 by the fit's estimator, vectorised across subsets
-    (:mod:`metareview.models._regbatch`). The dask backend is for ``rma`` fits only.
+    (:mod:`metareview.models._regbatch`). A fit with user weights (so every GENQ/GENQM fit) is
+    refused: the refits would drop the weights.
+
+    Both kinds of fit are cut into the same chunks of :data:`CHUNK_ROWS` subsets, fitted in this
+    process (``backend="numpy"``) or each as one task on a ``dask.distributed`` client
+    (``backend="dask"``); the chunks and the code that fits them are the same, so the results
+    are identical to the last bit.
 
     Parameters
     ----------
@@ -372,7 +399,8 @@ def gosh(
     Raises
     ------
     InputError
-        ``result`` is not an ``rma`` fit, has ``k = 1``, or the backend is unknown.
+        ``result`` is not an ``rma`` or ``rma_reg`` fit, has ``k = 1`` or user weights, or the
+        backend is unknown.
 
     References
     ----------
@@ -384,12 +412,9 @@ def gosh(
         if result.k < 2:
             raise InputError("gosh needs at least 2 studies (k = 1)")
         check_backend(backend, client)
-        if backend != "numpy":
-            raise InputError("gosh of a meta-regression runs with backend='numpy' only",
-                             field="backend")
-        if result.user_weights is not None:  # the refits would drop them
+        if result.user_weights is not None:  # the refits would drop them (so GENQ, GENQM)
             raise InputError("gosh: not supported for a fit with user weights", field="weights")
-        return _gosh_reg(result, subsets, seed)
+        return _gosh_reg(result, subsets, seed, backend=backend, client=client)
     if not isinstance(result, RMAResult):
         raise InputError("gosh needs a model fitted by rma()")
     if result.k < 2:
