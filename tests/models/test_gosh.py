@@ -234,18 +234,46 @@ def test_gosh_meta_regression_batched_is_exact_where_the_loop_rounds() -> None:
     assert abs(a[i, 4] - exact) <= abs(b[i, 4] - exact)
 
 
-def test_gosh_meta_regression_unsettled_rows_are_fitted_one_at_a_time() -> None:
-    """With control maxiter = 3 REML's Fisher scoring does not settle in the stacked fits; those
-    rows go to the one-at-a-time path (its Brent fallback), so both paths still agree."""
-    from metareview.models._regbatch import fit_subsets
+def test_gosh_meta_regression_unsettled_rows_are_solved_in_the_batch() -> None:
+    """With control maxiter = 3 REML's Fisher scoring does not settle for some subsets; the
+    stacked fits then solve the estimating equation by bisection (``_regbatch._score_root``),
+    as the one-at-a-time path does by Brent's method, so no row is left to redo and both paths
+    agree (1e-10)."""
+    from metareview.models._regbatch import _Data, _scoring, fit_subsets
     from metareview.models.gosh import _gosh_reg
 
     with pytest.warns(UserWarning, match="did not converge within 3"):
         res = _bcg_reg("REML", ["ablat"], control={"maxiter": 3})
     batched = _gosh_reg(res, 200, 5)
-    _, redo = fit_subsets(np.asarray(res.yi), np.asarray(res.vi), np.asarray(res.X),
-                          batched.incl, method="REML", control=res.control)
+    y, v, X = np.asarray(res.yi), np.asarray(res.vi), np.asarray(res.X)
+    big = batched.incl[batched.incl.sum(axis=1) >= 3]  # rows with tau^2 to estimate
+    with np.errstate(all="ignore"):
+        _, conv = _scoring(_Data(y, v, X, big.astype(float)), "REML", res.control)
+    assert 0 < (~conv).sum() < big.shape[0]
+    _, redo = fit_subsets(y, v, X, batched.incl, method="REML", control=res.control)
+    assert not redo.any()
+    loop = _gosh_reg(res, 200, 5, batched=False)
+    np.testing.assert_array_equal(batched.fit, loop.fit)
+    np.testing.assert_allclose(batched.res.to_numpy(float), loop.res.to_numpy(float),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_gosh_meta_regression_rows_left_unsettled_are_fitted_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows the stacked fits leave unsettled (here: all of scoring's, with the root step made
+    a no-op) are refitted one at a time (Brent's method there), so both paths still agree."""
+    from metareview.models import _regbatch
+    from metareview.models.gosh import _gosh_reg
+
+    with pytest.warns(UserWarning, match="did not converge within 3"):
+        res = _bcg_reg("REML", ["ablat"], control={"maxiter": 3})
+    monkeypatch.setattr(_regbatch, "_score_root", lambda d, t, conv, method, control: (t, conv))
+    _, redo = _regbatch.fit_subsets(np.asarray(res.yi), np.asarray(res.vi), np.asarray(res.X),
+                                    _gosh_reg(res, 200, 5).incl, method="REML",
+                                    control=res.control)  # fmt: skip
     assert 0 < redo.sum() < 200
+    batched = _gosh_reg(res, 200, 5)
     loop = _gosh_reg(res, 200, 5, batched=False)
     np.testing.assert_array_equal(batched.fit, loop.fit)
     np.testing.assert_allclose(batched.res.to_numpy(float), loop.res.to_numpy(float),

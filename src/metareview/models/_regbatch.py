@@ -23,12 +23,13 @@ so each row equals the one-at-a-time fit ``rma_reg(yi[S], vi[S], mods=X[S])`` to
 - PM / PMM: the root of ``y'P(t)y = k - p`` / ``qchisq(0.5, k - p)`` by Newton's method from
   0 (``y'P(t)y`` is decreasing and convex: its derivatives are ``-y'PPy`` and ``2 y'PPPy``),
   safeguarded by bisection;
-- REML, ML, EB: Fisher scoring from ``max(0, HE)`` with metafor's step halving, then (REML, ML)
-  metafor's ``ll0check``.
+- REML, ML, EB: Fisher scoring from ``max(0, HE)`` with metafor's step halving; where it does
+  not settle within ``maxiter`` steps, the root of its estimating equation (as the
+  one-at-a-time fit then does, there by Brent's method, here by bisection to the same
+  tolerance); then (REML, ML) metafor's ``ll0check``.
 
-Rows whose Fisher scoring does not settle within ``maxiter`` steps, or whose root is not
-bracketed, are returned in ``redo`` for the caller to fit one at a time (that path has the
-fallbacks: Brent's method, the error that makes a NaN row).
+Rows whose root is not bracketed are returned in ``redo`` for the caller to fit one at a time
+(that path raises the error that makes a NaN row).
 
 References
 ----------
@@ -230,6 +231,56 @@ def _scoring(d: _Data, method: str, control: Control) -> tuple[FloatArray, BoolA
     return t, conv
 
 
+def _score_root(
+    d: _Data, t: FloatArray, conv: BoolArray, method: str, control: Control
+) -> tuple[FloatArray, BoolArray]:
+    """The rows of ``t`` whose Fisher scoring did not settle (``~conv``), solved as
+    regression._estimate_tau2 solves them then: tau^2 = 0 when the estimating equation
+    ``u(t)`` (the numerator of :func:`_score_terms`) is ``<= 0`` at 0, else its root on
+    ``[0, hi]``, ``hi = max(10 |HE|, mean v)`` multiplied by 4 until ``u(hi) < 0`` (at most 200
+    times). The one-at-a-time path finds the root by Brent's method with ``xtol = tol/1000``,
+    ``rtol = 4 eps``; here bisection stops at the same bound, ``hi - lo <= xtol + rtol mid``,
+    so both are within it of the root. Rows with no bracket stay unconverged."""
+    t, conv = t.copy(), conv.copy()
+    idx = np.flatnonzero(~conv)
+    sub = d.rows(idx)
+    u0, _ = _score_terms(sub, np.zeros(idx.size), method)
+    zero = u0 <= 0
+    t[idx[zero]] = 0.0
+    conv[idx[zero]] = True
+    rest = np.flatnonzero(~zero)
+    if rest.size == 0:
+        return t, conv
+    s = sub.rows(rest)
+    hi = np.maximum(10.0 * np.abs(_tau2_he(s)), s.vbar)
+    bracketed = np.zeros(rest.size, dtype=bool)
+    for _ in range(200):
+        grow = np.flatnonzero(~bracketed)
+        if grow.size == 0:
+            break
+        f, _ = _score_terms(s.rows(grow), hi[grow], method)
+        neg = f < 0
+        bracketed[grow[neg]] = True
+        hi[grow[~neg]] *= 4.0
+    xtol, rtol = control.tol * 1e-3, 4.0 * np.finfo(np.float64).eps
+    lo = np.zeros(rest.size)
+    live = bracketed.copy()
+    for _ in range(max(control.maxiter, 500)):
+        i = np.flatnonzero(live)
+        if i.size == 0:
+            break
+        mid = 0.5 * (lo[i] + hi[i])
+        f, _ = _score_terms(s.rows(i), mid, method)
+        lo[i] = np.where(f >= 0, mid, lo[i])  # u(mid) = 0: both ends move to mid
+        hi[i] = np.where(f > 0, hi[i], mid)
+        width = hi[i] - lo[i]
+        live[i[width <= xtol + rtol * np.abs(0.5 * (lo[i] + hi[i]))]] = False
+    ok = bracketed & ~live
+    t[idx[rest[ok]]] = 0.5 * (lo[ok] + hi[ok])
+    conv[idx[rest[ok]]] = True
+    return t, conv
+
+
 def fit_subsets(
     y: FloatArray,
     v: FloatArray,
@@ -263,7 +314,7 @@ def fit_subsets(
         for the coefficients (and tau^2), or a model matrix not of full rank (metafor drops a
         coefficient there, and its gosh() then stores NA for the row).
     redo : ndarray of bool, shape (n,)
-        Rows to fit one at a time (scoring or root search not settled here).
+        Rows to fit one at a time (no root bracketed here).
     """
     n, _ = incl.shape
     p = X.shape[1]
@@ -316,6 +367,8 @@ def fit_subsets(
             t, conv = _root(d, target, control)
         elif method in ("REML", "ML", "EB"):
             t, conv = _scoring(d, method, control)
+            if not conv.all():
+                t, conv = _score_root(d, t, conv, method, control)
             if method != "EB":
                 check = np.flatnonzero(conv & (t > control.threshold))
                 if check.size:
