@@ -289,8 +289,8 @@ def _fit_reg_chunk(args: tuple[_RegModel, NDArray[np.bool_], bool]) -> NDArray[n
     """The rows of :func:`_reg_rows_one_by_one` for one chunk of subsets ``incl`` (a
     module-level function, one task with the dask backend). ``batched``: fitted at once by
     :func:`metareview.models._regbatch.fit_subsets` (stacked weighted least squares and tau^2),
-    the few rows whose iterations it leaves unsettled, or the whole chunk when one of its
-    systems is singular, one at a time; else all one at a time."""
+    the rows it leaves unsettled (no root of tau^2's equation bracketed), or the whole chunk
+    when one of its systems is singular, one at a time; else all one at a time."""
     from metareview.models._regbatch import fit_subsets
 
     model, incl, batched = args
