@@ -26,7 +26,7 @@ Usage (from the project root; about 25 CPU-minutes per seed for the whole grid):
 
     nice -n 10 .venv/bin/python benchmarks/screening_select.py \\
         [--data ../shared/data/screening-cohen2006] [--seeds 3] [--labels label1,label2] \\
-        [--grid issue11|coldstart] [--criterion wss-recall|coldstart] \\
+        [--grid issue11|coldstart|coldstart2|coldstart3] [--criterion wss-recall|coldstart] \\
         [--cache /tmp/screen/select_cache] [--only default] \\
         [--asreview /work/asreview-cache/summary.json] [--json out.json]
 
@@ -72,6 +72,11 @@ FEATURES: dict[str, dict[str, Any]] = {
                                       "keyword_warmup": x} for x in (0.025, 0.05)},
     **{f"df1-kw0.3-ramp{100 * x:g}": {**_NGRAM, "min_df": 1, "keyword_weight": 0.3,
                                       "keyword_ramp": x} for x in (0.05, 0.10)},
+    # the keyword block decided per review while fewer than 5% are labelled (the third
+    # cold-start grid): by leave-one-relevant-out ranks, or by interleaving both rankings
+    **{f"df1-kw0.3-{how}5": {**_NGRAM, "min_df": 1, "keyword_weight": 0.3,
+                             "keyword_select": how, "keyword_select_until": 0.05}
+       for how in ("loo", "interleave")},
 }
 #: Classifiers: (model, extra weight on relevant records on top of the balanced weights, C).
 #: The weights are scaled to mean 1 (as ASReview's); the ``lr-rel*`` settings were first run
@@ -129,8 +134,19 @@ COLD2_GRID: list[tuple[str, str]] = [
     ("df1-kw0.3-ramp5", "svm-u4"),
     ("df1-kw0.3-ramp10", "svm-u4"),
 ]
+#: The third cold-start grid (issue 11): the default, and the keyword block decided review by
+#: review from its own labels while fewer than 5% of the records are labelled
+#: (``Ranker(keyword_select="loo")``: the feature set that ranks held-out relevant records
+#: better; ``"interleave"``: team-draft interleaving of both rankings), the full features after.
+#: Fixed, with the criterion and the shipping rule of
+#: benchmarks/results/screening_select_coldstart3.md, before either ran on the Cohen sets.
+COLD3_GRID: list[tuple[str, str]] = [
+    ("df1-kw0.3", "svm-u4"),
+    ("df1-kw0.3-loo5", "svm-u4"),
+    ("df1-kw0.3-interleave5", "svm-u4"),
+]
 GRIDS: dict[str, list[tuple[str, str]]] = {"issue11": GRID, "coldstart": COLD_GRID,
-                                           "coldstart2": COLD2_GRID}
+                                           "coldstart2": COLD2_GRID, "coldstart3": COLD3_GRID}
 #: The cold start: the fractions read at which the relevant records found are counted.
 COLD_AT: tuple[float, float] = (0.025, 0.05)
 
