@@ -54,7 +54,8 @@ from metareview.screening.simulation import load_labelled_csv, simulate_order
 
 ROOT = Path(__file__).resolve().parents[1]
 
-_NGRAM = {"ngram_max": 2, "stop_words": False, "max_df": 0.95}
+#: (``keyword_select`` stated, so these rows keep their meaning whatever Ranker's default)
+_NGRAM = {"ngram_max": 2, "stop_words": False, "max_df": 0.95, "keyword_select": None}
 #: Feature sets: word 1-2-grams, no stop-word removal, sublinear tf, max_df 0.95, l2 norm
 #: throughout (issue 11); min_df 1 or 2; keywords/MeSH left out or a block weighted 0.3.
 FEATURES: dict[str, dict[str, Any]] = {
@@ -208,10 +209,21 @@ def criterion_score(values: tuple[float, ...], criterion: str = "wss-recall") ->
     raise ValueError(f"unknown criterion {criterion!r}; choose wss-recall or coldstart")
 
 
-#: Grid settings that are a preset ``benchmarks/screening_vs_asreview.py`` replays in full,
-#: with the same priors and ranker (so the same reading order): with ``--orders`` their
-#: replays are read from its cached orders instead of being run again.
-SAME_AS_TOOL: dict[tuple[str, str], str] = {("df1-kw0.3", "svm-u4"): "metareview-default"}
+#: The tool of ``benchmarks/screening_vs_asreview.py`` whose orders (same priors, schedule and
+#: ranker, so the same reading order) ``--orders`` reads instead of replaying a grid setting,
+#: when the setting is the one those orders were made with: its ``settings.json``
+#: (:meth:`Ranker.settings`), or, for caches written before it kept one, ``df1-kw0.3/svm-u4``
+#: (the default preset until the third cold-start grid).
+ORDERS_TOOL = "metareview-default"
+LEGACY_ORDERS_SETTING = ("df1-kw0.3", "svm-u4")
+
+
+def _orders_match(orders_dir: Path, tool: str, feat: str, clf: str, ranker: Ranker) -> bool:
+    """True when ``orders_dir/tool`` holds the orders of this grid setting."""
+    path = orders_dir / tool / "settings.json"
+    if not path.exists():
+        return (feat, clf) == LEGACY_ORDERS_SETTING
+    return bool(json.loads(path.read_text()) == ranker.settings())
 
 
 def _from_orders(orders_dir: Path, data: Any, file: str, label: str, tool: str,
@@ -236,11 +248,11 @@ def run_one(
     cache: Path, orders_dir: Path | None = None,
 ) -> tuple[float, float, float, float]:
     """WSS@95, recall@10%, @2.5% and @5% of one replay, from the cache when already run (or
-    from screening_vs_asreview's orders, ``orders_dir``, for the settings of SAME_AS_TOOL)."""
+    from screening_vs_asreview's orders, ``orders_dir``, when :func:`_orders_match`)."""
     out = cache / f"{file}.{label}.{feat}.{clf}.s{seed}.json"
-    tool = SAME_AS_TOOL.get((feat, clf))
-    if not out.exists() and orders_dir is not None and tool is not None:
-        entry = _from_orders(orders_dir, data, file, label, tool, seed)
+    if (not out.exists() and orders_dir is not None
+            and _orders_match(orders_dir, ORDERS_TOOL, feat, clf, ranker)):
+        entry = _from_orders(orders_dir, data, file, label, ORDERS_TOOL, seed)
         if entry is not None:
             out.write_text(json.dumps(entry))
     if not out.exists():

@@ -297,7 +297,7 @@ def test_the_keyword_block_enters_from_the_kth_relevant_label() -> None:
     two_rel = [1, 0, None, 1, None]
     text_only = Ranker(keyword_weight=0.0)
     always = Ranker(keyword_weight=0.3)
-    from2 = Ranker(keyword_weight=0.3, keyword_from=2)
+    from2 = Ranker(keyword_weight=0.3, keyword_from=2, keyword_select=None)
     # one relevant label: the text block alone, the scores of a ranker without keywords
     np.testing.assert_allclose(from2.fit(records, one_rel).probabilities,
                                text_only.fit(records, one_rel).probabilities)
@@ -308,7 +308,7 @@ def test_the_keyword_block_enters_from_the_kth_relevant_label() -> None:
                                always.fit(records, two_rel).probabilities)
     for bad in (0, 1.5):
         with pytest.raises(InputError, match="keyword_from"):
-            Ranker(keyword_from=bad)  # type: ignore[arg-type]
+            Ranker(keyword_from=bad, keyword_select=None)  # type: ignore[arg-type]
 
 
 def _ten_records() -> list[tuple[str, str]]:
@@ -326,7 +326,7 @@ def test_the_keyword_warmup_reads_the_text_block_until_the_share_is_labelled() -
     three = [1, 0, 0] + [None] * 7       # 3 of 10: 30%
     text_only = Ranker(keyword_weight=0.0)
     always = Ranker(keyword_weight=0.3)
-    warm = Ranker(keyword_weight=0.3, keyword_warmup=0.3)
+    warm = Ranker(keyword_weight=0.3, keyword_warmup=0.3, keyword_select=None)
     # below 30% labelled: ELAS u4's features (the text block alone)
     np.testing.assert_allclose(warm.fit(records, two).probabilities,
                                text_only.fit(records, two).probabilities)
@@ -340,7 +340,7 @@ def test_the_keyword_warmup_reads_the_text_block_until_the_share_is_labelled() -
 def test_the_keyword_ramp_scales_the_block_by_the_share_labelled() -> None:
     records = _ten_records()
     labels = [1, 0, 0, None, None, None, None, None, None, None]   # 3 of 10 labelled
-    ramp = Ranker(keyword_weight=0.3, keyword_ramp=0.5)             # full weight at 5 labelled
+    ramp = Ranker(keyword_weight=0.3, keyword_ramp=0.5, keyword_select=None)  # full at 5 labelled
     ramp.fit(records, labels)
     # 3 / (0.5 * 10) = 0.6 of the weight: the same scores as a ranker weighting the block 0.18
     assert ramp.keyword_factor(1, 3) == pytest.approx(0.6)
@@ -357,7 +357,7 @@ def test_the_keyword_ramp_scales_the_block_by_the_share_labelled() -> None:
     for name in ("keyword_warmup", "keyword_ramp"):
         for bad in (-0.1, 1.5):
             with pytest.raises(InputError, match=name):
-                Ranker(**{name: bad})
+                Ranker(keyword_select=None, **{name: bad})
 
 
 # -- the keyword block decided per review (keyword_select; issue 11's third cold-start grid) --
