@@ -34,6 +34,12 @@ doi:10.1038/s42256-020-00287-7):
   the balanced ratio as ELAS u4 weighs them, the features above) was chosen by every fold of a
   leave-one-review-out selection over the nine Cohen (2006) sets, three seeds, both label
   levels (benchmarks/screening_select.py; figures in benchmarks/results/screening_select.md).
+- **Cold start.** While fewer than 5% of the records are labelled, the keyword block is used
+  only when, after the latest relevant record, it ranks held-out relevant records better than
+  the text block alone (leave-one-relevant-out, ``keyword_select="loo"``); chosen by all nine
+  folds of a pre-registered leave-one-review-out grid (benchmarks/results/
+  screening_select_coldstart3.md), where the keyword block from the first fit had put the cold
+  start behind ELAS u4's on two reviews.
 - **Class balance.** Relevant records are rare, so each class gets the same total weight:
   ``w_c = n / (2 n_c)`` for the ``n_c`` labelled records of class ``c`` among ``n`` (scikit-learn's
   "balanced" weights, King & Zeng 2001); the relevant class is then weighted
