@@ -18,6 +18,7 @@ from metareview.screening.ranking import (
     PRESETS,
     Ranker,
     Ranking,
+    _balanced_weights,
     _extrapolate_yield,
     _team_draft,
     record_text,
@@ -464,3 +465,24 @@ def test_keyword_select_bad_input() -> None:
         Ranker(keyword_select="loo", keyword_warmup=0.05)
     with pytest.raises(InputError, match="keyword_select_until"):
         Ranker(keyword_select="loo", keyword_select_until=1.5)
+
+
+def test_keyword_select_loo_scores_equal_one_fit_per_held_out_record() -> None:
+    # the held-out fits are scored on the labelled records' columns in one product: the same
+    # scores, to the last bit, as a fit and a score over every column for each held-out record
+    texts, _ = _corpus()
+    labels = np.full(len(texts), -1, dtype=np.int8)
+    labels[:4] = 1
+    labels[12:24] = 0
+    ranker = Ranker(keyword_select="loo", keyword_select_until=1.0)
+    ranker.fit(texts, labels)
+    assert ranker._features is not None
+    labelled = np.flatnonzero(labels >= 0)
+    held = [0, 1, 2, 3]
+    fast = ranker._loo_scores(ranker._features, labels, labelled, held)
+    for k, r in enumerate(held):
+        train = labelled[labelled != r]
+        y = labels[train]
+        slow = ranker._classify(ranker._features, train, y,
+                                _balanced_weights(y, ranker.relevant_weight), platt=False)[0]
+        np.testing.assert_array_equal(fast[:, k], slow)
