@@ -9,8 +9,10 @@ The ranker alone is measured by ``benchmarks/screening_latency.py``.
 
 Records: the first 5,000 records of the Cohen (2006) sets in ``../shared/data/
 screening-cohen2006`` (files in name order; real titles, abstracts and MeSH terms), decided by
-their ``label1``. Decisions are timed at several points of a screening (after 50, 1,000 and 3,000
-records have been decided; the decisions before each point are bulk-imported untimed).
+their ``label1``. Decisions are timed at several points of a screening (after 50, 200, 1,000 and
+3,000 records have been decided; the decisions before each point are bulk-imported untimed). The
+first two lie in the default ranker's cold-start window (fewer than 5% of the records labelled),
+where each new relevant record also scores both feature sets by leave-one-relevant-out.
 
 Usage (from the project root)::
 
@@ -47,7 +49,7 @@ question: {population: adults, intervention: drug class, comparator: other drugs
 eligibility:
   - {code: other, text: Not eligible (the Cohen sets record no reason)}
 """
-STAGES = (50, 1000, 3000)
+STAGES = (50, 200, 1000, 3000)
 
 
 def _records(n: int) -> tuple[list[Record], np.ndarray]:

@@ -26,7 +26,7 @@ Usage (from the project root; about 25 CPU-minutes per seed for the whole grid):
 
     nice -n 10 .venv/bin/python benchmarks/screening_select.py \\
         [--data ../shared/data/screening-cohen2006] [--seeds 3] [--labels label1,label2] \\
-        [--grid issue11|coldstart] [--criterion wss-recall|coldstart] \\
+        [--grid issue11|coldstart|coldstart2|coldstart3] [--criterion wss-recall|coldstart] \\
         [--cache /tmp/screen/select_cache] [--only default] \\
         [--asreview /work/asreview-cache/summary.json] [--json out.json]
 
@@ -54,7 +54,8 @@ from metareview.screening.simulation import load_labelled_csv, simulate_order
 
 ROOT = Path(__file__).resolve().parents[1]
 
-_NGRAM = {"ngram_max": 2, "stop_words": False, "max_df": 0.95}
+#: (``keyword_select`` stated, so these rows keep their meaning whatever Ranker's default)
+_NGRAM = {"ngram_max": 2, "stop_words": False, "max_df": 0.95, "keyword_select": None}
 #: Feature sets: word 1-2-grams, no stop-word removal, sublinear tf, max_df 0.95, l2 norm
 #: throughout (issue 11); min_df 1 or 2; keywords/MeSH left out or a block weighted 0.3.
 FEATURES: dict[str, dict[str, Any]] = {
@@ -72,6 +73,11 @@ FEATURES: dict[str, dict[str, Any]] = {
                                       "keyword_warmup": x} for x in (0.025, 0.05)},
     **{f"df1-kw0.3-ramp{100 * x:g}": {**_NGRAM, "min_df": 1, "keyword_weight": 0.3,
                                       "keyword_ramp": x} for x in (0.05, 0.10)},
+    # the keyword block decided per review while fewer than 5% are labelled (the third
+    # cold-start grid): by leave-one-relevant-out ranks, or by interleaving both rankings
+    **{f"df1-kw0.3-{how}5": {**_NGRAM, "min_df": 1, "keyword_weight": 0.3,
+                             "keyword_select": how, "keyword_select_until": 0.05}
+       for how in ("loo", "interleave")},
 }
 #: Classifiers: (model, extra weight on relevant records on top of the balanced weights, C).
 #: The weights are scaled to mean 1 (as ASReview's); the ``lr-rel*`` settings were first run
@@ -129,8 +135,19 @@ COLD2_GRID: list[tuple[str, str]] = [
     ("df1-kw0.3-ramp5", "svm-u4"),
     ("df1-kw0.3-ramp10", "svm-u4"),
 ]
+#: The third cold-start grid (issue 11): the default, and the keyword block decided review by
+#: review from its own labels while fewer than 5% of the records are labelled
+#: (``Ranker(keyword_select="loo")``: the feature set that ranks held-out relevant records
+#: better; ``"interleave"``: team-draft interleaving of both rankings), the full features after.
+#: Fixed, with the criterion and the shipping rule of
+#: benchmarks/results/screening_select_coldstart3.md, before either ran on the Cohen sets.
+COLD3_GRID: list[tuple[str, str]] = [
+    ("df1-kw0.3", "svm-u4"),
+    ("df1-kw0.3-loo5", "svm-u4"),
+    ("df1-kw0.3-interleave5", "svm-u4"),
+]
 GRIDS: dict[str, list[tuple[str, str]]] = {"issue11": GRID, "coldstart": COLD_GRID,
-                                           "coldstart2": COLD2_GRID}
+                                           "coldstart2": COLD2_GRID, "coldstart3": COLD3_GRID}
 #: The cold start: the fractions read at which the relevant records found are counted.
 COLD_AT: tuple[float, float] = (0.025, 0.05)
 
@@ -192,10 +209,21 @@ def criterion_score(values: tuple[float, ...], criterion: str = "wss-recall") ->
     raise ValueError(f"unknown criterion {criterion!r}; choose wss-recall or coldstart")
 
 
-#: Grid settings that are a preset ``benchmarks/screening_vs_asreview.py`` replays in full,
-#: with the same priors and ranker (so the same reading order): with ``--orders`` their
-#: replays are read from its cached orders instead of being run again.
-SAME_AS_TOOL: dict[tuple[str, str], str] = {("df1-kw0.3", "svm-u4"): "metareview-default"}
+#: The tool of ``benchmarks/screening_vs_asreview.py`` whose orders (same priors, schedule and
+#: ranker, so the same reading order) ``--orders`` reads instead of replaying a grid setting,
+#: when the setting is the one those orders were made with: its ``settings.json``
+#: (:meth:`Ranker.settings`), or, for caches written before it kept one, ``df1-kw0.3/svm-u4``
+#: (the default preset until the third cold-start grid).
+ORDERS_TOOL = "metareview-default"
+LEGACY_ORDERS_SETTING = ("df1-kw0.3", "svm-u4")
+
+
+def _orders_match(orders_dir: Path, tool: str, feat: str, clf: str, ranker: Ranker) -> bool:
+    """True when ``orders_dir/tool`` holds the orders of this grid setting."""
+    path = orders_dir / tool / "settings.json"
+    if not path.exists():
+        return (feat, clf) == LEGACY_ORDERS_SETTING
+    return bool(json.loads(path.read_text()) == ranker.settings())
 
 
 def _from_orders(orders_dir: Path, data: Any, file: str, label: str, tool: str,
@@ -220,11 +248,11 @@ def run_one(
     cache: Path, orders_dir: Path | None = None,
 ) -> tuple[float, float, float, float]:
     """WSS@95, recall@10%, @2.5% and @5% of one replay, from the cache when already run (or
-    from screening_vs_asreview's orders, ``orders_dir``, for the settings of SAME_AS_TOOL)."""
+    from screening_vs_asreview's orders, ``orders_dir``, when :func:`_orders_match`)."""
     out = cache / f"{file}.{label}.{feat}.{clf}.s{seed}.json"
-    tool = SAME_AS_TOOL.get((feat, clf))
-    if not out.exists() and orders_dir is not None and tool is not None:
-        entry = _from_orders(orders_dir, data, file, label, tool, seed)
+    if (not out.exists() and orders_dir is not None
+            and _orders_match(orders_dir, ORDERS_TOOL, feat, clf, ranker)):
+        entry = _from_orders(orders_dir, data, file, label, ORDERS_TOOL, seed)
         if entry is not None:
             out.write_text(json.dumps(entry))
     if not out.exists():

@@ -444,6 +444,10 @@ class Runner:
                         self.summary["crosscheck"] = self.crosscheck
             else:
                 order, cpu, wall = run_metareview(data, setting, seed, priors, fraction)
+                # which ranker made these orders (screening_select.py --orders checks it)
+                options = dict(setting)
+                ranker = Ranker(options.pop("model"), **options)
+                _write_json(self.cache / tool / "settings.json", ranker.settings())
             have[seed] = order
             times[str(seed)] = {"cpu_s": cpu, "wall_s": wall,
                                 "priors": [int(p) for p in priors]}

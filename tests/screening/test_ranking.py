@@ -18,7 +18,9 @@ from metareview.screening.ranking import (
     PRESETS,
     Ranker,
     Ranking,
+    _balanced_weights,
     _extrapolate_yield,
+    _team_draft,
     record_text,
 )
 from metareview.sources.record import Record
@@ -219,6 +221,8 @@ def _settings(ranker: Ranker) -> dict[str, object]:
         "keyword_from": ranker.keyword_from,
         "keyword_warmup": ranker.keyword_warmup,
         "keyword_ramp": ranker.keyword_ramp,
+        "keyword_select": ranker.keyword_select,
+        "keyword_select_until": ranker.keyword_select_until,
     }
 
 
@@ -294,7 +298,7 @@ def test_the_keyword_block_enters_from_the_kth_relevant_label() -> None:
     two_rel = [1, 0, None, 1, None]
     text_only = Ranker(keyword_weight=0.0)
     always = Ranker(keyword_weight=0.3)
-    from2 = Ranker(keyword_weight=0.3, keyword_from=2)
+    from2 = Ranker(keyword_weight=0.3, keyword_from=2, keyword_select=None)
     # one relevant label: the text block alone, the scores of a ranker without keywords
     np.testing.assert_allclose(from2.fit(records, one_rel).probabilities,
                                text_only.fit(records, one_rel).probabilities)
@@ -305,7 +309,7 @@ def test_the_keyword_block_enters_from_the_kth_relevant_label() -> None:
                                always.fit(records, two_rel).probabilities)
     for bad in (0, 1.5):
         with pytest.raises(InputError, match="keyword_from"):
-            Ranker(keyword_from=bad)  # type: ignore[arg-type]
+            Ranker(keyword_from=bad, keyword_select=None)  # type: ignore[arg-type]
 
 
 def _ten_records() -> list[tuple[str, str]]:
@@ -323,7 +327,7 @@ def test_the_keyword_warmup_reads_the_text_block_until_the_share_is_labelled() -
     three = [1, 0, 0] + [None] * 7       # 3 of 10: 30%
     text_only = Ranker(keyword_weight=0.0)
     always = Ranker(keyword_weight=0.3)
-    warm = Ranker(keyword_weight=0.3, keyword_warmup=0.3)
+    warm = Ranker(keyword_weight=0.3, keyword_warmup=0.3, keyword_select=None)
     # below 30% labelled: ELAS u4's features (the text block alone)
     np.testing.assert_allclose(warm.fit(records, two).probabilities,
                                text_only.fit(records, two).probabilities)
@@ -337,7 +341,7 @@ def test_the_keyword_warmup_reads_the_text_block_until_the_share_is_labelled() -
 def test_the_keyword_ramp_scales_the_block_by_the_share_labelled() -> None:
     records = _ten_records()
     labels = [1, 0, 0, None, None, None, None, None, None, None]   # 3 of 10 labelled
-    ramp = Ranker(keyword_weight=0.3, keyword_ramp=0.5)             # full weight at 5 labelled
+    ramp = Ranker(keyword_weight=0.3, keyword_ramp=0.5, keyword_select=None)  # full at 5 labelled
     ramp.fit(records, labels)
     # 3 / (0.5 * 10) = 0.6 of the weight: the same scores as a ranker weighting the block 0.18
     assert ramp.keyword_factor(1, 3) == pytest.approx(0.6)
@@ -354,4 +358,131 @@ def test_the_keyword_ramp_scales_the_block_by_the_share_labelled() -> None:
     for name in ("keyword_warmup", "keyword_ramp"):
         for bad in (-0.1, 1.5):
             with pytest.raises(InputError, match=name):
-                Ranker(**{name: bad})
+                Ranker(keyword_select=None, **{name: bad})
+
+
+# -- the keyword block decided per review (keyword_select; issue 11's third cold-start grid) --
+
+#: Four relevant records sharing "imatinib" (each with its own other words) and six unscreened
+#: irrelevant ones with unrelated text.
+_SELECT_TEXT = ["imatinib skin trial placebo dose weeks",
+                "imatinib lung fibrosis score biopsy open",
+                "imatinib scleroderma cohort pilot safety", "imatinib vascular ulcer pain relief",
+                "mouse kidney", "cell culture", "enzyme review", "membrane survey", "heart valve",
+                "brain imaging", "liver graft", "bone density"]
+#: Three relevant and two irrelevant labelled; record 3 (relevant) and 6-11 unscreened.
+_SELECT_LABELS: list[int | None] = [1, 1, 1, None, 0, 0] + [None] * 6
+
+
+def _misleading_mesh() -> list[tuple[str, str]]:
+    """Each relevant record has its own MeSH heading, and the unscreened irrelevant ones carry
+    the headings of the three labelled relevant ones: the keyword block points away."""
+    mesh = ["Adult", "Aged", "Female", "Male", "Animals", "Animals"] + ["Adult; Aged; Female"] * 6
+    return list(zip(_SELECT_TEXT, mesh, strict=True))
+
+
+def test_keyword_select_loo_drops_a_misleading_keyword_block() -> None:
+    records = _misleading_mesh()
+    full = Ranker().fit(records, _SELECT_LABELS)
+    text_only = Ranker(keyword_weight=0.0).fit(records, _SELECT_LABELS)
+    # by hand: the full features rank the unscreened relevant record 3 last, the text alone first
+    assert full.rank().order[-1] == 3 and text_only.rank().order[0] == 3
+    # leave-one-relevant-out: holding out 0, 1 or 2, the full features rank it below the
+    # irrelevant records that share the other two's headings; the text block alone above them
+    select = Ranker(keyword_select="loo", keyword_select_until=1.0).fit(records, _SELECT_LABELS)
+    assert select.keyword_choice == "text"
+    np.testing.assert_allclose(select.probabilities, text_only.probabilities)
+    np.testing.assert_array_equal(select.rank().order, text_only.rank().order)
+    # from keyword_select_until of the records labelled on (here 6 of 12 >= 40%): the full
+    # features, as the ranker without the option
+    late = Ranker(keyword_select="loo", keyword_select_until=0.4).fit(records, _SELECT_LABELS)
+    assert late.keyword_choice == "full"
+    np.testing.assert_allclose(late.probabilities, full.probabilities)
+    # one relevant record known: nothing to hold out, the full features
+    one = Ranker(keyword_select="loo", keyword_select_until=1.0)
+    one.fit(records, [1, None, None, None, 0, 0] + [None] * 6)
+    assert one.keyword_choice == "full"
+
+
+def test_keyword_select_loo_keeps_a_helpful_keyword_block() -> None:
+    # the relevant records share only their MeSH heading; the unscreened irrelevant records
+    # reuse their words
+    text = ["skin trial placebo", "lung fibrosis score", "cohort pilot safety", "ulcer pain relief",
+            "mouse kidney", "cell culture", "skin placebo", "fibrosis score", "pilot safety",
+            "trial lung", "pain cohort", "relief ulcer"]
+    records = list(zip(text, ["Scleroderma"] * 4 + ["Animals"] * 8, strict=True))
+    full = Ranker().fit(records, _SELECT_LABELS)
+    text_only = Ranker(keyword_weight=0.0).fit(records, _SELECT_LABELS)
+    # by hand: the relevant record 3 is 5th of 7 with the keyword block, last without it
+    assert list(full.rank().order).index(3) == 4 and text_only.rank().order[-1] == 3
+    select = Ranker(keyword_select="loo", keyword_select_until=1.0).fit(records, _SELECT_LABELS)
+    assert select.keyword_choice == "full"
+    np.testing.assert_allclose(select.probabilities, full.probabilities)
+
+
+class _Coins:
+    """A stand-in for numpy's Generator that returns the given uniforms in turn."""
+
+    def __init__(self, values: list[float]) -> None:
+        self.values = list(values)
+
+    def random(self) -> float:
+        return self.values.pop(0)
+
+
+def test_team_draft_interleaving_by_hand() -> None:
+    first = np.array([0, 1, 2, 3, 4])
+    second = np.array([3, 2, 1, 0, 4])
+    # coin 0.1: the first side picks 0; then the second (fewer picks) 3; tie, coin 0.9: the
+    # second again, 2 (its best not yet placed); then the first, 1; the rest in first's order
+    out = _team_draft(first, second, 4, _Coins([0.1, 0.9]))  # type: ignore[arg-type]
+    np.testing.assert_array_equal(out, [0, 3, 2, 1, 4])
+
+
+def test_keyword_select_interleave_hedges_between_both_rankings() -> None:
+    records = _misleading_mesh()
+    full = Ranker().fit(records, _SELECT_LABELS).rank().order
+    text_only = Ranker(keyword_weight=0.0).fit(records, _SELECT_LABELS).rank().order
+    assert full[0] != text_only[0]
+    mixed = Ranker(keyword_select="interleave", keyword_select_until=1.0)
+    order = mixed.fit(records, _SELECT_LABELS).rank().order
+    assert mixed.keyword_choice == "interleave"
+    # each ranking's best record among the first two, every candidate once, the same again
+    assert set(order[:2]) == {full[0], text_only[0]}
+    assert sorted(order) == sorted(full)
+    np.testing.assert_array_equal(mixed.rank().order, order)
+    # the probabilities shown are the full model's
+    np.testing.assert_allclose(mixed.rank().probabilities,
+                               Ranker().fit(records, _SELECT_LABELS).probabilities[order])
+    late = Ranker(keyword_select="interleave", keyword_select_until=0.4)
+    np.testing.assert_array_equal(late.fit(records, _SELECT_LABELS).rank().order, full)
+
+
+def test_keyword_select_bad_input() -> None:
+    with pytest.raises(InputError, match="keyword_select"):
+        Ranker(keyword_select="both")
+    with pytest.raises(InputError, match="keyword_select"):
+        Ranker(keyword_select="loo", keyword_warmup=0.05)
+    with pytest.raises(InputError, match="keyword_select_until"):
+        Ranker(keyword_select="loo", keyword_select_until=1.5)
+
+
+def test_keyword_select_loo_scores_equal_one_fit_per_held_out_record() -> None:
+    # the held-out fits are scored on the labelled records' columns in one product: the same
+    # scores, to the last bit, as a fit and a score over every column for each held-out record
+    texts, _ = _corpus()
+    labels = np.full(len(texts), -1, dtype=np.int8)
+    labels[:4] = 1
+    labels[12:24] = 0
+    ranker = Ranker(keyword_select="loo", keyword_select_until=1.0)
+    ranker.fit(texts, labels)
+    assert ranker._features is not None
+    labelled = np.flatnonzero(labels >= 0)
+    held = [0, 1, 2, 3]
+    fast = ranker._loo_scores(ranker._features, labels, labelled, held)
+    for k, r in enumerate(held):
+        train = labelled[labelled != r]
+        y = labels[train]
+        slow = ranker._classify(ranker._features, train, y,
+                                _balanced_weights(y, ranker.relevant_weight), platt=False)[0]
+        np.testing.assert_array_equal(fast[:, k], slow)

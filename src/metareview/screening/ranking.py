@@ -34,6 +34,12 @@ doi:10.1038/s42256-020-00287-7):
   the balanced ratio as ELAS u4 weighs them, the features above) was chosen by every fold of a
   leave-one-review-out selection over the nine Cohen (2006) sets, three seeds, both label
   levels (benchmarks/screening_select.py; figures in benchmarks/results/screening_select.md).
+- **Cold start.** While fewer than 5% of the records are labelled, the keyword block is used
+  only when, after the latest relevant record, it ranks held-out relevant records better than
+  the text block alone (leave-one-relevant-out, ``keyword_select="loo"``); chosen by all nine
+  folds of a pre-registered leave-one-review-out grid (benchmarks/results/
+  screening_select_coldstart3.md), where the keyword block from the first fit had put the cold
+  start behind ELAS u4's on two reviews.
 - **Class balance.** Relevant records are rare, so each class gets the same total weight:
   ``w_c = n / (2 n_c)`` for the ``n_c`` labelled records of class ``c`` among ``n`` (scikit-learn's
   "balanced" weights, King & Zeng 2001); the relevant class is then weighted
@@ -102,6 +108,15 @@ _LOGREG_TOL = 1e-2
 #: 1 to 3 positions (issue 11; the selection grid ran with 1e-4).
 _SVM_TOL = 1e-2
 
+#: Ways :class:`Ranker` can decide, review by review, whether the keyword block helps the
+#: early ranking (``keyword_select``; issue 11's third cold-start grid).
+KEYWORD_SELECT: tuple[str, ...] = ("loo", "interleave")
+#: ``keyword_select="loo"`` holds out at most this many relevant records (the latest found).
+_LOO_MAX_RELEVANT = 10
+#: ``keyword_select="interleave"`` interleaves this many leading positions of the two
+#: rankings; the rest follows the ranking with the keyword block.
+_INTERLEAVE_DEPTH = 500
+
 #: The features of the ranker before issue 11: single words, English stop words removed,
 #: keywords/MeSH appended to the text, no extra weight on relevant records. The ``"logreg"``,
 #: ``"nb"``, ``"svm"`` and ``"legacy"`` presets keep them, so earlier results can be repeated.
@@ -115,6 +130,8 @@ LEGACY_FEATURES: dict[str, Any] = {
     "keyword_from": 1,
     "keyword_warmup": 0.0,
     "keyword_ramp": 0.0,
+    "keyword_select": None,
+    "keyword_select_until": 0.05,
 }
 
 #: The default classifier, chosen with the features below by leave-one-review-out over the
@@ -126,7 +143,10 @@ DEFAULT_CLASSIFIER = "svm"
 #: benchmarks/results/screening_select.md): every fold chose these with ELAS u4's SVM and
 #: weights. Held-out mean WSS@95 / recall@10% 0.305 / 30.8% (label1) and 0.404 / 47.0% (label2),
 #: against 0.280 / 29.6% and 0.367 / 45.3% for ASReview LAB 3.0.8's ELAS u4 in the same run;
-#: without the keyword block the same SVM gives ASReview's figures exactly.
+#: without the keyword block the same SVM gives ASReview's figures exactly. The keyword block is
+#: decided per review while fewer than 5% of the records are labelled (``keyword_select="loo"``):
+#: chosen by all nine folds of the third cold-start grid, 10 seeds, and behind ELAS u4's cold
+#: start beyond the seed noise on no review (benchmarks/results/screening_select_coldstart3.md).
 FEATURE_DEFAULTS: dict[str, Any] = {
     "ngram_max": 2,
     "stop_words": False,
@@ -137,6 +157,8 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "keyword_from": 1,
     "keyword_warmup": 0.0,
     "keyword_ramp": 0.0,
+    "keyword_select": "loo",
+    "keyword_select_until": 0.05,
 }
 
 #: The preset ``metareview screen`` and ``metareview simulate`` use unless told otherwise: the
@@ -167,6 +189,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "keyword_from": 1,
         "keyword_warmup": 0.0,
         "keyword_ramp": 0.0,
+        "keyword_select": None,
+        "keyword_select_until": 0.05,
     },
     "legacy": {"model": "logreg", **LEGACY_FEATURES},
 }
@@ -270,7 +294,8 @@ class Ranking:
         Record indices (positions in the records given to :meth:`Ranker.fit`), best first.
     probabilities
         The model's probability that each record in ``order`` is relevant, aligned with
-        ``order`` (non-increasing: probabilities are a monotone function of the ranking score).
+        ``order`` (non-increasing: probabilities are a monotone function of the ranking score;
+        except while ``keyword_select="interleave"`` interleaves two rankings).
         NaN when ``trained`` is False.
     trained
         False when the labels did not yet contain both an include and an exclude; ``order`` is
@@ -378,6 +403,25 @@ class Ranker:
         the block is weighted ``keyword_weight * min(1, L / (keyword_ramp * n))`` (after any
         warm-up or ``keyword_from`` wait, during which it is 0). 0 (the default): the full
         weight from the start.
+    keyword_select
+        Decide, for this review, whether the keyword block helps the early ranking, while
+        fewer than ``keyword_select_until * n`` records are labelled (afterwards the full
+        features, as without it). ``None``: always the full features. ``"loo"`` (the
+        default, benchmarks/results/screening_select_coldstart3.md): at each retraining
+        after a new relevant record arrived (two or more known), each feature set (the text
+        block alone, i.e. ELAS u4's features, and text plus keyword block) is scored by
+        leave-one-relevant-out: for each of the latest 10 relevant records
+        ``r`` (``_LOO_MAX_RELEVANT``), the classifier trained on the other
+        labelled records ranks ``r`` among the unscreened records, and its rank percentile
+        ``(#{s_u > s_r} + #{s_u = s_r} / 2) / (U + 1)`` is averaged over ``r``; the ranking
+        uses the text block alone only when its mean percentile is strictly lower (ties and
+        too few relevant: the full features). ``"interleave"``: both classifiers are trained
+        and the ranking is their team-draft interleaving (Radlinski, Kurup & Joachims, CIKM
+        2008): in each round the side with fewer picks (a seeded coin on a tie) adds its
+        highest record not yet picked; no choice is made, the batch hedges between the two.
+    keyword_select_until
+        The share of the records labelled (priors included) up to which ``keyword_select``
+        applies (default 0.05, the cold start's 5% read).
 
     Notes
     -----
@@ -406,6 +450,8 @@ class Ranker:
         keyword_from: int = FEATURE_DEFAULTS["keyword_from"],
         keyword_warmup: float = FEATURE_DEFAULTS["keyword_warmup"],
         keyword_ramp: float = FEATURE_DEFAULTS["keyword_ramp"],
+        keyword_select: str | None = FEATURE_DEFAULTS["keyword_select"],
+        keyword_select_until: float = FEATURE_DEFAULTS["keyword_select_until"],
     ) -> None:
         if model not in MODELS:
             raise InputError(
@@ -427,7 +473,18 @@ class Ranker:
         if int(keyword_from) != keyword_from or keyword_from < 1:
             raise InputError("keyword_from must be a whole number, 1 or more",
                              field="keyword_from")
-        for name, value in (("keyword_warmup", keyword_warmup), ("keyword_ramp", keyword_ramp)):
+        if keyword_select is not None and keyword_select not in KEYWORD_SELECT:
+            raise InputError(
+                f"unknown keyword_select {keyword_select!r}; choose one of "
+                f"{', '.join(KEYWORD_SELECT)} (or None)",
+                field="keyword_select",
+            )
+        if keyword_select is not None and (keyword_from > 1 or keyword_warmup > 0
+                                           or keyword_ramp > 0):
+            raise InputError("keyword_select replaces keyword_from, keyword_warmup and "
+                             "keyword_ramp: give it alone", field="keyword_select")
+        for name, value in (("keyword_warmup", keyword_warmup), ("keyword_ramp", keyword_ramp),
+                            ("keyword_select_until", keyword_select_until)):
             if not 0.0 <= value <= 1.0:
                 raise InputError(f"{name} must lie in [0, 1] (a share of the records)",
                                  field=name)
@@ -443,6 +500,14 @@ class Ranker:
         self.keyword_from = int(keyword_from)
         self.keyword_warmup = float(keyword_warmup)
         self.keyword_ramp = float(keyword_ramp)
+        self.keyword_select = keyword_select
+        self.keyword_select_until = float(keyword_select_until)
+        # keyword_select's state: the feature set chosen ("full" or "text"; "interleave" while
+        # interleaving), the relevant count it was chosen at, the text-only scores to interleave
+        self._kw_choice = "full"
+        self._kw_choice_at = 0
+        self._kw_used = "full"
+        self._alt_scores: NDArray[np.float64] | None = None
         self._features: sp.csr_matrix | None = None
         # the text block alone (the first columns of ``_features``; the same matrix when there
         # is no keyword block), read while fewer than ``keyword_from`` relevant are labelled
@@ -475,7 +540,8 @@ class Ranker:
 
     def _settings(self) -> tuple[Any, ...]:
         return (self.ngram_max, self.stop_words, self.max_df, self.min_df, self.keyword_weight,
-                self.keyword_from > 1 or self.keyword_warmup > 0, self.keyword_ramp > 0)
+                self.keyword_from > 1 or self.keyword_warmup > 0 or self.keyword_select
+                is not None, self.keyword_ramp > 0)
 
     def _vectorize(self, parts: list[tuple[str, str]]) -> sp.csr_matrix:
         """TF-IDF of the text block, and of the keyword block scaled by ``keyword_weight``."""
@@ -527,7 +593,8 @@ class Ranker:
             self._text_features = features
             self._keyword_entries = None
             has_keywords = self._n_text_columns < features.shape[1]
-            if has_keywords and (self.keyword_from > 1 or self.keyword_warmup > 0):
+            if has_keywords and (self.keyword_from > 1 or self.keyword_warmup > 0
+                                 or self.keyword_select is not None):
                 text = sp.csr_matrix(features[:, : self._n_text_columns])
                 text.sort_indices()
                 self._text_features = text
@@ -544,6 +611,9 @@ class Ranker:
         self._probabilities = None
         self._scores = None
         self._history = []
+        self._kw_choice = "full"
+        self._kw_choice_at = 0
+        self._alt_scores = None
 
     # -- training ---------------------------------------------------------------------------
 
@@ -586,15 +656,47 @@ class Ranker:
         if y.size == 0 or y.min() == y.max():
             self._probabilities = None
             self._scores = None
+            self._alt_scores = None
+            self._kw_used = "full"
             return
-        X_all = self._features_for(int(y.sum()), len(labelled))
+        n_relevant = int(y.sum())
+        weights = _balanced_weights(y, self.relevant_weight)
+        X_all = self._features_for(n_relevant, len(labelled))
+        self._alt_scores = None
+        self._kw_used = "full"
+        mode = self._select_mode(len(labelled))
+        if mode == "loo":
+            if n_relevant >= 2 and n_relevant != self._kw_choice_at:
+                self._kw_choice = self._loo_choice(labels)
+                self._kw_choice_at = n_relevant
+            if self._kw_choice == "text":
+                assert self._text_features is not None
+                X_all = self._text_features
+                self._kw_used = "text"
+        elif mode == "interleave":
+            assert self._text_features is not None
+            self._alt_scores = self._classify(self._text_features, labelled, y, weights,
+                                              platt=False)[0]
+            self._kw_used = "interleave"
+        score, proba = self._classify(X_all, labelled, y, weights)
+        assert proba is not None
+        self._scores = score
+        self._probabilities = proba
+
+    def _classify(
+        self, X_all: sp.csr_matrix, labelled: NDArray[np.intp], y: NDArray[np.int8],
+        weights: NDArray[np.float64], *, platt: bool = True,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+        """Train the classifier on rows ``labelled`` of ``X_all`` (labels ``y``, sample weights
+        ``weights``) and score every row: (score, probability), the probability None when
+        ``platt`` is False and the model is the SVM (its Platt scaling skipped)."""
         X = X_all[labelled]
         # the rows of a matrix with sorted indices keep them sorted (scipy does not flag it,
         # and scikit-learn would sort them again at every fit: a third of its time)
         X.has_sorted_indices = True
-        weights = _balanced_weights(y, self.relevant_weight)
         # ``score`` orders the records (a log-odds or margin at full precision, so that
         # probabilities rounding to 0 or 1 never tie); ``proba`` is what the reviewer sees.
+        proba: NDArray[np.float64] | None
         if self.model == "nb":
             nb = MultinomialNB(alpha=_NB_ALPHA)
             nb.fit(X, y, sample_weight=weights)
@@ -625,14 +727,109 @@ class Ranker:
             )
             svm.fit(X, y, sample_weight=weights)
             score = svm.decision_function(X_all)
-            # Platt scaling: p = 1 / (1 + exp(-(A f + B))), A and B fitted on the labelled
-            # records' margins (lightly penalised, so separable training data stays finite).
-            # liblinear: a tenth of L-BFGS's time for these two parameters
-            platt = LogisticRegression(C=1.0, solver="liblinear")
-            platt.fit(score[labelled].reshape(-1, 1), y, sample_weight=weights)
-            proba = platt.predict_proba(score.reshape(-1, 1))[:, 1]
-        self._scores = np.asarray(score, dtype=np.float64)
-        self._probabilities = np.asarray(proba, dtype=np.float64)
+            proba = None
+            if platt:
+                # Platt scaling: p = 1 / (1 + exp(-(A f + B))), A and B fitted on the labelled
+                # records' margins (lightly penalised, so separable training data stays
+                # finite). liblinear: a tenth of L-BFGS's time for these two parameters
+                scaler = LogisticRegression(C=1.0, solver="liblinear")
+                scaler.fit(score[labelled].reshape(-1, 1), y, sample_weight=weights)
+                proba = scaler.predict_proba(score.reshape(-1, 1))[:, 1]
+        score = np.asarray(score, dtype=np.float64)
+        return score, None if proba is None else np.asarray(proba, dtype=np.float64)
+
+    def _select_mode(self, n_labelled: int) -> str | None:
+        """``keyword_select`` when it applies to this fit (a keyword block exists and fewer
+        than ``keyword_select_until * n`` records are labelled), else None."""
+        if self.keyword_select is None or self._text_features is self._features:
+            return None
+        if n_labelled >= self.keyword_select_until * self.n_records:
+            return None
+        return self.keyword_select
+
+    def _loo_choice(self, labels: NDArray[np.int8]) -> str:
+        """``keyword_select="loo"``: "text" when the text block alone ranks held-out relevant
+        records better than text plus keyword block, else "full".
+
+        For each feature set and each of the latest :data:`_LOO_MAX_RELEVANT` relevant
+        records ``r`` (in the order decided), the classifier is trained on the labelled
+        records other than ``r`` and ``r`` is ranked among the ``U`` unscreened records: its
+        rank percentile is ``(#{u: s_u > s_r} + #{u: s_u = s_r} / 2) / (U + 1)`` (0 = first).
+        The feature set with the strictly lower mean percentile wins; ties: "full".
+        """
+        assert self._features is not None and self._text_features is not None
+        labelled = np.flatnonzero(labels >= 0)
+        pool = np.flatnonzero(labels < 0)
+        if pool.size == 0:
+            return "full"
+        decided = [i for i in self._history if labels[i] == 1]
+        held = decided[-_LOO_MAX_RELEVANT:]
+        means: dict[str, float] = {}
+        for name, X_all in (("full", self._features), ("text", self._text_features)):
+            scores = self._loo_scores(X_all, labels, labelled, held)
+            percentiles = []
+            for k, r in enumerate(held):
+                s_pool, s_r = scores[pool, k], scores[r, k]
+                percentiles.append((np.count_nonzero(s_pool > s_r)
+                                    + 0.5 * np.count_nonzero(s_pool == s_r)) / (pool.size + 1))
+            means[name] = float(np.mean(percentiles))
+        return "text" if means["text"] < means["full"] else "full"
+
+    def _loo_scores(self, X_all: sp.csr_matrix, labels: NDArray[np.int8],
+                    labelled: NDArray[np.intp], held: list[int]) -> NDArray[np.float64]:
+        """Every record's score (column ``k``) under the classifier trained on the labelled
+        records other than ``held[k]``.
+
+        For the linear models the features are first cut to the columns that occur in the
+        labelled records: liblinear's weights are exactly 0 on every other column (its dual
+        coordinate descent only touches a training row's entries), so the scores are the same
+        to the last bit, and the held-out fits are scored in one sparse product.
+        """
+        out = np.empty((X_all.shape[0], len(held)), dtype=np.float64)
+        cols = np.unique(X_all[labelled].indices)
+        if self.model == "nb" or cols.size <= labelled.size:  # (liblinear's dual as before)
+            for k, r in enumerate(held):
+                train = labelled[labelled != r]
+                y = labels[train].astype(np.int8)
+                out[:, k] = self._classify(X_all, train, y,
+                                           _balanced_weights(y, self.relevant_weight),
+                                           platt=False)[0]
+            return out
+        X_cut = sp.csr_matrix(X_all[:, cols])
+        X_cut.sort_indices()
+        coefs = np.empty((cols.size, len(held)), dtype=np.float64)
+        for k, r in enumerate(held):
+            train = labelled[labelled != r]
+            y = labels[train].astype(np.int8)
+            X = X_cut[train]
+            X.has_sorted_indices = True
+            clf = self._linear_model()
+            clf.fit(X, y, sample_weight=_balanced_weights(y, self.relevant_weight))
+            coefs[:, k] = clf.coef_.ravel()
+            out[:, k] = clf.intercept_[0]
+        out += X_cut @ coefs
+        return out
+
+    def _linear_model(self) -> LinearSVC | LogisticRegression:
+        """The (unfitted) linear classifier of ``model`` ("svm" or "logreg")."""
+        if self.model == "logreg":
+            # liblinear's dual solver: same optimum as the primal, several times faster when
+            # features outnumber labelled records, as they do in screening.
+            return LogisticRegression(
+                C=_LOGREG_C if self.c is None else self.c,
+                solver="liblinear",
+                dual=True,
+                tol=_LOGREG_TOL,
+                random_state=self.seed,
+                max_iter=1000,
+            )
+        return LinearSVC(
+            C=_SVM_C if self.c is None else self.c,
+            loss="squared_hinge",
+            tol=_SVM_TOL,
+            random_state=self.seed,
+            dual="auto",
+        )
 
     def keyword_factor(self, n_relevant: int, n_labelled: int) -> float:
         """The share of ``keyword_weight`` the keyword block gets at this point of screening.
@@ -671,6 +868,27 @@ class Ranker:
     def n_records(self) -> int:
         """Number of records the ranker was fitted on (0 before :meth:`fit`)."""
         return 0 if self._features is None else int(self._features.shape[0])
+
+    def settings(self) -> dict[str, Any]:
+        """The options in effect, as :data:`PRESETS` spells them, with ``c`` resolved to the
+        classifier's default when not given (naive Bayes has none: None)."""
+        c = self.c
+        if c is None:
+            c = {"svm": _SVM_C, "logreg": _LOGREG_C}.get(self.model)
+        return {"model": self.model, "ngram_max": self.ngram_max,
+                "stop_words": self.stop_words, "max_df": self.max_df, "min_df": self.min_df,
+                "keyword_weight": self.keyword_weight, "relevant_weight": self.relevant_weight,
+                "c": c, "keyword_from": self.keyword_from,
+                "keyword_warmup": self.keyword_warmup, "keyword_ramp": self.keyword_ramp,
+                "keyword_select": self.keyword_select,
+                "keyword_select_until": self.keyword_select_until}
+
+    @property
+    def keyword_choice(self) -> str:
+        """The features of the last :meth:`fit`: ``"full"`` (text and keyword block),
+        ``"text"`` (the text block alone, chosen by ``keyword_select="loo"``) or
+        ``"interleave"`` (both, interleaved)."""
+        return self._kw_used
 
     @property
     def trained(self) -> bool:
@@ -726,6 +944,11 @@ class Ranker:
         # lexsort sorts by the last key first: score descending, then the seeded tiebreak.
         perm = np.lexsort((tiebreak, -self._scores[idx]))
         order = idx[perm]
+        if self._alt_scores is not None and len(order) > 1:
+            assert self._labels is not None
+            alt = idx[np.lexsort((tiebreak, -self._alt_scores[idx]))]
+            coin = np.random.default_rng((self.seed, int(np.count_nonzero(self._labels >= 0))))
+            order = _team_draft(order, alt, _INTERLEAVE_DEPTH, coin)
         return Ranking(order=order, probabilities=self._probabilities[order], trained=True)
 
     def estimate_remaining_relevant(
@@ -774,6 +997,30 @@ class Ranker:
         if y.size == 0 or y.sum() == 0:
             return float("nan")
         return _extrapolate_yield(y, len(idx))
+
+
+def _team_draft(first: NDArray[np.intp], second: NDArray[np.intp], depth: int,
+                rng: np.random.Generator) -> NDArray[np.intp]:
+    """Team-draft interleaving of two orders of the same records (Radlinski, Kurup & Joachims,
+    CIKM 2008): until ``depth`` records are placed, the side with fewer picks (``rng``'s coin
+    on a tie) adds its highest record not yet placed; the rest follow in ``first``'s order."""
+    m = min(depth, len(first))
+    placed: list[int] = []
+    taken: set[int] = set()
+    pos = [0, 0]
+    picks = [0, 0]
+    sides = (first, second)
+    while len(placed) < m:
+        side = 0 if picks[0] < picks[1] or (picks[0] == picks[1] and rng.random() < 0.5) else 1
+        src, i = sides[side], pos[side]
+        while int(src[i]) in taken:
+            i += 1
+        placed.append(int(src[i]))
+        taken.add(int(src[i]))
+        pos[side] = i + 1
+        picks[side] += 1
+    head = np.asarray(placed, dtype=np.intp)
+    return np.concatenate([head, first[~np.isin(first, head)]])
 
 
 def _extrapolate_yield(y: NDArray[np.float64], n_left: int) -> float:
