@@ -17,11 +17,19 @@ Clin Pract* 10, 313-322, for the exponential family):
 * ``halfnorm``: ``exp(-delta p^2) / exp(-delta p1^2)``; ``negexp``: ``exp(-delta p) /
   exp(-delta p1)``; ``logistic``: ``2 exp(-delta p) / (1 + exp(-delta p))`` over its value at
   ``p1``; ``power``: ``(1 - p)^delta / (1 - p1)^delta`` (p clamped to [1e-5, 1 - 1e-5]);
+* ``negexppow`` (negative-exponential-power; metafor's ``selmodel`` help, after Begg &
+  Mazumdar 1994, *Biometrics* 50, 1088-1101, reparametrised so that a larger ``delta2`` is
+  more severe selection): ``w = exp(-delta1 p^(1/delta2)) / exp(-delta1 p1^(1/delta2))``,
+  ``delta1, delta2 >= 0``; ``delta2 = 0.5`` is ``halfnorm``, ``delta2 = 1`` is ``negexp``,
+  and ``delta1 = 0`` or ``delta2 = 0`` is no selection (``zval_delta`` tests both against 0);
 * ``stepfun``: ``w = delta_j`` for ``steps[j-1] < p <= steps[j]``, ``delta_1 = 1`` (the
   three-parameter selection model, 3PSM, for ``steps=0.025``); ``A_i`` in closed form from
   normal CDFs.
 
-Each ``delta`` lies in metafor's bounds ([1e-5, 100] for beta, [0, 100] otherwise). Standard
+Each ``delta`` lies in metafor's bounds ([1e-5, 100] for beta, [0, 100] otherwise; metafor's
+``control`` ``delta.min``/``delta.max``, here ``control={"delta_min": ..., "delta_max": ...}``,
+maps the optimiser's ``x`` to ``lo + (hi - lo) / (1 + exp(-x))``, or to ``min(max(exp(x), lo),
+hi)`` when a ``delta_max`` is infinite, as metafor's ``.mapfun``). Standard
 errors come from the inverse Hessian of the log likelihood in ``(beta, tau^2, delta)``;
 ``zval_delta`` tests ``delta = 1`` (beta, stepfun) or ``delta = 0`` (the others); ``LRT``
 compares the fit with the model without selection (the ML fit of ``rma``) on as many df as
@@ -208,7 +216,8 @@ class _SelmodelBase(Printed):
                           num(self.zval_delta[j], digits), pval(self.pval_delta[j], digits),
                           num(self.ci_lb_delta[j], digits), num(self.ci_ub_delta[j], digits)]
             if signif_stars:  # R's symnum(): "" for a fixed delta's NA, " " above 0.1
-                cells.append("" if fixed else (stars(self.pval_delta[j]) or " "))
+                pdj = self.pval_delta[j]  # NA without an SE (control htransf, delta_fix)
+                cells.append("" if fixed or math.isnan(pdj) else (stars(pdj) or " "))
             drows.append(cells)
             names.append(self._delta_name(j) + " ")  # R's print.gap = 2 after row names
         if signif_stars:
@@ -270,7 +279,8 @@ class SelmodelResult(_SelmodelBase):
                pval(self.pval, digits), num(self.ci_lb, digits), num(self.ci_ub, digits)]
         if signif_stars:
             header.append("")
-            row.append(stars(self.pval) or " ")  # R's symnum() gives " " above 0.1
+            # R's symnum() gives " " above 0.1, "" for NA (no SE: control beta_fix)
+            row.append("" if math.isnan(self.pval) else stars(self.pval) or " ")
         return [*out, Table(header, [row], end=" "), ""]
 
 
@@ -320,6 +330,10 @@ class SelmodelRegResult(_SelmodelBase):
         rows = coefficient_rows(self.beta, self.se, self.zval, self.pval, self.ci_lb,
                                 self.ci_ub, digits=digits, signif_stars=signif_stars,
                                 no_star=" ")
+        if signif_stars:  # R's symnum() gives "" for an NA p-value (control beta_fix)
+            for row, pv in zip(rows, self.pval, strict=True):
+                if math.isnan(pv):
+                    row[-1] = ""
         # R's print(data.frame, print.gap = 2) after the row names; symnum's " " above 0.1
         names = [" ", *(f"{n} " for n in self.coef_names)]
         out += [Table(header, rows, row_names=names, end=" " if signif_stars else ""), ""]
@@ -665,8 +679,10 @@ def selmodel(
         in the likelihood of the module docstring (metafor's selmodel of an ``rma.uni`` fit
         with ``mods``).
     type
-        ``"beta"``, ``"halfnorm"``, ``"negexp"``, ``"logistic"``, ``"power"`` or
-        ``"stepfun"`` (the formulas are in the module docstring).
+        ``"beta"``, ``"halfnorm"``, ``"negexp"``, ``"logistic"``, ``"power"``,
+        ``"negexppow"`` or ``"stepfun"`` (the formulas are in the module docstring).
+        metafor 3.8.1 has no ``"trunc"``/``"truncest"`` types and no ``decreasing`` option
+        for stepfun (both came with later metafor versions).
     steps
         For ``stepfun`` the p-value cut points (1 is added as the last); ``steps=0.025`` is
         the three-parameter selection model. For halfnorm/negexp/logistic/power one value
@@ -710,6 +726,26 @@ def selmodel(
     scaleprec
         metafor's ``scaleprec``: ``prec_i / max(prec_i)`` (default ``True``; the fit is the
         same up to the scale of delta, and more stable).
+    control
+        metafor's ``control`` settings that change results (its names with ``_`` for
+        ``.``; 3.8.1 has no ``tau2.min``, ``beta.min``/``beta.max``): ``delta_min`` and
+        ``delta_max`` (one value, recycled, or one per delta; defaults [1e-5, 100] for beta,
+        [0, 100] otherwise; checked as metafor: > 0 for beta, >= 0 otherwise, ``delta_max
+        >= delta_min``; ``inf`` allowed for ``delta_max``), ``delta_init`` (the start, 1;
+        it must lie strictly inside the bounds, where metafor's optimiser otherwise stops),
+        ``tau2_max`` (tau^2 clamped at it in the likelihood, ``min(tau^2, tau2_max)``; it
+        must exceed the ML tau^2 of the input), ``pval_min`` (p-values clamped to
+        ``[pval_min, 1 - pval_min]``; 1e-5 for beta and power, 0 otherwise), ``htransf``
+        (the Hessian in the optimiser's parameters, log tau^2 and ``x = mapinv(delta)``: the
+        CIs become ``exp(log tau^2 -+ z SE)`` and ``map(x -+ z SE(x))``, and the SEs, z and p
+        of tau^2 and delta NaN, metafor's NA; at the optimum that Hessian's inverse is the
+        delta-method transform of the untransformed one, which is what is computed) and
+        ``beta_fix``/``tau2_fix``/``delta_fix`` (those parameters held at their estimates
+        in the Hessian: the others' covariance is the inverse of the Hessian's submatrix,
+        the held ones' SEs NaN). A bound that binds is reached exactly here; metafor's optim
+        approaches it on the logistic map only asymptotically and stops short (by 1.6e-5 in
+        delta and 5.7e-5 in ll for ``delta_max=[100, 0.4, 0.1]`` on dat.hackshaw1998's
+        stepfun model, ``scripts/goldens/selmodel_more.R``).
 
     Returns
     -------
