@@ -43,6 +43,12 @@ CASES = GOLDENS["cases"]
 TOL = 1e-6
 ESTIMATES = ("tau2", "delta", "LRT", "LRT_tau2", "ll", "ll0", "logLik", "deviance", "AIC",
              "BIC", "AICc")
+#: SE-level tolerance where metafor's numerical Hessian is noisier: with ``pval_min`` the
+#: integrands have kinks at p = pval_min and 1 - pval_min. Ours moves by at most 5e-7
+#: (relative) between difference steps 2.5e-5 and 4e-4; metafor's SEs are up to 2.2e-6 from
+#: ours (se_delta of power, 0.5205460 vs 0.5205472-0.5205474; se_tau2 of beta 1.5e-6) and the
+#: beta model's pval_delta 9e-7 (absolute); the estimates and ll agree to 1e-7 and 1e-9
+SE_TOL = {"hackshaw1998_beta_pvalmin_1e-4": 3e-6, "hackshaw1998_power_pvalmin_1e-3": 3e-6}
 FIELDS = (*ESTIMATES, "se_tau2", "ci_lb_tau2", "ci_ub_tau2", "se_delta", "zval_delta",
           "pval_delta", "ci_lb_delta", "ci_ub_delta", "QM")
 
@@ -84,6 +90,7 @@ def test_matches_metafor(case: dict[str, Any]) -> None:
     in tests/models/test_selmodel_delta.py."""
     sav = _fit(case)
     want = case["result"]
+    tol = SE_TOL.get(case["name"], TOL)
     kink = "note" in case  # a binding tau2.max: estimates only
     assert sav.k == want["k"]
     assert sav.LRTdf == want["LRTdf"]
@@ -101,13 +108,13 @@ def test_matches_metafor(case: dict[str, Any]) -> None:
         assert (np.isnan(got) == np.isnan(w)).all(), (name, got, w)
         atol = {"se": 0.0, "zval": TOL * (np.abs(got) + 3)}.get(name, coef_scale)
         ok = ~np.isnan(w)
-        assert not (np.abs(got - w) > TOL * np.abs(w) + atol)[ok].any(), (name, got, w)
+        assert not (np.abs(got - w) > tol * np.abs(w) + atol)[ok].any(), (name, got, w)
     if isinstance(sav, SelmodelRegResult) and not kink:
         vb = np.array(num(want["vb"]), float)
         assert (np.isnan(sav.vb) == np.isnan(vb)).all()
         if not np.isnan(vb).all():
             sd = np.sqrt(np.diag(vb))
-            np.testing.assert_allclose(sav.vb, vb, rtol=TOL, atol=TOL * np.outer(sd, sd).max())
+            np.testing.assert_allclose(sav.vb, vb, rtol=tol, atol=TOL * np.outer(sd, sd).max())
     if "result_default" in case:
         # a binding delta bound: metafor from its default start stops short of the bound
         # (scripts/goldens/selmodel_more.R, "restart"); ours reaches the constrained optimum
@@ -135,8 +142,8 @@ def test_matches_metafor(case: dict[str, Any]) -> None:
         if name == "QM":
             atol = TOL * (sav.QM + 2 * np.sqrt(sav.QM) + 1)
         if name == "pval_delta":
-            atol = 1e-7
-        np.testing.assert_allclose(got[ok], w[ok], rtol=TOL, atol=atol, err_msg=name)
+            atol = 1e-7 if tol == TOL else 1e-6
+        np.testing.assert_allclose(got[ok], w[ok], rtol=tol, atol=atol, err_msg=name)
 
 
 def test_negexppow_special_cases() -> None:
