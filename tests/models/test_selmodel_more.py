@@ -49,6 +49,12 @@ ESTIMATES = ("tau2", "delta", "LRT", "LRT_tau2", "ll", "ll0", "logLik", "devianc
 #: ours (se_delta of power, 0.5205460 vs 0.5205472-0.5205474; se_tau2 of beta 1.5e-6) and the
 #: beta model's pval_delta 9e-7 (absolute); the estimates and ll agree to 1e-7 and 1e-9
 SE_TOL = {"hackshaw1998_beta_pvalmin_1e-4": 3e-6, "hackshaw1998_power_pvalmin_1e-3": 3e-6}
+#: a flat likelihood: two-sided negexppow on dat.hackshaw1998 has delta.2 = 0.618 with SE 2.79.
+#: metafor's optim stops 1.4e-5 (relative) away in delta.2 with a log likelihood 5e-12 below
+#: ours, and the Hessian is ill-conditioned: our SEs move by up to 1.1e-5 between difference
+#: steps 2.5e-5 and 4e-4, metafor's are up to 4e-5 from ours
+SE_TOL["hackshaw1998_negexppow_two_sided"] = 1e-4
+FLAT = ("hackshaw1998_negexppow_two_sided",)
 FIELDS = (*ESTIMATES, "se_tau2", "ci_lb_tau2", "ci_ub_tau2", "se_delta", "zval_delta",
           "pval_delta", "ci_lb_delta", "ci_ub_delta", "QM")
 
@@ -100,7 +106,7 @@ def test_matches_metafor(case: dict[str, Any]) -> None:
     beta, se = np.atleast_1d(sav.beta), np.atleast_1d(sav.se)
     w_se = np.atleast_1d(num(want["se"]))
     scale_se = np.where(np.isnan(w_se), 0.0, w_se) if kink else se
-    coef_scale = TOL * (np.abs(beta) + 3 * np.where(np.isnan(scale_se), 0.0, scale_se))
+    coef_scale = tol * (np.abs(beta) + 3 * np.where(np.isnan(scale_se), 0.0, scale_se))
     names = ("beta",) if kink else ("beta", "se", "zval", "ci_lb", "ci_ub")
     for name in names:
         got = np.atleast_1d(np.asarray(getattr(sav, name), float))
@@ -115,6 +121,8 @@ def test_matches_metafor(case: dict[str, Any]) -> None:
         if not np.isnan(vb).all():
             sd = np.sqrt(np.diag(vb))
             np.testing.assert_allclose(sav.vb, vb, rtol=tol, atol=TOL * np.outer(sd, sd).max())
+    if case["name"] in FLAT:  # ours is at least as high on the flat likelihood
+        assert sav.ll >= num(want["ll"]) - 1e-12
     if "result_default" in case:
         # a binding delta bound: metafor from its default start stops short of the bound
         # (scripts/goldens/selmodel_more.R, "restart"); ours reaches the constrained optimum
@@ -221,6 +229,9 @@ def test_summary_as_metafor_prints(case: dict[str, Any]) -> None:
     printed = case["printed"].replace("\u2018", "'").replace("\u2019", "'")
     if "note" in case:
         pytest.skip("a binding tau2.max: metafor's SEs come from a Hessian across a kink")
+    if case["name"] in FLAT:
+        pytest.skip("a flat likelihood: metafor's estimates 1.4e-5 away print differently "
+                    "in the 4th decimal (test_matches_metafor compares them)")
     got = _fit(case).summary()
     if "result_default" in case:
         # metafor's LRT for tau^2 = 0 stops short of a binding bound (test_matches_metafor):
