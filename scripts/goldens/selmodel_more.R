@@ -207,7 +207,6 @@ H("negexppow_delta_NA_1", "negexppow", list(delta = I(c(NA, 1))))     # the nege
 H("halfnorm_deltamax_Inf", "halfnorm", control = list(delta.max = Inf))  # exp() map
 H("power_deltamin_0.1_deltamax_20", "power", control = list(delta.min = 0.1, delta.max = 20))
 H("beta_deltamin_0.5_deltamax_2", "beta", control = list(delta.min = 0.5, delta.max = 2))
-B("halfnorm_deltamax_Inf", "halfnorm", control = list(delta.max = Inf))
 H("beta_pvalmin_1e-4", "beta", control = list(pval.min = 1e-4))
 H("power_pvalmin_1e-3", "power", control = list(pval.min = 1e-3))
 H("halfnorm_pvalmin_1e-3", "halfnorm", control = list(pval.min = 1e-3))
@@ -219,13 +218,15 @@ H("halfnorm_deltamax_1.5", "halfnorm", control = list(delta.max = 1.5),
   restart = TRUE)  # binds (2.03 free)
 H("negexp_deltamin_3_init_4", "negexp", control = list(delta.min = 3, delta.init = 4),
   restart = TRUE)  # binds (2.78 free)
+# Not here: dat.bcg ~ ablat with halfnorm and delta.max = Inf (delta goes to its lower bound 0,
+# which metafor's exp() map never reaches: it stops at 1.1e-5, and a fit fixed at 0 cannot start
+# there) and with negexppow (delta.1 goes to its upper bound; metafor's optim does not converge
+# at its default control, convergence = 1); dat.hackshaw1998 negexppow with steps = 0.05 (at
+# this control metafor's fit had not finished after 10 minutes; ours is delta = 3.63, 2.57).
 # --- type = "negexppow", the slowest fits -------------------------------------------------
 H("negexppow_prec_sei", "negexppow", list(prec = "sei"))
 H("negexppow_two_sided", "negexppow", list(alternative = "two.sided"))
 H("negexppow_htransf", "negexppow", control = list(htransf = TRUE))
-H("negexppow_step05", "negexppow", list(steps = 0.05))
-B("negexppow", "negexppow")
-B("negexppow_deltamax_10", "negexppow", control = list(delta.max = 10))
 
 write_out()
 cat("wrote tests/data/goldens_selmodel_more.json with", length(cases), "cases and",
