@@ -17,11 +17,19 @@ Clin Pract* 10, 313-322, for the exponential family):
 * ``halfnorm``: ``exp(-delta p^2) / exp(-delta p1^2)``; ``negexp``: ``exp(-delta p) /
   exp(-delta p1)``; ``logistic``: ``2 exp(-delta p) / (1 + exp(-delta p))`` over its value at
   ``p1``; ``power``: ``(1 - p)^delta / (1 - p1)^delta`` (p clamped to [1e-5, 1 - 1e-5]);
+* ``negexppow`` (negative-exponential-power; metafor's ``selmodel`` help, after Begg &
+  Mazumdar 1994, *Biometrics* 50, 1088-1101, reparametrised so that a larger ``delta2`` is
+  more severe selection): ``w = exp(-delta1 p^(1/delta2)) / exp(-delta1 p1^(1/delta2))``,
+  ``delta1, delta2 >= 0``; ``delta2 = 0.5`` is ``halfnorm``, ``delta2 = 1`` is ``negexp``,
+  and ``delta1 = 0`` or ``delta2 = 0`` is no selection (``zval_delta`` tests both against 0);
 * ``stepfun``: ``w = delta_j`` for ``steps[j-1] < p <= steps[j]``, ``delta_1 = 1`` (the
   three-parameter selection model, 3PSM, for ``steps=0.025``); ``A_i`` in closed form from
   normal CDFs.
 
-Each ``delta`` lies in metafor's bounds ([1e-5, 100] for beta, [0, 100] otherwise). Standard
+Each ``delta`` lies in metafor's bounds ([1e-5, 100] for beta, [0, 100] otherwise; metafor's
+``control`` ``delta.min``/``delta.max``, here ``control={"delta_min": ..., "delta_max": ...}``,
+maps the optimiser's ``x`` to ``lo + (hi - lo) / (1 + exp(-x))``, or to ``min(max(exp(x), lo),
+hi)`` when a ``delta_max`` is infinite, as metafor's ``.mapfun``). Standard
 errors come from the inverse Hessian of the log likelihood in ``(beta, tau^2, delta)``;
 ``zval_delta`` tests ``delta = 1`` (beta, stepfun) or ``delta = 0`` (the others); ``LRT``
 compares the fit with the model without selection (the ML fit of ``rma``) on as many df as
@@ -56,7 +64,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
@@ -94,11 +102,14 @@ __all__ = ["SelmodelRegResult", "SelmodelResult", "selmodel"]
 FloatArray = NDArray[np.float64]
 #: ``selmodel(delta=...)``: one value (recycled) or one per delta; None or NaN = estimated
 DeltaArg = float | None | Sequence[float | None]
-TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "stepfun")
+TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "negexppow", "stepfun")
 ALTERNATIVES = ("greater", "less", "two.sided")
 PRECS = ("sei", "vi", "ninv", "sqrtninv")
 _PVAL_MIN = {"beta": 1e-5, "power": 1e-5}
 _H0 = {"beta": 1.0, "stepfun": 1.0}
+#: metafor's ``control`` settings of selmodel that change results (Python names: "." -> "_")
+CONTROLS = ("delta_min", "delta_max", "delta_init", "tau2_max", "pval_min", "htransf",
+            "beta_fix", "tau2_fix", "delta_fix")
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,7 +216,8 @@ class _SelmodelBase(Printed):
                           num(self.zval_delta[j], digits), pval(self.pval_delta[j], digits),
                           num(self.ci_lb_delta[j], digits), num(self.ci_ub_delta[j], digits)]
             if signif_stars:  # R's symnum(): "" for a fixed delta's NA, " " above 0.1
-                cells.append("" if fixed else (stars(self.pval_delta[j]) or " "))
+                pdj = self.pval_delta[j]  # NA without an SE (control htransf, delta_fix)
+                cells.append("" if fixed or math.isnan(pdj) else (stars(pdj) or " "))
             drows.append(cells)
             names.append(self._delta_name(j) + " ")  # R's print.gap = 2 after row names
         if signif_stars:
@@ -267,7 +279,8 @@ class SelmodelResult(_SelmodelBase):
                pval(self.pval, digits), num(self.ci_lb, digits), num(self.ci_ub, digits)]
         if signif_stars:
             header.append("")
-            row.append(stars(self.pval) or " ")  # R's symnum() gives " " above 0.1
+            # R's symnum() gives " " above 0.1, "" for NA (no SE: control beta_fix)
+            row.append("" if math.isnan(self.pval) else stars(self.pval) or " ")
         return [*out, Table(header, [row], end=" "), ""]
 
 
@@ -317,6 +330,10 @@ class SelmodelRegResult(_SelmodelBase):
         rows = coefficient_rows(self.beta, self.se, self.zval, self.pval, self.ci_lb,
                                 self.ci_ub, digits=digits, signif_stars=signif_stars,
                                 no_star=" ")
+        if signif_stars:  # R's symnum() gives "" for an NA p-value (control beta_fix)
+            for row, pv in zip(rows, self.pval, strict=True):
+                if math.isnan(pv):
+                    row[-1] = ""
         # R's print(data.frame, print.gap = 2) after the row names; symnum's " " above 0.1
         names = [" ", *(f"{n} " for n in self.coef_names)]
         out += [Table(header, rows, row_names=names, end=" " if signif_stars else ""), ""]
@@ -350,6 +367,9 @@ def _log_w(
             lw = -d * (p**2 - p1**2)
         elif type_ == "negexp":
             lw = -d * (p - p1)
+        elif type_ == "negexppow":
+            e = 1 / delta[1]
+            lw = -d * (p**e - p1**e)
         elif type_ == "logistic":
             lw = (math.log(2) - d * p - np.logaddexp(0, -d * p)) - (
                 math.log(2) - d * p1 - np.logaddexp(0, -d * p1))
@@ -418,6 +438,13 @@ class _Setup:
     X: FloatArray | None = None
     #: metafor's ``preci`` (``prec`` rescaled by its maximum); None for ``prec`` not given
     preci: FloatArray | None = None
+    #: metafor's ``control`` ``tau2.max``: tau^2 is clamped there in the likelihood
+    tau2_max: float = math.inf
+    #: the start of each delta (metafor's ``delta.init``; 1 unless given)
+    delta_init: FloatArray | None = None
+    #: delta = min(max(exp(x), delta_min), delta_max) in place of the logistic map (metafor's
+    #: map when a ``delta.max`` is infinite)
+    expmap: bool = False
 
 
 def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> FloatArray:
@@ -482,7 +509,7 @@ def _log_a_cont(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> Fl
 def _loglik_terms(s: _Setup, mu: Any, tau2: float, delta: FloatArray) -> FloatArray:
     """Each study's log likelihood under the selection model; ``mu`` is the mean of every
     study (a number) or of each (``X beta``, shape (k,))."""
-    tau2 = 0.0 if tau2 < 2.220446049250313e-15 else tau2
+    tau2 = 0.0 if tau2 < 2.220446049250313e-15 else min(tau2, s.tau2_max)
     mu = np.broadcast_to(np.asarray(mu, dtype=float), s.yi.shape)
     sd = np.sqrt(s.vi + tau2)
     ldens = -0.5 * np.log(2 * math.pi) - np.log(sd) - (s.yi - mu) ** 2 / (2 * sd**2)
@@ -500,13 +527,26 @@ def _loglik_terms(s: _Setup, mu: Any, tau2: float, delta: FloatArray) -> FloatAr
 # --- fitting -------------------------------------------------------------------------------------
 
 
-def _map(x: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
-    """metafor's ``.mapfun``: a real number to (lo, hi) by the logistic function."""
+def _map(x: FloatArray, lo: FloatArray, hi: FloatArray, expmap: bool = False) -> FloatArray:
+    """metafor's ``.mapfun``: a real number to (lo, hi) by the logistic function, or (when a
+    bound is infinite, ``expmap``) ``min(max(exp(x), lo), hi)``."""
+    if expmap:
+        return np.asarray(np.minimum(np.maximum(np.exp(x), lo), hi))
     return np.asarray(lo + (hi - lo) * special.expit(x))
 
 
-def _unmap(d: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
-    return np.asarray(np.log((d - lo) / (hi - d)))
+def _unmap(d: FloatArray, lo: FloatArray, hi: FloatArray, expmap: bool = False) -> FloatArray:
+    """metafor's ``.mapinvfun``: the inverse of :func:`_map` (``log`` for ``expmap``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.log(d) if expmap else np.log((d - lo) / (hi - d)))
+
+
+def _map_slope(d: FloatArray, lo: FloatArray, hi: FloatArray, expmap: bool) -> FloatArray:
+    """d delta / d x of :func:`_map` at ``delta = d``: ``(d - lo)(hi - d)/(hi - lo)`` for the
+    logistic map, ``d`` for the exponential one."""
+    if expmap:
+        return np.asarray(d, dtype=float)
+    return np.asarray((d - lo) * (hi - d) / (hi - lo))
 
 
 def _mean(s: _Setup, beta: FloatArray) -> Any:
@@ -527,7 +567,7 @@ def _fit(
     def unpack(par: FloatArray) -> tuple[FloatArray, float, FloatArray]:
         tau2 = math.exp(par[p]) if tau20 is not None else 0.0
         delta = np.array([1.0 if f is None else f for f in s.delta_fixed])
-        delta[free] = _map(par[p + t:], lo, hi)
+        delta[free] = _map(par[p + t:], lo, hi, s.expmap)
         return par[:p], tau2, delta
 
     def terms(par: FloatArray) -> FloatArray:
@@ -535,7 +575,8 @@ def _fit(
         return -_loglik_terms(s, _mean(s, beta), tau2, delta)
 
     start = [*beta0] + ([math.log(tau20 + 0.001)] if tau20 is not None else [])
-    start += list(_unmap(np.ones(len(free)), lo, hi))
+    init = np.ones(s.n_delta) if s.delta_init is None else s.delta_init
+    start += list(_unmap(init[free], lo, hi, s.expmap))
     # quasi-Newton first (as metafor's optim(method = "BFGS")): a Newton step from the start
     # can head for a saddle of this likelihood; then Newton steps to full precision
     first = optimize.minimize(lambda x: float(np.sum(terms(x))), np.array(start),
@@ -545,7 +586,7 @@ def _fit(
     beta, tau2, delta = unpack(par)
     if tau2 < 2.220446049250313e-15:
         tau2 = 0.0
-    return beta.copy(), tau2, delta, -float(np.sum(terms(par)))
+    return beta.copy(), min(tau2, s.tau2_max), delta, -float(np.sum(terms(par)))
 
 
 def _ml_refit(
@@ -592,6 +633,7 @@ def selmodel(
     result: RMAResult, type: str, *, steps: float | Sequence[float] | None = ...,
     alternative: str = ..., delta: DeltaArg = ..., prec: str | None = ...,
     ni: Sequence[float] | NDArray[Any] | None = ..., scaleprec: bool = ...,
+    control: Mapping[str, Any] | None = ...,
 ) -> SelmodelResult: ...
 
 
@@ -600,6 +642,7 @@ def selmodel(
     result: RegResult, type: str, *, steps: float | Sequence[float] | None = ...,
     alternative: str = ..., delta: DeltaArg = ..., prec: str | None = ...,
     ni: Sequence[float] | NDArray[Any] | None = ..., scaleprec: bool = ...,
+    control: Mapping[str, Any] | None = ...,
 ) -> SelmodelRegResult: ...
 
 
@@ -608,6 +651,7 @@ def selmodel(
     result: Any, type: str, *, steps: float | Sequence[float] | None = ...,
     alternative: str = ..., delta: DeltaArg = ..., prec: str | None = ...,
     ni: Sequence[float] | NDArray[Any] | None = ..., scaleprec: bool = ...,
+    control: Mapping[str, Any] | None = ...,
 ) -> SelmodelResult | SelmodelRegResult: ...
 
 
@@ -621,6 +665,7 @@ def selmodel(
     prec: str | None = None,
     ni: Sequence[float] | NDArray[Any] | None = None,
     scaleprec: bool = True,
+    control: Mapping[str, Any] | None = None,
 ) -> SelmodelResult | SelmodelRegResult:
     """Fit a selection model to an ``rma`` or ``rma_reg`` result (metafor's
     ``selmodel.rma.uni``).
@@ -634,8 +679,10 @@ def selmodel(
         in the likelihood of the module docstring (metafor's selmodel of an ``rma.uni`` fit
         with ``mods``).
     type
-        ``"beta"``, ``"halfnorm"``, ``"negexp"``, ``"logistic"``, ``"power"`` or
-        ``"stepfun"`` (the formulas are in the module docstring).
+        ``"beta"``, ``"halfnorm"``, ``"negexp"``, ``"logistic"``, ``"power"``,
+        ``"negexppow"`` or ``"stepfun"`` (the formulas are in the module docstring).
+        metafor 3.8.1 has no ``"trunc"``/``"truncest"`` types and no ``decreasing`` option
+        for stepfun (both came with later metafor versions).
     steps
         For ``stepfun`` the p-value cut points (1 is added as the last); ``steps=0.025`` is
         the three-parameter selection model. For halfnorm/negexp/logistic/power one value
@@ -679,6 +726,26 @@ def selmodel(
     scaleprec
         metafor's ``scaleprec``: ``prec_i / max(prec_i)`` (default ``True``; the fit is the
         same up to the scale of delta, and more stable).
+    control
+        metafor's ``control`` settings that change results (its names with ``_`` for
+        ``.``; 3.8.1 has no ``tau2.min``, ``beta.min``/``beta.max``): ``delta_min`` and
+        ``delta_max`` (one value, recycled, or one per delta; defaults [1e-5, 100] for beta,
+        [0, 100] otherwise; checked as metafor: > 0 for beta, >= 0 otherwise, ``delta_max
+        >= delta_min``; ``inf`` allowed for ``delta_max``), ``delta_init`` (the start, 1;
+        it must lie strictly inside the bounds, where metafor's optimiser otherwise stops),
+        ``tau2_max`` (tau^2 clamped at it in the likelihood, ``min(tau^2, tau2_max)``; it
+        must exceed the ML tau^2 of the input), ``pval_min`` (p-values clamped to
+        ``[pval_min, 1 - pval_min]``; 1e-5 for beta and power, 0 otherwise), ``htransf``
+        (the Hessian in the optimiser's parameters, log tau^2 and ``x = mapinv(delta)``: the
+        CIs become ``exp(log tau^2 -+ z SE)`` and ``map(x -+ z SE(x))``, and the SEs, z and p
+        of tau^2 and delta NaN, metafor's NA; at the optimum that Hessian's inverse is the
+        delta-method transform of the untransformed one, which is what is computed) and
+        ``beta_fix``/``tau2_fix``/``delta_fix`` (those parameters held at their estimates
+        in the Hessian: the others' covariance is the inverse of the Hessian's submatrix,
+        the held ones' SEs NaN). A bound that binds is reached exactly here; metafor's optim
+        approaches it on the logistic map only asymptotically and stops short (by 1.6e-5 in
+        delta and 5.7e-5 in ll for ``delta_max=[100, 0.4, 0.1]`` on dat.hackshaw1998's
+        stepfun model, ``scripts/goldens/selmodel_more.R``).
 
     Returns
     -------
@@ -721,12 +788,15 @@ def selmodel(
                       "and experimental.", MetareviewWarning, stacklevel=2)
     steps_arr = _steps(type_, steps)
     pvals = _pvalues(yi, vi, alternative)
-    pval_min = _PVAL_MIN.get(type_, 0.0)
+    n_delta = (steps_arr.size if type_ == "stepfun" else
+               2 if type_ in ("beta", "negexppow") else 1)
+    fixed = _delta_arg(delta, n_delta, type_)
+    ctl = _sel_control(control, type_, n_delta)
+    pval_min = ctl.pval_min
     pvals_c = np.clip(pvals, pval_min, 1 - pval_min)
     pgrp: NDArray[np.intp] | None = None
     ptable: tuple[int, ...] | None = None
-    n_delta = steps_arr.size if type_ == "stepfun" else 2 if type_ == "beta" else 1
-    fixed = _delta_arg(delta, n_delta, type_)
+    dmin, dmax = ctl.delta_min, ctl.delta_max
     if type_ == "stepfun":
         pgrp = np.searchsorted(steps_arr, pvals_c, side="left").astype(np.intp)
         counts = np.bincount(pgrp, minlength=steps_arr.size)
@@ -742,14 +812,9 @@ def selmodel(
             raise InputError(
                 f"'delta' fixes the weight of interval(s) {', '.join(map(str, zero))} at 0, "
                 "but they hold observed p-values (the likelihood is 0)", field="delta")
-        dmin, dmax = np.zeros(n_delta), np.full(n_delta, 100.0)
-    elif type_ == "beta":
-        dmin, dmax = np.full(2, 1e-5), np.full(2, 100.0)
-    else:
-        dmin, dmax = np.zeros(1), np.full(1, 100.0)
-        if steps_arr.size == 2:
-            pgrp_tmp = np.searchsorted(steps_arr, pvals_c, side="left")
-            ptable = tuple(int(c) for c in np.bincount(pgrp_tmp, minlength=2))
+    elif type_ != "beta" and steps_arr.size == 2:
+        pgrp_tmp = np.searchsorted(steps_arr, pvals_c, side="left")
+        ptable = tuple(int(c) for c in np.bincount(pgrp_tmp, minlength=2))
     n_free = sum(f is None for f in fixed)
     parms = (reg_res.p if reg_res is not None else 1) + (0 if ee else 1) + n_free
     if k < parms:
@@ -758,9 +823,21 @@ def selmodel(
     X = np.asarray(reg_res.X, dtype=float) if reg_res is not None else np.ones((k, 1))
     n_beta = X.shape[1]
     mX = _scaling(X)
+    free = [j for j, f in enumerate(fixed) if f is None]
+    lo_f, hi_f, init_f = dmin[free], dmax[free], ctl.delta_init[free]
+    inside = (init_f > lo_f) & (init_f < hi_f) if not ctl.expmap else init_f > 0
+    if not np.all(inside):
+        # metafor's start log((init - min)/(max - init)) is then not finite and optim stops
+        raise InputError("the start value of each estimated delta (1 unless control "
+                         "'delta_init' is given) must lie strictly between 'delta_min' and "
+                         "'delta_max'; give control={'delta_init': ...}", field="control")
     s = _Setup(type_, alternative, yi, vi, steps_arr, pvals, pgrp, pval_min, n_delta, fixed,
-               dmin, dmax, X @ mX if reg else None, preci)
+               dmin, dmax, X @ mX if reg else None, preci, tau2_max=ctl.tau2_max,
+               delta_init=ctl.delta_init, expmap=ctl.expmap)
     beta0, tau20 = _ml_refit(yi, vi, X, result.method, result.tau2)
+    if not ee and tau20 >= ctl.tau2_max:
+        raise InputError("Value of 'tau2.max' must be > tau^2 value (that of the input model "
+                         f"refitted by ML, {tau20:g}).", field="control")
     w0 = 1 / (vi + tau20)
     ll0 = float(np.sum(-0.5 * np.log(2 * math.pi) + 0.5 * np.log(w0)
                        - w0 * (yi - X @ beta0) ** 2 / 2))
@@ -783,7 +860,6 @@ def selmodel(
             ConvergenceWarning, stacklevel=2)
     # Hessian of -ll in (beta, tau2, free deltas), untransformed, as metafor's numDeriv call
     # (in the rescaled coefficients: Var(beta) = mX Var(beta_scaled) mX')
-    free = [j for j, f in enumerate(fixed) if f is None]
     off = n_beta + (0 if ee else 1)
 
     def terms(par: FloatArray) -> FloatArray:
@@ -792,14 +868,21 @@ def selmodel(
         return -_loglik_terms(s, _mean(s, par[:n_beta]), 0.0 if ee else float(par[n_beta]), d)
 
     point = np.array([*bs, *([] if ee else [tau2]), *dhat[free]])
-    hess = hessian_full(terms, point, point.size, False)
-    try:
-        cov = np.linalg.inv(np.linalg.cholesky(hess))
-        cov = cov.T @ cov
-    except np.linalg.LinAlgError:
-        raise ConvergenceError("cannot invert the Hessian of the selection model (not "
-                               "positive definite); the model is not identified by these "
-                               "data") from None
+    # metafor's control beta.fix / tau2.fix / delta.fix: those parameters are held at their
+    # estimates in the Hessian, i.e. the covariance of the others is the inverse of the
+    # Hessian's submatrix of the rest (the conditional one); the held ones get no SE
+    hest = np.array([not ctl.beta_fix] * n_beta + ([] if ee else [not ctl.tau2_fix])
+                    + [not ctl.delta_fix] * len(free), dtype=bool)
+    cov = np.full((point.size, point.size), math.nan)
+    if hest.any():
+        hess = hessian_full(terms, point, point.size, False)[np.ix_(hest, hest)]
+        try:
+            chol_inv = np.linalg.inv(np.linalg.cholesky(hess))
+        except np.linalg.LinAlgError:
+            raise ConvergenceError("cannot invert the Hessian of the selection model (not "
+                                   "positive definite); the model is not identified by these "
+                                   "data") from None
+        cov[np.ix_(hest, hest)] = chol_inv.T @ chol_inv
     crit = float(-special.ndtri((1 - result.level / 100) / 2))
     beta = mX @ bs
     vb = mX @ cov[:n_beta, :n_beta] @ mX.T
@@ -808,10 +891,35 @@ def selmodel(
     se_d = np.full(n_delta, math.nan)
     se_d[free] = np.sqrt(np.diag(cov)[off:])
     h0 = _H0.get(type_, 0.0)
-    zd = (dhat - h0) / se_d
-    pd = 2 * special.ndtr(-np.abs(zd))
-    lb_d = np.maximum(dhat - crit * se_d, 0.0)
-    ub_d = dhat + crit * se_d
+    if ee:
+        ci_t2 = (math.nan, math.nan)
+    elif ctl.htransf:
+        # metafor's control htransf: the Hessian in the optimiser's parameters, log tau^2 and
+        # x = mapinv(delta); at the optimum its inverse is that of (beta, tau^2, delta) by
+        # the delta method, SE(log tau^2) = SE(tau^2) / tau^2 and SE(x) = SE(delta) /
+        # (d delta / d x). CIs are back-transformed, exp(log tau^2 -+ z SE) and
+        # map(x -+ z SE(x)); SEs, z and p of tau^2 and delta are NA, as in metafor
+        se_lt = se_tau2 / tau2 if tau2 > 0 else math.nan
+        lt = math.log(tau2) if tau2 > 0 else math.nan
+        ci_t2 = (math.exp(lt - crit * se_lt), math.exp(lt + crit * se_lt))
+        se_tau2 = math.nan
+        xd = _unmap(dhat, dmin, dmax, ctl.expmap)
+        se_x = se_d / _map_slope(dhat, dmin, dmax, ctl.expmap)
+        with np.errstate(invalid="ignore"):
+            lb_d = np.maximum(_map(xd - crit * se_x, dmin, dmax, ctl.expmap), 0.0)
+            ub_d = _map(xd + crit * se_x, dmin, dmax, ctl.expmap)
+        lb_d[np.isnan(se_x)] = math.nan
+        ub_d[np.isnan(se_x)] = math.nan
+        se_d = np.full(n_delta, math.nan)
+        zd = np.full(n_delta, math.nan)
+        pd = np.full(n_delta, math.nan)
+    else:
+        ci_t2 = (max(tau2 - crit * se_tau2, 0.0), tau2 + crit * se_tau2)
+    if not ctl.htransf:
+        zd = (dhat - h0) / se_d
+        pd = 2 * special.ndtr(-np.abs(zd))
+        lb_d = np.maximum(dhat - crit * se_d, 0.0)
+        ub_d = dhat + crit * se_d
     lrt_tau2 = lrtp_tau2 = math.nan
     if not ee:
         _, _, _, ll_t0 = _fit(s, bs, None)
@@ -821,13 +929,14 @@ def selmodel(
     zval = beta / se_b
     btt = tuple(reg_res.btt) if reg_res is not None else (0,)
     bt = np.asarray(btt)
-    qm = float(beta[bt] @ np.linalg.solve(vb[np.ix_(bt, bt)], beta[bt]))
+    vbt = vb[np.ix_(bt, bt)]
+    qm = (float(beta[bt] @ np.linalg.solve(vbt, beta[bt])) if np.all(np.isfinite(vbt))
+          else math.nan)
     kk = max(k, parms + 2)
     common: dict[str, Any] = dict(
         type=type_, alternative=alternative, method="EE" if ee else "ML", k=k,
         level=result.level, tau2=tau2, se_tau2=se_tau2,
-        ci_lb_tau2=max(tau2 - crit * se_tau2, 0.0) if not ee else math.nan,
-        ci_ub_tau2=tau2 + crit * se_tau2 if not ee else math.nan,
+        ci_lb_tau2=ci_t2[0], ci_ub_tau2=ci_t2[1],
         delta=_tup(dhat), se_delta=_tup(se_d), zval_delta=_tup(zd), pval_delta=_tup(pd),
         ci_lb_delta=_tup(lb_d), ci_ub_delta=_tup(ub_d), steps=_tup(steps_arr), ptable=ptable,
         LRT=lrt, LRTdf=n_free, LRTp=float(special.chdtrc(n_free, lrt)) if n_free else math.nan,
@@ -861,6 +970,107 @@ def _readonly(x: FloatArray) -> FloatArray:
 
 def _tup(x: FloatArray) -> tuple[float, ...]:
     return tuple(float(v) for v in x)
+
+
+@dataclass(frozen=True)
+class _SelControl:
+    """metafor's selmodel ``control`` settings that change results (see :func:`selmodel`)."""
+
+    delta_min: FloatArray
+    delta_max: FloatArray
+    delta_init: FloatArray
+    tau2_max: float
+    pval_min: float
+    htransf: bool
+    beta_fix: bool
+    tau2_fix: bool
+    delta_fix: bool
+    expmap: bool
+
+
+def _per_delta(value: Any, n_delta: int, name: str) -> FloatArray:
+    """A control value given once (recycled) or once per delta, as metafor; no NaN."""
+    try:
+        arr = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"control {name!r} must be numbers", field="control") from None
+    if arr.size == 1:
+        arr = np.full(n_delta, arr[0])
+    if arr.size != n_delta:
+        raise InputError(f"control {name!r} should be of length {n_delta} for this type of "
+                         "selection model (as metafor's)", field="control")
+    if np.isnan(arr).any():
+        raise InputError(f"no missing values allowed in control {name!r}", field="control")
+    return np.asarray(arr, dtype=float)
+
+
+def _sel_control(
+    control: Mapping[str, Any] | None, type_: str, n_delta: int
+) -> _SelControl:
+    """metafor's ``control`` of ``selmodel.rma.uni`` (snake_case names): the bounds
+    ``delta_min``/``delta_max`` (defaults [1e-5, 100] for beta, [0, 100] otherwise; each
+    checked against the type's natural bounds, > 0 for beta, >= 0 otherwise, and
+    ``delta_max >= delta_min``), ``delta_init`` (1), ``tau2_max`` (inf; must exceed the
+    ML tau^2 of the input model), ``pval_min`` (1e-5 for beta and power, 0 otherwise),
+    ``htransf`` and ``beta_fix``/``tau2_fix``/``delta_fix`` (False)."""
+    ctl = dict(control or {})
+    if control is not None and not isinstance(control, Mapping):
+        raise InputError("control must be a mapping such as {'delta_max': 10}", field="control")
+    unknown = set(ctl) - set(CONTROLS)
+    if unknown:
+        raise InputError(f"unknown control setting(s) {sorted(unknown)}; use "
+                         f"{', '.join(CONTROLS)}", field="control")
+    excl = type_ == "beta"  # beta's deltas must be > 0, the others' >= 0
+    lo_nat = "> 0" if excl else ">= 0"
+
+    def check(arr: FloatArray, name: str) -> None:
+        bad = (arr <= 0) if excl else (arr < 0)
+        if bad.any():
+            j = int(np.argmax(bad)) + 1
+            raise InputError(f"Value of '{name.replace('_', '.')}[{j}]' must be {lo_nat} for "
+                             "this type of selection model.", field="control")
+
+    dmin = np.full(n_delta, 1e-5 if type_ == "beta" else 0.0)
+    dmax = np.full(n_delta, 100.0)
+    if ctl.get("delta_min") is not None:
+        dmin = _per_delta(ctl["delta_min"], n_delta, "delta_min")
+        check(dmin, "delta_min")
+    if ctl.get("delta_max") is not None:
+        dmax = _per_delta(ctl["delta_max"], n_delta, "delta_max")
+        check(dmax, "delta_max")
+    if np.any(dmax < dmin):
+        raise InputError("Value(s) of 'delta.max' must be >= value(s) of 'delta.min'.",
+                         field="control")
+    if np.isinf(dmin).any():
+        raise InputError("control 'delta_min' must be finite", field="control")
+    init = np.ones(n_delta)
+    if ctl.get("delta_init") is not None:
+        init = _per_delta(ctl["delta_init"], n_delta, "delta_init")
+        check(init, "delta_init")
+    tau2_max = math.inf
+    if ctl.get("tau2_max") is not None:
+        try:
+            tau2_max = float(ctl["tau2_max"])
+        except (TypeError, ValueError):
+            raise InputError("control 'tau2_max' must be a number", field="control") from None
+        if not tau2_max > 0:
+            raise InputError("control 'tau2_max' must be > 0", field="control")
+    pval_min = _PVAL_MIN.get(type_, 0.0)
+    if ctl.get("pval_min") is not None:
+        try:
+            pval_min = float(ctl["pval_min"])
+        except (TypeError, ValueError):
+            raise InputError("control 'pval_min' must be a number", field="control") from None
+        if not 0 <= pval_min < 0.5:
+            raise InputError("control 'pval_min' must be in [0, 0.5)", field="control")
+    flags = {}
+    for name in ("htransf", "beta_fix", "tau2_fix", "delta_fix"):
+        v = ctl.get(name, False)
+        if not isinstance(v, bool | np.bool_):
+            raise InputError(f"control {name!r} must be True or False", field="control")
+        flags[name] = bool(v)
+    return _SelControl(delta_min=dmin, delta_max=dmax, delta_init=init, tau2_max=tau2_max,
+                       pval_min=pval_min, expmap=bool(np.isinf(dmax).any()), **flags)
 
 
 def _preci(
