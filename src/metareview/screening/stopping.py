@@ -60,12 +60,12 @@
   needs a large share of the urn, ``1 - (1 - c)^(1 / K_τ)`` of it when none of the draws is
   relevant. On the nine Cohen sets (both levels, seeds 0-9, target and confidence 0.95) the
   default switch :data:`DEFAULT_SWITCH` (``run:100 or screened:60%``, chosen by
-  leave-one-review-out in 9 of 9 folds among 29 rules) stopped at a mean recall of 98.3%, at
-  or above 95% on average on every file and level, below it in 8 of 180 runs (4.4%, within
-  the 5% the confidence allows; in the 90 runs still below 95% recall at the switch, 200
-  random orders each stopped below it in 5.3%: testing after every draw costs a little over
-  the nominal 5%), saving 13.4% of the reading; the test on the ranked tail
-  saved 15.5% with none below, but only because these rankers rate the relevant records left
+  leave-one-review-out among 29 rules, in 7 of 9 folds with the current default ranker)
+  stopped at a mean recall of 98.4%, at or above 95% on average on every file and level,
+  below it in 4 of 180 runs (2.2%, within the 5% the confidence allows; in the 89 runs still
+  below 95% recall at the switch, 200 random orders each stopped below it in 5.5%: testing
+  after every draw costs a little over the nominal 5%), saving 13.0% of the reading; the
+  test on the ranked tail saved 15.4% with none below, but only because these rankers rate the relevant records left
   above the irrelevant ones, which it assumes and cannot check
   (benchmarks/results/screening_stopping.md).
 - **N irrelevant in a row**: stop after ``n`` consecutive irrelevant decisions (a common
