@@ -137,21 +137,27 @@ def _best_cpu(fn: Any, repeats: int = 5) -> tuple[float, Any]:
 
 def step_costs(csv: Path) -> str:
     """CPU seconds of each step of ``pool``'s lean path in this process (best of 5): the read
-    (``np.loadtxt`` as ``_pool_lean``), the fit (``fit_padded``, Q-profile CIs included), the
+    (orjson's parse of the rows as one JSON array, as ``_pool_lean``, beside ``np.loadtxt``,
+    which ``_pool_lean`` falls back to), the fit (``fit_padded``, Q-profile CIs included), the
     whole of ``_pool_lean`` (read, fit and the JSON objects), and the JSON text by orjson
     against ``json.dumps(..., allow_nan=False)`` of the same document (same values read back)."""
     import warnings
 
     from metareview.models._core import fit_padded
     from metareview.models.batch import pad_groups
-    from metareview.review.pool import _group_keys, _pool_lean
+    from metareview.review.pool import _group_keys, _json_number_rows, _pool_lean
 
     def read() -> Any:
         with csv.open(encoding="utf-8") as fh:
             fh.readline()
             return np.loadtxt(fh, delimiter=",", usecols=[1, 2, 0], ndmin=2, dtype=float)
 
-    t_read, num = _best_cpu(read)
+    def read_json() -> Any:
+        return _json_number_rows(csv.read_bytes().partition(b"\n")[2], 3)[:, [1, 2, 0]]
+
+    t_loadtxt, num = _best_cpu(read)
+    t_read, num_json = _best_cpu(read_json)
+    same_read = bool(np.array_equal(num, num_json))
     keys, codes, _ = _group_keys(num[:, 2])
     mask, (yy, vv) = pad_groups(codes, len(keys), num[:, 0], num[:, 1])
     with warnings.catch_warnings():
@@ -165,7 +171,8 @@ def step_costs(csv: Path) -> str:
     t_std, slow = _best_cpu(lambda: json.dumps(doc, allow_nan=False))
     same = json.loads(fast) == json.loads(slow) == doc
     return (
-        f"steps (CPU, best of 5, in process): read {t_read:.3f} s, fit {t_fit:.3f} s, read + fit "
+        f"steps (CPU, best of 5, in process): read {t_read:.3f} s (np.loadtxt {t_loadtxt:.3f} s, "
+        f"same doubles: {same_read}), fit {t_fit:.3f} s, read + fit "
         f"+ JSON objects {t_lean:.3f} s; JSON text: orjson {t_orjson:.4f} s ({len(fast)} bytes) "
         f"vs json.dumps {t_std:.4f} s ({len(slow)} bytes), same values: {same}"
     )
