@@ -6,7 +6,6 @@ Expected values are worked out by hand in each test from the rule definitions in
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import sys
@@ -16,6 +15,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from benchmark_modules import load_benchmark
 
 from metareview.cli import main
 from metareview.errors import StoreError
@@ -420,12 +420,7 @@ def test_dedupe_command_table_json_list_and_undo(
 
 
 def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark(name)
 
 
 @pytest.mark.slow

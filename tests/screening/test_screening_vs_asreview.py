@@ -6,12 +6,12 @@ import csv
 import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from benchmark_modules import load_benchmark
 
 from metareview.screening.simulation import simulate_order
 
@@ -20,13 +20,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    name = "screening_vs_asreview"
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("screening_vs_asreview")
 
 
 def _write_set(folder: Path, name: str = "Tiny") -> Path:

@@ -703,35 +703,15 @@ class Ranker:
             jll = nb.predict_joint_log_proba(X_all)
             score = jll[:, 1] - jll[:, 0]
             proba = expit(score)
-        elif self.model == "logreg":
-            # liblinear's dual solver: same optimum as the primal, several times faster when
-            # features outnumber labelled records, as they do in screening.
-            lr = LogisticRegression(
-                C=_LOGREG_C if self.c is None else self.c,
-                solver="liblinear",
-                dual=True,
-                tol=_LOGREG_TOL,
-                random_state=self.seed,
-                max_iter=1000,
-            )
-            lr.fit(X, y, sample_weight=weights)
-            score = lr.decision_function(X_all)
-            proba = expit(score)
         else:
-            svm = LinearSVC(
-                C=_SVM_C if self.c is None else self.c,
-                loss="squared_hinge",
-                tol=_SVM_TOL,
-                random_state=self.seed,
-                dual="auto",
-            )
-            svm.fit(X, y, sample_weight=weights)
-            score = svm.decision_function(X_all)
-            proba = None
-            if platt:
-                # Platt scaling: p = 1 / (1 + exp(-(A f + B))), A and B fitted on the labelled
-                # records' margins (lightly penalised, so separable training data stays
-                # finite). liblinear: a tenth of L-BFGS's time for these two parameters
+            clf = self._linear_model()
+            clf.fit(X, y, sample_weight=weights)
+            score = clf.decision_function(X_all)
+            proba = expit(score) if self.model == "logreg" else None
+            if proba is None and platt:
+                # the SVM's margins as probabilities, Platt scaling: p = 1 / (1 + exp(-(A f + B))),
+                # A and B fitted on the labelled records' margins (lightly penalised, so
+                # separable training data stays finite). liblinear: a tenth of L-BFGS's time
                 scaler = LogisticRegression(C=1.0, solver="liblinear")
                 scaler.fit(score[labelled].reshape(-1, 1), y, sample_weight=weights)
                 proba = scaler.predict_proba(score.reshape(-1, 1))[:, 1]
