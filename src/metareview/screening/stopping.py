@@ -65,8 +65,8 @@
   below it in 4 of 180 runs (2.2%, within the 5% the confidence allows; in the 89 runs still
   below 95% recall at the switch, 200 random orders each stopped below it in 5.5%: testing
   after every draw costs a little over the nominal 5%), saving 13.0% of the reading; the
-  test on the ranked tail saved 15.4% with none below, but only because these rankers rate the relevant records left
-  above the irrelevant ones, which it assumes and cannot check
+  test on the ranked tail saved 15.4% with none below, but only because these rankers rate
+  the relevant records left above the irrelevant ones, which it assumes and cannot check
   (benchmarks/results/screening_stopping.md).
 - **N irrelevant in a row**: stop after ``n`` consecutive irrelevant decisions (a common
   heuristic with **no recall guarantee**; cf. Ros et al. 2017). The run can be a share of the
