@@ -463,18 +463,18 @@ def _pool_lean(
             num = num[:, cols]
             groups = num[:, 2]
         else:
+            text = body.decode("utf-8")  # parsed from memory, not the path: no gzip etc. imports
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                try:  # a numeric group column (a file object, not the path: no gzip etc. imports)
-                    num = np.loadtxt(io.StringIO(body.decode("utf-8")), delimiter=",",
-                                     usecols=cols, ndmin=2, dtype=float)  # fmt: skip
+                try:  # a numeric group column
+                    num = np.loadtxt(io.StringIO(text), delimiter=",", usecols=cols, ndmin=2,
+                                     dtype=float)  # fmt: skip
                     groups = num[:, 2]
-                except ValueError:
-                    num = np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols[:2],
-                                     ndmin=2, dtype=float, encoding="utf-8")  # fmt: skip
-                    raw = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[cols[2]],
-                                     dtype=str, encoding="utf-8", ndmin=1,
-                                     quotechar='"')  # fmt: skip
+                except ValueError:  # text groups: the numbers, then the group column
+                    num = np.loadtxt(io.StringIO(text), delimiter=",", usecols=cols[:2],
+                                     ndmin=2, dtype=float)  # fmt: skip
+                    raw = np.loadtxt(io.StringIO(text), delimiter=",", usecols=[cols[2]],
+                                     dtype=str, ndmin=1, quotechar='"')  # fmt: skip
                     groups = np.char.strip(raw.astype(str))
                     if (groups == "").any():
                         return None

@@ -160,8 +160,7 @@ def hypergeometric_p(
         nothing relevant has been found; 0 when the null is impossible (``K_τ`` larger than the
         urn).
     """
-    if not 0.0 < target < 1.0:
-        raise InputError(f"target recall must lie in (0, 1), got {target}", field="target")
+    _check_target(target)
     y = _labels(labels_in_order)
     k = len(y)
     if n_total < k:
@@ -196,10 +195,11 @@ def irrelevant_run(labels_in_order: Sequence[int] | NDArray[Any]) -> int:
     return int(len(y) if hits.size == 0 else len(y) - 1 - hits[-1])
 
 
-def _check_target(target: float, confidence: float) -> None:
+def _check_target(target: float, confidence: float | None = None) -> None:
+    """Target recall (and, when given, confidence) strictly between 0 and 1."""
     if not 0.0 < target < 1.0:
         raise InputError(f"target recall must lie in (0, 1), got {target}", field="target")
-    if not 0.0 < confidence < 1.0:
+    if confidence is not None and not 0.0 < confidence < 1.0:
         raise InputError(f"confidence must lie in (0, 1), got {confidence}", field="confidence")
 
 
@@ -536,8 +536,7 @@ def late_sample_p(
         ``P(X <= x)`` with ``X ~ Hypergeometric(U, K_τ, n)``, ``K_τ = floor(found / τ -
         R_out) + 1``; 0 when ``K_τ > U``.
     """
-    if not 0.0 < target < 1.0:
-        raise InputError(f"target recall must lie in (0, 1), got {target}", field="target")
+    _check_target(target)
     if not 0 <= sampled <= pool or not 0 <= sample_relevant <= sampled:
         raise InputError(
             f"{sample_relevant} relevant in {sampled} drawn from {pool} records", field="sampled"
