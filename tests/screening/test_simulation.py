@@ -215,6 +215,7 @@ def test_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (payload["n"], payload["n_included"]) == (60, 10)
     assert payload["curve"][0] == [0, 0.0] and payload["curve"][-1] == [58, 9.0]
     assert "<svg" in plot.read_text()
+    assert "default (mean of 2 seed(s))" in plot.read_text()  # the curve names the preset
 
 
 def test_cli_table_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

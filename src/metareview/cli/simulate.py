@@ -158,7 +158,7 @@ def simulate_command(
         with console.status(f"simulating {data.n} records x {seeds} seed(s) with {model}"):
             result = run()
     if plot is not None:
-        plot_recall_curve(result, plot)
+        plot_recall_curve(result, plot, model_name=model)
     if orders is not None:
         result.write_orders(orders)
     if as_json:

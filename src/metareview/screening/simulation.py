@@ -861,10 +861,13 @@ def simulate(
     )
 
 
-def plot_recall_curve(result: SimulationResult, path: str | Path, *, title: str = "") -> Path:
+def plot_recall_curve(
+    result: SimulationResult, path: str | Path, *, title: str = "", model_name: str | None = None
+) -> Path:
     """Draw the recall curve with the random-order line and write it as SVG or PNG.
 
-    The format follows the file's suffix (``.svg`` or ``.png``).
+    The format follows the file's suffix (``.svg`` or ``.png``). ``model_name`` names the
+    curve (e.g. the preset, ``"default"``); by default the classifier (``result.model``).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -881,7 +884,8 @@ def plot_recall_curve(result: SimulationResult, path: str | Path, *, title: str 
     n_rel = found[-1]
     fig, ax = plt.subplots(figsize=(6.0, 4.5))
     try:
-        label = f"{result.model} (mean of {len(result.seeds)} seed(s))"
+        name = result.model if model_name is None else model_name
+        label = f"{name} (mean of {len(result.seeds)} seed(s))"
         ax.plot(screened, found, color="#1f5fa8", lw=1.6, label=label)
         ax.plot([0, n_read], [0, n_rel], color="#888888", lw=1.0, ls="--", label="random order")
         ax.plot([0, n_rel, n_read], [0, n_rel, n_rel], color="#2e8b57", lw=1.0, ls="-.",
