@@ -235,3 +235,30 @@ def test_session_uses_the_default_preset_and_presets_by_name(tmp_path: Path) -> 
         assert (legacy.ngram_max, legacy.keyword_weight) == (1, None)
         with pytest.raises(InputError, match="unknown ranking model 'bert'"):
             ScreeningSession(s, reviewer="B", model="bert")
+
+
+def test_a_resumed_session_tests_the_stored_reading_order(tmp_path: Path) -> None:
+    # Decisions made in an order other than the records' positions: a session resumed from
+    # the store (or the web app's) judges the same reading order as the session that made
+    # them. Reading order here: the two irrelevant records with the highest ids, two
+    # relevant, two more irrelevant (0, 0, 1, 1, 0, 0); in id order the same decisions read
+    # 1, 0, 1, 0, 0, 0, which the resumed session judged before the fix.
+    from metareview.screening.stopping import hypergeometric_p
+
+    folder = _project(tmp_path)
+    with open_screening(folder) as s:
+        live = ScreeningSession(s, reviewer="A", seed=1)
+        relevant = [rid for rid in live.ids if RELEVANT in s.reports.records[rid].record.title]
+        irrelevant = [rid for rid in live.ids if rid not in relevant]
+        read = [(irrelevant[-1], "exclude"), (irrelevant[-2], "exclude"),
+                (relevant[0], "include"), (relevant[1], "include"),
+                (irrelevant[-3], "exclude"), (irrelevant[-4], "exclude")]
+        for rid, decision in read:
+            live.decide(rid, decision, reason="population" if decision == "exclude" else None)
+        hyper_live, run_live = live.progress().stopping
+    with open_screening(folder) as s:
+        resumed = ScreeningSession(s, reviewer="A", seed=1)
+        hyper, run = resumed.progress().stopping
+    assert run.value == run_live.value == 2  # by hand: the last two decisions
+    assert hyper.value == hyper_live.value
+    assert hyper.value == pytest.approx(hypergeometric_p([0, 0, 1, 1, 0, 0], 8, 0.95))

@@ -617,7 +617,10 @@ class Ranker:
 
     # -- training ---------------------------------------------------------------------------
 
-    def fit(self, records: Sequence[RecordLike], labels: Sequence[Any] | NDArray[Any]) -> Ranker:
+    def fit(
+        self, records: Sequence[RecordLike], labels: Sequence[Any] | NDArray[Any],
+        *, order: Sequence[int] | None = None,
+    ) -> Ranker:
         """Train on the labelled records and score every record.
 
         Parameters
@@ -628,6 +631,13 @@ class Ranker:
             so calling ``fit`` after every decision with the same records is cheap.
         labels
             One per record: 1 (or True) include, 0 (or False) exclude, None or -1 not screened.
+        order
+            The labelled records' positions in the order they were decided, when the caller
+            knows it (a screening session resumed from the store). Without it the order is
+            learnt across calls: records labelled since the previous ``fit`` are appended
+            (in position order within one call). The reading order is what the stopping
+            rules, the estimate of relevant records left and ``keyword_select="loo"``'s
+            "latest relevant records" read.
 
         Returns
         -------
@@ -636,15 +646,21 @@ class Ranker:
         """
         self._set_corpus(records)
         assert self._features is not None
-        self._fit_labels(_coerce_labels(labels, self._features.shape[0]))
+        self._fit_labels(_coerce_labels(labels, self._features.shape[0]), order=order)
         return self
 
-    def _fit_labels(self, labels: NDArray[np.int8]) -> None:
-        """Train on ``labels`` (int8, -1 unlabelled) over the cached features; score all."""
+    def _fit_labels(self, labels: NDArray[np.int8], *, order: Sequence[int] | None = None
+                    ) -> None:
+        """Train on ``labels`` (int8, -1 unlabelled) over the cached features; score all.
+        ``order``: the decision order of the labelled records (see :meth:`fit`)."""
         assert self._features is not None
         labels = labels.copy()  # callers may go on changing their array in place
         previous = self._labels
-        if previous is None or len(previous) != len(labels):
+        if order is not None:
+            seen = [int(i) for i in order if labels[int(i)] >= 0]
+            rest = set(np.flatnonzero(labels >= 0).tolist()) - set(seen)
+            self._history = seen + sorted(rest)
+        elif previous is None or len(previous) != len(labels):
             self._history = [int(i) for i in np.flatnonzero(labels >= 0)]
         else:
             kept = [i for i in self._history if labels[i] >= 0]

@@ -252,6 +252,16 @@ class ScreeningSession:
             out.append((n, found))
         return out
 
+    def _decision_order(self) -> list[int]:
+        """The stage's decided records (positions in ``ids``) in the order they were first
+        decided, by any reviewer, from the store: the reading order the stopping rules test,
+        the same in a session resumed later (or in the web app) as in the one that made it."""
+        order: dict[int, None] = {}
+        for d in self.screening.decisions(stage=self.stage):
+            if d.record_id in self.index:
+                order.setdefault(self.index[d.record_id], None)
+        return list(order)
+
     def _my_counts(self) -> dict[int, str]:
         mine: dict[int, str] = {}
         for d in self.screening.decisions(stage=self.stage, reviewer=self.reviewer):
@@ -268,7 +278,7 @@ class ScreeningSession:
             self._order, self._probability, self._estimate = [], {}, 0.0
             self._ranking_dirty = False
             return
-        self.ranker.fit(self.texts, self.labels)
+        self.ranker.fit(self.texts, self.labels, order=self._decision_order())
         pending = [self.index[r] for r in self.queue if r in self.index]
         ranking = self.ranker.rank(np.asarray(sorted(pending), dtype=np.intp))
         self._order = [self.ids[int(i)] for i in ranking.order]
