@@ -82,6 +82,26 @@ def test_dichotomous_row_and_no_studies() -> None:
     assert n.difference == "No study reports this outcome" and n.certainty == "–"
 
 
+def test_design_not_recorded_starting_level_has_a_footnote() -> None:
+    """LOW with no domain rated down (start low, design not recorded: grade.py's rule) is
+    explained by a footnote, as the participants column says only "studies"; found in a new
+    user's run (the e2e review without characteristics rows)."""
+    reason = ("study design not recorded in the extraction (characteristics: design): start "
+              "low until it is")
+    g = {**HOSTILE, "outcome": "bss", "description": "BSS", "design": "not recorded",
+         "start": "low", "start_reason": reason, "certainty": "low",
+         "domains": _domains()}  # fmt: skip
+    (row,) = sof_table([g]).rows
+    t = sof_table([g])
+    assert row.participants == "157 (2 studies)" and row.certainty == "⊕⊕⊝⊝ LOW"
+    assert row.marks == ("a",)
+    assert t.footnotes == (("a", f"Starts at low certainty: {reason}"),)
+    # rated down as well: the start's note comes first, the domains' after it
+    g2 = {**g, "certainty": "very_low", "domains": _domains(imprecision=(-1, "wide"))}
+    t2 = sof_table([g2])
+    assert t2.rows[0].marks == ("a", "b") and t2.footnotes[1][1].startswith("Imprecision (−1)")
+
+
 def test_imatinib_single_group_proportions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from metareview.review.folder import bundled_example, run_folder
 

@@ -233,7 +233,9 @@ def sof_table(
     form (what ``report.json`` keeps under ``"grade"``).
 
     Each domain rated down gets a footnote ``"<Domain> (-1): <reason>"``, lettered a, b, ... in
-    row order (GRADEpro's explanations); outcomes no study reports get "No studies".
+    row order (GRADEpro's explanations); so does a body of evidence that starts low for want of
+    a recorded design (the participants column then says only "studies"); outcomes no study
+    reports get "No studies".
     """
     marks = _marks()
     rows, notes = [], []
@@ -245,6 +247,13 @@ def sof_table(
                                "No study reports this outcome"))  # fmt: skip
             continue
         mine = []
+        if g.get("start") == "low" and g.get("design") != "non-randomised":
+            # the design column says why non-randomised evidence starts low; an unrecorded
+            # design does not, so its starting level gets a footnote of its own
+            m = next(marks)
+            mine.append(m)
+            why = g.get("start_reason") or "study design not recorded"
+            notes.append((m, f"Starts at low certainty: {why}"))
         for d in DOMAINS:
             r = g["domains"][d]
             if r["rating"] < 0:
