@@ -19,9 +19,10 @@
 # therefore also searched here with uniroot(tol = 1e-13) ("tau2_tight"). The GENQM fits pass
 # control$tol to their uniroot (rma.uni does), so control = list(tol = 1e-12) converges them.
 #
-# Cross-check of the distribution ("sf_points"): at tau^2 = 0, the estimate and both tight
-# bounds, metafor's eigenvalues lambda, Q_a and farebrother()'s Pr(Q_a* > Q_a), with Davies'
-# (1980) algorithm (mgcv::psum.chisq, an independent C implementation) beside it.
+# Cross-check of the distribution ("sf_points"): at tau^2 = 0, the estimate, metafor's first
+# search limit max(100, 10 tau^2) and both tight bounds, metafor's eigenvalues lambda, Q_a and
+# farebrother()'s Pr(Q_a* > Q_a), with Davies' (1980) algorithm (mgcv::psum.chisq, an
+# independent C implementation) beside it where it succeeds (NA where it fails at tol 1e-6).
 #
 # Farebrother, R. W. (1984). Algorithm AS 204: the distribution of a positive linear
 # combination of chi^2 random variables. Applied Statistics, 33(3), 332-339.
@@ -42,7 +43,7 @@ vnum <- function(x) as.numeric(x)
 
 # Davies' Pr(Q > q), at the tightest tolerance at which it succeeds
 davies <- function(q, lambda) {
-  for (tol in c(1e-10, 1e-9, 1e-8)) {
+  for (tol in c(1e-10, 1e-9, 1e-8, 1e-7, 1e-6)) {  # it fails now and then at a tight tol
     p <- suppressWarnings(mgcv::psum.chisq(q, lambda, lower.tail = FALSE, tol = tol))
     if (is.finite(p) && p > -1e-12 && p < 1 + 1e-12) return(list(sf = p, tol = tol))
   }
@@ -92,7 +93,8 @@ genq_case <- function(id, dat, weights, mods = NULL, source) {
   ci <- confint(res, type = "GENQ", control = list(tau2.max = 1e4))
   g <- genq_parts(dat, weights, mods)
   tight <- tight_roots(g, dat$vi)
-  pts <- list(sf_point(g, dat$vi, 0, "tau2 = 0"), sf_point(g, dat$vi, res$tau2, "GENQ estimate"))
+  pts <- list(sf_point(g, dat$vi, 0, "tau2 = 0"), sf_point(g, dat$vi, res$tau2, "GENQ estimate"),
+              sf_point(g, dat$vi, max(100, 10 * res$tau2), "search limit"))
   if (tight$ci_lb > 0) pts[[length(pts) + 1]] <- sf_point(g, dat$vi, tight$ci_lb, "ci_lb")
   if (is.finite(tight$ci_ub)) pts[[length(pts) + 1]] <- sf_point(g, dat$vi, tight$ci_ub, "ci_ub")
   cases[[id]] <<- list(
@@ -100,7 +102,11 @@ genq_case <- function(id, dat, weights, mods = NULL, source) {
     mods = mods_of(dat, mods), tau2_genq = res$tau2, level = 95,
     random = list(names = rownames(ci$random), estimate = vnum(ci$random[, 1]),
                   ci_lb = vnum(ci$random[, 2]), ci_ub = vnum(ci$random[, 3])),
-    lb_sign = ci$lb.sign, ub_sign = ci$ub.sign, tau2_tight = tight, sf_points = pts
+    lb_sign = ci$lb.sign, ub_sign = ci$ub.sign, tau2_tight = tight, sf_points = pts,
+    # I^2 and H^2 at the tight bounds, as confint.rma.uni turns its bounds into them (vt: the
+    # fit's typical within-study variance)
+    vt = res$vt, I2_tight = vnum(100 * unlist(tight) / (res$vt + unlist(tight))),
+    H2_tight = vnum(unlist(tight) / res$vt + 1)
   )
 }
 
@@ -156,6 +162,15 @@ genq_case("jackson_ex1_w_inv_se", jack1, 1 / sqrt(jack1$vi), mods = "xi", source
 genq_case("jackson_ex2_w_inv_v", jack2, 1 / jack2$vi, mods = "xi", source = src_j2)
 genq_case("jackson_ex2_w_inv_se", jack2, 1 / sqrt(jack2$vi), mods = "xi", source = src_j2)
 
+# three homogeneous studies with small sampling variances: Q_a is small beside the eigenvalues
+# at tau^2 = 100 (metafor's first search limit), where Pr(Q_a* > Q_a) is within 1e-4 of 1
+small_eq <- data.frame(yi = c(-0.01742, 0, 0.01742), vi = c(0.01, 0.01, 0.01))
+small_uneq <- data.frame(yi = c(-0.017, 0.002, 0.018), vi = c(0.01, 0.012, 0.008))
+src_small <- "made up: three studies, small sampling variances, little heterogeneity"
+genq_case("small_k3_equal_v", small_eq, rep(100, 3), source = src_small)
+genq_case("small_k3_w_inv_v", small_uneq, 1 / small_uneq$vi, source = src_small)
+genq_case("small_k3_w_inv_se", small_uneq, 1 / sqrt(small_uneq$vi), source = src_small)
+
 # rma(method = "GENQM"): metafor's test_analysis_example_dersimonian2007.r (lines 10-16, 38:
 # CLASP, weights 1/vi) and the data above
 clasp <- escalc(measure = "OR", ai = c(5, 5, 12, 69, 9, 313),
@@ -168,6 +183,7 @@ genqm_case("bcg_w_inv_se", bcg, 1 / sqrt(bcg$vi), source = src_bcg)
 genqm_case("bcg_ablat_w_inv_se", bcg, 1 / sqrt(bcg$vi), mods = "ablat", source = src_bcg)
 genqm_case("hackshaw_w_inv_se", hack, 1 / sqrt(hack$vi), source = src_hack)
 genqm_case("jackson_ex2_w_inv_se", jack2, 1 / sqrt(jack2$vi), mods = "xi", source = src_j2)
+genqm_case("small_k3_w_inv_v", small_uneq, 1 / small_uneq$vi, source = src_small)
 
 # the tail probability itself, at a few points (the function confint inverts)
 sf <- list()
