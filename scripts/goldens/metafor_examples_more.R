@@ -8,7 +8,7 @@
 #
 #     Rscript scripts/goldens/metafor_examples_more.R
 # Needs metafor 3.8 with metadat and jsonlite. confint(type GENQ) and method GENQM need
-# CompQuadForm, which is not installed here: those values are not written.
+# CompQuadForm: those values are not written here but by scripts/goldens/confint_genq.R.
 
 suppressPackageStartupMessages({
   library(metafor)

@@ -6,8 +6,8 @@ dat.bcg (RR; REML, DL+knha, REML with ablat, REML+knha with ablat + alloc), dat.
 (MD, DL), dat.hackshaw1998 (OR; REML, ML) and dat.bcg rows 1-6 with ablat, and the default
 ``confint(res)`` whose upper bound stops at metafor's search cap for Normand 1999.
 
-GENQ is checked against metafor in test_confint_genq.py (CompQuadForm, which Debian does not
-package, replaced there by Davies' algorithm from mgcv); here by hand: with equal
+GENQ is checked against metafor in test_confint_genq.py (with CompQuadForm, which Debian does
+not package, built from CRAN's source for the golden script); here by hand: with equal
 sampling variances v and equal weights, ``Q_a = a sum (y - ybar)^2`` and ``S P_a S`` has the
 eigenvalue ``a (v + tau2)`` k-1 times, so ``Q_a / (a (v + tau2)) ~ chi2_{k-1}`` and the bounds are
 ``Q/(a chi2_{k-1; 1-alpha/2}) - v`` and ``Q/(a chi2_{k-1; alpha/2}) - v``.

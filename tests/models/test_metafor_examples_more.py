@@ -180,8 +180,8 @@ def _ders_fits() -> dict[str, Any]:
 def test_dersimonian2007_tau2_estimators() -> None:
     """test_analysis_example_dersimonian2007.r, lines 23-62 (Tables 3 and 4): tau, mu and se of
     the 14 estimators, each column compared as the file does (mean relative difference <= .01
-    over the 14), and each row with metafor at 1e-6 (GENQM, whose metafor needs CompQuadForm,
-    with the published values only)."""
+    over the 14), and each row with metafor at 1e-6 (GENQM with the published values only here;
+    against metafor with CompQuadForm in test_confint_genq.py, case clasp_w_inv_v)."""
     fits = _ders_fits()
     names = list(fits)
     assert names == list(DERS_EXPECTED)
@@ -364,8 +364,8 @@ def test_jackson2014_generalised_q_ci(ex: str, wname: str) -> None:
     """test_analysis_example_jackson2014.r, lines 28-37 / 70-79: ``rma(yi, vi, mods=~xi,
     method="GENQ", weights=)`` with weights ``1/vi`` and ``1/sqrt(vi)``, then ``confint(res)``
     (the generalised Cochran CI of tau^2, the default type of a GENQ fit). The GENQ estimate is
-    compared with metafor at 1e-6; the CI with the published values only (metafor's GENQ CI
-    needs CompQuadForm, not installed here)."""
+    compared with metafor at 1e-6; the CI with the published values only here (against metafor
+    with CompQuadForm in test_confint_genq.py, cases jackson_ex*)."""
     y, v, x = JACKSON[ex]
     va = np.asarray(v, dtype=float)
     a = 1.0 / va if wname == "iv" else 1.0 / np.sqrt(va)
