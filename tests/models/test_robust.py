@@ -9,7 +9,8 @@ t-tests on n - p df), ``robust(fit, cluster=, adjust=FALSE)`` (CR0) and
 (intercept-only REML and DL, a meta-regression).
 
 Tolerance rtol 1e-6: the robust quantities are closed-form given the fit, so they inherit the
-fit's agreement (REML components to ~2e-7); a p-value's relative error is about z^2 times larger.
+fit's agreement (REML components to ~2e-7); a p-value's relative error is about z^2 times larger
+(largest measured: assink_vcalc CR1, pval 5.6e-7 and QMp 8.5e-7), still inside 1e-6.
 """
 
 from __future__ import annotations
@@ -77,12 +78,12 @@ def test_robust_agrees_with_metafor(rid: str, results: dict[str, RobustResult]) 
         ref = np.broadcast_to(np.atleast_1d(num(c[key])), r.beta.shape)  # CR1: one df for all
         np.testing.assert_allclose(getattr(r, key), ref, rtol=1e-6, atol=1e-9,
                                    err_msg=f"{rid}.{key}")
-    np.testing.assert_allclose(r.pval, np.atleast_1d(num(c["pval"])), rtol=2e-5,
+    np.testing.assert_allclose(r.pval, np.atleast_1d(num(c["pval"])), rtol=1e-6,
                                err_msg=f"{rid}.pval")
     np.testing.assert_allclose(r.vb, np.asarray(c["vb"], dtype=float), rtol=1e-6, atol=1e-12)
     if "QM" in c and r.beta.size > 1:
         assert pytest.approx(num(c["QM"]), rel=1e-6) == r.QM
-        assert r.QMp == pytest.approx(num(c["QMp"]), rel=2e-5)
+        assert r.QMp == pytest.approx(num(c["QMp"]), rel=1e-6)
         assert r.QMdf is not None
         np.testing.assert_allclose(r.QMdf, np.atleast_1d(num(c["QMdf"])), rtol=1e-6)
 
