@@ -373,8 +373,10 @@ robust_cases$konst_rma_reml_cr0 <- list(id = "konst_rma_reml_cr0", fit = "konst_
 # log variances and atanh/logit correlations ("transf"); the varcov case as metafor's
 # vanhouwelingen2002 test, with control nearpd = TRUE. The Hessian moves by up to 1e-5 between
 # the points where nlminb (metafor's default) and optim/BFGS at reltol 1e-14 stop, and either
-# may stop nearer the optimum (colditz1994: nlminb, by 4e-11 in logLik), so each case keeps the
-# fit with the higher logLik
+# may stop nearer the optimum (colditz1994: nlminb, by 4e-11 in logLik); on dat.berkey1998 UN
+# REML both stop 6.7e-11 below the maximum in logLik (rho 4e-6 short, vvc 6.5e-5 off) where
+# bobyqa at rhoend 1e-12 reaches it to 1e-15, so each case keeps the fit with the highest logLik
+# of the three
 cvvc_cases <- list()
 cvvc_case <- function(id, dataset, V, random, mods = NULL, struct = "CS", method = "REML",
                       cvvc = TRUE, extra = list()) {
@@ -386,14 +388,20 @@ cvvc_case <- function(id, dataset, V, random, mods = NULL, struct = "CS", method
   args$random <- if (length(random) == 1) as.formula(random[[1]]) else lapply(random, as.formula)
   if (!is.null(mods)) args$mods <- as.formula(mods)
   res <- do.call(rma.mv, args)
-  # the Hessian moves with the point it is taken at: keep the fit with the higher logLik of
-  # nlminb (metafor's default) and optim/BFGS at reltol 1e-14
+  # the Hessian moves with the point it is taken at: keep the fit with the highest logLik of
+  # nlminb (metafor's default), optim/BFGS at reltol 1e-14 and bobyqa at rhoend 1e-12
   args$control <- c(ctrl, ctl)
   res2 <- do.call(rma.mv, args)
   optimizer <- "nlminb"
   if (as.numeric(logLik(res2)) > as.numeric(logLik(res))) {
     res <- res2
     optimizer <- "optim/BFGS reltol 1e-14"
+  }
+  args$control <- c(list(optimizer = "bobyqa", rhoend = 1e-12, maxfun = 1e5), ctl)
+  res3 <- try(do.call(rma.mv, args), silent = TRUE)
+  if (!inherits(res3, "try-error") && as.numeric(logLik(res3)) > as.numeric(logLik(res))) {
+    res <- res3
+    optimizer <- "bobyqa rhoend 1e-12"
   }
   cvvc_cases[[id]] <<- list(
     id = id, dataset = dataset, V = V, random = as.list(random), mods = mods, struct = struct,

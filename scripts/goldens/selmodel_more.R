@@ -1,7 +1,8 @@
 # Regenerate tests/data/goldens_selmodel_more.json: metafor's selmodel() with the 'control'
 # settings that change results (delta.min, delta.max, delta.init, tau2.max, pval.min, htransf,
 # beta.fix, tau2.fix, delta.fix) and the negative-exponential-power selection model
-# (type = "negexppow"), at tight control.
+# (type = "negexppow") and the two-parameter types halfnorm2, negexp2, logistic2, power2, at
+# tight control.
 #
 # Run from the repository root:  Rscript scripts/goldens/selmodel_more.R
 # Needs R with metafor (3.8.1 was used), metadat and jsonlite.
@@ -26,6 +27,9 @@ suppressPackageStartupMessages({
   library(jsonlite)
 })
 
+# the two-parameter variants of metafor 3.8.1 (in selmodel.rma.uni, not in its help):
+# w = (delta.1 + g(p) / g(p1)) / (1 + delta.1), g the one-parameter type at delta.2
+TWO_PARAM <- c("halfnorm2", "negexp2", "logistic2", "power2")
 num <- function(x) if (is.null(x)) NA_real_ else as.numeric(x)
 cases <- list()
 errors <- list()
@@ -84,7 +88,7 @@ add_case <- function(name, source, yi, vi, rma_method, type, options, control = 
   res <- do.call(rma, args)
   steps <- options$steps
   ndelta <- if (type == "stepfun") length(unique(c(steps, 1))) else
-    if (type %in% c("beta", "negexppow")) 2L else 1L
+    if (type %in% c("beta", "negexppow", TWO_PARAM)) 2L else 1L
   npar <- 1L + (if (is.null(mods)) 0L else ncol(mods)) + 1L + ndelta
   nd <- if (type == "stepfun") 1e-6 else 1e-5
   t2max <- if (is.null(control$tau2.max)) 10 else control$tau2.max
@@ -227,6 +231,14 @@ H("negexp_deltamin_3_init_4", "negexp", control = list(delta.min = 3, delta.init
 H("negexppow_prec_sei", "negexppow", list(prec = "sei"))
 H("negexppow_two_sided", "negexppow", list(alternative = "two.sided"))
 H("negexppow_htransf", "negexppow", control = list(htransf = TRUE))
+
+# --- the two-parameter types (halfnorm2, negexp2, logistic2, power2) ---------------------
+for (ty in TWO_PARAM) H(ty, ty)
+H("negexp2_two_sided", "negexp2", list(alternative = "two.sided"))
+H("halfnorm2_steps_0.05", "halfnorm2", list(steps = 0.05))
+H("power2_prec_sei", "power2", list(prec = "sei"))
+H("logistic2_delta_NA_2", "logistic2", list(delta = I(c(NA, 2))))
+B("halfnorm2", "halfnorm2")
 
 write_out()
 cat("wrote tests/data/goldens_selmodel_more.json with", length(cases), "cases and",

@@ -35,7 +35,7 @@ import pandas as pd
 import pytest
 from goldens_helpers import load_goldens, num
 
-from metareview.errors import InputError
+from metareview.errors import ConvergenceError, InputError
 from metareview.models import SelmodelRegResult, SelmodelResult, rma, rma_reg, selmodel
 
 GOLDENS = load_goldens("goldens_selmodel_more.json")
@@ -170,6 +170,34 @@ def test_negexppow_special_cases() -> None:
             assert a.tau2 == pytest.approx(b.tau2, rel=1e-6)
             assert a.delta[0] == pytest.approx(b.delta[0], rel=1e-6)
             assert a.se == pytest.approx(b.se, rel=1e-5)
+
+
+@pytest.mark.parametrize("two", ["halfnorm2", "negexp2", "logistic2", "power2"])
+def test_two_parameter_types_special_cases(two: str) -> None:
+    """The ``*2`` types are ``w = (delta_1 + g(p)/g(p1)) / (1 + delta_1)`` (metafor 3.8.1's
+    ``selmodel.rma.uni``): with ``delta_1`` fixed at 0 that is the one-parameter ``g`` with
+    ``delta = delta_2`` (the same fit as ``type=two[:-1]``, metafor's power clamps p-values at
+    1e-5, so power2 matches power at ``pval_min=0``); with ``delta_2`` fixed at 0 it is 1
+    (no selection: the log likelihood of the ML model, ``LRT = 0``, for any delta_1, which
+    the data then do not identify: estimated, it is a ConvergenceError)."""
+    case = next(c for c in CASES if c["name"] == "hackshaw1998_negexppow")
+    res = rma(np.array(case["yi"], float), np.array(case["vi"], float), method="ML")
+    one = two[:-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = selmodel(res, two, delta=[0.0, None])
+        b = selmodel(res, one, control={"pval_min": 0.0} if one == "power" else None)
+        c = selmodel(res, two, delta=[2.0, 0.0])
+        with pytest.raises(ConvergenceError):
+            selmodel(res, two, delta=[None, 0.0])
+    assert a.ll == pytest.approx(b.ll, rel=1e-12)
+    assert a.beta == pytest.approx(b.beta, rel=1e-7)
+    assert a.tau2 == pytest.approx(b.tau2, rel=1e-6)
+    assert a.delta[1] == pytest.approx(b.delta[0], rel=1e-6)
+    assert a.se == pytest.approx(b.se, rel=1e-5)
+    assert c.ll == pytest.approx(c.ll0, rel=1e-12)
+    assert c.beta == pytest.approx(float(res.beta), rel=1e-7)
+    assert c.LRT == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,13 @@ Clin Pract* 10, 313-322, for the exponential family):
   more severe selection): ``w = exp(-delta1 p^(1/delta2)) / exp(-delta1 p1^(1/delta2))``,
   ``delta1, delta2 >= 0``; ``delta2 = 0.5`` is ``halfnorm``, ``delta2 = 1`` is ``negexp``,
   and ``delta1 = 0`` or ``delta2 = 0`` is no selection (``zval_delta`` tests both against 0);
+* ``halfnorm2``, ``negexp2``, ``logistic2``, ``power2`` (metafor 3.8.1's ``selmodel.rma.uni``,
+  not in its help): the one-parameter function ``g`` of the same name with ``delta2`` in
+  place of ``delta``, lifted by a floor ``delta1``: ``w = (delta1 + g(p) / g(p1)) / (1 +
+  delta1)``, ``delta1, delta2 >= 0`` (start ``(1, 0.25)`` as metafor), so that selection
+  never falls below ``delta1 / (1 + delta1)``; ``delta2 = 0`` is no selection, and
+  ``delta1 -> inf`` too (``zval_delta`` tests both against 0); ``prec`` multiplies
+  ``delta2``; no p-value clamp (also for ``power2``);
 * ``stepfun``: ``w = delta_j`` for ``steps[j-1] < p <= steps[j]``, ``delta_1 = 1`` (the
   three-parameter selection model, 3PSM, for ``steps=0.025``); ``A_i`` in closed form from
   normal CDFs.
@@ -102,7 +109,9 @@ __all__ = ["SelmodelRegResult", "SelmodelResult", "selmodel"]
 FloatArray = NDArray[np.float64]
 #: ``selmodel(delta=...)``: one value (recycled) or one per delta; None or NaN = estimated
 DeltaArg = float | None | Sequence[float | None]
-TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "negexppow", "stepfun")
+#: the two-parameter variants: ``(delta1 + g(p)/g(p1)) / (1 + delta1)`` of the one-parameter g
+TWO_PARAM = ("halfnorm2", "negexp2", "logistic2", "power2")
+TYPES = ("beta", "halfnorm", "negexp", "logistic", "power", "negexppow", *TWO_PARAM, "stepfun")
 ALTERNATIVES = ("greater", "less", "two.sided")
 PRECS = ("sei", "vi", "ninv", "sqrtninv")
 _PVAL_MIN = {"beta": 1e-5, "power": 1e-5}
@@ -362,6 +371,10 @@ def _log_w(
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if type_ == "beta":
             return np.asarray((delta[0] - 1) * np.log(p) + (delta[1] - 1) * np.log1p(-p))
+        if type_ in TWO_PARAM:
+            # log((delta1 + g / g(p1)) / (1 + delta1)), g the one-parameter type at delta2
+            lg = _log_w(type_[:-1], p, np.asarray(delta[1:2]), p1, preci)
+            return np.asarray(np.logaddexp(np.log(delta[0]), lg) - np.log1p(delta[0]))
         d = delta[0] * preci
         if type_ == "halfnorm":
             lw = -d * (p**2 - p1**2)
@@ -373,8 +386,8 @@ def _log_w(
         elif type_ == "logistic":
             lw = (math.log(2) - d * p - np.logaddexp(0, -d * p)) - (
                 math.log(2) - d * p1 - np.logaddexp(0, -d * p1))
-        else:  # power
-            lw = d * (np.log1p(-p) - math.log1p(-p1))
+        else:  # power; (1 - p)^0 = 1 also at p = 1 (R's 0^0), not 0 * -inf
+            lw = np.where(d == 0, 0.0, d * (np.log1p(-p) - math.log1p(-p1)))
         return np.asarray(np.where(p <= p1, 0.0, lw))
 
 
@@ -382,7 +395,7 @@ def _log_w(
 # +-20 holds all the mass for w >= exp(-100) (halfnorm, negexp, logistic) and for beta
 # (log w <= 23); power reaches w = 1e-500 at its clamp, so it integrates over +-50.
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
-_Z_MAX = {"power": 50.0}
+_Z_MAX = {"power": 50.0, "power2": 50.0}
 
 
 def _panels(breaks: FloatArray, z_max: float) -> tuple[FloatArray, FloatArray]:
@@ -680,7 +693,9 @@ def selmodel(
         with ``mods``).
     type
         ``"beta"``, ``"halfnorm"``, ``"negexp"``, ``"logistic"``, ``"power"``,
-        ``"negexppow"`` or ``"stepfun"`` (the formulas are in the module docstring).
+        ``"negexppow"``, ``"halfnorm2"``, ``"negexp2"``, ``"logistic2"``, ``"power2"``
+        (two-parameter variants in metafor 3.8.1, not in its help) or ``"stepfun"`` (the
+        formulas are in the module docstring).
         metafor 3.8.1 has no ``"trunc"``/``"truncest"`` types and no ``decreasing`` option
         for stepfun (both came with later metafor versions).
     steps
@@ -692,7 +707,8 @@ def selmodel(
         acts on.
     delta
         metafor's ``delta``: values at which to fix the selection parameters instead of
-        estimating them, one per delta (2 for beta, 1 for halfnorm/negexp/logistic/power,
+        estimating them, one per delta (2 for beta, negexppow and the ``*2`` types, 1 for
+        halfnorm/negexp/logistic/power,
         ``len(steps)`` for stepfun; a single value is recycled to all); ``None`` (or NaN,
         R's ``NA``) leaves that delta estimated. The likelihood is then maximised over
         ``(beta, tau^2)`` and the free deltas only, the fixed ones entering ``w(p)`` as
@@ -731,7 +747,7 @@ def selmodel(
         ``.``; 3.8.1 has no ``tau2.min``, ``beta.min``/``beta.max``): ``delta_min`` and
         ``delta_max`` (one value, recycled, or one per delta; defaults [1e-5, 100] for beta,
         [0, 100] otherwise; checked as metafor: > 0 for beta, >= 0 otherwise, ``delta_max
-        >= delta_min``; ``inf`` allowed for ``delta_max``), ``delta_init`` (the start, 1;
+        >= delta_min``; ``inf`` allowed for ``delta_max``), ``delta_init`` (the start, 1; (1, 0.25) for the ``*2`` types;
         it must lie strictly inside the bounds, where metafor's optimiser otherwise stops),
         ``tau2_max`` (tau^2 clamped at it in the likelihood, ``min(tau^2, tau2_max)``; it
         must exceed the ML tau^2 of the input), ``pval_min`` (p-values clamped to
@@ -789,7 +805,7 @@ def selmodel(
     steps_arr = _steps(type_, steps)
     pvals = _pvalues(yi, vi, alternative)
     n_delta = (steps_arr.size if type_ == "stepfun" else
-               2 if type_ in ("beta", "negexppow") else 1)
+               2 if type_ in ("beta", "negexppow", *TWO_PARAM) else 1)
     fixed = _delta_arg(delta, n_delta, type_)
     ctl = _sel_control(control, type_, n_delta)
     pval_min = ctl.pval_min
@@ -828,8 +844,9 @@ def selmodel(
     inside = (init_f > lo_f) & (init_f < hi_f) if not ctl.expmap else init_f > 0
     if not np.all(inside):
         # metafor's start log((init - min)/(max - init)) is then not finite and optim stops
-        raise InputError("the start value of each estimated delta (1 unless control "
-                         "'delta_init' is given) must lie strictly between 'delta_min' and "
+        raise InputError("the start value of each estimated delta (1, or (1, 0.25) for the *2 "
+                         "types, unless control 'delta_init' is given) must lie strictly "
+                         "between 'delta_min' and "
                          "'delta_max'; give control={'delta_init': ...}", field="control")
     s = _Setup(type_, alternative, yi, vi, steps_arr, pvals, pgrp, pval_min, n_delta, fixed,
                dmin, dmax, X @ mX if reg else None, preci, tau2_max=ctl.tau2_max,
@@ -844,6 +861,9 @@ def selmodel(
     # fitted in the rescaled coefficients (as metafor), reported in the original ones
     bs, tau2, dhat, ll = _fit(s, np.asarray(np.linalg.solve(mX, beta0), dtype=float),
                               None if ee else tau20)
+    if not (math.isfinite(ll) and np.all(np.isfinite(bs)) and math.isfinite(tau2)):
+        raise ConvergenceError(f"the {type_} selection model did not converge (log likelihood "
+                               f"{ll:g}); check the data, 'delta' and the control bounds")
     # metafor's check covers fixed deltas too, after moving a bound beyond a fixed value to
     # that value -+ eps^0.2 (so a delta fixed at or outside [delta.min, delta.max] warns)
     eps02 = 2.220446049250313e-16 ** 0.2
@@ -1043,7 +1063,7 @@ def _sel_control(
                          field="control")
     if np.isinf(dmin).any():
         raise InputError("control 'delta_min' must be finite", field="control")
-    init = np.ones(n_delta)
+    init = np.array([1.0, 0.25]) if type_ in TWO_PARAM else np.ones(n_delta)
     if ctl.get("delta_init") is not None:
         init = _per_delta(ctl["delta_init"], n_delta, "delta_init")
         check(init, "delta_init")
