@@ -5,7 +5,7 @@
 #
 # Run from the repository root:
 #     Rscript scripts/goldens/rma_mv_nearpd.R
-# Needs R >= 4.2 with metafor 3.8, metadat, minqa and jsonlite.
+# Needs R >= 4.2 with metafor 3.8, metadat, minqa, clubSandwich and jsonlite.
 #
 # With nearpd = TRUE metafor's objective passes M (and a UN G) through Matrix::nearPD at each
 # evaluation; that is not smooth where an eigenvalue crosses nearPD's cut, and metafor's
@@ -18,6 +18,7 @@
 
 suppressPackageStartupMessages({
   library(metafor)
+  library(clubSandwich)
   library(jsonlite)
 })
 options(useFancyQuotes = FALSE, width = 200)
@@ -124,18 +125,20 @@ fit_case <- function(id, dataset, V, random, mods, struct = "CS", method = "REML
                         first_warning = warn),
                    summ(res[[best]]), list(without_nearpd = without))
   cat(id, best, "spread", spread, "logLik", lls, "\n")
+  invisible(res[[best]])
 }
 
-fit_case("berkey_un_reml", "berkey1998", "berkey1998_V_npd", "~ outcome | trial",
+best_fits <- list()
+best_fits$berkey_un_reml <- fit_case("berkey_un_reml", "berkey1998", "berkey1998_V_npd", "~ outcome | trial",
          "~ 0 + outcome", struct = "UN")
-fit_case("konst_reml", "konstantopoulos2011", "konstantopoulos2011_V_npd",
+best_fits$konst_reml <- fit_case("konst_reml", "konstantopoulos2011", "konstantopoulos2011_V_npd",
          "~ 1 | district/school", "~ 1")
 fit_case("konst_ml", "konstantopoulos2011", "konstantopoulos2011_V_npd",
          "~ 1 | district/school", "~ 1", method = "ML")
 # struct = "UN" with fixed correlations whose matrix is not positive definite (eigenvalues
 # 2.05, 1.5, 1, -0.55): .con.E replaces G by nearPD(G) (and reports its diag and cov2cor)
 rho_npd <- c(0.9, 0.9, 0, -0.5, 0, 0)
-fit_case("ishak_un_fixed_rho_reml", "ishak2007", "vi", "~ time | study",
+best_fits$ishak_un_fixed_rho_reml <- fit_case("ishak_un_fixed_rho_reml", "ishak2007", "vi", "~ time | study",
          "~ 0 + factor(time)", struct = "UN", extra = list(rho = rho_npd))
 fit_case("ishak_un_fixed_rho_ml", "ishak2007", "vi", "~ time | study",
          "~ 0 + factor(time)", struct = "UN", method = "ML", extra = list(rho = rho_npd))
@@ -179,11 +182,28 @@ multimodal$nlminb_default <- if (inherits(nl, "try-error")) {
 } else list(beta = vnum(nl$beta), se = vnum(nl$se), tau2 = vnum(nl$tau2), rho = vnum(nl$rho),
             logLik = as.numeric(logLik(nl)))
 
+# robust() of the nearPD'd fits (the best fit of each, above): CR1 (metafor's default) and
+# CR2 with clubSandwich; the cluster is the outer grouping of the model
+robust_cases <- list()
+clusters <- list(berkey_un_reml = db$trial, konst_reml = dk$district,
+                 ishak_un_fixed_rho_reml = dl$study)
+for (id in names(best_fits)) for (cs in c(FALSE, TRUE)) {
+  r <- try(robust(best_fits[[id]], cluster = clusters[[id]], clubSandwich = cs), silent = TRUE)
+  rid <- paste0(id, if (cs) "_cr2" else "_cr1")
+  robust_cases[[rid]] <- if (inherits(r, "try-error")) {
+    list(fit = id, clubsandwich = cs, error = trimws(sub("^Error ?: ?", "", as.character(r))))
+  } else list(fit = id, clubsandwich = cs, beta = vnum(r$beta), se = vnum(r$se),
+              zval = vnum(r$zval), pval = vnum(r$pval), ci_lb = vnum(r$ci.lb),
+              ci_ub = vnum(r$ci.ub), ddf = vnum(r$ddf), vb = unname(as.matrix(r$vb)),
+              QM = vnum(r$QM), QMp = vnum(r$QMp), QMdf = vnum(r$QMdf))
+}
+
 out <- list(
   meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
               minqa = as.character(packageVersion("minqa")), control = ctrls),
   datasets = datasets, matrices = matrices, fits = fits,
-  berkey_un_ml_multimodal = multimodal, ishak_un_fixed_rho_reml_cvvc = cvvc_case)
+  berkey_un_ml_multimodal = multimodal, ishak_un_fixed_rho_reml_cvvc = cvvc_case,
+  robust = robust_cases)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "string",
                   pretty = FALSE), "tests/data/goldens_rma_mv_nearpd.json")
 cat("wrote tests/data/goldens_rma_mv_nearpd.json\n")

@@ -215,3 +215,32 @@ def test_cvvc_with_a_nearpd_g_as_metafor() -> None:
     assert res.vvc_names == tuple(ref["vvc_names"])
     vvc = np.array(ref["vvc"], dtype=float)
     np.testing.assert_allclose(res.vvc, vvc, rtol=1e-6, atol=1e-6 * float(np.max(vvc)))
+
+
+ROBUST: dict[str, Any] = G["robust"]
+
+
+@pytest.mark.parametrize("rid", sorted(ROBUST))
+def test_robust_of_a_nearpd_fit_as_metafor(rid: str) -> None:
+    """metafor: ``robust(res, cluster=, clubSandwich=)`` of the nearPD'd fits
+    (scripts/goldens/rma_mv_nearpd.R, robust_cases): CR1 with n - p df and clubSandwich's CR2
+    with Satterthwaite df, built on the fit's (repaired) marginal covariance. The clusters are
+    the models' outer groupings (trial, district, study). Compared at rtol 1e-6 (the fits
+    themselves agree to 1e-6 above)."""
+    from metareview.models import robust
+
+    ref = ROBUST[rid]
+    case = CASES[ref["fit"]]
+    res = fit(case)
+    outer = {"berkey1998": "trial", "konstantopoulos2011": "district", "ishak2007": "study"}
+    cluster = frame(case["dataset"])[outer[case["dataset"]]]
+    r = robust(res, cluster, clubsandwich=ref["clubsandwich"])
+    assert r.vcov_type == ("CR2" if ref["clubsandwich"] else "CR1")
+    for f in ("beta", "se", "zval", "pval", "ci_lb", "ci_ub"):
+        close(getattr(r, f), ref[f], f"{rid}: {f}")
+    close(np.broadcast_to(r.ddf, r.beta.shape), np.broadcast_to(
+        np.atleast_1d(num(ref["ddf"])), r.beta.shape).tolist(), f"{rid}: ddf")
+    close(r.vb, ref["vb"], f"{rid}: vb")
+    if r.beta.size > 1:
+        close(r.QM, ref["QM"], f"{rid}: QM")
+        close(r.QMp, ref["QMp"], f"{rid}: QMp")
