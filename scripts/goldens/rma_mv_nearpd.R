@@ -73,8 +73,11 @@ dl <- reshape(di, direction = "long", idvar = "study", v.names = c("yi", "vi"),
 dl <- dl[order(dl$study, dl$time), ]
 dl <- dl[!is.na(dl$yi), ]
 rownames(dl) <- NULL
-add_dataset("ishak2007", dl[, c("study", "time", "yi", "vi")],
-            "dat.ishak2007 in long format (missing occasions removed)")
+# a second grouping for a model with two '~ inner | outer' terms: consecutive studies in
+# fours ("region" is a construction for the test, not a variable of the data set)
+dl$region <- ceiling(as.integer(factor(dl$study)) / 4)
+add_dataset("ishak2007", dl[, c("study", "time", "yi", "vi", "region")],
+            "dat.ishak2007 in long format (missing occasions removed); region = studies in fours")
 
 frames <- list(berkey1998 = db, konstantopoulos2011 = dk, ishak2007 = dl)
 Vs <- list(berkey1998_V_npd = Vb, konstantopoulos2011_V_npd = Vk)
@@ -91,6 +94,8 @@ summ <- function(res) {
        ci_ub = vnum(res$ci.ub), vb = unname(as.matrix(res$vb)),
        sigma2 = vnum(res$sigma2), tau2 = vnum(res$tau2), rho = vnum(res$rho),
        G = if (is.null(res$G)) NULL else unname(as.matrix(res$G)),
+       gamma2 = vnum(res$gamma2), phi = vnum(res$phi),
+       H = if (is.null(res$H)) NULL else unname(as.matrix(res$H)),
        QE = res$QE, QEp = res$QEp, QM = res$QM, QMp = res$QMp,
        logLik = as.numeric(logLik(res)), deviance = as.numeric(deviance(res)),
        AIC = AIC(res), BIC = BIC(res), AICc = fitstats(res)[5, 1], parms = res$parms,
@@ -101,12 +106,13 @@ fit_case <- function(id, dataset, V, random, mods, struct = "CS", method = "REML
   dat <- frames[[dataset]]
   Vmat <- if (V %in% names(Vs)) Vs[[V]] else dat[[V]]
   args <- c(list(yi = dat$yi, V = Vmat, data = dat, struct = struct, method = method,
-                 random = as.formula(random), mods = as.formula(mods)), extra)
+                 random = if (length(random) == 1) as.formula(random) else
+                   lapply(random, as.formula), mods = as.formula(mods)), extra)
   res <- lapply(ctrls, function(ctrl) try(one_fit(args, ctrl), silent = TRUE))
   res <- res[!sapply(res, inherits, "try-error")]  # e.g. a degenerate Nelder-Mead simplex
   lls <- sapply(res, function(r) as.numeric(logLik(r)))
   best <- names(res)[which.max(lls)]
-  comp <- function(r) c(r$beta, r$sigma2, r$tau2, r$rho)
+  comp <- function(r) c(r$beta, r$sigma2, r$tau2, r$rho, r$gamma2)
   a <- comp(res[[best]])
   # the spread over the fits within 1e-9 of the best log-likelihood
   near <- names(res)[lls >= max(lls) - 1e-9 * max(1, abs(max(lls)))]
@@ -114,6 +120,14 @@ fit_case <- function(id, dataset, V, random, mods, struct = "CS", method = "REML
   # without nearpd (metafor's default optimiser): its error, or its fit
   plain <- args
   p0 <- try(suppressWarnings(do.call(rma.mv, plain)), silent = TRUE)
+  # where the default fits, the best (highest logLik) of it and the three fits above without
+  # nearpd (ishak_un_un_fixed_phi_reml: nlminb stops 3.2e-8 below the maximum, gamma2[2] at 0)
+  if (!inherits(p0, "try-error")) {
+    for (ctrl in ctrls) {
+      p1 <- try(suppressWarnings(do.call(rma.mv, c(plain, list(control = ctrl)))), silent = TRUE)
+      if (!inherits(p1, "try-error") && as.numeric(logLik(p1)) > as.numeric(logLik(p0))) p0 <- p1
+    }
+  }
   without <- if (inherits(p0, "try-error")) {
     list(error = trimws(sub("^Error ?: ?", "", as.character(p0))))
   } else summ(p0)
@@ -142,6 +156,11 @@ best_fits$ishak_un_fixed_rho_reml <- fit_case("ishak_un_fixed_rho_reml", "ishak2
          "~ 0 + factor(time)", struct = "UN", extra = list(rho = rho_npd))
 fit_case("ishak_un_fixed_rho_ml", "ishak2007", "vi", "~ time | study",
          "~ 0 + factor(time)", struct = "UN", method = "ML", extra = list(rho = rho_npd))
+
+# two '~ inner | outer' terms, the second (H: gamma2, phi) struct = "UN" with the same fixed,
+# not positive definite correlations: .con.E replaces H by nearPD(H)
+fit_case("ishak_un_un_fixed_phi_reml", "ishak2007", "vi", c("~ time | region", "~ time | study"),
+         "~ 0 + factor(time)", struct = c("UN", "UN"), extra = list(rho = 0.5, phi = rho_npd))
 
 # every component fixed where M = V + Z G Z' is not positive definite: no optimiser involved,
 # so beta, se and logLik test the likelihood of nearPD(M) itself (eigenvalues cut)

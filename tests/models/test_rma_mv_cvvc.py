@@ -141,3 +141,62 @@ def test_maxiter_too_small_is_a_convergence_error() -> None:
         np.testing.assert_allclose(ours, ref, rtol=1e-6)
     full = rma_mv("yi", "vi", data=d, random="~ 1 | district/study")
     assert math.isclose(full.logLik, res.logLik, rel_tol=1e-12)
+
+
+def test_restart_from_the_estimates_reached() -> None:
+    """metafor's ``restart=TRUE`` (test_analysis_example_konstantopoulos2011.r lines 199-210)
+    resumes a failed ``rma.mv`` from the estimates its previous call left in a package-global
+    environment: it sets ``control`` ``sigma2.init``/``tau2.init``/``rho.init``/``gamma2.init``/
+    ``phi.init`` to them (metafor 3.8.1's ``rma.mv``, ``ddd$restart``). Ours passes them
+    explicitly: the ConvergenceError carries ``init``, the same control settings, and a refit
+    with ``control={**err.init, "maxiter": 1}`` resumes there. As in metafor's file, the first
+    call and the first restart fail and the second restart reaches coef 0.1847132, se
+    0.08455592, sigma2 (0.06506194, 0.03273652) (the file's values; at 1e-6), the full fit."""
+    d = frame("konstantopoulos2011")
+    ctl: dict[str, Any] = {"maxiter": 1}
+    failures = 0
+    while True:
+        try:
+            res = rma_mv("yi", "vi", data=d, random="~ 1 | district/study", control=ctl)
+            break
+        except ConvergenceError as err:
+            failures += 1
+            assert failures < 10
+            assert set(err.init) == {"sigma2_init"}  # type: ignore[attr-defined]
+            assert "err.init" in str(err)
+            ctl = {**err.init, "maxiter": 1}  # type: ignore[attr-defined]
+    assert failures == 2
+    for ours, ref in ((res.beta, [0.1847132]), (res.se, [0.08455592]),
+                      (res.sigma2, [0.06506194, 0.03273652])):
+        np.testing.assert_allclose(ours, ref, rtol=1e-6)
+    full = rma_mv("yi", "vi", data=d, random="~ 1 | district/study")
+    assert math.isclose(full.logLik, res.logLik, rel_tol=1e-12)
+
+
+def test_start_values_as_metafors_init_controls() -> None:
+    """metafor's ``control`` ``sigma2.init``, ``tau2.init``, ``rho.init`` (``gamma2.init``,
+    ``phi.init``) as ``sigma2_init``...: one value recycled or one per component; the fit
+    from a far start is the same optimum (logLik to 1e-12, estimates to 1e-6); bad values are
+    InputErrors naming control."""
+    d = frame("konstantopoulos2011")
+    full = rma_mv("yi", "vi", data=d, random="~ 1 | district/school")
+    for init in ({"sigma2_init": 2.0}, {"sigma2_init": [1e-4, 0.5]}):
+        res = rma_mv("yi", "vi", data=d, random="~ 1 | district/school", control=init)
+        assert math.isclose(res.logLik, full.logLik, rel_tol=1e-12)
+        np.testing.assert_allclose(res.sigma2, full.sigma2, rtol=1e-6)
+    case = CASES["berkey_un_reml_varcor"]
+    base = fit(case)
+    dv = frame(case["dataset"])
+    v = matrix(case["V"])
+    res = rma_mv("yi", v, data=dv, random="~ outcome | trial", mods="~ 0 + outcome",
+                 struct="UN", control={"tau2_init": [0.1, 0.05], "rho_init": -0.5})
+    assert math.isclose(res.logLik, base.logLik, rel_tol=1e-12)
+    np.testing.assert_allclose(res.rho, base.rho, rtol=1e-6)
+    bad = ({"sigma2_init": -1}, {"sigma2_init": [1, 2, 3]}, {"rho_init": 0.5},
+           {"sigma2_init": "a"}, {"tau2_init": 1.0})
+    for ctl in bad:
+        with pytest.raises(InputError, match="control"):
+            rma_mv("yi", "vi", data=d, random="~ 1 | district/school", control=ctl)
+    with pytest.raises(InputError, match="rho_init"):
+        rma_mv("yi", v, data=dv, random="~ outcome | trial", mods="~ 0 + outcome",
+               struct="UN", control={"rho_init": 1.0})

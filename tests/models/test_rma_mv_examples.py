@@ -11,14 +11,15 @@ Reproduced outside this module: vanhouwelingen2002's ``matreg`` and ``cvvc="varc
 186-199 (test_matreg.py, test_rma_mv_cvvc.py), the numbers of the profile plots
 (konstantopoulos2011 lines 115-185, both parameterisations; test_profile_mv.py, against
 ``profile.rma.mv``), and ``struct="CAR"`` (used by none of these files; test_rma_mv.py).
-konstantopoulos2011's ``restart=TRUE`` (lines 199-210) is not implemented: metafor's restart
-resumes from the estimates that its previous, failed call left in a package-global
-environment, a hidden channel between calls that a Python function should not have; ours
-converges within ``control={"maxiter": 4}`` to the values metafor reaches only after two
-restarts, and raises ``ConvergenceError`` where it does not converge (``maxiter=1``;
-test_rma_mv_cvvc.py). law2016 (network models: ``mods=X, intercept=FALSE`` on a contrast
-design, two G terms with fixed rho/phi, ``ranef``) is reproduced
-in full; its ``print()`` calls are checked character for character in test_rma_mv.py.
+konstantopoulos2011's ``restart=TRUE`` (lines 199-210): metafor's restart resumes from the
+estimates that its previous, failed call left in a package-global environment (as control
+``sigma2.init`` etc.); ours makes that channel explicit: the ``ConvergenceError`` carries
+``init``, and ``control={**err.init, "maxiter": 1}`` resumes. With ``maxiter=1`` the first call
+and the first restart fail and the second restart reaches the file's values, as in metafor's
+file (test_rma_mv_cvvc.py, test_restart_from_the_estimates_reached); ours converges within
+``control={"maxiter": 4}`` without a restart. law2016 (network models: ``mods=X,
+intercept=FALSE`` on a contrast design, two G terms with fixed rho/phi, ``ranef``) is
+reproduced in full; its ``print()`` calls are checked character for character in test_rma_mv.py.
 """
 
 from __future__ import annotations

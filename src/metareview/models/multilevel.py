@@ -1528,7 +1528,12 @@ def rma_mv(
         by ``vvc_names``.
     control : mapping, optional
         ``maxiter`` (iterations of each optimiser stage; not converging within them is a
-        :class:`~metareview.errors.ConvergenceError`) and ``nearpd`` (metafor's
+        :class:`~metareview.errors.ConvergenceError` whose ``init`` holds the estimates
+        reached as start values, so ``control={**err.init, "maxiter": ...}`` resumes there:
+        metafor's ``restart=TRUE``, made explicit), the start values ``sigma2_init``,
+        ``tau2_init``, ``rho_init``, ``gamma2_init``, ``phi_init`` (metafor's ``sigma2.init``
+        etc.: one value recycled or one per component; variances > 0, correlations inside
+        their range; metafor's default starts otherwise) and ``nearpd`` (metafor's
         ``control=list(nearpd=TRUE)``, ``?rma.mv``, "control"): in every evaluation of the
         likelihood the marginal ``M`` is replaced by ``Matrix::nearPD(M)`` (Higham 2002; the
         alternating projections of :mod:`metareview.models._nearpd`, block by block with the
@@ -1711,14 +1716,20 @@ def rma_mv(
                 raise InputError("a fixed correlation must be in [-1, 1] ([0, 1] for CAR)",
                                  field="rho")
             fixed[i] = _cor_eta(val, kind)
-    eta_start = np.array(eta0, dtype=float)
+    eta_start = _apply_init(np.array(eta0, dtype=float), ctl, len(sig),
+                            [(t.ntau, t.nrho, t.struct) for t in gts])
     if cvvc not in CVVC:
         raise InputError(f"cvvc must be one of {CVVC} (got {cvvc!r})", field="cvvc")
     eta_hat, ok = _optimise(model, eta_start, fixed) if ctl["maxiter"] is None else \
         _optimise(model, eta_start, fixed, maxiter=ctl["maxiter"])
     if not ok and ctl["maxiter"] is not None:
-        raise ConvergenceError(f"rma_mv: the optimiser did not converge in control maxiter = "
-                               f"{ctl['maxiter']} iterations")
+        last = _init_of(eta_hat, len(sig), [(t.ntau, t.nrho, t.struct) for t in gts])
+        err = ConvergenceError(
+            f"rma_mv: the optimiser did not converge in control maxiter = {ctl['maxiter']} "
+            "iterations; to restart from where it stopped (metafor's restart=TRUE), refit "
+            f"with control={{**err.init, 'maxiter': ...}} (err.init = {last})")
+        err.init = last  # type: ignore[attr-defined]
+        raise err
     if not ok:
         warnings.warn("rma_mv: the optimiser stopped before the gradient vanished",
                       ConvergenceWarning, stacklevel=2)
@@ -2136,17 +2147,91 @@ def _vvc_fields(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: 
     return {"vvc": _readonly(vvc), "vvc_names": names}
 
 
+#: metafor's start values of ``rma.mv`` (``control=list(sigma2.init=, ...)``), "." as "_"
+INIT_CONTROLS = ("sigma2_init", "tau2_init", "rho_init", "gamma2_init", "phi_init")
+
+
+def _apply_init(eta: FloatArray, ctl: Mapping[str, Any], nsig: int,
+                terms: Sequence[tuple[int, int, str]]) -> FloatArray:
+    """The start ``eta`` with metafor's ``*.init`` control values in place (variances on the
+    log scale, correlations as :func:`_cor_eta`); one value is recycled to every component of
+    its kind, as metafor's. Terms: ``(ntau, nrho, struct)`` of each G term (the first gives
+    ``tau2``/``rho``, the second ``gamma2``/``phi``)."""
+    out = eta.copy()
+    slots: list[tuple[str, int, int, str]] = [("sigma2_init", 0, nsig, "var")]
+    pos = nsig
+    for gi, (ntau, nrho, struct) in enumerate(terms):
+        tn, rn = ("tau2_init", "rho_init") if gi == 0 else ("gamma2_init", "phi_init")
+        slots.append((tn, pos, ntau, "var"))
+        slots.append((rn, pos + ntau, nrho, "car" if struct == "CAR" else "cor"))
+        pos += ntau + nrho
+    have = {slot[0] for slot in slots if slot[2]}
+    extra = [name for name in INIT_CONTROLS if ctl.get(name) is not None and name not in have]
+    if extra:
+        raise InputError(f"control {', '.join(extra)}: the model has no such component",
+                         field="control")
+    for name, start, n, kind in slots:
+        vals = ctl.get(name)
+        if vals is None:
+            continue
+        if vals.size == 1:
+            vals = np.full(n, vals[0])
+        if vals.size != n:
+            raise InputError(f"control {name} should be of length 1 or {n} for this model",
+                             field="control")
+        if kind == "var":
+            if np.any(vals <= 0):
+                raise InputError(f"control {name} must be > 0", field="control")
+            out[start:start + n] = np.log(vals)
+        else:
+            lo = 0.0 if kind == "car" else -1.0
+            if np.any((vals <= lo) | (vals >= 1)):
+                raise InputError(f"control {name} must lie in ({lo:g}, 1)", field="control")
+            out[start:start + n] = [_cor_eta(float(v), kind) for v in vals]
+    return out
+
+
+def _init_of(eta: FloatArray, nsig: int,
+             terms: Sequence[tuple[int, int, str]]) -> dict[str, list[float]]:
+    """The ``*.init`` control values that start a fit at ``eta`` (inverse of
+    :func:`_apply_init`): the variances and correlations reached, for a restart."""
+    out: dict[str, list[float]] = {}
+    if nsig:
+        out["sigma2_init"] = [float(math.exp(v)) for v in eta[:nsig]]
+    pos = nsig
+    for gi, (ntau, nrho, struct) in enumerate(terms):
+        tn, rn = ("tau2_init", "rho_init") if gi == 0 else ("gamma2_init", "phi_init")
+        kind = "car" if struct == "CAR" else "cor"
+        out[tn] = [float(math.exp(v)) for v in eta[pos:pos + ntau]]
+        if nrho:
+            out[rn] = [_eta_cor(float(v), kind) for v in eta[pos + ntau:pos + ntau + nrho]]
+        pos += ntau + nrho
+    return out
+
+
 def _mv_control(control: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``rma_mv``'s ``control``: ``maxiter`` (int >= 1 or None) and ``nearpd`` (bool)."""
-    out: dict[str, Any] = {"maxiter": None, "nearpd": False}
+    """``rma_mv``'s ``control``: ``maxiter`` (int >= 1 or None), ``nearpd`` (bool) and the
+    start values ``sigma2_init``, ``tau2_init``, ``rho_init``, ``gamma2_init``, ``phi_init``
+    (each None, a number or a sequence; checked against the model in :func:`_apply_init`)."""
+    out: dict[str, Any] = {"maxiter": None, "nearpd": False, **dict.fromkeys(INIT_CONTROLS)}
     if control is None:
         return out
     if not isinstance(control, Mapping):
         raise InputError("control must be a mapping (e.g. {'maxiter': 100})", field="control")
     unknown = set(control) - set(out)
     if unknown:
-        raise InputError(f"unknown control setting(s) {sorted(unknown)}; use maxiter, nearpd",
-                         field="control")
+        raise InputError(f"unknown control setting(s) {sorted(unknown)}; use maxiter, nearpd, "
+                         f"{', '.join(INIT_CONTROLS)}", field="control")
+    for name in INIT_CONTROLS:
+        if control.get(name) is not None:
+            try:
+                vals = np.atleast_1d(np.asarray(control[name], dtype=float)).ravel()
+            except (TypeError, ValueError):
+                raise InputError(f"control {name} must be a number or numbers",
+                                 field="control") from None
+            if vals.size == 0 or not np.all(np.isfinite(vals)):
+                raise InputError(f"control {name} must be finite numbers", field="control")
+            out[name] = vals
     if control.get("maxiter") is not None:
         mi = control["maxiter"]
         if isinstance(mi, bool) or not isinstance(mi, int | np.integer) or mi < 1:
