@@ -61,6 +61,13 @@ depends on precision as well as on the p-value (Preston, Ashby & Smyth 2004; met
 in each ``A_i``; stepfun takes metafor's experimental ``w = delta_j / prec_i`` beyond the first
 interval (weight 1 there); beta ignores it.
 
+The likelihood of a selection model can have more than one maximum, and the fit (as metafor's:
+BFGS from the same start, then Newton steps) finds the one its start leads to. On
+dat.hackshaw1998, two-sided ``negexppow`` from metafor's start ``delta = (1, 1)`` stops at
+``ll = -9.7723`` (``delta = (0.612, 0.618)``), metafor's BFGS too; from ``control={"delta_init":
+[1.5, 0.08]}`` (or with metafor's bobyqa) both reach ``ll = -9.5546`` (``delta = (1.548,
+0.0819)``, ``mu = 0.2053``). Refit from other starts (``delta_init``) before trusting a fit.
+
 For a meta-regression (an ``rma_reg`` result) ``mu`` is each study's ``x_i' beta``; as metafor,
 the fit runs in rescaled coefficients (non-dummy moderators centred and divided by their SD)
 and ``Var(beta) = mX Var(beta_scaled) mX'`` is reported; ``QM`` is the Wald test of the
@@ -747,8 +754,9 @@ def selmodel(
         ``.``; 3.8.1 has no ``tau2.min``, ``beta.min``/``beta.max``): ``delta_min`` and
         ``delta_max`` (one value, recycled, or one per delta; defaults [1e-5, 100] for beta,
         [0, 100] otherwise; checked as metafor: > 0 for beta, >= 0 otherwise, ``delta_max
-        >= delta_min``; ``inf`` allowed for ``delta_max``), ``delta_init`` (the start, 1; (1, 0.25) for the ``*2`` types;
-        it must lie strictly inside the bounds, where metafor's optimiser otherwise stops),
+        >= delta_min``; ``inf`` allowed for ``delta_max``), ``delta_init`` (the start, 1;
+        (1, 0.25) for the ``*2`` types; it must lie strictly inside the bounds, where
+        metafor's optimiser otherwise stops),
         ``tau2_max`` (tau^2 clamped at it in the likelihood, ``min(tau^2, tau2_max)``; it
         must exceed the ML tau^2 of the input), ``pval_min`` (p-values clamped to
         ``[pval_min, 1 - pval_min]``; 1e-5 for beta and power, 0 otherwise), ``htransf``
@@ -895,7 +903,24 @@ def selmodel(
                     + [not ctl.delta_fix] * len(free), dtype=bool)
     cov = np.full((point.size, point.size), math.nan)
     if hest.any():
-        hess = hessian_full(terms, point, point.size, False)[np.ix_(hest, hest)]
+        full = hessian_full(terms, point, point.size, False)
+        if not np.all(np.isfinite(full[np.ix_(hest, hest)])):
+            # a delta at its bound where the likelihood is not defined beyond it (the floor
+            # delta_1 = 0 of the *2 types: log delta_1): held at the bound for the SEs
+            span = np.minimum(dmax, 1e3) - dmin
+            edge = [j for j in free if min(dhat[j] - dmin[j], dmax[j] - dhat[j])
+                    <= 1e-6 * span[j]]
+            for j in edge:
+                hest[off + free.index(j)] = False
+            if edge:
+                warnings.warn(
+                    f"delta estimate(s) {', '.join(str(j + 1) for j in edge)} on their bound: "
+                    "held there for the standard errors (no SE for them; the others are "
+                    "conditional on that value)", ConvergenceWarning, stacklevel=2)
+        hess = full[np.ix_(hest, hest)]
+        if not np.all(np.isfinite(hess)):
+            raise ConvergenceError("the Hessian of the selection model is not finite at the "
+                                   "estimates; its standard errors cannot be computed")
         try:
             chol_inv = np.linalg.inv(np.linalg.cholesky(hess))
         except np.linalg.LinAlgError:
