@@ -217,12 +217,30 @@ for (id in names(best_fits)) for (cs in c(FALSE, TRUE)) {
               QM = vnum(r$QM), QMp = vnum(r$QMp), QMdf = vnum(r$QMdf))
 }
 
+# profile() of nearPD'd fits: every refit on the grid with nearpd = TRUE; with the best fit's
+# Nelder-Mead some refits fail (NA), so the fit and its profile are bobyqa's (rhoend 1e-12);
+# where both have a value they agree to 1e-9
+profile_cases <- list()
+for (id in c("konst_reml", "konst_ml")) {
+  fc <- fits[[id]]
+  dat <- frames[[fc$dataset]]
+  rb <- suppressWarnings(rma.mv(dat$yi, Vs[[fc$V]], data = dat, random = as.formula(fc$random),
+                                method = fc$method,
+                                control = c(ctrls$bobyqa, list(nearpd = TRUE))))
+  pr <- suppressWarnings(profile(rb, steps = 7, plot = FALSE, progbar = FALSE))
+  pr <- if (!is.null(pr$ll)) list(pr) else unname(Filter(is.list, pr))  # ("comps" dropped)
+  profile_cases[[id]] <- list(fit = id, logLik = as.numeric(logLik(rb)),
+                              sigma2 = vnum(rb$sigma2),
+                              profiles = lapply(pr, function(p) list(vc = vnum(p[[1]]),
+                                                                     ll = vnum(p$ll))))
+}
+
 out <- list(
   meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
               minqa = as.character(packageVersion("minqa")), control = ctrls),
   datasets = datasets, matrices = matrices, fits = fits,
   berkey_un_ml_multimodal = multimodal, ishak_un_fixed_rho_reml_cvvc = cvvc_case,
-  robust = robust_cases)
+  robust = robust_cases, profile = profile_cases)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "string",
                   pretty = FALSE), "tests/data/goldens_rma_mv_nearpd.json")
 cat("wrote tests/data/goldens_rma_mv_nearpd.json\n")

@@ -269,3 +269,21 @@ def test_robust_of_a_nearpd_fit_as_metafor(rid: str) -> None:
     if r.beta.size > 1:
         close(r.QM, ref["QM"], f"{rid}: QM")
         close(r.QMp, ref["QMp"], f"{rid}: QMp")
+
+
+@pytest.mark.parametrize("pid", ["konst_reml", "konst_ml"])
+def test_profile_of_a_nearpd_fit_as_metafor(pid: str) -> None:
+    """metafor: ``profile(res, steps=7)`` of the nearPD'd fit (scripts/goldens/
+    rma_mv_nearpd.R, profile_cases; the fit and each refit on the grid by bobyqa with
+    ``nearpd = TRUE``, since metafor's Nelder-Mead refits fail at some grid points): the grid
+    of each component and the profile log-likelihood at rtol 1e-6."""
+    from metareview.models import profile_mv
+
+    ref = G["profile"][pid]
+    res = fit(CASES[pid])
+    assert res.logLik == pytest.approx(ref["logLik"], rel=1e-9)
+    prs = profile_mv(res, steps=7)
+    assert len(prs) == len(ref["profiles"])
+    for pr, r in zip(prs, ref["profiles"], strict=True):
+        np.testing.assert_allclose(pr.vc, np.asarray(num(r["vc"]), float), rtol=1e-6)
+        np.testing.assert_allclose(pr.ll, np.asarray(num(r["ll"]), float), rtol=1e-6)
