@@ -125,6 +125,15 @@ def test_cvvc_and_control_errors() -> None:
     assert res.vvc is None and res.vvc_names == ()
 
 
+def _is_the_files_fit(res: Any, d: pd.DataFrame) -> None:
+    """konstantopoulos2011.r lines 199-210's values (at 1e-6), and the full fit's logLik."""
+    for ours, ref in ((res.beta, [0.1847132]), (res.se, [0.08455592]),
+                      (res.sigma2, [0.06506194, 0.03273652])):
+        np.testing.assert_allclose(ours, ref, rtol=1e-6)
+    full = rma_mv("yi", "vi", data=d, random="~ 1 | district/study")
+    assert math.isclose(full.logLik, res.logLik, rel_tol=1e-12)
+
+
 def test_maxiter_too_small_is_a_convergence_error() -> None:
     """metafor's test_analysis_example_konstantopoulos2011.r lines 199-210: with
     ``control=list(maxiter=4)`` ``rma.mv`` stops with an error and only ``restart=TRUE`` (a
@@ -136,11 +145,7 @@ def test_maxiter_too_small_is_a_convergence_error() -> None:
     with pytest.raises(ConvergenceError, match="maxiter = 1"):
         rma_mv("yi", "vi", data=d, random="~ 1 | district/study", control={"maxiter": 1})
     res = rma_mv("yi", "vi", data=d, random="~ 1 | district/study", control={"maxiter": 4})
-    for ours, ref in ((res.beta, [0.1847132]), (res.se, [0.08455592]),
-                      (res.sigma2, [0.06506194, 0.03273652])):
-        np.testing.assert_allclose(ours, ref, rtol=1e-6)
-    full = rma_mv("yi", "vi", data=d, random="~ 1 | district/study")
-    assert math.isclose(full.logLik, res.logLik, rel_tol=1e-12)
+    _is_the_files_fit(res, d)
 
 
 def test_restart_from_the_estimates_reached() -> None:
@@ -166,11 +171,7 @@ def test_restart_from_the_estimates_reached() -> None:
             assert "err.init" in str(err)
             ctl = {**err.init, "maxiter": 1}  # type: ignore[attr-defined]
     assert failures == 2
-    for ours, ref in ((res.beta, [0.1847132]), (res.se, [0.08455592]),
-                      (res.sigma2, [0.06506194, 0.03273652])):
-        np.testing.assert_allclose(ours, ref, rtol=1e-6)
-    full = rma_mv("yi", "vi", data=d, random="~ 1 | district/study")
-    assert math.isclose(full.logLik, res.logLik, rel_tol=1e-12)
+    _is_the_files_fit(res, d)
 
 
 def test_start_values_as_metafors_init_controls() -> None:
