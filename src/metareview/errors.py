@@ -74,7 +74,12 @@ class InputErrors(InputError):
 
 
 class ConvergenceError(MetareviewError, RuntimeError):
-    """An iterative estimator did not converge."""
+    """An iterative estimator did not converge.
+
+    ``init``: where the estimator can resume (``rma_mv``: the ``control`` start values of the
+    estimates reached, metafor's ``restart``), else None."""
+
+    init: dict[str, list[float]] | None = None
 
 
 class StoreError(MetareviewError):

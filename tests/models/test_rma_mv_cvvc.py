@@ -167,9 +167,9 @@ def test_restart_from_the_estimates_reached() -> None:
         except ConvergenceError as err:
             failures += 1
             assert failures < 10
-            assert set(err.init) == {"sigma2_init"}  # type: ignore[attr-defined]
+            assert err.init is not None and set(err.init) == {"sigma2_init"}
             assert "err.init" in str(err)
-            ctl = {**err.init, "maxiter": 1}  # type: ignore[attr-defined]
+            ctl = {**err.init, "maxiter": 1}
     assert failures == 2
     _is_the_files_fit(res, d)
 

@@ -1728,7 +1728,7 @@ def rma_mv(
             f"rma_mv: the optimiser did not converge in control maxiter = {ctl['maxiter']} "
             "iterations; to restart from where it stopped (metafor's restart=TRUE), refit "
             f"with control={{**err.init, 'maxiter': ...}} (err.init = {last})")
-        err.init = last  # type: ignore[attr-defined]
+        err.init = last
         raise err
     if not ok:
         warnings.warn("rma_mv: the optimiser stopped before the gradient vanished",
