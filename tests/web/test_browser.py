@@ -280,6 +280,9 @@ def test_extract_with_a_selected_quote_and_the_forest_plot_changes(
         page.goto(server.base + "/extraction")
         _shot(page, "extraction-list")
         page.click("a[href$='/sae']")
+        # htmx and app.js are deferred: they listen once the page has loaded (a change or key
+        # before that reaches no handler)
+        page.wait_for_load_state("load")
         page.wait_for_selector("#forest-img")
         assert "No forest plot" in page.inner_text("#forest")
 
@@ -339,6 +342,7 @@ def test_risk_of_bias_judgement_shown_as_answers_are_given(browser: Any, e2e_pro
         page.goto(server.base + "/rob")
         _shot(page, "rob-list")
         page.click("a[href*='/sae?tool=rob2']")
+        page.wait_for_load_state("load")  # htmx's change trigger is attached at load
         page.select_option("select[name='a-1.2']", "N")
         page.wait_for_selector("#judgement-D1:has-text('High')")
         answers = {

@@ -10,8 +10,13 @@
   // A key pressed again before the next record arrives posts the same record id again; the
   // server stores a reviewer's decision on a record once (the later one is answered with the
   // next record and "already decided").
+  // htmx attaches its handler to a swapped-in form only when the swap settles (20 ms later);
+  // a key pressed before that would submit the form natively (a full page load, during which
+  // the next keys are lost), so the form is handed to htmx first (idempotent).
   function submit(form) {
-    if (form) { form.requestSubmit(); }
+    if (!form) { return; }
+    if (window.htmx) { window.htmx.process(form); }
+    form.requestSubmit();
   }
 
   // -- screening ---------------------------------------------------------------------------
