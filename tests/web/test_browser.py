@@ -214,6 +214,38 @@ def test_screen_20_records_by_keyboard(browser: Any, tmp_path: Path) -> None:
     assert notes == ["second look"]
 
 
+def test_a_key_pressed_as_the_next_record_arrives_stays_in_the_page(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A decision key pressed between htmx's swap of the next record and its settle (20 ms
+    later, when htmx attaches to the new forms) is posted by htmx, not natively: no full page
+    load (which lost the keys typed during it), and both decisions are stored. The key is sent
+    from an ``htmx:afterSwap`` handler, so it lands inside that window every time."""
+    project = _screening_project(tmp_path, n=6)
+    with serving(project) as server:
+        context, page, console = _page(browser, server, "Ana")
+        first = int(_record(page))
+        page.evaluate(
+            """() => document.body.addEventListener("htmx:afterSwap", () => {
+                const at = document.activeElement || document.body;
+                at.dispatchEvent(new KeyboardEvent("keydown", {key: "m", bubbles: true}));
+            }, {once: true})"""
+        )
+        page.keyboard.press("i")
+        page.wait_for_function(
+            "f => !['' + f].includes(document.querySelector('#screen').dataset.record) && "
+            "document.querySelector('#screen-message') && "
+            "document.querySelector('#screen-message').textContent.includes('maybe')",
+            arg=first,
+        )
+        assert page.url == server.base + "/screening"
+        assert console == [], "\n".join(console)
+        context.close()
+    with Screening.open(project) as s:
+        got = sorted(d.decision for d in s.decisions(reviewer="Ana"))
+    assert got == ["include", "maybe"]
+
+
 def test_two_browser_contexts_screen_at_once(browser: Any, tmp_path: Path) -> None:
     project = _screening_project(tmp_path, n=12)
     with serving(project) as server:
