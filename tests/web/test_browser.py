@@ -3,8 +3,9 @@
 ``metareview serve`` runs as a subprocess (the command a user types, stopped with Ctrl-C at
 the end); Playwright drives ``/usr/bin/chromium`` (its own browser download cannot work here).
 Checked: 20 records screened by keyboard alone reach the store; a two-arm study extracted with
-a quote selected in the abstract changes the forest plot; two browser contexts screening the
-same project at once lose nothing; requests without the token or the CSRF value are refused;
+a quote selected in the abstract changes the forest plot; a key pressed while the next record
+arrives is posted by htmx, not natively; two browser contexts screening the same project at
+once lose nothing; requests without the token or the CSRF value are refused;
 no page logs a console message (a CSP violation would). Screenshots of every page are kept in
 ``test-artifacts/web/`` (git-ignored) for a person to look at.
 """
