@@ -216,31 +216,29 @@ def test_cvvc_with_a_nearpd_g_as_metafor() -> None:
     at the reported nearPD'd tau2 used as inputs (which nearPD changes again: not the optimum),
     as ours (multilevel._vvc_nearpd_g). rtol 1e-6; entries that are 0 in exact arithmetic
     (tau^2.4 is separate) at 1e-6 of the largest."""
+    _vvc_is_the_varcor_golden(True)
+
+
+def _vvc_is_the_varcor_golden(cvvc: bool | str) -> None:
+    """ishak_un_fixed_rho_reml refitted with ``cvvc``: its vvc against metafor's varcor vvc
+    (rtol 1e-6; entries that are 0 in exact arithmetic at 1e-6 of the largest)."""
     ref = G["ishak_un_fixed_rho_reml_cvvc"]
     case = CASES["ishak_un_fixed_rho_reml"]
     d = frame(case["dataset"])
     res = rma_mv("yi", "vi", data=d, random=case["random"], mods=case["mods"], struct="UN",
-                 control={"nearpd": True}, cvvc=True, **case["extra"])
+                 control={"nearpd": True}, cvvc=cvvc, **case["extra"])
     assert res.vvc_names == tuple(ref["vvc_names"])
     vvc = np.array(ref["vvc"], dtype=float)
     np.testing.assert_allclose(res.vvc, vvc, rtol=1e-6, atol=1e-6 * float(np.max(vvc)))
-
-
 
 def test_cvvc_varcov_with_a_nearpd_g_falls_back_as_metafor() -> None:
     """metafor 3.8.1 with ``cvvc = "varcov"`` on the same model (its G repaired by nearPD, its
     correlations fixed) warns "Cannot use cvvc='varcov' when one or more components are
     fixed. Setting cvvc='varcor'." and returns the varcor vvc (checked in R: the two vvc
     matrices are identical); so does ours, against the same golden at the same tolerance."""
-    ref = G["ishak_un_fixed_rho_reml_cvvc"]
-    case = CASES["ishak_un_fixed_rho_reml"]
-    d = frame(case["dataset"])
     with pytest.warns(Warning, match="varcor"):
-        res = rma_mv("yi", "vi", data=d, random=case["random"], mods=case["mods"],
-                     struct="UN", control={"nearpd": True}, cvvc="varcov", **case["extra"])
-    assert res.vvc_names == tuple(ref["vvc_names"])
-    vvc = np.array(ref["vvc"], dtype=float)
-    np.testing.assert_allclose(res.vvc, vvc, rtol=1e-6, atol=1e-6 * float(np.max(vvc)))
+        _vvc_is_the_varcor_golden("varcov")
+
 
 ROBUST: dict[str, Any] = G["robust"]
 

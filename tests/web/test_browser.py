@@ -234,9 +234,8 @@ def test_a_key_pressed_as_the_next_record_arrives_stays_in_the_page(
         )
         page.keyboard.press("i")
         page.wait_for_function(
-            "f => !['' + f].includes(document.querySelector('#screen').dataset.record) && "
-            "document.querySelector('#screen-message') && "
-            "document.querySelector('#screen-message').textContent.includes('maybe')",
+            "f => document.querySelector('#screen').dataset.record !== String(f) && "
+            "(document.querySelector('#screen-message')?.textContent ?? '').includes('maybe')",
             arg=first,
         )
         assert page.url == server.base + "/screening"

@@ -1716,14 +1716,14 @@ def rma_mv(
                 raise InputError("a fixed correlation must be in [-1, 1] ([0, 1] for CAR)",
                                  field="rho")
             fixed[i] = _cor_eta(val, kind)
-    eta_start = _apply_init(np.array(eta0, dtype=float), ctl, len(sig),
-                            [(t.ntau, t.nrho, t.struct) for t in gts])
+    slots = _init_slots(len(sig), gts)
+    eta_start = _apply_init(np.array(eta0, dtype=float), ctl, slots)
     if cvvc not in CVVC:
         raise InputError(f"cvvc must be one of {CVVC} (got {cvvc!r})", field="cvvc")
     eta_hat, ok = _optimise(model, eta_start, fixed) if ctl["maxiter"] is None else \
         _optimise(model, eta_start, fixed, maxiter=ctl["maxiter"])
     if not ok and ctl["maxiter"] is not None:
-        last = _init_of(eta_hat, len(sig), [(t.ntau, t.nrho, t.struct) for t in gts])
+        last = _init_of(eta_hat, slots)
         err = ConvergenceError(
             f"rma_mv: the optimiser did not converge in control maxiter = {ctl['maxiter']} "
             "iterations; to restart from where it stopped (metafor's restart=TRUE), refit "
@@ -2151,21 +2151,27 @@ def _vvc_fields(model: _Model, eta: FloatArray, fixed: dict[int, float], kinds: 
 INIT_CONTROLS = ("sigma2_init", "tau2_init", "rho_init", "gamma2_init", "phi_init")
 
 
-def _apply_init(eta: FloatArray, ctl: Mapping[str, Any], nsig: int,
-                terms: Sequence[tuple[int, int, str]]) -> FloatArray:
-    """The start ``eta`` with metafor's ``*.init`` control values in place (variances on the
-    log scale, correlations as :func:`_cor_eta`); one value is recycled to every component of
-    its kind, as metafor's. Terms: ``(ntau, nrho, struct)`` of each G term (the first gives
-    ``tau2``/``rho``, the second ``gamma2``/``phi``)."""
-    out = eta.copy()
+def _init_slots(nsig: int, terms: Sequence[Any]) -> list[tuple[str, int, int, str]]:
+    """Where metafor's ``*.init`` control values sit in the optimiser's ``eta``: one
+    ``(name, start, length, kind)`` per kind of component (``kind`` "var", "cor" or "car");
+    the first G term gives ``tau2``/``rho``, the second ``gamma2``/``phi``."""
     slots: list[tuple[str, int, int, str]] = [("sigma2_init", 0, nsig, "var")]
     pos = nsig
-    for gi, (ntau, nrho, struct) in enumerate(terms):
+    for gi, t in enumerate(terms):
         tn, rn = ("tau2_init", "rho_init") if gi == 0 else ("gamma2_init", "phi_init")
-        slots.append((tn, pos, ntau, "var"))
-        slots.append((rn, pos + ntau, nrho, "car" if struct == "CAR" else "cor"))
-        pos += ntau + nrho
-    have = {slot[0] for slot in slots if slot[2]}
+        slots.append((tn, pos, t.ntau, "var"))
+        slots.append((rn, pos + t.ntau, t.nrho, "car" if t.struct == "CAR" else "cor"))
+        pos += t.ntau + t.nrho
+    return slots
+
+
+def _apply_init(eta: FloatArray, ctl: Mapping[str, Any],
+                slots: Sequence[tuple[str, int, int, str]]) -> FloatArray:
+    """The start ``eta`` with metafor's ``*.init`` control values in place (variances on the
+    log scale, correlations as :func:`_cor_eta`); one value is recycled to every component of
+    its kind, as metafor's."""
+    out = eta.copy()
+    have = {name for name, _, n, _ in slots if n}
     extra = [name for name in INIT_CONTROLS if ctl.get(name) is not None and name not in have]
     if extra:
         raise InputError(f"control {', '.join(extra)}: the model has no such component",
@@ -2191,22 +2197,13 @@ def _apply_init(eta: FloatArray, ctl: Mapping[str, Any], nsig: int,
     return out
 
 
-def _init_of(eta: FloatArray, nsig: int,
-             terms: Sequence[tuple[int, int, str]]) -> dict[str, list[float]]:
+def _init_of(eta: FloatArray,
+             slots: Sequence[tuple[str, int, int, str]]) -> dict[str, list[float]]:
     """The ``*.init`` control values that start a fit at ``eta`` (inverse of
     :func:`_apply_init`): the variances and correlations reached, for a restart."""
-    out: dict[str, list[float]] = {}
-    if nsig:
-        out["sigma2_init"] = [float(math.exp(v)) for v in eta[:nsig]]
-    pos = nsig
-    for gi, (ntau, nrho, struct) in enumerate(terms):
-        tn, rn = ("tau2_init", "rho_init") if gi == 0 else ("gamma2_init", "phi_init")
-        kind = "car" if struct == "CAR" else "cor"
-        out[tn] = [float(math.exp(v)) for v in eta[pos:pos + ntau]]
-        if nrho:
-            out[rn] = [_eta_cor(float(v), kind) for v in eta[pos + ntau:pos + ntau + nrho]]
-        pos += ntau + nrho
-    return out
+    return {name: [math.exp(float(v)) if kind == "var" else _eta_cor(float(v), kind)
+                   for v in eta[start:start + n]]
+            for name, start, n, kind in slots if n}
 
 
 def _mv_control(control: Mapping[str, Any] | None) -> dict[str, Any]:

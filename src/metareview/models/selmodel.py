@@ -854,8 +854,8 @@ def selmodel(
         # metafor's start log((init - min)/(max - init)) is then not finite and optim stops
         raise InputError("the start value of each estimated delta (1, or (1, 0.25) for the *2 "
                          "types, unless control 'delta_init' is given) must lie strictly "
-                         "between 'delta_min' and "
-                         "'delta_max'; give control={'delta_init': ...}", field="control")
+                         "between 'delta_min' and 'delta_max'; give control={'delta_init': "
+                         "...}", field="control")
     s = _Setup(type_, alternative, yi, vi, steps_arr, pvals, pgrp, pval_min, n_delta, fixed,
                dmin, dmax, X @ mX if reg else None, preci, tau2_max=ctl.tau2_max,
                delta_init=ctl.delta_init, expmap=ctl.expmap)
