@@ -26,27 +26,38 @@ tight <- list(
 )
 cases <- list()
 
+fields <- function(res) {
+  fs <- res$fit.stats
+  list(
+    k = res$k, k_eff = res$k.eff, p_eff = res$p.eff, parms = res$parms,
+    beta = num(res$beta), se = num(res$se), zval = num(res$zval), pval = num(res$pval),
+    ci_lb = num(res$ci.lb), ci_ub = num(res$ci.ub),
+    tau2 = num(res$tau2), se_tau2 = num(res$se.tau2), sigma2 = num(res$sigma2),
+    I2 = num(res$I2), H2 = num(res$H2),
+    QE_Wld = num(res$QE.Wld), QEp_Wld = num(res$QEp.Wld),
+    QE_LRT = num(res$QE.LRT), QEp_LRT = num(res$QEp.LRT), QE_df = num(res$QE.df),
+    QM = num(res$QM), QMp = num(res$QMp),
+    logLik = fs["ll", "ML"], deviance = fs["dev", "ML"], AIC = fs["AIC", "ML"],
+    BIC = fs["BIC", "ML"], AICc = fs["AICc", "ML"]
+  )
+}
+
 add_case <- function(name, source, measure, cells, options = list()) {
   args <- c(list(measure = measure), cells, options, list(control = tight))
   res <- suppressWarnings(do.call(rma.glmm, args))
   printed <- paste(capture.output(print(res)), collapse = "\n")
-  fs <- res$fit.stats
   cases[[length(cases) + 1L]] <<- list(
     name = name, source = source, measure = measure, cells = cells, options = options,
-    result = list(
-      k = res$k, k_eff = res$k.eff, p_eff = res$p.eff, parms = res$parms,
-      beta = num(res$beta), se = num(res$se), zval = num(res$zval), pval = num(res$pval),
-      ci_lb = num(res$ci.lb), ci_ub = num(res$ci.ub),
-      tau2 = num(res$tau2), se_tau2 = num(res$se.tau2), sigma2 = num(res$sigma2),
-      I2 = num(res$I2), H2 = num(res$H2),
-      QE_Wld = num(res$QE.Wld), QEp_Wld = num(res$QEp.Wld),
-      QE_LRT = num(res$QE.LRT), QEp_LRT = num(res$QEp.LRT), QE_df = num(res$QE.df),
-      QM = num(res$QM), QMp = num(res$QMp),
-      logLik = fs["ll", "ML"], deviance = fs["dev", "ML"], AIC = fs["AIC", "ML"],
-      BIC = fs["BIC", "ML"], AICc = fs["AICc", "ML"]
-    ),
-    printed = printed
+    result = fields(res), printed = printed
   )
+  # CM.EL (OR): metafor's SEs come from numDeriv's hessian() with control hessianCtrl =
+  # list(r = 16) by default: Richardson steps down to d / 2^15, where the second differences
+  # of the BiasedUrn densities are dominated by rounding (SEs up to 3e-3 off); the same fit
+  # with numDeriv's own default r = 4 is stored too
+  if (measure == "OR" && identical(options$model, "CM.EL")) {
+    args$control <- c(tight, list(hessianCtrl = list(r = 4)))
+    cases[[length(cases)]]$result_hessian_r4 <<- fields(suppressWarnings(do.call(rma.glmm, args)))
+  }
   # cor = TRUE (UM.RS): the correlation of the random study and group effects, metafor's rho
   if (isTRUE(options$cor)) {
     cases[[length(cases)]]$result$rho <<- num(res$rho)
