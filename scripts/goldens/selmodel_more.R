@@ -76,8 +76,11 @@ extract <- function(sav) list(
     AICc = sav$fit.stats["AICc", "ML"]
   )
 
+# polish = TRUE (a flat likelihood): BFGS at reltol 1e-14 can still stop early there (its test
+# is on the change per iteration), so the fit is refitted by bobyqa (rhoend 1e-12) from
+# BFGS's estimates, and the one with the higher ll is kept.
 add_case <- function(name, source, yi, vi, rma_method, type, options, control = list(),
-                     mods = NULL, note = NULL, restart = FALSE) {
+                     mods = NULL, note = NULL, restart = FALSE, polish = FALSE) {
   if (name %in% done_names) {
     cases[[length(cases) + 1L]] <<- done_cases[[match(name, done_names)]]
     return(invisible())
@@ -135,6 +138,25 @@ add_case <- function(name, source, yi, vi, rma_method, type, options, control = 
       start <- "metafor's fit at its default control, refitted by optim BFGS"
     }
   }
+  if (polish && is.null(start)) {
+    ctl_p <- c(list(optimizer = "bobyqa", rhoend = 1e-12, maxfun = 1e5L, tau2.max = t2max,
+                    intCtrl = list(rel.tol = rt, subdivisions = 1000L),
+                    beta.init = c(sav$beta), tau2.init = sav$tau2, delta.init = sav$delta),
+               control[setdiff(names(control), c("delta.init", "tau2.max"))])
+    s_p <- try(suppressWarnings(do.call(selmodel, c(list(res, type = type), options,
+                                                    list(control = ctl_p)))), silent = TRUE)
+    if (!inherits(s_p, "try-error") && s_p$ll > sav$ll) {
+      # (metafor's own tau^2 = 0 refit inside this call runs on bobyqa too, from the start
+      # of its main fit, and stops far off (LRT.tau2 4696 for molloy2014 logistic2); BFGS's
+      # refit stands: LRT.tau2 = 2 (ll - ll of that refit), as metafor forms it)
+      ll_tau0 <- sav$ll - sav$LRT.tau2 / 2
+      s_p$LRT.tau2 <- max(0, 2 * (s_p$ll - ll_tau0))
+      s_p$LRTp.tau2 <- pchisq(s_p$LRT.tau2, df = 1, lower.tail = FALSE)
+      sav <- s_p
+      start <- paste("optim BFGS, then bobyqa (rhoend 1e-12) from its estimates (a higher ll;",
+                     "LRT.tau2 from BFGS's tau^2 = 0 refit)")
+    }
+  }
   result_default <- NULL
   if (restart) {
     free <- !sav$delta.fix
@@ -189,6 +211,10 @@ src_h <- "metadat::dat.hackshaw1998, rma(yi, vi, method = \"ML\")"
 bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 src_b <- "metadat::dat.bcg, escalc(\"RR\"), rma(yi, vi, mods = ~ ablat, method = \"ML\")"
 ablat <- cbind(ablat = bcg$ablat)
+mol <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat.molloy2014)
+src_m <- paste("metadat::dat.molloy2014, escalc(\"ZCOR\"), rma(yi, vi, mods = ~ meanage,",
+               "method = \"ML\")")
+meanage <- cbind(meanage = mol$meanage)
 H <- function(name, type, options = list(), control = list(), note = NULL, restart = FALSE)
   add_case(paste0("hackshaw1998_", name), src_h, hack$yi, hack$vi, "ML", type, options,
            control, note = note, restart = restart)
@@ -196,6 +222,11 @@ B <- function(name, type, options = list(), control = list(), note = NULL, resta
   add_case(paste0("bcg_ablat_", name), src_b, bcg$yi, bcg$vi, "ML", type,
            c(list(alternative = "less"), options), control, mods = ablat, note = note,
            restart = restart)
+
+M <- function(name, type, options = list(), control = list(), note = NULL, restart = FALSE)
+  add_case(paste0("molloy2014_meanage_", name), src_m, mol$yi, mol$vi, "ML", type,
+           c(list(alternative = "less"), options), control, mods = meanage, note = note,
+           restart = restart, polish = TRUE)
 
 # metafor's messages for bad control settings
 add_error <- function(type, options, control) {
@@ -285,6 +316,13 @@ B("halfnorm2", "halfnorm2")
 # hackshaw1998_negexppow_two_sided above); from delta.init = (1.5, 0.08) at ll = -9.5546
 H("negexppow_two_sided_init_1.5_0.08", "negexppow", list(alternative = "two.sided"),
   control = list(delta.init = c(1.5, 0.08)))
+# a *2 meta-regression with an interior optimum: dat.molloy2014 ~ meanage, alternative
+# "less" (with "greater" every *2 fit sends delta.2 towards 0, where delta.1 is not
+# identified; with "less", negexp2 sends the floor delta.1 to its bound 0 and power2 delta.2
+# towards 0, where metafor's SEs are NA)
+M("halfnorm2", "halfnorm2")
+M("logistic2", "logistic2")
+M("negexp2", "negexp2")
 
 write_out()
 cat("wrote tests/data/goldens_selmodel_more.json with", length(cases), "cases and",

@@ -162,7 +162,7 @@ def test_same_likelihood_at_metafors_estimates(case: dict[str, Any]) -> None:
     want = case["result"]
     yi, vi = np.array(case["yi"], float), np.array(case["vi"], float)
     steps = np.array(sav.steps)
-    pvals = sm._pvalues(yi, vi, sav.alternative)
+    pvals = sm._pvalues(yi / np.sqrt(vi), sav.alternative)
     pmin = sm._PVAL_MIN.get(sav.type, 0.0)
     pgrp = (np.searchsorted(steps, np.clip(pvals, pmin, 1 - pmin), side="left")
             if sav.type == "stepfun" else None)
@@ -333,7 +333,7 @@ def test_meta_regression_same_likelihood(case: dict[str, Any]) -> None:
     yi, vi = np.array(case["yi"], float), np.array(case["vi"], float)
     X = np.column_stack([np.ones(yi.size), *[np.array(m, float) for m in case["mods"]]])
     steps = np.array(sav.steps)
-    pvals = sm._pvalues(yi, vi, sav.alternative)
+    pvals = sm._pvalues(yi / np.sqrt(vi), sav.alternative)
     pmin = sm._PVAL_MIN.get(sav.type, 0.0)
     pgrp = (np.searchsorted(steps, np.clip(pvals, pmin, 1 - pmin), side="left")
             if sav.type == "stepfun" else None)

@@ -82,15 +82,20 @@ def _assemble(
 
 
 def hessian_full(
-    terms: Terms, par: FloatArray, n_shared: int, has_alpha: bool, step: float = 1e-4
+    terms: Terms, par: FloatArray, n_shared: int, has_alpha: bool, step: float = 1e-4,
+    levels: int = 2,
 ) -> FloatArray:
-    """Hessian of ``sum(terms)`` with one Richardson extrapolation (error O(h^4)) from
-    relative steps ``2 step`` and ``step``."""
-    h1 = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, 2 * step), n_shared,
-                   has_alpha)[1]
-    h2 = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, step), n_shared,
-                   has_alpha)[1]
-    return np.asarray((4 * h2 - h1) / 3)
+    """Hessian of ``sum(terms)`` by Richardson extrapolation of central differences at
+    relative steps ``step`` and ``2 step`` (``levels=2``: ``(4 H(h) - H(2h)) / 3``, error
+    O(h^4)) or ``step``, ``2 step``, ``4 step`` (``levels=3``: ``(64 H(h) - 20 H(2h) + H(4h))
+    / 45``, error O(h^6), so a larger ``h`` keeps rounding small at the same truncation)."""
+    def at(m: float) -> FloatArray:
+        return _assemble(*_local_derivs(terms, par, n_shared, has_alpha, m * step), n_shared,
+                         has_alpha)[1]
+
+    if levels == 3:
+        return np.asarray((64 * at(1) - 20 * at(2) + at(4)) / 45)
+    return np.asarray((4 * at(1) - at(2)) / 3)
 
 
 def newton(

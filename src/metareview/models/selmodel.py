@@ -28,7 +28,11 @@ Clin Pract* 10, 313-322, for the exponential family):
   delta1)``, ``delta1, delta2 >= 0`` (start ``(1, 0.25)`` as metafor), so that selection
   never falls below ``delta1 / (1 + delta1)``; ``delta2 = 0`` is no selection, and
   ``delta1 -> inf`` too (``zval_delta`` tests both against 0); ``prec`` multiplies
-  ``delta2``; no p-value clamp (also for ``power2``);
+  ``delta2``; no p-value clamp (also for ``power2``), and ``1 - p`` of the power types is
+  taken from the other normal tail, ``Phi(-z)`` for "less" (metafor forms ``1 - p``, which
+  is 0 from ``z`` of about 8.3 where ``(1 - p)^delta2`` of a small ``delta2`` is not: the
+  likelihood then jumps and the fit can stop anywhere; on dat.molloy2014 ~ meanage,
+  "less", metafor's power2 stops at ``ll = 10.6265``, ours reaches ``10.9293``);
 * ``stepfun``: ``w = delta_j`` for ``steps[j-1] < p <= steps[j]``, ``delta_1 = 1`` (the
   three-parameter selection model, 3PSM, for ``steps=0.025``); ``A_i`` in closed form from
   normal CDFs.
@@ -359,28 +363,31 @@ class SelmodelRegResult(_SelmodelBase):
 # --- selection functions -----------------------------------------------------------------------
 
 
-def _pvalues(y: FloatArray, v: FloatArray, alternative: str) -> FloatArray:
-    """One- or two-sided p-values of ``y`` with sampling variance ``v`` (metafor's
-    ``.selmodel.pval``)."""
-    z = y / np.sqrt(v)
+def _pvalues(z: FloatArray, alternative: str, complement: bool = False) -> FloatArray:
+    """One- or two-sided p-values of the standardised effects ``z = y / sqrt(v)`` (metafor's
+    ``.selmodel.pval``); ``complement`` gives ``1 - p`` without cancellation (``p`` rounds
+    to 1 from ``|z|`` of about 8.3, where ``(1 - p)^delta`` of the power types is still far
+    from 0 for a small delta)."""
     if alternative == "two.sided":
-        return np.asarray(2 * special.ndtr(-np.abs(z)))
-    if alternative == "greater":
-        return np.asarray(special.ndtr(-z))
-    return np.asarray(special.ndtr(z))
+        a = np.abs(z)
+        return np.asarray(special.erf(a / math.sqrt(2)) if complement else 2 * special.ndtr(-a))
+    sign = -1.0 if alternative == "greater" else 1.0
+    return np.asarray(special.ndtr(-sign * z if complement else sign * z))
 
 
 def _log_w(
-    type_: str, p: FloatArray, delta: FloatArray, p1: float, preci: FloatArray | float = 1.0
+    type_: str, p: FloatArray, delta: FloatArray, p1: float, preci: FloatArray | float = 1.0,
+    q: FloatArray | None = None,
 ) -> FloatArray:
     """log of the selection function ``w(p)`` of a continuous type (1 for ``p <= p1``);
-    ``preci`` multiplies delta (metafor's ``prec``; not used by beta)."""
+    ``preci`` multiplies delta (metafor's ``prec``; not used by beta); ``q`` is ``1 - p``
+    computed without cancellation, for the power types (``1 - p`` where not given)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if type_ == "beta":
             return np.asarray((delta[0] - 1) * np.log(p) + (delta[1] - 1) * np.log1p(-p))
         if type_ in TWO_PARAM:
             # log((delta1 + g / g(p1)) / (1 + delta1)), g the one-parameter type at delta2
-            lg = _log_w(type_[:-1], p, np.asarray(delta[1:2]), p1, preci)
+            lg = _log_w(type_[:-1], p, np.asarray(delta[1:2]), p1, preci, q)
             return np.asarray(np.logaddexp(np.log(delta[0]), lg) - np.log1p(delta[0]))
         d = delta[0] * preci
         if type_ == "halfnorm":
@@ -394,7 +401,8 @@ def _log_w(
             lw = (math.log(2) - d * p - np.logaddexp(0, -d * p)) - (
                 math.log(2) - d * p1 - np.logaddexp(0, -d * p1))
         else:  # power; (1 - p)^0 = 1 also at p = 1 (R's 0^0), not 0 * -inf
-            lw = np.where(d == 0, 0.0, d * (np.log1p(-p) - math.log1p(-p1)))
+            lq = np.log1p(-p) if q is None else np.log(q)
+            lw = np.where(d == 0, 0.0, d * (lq - math.log1p(-p1)))
         return np.asarray(np.where(p <= p1, 0.0, lw))
 
 
@@ -499,6 +507,16 @@ def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) ->
     return np.asarray(np.log(total))
 
 
+def _clipped_pq(s: _Setup, z: FloatArray) -> tuple[FloatArray, FloatArray | None]:
+    """The p-values of ``z`` clamped to ``[pval_min, 1 - pval_min]`` and, for the power
+    types, their complements ``1 - p`` (clamped alike) without cancellation."""
+    p = np.clip(_pvalues(z, s.alternative), s.pval_min, 1 - s.pval_min)
+    if s.type not in ("power", "power2"):
+        return p, None
+    q = np.clip(_pvalues(z, s.alternative, complement=True), s.pval_min, 1 - s.pval_min)
+    return p, q
+
+
 def _log_a_cont(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> FloatArray:
     """log A_i of a continuous selection function by composite Gauss-Legendre quadrature,
     with panel edges at the kinks of ``w`` (the p-value clamps and ``steps[0]``); ``mu`` is
@@ -511,15 +529,9 @@ def _log_a_cont(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> Fl
     kinks = np.asarray(_kinks(s.alternative, cuts))[None, :]
     nodes, weights = _panels((kinks * sv - mu) / sd, _Z_MAX.get(s.type, 20.0))
     y = mu + sd * nodes
-    z = y / sv
-    if s.alternative == "two.sided":
-        p = 2 * special.ndtr(-np.abs(z))
-    elif s.alternative == "greater":
-        p = special.ndtr(-z)
-    else:
-        p = special.ndtr(z)
-    p = np.clip(p, s.pval_min, 1 - s.pval_min)
-    lw = _log_w(s.type, p, delta, float(s.steps[0]), 1.0 if s.preci is None else s.preci[:, None])
+    p, q = _clipped_pq(s, y / sv)
+    lw = _log_w(s.type, p, delta, float(s.steps[0]), 1.0 if s.preci is None else s.preci[:, None],
+                q)
     expo = lw - nodes**2 / 2
     top = np.max(expo, axis=1, keepdims=True)
     out = np.log(np.sum(weights * np.exp(expo - top), axis=1)) + top[:, 0]
@@ -538,8 +550,9 @@ def _loglik_terms(s: _Setup, mu: Any, tau2: float, delta: FloatArray) -> FloatAr
         lw = np.log(delta[s.pgrp] if s.preci is None else delta[s.pgrp] / s.preci)
         la = _log_a_stepfun(s, mu, tau2, delta)
     else:
-        p = np.clip(s.pvals, s.pval_min, 1 - s.pval_min)
-        lw = _log_w(s.type, p, delta, float(s.steps[0]), 1.0 if s.preci is None else s.preci)
+        p, q = _clipped_pq(s, s.yi / np.sqrt(s.vi))
+        lw = _log_w(s.type, p, delta, float(s.steps[0]), 1.0 if s.preci is None else s.preci,
+                    q)
         la = _log_a_cont(s, mu, tau2, delta)
     return np.asarray(lw + ldens - la)
 
@@ -811,7 +824,7 @@ def selmodel(
         warnings.warn("Adding a precision measure to this selection model is undocumented "
                       "and experimental.", MetareviewWarning, stacklevel=2)
     steps_arr = _steps(type_, steps)
-    pvals = _pvalues(yi, vi, alternative)
+    pvals = _pvalues(yi / np.sqrt(vi), alternative)
     n_delta = (steps_arr.size if type_ == "stepfun" else
                2 if type_ in ("beta", "negexppow", *TWO_PARAM) else 1)
     fixed = _delta_arg(delta, n_delta, type_)
@@ -903,7 +916,9 @@ def selmodel(
                     + [not ctl.delta_fix] * len(free), dtype=bool)
     cov = np.full((point.size, point.size), math.nan)
     if hest.any():
-        full = hessian_full(terms, point, point.size, False)
+        # (O(h^6) Richardson from relative steps 2e-4, 4e-4, 8e-4: with O(h^4) from 1e-4
+        # the quadrature's rounding shows in the second differences, ~1e-6 in an SE)
+        full = hessian_full(terms, point, point.size, False, step=2e-4, levels=3)
         if not np.all(np.isfinite(full[np.ix_(hest, hest)])):
             # a delta at its bound where the likelihood is not defined beyond it (the floor
             # delta_1 = 0 of the *2 types: log delta_1): held at the bound for the SEs
@@ -921,6 +936,13 @@ def selmodel(
         if not np.all(np.isfinite(hess)):
             raise ConvergenceError("the Hessian of the selection model is not finite at the "
                                    "estimates; its standard errors cannot be computed")
+        # a parameter the likelihood does not depend on (delta_1 of a *2 type at delta_2 =
+        # 0): its curvature is rounding, which may even pass the Cholesky factorisation
+        scale = np.maximum(np.abs(point[hest]), 1.0)
+        if np.any(np.abs(np.diag(hess)) * scale**2 < 1e-6):
+            raise ConvergenceError("the log likelihood of the selection model is flat in a "
+                                   "parameter at the estimates; the model is not identified "
+                                   "by these data")
         try:
             chol_inv = np.linalg.inv(np.linalg.cholesky(hess))
         except np.linalg.LinAlgError:
