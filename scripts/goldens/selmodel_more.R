@@ -108,6 +108,15 @@ add_case <- function(name, source, yi, vi, rma_method, type, options, control = 
     if (!inherits(sav, "try-error")) break
   }
   start <- NULL
+  # metafor's fit by bobyqa started at the estimates of 'fit' (a try() result)
+  bobyqa_from <- function(fit, rhoend) {
+    ctl_b <- c(list(optimizer = "bobyqa", rhoend = rhoend, maxfun = 1e5L, tau2.max = t2max,
+                    intCtrl = list(rel.tol = rt, subdivisions = 1000L),
+                    beta.init = c(fit$beta), tau2.init = fit$tau2, delta.init = fit$delta),
+               control[setdiff(names(control), c("delta.init", "tau2.max"))])
+    try(suppressWarnings(do.call(selmodel, c(list(res, type = type), options,
+                                            list(control = ctl_b)))), silent = TRUE)
+  }
   if (inherits(sav, "try-error")) {
     # power2 on dat.hackshaw1998: BFGS's first step from the default start goes to beta = -6.2,
     # where integrate() at a tight rel.tol fails ("Could not integrate over density"); at
@@ -117,12 +126,7 @@ add_case <- function(name, source, yi, vi, rma_method, type, options, control = 
     s0 <- suppressWarnings(do.call(selmodel, c(list(res, type = type), options,
                                               list(control = control))))
     rt <- 1e-12
-    ctl <- c(list(optimizer = "bobyqa", rhoend = 1e-10, maxfun = 1e5L, tau2.max = t2max,
-                  intCtrl = list(rel.tol = rt, subdivisions = 1000L),
-                  beta.init = c(s0$beta), tau2.init = s0$tau2, delta.init = s0$delta),
-             control[setdiff(names(control), c("delta.init", "tau2.max"))])
-    sav <- try(suppressWarnings(do.call(selmodel, c(list(res, type = type), options,
-                                                    list(control = ctl)))), silent = TRUE)
+    sav <- bobyqa_from(s0, 1e-10)
     reltol <- NA
     start <- "metafor's fit at its default control, refitted by bobyqa (rhoend 1e-10)"
     if (inherits(sav, "try-error")) {
@@ -139,12 +143,7 @@ add_case <- function(name, source, yi, vi, rma_method, type, options, control = 
     }
   }
   if (polish && is.null(start)) {
-    ctl_p <- c(list(optimizer = "bobyqa", rhoend = 1e-12, maxfun = 1e5L, tau2.max = t2max,
-                    intCtrl = list(rel.tol = rt, subdivisions = 1000L),
-                    beta.init = c(sav$beta), tau2.init = sav$tau2, delta.init = sav$delta),
-               control[setdiff(names(control), c("delta.init", "tau2.max"))])
-    s_p <- try(suppressWarnings(do.call(selmodel, c(list(res, type = type), options,
-                                                    list(control = ctl_p)))), silent = TRUE)
+    s_p <- bobyqa_from(sav, 1e-12)
     if (!inherits(s_p, "try-error") && s_p$ll > sav$ll) {
       # (metafor's own tau^2 = 0 refit inside this call runs on bobyqa too, from the start
       # of its main fit, and stops far off (LRT.tau2 4696 for molloy2014 logistic2); BFGS's
