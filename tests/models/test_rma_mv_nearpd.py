@@ -210,15 +210,6 @@ def test_ml_local_maxima_as_metafor() -> None:
         assert fx.logLik > res.logLik
 
 
-def test_cvvc_with_a_nearpd_g_as_metafor() -> None:
-    """metafor: ``rma.mv(..., rho = c(0.9, 0.9, 0, -0.5, 0, 0), struct = "UN", cvvc = TRUE,
-    control = list(nearpd = TRUE))`` (scripts/goldens/rma_mv_nearpd.R): its Hessian is taken
-    at the reported nearPD'd tau2 used as inputs (which nearPD changes again: not the optimum),
-    as ours (multilevel._vvc_nearpd_g). rtol 1e-6; entries that are 0 in exact arithmetic
-    (tau^2.4 is separate) at 1e-6 of the largest."""
-    _vvc_is_the_varcor_golden(True)
-
-
 def _vvc_is_the_varcor_golden(cvvc: bool | str) -> None:
     """ishak_un_fixed_rho_reml refitted with ``cvvc``: its vvc against metafor's varcor vvc
     (rtol 1e-6; entries that are 0 in exact arithmetic at 1e-6 of the largest)."""
@@ -230,6 +221,16 @@ def _vvc_is_the_varcor_golden(cvvc: bool | str) -> None:
     assert res.vvc_names == tuple(ref["vvc_names"])
     vvc = np.array(ref["vvc"], dtype=float)
     np.testing.assert_allclose(res.vvc, vvc, rtol=1e-6, atol=1e-6 * float(np.max(vvc)))
+
+
+def test_cvvc_with_a_nearpd_g_as_metafor() -> None:
+    """metafor: ``rma.mv(..., rho = c(0.9, 0.9, 0, -0.5, 0, 0), struct = "UN", cvvc = TRUE,
+    control = list(nearpd = TRUE))`` (scripts/goldens/rma_mv_nearpd.R): its Hessian is taken
+    at the reported nearPD'd tau2 used as inputs (which nearPD changes again: not the optimum),
+    as ours (multilevel._vvc_nearpd_g). rtol 1e-6; entries that are 0 in exact arithmetic
+    (tau^2.4 is separate) at 1e-6 of the largest."""
+    _vvc_is_the_varcor_golden(True)
+
 
 def test_cvvc_varcov_with_a_nearpd_g_falls_back_as_metafor() -> None:
     """metafor 3.8.1 with ``cvvc = "varcov"`` on the same model (its G repaired by nearPD, its

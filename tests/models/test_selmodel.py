@@ -166,7 +166,7 @@ def test_same_likelihood_at_metafors_estimates(case: dict[str, Any]) -> None:
     pmin = sm._PVAL_MIN.get(sav.type, 0.0)
     pgrp = (np.searchsorted(steps, np.clip(pvals, pmin, 1 - pmin), side="left")
             if sav.type == "stepfun" else None)
-    setup = sm._Setup(sav.type, sav.alternative, yi, vi, steps, pvals, pgrp, pmin,
+    setup = sm._Setup(sav.type, sav.alternative, yi, vi, steps, pgrp, pmin,
                       len(sav.delta), (None,) * len(sav.delta), np.zeros(1), np.zeros(1))
     ll_at_r = float(np.sum(sm._loglik_terms(setup, num(want["beta"]), num(want["tau2"]),
                                             np.atleast_1d(num(want["delta"])))))
@@ -337,7 +337,7 @@ def test_meta_regression_same_likelihood(case: dict[str, Any]) -> None:
     pmin = sm._PVAL_MIN.get(sav.type, 0.0)
     pgrp = (np.searchsorted(steps, np.clip(pvals, pmin, 1 - pmin), side="left")
             if sav.type == "stepfun" else None)
-    setup = sm._Setup(sav.type, sav.alternative, yi, vi, steps, pvals, pgrp, pmin,
+    setup = sm._Setup(sav.type, sav.alternative, yi, vi, steps, pgrp, pmin,
                       len(sav.delta), (None,) * len(sav.delta), np.zeros(1), np.zeros(1), X)
     mu = X @ num(want["beta"])
     ll_at_r = float(np.sum(sm._loglik_terms(setup, mu, num(want["tau2"]),

@@ -84,6 +84,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -455,7 +456,6 @@ class _Setup:
     yi: FloatArray
     vi: FloatArray
     steps: FloatArray
-    pvals: FloatArray
     pgrp: NDArray[np.intp] | None
     pval_min: float
     n_delta: int
@@ -473,6 +473,11 @@ class _Setup:
     #: delta = min(max(exp(x), delta_min), delta_max) in place of the logistic map (metafor's
     #: map when a ``delta.max`` is infinite)
     expmap: bool = False
+
+    @cached_property
+    def observed_pq(self) -> tuple[FloatArray, FloatArray | None]:
+        """The studies' own p-values and complements (:func:`_clipped_pq`), once per fit."""
+        return _clipped_pq(self, self.yi / np.sqrt(self.vi))
 
 
 def _log_a_stepfun(s: _Setup, mu: FloatArray, tau2: float, delta: FloatArray) -> FloatArray:
@@ -550,7 +555,7 @@ def _loglik_terms(s: _Setup, mu: Any, tau2: float, delta: FloatArray) -> FloatAr
         lw = np.log(delta[s.pgrp] if s.preci is None else delta[s.pgrp] / s.preci)
         la = _log_a_stepfun(s, mu, tau2, delta)
     else:
-        p, q = _clipped_pq(s, s.yi / np.sqrt(s.vi))
+        p, q = s.observed_pq
         lw = _log_w(s.type, p, delta, float(s.steps[0]), 1.0 if s.preci is None else s.preci,
                     q)
         la = _log_a_cont(s, mu, tau2, delta)
@@ -869,7 +874,7 @@ def selmodel(
                          "types, unless control 'delta_init' is given) must lie strictly "
                          "between 'delta_min' and 'delta_max'; give control={'delta_init': "
                          "...}", field="control")
-    s = _Setup(type_, alternative, yi, vi, steps_arr, pvals, pgrp, pval_min, n_delta, fixed,
+    s = _Setup(type_, alternative, yi, vi, steps_arr, pgrp, pval_min, n_delta, fixed,
                dmin, dmax, X @ mX if reg else None, preci, tau2_max=ctl.tau2_max,
                delta_init=ctl.delta_init, expmap=ctl.expmap)
     beta0, tau20 = _ml_refit(yi, vi, X, result.method, result.tau2)
