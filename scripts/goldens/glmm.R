@@ -362,6 +362,77 @@ for (set in c("nielweise2008_x2i", "nielweise2008_x1i", "hart1999_x1i", "hart199
   agq_exact[[paste0(set, "_IRLN_ML")]] <- agq_exact_fit(irln[[set]]$cells)
 }
 
+# The binomial ML fits whose likelihood is flat along tau (dat.bcg: UM.FS in its three codings
+# and PLO). There lme4's deviance, even at tolPwrss 1e-11, is 1e-11 noisy, which nlminb turns
+# into "false convergence" and beta ~1e-5 off. So the 7-node AGQ deviance is written out here:
+# per study, the conditional mode u of log p(y | u) - u^2 / 2 by Newton to 1e-15, the
+# curvature s^-2 = 1 + theta^2 sum(g^2 n mu (1 - mu)) there, and
+# log L_i = log s + log sum_q w_q exp(l(u + s z_q) - (u + s z_q)^2 / 2 + z_q^2 / 2)
+# with lme4's GHrule(7) (z_q, w_q for the standard normal). It equals lme4's deviance function
+# up to a constant (checked below at three points, to 1e-9, at tolPwrss 1e-11). Minimised by
+# nlminb, then Newton steps on numDeriv's Richardson gradient and Hessian; SE from 2 H^-1 of
+# the deviance; logLik as metafor's for a glmer fit, the binomial log likelihood at the
+# conditional modes.
+agq_binomial_fit <- function(form, long, x, n, g, off_of) {
+  gh <- lme4::GHrule(7)
+  at_modes <- function(theta, off) {
+    u <- rep(0, nrow(x))
+    for (it in 1:100) {
+      mu <- plogis(off + theta * g * u)
+      step <- (rowSums((x - n * mu) * theta * g) - u) /
+        (-rowSums(n * mu * (1 - mu) * (theta * g)^2) - 1)
+      u <- u - pmax(pmin(step, 1), -1)  # (Newton on a concave function, steps at most 1)
+      if (max(abs(step)) < 1e-15 * (1 + max(abs(u)))) break
+    }
+    mu <- plogis(off + theta * g * u)
+    list(u = u, s = 1 / sqrt(rowSums(n * mu * (1 - mu) * (theta * g)^2) + 1),
+         ll = sum(dbinom(x, n, mu, log = TRUE)))
+  }
+  dev <- function(p) {
+    off <- off_of(p)
+    m <- at_modes(p[1], off)
+    terms <- sapply(seq_len(nrow(gh)), function(q) {
+      v <- m$u + m$s * gh[q, "z"]
+      log(gh[q, "w"]) + rowSums(dbinom(x, n, plogis(off + p[1] * g * v), log = TRUE)) -
+        v^2 / 2 + gh[q, "z"]^2 / 2
+    })
+    top <- apply(terms, 1, max)
+    -2 * sum(log(m$s) + top + log(rowSums(exp(terms - top))))
+  }
+  ctrl <- glmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-10, maxfun = 1e6),
+                       tolPwrss = 1e-11)
+  fit <- glmer(form, data = long, family = binomial, nAGQ = 7, control = ctrl)
+  dd <- glmer(form, data = long, family = binomial, nAGQ = 7, control = ctrl, devFunOnly = TRUE)
+  p <- nlminb(c(getME(fit, "theta"), fixef(fit)), dev, lower = c(0, rep(-Inf, length(fixef(fit)))),
+              control = list(rel.tol = 1e-15, eval.max = 1e4, iter.max = 1e4))$par
+  for (it in 1:3) {
+    h <- numDeriv::hessian(dev, p, method.args = list(d = 0.01, r = 6))
+    p <- p - solve(h, numDeriv::grad(dev, p, method.args = list(d = 1e-3, r = 6)))
+  }
+  const <- sapply(c(0, 0.01, -0.02), function(e) dd(p + e) - dev(p + e))
+  stopifnot(diff(range(const)) < 1e-9)
+  list(beta = p[[2]], se = sqrt(2 * solve(h)[2, 2]), tau2 = p[[1]]^2,
+       logLik = at_modes(p[1], off_of(p))$ll)
+}
+bcg_x <- cbind(bcg$tpos, bcg$cpos)
+bcg_n <- cbind(bcg$tpos + bcg$tneg, bcg$cpos + bcg$cneg)
+kb <- nrow(bcg)
+codings <- list(c(1 / 2, -1 / 2), c(1, 0), c(0, 1))  # metafor's coding 1/2, 1, 0
+for (j in 1:3) {
+  cd <- c("", "_coding1", "_coding0")[j]
+  g <- matrix(codings[[j]], kb, 2, byrow = TRUE)
+  long <- data.frame(xi = c(t(bcg_x)), mi = c(t(bcg_n - bcg_x)), X.fit = rep(c(1, 0), kb),
+                     group = c(t(g)), study = factor(rep(seq_len(kb), each = 2)))
+  agq_exact[[paste0("bcg_OR_UM.FS_ML", cd)]] <- agq_binomial_fit(
+    cbind(xi, mi) ~ -1 + X.fit + study + (group - 1 | study), long, bcg_x, bcg_n, g,
+    function(p) cbind(p[-(1:2)] + p[2], p[-(1:2)]))
+}
+agq_exact$bcg_PLO_ML <- agq_binomial_fit(
+  cbind(xi, mi) ~ 1 + (1 | study),
+  data.frame(xi = bcg$tpos, mi = bcg$tneg, study = factor(seq_len(kb))),
+  cbind(bcg$tpos), cbind(bcg$tpos + bcg$tneg), matrix(1, kb, 1),
+  function(p) matrix(p[2], kb, 1))
+
 out <- list(
   generated_by = "scripts/goldens/glmm.R",
   metafor_version = as.character(packageVersion("metafor")),
