@@ -39,6 +39,10 @@ from metareview.models import SelmodelRegResult, SelmodelResult, rma, rma_reg, s
 GOLDENS = load_goldens("goldens_selmodel_delta.json")
 CASES = GOLDENS["cases"]
 TOL = 1e-6
+#: a flat likelihood (delta 0.65 with SE 2.85): metafor's tight fit stops 1.0e-6 (relative) short
+#: in delta; ours agrees with metafor's likelihood maximised by Newton steps to 4e-10
+#: (tests/models/test_selmodel_polished.py)
+CASE_TOL = {"cohen1981_halfnorm_prec_sqrtninv": 2e-6}
 FIELDS = (
     "tau2",
     "se_tau2",
@@ -141,7 +145,8 @@ def test_matches_metafor(case: dict[str, Any]) -> None:
             atol = TOL * (sav.QM + 2 * np.sqrt(sav.QM) + 1)
         if name == "pval_delta":
             atol = 1e-7  # a p-value moves by rtol * z * phi(z) / p: compared absolutely
-        np.testing.assert_allclose(got[ok], w[ok], rtol=TOL, atol=atol, err_msg=name)
+        np.testing.assert_allclose(got[ok], w[ok], rtol=CASE_TOL.get(case["name"], TOL),
+                                   atol=atol, err_msg=name)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

@@ -70,7 +70,9 @@ SE_TOL["hackshaw1998_negexppow_two_sided"] = 1e-4
 #: (0.81, 4.26); metafor (BFGS, then bobyqa) stops 2.1e-5 (relative) away in delta with a log
 #: likelihood 4.7e-12 below ours, within the noise of its integrals at rel.tol 1e-12 summed
 #: over 16 studies. beta, tau^2, their SEs, ll and the LRTs agree to 7e-7; the deltas to
-#: 2.1e-5, their SEs to 1e-5 and z to 2.7e-5, so the case is compared at 3e-5
+#: 2.1e-5, their SEs to 1e-5 and z to 2.7e-5, so the case is compared at 3e-5. Both FLAT cases
+#: are compared at 1e-6 with metafor's likelihood maximised by Newton steps in R
+#: (tests/models/test_selmodel_polished.py: ours to 1.5e-9 in delta there)
 SE_TOL["molloy2014_meanage_logistic2"] = 3e-5
 FLAT = ("hackshaw1998_negexppow_two_sided", "molloy2014_meanage_logistic2")
 FIELDS = (*ESTIMATES, "se_tau2", "ci_lb_tau2", "ci_ub_tau2", "se_delta", "zval_delta",
@@ -100,6 +102,8 @@ def _fit_warn(case: dict[str, Any]) -> SelmodelResult | SelmodelRegResult:
     opts = dict(case["options"] or {})
     if "delta" in opts:
         opts["delta"] = np.atleast_1d(num(opts["delta"])).tolist()
+    if "ni" in case:  # prec = "sqrtninv" (cases of goldens_selmodel_delta.json)
+        opts["ni"] = case["ni"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if "mods" in case:
