@@ -4,9 +4,9 @@ the covariance as the inverse Hessian.
 
 The derivatives are central differences (step ``1e-4`` relative), the final Hessian with one
 or two Richardson extrapolations (error of order ``h^4`` or ``h^6``), as numDeriv's
-``hessian()`` that metafor uses. The GLMM fits end with Newton steps on a Richardson gradient
-(``newton(..., polish=True)``): along a flat direction the plain differences' truncation error
-leaves the optimum ~1e-6 off. When each study has its own parameter (the study intercepts
+``hessian()`` that metafor uses. :func:`newton` ends with Newton steps on a Richardson
+gradient: along a flat direction the plain differences' truncation error leaves the optimum
+~1e-6 off. When each study has its own parameter (the study intercepts
 of an unconditional GLMM), a study's term depends only on the shared parameters and its own,
 so every study is perturbed at once and the Hessian is assembled as an arrowhead matrix.
 """
@@ -138,12 +138,11 @@ def _polish(terms: Terms, par: FloatArray, n_shared: int, has_alpha: bool) -> Fl
 
 
 def newton(
-    terms: Terms, par0: FloatArray, n_shared: int, has_alpha: bool, what: str,
-    polish: bool = False,
+    terms: Terms, par0: FloatArray, n_shared: int, has_alpha: bool, what: str
 ) -> FloatArray:
     """Minimise ``sum(terms(par))`` by damped Newton steps (Levenberg-Marquardt damping when
-    the Hessian is not positive definite or a step does not decrease the objective); with
-    ``polish``, then Newton steps on a Richardson gradient (:func:`_polish`)."""
+    the Hessian is not positive definite or a step does not decrease the objective), then
+    Newton steps on a Richardson gradient (:func:`_polish`)."""
     par = np.asarray(par0, dtype=float).copy()
     fval = float(np.sum(terms(par)))
     lam = 0.0
@@ -175,8 +174,7 @@ def newton(
             break
     if not np.all(np.isfinite(par)):
         raise ConvergenceError(f"the {what} fit did not converge (non-finite parameters)")
-    if polish:
-        par = _polish(terms, par, n_shared, has_alpha)
+    par = _polish(terms, par, n_shared, has_alpha)
     g, _ = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, 1e-5), n_shared,
                      has_alpha)
     if np.max(np.abs(g)) > 1e-3:

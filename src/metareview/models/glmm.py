@@ -451,7 +451,7 @@ def _ml_agq(
         return agq_terms(d, par[1:1 + nb], par[0], nagq, alpha) / 2
 
     start = np.concatenate([[0.5], beta0, alpha0 if alpha0 is not None else []])
-    par = newton(terms, start, 1 + nb, has_alpha, "ML", polish=True)
+    par = newton(terms, start, 1 + nb, has_alpha, "ML")
     par[0] = abs(par[0])
     h = hessian_full(terms, par, 1 + nb, has_alpha, step=1e-3)
     vb = vcov_chol(h[1:, 1:], "ML") if par[0] < 1e-4 else vcov_chol(h, "ML")[1:, 1:]
@@ -565,7 +565,7 @@ def _glmer(terms: Callable[[FloatArray], FloatArray], theta0: FloatArray, beta0:
     start = np.concatenate([theta0, beta0, alpha0 if alpha0 is not None else []])
     sd = np.ones(nt, dtype=bool) if bounded is None else bounded
     try:
-        par = newton(terms, start, nt + nb, has_alpha, what, polish=True)
+        par = newton(terms, start, nt + nb, has_alpha, what)
         par[:nt] = theta_fix(par[:nt])
         # steps of 1e-3 (relative): the Laplace and AGQ deviances carry rounding of ~1e-12
         # from the conditional modes, which steps of 1e-4 magnify to ~1e-6 in the SE
@@ -783,7 +783,7 @@ def _cm_el_or(data: _Data, method: str) -> tuple[_Fit, _Het]:
     def terms(par: FloatArray) -> FloatArray:
         return -nchg_marginal(t, float(par[0]), math.exp(par[1]))
 
-    par = newton(terms, np.array([theta, math.log(0.01)]), 2, False, "ML", polish=True)
+    par = newton(terms, np.array([theta, math.log(0.01)]), 2, False, "ML")
     # (relative steps 1e-3 and 2e-3: at 1e-4 the quadrature's rounding shows in the second
     # differences, 1.3e-6 in the SE for dat.bcg; from 1e-3 to 1e-2 the SEs agree to 1e-8)
     vb = vcov_chol(hessian_full(terms, par, 2, False, step=1e-3), "ML")

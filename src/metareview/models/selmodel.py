@@ -620,7 +620,7 @@ def _fit(
     first = optimize.minimize(lambda x: float(np.sum(terms(x))), np.array(start),
                               method="BFGS", options={"gtol": 1e-7, "maxiter": 1000})
     x0 = first.x if np.all(np.isfinite(first.x)) else np.array(start)
-    par = newton(terms, x0, len(start), False, "selection model", polish=True)
+    par = newton(terms, x0, len(start), False, "selection model")
     beta, tau2, delta = unpack(par)
     if tau2 < 2.220446049250313e-15:
         tau2 = 0.0
