@@ -102,14 +102,24 @@ def hessian_full(
     return np.asarray((4 * at(1) - at(2)) / 3)
 
 
-def _richardson_grad(
+def _grad(
     terms: Terms, par: FloatArray, n_shared: int, has_alpha: bool, step: float
 ) -> FloatArray:
+    """Gradient of ``sum(terms)`` by central differences at relative ``step``."""
+    return _assemble(*_local_derivs(terms, par, n_shared, has_alpha, step, cross=False),
+                     n_shared, has_alpha)[0]
+
+
+def _richardson_grad(
+    terms: Terms, par: FloatArray, n_shared: int, has_alpha: bool, step: float,
+    g1: FloatArray | None = None,
+) -> FloatArray:
     """Gradient of ``sum(terms)`` by one Richardson extrapolation of central differences at
-    relative steps ``step`` and ``2 step``: ``(4 g(h) - g(2h)) / 3``, error O(h^4)."""
-    g1, g2 = (_assemble(*_local_derivs(terms, par, n_shared, has_alpha, m * step, cross=False),
-                        n_shared, has_alpha)[0] for m in (1, 2))
-    return (4 * g1 - g2) / 3
+    relative steps ``step`` and ``2 step``: ``(4 g(h) - g(2h)) / 3``, error O(h^4) (``g1``:
+    ``g(h)`` when already computed)."""
+    if g1 is None:
+        g1 = _grad(terms, par, n_shared, has_alpha, step)
+    return (4 * g1 - _grad(terms, par, n_shared, has_alpha, 2 * step)) / 3
 
 
 def _polish(terms: Terms, par: FloatArray, n_shared: int, has_alpha: bool) -> FloatArray:
@@ -117,9 +127,9 @@ def _polish(terms: Terms, par: FloatArray, n_shared: int, has_alpha: bool) -> Fl
     it. The plain central differences of the damped Newton phase (step 1e-4) carry a
     truncation error of h^2/6 times the third derivative, which along a flat direction of the
     likelihood leaves the optimum ~1e-6 off (dat.bcg, model="UM.FS")."""
-    hess = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, 1e-3), n_shared,
-                     has_alpha)[1]
-    g = _richardson_grad(terms, par, n_shared, has_alpha, 1e-3)
+    g1, hess = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, 1e-3), n_shared,
+                         has_alpha)
+    g = _richardson_grad(terms, par, n_shared, has_alpha, 1e-3, g1)
     for _ in range(4):
         try:
             step = np.linalg.solve(hess, g)
@@ -175,8 +185,7 @@ def newton(
     if not np.all(np.isfinite(par)):
         raise ConvergenceError(f"the {what} fit did not converge (non-finite parameters)")
     par = _polish(terms, par, n_shared, has_alpha)
-    g, _ = _assemble(*_local_derivs(terms, par, n_shared, has_alpha, 1e-5), n_shared,
-                     has_alpha)
+    g = _grad(terms, par, n_shared, has_alpha, 1e-5)
     if np.max(np.abs(g)) > 1e-3:
         raise ConvergenceError(
             f"the {what} fit did not converge (gradient {np.max(np.abs(g)):.2g} at the end)"
