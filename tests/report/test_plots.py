@@ -321,6 +321,18 @@ def test_arm_columns_layouts() -> None:
         ("", "Events", ["3", ""]), ("", "Total", ["30", ""]),
     ]  # fmt: skip
     assert arm_columns([[], []]) == []
+    # Fields an arm lists as not reported are bracketed, and the plot explains the brackets.
+    marked = arm_columns([
+        [{"group": "single", "mean_change": -6.6, "sd_change": 8.5819, "n": 24,
+          "not_reported": ["n", "sd_change"]}],
+        [{"group": "single", "mean_change": -3.9, "sd_change": 4.5, "n": 20}],
+    ])  # fmt: skip
+    assert [(list(c.values), list(c.marked)) for c in marked] == [
+        (["−6.60", "−3.90"], [False, False]), (["[8.58]", "4.50"], [True, False]),
+        (["[24]", "20"], [True, False]),
+    ]  # fmt: skip
+    shown = texts(forest_plot(StandIn(measure="MC"), columns=marked))
+    assert "[8.58]" in shown and "[ ] derived or assumed, not reported (see report)" in shown
 
 
 def test_forest_no_favours_without_comparator() -> None:

@@ -73,6 +73,24 @@ def test_derived_inputs_rederive(result: ReviewResult) -> None:
     assert math.isclose(pope.vi, (2 * 10.1**2 - 2 * 0.5 * 10.1**2) / 9, rel_tol=1e-12)
 
 
+def test_mean_change_arms_show_the_sd_used(result: ReviewResult) -> None:
+    """The forest plot's "Mean change, SD, N" for each single-group change: the SD of the
+    change behind vi, SD = sqrt(vi * n) (R's ``qt`` quantiles as above), and which of the
+    cells are not reported numbers (derived, or from assumed inputs)."""
+    by_study = {s.study: s for s in result.analysis("mRSS").studies}
+    (spiera,) = by_study["spiera2011"].arms
+    assert spiera["mean_change"] == -6.6 and spiera["n"] == 24
+    assert math.isclose(spiera["sd_change"], 6.6 / 3.767627 * math.sqrt(24), rel_tol=1e-6)
+    assert spiera["not_reported"] == ["n", "sd_change"]  # n assumed, SD from the p-value
+    # Pope: the change of the reported means, 29.4 - 31.1, and the SD of the change from the
+    # borrowed SD 10.1 and r = 0.5: sqrt(2 * 10.1^2 - 2 * 0.5 * 10.1^2) = 10.1.
+    (pope,) = by_study["pope2011"].arms
+    assert (pope["mean"], pope["mean_baseline"]) == (29.4, 31.1)
+    assert math.isclose(pope["mean_change"], -1.7, rel_tol=1e-12)
+    assert math.isclose(pope["sd_change"], 10.1, rel_tol=1e-12)
+    assert pope["not_reported"] == ["mean_change", "n", "sd_change"]
+
+
 # ---- pooled mRSS: independent DL by hand and metafor --------------------------------------------
 
 

@@ -191,12 +191,14 @@ class Column:
 
     ``values`` holds one string per study, in the order of the fit's studies; ``group`` is a
     heading spanning consecutive columns with the same group (``"Intervention"`` over its
-    ``"Events"`` and ``"Total"``).
+    ``"Events"`` and ``"Total"``); ``marked`` flags the values that are not reported numbers
+    (derived or assumed), shown in brackets with a footnote.
     """
 
     header: str
     values: Sequence[str]
     group: str = ""
+    marked: Sequence[bool] = ()
 
 
 #: Arm fields shown as columns, in order, by the kind of data an arm carries; the first field
@@ -235,7 +237,8 @@ def arm_columns(arms: Sequence[Sequence[Mapping[str, Any]]]) -> list[Column]:
     and ``n`` give "Mean, SD, Total"; ``mean_change``,
     ``sd_change`` and ``n`` give "Mean change, SD, N". Two-group studies get one set of
     columns per group under the group's heading; single-group studies one set without heading.
-    A study without an arm of a group gets empty cells. No arms at all: no columns.
+    A study without an arm of a group gets empty cells. No arms at all: no columns. The fields
+    an arm lists under ``not_reported`` (derived or assumed) are shown in brackets, "[8.58]".
     """
     columns: list[Column] = []
     for group, heading in _ARM_GROUPS:
@@ -256,11 +259,16 @@ def arm_columns(arms: Sequence[Sequence[Mapping[str, Any]]]) -> list[Column]:
         if layout is None:
             layout = (("n", "N"),)
         for key, header in layout:
-            values = [
+            texts = [
                 "" if a is None else _arm_text(a.get(key), key in ("events", "n", "person_time"))
                 for a in per_study
             ]
-            columns.append(Column(header, values, heading))
+            marked = [
+                bool(t) and a is not None and key in (a.get("not_reported") or ())
+                for a, t in zip(per_study, texts, strict=True)
+            ]
+            values = [f"[{t}]" if m else t for t, m in zip(texts, marked, strict=True)]
+            columns.append(Column(header, values, heading, marked))
     return columns
 
 
@@ -481,6 +489,8 @@ def forest_plot(
             lines.append(test_text)
     if any(flagged):
         lines.append("† includes assumed inputs (see report)")
+    if any(any(c.marked) for c in cols):
+        lines.append("[ ] derived or assumed, not reported (see report)")
     foot_lines = len(lines)
     draw_favours = better is not None and res.measure.upper() not in _NO_COMPARATOR
     n_rows = n_block + 2 + (2 if draw_pi else 1) + (1 if groups_header else 0)

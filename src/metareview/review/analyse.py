@@ -163,6 +163,7 @@ def _effect(
     """One study row to ``yi``/``vi`` on the analysis's model scale."""
     resolved = resolve_inputs(row, file=file, where=where)
     values = {n: q.numeric() for n, (q, _) in resolved.items() if _is_number(q.value)}
+    status = {n: q.status for n, (q, _) in resolved.items()}
     for name, override in (overrides or {}).items():
         if name in values and row.inputs[name].status == "assumed":
             values[name] = override
@@ -210,7 +211,7 @@ def _effect(
         study=study.id,
         label=study.label,
         study_id=study_id,
-        arms=_arms(row.measure, values, row.arm),
+        arms=_arms(row.measure, measure, values, status, row.arm, vi),
         measure=measure if row.measure in _MEASURED_LAYOUTS else row.measure,
         timepoint=row.timepoint,
         yi=yi,
@@ -240,40 +241,59 @@ def _escalc_args(layout: str, values: Mapping[str, float]) -> dict[str, list[flo
     return {name: [values[name]] for name in names}
 
 
-def _arms(layout: str, values: Mapping[str, float], arm: str | None) -> tuple[dict[str, Any], ...]:
-    """Per-group raw data of a row, for forest plots (RevMan's data columns)."""
-    v = {k: _num(x) for k, x in values.items()}
-    if layout == "2x2":
-        return (
-            {"group": "intervention", "events": v.get("ai"), "n": v.get("n1i")},
-            {"group": "comparator", "events": v.get("ci"), "n": v.get("n2i")},
-        )
-    if layout == "RATES":
-        return (
-            {"group": "intervention", "events": v.get("x1i"), "person_time": v.get("t1i")},
-            {"group": "comparator", "events": v.get("x2i"), "person_time": v.get("t2i")},
-        )
-    if layout == "MEANS":
-        return (
-            {"group": "intervention", "mean": v.get("m1i"), "sd": v.get("sd1i"), "n": v.get("n1i")},
-            {"group": "comparator", "mean": v.get("m2i"), "sd": v.get("sd2i"), "n": v.get("n2i")},
-        )
-    single: dict[str, Any] = {"group": "single", "arm": arm}
-    if layout == "PR":
-        single.update(events=v.get("xi"), n=v.get("ni"))
-    elif layout == "RATE":
-        single.update(events=v.get("xi"), person_time=v.get("ti"))
-    elif layout == "MEAN":
-        single.update(mean=v.get("mi"), sd=v.get("sdi"), n=v.get("ni"))
-    elif layout == "SD":
-        single.update(sd=v.get("sdi"), n=v.get("ni"))
-    elif layout == "MC":
-        single.update(mean=v.get("m1i"), mean_baseline=v.get("m2i"), n=v.get("ni"))
-    elif "ni" in v:
-        single.update(mean_change=v.get("yi"), n=v.get("ni"))
-    else:
+#: Arm fields of each layout, by group, and the escalc input each one shows.
+_ARM_FIELDS: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = {
+    "2x2": (("intervention", (("events", "ai"), ("n", "n1i"))),
+            ("comparator", (("events", "ci"), ("n", "n2i")))),
+    "RATES": (("intervention", (("events", "x1i"), ("person_time", "t1i"))),
+              ("comparator", (("events", "x2i"), ("person_time", "t2i")))),
+    "MEANS": (("intervention", (("mean", "m1i"), ("sd", "sd1i"), ("n", "n1i"))),
+              ("comparator", (("mean", "m2i"), ("sd", "sd2i"), ("n", "n2i")))),
+    "PR": (("single", (("events", "xi"), ("n", "ni"))),),
+    "RATE": (("single", (("events", "xi"), ("person_time", "ti"))),),
+    "MEAN": (("single", (("mean", "mi"), ("sd", "sdi"), ("n", "ni"))),),
+    "SD": (("single", (("sd", "sdi"), ("n", "ni"))),),
+    "MC": (("single", (("mean", "m1i"), ("mean_baseline", "m2i"), ("n", "ni"))),),
+    "GEN": (("single", (("mean_change", "yi"), ("sd_change", "sd_change"), ("n", "ni"))),),
+}  # fmt: skip
+
+
+def _arms(
+    layout: str,
+    measure: str,
+    values: Mapping[str, float],
+    status: Mapping[str, str],
+    arm: str | None,
+    vi: float,
+) -> tuple[dict[str, Any], ...]:
+    """Per-group raw data of a row, for forest plots (RevMan's data columns).
+
+    Each arm lists under ``not_reported`` the fields that are not reported numbers: inputs
+    whose status is derived or assumed, and values computed here. A single-group mean change
+    shows its change and the SD of the change, SD = sqrt(vi * n) (metafor's MC:
+    ``vi = (sd1i^2 + sd2i^2 - 2 ri sd1i sd2i) / ni``; from a generic row ``vi = sei^2``), as
+    RevMan's "Mean change, SD, N" columns. A generic row of any other measure has no raw data.
+    """
+    if layout == "GEN" and not (measure == "MC" and "ni" in values):
         return ()
-    return (single,)
+    out = []
+    for group, fields in _ARM_FIELDS.get(layout, ()):
+        entry: dict[str, Any] = {"group": group, "arm": arm} if group == "single" else {
+            "group": group}  # fmt: skip
+        missing: list[str] = []
+        for field, name in fields:
+            entry[field] = _num(values.get(name))
+            if entry[field] is not None and status.get(name, "reported") != "reported":
+                missing.append(field)
+        if layout == "MC":
+            entry["mean_change"] = _num(values["m1i"] - values["m2i"])
+            missing.append("mean_change")
+        if layout in ("MC", "GEN") and entry.get("sd_change") is None:
+            entry["sd_change"] = _num(math.sqrt(vi * values["ni"]))
+            missing.append("sd_change")
+        entry["not_reported"] = sorted(missing)
+        out.append(entry)
+    return tuple(out)
 
 
 def _check_row_measure(outcome: OutcomeSpec, row: OutcomeData, study: StudyData, file: str) -> None:
