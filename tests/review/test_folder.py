@@ -174,6 +174,13 @@ def test_checklist_summary(built: StudySelection) -> None:
     # The bundled rob.csv holds RoB 2 assessments of the two randomised trials.
     assert by_id["18"].status == "answered" and "risk of bias" in by_id["18"].where
     assert by_id["11"].status == "answered"
+    # Every analysis rates GRADE per outcome and assesses small-study effects (PRISMA 14, 15,
+    # 21, 22), so the report's checklist answers them.
+    for item in ("14", "15", "21", "22"):
+        assert by_id[item].status == "answered", item
+    assert "GRADE" in by_id["15"].where and "summary of findings" in by_id["22"].where
+    # Heterogeneity is reported per outcome, but the protocol plans no subgroup analysis.
+    assert by_id["20c"].status == "partial" and "no investigation" in by_id["20c"].where
 
 
 def test_stage_column_is_optional(review_copy: Path, tmp_path: Path) -> None:
@@ -389,3 +396,14 @@ def test_a_single_group_rate_in_the_study_data_file(review_copy: Path, tmp_path:
     assert (effect.yi, effect.vi) == pytest.approx((math.log(2 / 54), 0.5), rel=1e-12)
     assert effect.arms[0]["events"] == 2 and effect.arms[0]["person_time"] == 54
     assert a.transformed is not None and a.transformed["estimate"] == pytest.approx(2 / 54)
+
+
+def test_planned_subgroups_answer_items_13e_and_20c(review_copy: Path, tmp_path: Path) -> None:
+    protocol = review_copy / "protocol.yaml"
+    text = protocol.read_text(encoding="utf-8")
+    plan = "  level: 95\n  subgroups:\n    - {name: dose, by: dose}\n"
+    protocol.write_text(text.replace("  level: 95\n", plan, 1), encoding="utf-8")
+    selection = build_project(review_copy, tmp_path / "project")
+    by_id = {e.item.id: e for e in selection.checklist}
+    assert by_id["13e"].status == "answered" and "dose" in by_id["13e"].where
+    assert by_id["20c"].status == "answered" and "subgroup" in by_id["20c"].where

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from screening_builders import open_screening, small_project
+from screening_builders import PROTOCOL_YAML, open_screening, small_project
 
 from metareview.screening.checklist import ITEMS, prisma_checklist
 
@@ -40,3 +40,17 @@ def test_answers_from_the_project(tmp_path: Path) -> None:
     assert entries["24a"].where == "protocol: registration (CRD42020000000)"
     assert entries["25"].status == "missing"  # no funding statement in this protocol
     assert entries["23a"].status == "missing"  # narrative
+
+
+def test_planned_subgroups_answer_item_13e(tmp_path: Path) -> None:
+    with open_screening(small_project(tmp_path / "none")) as s:
+        plain = {e.item.id: e for e in prisma_checklist(s)}
+    assert plain["13e"].status == "missing"
+    text = PROTOCOL_YAML.replace(
+        "  sensitivity:\n",
+        "  rob_subgroup: true\n  subgroups:\n    - {name: dose, by: dose}\n  sensitivity:\n",
+    )
+    with open_screening(small_project(tmp_path / "planned", protocol_text=text)) as s:
+        planned = {e.item.id: e for e in prisma_checklist(s)}
+    assert planned["13e"].status == "answered"
+    assert planned["13e"].where.startswith("protocol: model.subgroups (dose, risk of bias)")

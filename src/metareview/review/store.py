@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 #: Checklist items the store's extraction and the analyses answer: item -> (status, where).
+#: GRADE (items 15, 22) and the small-study assessment (14, 21) are made with every analysis.
 _ANSWERED_BY_REVIEW: dict[str, tuple[str, str]] = {
     "9": (
         "answered",
@@ -76,6 +77,21 @@ _ANSWERED_BY_REVIEW: dict[str, tuple[str, str]] = {
     "19": ("answered", "report: study estimates with CIs (forest plots) and their inputs"),
     "20b": ("answered", "report: pooled estimates with CI, p-value and prediction interval"),
     "20d": ("answered", "report: sensitivity tables per outcome"),
+    "14": (
+        "answered",
+        "small-study effects: funnel plot per outcome (k >= 3) and Egger's regression test "
+        "(k >= 10) in GRADE's publication-bias domain (metareview grade)",
+    ),
+    "15": (
+        "answered",
+        "GRADE per outcome (metareview grade): five domains, each rating suggested by a stated "
+        "rule; reviewers' ratings recorded with their reasons",
+    ),
+    "21": ("answered", "report: funnel plots and the publication-bias rating per outcome"),
+    "22": (
+        "answered",
+        "report: summary of findings, certainty per outcome with each reason for rating down",
+    ),
 }
 
 #: Checklist items the risk-of-bias assessments answer, when the store holds any.
@@ -467,8 +483,21 @@ def _checklist(screening: Screening, has_data: bool) -> tuple[ChecklistEntry, ..
         rob = _ANSWERED_BY_ROB.get(entry.item.id) if assessed else None
         if rob is not None:
             entry = replace(entry, status=rob[0], where=rob[1])
+        if entry.item.id == "20c" and has_data and entry.status == "missing":
+            status, where = _heterogeneity_answer(screening.protocol)
+            entry = replace(entry, status=status, where=where)
         out.append(entry)
     return tuple(out)
+
+
+def _heterogeneity_answer(protocol: Protocol | None) -> tuple[str, str]:
+    """PRISMA item 20c (investigations of the causes of heterogeneity) for an analysed review,
+    as (status, where): the planned subgroup analyses, or the heterogeneity statistics only."""
+    model = protocol.model if protocol is not None else None
+    if model is not None and (model.subgroups or model.rob_subgroup):
+        return "answered", "report: subgroup fits and the test for subgroup differences per outcome"
+    return "partial", ("report: Q, I², τ² and the prediction interval per outcome; no "
+                       "investigation of their causes was planned (model.subgroups)")  # fmt: skip
 
 
 def study_selection(

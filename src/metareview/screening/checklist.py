@@ -277,6 +277,12 @@ def prisma_checklist(screening: Screening) -> list[ChecklistEntry]:
             f"protocol: model (method {m.method}, test {m.test}, level {m.level:g}%; "
             "software metareview)",
         )
+        planned = [g.name for g in m.subgroups] + (["risk of bias"] if m.rob_subgroup else [])
+        if planned:
+            set_("13e", "answered", f"protocol: model.subgroups ({', '.join(planned)}), with "
+                 "the test for subgroup differences")  # fmt: skip
+        else:
+            set_("13e", "missing", "no subgroup or meta-regression plan in the protocol")
         if m.sensitivity:
             set_("13f", "answered", f"protocol: model.sensitivity ({len(m.sensitivity)})")
         else:
@@ -315,6 +321,7 @@ def prisma_checklist(screening: Screening) -> list[ChecklistEntry]:
             "10a",
             "12",
             "13d",
+            "13e",
             "13f",
             "24a",
             "24b",
@@ -387,9 +394,9 @@ def prisma_checklist(screening: Screening) -> list[ChecklistEntry]:
             set_(item, "answered", f"{what} (tables: {', '.join(found)})")
         else:
             set_(item, "missing", f"no {what} in the project yet")
-    set_("13e", "missing", "no subgroup or meta-regression plan in the protocol")
     for item in ("14", "15", "21", "22"):
-        set_(item, "missing", "not assessed by metareview; state it in the report")
+        set_(item, "missing", "assessed when the review is analysed (metareview analyse, grade, "
+             "report: funnel plots, Egger's test, GRADE), not held in the store")  # fmt: skip
     # GRADE: reviewers' certainty ratings (metareview grade --set) in the store.
     grade = _tables_with_rows(conn, "grade")
     if grade:
