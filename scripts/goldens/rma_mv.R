@@ -118,7 +118,11 @@ fit_case <- function(id, dataset, V, random = NULL, mods = NULL, struct = "CS",
     args$random <- if (length(random) == 1) as.formula(random[[1]]) else lapply(random, as.formula)
   }
   if (!is.null(mods)) args$mods <- as.formula(mods)
-  res <- do.call(rma.mv, args)
+  warned <- character(0)
+  res <- withCallingHandlers(do.call(rma.mv, args), warning = function(w) {
+    warned <<- c(warned, conditionMessage(w))
+    invokeRestart("muffleWarning")
+  })
   out <- list(
     id = id, dataset = dataset, V = V, random = if (is.null(random)) NULL else as.list(random),
     mods = mods, struct = struct, method = method, test = test,
@@ -133,7 +137,7 @@ fit_case <- function(id, dataset, V, random = NULL, mods = NULL, struct = "CS",
     ddf = vnum(res$ddf),
     logLik = as.numeric(logLik(res)), deviance = as.numeric(deviance(res)),
     AIC = AIC(res), BIC = BIC(res), AICc = fitstats(res)[5, 1], parms = res$parms,
-    k = res$k, p = res$p,
+    k = res$k, p = res$p, warnings = I(warned),
     print = paste(capture.output(print(res)), collapse = "\n")
   )
   if (confint) {
@@ -243,6 +247,22 @@ add_dataset("konst_two_districts", d2[, c("district", "school", "study", "year",
             "dat.konstantopoulos2011, districts 11 and 12")
 fit_case("konst_two_districts_contain", "konst_two_districts", "vi", "~ 1 | district/school",
          mods = "~ school", test = "t", extra = list(dfs = "contain"))
+# terms with a single level: metafor fixes the sigma2 of a single-level factor to 0 (one
+# district: it cannot be told from the intercept) and the rho of a CS/HCS term whose inner factor
+# has one level (the likelihood does not depend on it), each with a warning
+d1 <- dk[dk$district == 11, ]
+frames$konst_one_district <- d1
+add_dataset("konst_one_district", d1[, c("district", "school", "study", "year", "yi", "vi")],
+            "dat.konstantopoulos2011, district 11")
+fit_case("konst_one_district", "konst_one_district", "vi", "~ 1 | district/school")
+dk1 <- dk
+dk1$one <- "a"
+frames$konst_one_inner <- dk1
+add_dataset("konst_one_inner", dk1[, c("district", "school", "study", "year", "yi", "vi", "one")],
+            "dat.konstantopoulos2011 with a constant inner factor one = \"a\"")
+fit_case("konst_one_inner_cs", "konst_one_inner", "vi", "~ one | district", struct = "CS")
+fit_case("konst_one_inner_hcs", "konst_one_inner", "vi", "~ one | district", struct = "HCS",
+         mods = "~ I(year - 1990)")
 
 # ---------------------------------------------------------------- law2016 (network meta-analysis)
 # Law et al. (2016) examples 1 and 2, typed in from metafor's

@@ -32,7 +32,7 @@ import pytest
 from goldens_helpers import load_goldens, num
 from scipy import sparse
 
-from metareview.errors import InputError
+from metareview.errors import InputError, MetareviewWarning
 from metareview.models import RMAMVResult, rma_mv, vcalc
 
 G = load_goldens("goldens_rma_mv.json")
@@ -41,7 +41,8 @@ FLAT = {"berkey_un_reml", "berkey_un_ml", "berkey_un_ml_year", "berkey_un_ml_sta
         "berkey_un_ml_rho0", "colditz_un_ml", "berkey_un_contain", "berkey_un_t"}
 #: fits with a variance component at its boundary 0, where metafor's optimiser stops at up to
 #: 1e-8 (ours at < 1e-10): a BLUP's se there is about the square root, so up to 1e-4 apart
-BOUNDARY = {"konst_diag_district", "konst_two_districts_contain", "law2016_eg1_consistency",
+BOUNDARY = {"konst_diag_district", "konst_two_districts_contain", "konst_one_district",
+            "law2016_eg1_consistency",
             "law2016_eg1_inconsistency"}
 #: fits whose printout is identical to metafor's (in the others the 4th decimal of a value
 #: differs by one unit because metafor stops its optimiser slightly short of the optimum)
@@ -50,7 +51,8 @@ PRINT_SAME = ["konst_reml", "konst_ml", "konst_reml_year", "konst_ml_year", "kon
               "berkey_hcs_reml", "berkey_diag_reml", "berkey_id_reml", "ishak_diag_vi",
               "ishak_id_vi", "gleser_rd", "konst_two_terms", "assink_vcalc",
               "konst_district_t_contain", "law2016_eg1_consistency", "law2016_eg1_inconsistency",
-              "law2016_eg2_consistency", "law2016_eg2_inconsistency", "ishak_car"]
+              "law2016_eg2_consistency", "law2016_eg2_inconsistency", "ishak_car",
+              "konst_one_district", "konst_one_inner_cs", "konst_one_inner_hcs"]
 
 
 def frame(name: str) -> pd.DataFrame:
@@ -363,3 +365,30 @@ def test_car_on_equally_spaced_times_is_ar() -> None:
                struct="CAR")
     with pytest.raises(InputError, match="CAR"):
         rma_mv("yi", "vi", data=d, random="~ time | study", struct="CAR", rho=-0.5)
+
+
+#: metafor's warnings when it fixes a component of a term with a single level
+SINGLE_LEVEL = {"Single-level factor(s) found in 'random' argument": "single-level factor(s)",
+                "Inner factor has only a single level": "has only a single level"}
+
+
+@pytest.mark.parametrize("fid", [k for k, f in FITS.items() if any(
+    m in w for w in np.atleast_1d(f.get("warnings") or []) for m in SINGLE_LEVEL)])
+def test_single_level_terms_fixed_as_metafor(fid: str) -> None:
+    """metafor fixes the sigma2 of a single-level factor (one district: it cannot be told from
+    the intercept) and the rho of a CS/HCS term whose inner factor has one level (the likelihood
+    does not depend on it) to 0, with a warning; so do we, and the fit, its parameter count
+    (AIC 68.43 rather than 70.43 for konst_one_inner_cs) and printout agree."""
+    with pytest.warns(MetareviewWarning) as record:
+        r = fit(fid)
+    said = " ".join(str(w.message) for w in record)
+    for theirs, ours in SINGLE_LEVEL.items():
+        if any(theirs in w for w in np.atleast_1d(FITS[fid]["warnings"])):
+            assert ours in said
+    f = FITS[fid]
+    assert r.parms == f["parms"] and math.isclose(r.AIC, float(num(f["AIC"])), rel_tol=1e-9)
+    if f["s_nlevels"]:
+        one = [n == 1 for n in np.atleast_1d(f["s_nlevels"])]
+        assert [bool(x) for x in r.fixed[: len(one)]] == one and r.sigma2[one].tolist() == [0.0]
+    else:
+        assert r.rho.tolist() == [0.0]

@@ -1025,7 +1025,12 @@ class RMAMVResult(Printed):
                 else:
                     cells += ["yes" if fx[j] else "no"]
                 rows.append(cells)
-                rn.append(f"{tname}.{j + 1}  " if per_level else f"{tname:<9}")  # metafor's padding
+                if not per_level:
+                    rn.append(f"{tname:<9}")  # metafor's padding
+                elif tau2.size > 1:
+                    rn.append(f"{tname}.{j + 1}  ")
+                else:
+                    rn.append(tname if struct == "UN" else f"{tname:<8}")
             if struct in ("CS", "HCS", "AR", "HAR", "CAR"):
                 cells = [num(float(rho[0]), digits), ""]
                 cells += ["", "yes" if fx[-1] else "no", ""] if per_level else [
@@ -1433,12 +1438,41 @@ def _diagonal_v(v_arg: Any, data: pd.DataFrame | None, k: int) -> FloatArray | N
 
 
 def _comb_counts(term: _GTerm) -> tuple[tuple[int, ...], FloatArray]:
-    """Per inner level, the number of outer levels in which it occurs; per pair of levels,
-    the number of outer levels where both occur (metafor's ``g.levels.k``/``g.levels.comb.k``)."""
+    """Per inner level, the number of estimates at that level; per pair of levels, the number of
+    outer levels where both occur (metafor's ``g.levels.k``, ``table(inner)``, and
+    ``g.levels.comb.k``)."""
     pres = np.zeros((term.q, term.n_outer), dtype=bool)
     pres[term.inner_codes, term.outer_codes] = True
     comb = pres.astype(float) @ pres.T.astype(float)
-    return tuple(int(c) for c in pres.sum(axis=1)), comb
+    return tuple(int(c) for c in np.bincount(term.inner_codes, minlength=term.q)), comb
+
+
+def _fix_single_levels(sig: Sequence[_SigmaTerm], gts: Sequence[_GTerm],
+                       fix_s: list[float | None], fix_r: list[float | None],
+                       fix_g: list[list[float | None]]) -> None:
+    """metafor's rules for terms with one level, applied in place with its warnings: the
+    ``sigma2`` of a single-level factor is fixed to 0 (it cannot be told from the intercept),
+    and so is the ``rho`` (``phi``) of a CS, HCS, AR, HAR or CAR term whose inner factor has a
+    single level (the likelihood does not depend on it)."""
+    single = [s.name for j, s in enumerate(sig) if s.nlevels == 1 and fix_s[j] is None]
+    for j, s in enumerate(sig):
+        if s.nlevels == 1 and fix_s[j] is None:
+            fix_s[j] = 0.0
+    if single:
+        warnings.warn(f"single-level factor(s) in 'random' ({', '.join(single)}): their sigma2 "
+                      "fixed to 0 (metafor: \"Single-level factor(s) found in 'random' argument. "
+                      "Corresponding 'sigma2' value(s) fixed to 0.\")", MetareviewWarning,
+                      stacklevel=3)
+    for gi, t in enumerate(gts):
+        if t.q != 1 or t.struct not in ("CS", "HCS", "AR", "HAR", "CAR"):
+            continue
+        fix = fix_r if gi == 0 else fix_g[gi - 1]
+        at = 0 if gi == 0 else t.ntau
+        if fix[at] is None:
+            fix[at] = 0.0
+            name = "rho" if gi == 0 else "phi"
+            warnings.warn(f"inner factor {t.inner} has only a single level, so {name} is fixed "
+                          f"to 0 (as metafor)", MetareviewWarning, stacklevel=3)
 
 
 def _fix_vector(arg: Any, n: int, name: str) -> list[float | None]:
@@ -1679,6 +1713,7 @@ def rma_mv(
         fix_r = _fix_vector(rho, gts[0].nrho, "rho")
     fix_g = [_fix_vector(gamma2, t.ntau, "gamma2") + _fix_vector(phi, t.nrho, "phi")
              for t in gts[1:]]
+    _fix_single_levels(sig, gts, fix_s, fix_r, fix_g)
     nvc = len(sig) + sum(t.ntau for t in gts)
     total = _start_total(y, model.groups if dv is None else [], nvc, fe, dv, x)
     qe_note = ": QE and QEp are not computed (NaN, metafor's NA)" if fe[2] is None else ""
