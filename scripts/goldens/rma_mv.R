@@ -263,6 +263,17 @@ add_dataset("konst_one_inner", dk1[, c("district", "school", "study", "year", "y
 fit_case("konst_one_inner_cs", "konst_one_inner", "vi", "~ one | district", struct = "CS")
 fit_case("konst_one_inner_hcs", "konst_one_inner", "vi", "~ one | district", struct = "HCS",
          mods = "~ I(year - 1990)")
+# missing values: metafor's default na.action = "na.omit" leaves out the rows with a missing
+# yi, vi or moderator ("Rows with NAs omitted from model fitting."; a missing random-effects
+# variable is an error); the test fits them with na_action="omit"
+dna <- dk
+dna$yi[3] <- NA
+dna$vi[10] <- NA
+dna$year[20] <- NA
+frames$konst_na <- dna
+add_dataset("konst_na", dna[, c("district", "school", "study", "year", "yi", "vi")],
+            "dat.konstantopoulos2011 with yi[3], vi[10] and year[20] set to NA")
+fit_case("konst_na_omit", "konst_na", "vi", "~ 1 | district/school", mods = "~ I(year - 1990)")
 
 # ---------------------------------------------------------------- law2016 (network meta-analysis)
 # Law et al. (2016) examples 1 and 2, typed in from metafor's

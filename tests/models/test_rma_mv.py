@@ -44,6 +44,8 @@ FLAT = {"berkey_un_reml", "berkey_un_ml", "berkey_un_ml_year", "berkey_un_ml_sta
 BOUNDARY = {"konst_diag_district", "konst_two_districts_contain", "konst_one_district",
             "law2016_eg1_consistency",
             "law2016_eg1_inconsistency"}
+#: fits of data with missing values, which metafor leaves out by default (na.omit)
+NA_OMIT = {"konst_na_omit"}
 #: fits whose printout is identical to metafor's (in the others the 4th decimal of a value
 #: differs by one unit because metafor stops its optimiser slightly short of the optimum)
 PRINT_SAME = ["konst_reml", "konst_ml", "konst_reml_year", "konst_ml_year", "konst_reml_t",
@@ -52,11 +54,17 @@ PRINT_SAME = ["konst_reml", "konst_ml", "konst_reml_year", "konst_ml_year", "kon
               "ishak_id_vi", "gleser_rd", "konst_two_terms", "assink_vcalc",
               "konst_district_t_contain", "law2016_eg1_consistency", "law2016_eg1_inconsistency",
               "law2016_eg2_consistency", "law2016_eg2_inconsistency", "ishak_car",
-              "konst_one_district", "konst_one_inner_cs", "konst_one_inner_hcs"]
+              "konst_one_district", "konst_one_inner_cs", "konst_one_inner_hcs",
+              "konst_na_omit"]
 
 
 def frame(name: str) -> pd.DataFrame:
-    return pd.DataFrame(G["datasets"][name]["columns"])
+    """A golden's data set; R's NA (written "NA") as a missing value."""
+    out = pd.DataFrame(G["datasets"][name]["columns"])
+    for c in out.columns:
+        if out[c].dtype == object and (out[c] == "NA").any():
+            out[c] = pd.to_numeric(out[c].replace("NA", None))
+    return out
 
 
 def matrix(name: str) -> sparse.csr_matrix:
@@ -71,6 +79,8 @@ def fit(fid: str, **extra: Any) -> RMAMVResult:
     rnd = f["random"]
     rnd = None if rnd is None else (rnd[0] if len(rnd) == 1 else rnd)
     kw = dict(f.get("extra") or {})
+    if fid in NA_OMIT:  # metafor's default na.action = "na.omit"
+        kw["na_action"] = "omit"
     kw.update(extra)
     return rma_mv("yi", v, data=d, random=rnd, mods=f["mods"], struct=f["struct"],
                   method=f["method"], test=f["test"], **kw)
@@ -392,3 +402,28 @@ def test_single_level_terms_fixed_as_metafor(fid: str) -> None:
         assert [bool(x) for x in r.fixed[: len(one)]] == one and r.sigma2[one].tolist() == [0.0]
     else:
         assert r.rho.tolist() == [0.0]
+
+
+def test_missing_values_fail_or_are_omitted_as_metafor() -> None:
+    """Rows with a missing yi (3), vi (10) or moderator (20): without ``na_action="omit"``
+    the first is named; with it the three rows are left out with a warning, and the fit is
+    metafor's na.omit fit (``konst_na_omit``, k = 53 of 56). A missing random-effects
+    variable stays an error with it, as metafor's "No NAs allowed in variables specified in
+    the 'random' argument"."""
+    d = frame("konst_na")
+    with pytest.raises(InputError) as err:
+        rma_mv("yi", "vi", data=d, random="~ 1 | district/school", mods="~ I(year - 1990)")
+    assert err.value.row == 3
+    with pytest.warns(MetareviewWarning, match=r"3 row\(s\) with missing values .* 3, 10, 20 "):
+        r = fit("konst_na_omit")
+    assert r.k == FITS["konst_na_omit"]["k"] == 53
+    # the same rows left out of an array V (its diagonal) and of a k x k matrix V
+    for v in (d["vi"].to_numpy(), np.diag(d["vi"].to_numpy())):
+        with pytest.warns(MetareviewWarning):
+            again = rma_mv(d["yi"].to_numpy(), v, data=d, random="~ 1 | district/school",
+                           mods="~ I(year - 1990)", na_action="omit")
+        np.testing.assert_allclose(again.beta, r.beta, rtol=1e-10)
+        np.testing.assert_allclose(again.sigma2, r.sigma2, rtol=1e-8)
+    d.loc[29, "school"] = None
+    with pytest.raises(InputError, match="random-effects variable"):
+        rma_mv("yi", "vi", data=d, random="~ 1 | district/school", na_action="omit")

@@ -1420,6 +1420,67 @@ def _column_floats(col: pd.Series, name: str) -> FloatArray:
     return as_float(col, name)
 
 
+def _omit_incomplete(yi: Any, V: Any, data: pd.DataFrame | None, mods: Any
+                     ) -> tuple[Any, Any, pd.DataFrame | None, Any]:
+    """``yi``, ``V``, ``data`` and ``mods`` without the rows that miss a value of any of them
+    (metafor's ``na.omit``), with a warning naming them. A missing random-effects variable
+    stays an error, as in metafor ("No NAs allowed in variables specified in the 'random'
+    argument")."""
+    if isinstance(yi, str) and (data is None or yi not in data.columns):
+        return yi, V, data, mods  # (the fit names what is wrong)
+    y = np.asarray(pd.to_numeric(data[yi], errors="coerce") if isinstance(yi, str) and
+                   data is not None else yi, dtype=float)
+    k = y.size
+    if data is not None and len(data) != k:
+        return yi, V, data, mods
+    frame = pd.DataFrame(index=range(k)) if data is None else data.reset_index(drop=True)
+    miss = np.isnan(y)
+    if isinstance(V, str) and V in frame.columns:
+        miss |= frame[V].isna().to_numpy()
+    elif sparse.issparse(V):
+        dense = V.toarray()
+        miss |= np.isnan(dense).any(axis=1) if dense.shape == (k, k) else False
+    else:
+        arr = np.asarray(V, dtype=float) if not isinstance(V, list | tuple) else None
+        if arr is not None and arr.shape == (k,):
+            miss |= np.isnan(arr)
+        elif arr is not None and arr.shape == (k, k):
+            miss |= np.isnan(arr).any(axis=1)
+        elif arr is None:
+            raise InputError("na_action='omit' needs V as a column, a vector or a k x k "
+                             "matrix (not a list of blocks)", field="V")
+    if isinstance(mods, str):
+        miss |= design_matrix(mods, frame)[2]
+    elif mods is not None:
+        m = np.asarray(mods, dtype=float)
+        miss |= np.isnan(m).reshape(k, -1).any(axis=1)
+    if not miss.any():
+        return yi, V, data, mods
+    keep = ~miss
+    rows = np.flatnonzero(miss) + 1
+    shown = ", ".join(str(int(r)) for r in rows[:10]) + (" ..." if rows.size > 10 else "")
+    warnings.warn(f"{rows.size} row(s) with missing values left out of the model: row(s) "
+                  f"{shown} (metafor: \"Rows with NAs omitted from model fitting.\")",
+                  MetareviewWarning, stacklevel=3)
+    new_data = None if data is None else frame.loc[keep].reset_index(drop=True)
+    new_y = yi if isinstance(yi, str) else y[keep]
+    if isinstance(V, str):
+        new_v: Any = V
+    elif sparse.issparse(V):
+        new_v = sparse.csr_matrix(V)[keep][:, keep]
+    else:
+        arr = np.asarray(V, dtype=float)
+        new_v = arr[keep] if arr.ndim == 1 else arr[np.ix_(keep, keep)]
+    if mods is None or isinstance(mods, str):
+        new_mods = mods
+    elif isinstance(mods, pd.DataFrame):
+        new_mods = mods.reset_index(drop=True).loc[keep].reset_index(drop=True)
+    else:
+        m = np.asarray(mods, dtype=float)
+        new_mods = m[keep]
+    return new_y, new_v, new_data, new_mods
+
+
 def _diagonal_v(v_arg: Any, data: pd.DataFrame | None, k: int) -> FloatArray | None:
     """``V`` given as ``k`` sampling variances (a column of ``data``, a 1-D array or a
     Series), checked as :func:`_covariance` checks them; None for any other form of ``V``."""
@@ -1515,6 +1576,7 @@ def rma_mv(
     phi: Any = None,
     cvvc: bool | str = False,
     control: Mapping[str, Any] | None = None,
+    na_action: str = "fail",
 ) -> RMAMVResult:
     """Fit a multilevel / multivariate meta-analytic model (metafor's ``rma.mv``).
 
@@ -1589,6 +1651,12 @@ def rma_mv(
         not smooth where an eigenvalue crosses the cut, and is optimised by BFGS on central
         differences (then Newton on a difference Hessian), as metafor optimises it
         numerically.
+    na_action : {"fail", "omit"}
+        ``"fail"`` (default): a missing value is an InputError naming its row and column.
+        ``"omit"``: rows with a missing effect size, sampling variance (any missing element
+        of its row of a matrix ``V``) or moderator are left out with a warning naming them
+        (metafor's ``na.action = "na.omit"``: "Rows with NAs omitted from model fitting"); a
+        missing random-effects variable stays an error, as in metafor.
 
     Returns
     -------
@@ -1603,10 +1671,14 @@ def rma_mv(
     ``n = max(k, parms + 2)``; REML the same with ``k - p`` for ``k``; the ML deviance is
     ``-2 (ll - ll_sat)`` with ``ll_sat = -k/2 log(2 pi) - 1/2 log|V|``, the REML one ``-2 ll``.
     Variance components estimated below ``10 * machine epsilon`` are reported as 0 (as
-    metafor). Only complete rows are accepted (a missing value is an InputError naming it).
+    metafor). Only complete rows are accepted unless ``na_action="omit"``.
     """
     if data is not None and not isinstance(data, pd.DataFrame):
         data = pd.DataFrame(data)
+    if na_action not in ("fail", "omit"):
+        raise InputError("na_action must be 'fail' or 'omit'", field="na_action")
+    if na_action == "omit":
+        yi, V, data, mods = _omit_incomplete(yi, V, data, mods)
     method_u = str(method).upper()
     if method_u not in ("REML", "ML"):
         raise InputError(f"method must be 'REML' or 'ML' (got {method!r})", field="method")
