@@ -1437,9 +1437,9 @@ def _omit_incomplete(yi: Any, V: Any, data: pd.DataFrame | None, mods: Any
     miss = np.isnan(y)
     if isinstance(V, str) and V in frame.columns:
         miss |= frame[V].isna().to_numpy()
-    elif sparse.issparse(V):
-        dense = V.toarray()
-        miss |= np.isnan(dense).any(axis=1) if dense.shape == (k, k) else False
+    elif sparse.issparse(V) and V.shape == (k, k):
+        coo = sparse.coo_matrix(V)  # (its stored entries only: no dense k x k copy)
+        miss[coo.row[np.isnan(coo.data)]] = True
     else:
         arr = np.asarray(V, dtype=float) if not isinstance(V, list | tuple) else None
         if arr is not None and arr.shape == (k,):
