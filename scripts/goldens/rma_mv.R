@@ -359,6 +359,26 @@ a_fit <- fit_case("assink_vcalc", "assink2016", "assink2016_vcalc_rho06", "~ 1 |
                   mods = "~ deltype")
 Va3 <- vcalc(vi, cluster = study, obs = esid, data = da, rho = 0.3)
 add_matrix("assink2016_vcalc_rho03", Va3, "vcalc(vi, cluster=study, obs=esid, data=dat.assink2016, rho=0.3)")
+# vcalc's other arguments. Shared control groups (invented multi-arm trials: arms A, B, C each
+# against one placebo arm P of the same trial), groups measured over time, types and obs.
+dsc <- data.frame(study = c(1, 1, 1, 2, 2, 3), trt = c("A", "B", "C", "A", "B", "A"),
+                  ctrl = "P", n1 = c(30, 25, 40, 50, 45, 20), n2 = c(35, 35, 35, 60, 60, 22),
+                  time = c(1, 1, 1, 2, 3, 1), vi = c(0.05, 0.06, 0.045, 0.03, 0.035, 0.09))
+add_dataset("shared_control", dsc, "invented: 3 trials, arms A, B, C against placebo arm P")
+add_matrix("vcalc_shared_control", vcalc(vi, cluster = study, grp1 = trt, grp2 = ctrl,
+                                         w1 = n1, w2 = n2, data = dsc),
+           "vcalc(vi, cluster=study, grp1=trt, grp2=ctrl, w1=n1, w2=n2)")
+add_matrix("vcalc_shared_control_time", vcalc(vi, cluster = study, grp1 = trt, grp2 = ctrl,
+                                              w1 = n1, w2 = n2, time1 = time, phi = 0.8,
+                                              data = dsc),
+           "vcalc(vi, cluster=study, grp1=trt, grp2=ctrl, w1=n1, w2=n2, time1=time, phi=0.8)")
+add_matrix("vcalc_ishak_time", vcalc(vi, cluster = study, time1 = time, phi = 0.9, data = dl),
+           "vcalc(vi, cluster=study, time1=time, phi=0.9, data=ishak2007 long)")
+add_matrix("vcalc_assink_type", vcalc(vi, cluster = study, type = deltype, data = da, rho = 0.4),
+           "vcalc(vi, cluster=study, type=deltype, rho=0.4, data=dat.assink2016)")
+add_matrix("vcalc_assink_type_obs", vcalc(vi, cluster = study, type = deltype, obs = esid,
+                                          data = da, rho = c(0.6, 0.3)),
+           "vcalc(vi, cluster=study, type=deltype, obs=esid, rho=c(0.6, 0.3), data=dat.assink2016)")
 
 # ---------------------------------------------------------------- robust
 robust_case <- function(id, fit, cluster, clubsandwich, fit_id) {

@@ -291,6 +291,42 @@ def test_vcalc_agrees_with_metafor(name: str, rho: float) -> None:
     np.testing.assert_allclose(sp.toarray(), ref, rtol=1e-14, atol=1e-15)
 
 
+VCALC_CASES = {
+    "vcalc_shared_control": ("shared_control", dict(grp1="trt", grp2="ctrl", w1="n1", w2="n2")),
+    "vcalc_shared_control_time": ("shared_control", dict(grp1="trt", grp2="ctrl", w1="n1",
+                                                         w2="n2", time1="time", phi=0.8)),
+    "vcalc_ishak_time": ("ishak2007", dict(time1="time", phi=0.9)),
+    "vcalc_assink_type": ("assink2016", dict(type="deltype", rho=0.4)),
+    "vcalc_assink_type_obs": ("assink2016", dict(type="deltype", obs="esid", rho=(0.6, 0.3))),
+}
+
+
+@pytest.mark.parametrize("name", list(VCALC_CASES))
+def test_vcalc_groups_times_types_agree_with_metafor(name: str) -> None:
+    """metafor's ``vcalc`` with shared groups (``grp1``, ``grp2``, sizes ``w1``, ``w2``), time
+    points (``time1``, ``phi``) and constructs (``type``, ``obs``): the matrices of
+    scripts/goldens/rma_mv.R (each call written in its source), exact up to rounding."""
+    dataset, kw = VCALC_CASES[name]
+    ref = matrix(name).toarray()
+    got = vcalc("vi", "study", data=frame(dataset), **kw)  # type: ignore[arg-type]
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-15)
+
+
+def test_vcalc_shared_control_by_hand() -> None:
+    """Two arms against one control (Gleser & Olkin 2009): n = 30 and 25 treated, 35 controls,
+    v = 0.05 and 0.06. R_12 = (1/35) / sqrt((1/30 + 1/35)(1/25 + 1/35)) = 0.454742..., so
+    V_12 = R_12 sqrt(0.05 * 0.06)."""
+    v = vcalc([0.05, 0.06], [1, 1], grp1=["A", "B"], grp2=["P", "P"], w1=[30, 25], w2=[35, 35])
+    r12 = (1 / 35) / math.sqrt((1 / 30 + 1 / 35) * (1 / 25 + 1 / 35))
+    assert v[0, 1] == pytest.approx(r12 * math.sqrt(0.05 * 0.06), rel=1e-14)
+    with pytest.raises(InputError, match="phi"):
+        vcalc([0.05, 0.06], [1, 1], time1=[1, 2])
+    with pytest.raises(InputError, match="grp1"):
+        vcalc([0.05, 0.06], [1, 1], grp2=["P", "P"])
+    with pytest.raises(InputError, match="rho"):
+        vcalc([0.05, 0.06], [1, 1], obs=[1, 2], type=[1, 1], rho=0.5)
+
+
 def test_vcalc_by_hand() -> None:
     """Two estimates of cluster 1 (v = 1, 4), one of cluster 2: V12 = 0.5 * sqrt(1 * 4) = 1; the
     same obs twice is perfectly correlated (metafor's rule): sqrt(1 * 4) = 2."""
