@@ -319,6 +319,9 @@ def test_vcalc_shared_control_by_hand() -> None:
     v = vcalc([0.05, 0.06], [1, 1], grp1=["A", "B"], grp2=["P", "P"], w1=[30, 25], w2=[35, 35])
     r12 = (1 / 35) / math.sqrt((1 / 30 + 1 / 35) * (1 / 25 + 1 / 35))
     assert v[0, 1] == pytest.approx(r12 * math.sqrt(0.05 * 0.06), rel=1e-14)
+    # independent samples of one study (subgroup): no covariance between them
+    v = vcalc([1.0, 4.0, 9.0], [1, 1, 1], subgroup=["a", "a", "b"], rho=0.5)
+    np.testing.assert_array_equal(v, [[1, 1, 0], [1, 4, 0], [0, 0, 9]])
     with pytest.raises(InputError, match="phi"):
         vcalc([0.05, 0.06], [1, 1], time1=[1, 2])
     with pytest.raises(InputError, match="grp1"):

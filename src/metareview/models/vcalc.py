@@ -59,6 +59,7 @@ def vcalc(
     vi: Any,
     cluster: Any,
     *,
+    subgroup: Any = None,
     obs: Any = None,
     type: Any = None,
     time1: Any = None,
@@ -80,6 +81,9 @@ def vcalc(
         Sampling variances (a column of ``data`` or the values).
     cluster : str or array-like
         The cluster (study) of each estimate; estimates of different clusters are independent.
+    subgroup : str or array-like, optional
+        Independent subgroups within a cluster (e.g. its independent samples): estimates of
+        different subgroups of a cluster are independent (metafor's ``subgroup``).
     obs : str or array-like, optional
         The observation (e.g. the outcome measure) each row is of: rows of the same
         observation in a cluster correlate 1, different observations ``rho``. None (the
@@ -186,6 +190,9 @@ def vcalc(
         return arr
 
     cl = codes(cluster, "cluster")
+    if subgroup is not None:  # (metafor: cluster <- paste0(cluster, ".", subgroup))
+        cl = pd.factorize(pd.Series(list(zip(cl, codes(subgroup, "subgroup"), strict=True))),
+                          sort=True)[0].astype(np.int64)
     ob = codes(obs, "obs") if obs is not None else (
         np.zeros(k, dtype=np.int64) if one_obs else np.arange(k, dtype=np.int64))
     ty = codes(type, "type") if type is not None else np.zeros(k, dtype=np.int64)
