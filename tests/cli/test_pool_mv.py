@@ -74,3 +74,27 @@ def test_pool_model_mv_errors_are_one_line(capsys: pytest.CaptureFixture[str],
     code, _, err = _run(capsys, "pool", str(long_csv), "--measure", "GEN", "--model", "mv",
                         "--method", "DL")
     assert code == 2 and "REML" in err
+
+
+def test_pool_model_mv_mods_and_struct(capsys: pytest.CaptureFixture[str], long_csv: Path,
+                                       tmp_path: Path) -> None:
+    """``--mods`` and ``--struct``: metafor's ``rma.mv(yi, vi, random = ~ 1 | district/school,
+    mods = ~ I(year - 1990))`` (fit ``konst_reml_year``) and ``rma.mv(yi, vi, random =
+    ~ factor(study) | district)`` with CS (fit ``konst_mv_cs``) from the goldens."""
+    code, out, err = _run(capsys, "pool", str(long_csv), "--measure", "GEN", "--model", "mv",
+                          "--random", "~ 1 | study/es", "--mods", "~ I(year - 1990)", "--json")
+    assert code == 0, err
+    got, ref = json.loads(out), GOLDENS["fits"]["konst_reml_year"]
+    np.testing.assert_allclose(got["beta"], ref["beta"], rtol=1e-6)
+    np.testing.assert_allclose(got["sigma2"], ref["sigma2"], rtol=1e-6)
+    d = pd.DataFrame(GOLDENS["datasets"]["konstantopoulos2011"]["columns"])
+    cs = tmp_path / "cs.csv"
+    d.to_csv(cs, index=False)
+    code, out, err = _run(capsys, "pool", str(cs), "--measure", "GEN", "--model", "mv",
+                          "--random", "~ factor(study) | district", "--struct", "CS", "--json")
+    assert code == 0, err
+    got, ref = json.loads(out), GOLDENS["fits"]["konst_mv_cs"]
+    np.testing.assert_allclose(got["tau2"], ref["tau2"], rtol=1e-6)
+    np.testing.assert_allclose(got["rho"], ref["rho"], rtol=1e-6)
+    code, _, err = _run(capsys, "pool", str(long_csv), "--measure", "GEN", "--mods", "~ year")
+    assert code == 2 and "--model mv" in err

@@ -47,7 +47,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--measure": ("measure", str), "--method": ("method", str), "--test": ("test", str),
     "--level": ("level", _float), "--by": ("by", str), "--transf": ("transf", str),
     "--forest": ("forest", _path), "--funnel": ("funnel", _path), "--model": ("model", str),
-    "--random": ("random", str),
+    "--random": ("random", str), "--mods": ("mods", str), "--struct": ("struct", str),
 }  # fmt: skip
 
 #: ``pool``'s flags: option -> parameter of :func:`run`.
@@ -102,13 +102,15 @@ def run(
     funnel: Path | None = None,
     model: str = "uni",
     random: str = "~ 1 | study/es",
+    mods: str | None = None,
+    struct: str = "CS",
 ) -> None:
     """``metareview pool``: effect sizes from ``file``, pooled; print the summary, the ``--by``
     table with the test for subgroup differences, or JSON. Warnings go to stderr."""
     # rma_mv's dense algebra (--model mv) may use the BLAS threads; the rest never calls BLAS
     with nullcontext() if model.lower() == "mv" else one_blas_thread():
         _run(file, measure, method, test, level, by, as_json, transf, forest, funnel, model,
-             random)  # fmt: skip
+             random, mods, struct)  # fmt: skip
 
 
 #: The variables OpenBLAS reads for its thread count at load (the first one set wins).
@@ -142,7 +144,7 @@ def one_blas_thread() -> Iterator[None]:
 def _run(
     file: Path, measure: str, method: str, test: str, level: float, by: str | None,
     as_json: bool, transf: str, forest: Path | None, funnel: Path | None, model: str,
-    random: str,
+    random: str, mods: str | None = None, struct: str = "CS",
 ) -> None:  # fmt: skip
     """The body of :func:`run`."""
     from metareview.review.pool import pool_file
@@ -161,10 +163,13 @@ def _run(
             if by is not None:
                 raise InputError("--by cannot be combined with --model mv", field="by")
             outcome = pool_file_mv(file, measure, random=random, method=method, test=test,
-                                   level=level)  # fmt: skip
+                                   level=level, mods=mods, struct=struct)  # fmt: skip
         elif model.lower() != "uni":
             raise InputError(f"--model must be uni or mv (got {model!r})", field="model")
         else:
+            if mods is not None or struct != "CS":
+                raise InputError("--mods and --struct need --model mv (with --random "
+                                 "\"~ 1 | study\" for one effect a study)", field="mods")
             outcome = pool_file(
                 file, measure, method=method, test=test, level=level, by=by, transf=transf
             )

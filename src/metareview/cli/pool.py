@@ -58,7 +58,17 @@ def pool(
     random: Annotated[
         str, typer.Option(help="With --model mv: metafor's random formula.")
     ] = "~ 1 | study/es",
+    mods: Annotated[
+        str | None,
+        typer.Option(help="With --model mv: moderators, a formula of the file's columns "
+                     "('~ year', '~ 0 + outcome').")
+    ] = None,
+    struct: Annotated[
+        str, typer.Option(help="With --model mv: the structure of an '~ inner | outer' term "
+                          "(CS HCS UN AR HAR CAR DIAG ID).")
+    ] = "CS",
 ) -> None:
     """Compute effect sizes from FILE and pool them (fixed or random effects)."""
     run(file, measure, method=method, test=test, level=level, by=by, as_json=as_json,
-        transf=transf, forest=forest, funnel=funnel, model=model, random=random)  # fmt: skip
+        transf=transf, forest=forest, funnel=funnel, model=model, random=random, mods=mods,
+        struct=struct)  # fmt: skip

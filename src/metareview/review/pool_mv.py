@@ -36,6 +36,8 @@ def pool_file_mv(
     method: str = "REML",
     test: str = "z",
     level: float = 95.0,
+    mods: str | None = None,
+    struct: str = "CS",
 ) -> PoolOutcome:
     """Compute effect sizes from a long CSV and fit a multilevel model to them.
 
@@ -51,6 +53,10 @@ def pool_file_mv(
     test : {"z", "t"}
     level : float
         Confidence level in percent.
+    mods : str, optional
+        Moderators, a formula of the file's columns (``"~ year"``, ``"~ 0 + outcome"``).
+    struct : str
+        The structure of an ``~ inner | outer`` term (metafor's ``struct``).
 
     Returns
     -------
@@ -73,8 +79,8 @@ def pool_file_mv(
     if es.empty:
         raise InputError("no row has a computable effect size; nothing to pool", file=str(path))
     try:
-        res = rma_mv("yi", "vi", data=es.reset_index(drop=True), random=random,
-                     method=method, test=test, level=level)
+        res = rma_mv("yi", "vi", data=es.reset_index(drop=True), random=random, mods=mods,
+                     struct=struct, method=method, test=test, level=level)
     except InputError as exc:
         raise _in_file(exc, es, path, measure) from exc
     out: dict[str, Any] = {"model": "mv", "measure": measure, **res.to_dict()}
