@@ -487,12 +487,25 @@ cvvc_case("ishak_hcs_varcor", "ishak2007", "ishak2007_V", "~ factor(time) | stud
           mods = "~ 0 + factor(time)", struct = "HCS")
 cvvc_case("konst_mv_cs_varcor", "konstantopoulos2011", "vi", "~ factor(study) | district")
 
+# predict() with tau2.levels: the prediction interval of a structure with one tau^2 per inner
+# level (UN, HCS) at new moderator values takes the tau^2 of the level asked for
+pred_levels <- list()
+for (s in c("UN", "HCS")) {
+  fit_s <- rma.mv(yi, Vs$berkey1998_V, mods = ~ 0 + outcome, random = ~ outcome | trial,
+                  struct = s, data = db, control = ctrl)
+  pr <- predict(fit_s, newmods = rbind(c(1, 0), c(0, 1), c(1, 0)),
+                tau2.levels = c("AL", "PD", "PD"))
+  pred_levels[[paste0("berkey_", tolower(s), "_reml")]] <- list(
+    newmods = list(c(1, 0), c(0, 1), c(1, 0)), tau2_levels = c("AL", "PD", "PD"),
+    pred = vnum(pr$pred), se = vnum(pr$se), pi_lb = vnum(pr$pi.lb), pi_ub = vnum(pr$pi.ub))
+}
+
 out <- list(
   meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
               clubSandwich = as.character(packageVersion("clubSandwich")),
               control = ctrl),
   datasets = datasets, matrices = matrices, fits = fits, rma_uni = uni, robust = robust_cases,
-  cvvc = cvvc_cases
+  cvvc = cvvc_cases, predict_levels = pred_levels
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "string",
                   pretty = FALSE), "tests/data/goldens_rma_mv.json")

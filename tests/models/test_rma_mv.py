@@ -467,3 +467,22 @@ def test_missing_values_fail_or_are_omitted_as_metafor() -> None:
     d.loc[29, "school"] = None
     with pytest.raises(InputError, match="random-effects variable"):
         rma_mv("yi", "vi", data=d, random="~ 1 | district/school", na_action="omit")
+
+
+@pytest.mark.parametrize("fid", sorted(G["predict_levels"]))
+def test_predict_tau2_levels(fid: str) -> None:
+    """``predict(res, newmods=, tau2.levels=)`` (metafor 3.8.1, ``predict_levels`` of
+    scripts/goldens/rma_mv.R): a structure with one tau^2 per inner level (UN, HCS) takes the
+    tau^2 of the level asked for into each prediction interval; by name or 1-based number."""
+    want = G["predict_levels"][fid]
+    r = fit(fid)
+    got = r.predict(newmods=want["newmods"], tau2_levels=want["tau2_levels"])
+    rtol = 5e-4 if fid in FLAT else 1e-6  # (UN: flat in rho, see FLAT)
+    for key in ("pred", "se", "pi_lb", "pi_ub"):
+        close(got[key], want[key], rtol, 1e-8, f"{fid}.{key}")
+    assert list(got["tau2_level"]) == want["tau2_levels"]
+    again = r.predict(newmods=want["newmods"], tau2_levels=[1, 2, 2])
+    np.testing.assert_array_equal(again["pi_lb"], got["pi_lb"])
+    assert np.isnan(r.predict(newmods=want["newmods"])["pi_lb"]).all()  # as metafor: NA
+    with pytest.raises(InputError, match="no inner level"):
+        r.predict(newmods=want["newmods"], tau2_levels="XX")

@@ -1130,9 +1130,15 @@ class RMAMVResult(Printed):
         ]
         return out
 
-    def predict(self, newmods: Any = None, *, intercept: bool = True) -> pd.DataFrame:
+    def predict(self, newmods: Any = None, *, intercept: bool = True,
+                tau2_levels: Any = None, gamma2_levels: Any = None) -> pd.DataFrame:
         """Predicted values as metafor's ``predict.rma.mv``: ``pred, se, ci_lb, ci_ub, pi_lb,
-        pi_ub``.
+        pi_ub`` (and ``tau2_level``, ``gamma2_level`` when those are given).
+
+        ``tau2_levels`` (``gamma2_levels``): for a structure with one ``tau2`` per inner level
+        (HCS, UN, DIAG, HAR), the inner level whose ``tau2`` enters each prediction interval,
+        by name or 1-based number, one per predicted row or one for all (metafor's
+        ``tau2.levels``); without it such an interval is not given at ``newmods``.
 
         ``pred = x'beta``, ``se = sqrt(x' Var(beta) x)``, CI ``pred +- crit se``; the prediction
         interval ``pred +- crit sqrt(se^2 + sum(sigma2) + tau2 + gamma2)`` where ``tau2`` and
@@ -1173,12 +1179,21 @@ class RMAMVResult(Printed):
         crit = (float(-special.stdtrit(min(self.ddf_coef), alpha / 2)) if self.ddf is not None
                 else float(-special.ndtri(alpha / 2)))
         # heterogeneity added for the prediction interval, per predicted row
-        extra = np.full(xnew.shape[0], float(np.sum(self.sigma2)))
-        for t2, present, inner in ((self.tau2, bool(self.g_names), self.g_inner),
-                                   (self.gamma2, bool(self.h_names), self.h_inner)):
+        n = xnew.shape[0]
+        extra = np.full(n, float(np.sum(self.sigma2)))
+        chosen: dict[str, list[str]] = {}
+        for t2, present, inner, levels, given, name in (
+                (self.tau2, bool(self.g_names), self.g_inner, self.g_levels, tau2_levels,
+                 "tau2"),
+                (self.gamma2, bool(self.h_names), self.h_inner, self.h_levels, gamma2_levels,
+                 "gamma2")):
             if not present:
                 continue
-            if t2.size == 1:
+            if given is not None and t2.size > 1:
+                idx = _level_indices(given, levels, n, f"{name}_levels")
+                extra = extra + t2[idx]
+                chosen[f"{name}_level"] = [levels[i] for i in idx]
+            elif t2.size == 1:
                 extra = extra + float(t2[0])
             elif per_level:
                 extra = extra + t2  # one prediction per inner level
@@ -1189,7 +1204,7 @@ class RMAMVResult(Printed):
         sp = np.sqrt(se * se + extra)
         return pd.DataFrame({
             "pred": pred, "se": se, "ci_lb": pred - crit * se, "ci_ub": pred + crit * se,
-            "pi_lb": pred - crit * sp, "pi_ub": pred + crit * sp,
+            "pi_lb": pred - crit * sp, "pi_ub": pred + crit * sp, **chosen,
         })
 
     def ranef(self, *, level: float | None = None) -> dict[str, pd.DataFrame]:
@@ -1418,6 +1433,26 @@ def _column_floats(col: pd.Series, name: str) -> FloatArray:
     if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iuf":
         return np.array(col.to_numpy(), dtype=float)
     return as_float(col, name)
+
+
+def _level_indices(given: Any, levels: Sequence[str], n: int, field: str) -> list[int]:
+    """0-based indices of inner levels given by name or 1-based number (one, or one per row)."""
+    vals = list(given) if isinstance(given, list | tuple | np.ndarray | pd.Series) else [given]
+    if len(vals) == 1:
+        vals = vals * n
+    if len(vals) != n:
+        raise InputError(f"{field} needs one level or one per predicted row ({n})", field=field)
+    names = [str(lv) for lv in levels]
+    out = []
+    for v in vals:
+        if isinstance(v, str) and v in names:
+            out.append(names.index(v))
+        elif isinstance(v, int | np.integer) and not isinstance(v, bool) and 1 <= v <= len(names):
+            out.append(int(v) - 1)
+        else:
+            raise InputError(f"{field}: no inner level {v!r} (levels: {', '.join(names)})",
+                             field=field)
+    return out
 
 
 def _omit_incomplete(yi: Any, V: Any, data: pd.DataFrame | None, mods: Any
