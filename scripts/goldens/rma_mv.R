@@ -195,9 +195,11 @@ fit_case("berkey_un_contain", "berkey1998", "berkey1998_V", "~ outcome | trial",
          extra = list(dfs = "contain"))
 fit_case("konst_study", "konstantopoulos2011", "vi", "~ 1 | study")
 fit_case("konst_mv_cs", "konstantopoulos2011", "vi", "~ factor(study) | district")
+b_fits <- list()
 for (s in c("UN", "CS", "HCS", "DIAG", "ID")) {
-  fit_case(paste0("berkey_", tolower(s), "_reml"), "berkey1998", "berkey1998_V",
-           "~ outcome | trial", mods = "~ 0 + outcome", struct = s, confint = (s == "UN"))
+  b_fits[[s]] <- fit_case(paste0("berkey_", tolower(s), "_reml"), "berkey1998", "berkey1998_V",
+                          "~ outcome | trial", mods = "~ 0 + outcome", struct = s,
+                          confint = (s == "UN"))
 }
 fit_case("berkey_un_ml", "berkey1998", "berkey1998_V", "~ outcome | trial",
          mods = "~ 0 + outcome", struct = "UN", method = "ML")
@@ -397,6 +399,11 @@ rc("konst_reml_year_cr1", k_mods, dk$district, FALSE, "konst_reml_year")
 rc("konst_reml_year_cr2", k_mods, dk$district, TRUE, "konst_reml_year")
 rc("assink_vcalc_cr1", a_fit, da$study, FALSE, "assink_vcalc")
 rc("assink_vcalc_cr2", a_fit, da$study, TRUE, "assink_vcalc")
+# '~ inner | outer' structures (multivariate berkey1998, clustered by trial)
+rc("berkey_cs_reml_cr1", b_fits$CS, db$trial, FALSE, "berkey_cs_reml")
+rc("berkey_cs_reml_cr2", b_fits$CS, db$trial, TRUE, "berkey_cs_reml")
+rc("berkey_hcs_reml_cr1", b_fits$HCS, db$trial, FALSE, "berkey_hcs_reml")
+rc("berkey_hcs_reml_cr2", b_fits$HCS, db$trial, TRUE, "berkey_hcs_reml")
 
 # rma.uni fits (rma and rma_reg) with cluster = district
 uni <- list()

@@ -5,7 +5,8 @@ Reference values: the ``robust`` section of tests/data/goldens_rma_mv.json (writ
 t-tests on n - p df), ``robust(fit, cluster=, adjust=FALSE)`` (CR0) and
 ``robust(fit, cluster=, clubSandwich=TRUE)`` (clubSandwich's ``vcovCR(type="CR2")``,
 ``coef_test(test="Satterthwaite")`` and ``Wald_test(test="HTZ")``), for ``rma.mv`` fits
-(dat.konstantopoulos2011 three-level, dat.assink2016 with a vcalc V) and ``rma.uni`` fits
+(dat.konstantopoulos2011 three-level, dat.assink2016 with a vcalc V, dat.berkey1998's
+multivariate CS and HCS fits clustered by trial) and ``rma.uni`` fits
 (intercept-only REML and DL, a meta-regression).
 
 Tolerance rtol 1e-6: the robust quantities are closed-form given the fit, so they inherit the
@@ -63,7 +64,8 @@ def results() -> dict[str, RobustResult]:
     out = {}
     for rid, c in CASES.items():
         m, d = model(c["fit"])
-        cluster = d["district"] if rid.startswith("konst") else d["study"]
+        cluster = (d["district"] if rid.startswith("konst") else
+                   d["trial"] if rid.startswith("berkey") else d["study"])
         out[rid] = robust(m, cluster, clubsandwich=c["clubsandwich"],
                           adjust=c.get("adjust", True))
     return out

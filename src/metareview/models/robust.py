@@ -125,7 +125,8 @@ class RobustResult(Printed):
         out += [
             Field("Number of estimates:   ", str(int(sizes.sum()))),
             Field("Number of clusters:    ", str(self.n_clusters)),
-            Field("Estimates per cluster: ",
+            # (metafor: one number when every cluster has as many estimates)
+            Field("Estimates per cluster: ", str(sizes[0]) if np.all(sizes == sizes[0]) else
                   f"{sizes.min()}-{sizes.max()} (mean: {mean:.2f}, median: {med:g})"),
             "",
         ]
