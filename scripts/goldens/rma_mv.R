@@ -507,12 +507,29 @@ for (s in c("UN", "HCS")) {
     pred = vnum(pr$pred), se = vnum(pr$se), pi_lb = vnum(pr$pi.lb), pi_ub = vnum(pr$pi.ub))
 }
 
+# anova(full, reduced): the likelihood-ratio test of nested rma.mv fits (moderators by ML; a
+# variance component by REML)
+lrt_of <- function(full, reduced) {
+  a <- anova(full, reduced)
+  list(LRT = a$LRT, pval = a$pval, parms = c(a$parms.f, a$parms.r),
+       AIC = c(a$fit.stats.f[["AIC"]], a$fit.stats.r[["AIC"]]), QE = c(a$QE.f, a$QE.r))
+}
+ml_f <- rma.mv(yi, vi, random = ~ 1 | district/school, mods = ~ I(year - 1990), data = dk,
+               method = "ML", control = ctrl)
+ml_r <- rma.mv(yi, vi, random = ~ 1 | district/school, data = dk, method = "ML", control = ctrl)
+reml_r <- rma.mv(yi, vi, random = ~ 1 | district, data = dk, control = ctrl)
+anova_lrt <- list(
+  konst_year_ml = c(list(full = "~ 1 | district/school", reduced = "~ 1 | district/school",
+                         mods = "~ I(year - 1990)", method = "ML"), lrt_of(ml_f, ml_r)),
+  konst_school_reml = c(list(full = "~ 1 | district/school", reduced = "~ 1 | district",
+                             mods = NULL, method = "REML"), lrt_of(k_reml, reml_r)))
+
 out <- list(
   meta = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
               clubSandwich = as.character(packageVersion("clubSandwich")),
               control = ctrl),
   datasets = datasets, matrices = matrices, fits = fits, rma_uni = uni, robust = robust_cases,
-  cvvc = cvvc_cases, predict_levels = pred_levels
+  cvvc = cvvc_cases, predict_levels = pred_levels, anova_lrt = anova_lrt
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "string",
                   pretty = FALSE), "tests/data/goldens_rma_mv.json")

@@ -486,3 +486,24 @@ def test_predict_tau2_levels(fid: str) -> None:
     assert np.isnan(r.predict(newmods=want["newmods"])["pi_lb"]).all()  # as metafor: NA
     with pytest.raises(InputError, match="no inner level"):
         r.predict(newmods=want["newmods"], tau2_levels="XX")
+
+
+@pytest.mark.parametrize("name", sorted(G["anova_lrt"]))
+def test_anova_lrt_of_rma_mv_fits(name: str) -> None:
+    """``anova(full, reduced)`` of nested ``rma.mv`` fits (metafor 3.8.1, ``anova_lrt`` of
+    scripts/goldens/rma_mv.R): a moderator tested by ML, a variance component by REML."""
+    from metareview.models import anova
+
+    want = G["anova_lrt"][name]
+    d = frame("konstantopoulos2011")
+    full = rma_mv("yi", "vi", data=d, random=want["full"], mods=want["mods"],
+                  method=want["method"])
+    reduced = rma_mv("yi", "vi", data=d, random=want["reduced"], method=want["method"])
+    a = anova(full, reduced)
+    assert math.isclose(a.LRT, want["LRT"], rel_tol=1e-6)
+    assert math.isclose(a.pval, want["pval"], rel_tol=2e-5)  # (p = 3e-12: z^2 x rtol)
+    assert list(a.table["df"]) == want["parms"] and a.df == want["parms"][0] - want["parms"][1]
+    close(a.table["AIC"], want["AIC"], 1e-8, 0.0, f"{name}.AIC")
+    close(a.table["QE"], want["QE"], 1e-9, 0.0, f"{name}.QE")
+    assert "R^2" not in a.summary()  # (metafor gives R^2 for rma.uni fits only)
+    assert anova(reduced, full).LRT == a.LRT  # either order

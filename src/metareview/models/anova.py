@@ -91,7 +91,7 @@ class AnovaResult:
         return (
             "\n"
             + self.table.to_string(float_format=lambda x: f"{x:.{digits}f}", na_rep="")
-            + f"\n\nR^2: {self.R2:.{digits}f}%\n"
+            + ("\n" if math.isnan(self.R2) else f"\n\nR^2: {self.R2:.{digits}f}%\n")
         )
 
     def __str__(self) -> str:
@@ -692,8 +692,47 @@ def anova(
     return _lrt(result, result2)
 
 
+def _lrt_mv(full: Any, reduced: Any) -> AnovaResult:
+    """The likelihood-ratio test of two nested ``rma_mv`` fits, as metafor's ``anova.rma``:
+    ``LRT = 2 (ll_full - ll_reduced)`` on ``parms_full - parms_reduced`` df, the fit statistics
+    and QE of each; no R^2 (metafor gives it for ``rma.uni`` fits only)."""
+    from metareview.models.multilevel import RMAMVResult
+
+    if not isinstance(reduced, RMAMVResult):
+        raise InputError("compare an rma_mv fit with another rma_mv fit", field="result2")
+    f, r = (full, reduced) if full.parms > reduced.parms else (reduced, full)
+    if f.parms == r.parms:
+        raise InputError("the models have the same number of parameters", field="result2")
+    if f.yi.shape != r.yi.shape or not np.array_equal(f.yi, r.yi):
+        raise InputError("the full and reduced models are not fitted to the same yi",
+                         field="result2")
+    if f.method != r.method:
+        raise InputError(f"mismatch between {f.method} and {r.method} estimation in the full "
+                         "versus reduced model", field="method")
+    same_x = f.X.shape == r.X.shape and np.array_equal(f.X, r.X)
+    if f.method == "REML" and not same_x:
+        warnings.warn("REML comparisons are not meaningful for models with different fixed "
+                      "effects (fit both by ML)", MetareviewWarning, stacklevel=3)
+    df = int(f.parms - r.parms)
+    lrt = max(0.0, 2.0 * (f.logLik - r.logLik))
+    pval = float(special.chdtrc(df, lrt))
+    table = pd.DataFrame(
+        {
+            "df": [f.parms, r.parms], "AIC": [f.AIC, r.AIC], "BIC": [f.BIC, r.BIC],
+            "AICc": [f.AICc, r.AICc], "logLik": [f.logLik, r.logLik],
+            "LRT": [math.nan, lrt], "pval": [math.nan, pval], "QE": [f.QE, r.QE],
+        },
+        index=pd.Index(["Full", "Reduced"]),
+    )
+    return AnovaResult(table=table, LRT=lrt, pval=pval, df=df, R2=math.nan, method=f.method)
+
+
 def _lrt(result: Any, result2: Any) -> AnovaResult:
     """The likelihood-ratio test of two nested fits (see :func:`anova`)."""
+    from metareview.models.multilevel import RMAMVResult
+
+    if isinstance(result, RMAMVResult):
+        return _lrt_mv(result, result2)
     f, r = model_of(result), model_of(result2)
     res_f, res_r = result, result2
     if _parms(f) == _parms(r):
