@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,24 +77,27 @@ def test_pool_model_mv_errors_are_one_line(capsys: pytest.CaptureFixture[str],
     assert code == 2 and "REML" in err
 
 
+def _mv_json(capsys: pytest.CaptureFixture[str], path: Path, *options: str) -> dict[str, Any]:
+    code, out, err = _run(capsys, "pool", str(path), "--measure", "GEN", "--model", "mv",
+                          *options, "--json")
+    assert code == 0, err
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
 def test_pool_model_mv_mods_and_struct(capsys: pytest.CaptureFixture[str], long_csv: Path,
                                        tmp_path: Path) -> None:
     """``--mods`` and ``--struct``: metafor's ``rma.mv(yi, vi, random = ~ 1 | district/school,
     mods = ~ I(year - 1990))`` (fit ``konst_reml_year``) and ``rma.mv(yi, vi, random =
     ~ factor(study) | district)`` with CS (fit ``konst_mv_cs``) from the goldens."""
-    code, out, err = _run(capsys, "pool", str(long_csv), "--measure", "GEN", "--model", "mv",
-                          "--random", "~ 1 | study/es", "--mods", "~ I(year - 1990)", "--json")
-    assert code == 0, err
-    got, ref = json.loads(out), GOLDENS["fits"]["konst_reml_year"]
+    got = _mv_json(capsys, long_csv, "--random", "~ 1 | study/es", "--mods", "~ I(year - 1990)")
+    ref = GOLDENS["fits"]["konst_reml_year"]
     np.testing.assert_allclose(got["beta"], ref["beta"], rtol=1e-6)
     np.testing.assert_allclose(got["sigma2"], ref["sigma2"], rtol=1e-6)
-    d = pd.DataFrame(GOLDENS["datasets"]["konstantopoulos2011"]["columns"])
     cs = tmp_path / "cs.csv"
-    d.to_csv(cs, index=False)
-    code, out, err = _run(capsys, "pool", str(cs), "--measure", "GEN", "--model", "mv",
-                          "--random", "~ factor(study) | district", "--struct", "CS", "--json")
-    assert code == 0, err
-    got, ref = json.loads(out), GOLDENS["fits"]["konst_mv_cs"]
+    pd.DataFrame(GOLDENS["datasets"]["konstantopoulos2011"]["columns"]).to_csv(cs, index=False)
+    got = _mv_json(capsys, cs, "--random", "~ factor(study) | district", "--struct", "CS")
+    ref = GOLDENS["fits"]["konst_mv_cs"]
     np.testing.assert_allclose(got["tau2"], ref["tau2"], rtol=1e-6)
     np.testing.assert_allclose(got["rho"], ref["rho"], rtol=1e-6)
     code, _, err = _run(capsys, "pool", str(long_csv), "--measure", "GEN", "--mods", "~ year")

@@ -457,7 +457,7 @@ def test_missing_values_fail_or_are_omitted_as_metafor() -> None:
         r = fit("konst_na_omit")
     assert r.k == FITS["konst_na_omit"]["k"] == 53
     # the same rows left out of an array V (its diagonal) and of a k x k matrix V
-    for v in (d["vi"].to_numpy(), np.diag(d["vi"].to_numpy()),
+    for v in (d["vi"].to_numpy(), d["vi"].tolist(), np.diag(d["vi"].to_numpy()),
               sparse.diags(d["vi"].to_numpy()).tocsr()):
         with pytest.warns(MetareviewWarning):
             again = rma_mv(d["yi"].to_numpy(), v, data=d, random="~ 1 | district/school",

@@ -692,6 +692,23 @@ def anova(
     return _lrt(result, result2)
 
 
+def _check_nested(method_f: str, method_r: str, x_f: NDArray[np.float64],
+                  x_r: NDArray[np.float64], stacklevel: int) -> None:
+    """metafor's checks of a full and a reduced model (``anova.rma``): ML against REML is an
+    error; REML fits with different fixed effects and models whose design matrices do not
+    nest get a warning."""
+    if {method_f, method_r} == {"ML", "REML"}:
+        raise InputError(f"mismatch between {method_f} and {method_r} estimation in the full "
+                         "versus reduced model", field="method")
+    same_x = x_f.shape == x_r.shape and np.array_equal(x_f, x_r)
+    if method_f == "REML" and not same_x:
+        warnings.warn("REML comparisons are not meaningful for models with different fixed "
+                      "effects (fit both by ML)", MetareviewWarning, stacklevel=stacklevel)
+    if not same_x and max(_rank(x_f), _rank(x_r)) != _rank(np.column_stack([x_f, x_r])):
+        warnings.warn("the models being compared appear not to be nested", MetareviewWarning,
+                      stacklevel=stacklevel)
+
+
 def _lrt_mv(full: Any, reduced: Any) -> AnovaResult:
     """The likelihood-ratio test of two nested ``rma_mv`` fits, as metafor's ``anova.rma``:
     ``LRT = 2 (ll_full - ll_reduced)`` on ``parms_full - parms_reduced`` df, the fit statistics
@@ -706,13 +723,7 @@ def _lrt_mv(full: Any, reduced: Any) -> AnovaResult:
     if f.yi.shape != r.yi.shape or not np.array_equal(f.yi, r.yi):
         raise InputError("the full and reduced models are not fitted to the same yi",
                          field="result2")
-    if f.method != r.method:
-        raise InputError(f"mismatch between {f.method} and {r.method} estimation in the full "
-                         "versus reduced model", field="method")
-    same_x = f.X.shape == r.X.shape and np.array_equal(f.X, r.X)
-    if f.method == "REML" and not same_x:
-        warnings.warn("REML comparisons are not meaningful for models with different fixed "
-                      "effects (fit both by ML)", MetareviewWarning, stacklevel=3)
+    _check_nested(f.method, r.method, f.X, r.X, stacklevel=5)
     df = int(f.parms - r.parms)
     lrt = max(0.0, 2.0 * (f.logLik - r.logLik))
     pval = float(special.chdtrc(df, lrt))
@@ -748,27 +759,10 @@ def _lrt(result: Any, result2: Any) -> AnovaResult:
             "the full model is an equal-effects and the reduced a random-effects model",
             field="method",
         )
-    if {f.method, r.method} == {"ML", "REML"}:
-        raise InputError(
-            f"mismatch between {f.method} and {r.method} estimation in the full "
-            "versus reduced model",
-            field="method",
-        )
     ok = (*_EE, "ML", "REML")
     if f.method not in ok or r.method not in ok:
         warnings.warn("LRTs should be based on ML/REML estimation", MetareviewWarning, stacklevel=2)
-    same_x = f.X.shape == r.X.shape and np.array_equal(f.X, r.X)
-    if f.method == "REML" and not same_x:
-        warnings.warn(
-            "REML comparisons are not meaningful for models with different fixed "
-            "effects (fit both by ML)",
-            MetareviewWarning,
-            stacklevel=2,
-        )
-    if not same_x and max(_rank(f.X), _rank(r.X)) != _rank(np.column_stack([f.X, r.X])):
-        warnings.warn(
-            "the models being compared appear not to be nested", MetareviewWarning, stacklevel=2
-        )
+    _check_nested(f.method, r.method, f.X, r.X, stacklevel=4)
     if f.method in _EE:
         s2f, s2r = _wls_sigma2(f), _wls_sigma2(r)
         r2 = 100.0 * max(0.0, (s2r - s2f) / s2r)

@@ -1472,23 +1472,27 @@ def _omit_incomplete(yi: Any, V: Any, data: pd.DataFrame | None, mods: Any
     miss = np.isnan(y)
     if isinstance(V, str) and V in frame.columns:
         miss |= frame[V].isna().to_numpy()
-    elif sparse.issparse(V) and V.shape == (k, k):
-        coo = sparse.coo_matrix(V)  # (its stored entries only: no dense k x k copy)
-        miss[coo.row[np.isnan(coo.data)]] = True
-    else:
-        arr = np.asarray(V, dtype=float) if not isinstance(V, list | tuple) else None
-        if arr is not None and arr.shape == (k,):
-            miss |= np.isnan(arr)
-        elif arr is not None and arr.shape == (k, k):
-            miss |= np.isnan(arr).any(axis=1)
-        elif arr is None:
-            raise InputError("na_action='omit' needs V as a column, a vector or a k x k "
-                             "matrix (not a list of blocks)", field="V")
+    elif not isinstance(V, str):
+        if isinstance(V, list | tuple):  # a list of variances, or of blocks
+            try:
+                V = np.asarray(V, dtype=float)
+            except (TypeError, ValueError):
+                raise InputError("na_action='omit' needs V as a column, a vector or a k x k "
+                                 "matrix (not a list of blocks)", field="V") from None
+        shape = V.shape if sparse.issparse(V) else np.shape(V)
+        if shape not in ((k,), (k, k)):
+            return yi, V, data, mods  # (the fit names what is wrong)
+        if sparse.issparse(V):
+            coo = sparse.coo_matrix(V)  # (its stored entries only: no dense k x k copy)
+            miss[coo.row[np.isnan(coo.data)]] = True
+        else:
+            v_arr = np.asarray(V, dtype=float)
+            miss |= np.isnan(v_arr).reshape(k, -1).any(axis=1)
+    m_arr = None if mods is None or isinstance(mods, str) else np.asarray(mods, dtype=float)
     if isinstance(mods, str):
         miss |= design_matrix(mods, frame)[2]
-    elif mods is not None:
-        m = np.asarray(mods, dtype=float)
-        miss |= np.isnan(m).reshape(k, -1).any(axis=1)
+    elif m_arr is not None:
+        miss |= np.isnan(m_arr).reshape(k, -1).any(axis=1)
     if not miss.any():
         return yi, V, data, mods
     keep = ~miss
@@ -1504,15 +1508,11 @@ def _omit_incomplete(yi: Any, V: Any, data: pd.DataFrame | None, mods: Any
     elif sparse.issparse(V):
         new_v = sparse.csr_matrix(V)[keep][:, keep]
     else:
-        arr = np.asarray(V, dtype=float)
-        new_v = arr[keep] if arr.ndim == 1 else arr[np.ix_(keep, keep)]
-    if mods is None or isinstance(mods, str):
-        new_mods = mods
-    elif isinstance(mods, pd.DataFrame):
+        new_v = v_arr[keep] if v_arr.ndim == 1 else v_arr[np.ix_(keep, keep)]
+    if isinstance(mods, pd.DataFrame):  # (kept a DataFrame: its names name the coefficients)
         new_mods = mods.reset_index(drop=True).loc[keep].reset_index(drop=True)
     else:
-        m = np.asarray(mods, dtype=float)
-        new_mods = m[keep]
+        new_mods = mods if m_arr is None else m_arr[keep]
     return new_y, new_v, new_data, new_mods
 
 
@@ -1550,12 +1550,12 @@ def _fix_single_levels(sig: Sequence[_SigmaTerm], gts: Sequence[_GTerm],
     ``sigma2`` of a single-level factor is fixed to 0 (it cannot be told from the intercept),
     and so is the ``rho`` (``phi``) of a CS, HCS, AR, HAR or CAR term whose inner factor has a
     single level (the likelihood does not depend on it)."""
-    single = [s.name for j, s in enumerate(sig) if s.nlevels == 1 and fix_s[j] is None]
-    for j, s in enumerate(sig):
-        if s.nlevels == 1 and fix_s[j] is None:
-            fix_s[j] = 0.0
+    single = [j for j, term in enumerate(sig) if term.nlevels == 1 and fix_s[j] is None]
+    for j in single:
+        fix_s[j] = 0.0
     if single:
-        warnings.warn(f"single-level factor(s) in 'random' ({', '.join(single)}): their sigma2 "
+        names = ", ".join(sig[j].name for j in single)
+        warnings.warn(f"single-level factor(s) in 'random' ({names}): their sigma2 "
                       "fixed to 0 (metafor: \"Single-level factor(s) found in 'random' argument. "
                       "Corresponding 'sigma2' value(s) fixed to 0.\")", MetareviewWarning,
                       stacklevel=3)

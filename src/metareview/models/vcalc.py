@@ -199,18 +199,15 @@ def vcalc(
     # the two groups as codes of one vocabulary (grp1 = 1 and grp2 = 2 by default: none shared)
     if grp1 is None:
         g1, g2 = np.zeros(k, dtype=np.int64), np.ones(k, dtype=np.int64)
-    else:
-        pair = pd.concat([pd.Series(np.asarray(_column(grp1, data, "grp1"), dtype=object)),
-                          pd.Series(np.asarray(_column(grp2, data, "grp2"), dtype=object))
-                          if grp2 is not None else pd.Series([object()] * k)],
-                         ignore_index=True)
-        if len(pair) != 2 * k or pair.isna().any():
-            raise InputError("grp1 and grp2 need one value per variance, none missing",
-                             field="grp1")
-        both_codes = pd.factorize(pair)[0].astype(np.int64)
-        g1, g2 = both_codes[:k], both_codes[k:]
-        if grp2 is None:  # (metafor's default grp2 = 2: a group shared with no other row)
-            g2 = np.full(k, both_codes.max() + 1, dtype=np.int64)
+    elif grp2 is None:  # (metafor's default grp2 = 2: a group no row's grp1 names)
+        g1 = codes(grp1, "grp1")
+        g2 = np.full(k, int(g1.max()) + 1, dtype=np.int64)
+    else:  # one vocabulary for both, so that a grp2 value can match a grp1 value
+        codes(grp1, "grp1"), codes(grp2, "grp2")  # (their lengths and missing values, named)
+        labels = np.concatenate([np.asarray(_column(g, data, f), dtype=object)
+                                 for g, f in ((grp1, "grp1"), (grp2, "grp2"))])
+        g12 = pd.factorize(pd.Series(labels))[0].astype(np.int64)
+        g1, g2 = g12[:k], g12[k:]
     t1 = numbers(time1, "time1", np.ones(k))
     t2 = numbers(time2, "time2", t1)
     n1 = numbers(w1, "w1", np.ones(k))
